@@ -1,0 +1,95 @@
+/**
+ * Contracts between the stages: what travels on the queues and what one stage hands the next.
+ * Job data stays small JSON; waveforms travel by claim check (a payload-store key), never inline.
+ */
+import type { EcgDevice, EcgFormat, EcgPatient } from './ecg.js';
+
+/** The four coronary vessels the model scores. */
+export const VESSELS = ['RCA', 'LM', 'LAD', 'LCx'] as const;
+export type Vessel = (typeof VESSELS)[number];
+
+/** Risk stratum per vessel, from the model card's thresholds. */
+export type Stratum = 'low' | 'intermediate' | 'high';
+
+/** BullMQ queue names. */
+export const QUEUE_NAMES = { ingest: 'ecg.ingest', infer: 'ecg.infer', write: 'ecg.write' } as const;
+
+/** Redis key prefix for every queue; the hash tag keeps each queue's keys in one Redis Cluster slot. */
+export const QUEUE_PREFIX = '{ecgcad}';
+
+/** One vessel's result. */
+export interface VesselPrediction {
+  vessel: Vessel;
+  /** Model probability in [0, 1]. */
+  probability: number;
+  stratum: Stratum;
+}
+
+/** Identifies the model that produced a result. */
+export interface ModelRef {
+  id: string;
+  version: string;
+  /** sha256 of model.onnx. */
+  sha256: string;
+  clinicalUse: boolean;
+  intendedUse: string;
+  outcome: string;
+}
+
+/** What the fhir-writer needs to know about the ECG (no waveform). */
+export interface EcgSummary {
+  id: string;
+  format: EcgFormat;
+  sopClassUid?: string;
+  studyInstanceUid?: string;
+  sha256: string;
+  feed: string;
+  receivedAt: string;
+  acquiredAt?: string;
+  patient: EcgPatient;
+  device: EcgDevice;
+  sampleRateHz: number;
+  durationS: number;
+  leads: string[];
+}
+
+/** The infer stage's output for one ECG: either scored, or not analysable with reasons. */
+export type Prediction =
+  | {
+      status: 'scored';
+      ecg: EcgSummary;
+      model: ModelRef;
+      vessels: VesselPrediction[];
+      /** ISO 8601 instant the prediction was made. */
+      predictedAt: string;
+    }
+  | {
+      status: 'not-analysable';
+      ecg: EcgSummary;
+      model: ModelRef;
+      reasons: string[];
+      predictedAt: string;
+    };
+
+/** Job data on `ecg.ingest`: raw bytes stored by claim check. */
+export interface IngestJobData {
+  /** Payload-store key of the raw bytes. */
+  payloadKey: string;
+  feed: string;
+  receivedAt: string;
+  /** Original file name or a sender hint, if any (never patient data). */
+  name?: string;
+}
+
+/** Job data on `ecg.infer`: a decoded Ecg stored by claim check. */
+export interface InferJobData {
+  ecgId: string;
+  /** Payload-store key of the encoded Ecg. */
+  payloadKey: string;
+  receivedAt: string;
+}
+
+/** Job data on `ecg.write`: the prediction itself (small JSON). */
+export interface WriteJobData {
+  prediction: Prediction;
+}

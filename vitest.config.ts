@@ -1,0 +1,36 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const pkg = (name: string): string => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+
+// Tests import workspace packages from source, so unit tests need no build.
+const alias = {
+  '@ecgcad/ecg': pkg('ecg'),
+  '@ecgcad/ingest': pkg('ingest'),
+  '@ecgcad/infer': pkg('infer'),
+  '@ecgcad/fhir-writer': pkg('fhir-writer'),
+  '@ecgcad/engine': pkg('engine'),
+};
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    projects: [
+      {
+        resolve: { alias },
+        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], testTimeout: 30_000 },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // Integration tests share Redis, ports and the test EHR: run files one at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
