@@ -1,1 +1,10 @@
-export {};
+export * from './card.js';
+export * from './demo/generate.js';
+export * from './errors.js';
+export * from './model-folder.js';
+export * from './net1d/config.js';
+export * from './net1d/network.js';
+export * from './net1d/onnx-export.js';
+export * from './net1d/reference.js';
+export * from './net1d/synthetic.js';
+export * from './onnx-graph.js';
