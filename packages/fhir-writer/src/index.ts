@@ -1,1 +1,15 @@
-export {};
+export * from './auth.js';
+export * from './bundle.js';
+export * from './client.js';
+export * from './codes.js';
+export * from './example.js';
+export * from './file-sink.js';
+export * from './http.js';
+export * from './ids.js';
+export * from './retry.js';
+export * from './sink.js';
+export * from './test-ehr/faults.js';
+export * from './test-ehr/server.js';
+export * from './test-ehr/token.js';
+export * from './validate.js';
+export * from './writer.js';

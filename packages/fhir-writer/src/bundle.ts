@@ -1,0 +1,395 @@
+/**
+ * Pure builders: one Prediction -> one FHIR R4 transaction Bundle (all or nothing on the EHR).
+ *
+ * Entries, in order: Device (the model), Observation (the ECG, LOINC 34534-8), then either RiskAssessment + one
+ * stratum Observation per vessel (+ Flag when any vessel is high) for a scored ECG, or one not-analysable
+ * Observation, and last a Provenance that targets all of them.
+ * Every entry is a conditional create (`ifNoneExist` on its identifier) and every identifier and fullUrl is
+ * derived from the ECG id and model version, so a resend is recognised and leaves exactly one of each resource.
+ */
+import { type EcgSummary, type ModelRef, PermanentError, type Prediction, type VesselPrediction } from '@ecgcad/ecg';
+import type {
+  Annotation,
+  Bundle,
+  BundleEntry,
+  CodeableConcept,
+  Device,
+  Flag,
+  Identifier,
+  Meta,
+  Observation,
+  Patient,
+  Provenance,
+  Reference,
+  Resource,
+  RiskAssessment,
+} from '@medplum/fhirtypes';
+import {
+  AIAST,
+  CONCEPTS,
+  concept,
+  LOINC_12_LEAD_EKG,
+  NOT_ANALYSABLE,
+  RISK_PROBABILITY,
+  STRATA,
+  SYSTEMS,
+  stratumCoding,
+  VESSEL_OUTCOMES,
+  vesselOutcomeCoding,
+} from './codes.js';
+import { ecgSourceIdentifier, identifierQuery, isOid, tokenQuery, uuidV5 } from './ids.js';
+
+/** How the writer refers to the patient. */
+export interface PatientReferenceOptions {
+  /**
+   * Identifier system used when the ECG names no issuer, or an issuer that is neither a URI, an OID nor in
+   * `issuerSystems`. Sites set this to their MRN system. Default `https://ecgcad.org/fhir/sid/patient-id`.
+   */
+  system?: string;
+  /** Issuer (DICOM IssuerOfPatientID, aECG id root) -> identifier system URI. Checked first. Default `{}`. */
+  issuerSystems?: Record<string, string>;
+  /**
+   * `conditional` (default): `Patient?identifier=system|value`, which the EHR resolves to its Patient (and rejects
+   * when none matches). `logical`: `{ type: 'Patient', identifier }`, for EHRs that match logical references.
+   */
+  reference?: 'conditional' | 'logical';
+  /**
+   * When the ECG has no patient identifier. `refuse` (default): PermanentError, nothing is written.
+   * `placeholder`: a logical reference to an identifier derived from the ECG id (system
+   * `https://ecgcad.org/fhir/sid/unidentified-ecg-subject`, display "Unidentified patient"), so the result is kept
+   * and can be matched by hand. Use it for demos and file sinks, not for a production EHR.
+   */
+  whenMissing?: 'refuse' | 'placeholder';
+}
+
+/** Options of the Bundle builder. */
+export interface WriterOptions {
+  patient?: PatientReferenceOptions;
+}
+
+/** The resources of one built Bundle by role, for callers and tests that want them without searching entries. */
+export interface BundleParts {
+  device: Device;
+  ecg: Observation;
+  riskAssessment?: RiskAssessment;
+  vessels: Observation[];
+  flag?: Flag;
+  notAnalysable?: Observation;
+  provenance: Provenance;
+}
+
+const URI_LIKE = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$/;
+const FHIR_DATE_TIME =
+  /^([0-9]{4})(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$/;
+
+/** Builds the transaction Bundle for one prediction. Throws PermanentError when no patient can be referenced. */
+export function buildBundle(prediction: Prediction, options: WriterOptions = {}): Bundle {
+  return buildBundleParts(prediction, options).bundle;
+}
+
+/** As buildBundle, also returning the resources by role. */
+export function buildBundleParts(
+  prediction: Prediction,
+  options: WriterOptions = {},
+): { bundle: Bundle; parts: BundleParts } {
+  const { ecg, model } = prediction;
+  const subject = patientReference(ecg, options.patient ?? {});
+  const ecgIdentifier = ecgSourceIdentifier(ecg);
+  const resultKey = `${ecg.id}\u0000${model.id}\u0000${model.version}`;
+  const resultId = (role: string): string => uuidV5(`result\u0000${resultKey}\u0000${role}`);
+
+  const entries: BundleEntry[] = [];
+  const add = (resource: Resource, uuid: string): string => {
+    entries.push({
+      fullUrl: `urn:uuid:${uuid}`,
+      resource,
+      request: { method: 'POST', url: resource.resourceType, ifNoneExist: conditionalCreateQuery(resource) },
+    });
+    return `urn:uuid:${uuid}`;
+  };
+
+  // Device: the model, shared by every result of this model version.
+  const modelIdentifier: Identifier = { system: SYSTEMS.modelId, value: `${model.id}@${model.version}` };
+  const device = buildDevice(model, modelIdentifier);
+  const deviceRef = add(device, uuidV5(`device\u0000${model.id}\u0000${model.version}`));
+  const deviceReference: Reference<Device> = { reference: deviceRef, display: `${model.id} ${model.version}` };
+
+  // The ECG itself: not AI-produced, shared by every model that scores it.
+  const ecgObservation = buildEcgObservation(ecg, ecgIdentifier, subject);
+  const ecgRef = add(ecgObservation, uuidV5(`ecg\u0000${ecgIdentifier.system}\u0000${ecgIdentifier.value}`));
+  const ecgReference: Reference<Observation> = { reference: ecgRef, display: '12 lead ECG' };
+
+  const aiMeta = (): Meta => ({ security: [{ ...AIAST }] });
+  const notes = modelNotes(model);
+  const effective = fhirDateTime(ecg.acquiredAt);
+  const parts: Omit<BundleParts, 'provenance'> = { device, ecg: ecgObservation, vessels: [] };
+
+  if (prediction.status === 'scored') {
+    const ra: RiskAssessment = {
+      resourceType: 'RiskAssessment',
+      meta: aiMeta(),
+      identifier: [{ system: SYSTEMS.resultId, value: resultId('risk-assessment') }],
+      status: 'final',
+      code: { coding: [concept(CONCEPTS.assessment)], text: CONCEPTS.assessment.display },
+      subject,
+      occurrenceDateTime: prediction.predictedAt,
+      performer: deviceReference,
+      basis: [ecgReference],
+      prediction: orderedVessels(prediction.vessels).map((v) => ({
+        outcome: { coding: [vesselOutcomeCoding(v.vessel)], text: VESSEL_OUTCOMES[v.vessel].definition },
+        probabilityDecimal: v.probability,
+        qualitativeRisk: { coding: [{ ...RISK_PROBABILITY[v.stratum] }], text: STRATA[v.stratum].display },
+      })),
+      ...(notes.length > 0 ? { note: notes } : {}),
+    };
+    parts.riskAssessment = ra;
+    add(ra, resultId('risk-assessment'));
+
+    for (const v of orderedVessels(prediction.vessels)) {
+      const obs = buildVesselObservation(v, {
+        identifier: { system: SYSTEMS.resultId, value: resultId(`vessel-${v.vessel}`) },
+        meta: aiMeta(),
+        subject,
+        effective,
+        issued: prediction.predictedAt,
+        device: deviceReference,
+        ecg: ecgReference,
+        notes,
+      });
+      parts.vessels.push(obs);
+      add(obs, resultId(`vessel-${v.vessel}`));
+    }
+
+    const high = prediction.vessels.filter((v) => v.stratum === 'high').map((v) => v.vessel);
+    if (high.length > 0) {
+      const flag: Flag = {
+        resourceType: 'Flag',
+        meta: aiMeta(),
+        identifier: [{ system: SYSTEMS.resultId, value: resultId('flag') }],
+        status: 'active',
+        category: [
+          { coding: [{ system: SYSTEMS.flagCategory, code: 'clinical', display: 'Clinical' }], text: 'Clinical' },
+        ],
+        code: {
+          coding: [concept(CONCEPTS.flag)],
+          text: `High ECG-AI coronary stenosis risk: ${high.join(', ')}`,
+        },
+        subject,
+        period: { start: prediction.predictedAt },
+        author: deviceReference,
+      };
+      parts.flag = flag;
+      add(flag, resultId('flag'));
+    }
+  } else {
+    const reasons = prediction.reasons.length > 0 ? prediction.reasons : ['no reason given'];
+    const obs: Observation = {
+      resourceType: 'Observation',
+      meta: aiMeta(),
+      identifier: [{ system: SYSTEMS.resultId, value: resultId('not-analysable') }],
+      status: 'final',
+      category: [{ coding: [concept(CONCEPTS.category)] }],
+      code: { coding: [concept(CONCEPTS.assessment)], text: CONCEPTS.assessment.display },
+      subject,
+      ...(effective ? { effectiveDateTime: effective } : {}),
+      issued: prediction.predictedAt,
+      dataAbsentReason: {
+        coding: [
+          { system: SYSTEMS.dataAbsentReason, code: 'error', display: 'Error' },
+          { system: SYSTEMS.riskStratum, code: NOT_ANALYSABLE.code, display: NOT_ANALYSABLE.display },
+        ],
+        text: `${NOT_ANALYSABLE.display}: ${reasons.join('; ')}`,
+      },
+      note: [...reasons.map((r) => ({ text: `Not analysable: ${r}` })), ...notes],
+      device: deviceReference,
+      derivedFrom: [ecgReference],
+    };
+    parts.notAnalysable = obs;
+    add(obs, resultId('not-analysable'));
+  }
+
+  // R4 Provenance has no identifier: its deterministic id travels as a meta.tag, and the conditional create
+  // searches on _tag.
+  const provenance: Provenance = {
+    resourceType: 'Provenance',
+    meta: { tag: [{ system: SYSTEMS.resultId, code: resultId('provenance') }] },
+    target: entries.map((e) => ({ reference: e.fullUrl })),
+    recorded: prediction.predictedAt,
+    activity: { coding: [{ system: SYSTEMS.v3DataOperation, code: 'CREATE', display: 'create' }] },
+    agent: [
+      {
+        type: { coding: [{ system: SYSTEMS.provenanceParticipantType, code: 'author', display: 'Author' }] },
+        who: deviceReference,
+      },
+    ],
+    entity: [
+      {
+        role: 'source',
+        what: { identifier: ecgIdentifier, display: `source ECG instance (${ecg.format}, feed ${ecg.feed})` },
+      },
+    ],
+  };
+  add(provenance, resultId('provenance'));
+
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    identifier: { system: SYSTEMS.resultId, value: uuidV5(`bundle\u0000${resultKey}`) },
+    type: 'transaction',
+    entry: entries,
+  };
+  return { bundle, parts: { ...parts, provenance } };
+}
+
+/**
+ * The `ifNoneExist` query of a resource: its first identifier, or for resources without an identifier element
+ * (Provenance) the project result tag.
+ */
+export function conditionalCreateQuery(resource: Resource): string {
+  const ids = (resource as { identifier?: Identifier[] | Identifier }).identifier;
+  const first = Array.isArray(ids) ? ids[0] : ids;
+  if (first) return identifierQuery(first);
+  const tag = resource.meta?.tag?.find((t) => t.system === SYSTEMS.resultId);
+  if (tag?.code) return `_tag=${tokenQuery({ system: tag.system, value: tag.code })}`;
+  throw new Error(`builder bug: ${resource.resourceType} has neither identifier nor result tag`);
+}
+
+function buildDevice(model: ModelRef, identifier: Identifier): Device {
+  const note: Annotation[] = [{ text: `Intended use: ${model.intendedUse}` }, { text: `Outcome: ${model.outcome}` }];
+  if (!model.clinicalUse) {
+    note.unshift({
+      text: 'Demonstration only: this model is not for clinical use; its outputs carry no clinical meaning.',
+    });
+  }
+  return {
+    resourceType: 'Device',
+    identifier: [identifier, { system: SYSTEMS.modelSha256, value: model.sha256 }],
+    status: 'active',
+    deviceName: [{ name: model.id, type: 'model-name' }],
+    type: { coding: [concept(CONCEPTS.model)], text: CONCEPTS.model.display },
+    version: [{ value: model.version }],
+    note,
+  };
+}
+
+function buildEcgObservation(ecg: EcgSummary, identifier: Identifier, subject: Reference<Patient>): Observation {
+  const effective = fhirDateTime(ecg.acquiredAt);
+  const deviceName = [ecg.device.manufacturer, ecg.device.model].filter((s) => s && s.trim() !== '').join(' ');
+  return {
+    resourceType: 'Observation',
+    identifier: [identifier, { system: SYSTEMS.ecgSha256, value: ecg.sha256 }],
+    status: 'final',
+    category: [
+      {
+        coding: [{ system: SYSTEMS.observationCategory, code: 'procedure', display: 'Procedure' }],
+      },
+    ],
+    code: { coding: [{ ...LOINC_12_LEAD_EKG }], text: '12 lead ECG' },
+    subject,
+    ...(effective ? { effectiveDateTime: effective } : {}),
+    ...(deviceName ? { device: { display: deviceName } } : {}),
+    note: [
+      {
+        text: `${ecg.leads.length} leads, ${round(ecg.durationS, 2)} s at ${round(ecg.sampleRateHz, 3)} Hz, format ${ecg.format}`,
+      },
+    ],
+  };
+}
+
+interface VesselContext {
+  identifier: Identifier;
+  meta: Meta;
+  subject: Reference<Patient>;
+  effective: string | undefined;
+  issued: string;
+  device: Reference<Device>;
+  ecg: Reference<Observation>;
+  notes: Annotation[];
+}
+
+function buildVesselObservation(v: VesselPrediction, ctx: VesselContext): Observation {
+  const code = CONCEPTS[v.vessel];
+  const value: CodeableConcept = {
+    coding: [stratumCoding(v.stratum), { ...RISK_PROBABILITY[v.stratum] }],
+    text: STRATA[v.stratum].display,
+  };
+  return {
+    resourceType: 'Observation',
+    meta: ctx.meta,
+    identifier: [ctx.identifier],
+    status: 'final',
+    category: [{ coding: [concept(CONCEPTS.category)] }],
+    code: { coding: [concept(code)], text: code.display },
+    subject: ctx.subject,
+    ...(ctx.effective ? { effectiveDateTime: ctx.effective } : {}),
+    issued: ctx.issued,
+    valueCodeableConcept: value,
+    component: [
+      {
+        code: { coding: [concept(CONCEPTS.probability)] },
+        valueQuantity: { value: v.probability, unit: '1', system: SYSTEMS.ucum, code: '1' },
+      },
+    ],
+    device: ctx.device,
+    derivedFrom: [ctx.ecg],
+    ...(ctx.notes.length > 0 ? { note: ctx.notes } : {}),
+  };
+}
+
+function modelNotes(model: ModelRef): Annotation[] {
+  if (model.clinicalUse) return [];
+  return [
+    {
+      text: `Produced by a demonstration model (${model.id} ${model.version}) that is not for clinical use: the result carries no clinical meaning.`,
+    },
+  ];
+}
+
+const VESSEL_ORDER = ['RCA', 'LM', 'LAD', 'LCx'];
+
+function orderedVessels(vessels: VesselPrediction[]): VesselPrediction[] {
+  return [...vessels].sort((a, b) => VESSEL_ORDER.indexOf(a.vessel) - VESSEL_ORDER.indexOf(b.vessel));
+}
+
+/** The patient reference the options ask for, or PermanentError when the ECG names no patient. */
+export function patientReference(ecg: EcgSummary, options: PatientReferenceOptions): Reference<Patient> {
+  const value = ecg.patient.identifier?.trim();
+  if (!value) {
+    if (options.whenMissing === 'placeholder') {
+      return {
+        type: 'Patient',
+        identifier: { system: SYSTEMS.unidentifiedEcgSubject, value: uuidV5(`subject\u0000${ecg.id}`) },
+        display: 'Unidentified patient',
+      };
+    }
+    throw new PermanentError(
+      'the ECG carries no patient identifier: refusing to write results without a subject (set patient.whenMissing to "placeholder" to keep them)',
+    );
+  }
+  const identifier: Identifier = { system: patientSystem(ecg.patient.identifierSystem, options), value };
+  if (options.reference === 'logical') return { type: 'Patient', identifier };
+  return { reference: `Patient?identifier=${tokenQuery(identifier)}` };
+}
+
+function patientSystem(issuer: string | undefined, options: PatientReferenceOptions): string {
+  const fallback = options.system ?? SYSTEMS.patientId;
+  const trimmed = issuer?.trim();
+  if (!trimmed) return fallback;
+  const mapped = options.issuerSystems?.[trimmed];
+  if (mapped) return mapped;
+  if (isOid(trimmed)) return `urn:oid:${trimmed}`;
+  if (URI_LIKE.test(trimmed)) return trimmed;
+  return fallback;
+}
+
+/** A FHIR dateTime for the value, or undefined when it is missing or unreadable. */
+export function fhirDateTime(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (FHIR_DATE_TIME.test(value)) return value;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

