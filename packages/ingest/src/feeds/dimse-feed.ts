@@ -202,6 +202,17 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
   const logger = options.logger ?? silentLogger;
   return class EcgScp extends Scp {
     #association: Association | undefined;
+    readonly #socket: Socket;
+
+    constructor(socket: Socket, opts?: ConstructorParameters<typeof Scp>[1]) {
+      super(socket, opts);
+      this.#socket = socket;
+    }
+
+    /** The peer aborted: close the connection at once (dcmtk waits for the close before it exits). */
+    override abort(): void {
+      this.#socket.destroy();
+    }
 
     override associationRequested(association: Association): void {
       this.#association = association;

@@ -1,0 +1,159 @@
+/**
+ * The C-STORE SCP against dcmtk's storescu / echoscu over loopback: real association negotiation, real statuses.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// Imported by path, not through @ecgcad/ingest, so these tests do not depend on the rest of the package's exports.
+import { type DimseFeed, startDimseFeed } from '../packages/ingest/src/feeds/dimse-feed.js';
+import type { FeedOutcome } from '../packages/ingest/src/feeds/intake.js';
+import { readPart10Meta } from '../packages/ingest/src/feeds/part10.js';
+import { RejectedStore } from '../packages/ingest/src/rejected-store.js';
+import { dumpToDicom, recordingIntake, runTool, tempDir } from './feeds-support.js';
+import { SAMPLES_DIR, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+
+const NO_WAVEFORM_DUMP = `(0008,0016) UI [1.2.840.10008.5.1.4.1.1.9.1.1]
+(0008,0018) UI [1.2.826.0.1.3680043.9.9999.1.1]
+(0008,0060) CS [ECG]
+(0020,000d) UI [1.2.826.0.1.3680043.9.9999.2]
+`;
+const CT_IMAGE_DUMP = `(0008,0016) UI [1.2.840.10008.5.1.4.1.1.2]
+(0008,0018) UI [1.2.826.0.1.3680043.9.9999.1.2]
+(0008,0060) CS [CT]
+`;
+
+describe.skipIf(!samplesPresent)(
+  `DICOM C-STORE feed with dcmtk (${samplesPresent ? 'samples' : SAMPLES_SKIP_REASON})`,
+  () => {
+    let dir: string;
+    let rejected: RejectedStore;
+    let feed: DimseFeed;
+    const { intake, taken, control } = recordingIntake();
+    const outcomes: FeedOutcome[] = [];
+    const mortara = join(SAMPLES_DIR, 'dicom_mortara_el250_12lead.dcm');
+    const hemodynamic = join(SAMPLES_DIR, 'dicom_gemarquette_maclab_hemodynamic_12ch.dcm');
+
+    beforeAll(async () => {
+      dir = await tempDir('dimse');
+      rejected = await RejectedStore.open(join(dir, 'rejected'));
+      feed = await startDimseFeed({
+        aeTitle: 'ECGCAD',
+        port: 0,
+        host: '127.0.0.1',
+        intake,
+        rejected,
+        allowedCallingAeTitles: ['STORESCU', 'ECHOSCU', 'CART1'],
+        onOutcome: (_feed, outcome) => outcomes.push(outcome),
+      });
+    });
+    afterAll(async () => {
+      await feed?.close();
+    });
+
+    const storescu = (args: string[]) => runTool('storescu', ['-v', '-aec', 'ECGCAD', ...args]);
+    const peer = () => ['127.0.0.1', String(feed.port)];
+
+    it('answers C-ECHO', async () => {
+      const { code, out } = await runTool('echoscu', ['-v', '-aec', 'ECGCAD', ...peer()]);
+      expect(out).toMatch(/Received Echo Response \(Success\)/);
+      expect(code).toBe(0);
+    });
+
+    it('stores the real sample files (12-lead and hemodynamic) and hands intake a Part 10 file', async () => {
+      const before = taken.length;
+      const { code, out } = await storescu([...peer(), mortara, hemodynamic]);
+      expect(code).toBe(0);
+      expect(out.match(/Received Store Response \(Success\)/g)).toHaveLength(2);
+      const got = taken.slice(before);
+      expect(got.map((t) => t.receipt.ecgId)).toEqual([
+        '1.3.6.1.4.1.20029.40.20130125105919.5407.1.1',
+        '1.3.6.1.4.1.6018.3.999',
+      ]);
+      expect(got[0]?.meta).toMatchObject({ feed: 'cstore', remote: 'STORESCU', contentType: 'application/dicom' });
+      expect(readPart10Meta(got[1]!.bytes)).toEqual({
+        sopClassUid: '1.2.840.10008.5.1.4.1.1.9.2.1',
+        sopInstanceUid: '1.3.6.1.4.1.6018.3.999',
+        transferSyntaxUid: '1.2.840.10008.1.2.1',
+      });
+      // dcmdump reads what the SCP wrote as a valid file.
+      const store = join(dir, 'received.dcm');
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(store, got[0]!.bytes);
+      const dump = await runTool('dcmdump', ['-q', '+M', store]);
+      expect(dump.code).toBe(0);
+      expect(dump.out).toMatch(/\(5400,0100\) SQ/);
+    });
+
+    it('receives Implicit VR Little Endian when that is all the sender proposes', async () => {
+      const before = taken.length;
+      const { code, out } = await storescu(['-xi', '-aet', 'CART1', ...peer(), mortara]);
+      expect(out).toMatch(/Received Store Response \(Success\)/);
+      expect(code).toBe(0);
+      const got = taken.slice(before);
+      expect(readPart10Meta(got[0]!.bytes)?.transferSyntaxUid).toBe('1.2.840.10008.1.2');
+      expect(got[0]?.receipt.duplicate).toBe(true);
+    });
+
+    it('refuses an ECG-class file the intake cannot decode: failure status, ErrorComment, bytes kept', async () => {
+      const file = await dumpToDicom(dir, 'no-waveform', NO_WAVEFORM_DUMP);
+      const before = (await rejected.list()).length;
+      const { out } = await runTool('storescu', ['-d', '-aec', 'ECGCAD', ...peer(), file]);
+      expect(out).toMatch(/DIMSE Status\s+: 0xc000/);
+      expect(out).toMatch(/\(0000,0902\) LO \[no WaveformSequence \(at \(5400,0100\)\)\s*\]/);
+      const entries = await rejected.list();
+      expect(entries).toHaveLength(before + 1);
+      const entry = entries.at(-1)!;
+      expect(entry).toMatchObject({ feed: 'cstore', reason: { code: 'MALFORMED' }, remote: 'STORESCU' });
+      const kept = await rejected.get(entry.id);
+      expect(readPart10Meta(kept!.bytes)?.sopInstanceUid).toBe('1.2.826.0.1.3680043.9.9999.1.1');
+    });
+
+    it('refuses a non-ECG SOP class at association negotiation', async () => {
+      const file = await dumpToDicom(dir, 'ct', CT_IMAGE_DUMP);
+      const before = taken.length;
+      const { code, out } = await storescu([...peer(), file]);
+      expect(code).not.toBe(0);
+      expect(out).toMatch(/No presentation context|no acceptable presentation context|rejected/i);
+      expect(taken.length).toBe(before);
+    });
+
+    it('rejects associations from calling AE titles not on the list, and to another called AE title', async () => {
+      const wrongCaller = await storescu(['-aet', 'INTRUDER', ...peer(), mortara]);
+      expect(wrongCaller.code).not.toBe(0);
+      expect(wrongCaller.out).toMatch(/Association Rejected/);
+      expect(wrongCaller.out).toMatch(/Calling AE Title Not Recognized/i);
+      const wrongCalled = await runTool('storescu', ['-v', '-aec', 'OTHER', ...peer(), mortara]);
+      expect(wrongCalled.code).not.toBe(0);
+      expect(wrongCalled.out).toMatch(/Called AE Title Not Recognized/i);
+    });
+
+    it('answers 0xA700 on a transient intake failure and keeps nothing as rejected', async () => {
+      const before = (await readdir(join(dir, 'rejected'))).length;
+      control.mode = 'transient';
+      try {
+        const { out } = await runTool('storescu', ['-d', '-aec', 'ECGCAD', ...peer(), mortara]);
+        expect(out).toMatch(/DIMSE Status\s+: 0xa700: Refused: Out of resources/);
+        expect(out).toMatch(/\(0000,0902\) LO \[queue unavailable\s*\]/);
+      } finally {
+        control.mode = 'ok';
+      }
+      expect((await readdir(join(dir, 'rejected'))).length).toBe(before);
+      expect(outcomes).toContain('retry');
+      expect(outcomes).toContain('refused');
+      expect(outcomes).toContain('accepted');
+    });
+
+    it('stores 50 files over one association', async () => {
+      const before = taken.length;
+      const files = Array.from({ length: 50 }, () => mortara);
+      const started = performance.now();
+      const { code, out } = await storescu([...peer(), ...files]);
+      const ms = performance.now() - started;
+      expect(code).toBe(0);
+      expect(out.match(/Received Store Response \(Success\)/g)).toHaveLength(50);
+      expect(taken.length - before).toBe(50);
+      // With Nagle on, 50 x 288 KB takes several seconds on loopback; with TCP_NODELAY it is well under that.
+      expect(ms).toBeLessThan(10_000);
+    });
+  },
+);
