@@ -7,3 +7,7 @@ export * from './decode-muse.js';
 export * from './decode-philips.js';
 export * from './limits.js';
 export * from './sniff.js';
+export * from './feeds/dimse-feed.js';
+export * from './feeds/intake.js';
+export * from './feeds/part10.js';
+export * from './rejected-store.js';
