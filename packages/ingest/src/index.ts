@@ -11,3 +11,6 @@ export * from './feeds/dimse-feed.js';
 export * from './feeds/intake.js';
 export * from './feeds/part10.js';
 export * from './rejected-store.js';
+export * from './write-aecg.js';
+export * from './write-dicom.js';
+export type { StoredLeads } from './writer-common.js';

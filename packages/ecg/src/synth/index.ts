@@ -1,0 +1,4 @@
+export * from './dower.js';
+export * from './plot-svg.js';
+export * from './prng.js';
+export * from './synthesize.js';
