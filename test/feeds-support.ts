@@ -5,20 +5,21 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MalformedInputError, TransientError, UnsupportedFormatError } from '@ecgcad/ecg';
+import { type Ecg, TransientError } from '@ecgcad/ecg';
+import { decodeEcg } from '../packages/ingest/src/decode.js';
 import type { Intake, IntakeMeta, IntakeReceipt } from '../packages/ingest/src/feeds/intake.js';
-import { readPart10Meta } from '../packages/ingest/src/feeds/part10.js';
 
 /** What the test intake saw. */
 export interface Taken {
   bytes: Uint8Array;
   meta: IntakeMeta;
   receipt: IntakeReceipt;
+  ecg: Ecg;
 }
 
 /**
- * An intake that checks the bytes the way the decoder's sniffing does (DICOM Part 10 with a WaveformSequence, or an
- * AnnotatedECG XML root) and records what it took. `mode` lets a test make it fail transiently.
+ * A real intake over the decoder (what the embedded runner does, minus the pipeline): decode, remember, and say
+ * whether the ECG was taken before. `control.mode = 'transient'` makes it fail as if Redis were down.
  */
 export function recordingIntake(): { intake: Intake; taken: Taken[]; control: { mode: 'ok' | 'transient' } } {
   const taken: Taken[] = [];
@@ -26,37 +27,13 @@ export function recordingIntake(): { intake: Intake; taken: Taken[]; control: { 
   const seen = new Set<string>();
   const intake: Intake = async (bytes, meta) => {
     if (control.mode === 'transient') throw new TransientError('queue unavailable', { retryAfterMs: 2000 });
-    let ecgId: string;
-    const dicom = readPart10Meta(bytes);
-    if (dicom) {
-      if (!containsTag(bytes, 0x5400, 0x0100))
-        throw new MalformedInputError('dicom', 'no WaveformSequence', '(5400,0100)');
-      ecgId = dicom.sopInstanceUid ?? 'unknown';
-    } else {
-      const head = new TextDecoder().decode(bytes.subarray(0, 4096));
-      if (!/<(\w+:)?AnnotatedECG[\s>]/.test(head))
-        throw new UnsupportedFormatError('unknown', 'not DICOM Part 10 or HL7 aECG');
-      if (!/<series[\s>]/.test(new TextDecoder().decode(bytes))) {
-        throw new MalformedInputError('aecg', 'no RHYTHM series', '/AnnotatedECG/component/series');
-      }
-      ecgId = /<id\s+root="([^"]+)"/.exec(head)?.[1] ?? 'aecg';
-    }
-    const receipt: IntakeReceipt = { ecgId, ...(seen.has(ecgId) ? { duplicate: true } : {}) };
-    seen.add(ecgId);
-    taken.push({ bytes, meta, receipt });
+    const ecg = decodeEcg(bytes, { feed: meta.feed, receivedAt: meta.receivedAt });
+    const receipt: IntakeReceipt = { ecgId: ecg.id, ...(seen.has(ecg.id) ? { duplicate: true } : {}) };
+    seen.add(ecg.id);
+    taken.push({ bytes, meta, receipt, ecg });
     return receipt;
   };
   return { intake, taken, control };
-}
-
-/** True when the explicit- or implicit-VR little-endian tag bytes occur in the data. */
-function containsTag(bytes: Uint8Array, group: number, element: number): boolean {
-  const needle = [group & 0xff, group >> 8, element & 0xff, element >> 8];
-  outer: for (let i = 132; i + 4 <= bytes.byteLength; i++) {
-    for (let j = 0; j < 4; j++) if (bytes[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
 }
 
 export async function tempDir(prefix: string): Promise<string> {
