@@ -237,7 +237,23 @@ export function buildBundleParts(
     type: 'transaction',
     entry: entries,
   };
-  return { bundle, parts: { ...parts, provenance } };
+  // The builders share reference objects between resources; hand out a copy in which no two resources share an
+  // object, so a caller that edits one resource cannot silently change another (structuredClone keeps aliasing).
+  const copy = JSON.parse(JSON.stringify(bundle)) as Bundle;
+  const copyOf = <T extends Resource>(r: T): T =>
+    copy.entry?.[entries.findIndex((e) => e.resource === r)]?.resource as T;
+  return {
+    bundle: copy,
+    parts: {
+      device: copyOf(parts.device),
+      ecg: copyOf(parts.ecg),
+      vessels: parts.vessels.map(copyOf),
+      ...(parts.riskAssessment ? { riskAssessment: copyOf(parts.riskAssessment) } : {}),
+      ...(parts.flag ? { flag: copyOf(parts.flag) } : {}),
+      ...(parts.notAnalysable ? { notAnalysable: copyOf(parts.notAnalysable) } : {}),
+      provenance: copyOf(provenance),
+    },
+  };
 }
 
 /**

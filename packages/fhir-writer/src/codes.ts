@@ -176,7 +176,10 @@ function codeSystem(id: string, url: string, title: string, description: string,
     id,
     url,
     version: '1.0.0',
-    name: title.replace(/[^A-Za-z0-9]/g, ''),
+    name: title
+      .split(/[^A-Za-z0-9]+/)
+      .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+      .join(''),
     title,
     status: 'active',
     experimental: false,

