@@ -12,6 +12,11 @@ function fresh(): Bundle {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: tests mutate the JSON freely
+function entryResource(bundle: Bundle, i: number): any {
+  return bundle.entry?.[i]?.resource;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: tests mutate the JSON freely
 function broken(mutate: (entries: any[]) => void): string[] {
   const bundle = fresh();
   mutate(bundle.entry ?? []);
@@ -31,8 +36,7 @@ describe('bundleIssues', () => {
 
   it('finds probabilities outside [0, 1] (which R4 validation lets through)', () => {
     const b = fresh();
-    // biome-ignore lint/suspicious/noExplicitAny: mutate JSON
-    (b.entry?.[2]?.resource as any).prediction[0].probabilityDecimal = 1.5;
+    entryResource(b, 2).prediction[0].probabilityDecimal = 1.5;
     expect(structuralIssues(b.entry?.[2]?.resource as never)).toEqual([]);
     expect(bundleIssues(b)).toEqual(['entry[2] RiskAssessment prediction[0]: probability must be in [0, 1]']);
     expect(broken((e) => (e[3].resource.component[0].valueQuantity.value = -0.1))).toEqual([
@@ -80,8 +84,7 @@ describe('bundleIssues', () => {
 
   it('throws one FhirValidationError (a PermanentError) listing every issue', () => {
     const b = fresh();
-    // biome-ignore lint/suspicious/noExplicitAny: mutate JSON
-    const ra = b.entry?.[2]?.resource as any;
+    const ra = entryResource(b, 2);
     ra.prediction[0].probabilityDecimal = 2;
     delete ra.meta;
     let caught: unknown;
@@ -102,8 +105,7 @@ describe('the independent JSON-schema validator', () => {
   it('agrees the Bundle is valid, and does reject a broken one (so its agreement means something)', () => {
     expect(schema.validate(fresh())).toEqual([]);
     const b = fresh();
-    // biome-ignore lint/suspicious/noExplicitAny: mutate JSON
-    (b.entry?.[2]?.resource as any).prediction[0].probabilityDecimal = 'high';
+    entryResource(b, 2).prediction[0].probabilityDecimal = 'high';
     expect(schema.validate(b).length).toBeGreaterThan(0);
   });
 });
