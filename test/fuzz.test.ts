@@ -56,7 +56,6 @@ function runCases<T>(arb: fc.Arbitrary<T>, numRuns: number, toBytes: (t: T) => U
     }),
     { numRuns, seed: SEED },
   );
-  if (process.env.FUZZ_TALLY) console.log(Object.fromEntries(tally));
   return tally;
 }
 
@@ -186,7 +185,7 @@ function findAecgSpans(xml: string): TextSpan[] {
     for (const m of xml.matchAll(re)) {
       const whole = m[0];
       const first = m[1] ?? '';
-      const start = (m.index ?? 0) + whole.indexOf(first, whole.indexOf('"') >= 0 ? whole.indexOf('"') : 0);
+      const start = (m.index ?? 0) + whole.indexOf(first, Math.max(0, whole.indexOf('"')));
       spans.push({ start, end: start + first.length, kind });
       if (m[2] !== undefined) {
         const unitStart = (m.index ?? 0) + whole.lastIndexOf(m[2]);
