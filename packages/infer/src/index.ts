@@ -1,6 +1,9 @@
+export * from './batcher.js';
 export * from './card.js';
 export * from './demo/generate.js';
+export * from './demo/in-memory.js';
 export * from './errors.js';
+export * from './logger.js';
 export * from './model-folder.js';
 export * from './net1d/config.js';
 export * from './net1d/network.js';
@@ -8,3 +11,6 @@ export * from './net1d/onnx-export.js';
 export * from './net1d/reference.js';
 export * from './net1d/synthetic.js';
 export * from './onnx-graph.js';
+export * from './predictor.js';
+export * from './session.js';
+export * from './summary.js';

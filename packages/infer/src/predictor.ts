@@ -1,0 +1,113 @@
+/**
+ * The infer stage's core: Ecg in, Prediction out. Quality gate first (a record that cannot be analysed gets a
+ * not-analysable Prediction with its reasons, never a score), then prepare() straight into the batch tensor, the
+ * dynamic batcher, and per-vessel strata from the card's thresholds.
+ */
+import {
+  assessQuality,
+  type Ecg,
+  NotAnalysableError,
+  PermanentError,
+  type Prediction,
+  prepare,
+  type QualityOptions,
+  type Stratum,
+  type VesselPrediction,
+} from '@ecgcad/ecg';
+import { DynamicBatcher, type DynamicBatcherOptions } from './batcher.js';
+import type { VesselThresholds } from './card.js';
+import { type InferLogger, silentLogger } from './logger.js';
+import { type LoadedModel, loadModelFolder } from './model-folder.js';
+import { createSession, type ModelSession, type SessionOptions } from './session.js';
+import { summarizeEcg } from './summary.js';
+
+/** p < ruleOut: low; p >= ruleIn: high; otherwise intermediate. */
+export function stratumOf(probability: number, thresholds: Pick<VesselThresholds, 'ruleOut' | 'ruleIn'>): Stratum {
+  if (probability < thresholds.ruleOut) return 'low';
+  if (probability >= thresholds.ruleIn) return 'high';
+  return 'intermediate';
+}
+
+/** Options for Predictor. */
+export interface PredictorOptions {
+  /** Dynamic batching (see DynamicBatcherOptions for defaults). */
+  batching?: DynamicBatcherOptions;
+  /** Thresholds of the quality gate (prepare() and assessQuality() defaults otherwise). */
+  quality?: QualityOptions;
+  /** Clock for `predictedAt` (tests). Default: the system clock. */
+  now?: () => Date;
+}
+
+/** Turns Ecgs into Predictions with one model session. */
+export class Predictor {
+  readonly model: LoadedModel;
+  readonly session: ModelSession;
+  /** The batcher in front of the session: listen to its 'batch' event for metrics. */
+  readonly batcher: DynamicBatcher;
+  private readonly quality: QualityOptions | undefined;
+  private readonly now: () => Date;
+
+  constructor(session: ModelSession, options: PredictorOptions = {}) {
+    this.session = session;
+    this.model = session.model;
+    this.batcher = new DynamicBatcher(session, options.batching);
+    this.quality = options.quality;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Scores one ECG. Resolves with a `not-analysable` Prediction when the quality gate refuses the record;
+   * rejects with TransientError for batcher faults (full queue, timeout, failed run), which a retry may fix.
+   */
+  async predict(ecg: Ecg): Promise<Prediction> {
+    const { card, ref } = this.model;
+    const ecgSummary = summarizeEcg(ecg);
+    const verdict = assessQuality(ecg, card.input, this.quality);
+    const notAnalysable = (reasons: string[]): Prediction => ({
+      status: 'not-analysable',
+      ecg: ecgSummary,
+      model: ref,
+      reasons,
+      predictedAt: this.now().toISOString(),
+    });
+    if (!verdict.analysable) return notAnalysable(verdict.reasons);
+    let probs: Float32Array;
+    try {
+      const options = this.quality ? { quality: this.quality } : {};
+      probs = await this.batcher.submit((batch, offset) => {
+        prepare(ecg, card.input, batch, offset, options);
+      });
+    } catch (err) {
+      if (err instanceof NotAnalysableError) return notAnalysable(err.reasons);
+      throw err;
+    }
+    const vessels: VesselPrediction[] = card.outputs.vessels.map((vessel, i) => {
+      const probability = probs[i] as number;
+      if (!(probability >= 0 && probability <= 1)) {
+        throw new PermanentError(`model ${ref.id} ${ref.version} returned a probability outside [0, 1] for ${vessel}`);
+      }
+      const thresholds = card.thresholds[vessel] as VesselThresholds;
+      return { vessel, probability, stratum: stratumOf(probability, thresholds) };
+    });
+    return { status: 'scored', ecg: ecgSummary, model: ref, vessels, predictedAt: this.now().toISOString() };
+  }
+
+  /** Waits for accepted requests, then releases the session. */
+  async close(): Promise<void> {
+    await this.batcher.close();
+    await this.session.release();
+  }
+}
+
+/** Options for createPredictor(). */
+export interface CreatePredictorOptions extends PredictorOptions {
+  session?: SessionOptions;
+  logger?: InferLogger;
+}
+
+/** Loads a model folder, opens its session (with provider fallback) and returns a Predictor. */
+export async function createPredictor(modelDir: string, options: CreatePredictorOptions = {}): Promise<Predictor> {
+  const model = await loadModelFolder(modelDir);
+  const session = await createSession(model, { logger: options.logger ?? silentLogger, ...options.session });
+  return new Predictor(session, options);
+}
