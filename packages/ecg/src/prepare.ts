@@ -1,0 +1,214 @@
+/**
+ * prepare(): the model input tensor for one Ecg, exactly as the model card's `input` block says.
+ *
+ * Steps, per lead the card lists:
+ * 1. quality gate (assessQuality); a record that fails throws NotAnalysableError with the reasons;
+ * 2. resample from the source rate to `spec.sampleRateHz` (anti-aliased polyphase FIR, no delay);
+ * 3. filter (zero-phase Butterworth high-/low-pass, notch) at the model rate;
+ * 4. crop to the FIRST `spec.samples` samples, or zero-pad at the end when the record is shorter;
+ * 5. convert microvolts to `spec.units` and normalise (`none`, `zscore-record`, `zscore-per-lead`);
+ * 6. write in `spec.layout`: NCL = [lead][sample], NLC = [sample][lead].
+ * Missing limb leads (III, aVR, aVL, aVF) are derived from I and II. Every step above is linear, so they are
+ * derived from the processed I and II (identical to deriving first, and four resample/filter passes cheaper).
+ *
+ * Cropping: only the input that the kept window needs, plus up to one second of real signal after it (so the
+ * backward filter pass starts on real data, not on the crop edge), is resampled and filtered.
+ * Padding: normalisation statistics come from the real samples only, and the padded tail is 0 in the output:
+ * the record's mean level for the z-score modes, 0 in `spec.units` for `none`.
+ *
+ * Kernels and filter designs are cached per (rate, spec); scratch buffers are reused across calls.
+ */
+import { type Ecg, type LeadName, sampleCount } from './ecg.js';
+import { ConfigError, NotAnalysableError } from './errors.js';
+import { designFilter, type ZeroPhaseFilter } from './filter.js';
+import type { ModelInputSpec } from './model-input.js';
+import { type ZScore, zscoreFromSums } from './normalize.js';
+import { assessQuality, type QualityOptions } from './quality.js';
+import { getResampler, snapRate } from './resample.js';
+
+/** Options for prepare(). */
+export interface PrepareOptions {
+  /** Thresholds of the quality gate (see QualityOptions for defaults). */
+  quality?: QualityOptions;
+}
+
+/** Real signal kept after the crop window so the filter's backward pass starts on data, in seconds. */
+const CROP_MARGIN_S = 1;
+
+const LIMB_DERIVED: Partial<Record<LeadName, (i: number, ii: number) => number>> = {
+  III: (i, ii) => ii - i,
+  aVR: (i, ii) => -(i + ii) / 2,
+  aVL: (i, ii) => i - ii / 2,
+  aVF: (i, ii) => ii - i / 2,
+};
+
+/** Validated, precomputed facts about one spec. */
+interface Plan {
+  leads: readonly LeadName[];
+  samples: number;
+  rateHz: number;
+  unitScale: number;
+  filter: ZeroPhaseFilter | undefined;
+}
+
+const plans = new WeakMap<ModelInputSpec, Plan>();
+
+function planFor(spec: ModelInputSpec): Plan {
+  const cached = plans.get(spec);
+  if (cached) return cached;
+  const issues: string[] = [];
+  if (!Array.isArray(spec.leads) || spec.leads.length === 0) issues.push('input.leads must list at least one lead');
+  if (!Number.isInteger(spec.samples) || spec.samples < 1) issues.push('input.samples must be a positive integer');
+  if (!(spec.sampleRateHz > 0 && Number.isFinite(spec.sampleRateHz))) issues.push('input.sampleRateHz must be > 0');
+  if (spec.units !== 'uV' && spec.units !== 'mV') issues.push('input.units must be uV or mV');
+  if (spec.layout !== 'NCL' && spec.layout !== 'NLC') issues.push('input.layout must be NCL or NLC');
+  if (!['none', 'zscore-record', 'zscore-per-lead'].includes(spec.normalize)) {
+    issues.push('input.normalize must be none, zscore-record or zscore-per-lead');
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  const rateHz = snapRate(spec.sampleRateHz);
+  const plan: Plan = {
+    leads: spec.leads,
+    samples: spec.samples,
+    rateHz,
+    unitScale: spec.units === 'mV' ? 1e-3 : 1,
+    filter: designFilter(spec.filter, rateHz),
+  };
+  plans.set(spec, plan);
+  return plan;
+}
+
+/** Number of values prepare() writes for one ECG: leads x samples. */
+export function preparedLength(spec: ModelInputSpec): number {
+  return spec.leads.length * spec.samples;
+}
+
+// Scratch rows (Float64, [row][rowLength]) reused across calls; prepare() is synchronous, so no sharing issues.
+let scratch = new Float64Array(0);
+
+/**
+ * Builds the model input for `ecg`. Writes `leads x samples` values into `out` at `offset` (a batch tensor, say)
+ * or into a new Float32Array, and returns the array written. Throws NotAnalysableError when the quality gate
+ * refuses the record and ConfigError for an invalid spec.
+ */
+export function prepare(
+  ecg: Ecg,
+  spec: ModelInputSpec,
+  out?: Float32Array,
+  offset = 0,
+  options: PrepareOptions = {},
+): Float32Array {
+  const plan = planFor(spec);
+  const { leads: specLeads, samples, rateHz, unitScale, filter } = plan;
+  const total = specLeads.length * samples;
+  const target = out ?? new Float32Array(total);
+  if (!Number.isInteger(offset) || offset < 0 || offset + total > target.length) {
+    throw new RangeError(`prepare: output needs ${total} values at offset ${offset}, has ${target.length}`);
+  }
+  const verdict = assessQuality(ecg, spec, options.quality);
+  if (!verdict.analysable) throw new NotAnalysableError(verdict.reasons);
+
+  const source = ecg.leads;
+  const n = sampleCount(ecg);
+  const resampler = getResampler(ecg.sampleRateHz, rateHz);
+  const fromHz = resampler.fromHz;
+  // Input the kept window needs, plus a margin of real signal after it.
+  const inputNeeded = Math.min(n, Math.ceil(((samples + 1) * fromHz) / rateHz + CROP_MARGIN_S * fromHz));
+  const rowLength = resampler.outputLength(inputNeeded);
+  const kept = Math.min(rowLength, samples);
+
+  // Rows: each card lead stored in the record, then I and II if they are needed only for derivation.
+  const rowOf = new Map<LeadName, number>();
+  const stored: LeadName[] = [];
+  for (const l of specLeads) {
+    if (source[l] && !rowOf.has(l)) {
+      rowOf.set(l, stored.length);
+      stored.push(l);
+    }
+  }
+  const derived = specLeads.filter((l) => !source[l]);
+  if (derived.length > 0) {
+    for (const l of ['I', 'II'] as const) {
+      if (!rowOf.has(l)) {
+        rowOf.set(l, stored.length);
+        stored.push(l);
+      }
+    }
+  }
+  const derivedRows = derived.filter((l, k) => derived.indexOf(l) === k);
+  const rows = stored.length + derivedRows.length;
+  // Each row: [pad | rowLength resampled samples | pad], the pads being room for the filter's reflected edges.
+  const pad = filter?.padLength ?? 0;
+  const stride = rowLength + 2 * pad;
+  if (scratch.length < rows * stride) scratch = new Float64Array(rows * stride);
+  const buf = scratch;
+
+  for (let r = 0; r < stored.length; r++) {
+    const start = r * stride + pad;
+    const row = buf.subarray(start, start + rowLength);
+    resampler.process(source[stored[r] as LeadName] as Float32Array, inputNeeded, row, rowLength);
+    filter?.applyPadded(buf.subarray(r * stride, (r + 1) * stride), pad, rowLength);
+  }
+  const rowI = (rowOf.get('I') ?? 0) * stride + pad;
+  const rowII = (rowOf.get('II') ?? 0) * stride + pad;
+  for (let d = 0; d < derivedRows.length; d++) {
+    const l = derivedRows[d] as LeadName;
+    const f = LIMB_DERIVED[l] as (i: number, ii: number) => number;
+    const r = stored.length + d;
+    const base = r * stride + pad;
+    for (let t = 0; t < kept; t++) buf[base + t] = f(buf[rowI + t] as number, buf[rowII + t] as number);
+    rowOf.set(l, r);
+  }
+  const startOf = (l: LeadName): number => (rowOf.get(l) as number) * stride + pad;
+
+  // Normalisation maps per card lead, over the kept real samples, in microvolts.
+  const maps = computeMaps(buf, specLeads.map(startOf), kept, spec.normalize, unitScale);
+
+  // Final write in the card's layout.
+  const nlc = spec.layout === 'NLC';
+  const leadCount = specLeads.length;
+  for (let c = 0; c < leadCount; c++) {
+    const base = startOf(specLeads[c] as LeadName);
+    const { mean, scale } = maps[c] as ZScore;
+    if (nlc) {
+      let o = offset + c;
+      for (let t = 0; t < kept; t++, o += leadCount) target[o] = ((buf[base + t] as number) - mean) * scale;
+      for (let t = kept; t < samples; t++, o += leadCount) target[o] = 0;
+    } else {
+      const o = offset + c * samples;
+      for (let t = 0; t < kept; t++) target[o + t] = ((buf[base + t] as number) - mean) * scale;
+      target.fill(0, o + kept, o + samples);
+    }
+  }
+  return target;
+}
+
+/** Affine maps (microvolts in, card values out) per card lead. */
+function computeMaps(
+  buf: Float64Array,
+  starts: number[],
+  kept: number,
+  mode: ModelInputSpec['normalize'],
+  unitScale: number,
+): ZScore[] {
+  if (mode === 'none') return starts.map(() => ({ mean: 0, scale: unitScale }));
+  const perLead = starts.map((base) => {
+    let s = 0;
+    let q = 0;
+    for (let t = 0; t < kept; t++) {
+      const v = buf[base + t] as number;
+      s += v;
+      q += v * v;
+    }
+    return { s, q };
+  });
+  if (mode === 'zscore-per-lead') return perLead.map(({ s, q }) => zscoreFromSums(s, q, kept));
+  let s = 0;
+  let q = 0;
+  for (const p of perLead) {
+    s += p.s;
+    q += p.q;
+  }
+  const z = zscoreFromSums(s, q, kept * starts.length);
+  return starts.map(() => z);
+}

@@ -1,0 +1,165 @@
+/**
+ * The quality gate before inference: a record the model cannot analyse gets reasons, never a made-up score.
+ * Reasons are short, patient-free sentences with stable wording (they reach the EHR and the logs).
+ *
+ * The signal checks look at the part of the record the model will see: the first `spec.samples / spec.sampleRateHz`
+ * seconds (prepare() crops to the first N seconds), and at the leads it uses: the card's leads as stored, plus I and
+ * II where the limb leads III, aVR, aVL, aVF have to be derived from them.
+ */
+import { durationS, type Ecg, type LeadName, sampleCount } from './ecg.js';
+import type { ModelInputSpec } from './model-input.js';
+
+/** Thresholds of the quality gate. */
+export interface QualityOptions {
+  /** Lowest plausible source sample rate in Hz (default 100). */
+  minSampleRateHz?: number;
+  /** Highest plausible source sample rate in Hz (default 10,000). */
+  maxSampleRateHz?: number;
+  /**
+   * Shortest record accepted, in seconds (default 80 % of the model's duration: 8 s for a 10 s model).
+   * Records between this and the model's duration are zero-padded by prepare().
+   */
+  minDurationS?: number;
+  /** A lead whose peak-to-peak range is below this is flat (lead off). Default 10 uV. */
+  flatPeakToPeakUv?: number;
+  /** A lead whose population SD is below this is flat (a lone spike on a dead line). Default 2 uV. */
+  flatSdUv?: number;
+  /**
+   * A lead with at least this fraction of its samples stuck at its own maximum or minimum is saturated
+   * (clipped at the amplifier's rail). Default 0.05.
+   */
+  saturatedFraction?: number;
+  /** A lead that strays further than this from its own mean is implausible (saturation, artefact). Default 10 mV. */
+  maxAmplitudeUv?: number;
+}
+
+/** The gate's verdict. */
+export interface QualityResult {
+  analysable: boolean;
+  /** Empty when analysable. */
+  reasons: string[];
+}
+
+export const QUALITY_DEFAULTS: Readonly<Required<Omit<QualityOptions, 'minDurationS'>>> & {
+  minDurationFraction: number;
+} = {
+  minSampleRateHz: 100,
+  maxSampleRateHz: 10_000,
+  minDurationFraction: 0.8,
+  flatPeakToPeakUv: 10,
+  flatSdUv: 2,
+  saturatedFraction: 0.05,
+  maxAmplitudeUv: 10_000,
+};
+
+const DERIVABLE: readonly LeadName[] = ['III', 'aVR', 'aVL', 'aVF'];
+
+/** Formats a number for a reason: at most one decimal, no trailing zeros. */
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  return String(Math.round(x * 10) / 10);
+}
+
+/** Min, max, mean and population SD of x[0 .. n), or undefined when a sample is NaN or infinite. */
+function leadStats(x: Float32Array, n: number): { min: number; max: number; mean: number; sd: number } | undefined {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  let sum = 0;
+  let sumSquares = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[i] as number;
+    if (v > max) max = v;
+    if (v < min) min = v;
+    sum += v;
+    sumSquares += v * v;
+  }
+  // NaN or infinity anywhere makes the sum non-finite (Float32 values cannot overflow a Float64 sum of squares).
+  if (!Number.isFinite(sum) || !Number.isFinite(sumSquares)) return undefined;
+  const mean = sum / n;
+  return { min, max, mean, sd: Math.sqrt(Math.max(0, sumSquares / n - mean * mean)) };
+}
+
+/** Assesses whether `ecg` can be analysed by a model with input `spec`. Never throws for any Ecg content. */
+export function assessQuality(ecg: Ecg, spec: ModelInputSpec, options: QualityOptions = {}): QualityResult {
+  const reasons: string[] = [];
+  const minRate = options.minSampleRateHz ?? QUALITY_DEFAULTS.minSampleRateHz;
+  const maxRate = options.maxSampleRateHz ?? QUALITY_DEFAULTS.maxSampleRateHz;
+  const modelDurationS = spec.samples / spec.sampleRateHz;
+  const minDuration = options.minDurationS ?? QUALITY_DEFAULTS.minDurationFraction * modelDurationS;
+  const flatP2p = options.flatPeakToPeakUv ?? QUALITY_DEFAULTS.flatPeakToPeakUv;
+  const flatSd = options.flatSdUv ?? QUALITY_DEFAULTS.flatSdUv;
+  const satFraction = options.saturatedFraction ?? QUALITY_DEFAULTS.saturatedFraction;
+  const maxAmp = options.maxAmplitudeUv ?? QUALITY_DEFAULTS.maxAmplitudeUv;
+
+  const rate = ecg.sampleRateHz;
+  const rateOk = typeof rate === 'number' && Number.isFinite(rate) && rate >= minRate && rate <= maxRate;
+  if (!rateOk) reasons.push(`implausible sample rate: ${fmt(Number(rate))} Hz (allowed ${minRate}..${maxRate} Hz)`);
+
+  // Leads: present with samples, all of one length.
+  const leads = ecg.leads ?? {};
+  const n = sampleCount({ leads });
+  const present = new Set<LeadName>();
+  let unequal = false;
+  for (const [name, data] of Object.entries(leads) as [LeadName, Float32Array | undefined][]) {
+    if (!(data instanceof Float32Array)) continue;
+    present.add(name);
+    if (data.length !== n) unequal = true;
+  }
+  if (unequal) reasons.push('leads differ in length');
+  if (present.size === 0 || n === 0) {
+    reasons.push('no waveform samples');
+    return { analysable: false, reasons };
+  }
+
+  const needed = spec.leads;
+  const canDerive = present.has('I') && present.has('II');
+  const missing = needed.filter((l) => !present.has(l) && !(canDerive && DERIVABLE.includes(l)));
+  if (missing.length > 0) reasons.push(`missing leads that cannot be derived: ${missing.join(', ')}`);
+
+  if (rateOk) {
+    const seconds = durationS({ leads, sampleRateHz: rate });
+    if (seconds < minDuration) reasons.push(`too short: ${fmt(seconds)} s < ${fmt(minDuration)} s required`);
+  }
+  if (unequal) return { analysable: false, reasons };
+
+  // Signal checks over the window prepare() uses, on the leads it reads.
+  const checked: LeadName[] = needed.filter((l) => present.has(l));
+  if (needed.some((l) => !present.has(l) && DERIVABLE.includes(l))) {
+    for (const l of ['I', 'II'] as const) if (present.has(l) && !checked.includes(l)) checked.push(l);
+  }
+  const window = rateOk ? Math.min(n, Math.ceil(modelDurationS * rate)) : n;
+  const nonFinite: LeadName[] = [];
+  const flat: LeadName[] = [];
+  const saturated: LeadName[] = [];
+  const extreme: LeadName[] = [];
+  for (const name of checked) {
+    const x = leads[name] as Float32Array;
+    const stats = leadStats(x, window);
+    if (stats === undefined) {
+      nonFinite.push(name);
+      continue;
+    }
+    const { min, max, mean, sd } = stats;
+    if (max - min < flatP2p || sd < flatSd) {
+      flat.push(name);
+      continue;
+    }
+    // Clipping: many samples sit exactly on the lead's own extreme value (the amplifier's rail).
+    let atMax = 0;
+    let atMin = 0;
+    for (let i = 0; i < window; i++) {
+      const v = x[i] as number;
+      if (v === max) atMax++;
+      else if (v === min) atMin++;
+    }
+    if (Math.max(atMax, atMin) >= satFraction * window) saturated.push(name);
+    else if (max - mean > maxAmp || mean - min > maxAmp) extreme.push(name);
+  }
+  if (nonFinite.length > 0) reasons.push(`non-numeric samples (NaN or infinity) in leads: ${nonFinite.join(', ')}`);
+  if (flat.length > 0) reasons.push(`flat leads (lead off or no signal): ${flat.join(', ')}`);
+  if (saturated.length > 0) reasons.push(`saturated leads (clipped at an extreme value): ${saturated.join(', ')}`);
+  if (extreme.length > 0) {
+    reasons.push(`implausible amplitude (beyond ${fmt(maxAmp / 1000)} mV) in leads: ${extreme.join(', ')}`);
+  }
+  return { analysable: reasons.length === 0, reasons };
+}

@@ -1,0 +1,167 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LimitExceededError, NotAnalysableError } from './errors.js';
+import { getResampler, Resampler, resample, snapRate } from './resample.js';
+
+/** Samples of a*sin(2 pi f t + phase) at fs. */
+function tone(f: number, fs: number, n: number, amplitude = 1, phase = 0): Float32Array {
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = amplitude * Math.sin((2 * Math.PI * f * i) / fs + phase);
+  return x;
+}
+
+/** Least-squares fit of a sine at known f over y[a .. b): amplitude and residual RMS. */
+function fitSine(
+  y: Float32Array,
+  fs: number,
+  f: number,
+  a: number,
+  b: number,
+): { amplitude: number; residual: number } {
+  let ss = 0;
+  let cc = 0;
+  let sc = 0;
+  let ys = 0;
+  let yc = 0;
+  for (let i = a; i < b; i++) {
+    const s = Math.sin((2 * Math.PI * f * i) / fs);
+    const c = Math.cos((2 * Math.PI * f * i) / fs);
+    const v = y[i] as number;
+    ss += s * s;
+    cc += c * c;
+    sc += s * c;
+    ys += v * s;
+    yc += v * c;
+  }
+  const det = ss * cc - sc * sc;
+  const ks = (ys * cc - yc * sc) / det;
+  const kc = (yc * ss - ys * sc) / det;
+  let r = 0;
+  for (let i = a; i < b; i++) {
+    const model = ks * Math.sin((2 * Math.PI * f * i) / fs) + kc * Math.cos((2 * Math.PI * f * i) / fs);
+    r += ((y[i] as number) - model) ** 2;
+  }
+  return { amplitude: Math.hypot(ks, kc), residual: Math.sqrt(r / (b - a)) };
+}
+
+function rms(y: Float32Array, a: number, b: number): number {
+  let q = 0;
+  for (let i = a; i < b; i++) q += (y[i] as number) ** 2;
+  return Math.sqrt(q / (b - a));
+}
+
+/** Integer or fractional source rates across the supported range. */
+const anyRate = fc.oneof(fc.integer({ min: 100, max: 10_000 }), fc.double({ min: 100, max: 10_000, noNaN: true }));
+
+describe('resample', () => {
+  it('keeps a sine at f: same frequency and amplitude, no distortion, from any rate in 100..10000 Hz to 500 Hz', () => {
+    fc.assert(
+      fc.property(
+        anyRate,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 6.28 }),
+        (from, u, ph) => {
+          // Well inside both passbands: up to 70 % of the lower Nyquist (the passband reaches 80 %).
+          const maxF = 0.7 * (Math.min(from, 500) / 2);
+          const f = 2 + u * (maxF - 2);
+          const n = Math.round(4 * from);
+          const y = resample(tone(f, from, n, 1000, ph), from, 500);
+          expect(y.length).toBe(Math.ceil((n * 500) / from - 1e-9));
+          const fit = fitSine(y, 500, f, 500, 1500); // seconds 1..3, away from the edges
+          expect(Math.abs(fit.amplitude - 1000)).toBeLessThan(2); // 0.2 %
+          expect(fit.residual).toBeLessThan(2); // anything but the sine at f is below -54 dB
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('attenuates a tone above the target Nyquist by more than 40 dB (no aliasing)', () => {
+    fc.assert(
+      fc.property(anyRate, fc.double({ min: 0, max: 1, noNaN: true }), (from, u) => {
+        fc.pre(from > 560);
+        const f = 252 + u * (0.45 * from - 252);
+        const y = resample(tone(f, from, Math.round(2 * from), 1000), from, 500);
+        const outRms = rms(y, 100, y.length - 100);
+        expect(20 * Math.log10((outRms * Math.SQRT2) / 1000)).toBeLessThan(-40);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('meets its stopband specification (>= 60 dB) just above the Nyquist of 1000 -> 500 Hz', () => {
+    const y = resample(tone(255, 1000, 10_000, 1000), 1000, 500);
+    expect(20 * Math.log10((rms(y, 200, 4800) * Math.SQRT2) / 1000)).toBeLessThan(-60);
+  });
+
+  it('is latency-free: a symmetric pulse keeps its centre time', () => {
+    fc.assert(
+      fc.property(anyRate, fc.double({ min: 0.3, max: 1.7, noNaN: true }), (from, t0) => {
+        const n = Math.round(2 * from);
+        const x = new Float32Array(n);
+        const sigma = 0.02;
+        for (let i = 0; i < n; i++) x[i] = 1000 * Math.exp(-(((i / from - t0) / sigma) ** 2) / 2);
+        const y = resample(x, from, 500);
+        let k = 0;
+        for (let i = 1; i < y.length; i++) if ((y[i] as number) > (y[k] as number)) k = i;
+        // Parabolic interpolation of the peak.
+        const a = y[k - 1] as number;
+        const b = y[k] as number;
+        const c = y[k + 1] as number;
+        const peak = k + (0.5 * (a - c)) / (a - 2 * b + c);
+        expect(Math.abs(peak / 500 - t0)).toBeLessThan(0.05 / 500);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('keeps a constant exactly constant, edges included (unit DC gain, mirrored edges)', () => {
+    for (const from of [100, 240, 360, 997, 1000, 499.7, 8000]) {
+      const y = resample(new Float32Array(Math.round(3 * from)).fill(-250), from, 500);
+      for (const v of y) expect(v).toBeCloseTo(-250, 3);
+    }
+  });
+
+  it('copies when the rates are equal, taking 1 / 0.002 as exactly 500 Hz', () => {
+    const x = tone(7, 500, 1000, 3);
+    const y = resample(x, 1 / 0.002, 500);
+    expect(y).toEqual(x);
+    expect(y).not.toBe(x);
+    expect(snapRate(1 / 0.002)).toBe(500);
+    expect(snapRate(499.7)).toBe(499.7);
+  });
+
+  it('computes only the outputs asked for', () => {
+    const r = getResampler(1000, 500);
+    const x = tone(10, 1000, 10_000, 100);
+    const full = new Float64Array(r.outputLength(x.length));
+    r.process(x, x.length, full);
+    const part = new Float64Array(100).fill(Number.NaN);
+    r.process(x, x.length, part, 100);
+    for (let i = 0; i < 100; i++) expect(part[i]).toBe(full[i]);
+    expect(r.outputLength(0)).toBe(0);
+  });
+
+  it('handles records shorter than its kernel', () => {
+    for (const n of [1, 2, 5, 13]) {
+      const y = resample(new Float32Array(n).fill(5), 1000, 500);
+      expect(y.length).toBe(Math.ceil(n / 2));
+      for (const v of y) expect(v).toBeCloseTo(5, 4);
+    }
+  });
+
+  it('documents its design and caches resamplers per rate pair', () => {
+    const r = getResampler(1000, 500);
+    expect(r).toBe(getResampler(1000, 500));
+    expect(r.passbandHz).toBe(200);
+    expect(r.stopbandHz).toBe(250);
+    expect(r.stopbandAttenuationDb).toBe(60);
+    expect(new Resampler(100, 500).passbandHz).toBe(40);
+  });
+
+  it('refuses impossible rates with typed errors', () => {
+    expect(() => resample(new Float32Array(10), 0, 500)).toThrow(NotAnalysableError);
+    expect(() => resample(new Float32Array(10), Number.NaN, 500)).toThrow(NotAnalysableError);
+    expect(() => resample(new Float32Array(10), 1e9, 1)).toThrow(LimitExceededError);
+  });
+});
