@@ -1,0 +1,77 @@
+import { ConfigError } from '@ecgcad/ecg';
+import { describe, expect, it } from 'vitest';
+import { buildModelInMemory } from './demo/in-memory.js';
+import type { InferLogger } from './logger.js';
+import { forwardReference } from './net1d/reference.js';
+import { syntheticModelInput } from './net1d/synthetic.js';
+import { createSession } from './session.js';
+
+function recordingLogger(): InferLogger & {
+  lines: { level: string; message: string; fields: Record<string, unknown> }[];
+} {
+  const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+  return {
+    lines,
+    info: (fields, message) => lines.push({ level: 'info', message, fields }),
+    warn: (fields, message) => lines.push({ level: 'warn', message, fields }),
+  };
+}
+
+describe('createSession', () => {
+  const { net, model } = buildModelInMemory();
+
+  it('runs on the CPU by default and says so in one line', async () => {
+    const logger = recordingLogger();
+    const session = await createSession(model, { logger, intraOpNumThreads: 1 });
+    expect(session.provider).toBe('cpu');
+    expect(logger.lines).toEqual([
+      { level: 'info', message: 'inference runs on cpu', fields: expect.objectContaining({ provider: 'cpu' }) },
+    ]);
+    const input = syntheticModelInput(1, 12, 5000);
+    const probs = await session.run(input, 1);
+    const ref = forwardReference(net, input).probabilities;
+    probs.forEach((p, i) => {
+      expect(p).toBeCloseTo(ref[i] as number, 5);
+    });
+    await session.release();
+  });
+
+  it('falls back from cuda (no provider libraries here) to cpu with one log line naming both', async () => {
+    const logger = recordingLogger();
+    const session = await createSession(model, { executionProviders: ['cuda', 'cpu'], logger });
+    expect(session.provider).toBe('cpu');
+    expect(logger.lines).toHaveLength(1);
+    expect(logger.lines[0]?.level).toBe('warn');
+    expect(logger.lines[0]?.message).toMatch(/^inference runs on cpu \(fell back; cuda: .+\)$/);
+    expect(logger.lines[0]?.message).not.toContain('\n');
+    await session.release();
+  });
+
+  it('takes webgpu where an adapter exists, and falls back to cpu where none does', async () => {
+    const logger = recordingLogger();
+    const session = await createSession(model, { executionProviders: ['webgpu', 'cpu'], logger });
+    expect(['webgpu', 'cpu']).toContain(session.provider);
+    expect(logger.lines).toHaveLength(1);
+    if (session.provider === 'cpu') expect(logger.lines[0]?.message).toMatch(/fell back; webgpu: /);
+    await session.release();
+  });
+
+  it('defaults intraOpNumThreads to the cores available', async () => {
+    const { availableParallelism } = await import('node:os');
+    const session = await createSession(model);
+    expect(session.intraOpNumThreads).toBe(availableParallelism());
+    await session.release();
+  });
+
+  it('refuses unknown providers and bad thread counts as configuration errors', async () => {
+    // @ts-expect-error: deliberately unknown provider
+    await expect(createSession(model, { executionProviders: ['tpu'] })).rejects.toBeInstanceOf(ConfigError);
+    await expect(createSession(model, { intraOpNumThreads: 0 })).rejects.toThrow(/intraOpNumThreads/);
+  });
+
+  it('reports a configuration error when no listed provider can run', async () => {
+    const err = await createSession(model, { executionProviders: ['cuda'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues[0]).toMatch(/none of cuda could run the model/);
+  });
+});
