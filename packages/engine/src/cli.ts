@@ -3,6 +3,7 @@
  * The `ecgcad` command. Each sub-command lives in ./commands/<name>.ts and exports `register(program)`.
  */
 import { Command } from 'commander';
+import * as synth from './commands/synth.js';
 
 const program = new Command('ecgcad')
   .description('AI-ECG coronary risk integration engine: DICOM / HL7 aECG in, FHIR R4 out.')
@@ -10,7 +11,7 @@ const program = new Command('ecgcad')
   .showHelpAfterError();
 
 // Sub-commands register themselves here, one import each.
-const commands: Array<{ register(program: Command): void }> = [];
+const commands: Array<{ register(program: Command): void }> = [synth];
 for (const command of commands) command.register(program);
 
 await program.parseAsync(process.argv);
