@@ -14,3 +14,8 @@ export * from './rejected-store.js';
 export * from './write-aecg.js';
 export * from './write-dicom.js';
 export type { StoredLeads } from './writer-common.js';
+export * from './feeds/http-auth.js';
+export * from './feeds/http-feeds.js';
+export * from './feeds/multipart.js';
+export * from './feeds/sop-classes.js';
+export * from './feeds/stow.js';

@@ -12,6 +12,7 @@ import dimse from 'dcmjs-dimse';
 import type { FeedCommonOptions, IntakeMeta } from './intake.js';
 import { handOver, silentLogger } from './intake.js';
 import { writePart10 } from './part10.js';
+import { isEcgWaveformSopClass } from './sop-classes.js';
 
 const { Dataset, Scp, log: dimseLog } = dimse;
 const { CEchoResponse, CStoreResponse } = dimse.responses;
@@ -25,15 +26,6 @@ type CEchoRequest = InstanceType<typeof dimse.requests.CEchoRequest>;
 type CStoreResponseT = InstanceType<typeof CStoreResponse>;
 type CEchoResponseT = InstanceType<typeof CEchoResponse>;
 type DatasetT = InstanceType<typeof Dataset>;
-
-/** The waveform SOP classes this SCP stores (PS3.4 Annex B): ECG leads arrive in all of them. */
-export const ECG_WAVEFORM_SOP_CLASSES: Readonly<Record<string, string>> = {
-  '1.2.840.10008.5.1.4.1.1.9.1.1': '12-Lead ECG Waveform Storage',
-  '1.2.840.10008.5.1.4.1.1.9.1.2': 'General ECG Waveform Storage',
-  '1.2.840.10008.5.1.4.1.1.9.1.3': 'Ambulatory ECG Waveform Storage',
-  '1.2.840.10008.5.1.4.1.1.9.1.4': 'General 32-bit ECG Waveform Storage',
-  '1.2.840.10008.5.1.4.1.1.9.2.1': 'Hemodynamic Waveform Storage',
-};
 
 /** DIMSE status codes the SCP answers with (PS3.4 Annex B.2.3, PS3.7 Annex C). */
 export const CStoreStatus = {
@@ -312,7 +304,7 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
         options.onOutcome?.('cstore', 'refused', performance.now() - started);
         return { status, comment: error.message };
       };
-      if (!sopClassUid || !(sopClassUid in ECG_WAVEFORM_SOP_CLASSES)) {
+      if (!isEcgWaveformSopClass(sopClassUid)) {
         return refuse(
           new UnsupportedFormatError('dicom', 'SOP class is not an ECG waveform class'),
           CStoreStatus.SopClassNotSupported,
@@ -345,7 +337,7 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
 /** Accepts ECG waveform classes (and Verification) in Explicit or Implicit VR Little Endian; rejects the rest. */
 function negotiate(context: PresentationContext): void {
   const abstract = context.getAbstractSyntaxUid();
-  if (abstract !== SopClass.Verification && !(abstract in ECG_WAVEFORM_SOP_CLASSES)) {
+  if (abstract !== SopClass.Verification && !isEcgWaveformSopClass(abstract)) {
     context.setResult(PresentationContextResult.RejectAbstractSyntaxNotSupported);
     return;
   }
