@@ -4,9 +4,10 @@
  * then backward, so the result has no phase shift (a QRS peak stays where it was) and the magnitude response is
  * the single-pass response squared: the named cutoff is the -3 dB point of one pass, -6 dB after both.
  *
- * Edges: before each pass the record is extended at both ends by an odd reflection (2 * x0 - x[k]) of about three
- * time constants of the slowest section, and every section starts in its steady state for the first extended
- * value; this keeps DC offsets, baseline slopes and the edges themselves free of startup transients.
+ * Edges: the record is extended at both ends by an odd reflection (2 * x0 - x[k]) long enough for the slowest
+ * section to settle (three time constants of a high-pass or notch, three cycles of a low-pass cutoff), and each pass
+ * starts in steady state: on the local baseline (mean of the extension) when a high-pass leads, else on the edge
+ * value. DC offsets and baseline slopes leave no startup transient; a 10 Hz tone is kept within 1 % up to the edges.
  */
 import { ConfigError } from './errors.js';
 import type { ModelInputSpec } from './model-input.js';
@@ -115,12 +116,14 @@ export class ZeroPhaseFilter {
   /** Samples added by odd reflection at each end (capped at n - 1 for short records). */
   readonly padLength: number;
   private readonly coef: Float64Array;
+  private readonly startsOnBaseline: boolean;
   private work = new Float64Array(0);
 
   constructor(sections: Biquad[], padLength: number) {
     this.sections = sections;
     this.padLength = Math.max(0, Math.ceil(padLength));
     this.coef = new Float64Array(sections.length * 6);
+    this.startsOnBaseline = sections.length > 0 && Math.abs(dcGain(sections[0] as Biquad)) < 1e-9;
     sections.forEach((s, i) => {
       this.coef.set([s.b0, s.b1, s.b2, s.a1, s.a2, dcGain(s)], i * 6);
     });
@@ -157,8 +160,10 @@ export class ZeroPhaseFilter {
     const len = n + 2 * p;
     const coef = this.coef;
     const count = this.sections.length;
-    for (let s = 0; s < count; s += 3) runSections(w, from, len, coef, s, Math.min(3, count - s), false);
-    for (let s = 0; s < count; s += 3) runSections(w, from, len, coef, s, Math.min(3, count - s), true);
+    // A leading high-pass (DC gain 0) starts on the local baseline; otherwise sections start on the edge value.
+    const settle = this.startsOnBaseline ? Math.max(1, p) : 1;
+    for (let s = 0; s < count; s += 3) runSections(w, from, len, coef, s, Math.min(3, count - s), false, settle);
+    for (let s = 0; s < count; s += 3) runSections(w, from, len, coef, s, Math.min(3, count - s), true, settle);
   }
 }
 
@@ -176,11 +181,18 @@ function runSections(
   first: number,
   count: number,
   backward: boolean,
+  settle: number,
 ): void {
   const c = first * 6;
   const step = backward ? -1 : 1;
   let i = backward ? from + len - 1 : from;
-  const u = w[i] as number;
+  // Start in steady state for the mean of the first `settle` values. With a high-pass first that is the local
+  // baseline: starting on the first value instead (a pad that begins on a QRS complex, say) would launch a slow
+  // transient that is still there when the record starts.
+  let u = 0;
+  const m = Math.min(settle, len);
+  for (let k = 0, j = i; k < m; k++, j += step) u += w[j] as number;
+  u /= m;
   // Section 1
   const p0 = coef[c] as number;
   const p1 = coef[c + 1] as number;
@@ -271,7 +283,7 @@ export function designFilter(
     throw new ConfigError([`high-pass ${highpassHz} Hz must lie below low-pass ${lowpassHz} Hz`]);
   }
   const sections: Biquad[] = [];
-  // Slowest time constant decides how much reflected signal each edge needs (three time constants).
+  // The slowest section decides how much reflected signal each edge needs (three of its time constants).
   let tauS = 0;
   if (highpassHz !== undefined) {
     sections.push(...butterworthHighpass(hpOrder, highpassHz, sampleRateHz));
@@ -279,7 +291,7 @@ export function designFilter(
   }
   if (lowpassHz !== undefined) {
     sections.push(...butterworthLowpass(lpOrder, lowpassHz, sampleRateHz));
-    tauS = Math.max(tauS, 1 / (2 * Math.PI * lowpassHz));
+    tauS = Math.max(tauS, 1 / lowpassHz); // its step response rings for a few cycles of the cutoff
   }
   if (notchHz !== undefined) {
     sections.push(notchFilter(notchHz, sampleRateHz, q));
