@@ -249,6 +249,10 @@ describe('buildBundle', () => {
     expect(fhirDateTime('2026-11-26T08:59:40+01:00')).toBe('2026-11-26T08:59:40+01:00');
     expect(fhirDateTime('2026-11-26 08:59:40Z')).toBe('2026-11-26T08:59:40.000Z');
     expect(fhirDateTime('yesterday')).toBeUndefined();
+    expect(fhirDateTime('2002-11-22T09:10:00', 'Europe/Paris')).toBe('2002-11-22T09:10:00+01:00');
+    expect(fhirDateTime('2025-07-01T09:10', 'Europe/Paris')).toBe('2025-07-01T09:10:00+02:00');
+    expect(fhirDateTime('2025-07-01T09:10:00.5', 'America/New_York')).toBe('2025-07-01T09:10:00.5-04:00');
+    expect(fhirDateTime('2025-07-01T09:10:00', 'UTC')).toBe('2025-07-01T09:10:00+00:00');
     expect(fhirDateTime(undefined)).toBeUndefined();
   });
 });

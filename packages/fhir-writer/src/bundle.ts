@@ -65,6 +65,11 @@ export interface PatientReferenceOptions {
 /** Options of the Bundle builder. */
 export interface WriterOptions {
   patient?: PatientReferenceOptions;
+  /**
+   * IANA time zone of acquisition times that carry no zone (DICOM without TimezoneOffsetFromUTC, most aECG).
+   * Default: the process's zone. Set it to the site's zone when the engine runs elsewhere (e.g. UTC containers).
+   */
+  timeZone?: string;
 }
 
 /** The resources of one built Bundle by role, for callers and tests that want them without searching entries. */
@@ -115,13 +120,18 @@ export function buildBundleParts(
   const deviceReference: Reference<Device> = { reference: deviceRef, display: `${model.id} ${model.version}` };
 
   // The ECG itself: not AI-produced, shared by every model that scores it.
-  const ecgObservation = buildEcgObservation(ecg, ecgIdentifier, subject);
+  const ecgObservation = buildEcgObservation(
+    ecg,
+    ecgIdentifier,
+    subject,
+    fhirDateTime(ecg.acquiredAt, options.timeZone),
+  );
   const ecgRef = add(ecgObservation, uuidV5(`ecg\u0000${ecgIdentifier.system}\u0000${ecgIdentifier.value}`));
   const ecgReference: Reference<Observation> = { reference: ecgRef, display: '12 lead ECG' };
 
   const aiMeta = (): Meta => ({ security: [{ ...AIAST }] });
   const notes = modelNotes(model);
-  const effective = fhirDateTime(ecg.acquiredAt);
+  const effective = fhirDateTime(ecg.acquiredAt, options.timeZone);
   const parts: Omit<BundleParts, 'provenance'> = { device, ecg: ecgObservation, vessels: [] };
 
   if (prediction.status === 'scored') {
@@ -287,8 +297,12 @@ function buildDevice(model: ModelRef, identifier: Identifier): Device {
   };
 }
 
-function buildEcgObservation(ecg: EcgSummary, identifier: Identifier, subject: Reference<Patient>): Observation {
-  const effective = fhirDateTime(ecg.acquiredAt);
+function buildEcgObservation(
+  ecg: EcgSummary,
+  identifier: Identifier,
+  subject: Reference<Patient>,
+  effective: string | undefined,
+): Observation {
   const deviceName = [ecg.device.manufacturer, ecg.device.model].filter((s) => s && s.trim() !== '').join(' ');
   return {
     resourceType: 'Observation',
@@ -397,12 +411,47 @@ function patientSystem(issuer: string | undefined, options: PatientReferenceOpti
   return fallback;
 }
 
-/** A FHIR dateTime for the value, or undefined when it is missing or unreadable. */
-export function fhirDateTime(value: string | undefined): string | undefined {
+const LOCAL_DATE_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2}(\.\d+)?)?$/;
+
+/**
+ * A FHIR dateTime for the value, or undefined when it is missing or unreadable. A time without a zone (DICOM and
+ * aECG often give local wall-clock time) gets the UTC offset that `timeZone` (IANA name; default the process's
+ * zone) had at that moment, because FHIR requires a zone on every dateTime with a time.
+ */
+export function fhirDateTime(value: string | undefined, timeZone?: string): string | undefined {
   if (!value) return undefined;
   if (FHIR_DATE_TIME.test(value)) return value;
+  const local = LOCAL_DATE_TIME.exec(value);
+  if (local) {
+    const wall = `${local[1]}T${local[2]}${local[3] ?? ':00'}`;
+    const offset = utcOffset(wall, timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
+    if (offset !== undefined) return `${wall}${offset}`;
+  }
   const ms = Date.parse(value);
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+}
+
+/** `+hh:mm` offset of an IANA zone at a wall-clock time, or undefined for an unknown zone. */
+function utcOffset(wall: string, timeZone: string): string | undefined {
+  const asUtc = Date.parse(`${wall}Z`);
+  if (!Number.isFinite(asUtc)) return undefined;
+  let format: Intl.DateTimeFormat;
+  try {
+    format = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' });
+  } catch {
+    return undefined;
+  }
+  const minutesAt = (ms: number): number => {
+    const name = format.formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+    const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
+    return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+  };
+  // The offset at the instant the wall time denotes; a second pass settles DST edges.
+  let minutes = minutesAt(asUtc);
+  minutes = minutesAt(asUtc - minutes * 60_000);
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
 function round(x: number, digits: number): number {

@@ -2,7 +2,7 @@
  * FhirWriter: the stage core. prediction -> Bundle -> validation -> sink. Pure apart from the sink, so the same
  * object serves the embedded runner and the BullMQ worker (which retries on TransientError).
  */
-import type { Prediction } from '@ecgcad/ecg';
+import { ConfigError, type Prediction } from '@ecgcad/ecg';
 import type { Bundle } from '@medplum/fhirtypes';
 import { buildBundle, type WriterOptions } from './bundle.js';
 import type { BundleSink, DeliveryResult } from './sink.js';
@@ -21,6 +21,13 @@ export class FhirWriter {
 
   constructor(options: FhirWriterOptions) {
     const { sink, ...builderOptions } = options;
+    if (builderOptions.timeZone !== undefined) {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: builderOptions.timeZone });
+      } catch {
+        throw new ConfigError([`fhir.timeZone: unknown IANA time zone "${builderOptions.timeZone}"`]);
+      }
+    }
     this.sink = sink;
     this.builderOptions = builderOptions;
     // Load the R4 definitions now (about 0.7 s) rather than on the first job.
