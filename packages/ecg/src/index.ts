@@ -5,6 +5,7 @@ export * from './filter.js';
 export * from './leads.js';
 export * from './model-input.js';
 export * from './normalize.js';
+export * from './payload/index.js';
 export * from './prepare.js';
 export * from './quality.js';
 export * from './resample.js';

@@ -1,0 +1,96 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Ecg } from '../ecg.js';
+import { MalformedInputError } from '../errors.js';
+import { synthesizeEcg } from '../synth/synthesize.js';
+import { decodeEcgPayload, encodeEcgPayload, PAYLOAD_VERSION } from './codec.js';
+
+const small = (): Ecg => ({
+  id: 'sha256:abc',
+  source: { format: 'aecg', sha256: 'abc', feed: 'http', receivedAt: '2026-01-01T00:00:00.000Z' },
+  patient: { identifier: 'P1', sex: 'female' },
+  device: { manufacturer: 'ACME' },
+  sampleRateHz: 250,
+  leads: { II: Float32Array.from([1.5, -2, 3e6]), V1: Float32Array.from([0, Number.NaN, -0.25]) },
+});
+
+describe('ecg payload codec', () => {
+  it('round-trips a synthetic 12-lead record bit for bit', () => {
+    const ecg = synthesizeEcg({ seed: 7 });
+    const back = decodeEcgPayload(encodeEcgPayload(ecg));
+    expect(back.id).toBe(ecg.id);
+    expect(back.source).toEqual(ecg.source);
+    expect(back.patient).toEqual(ecg.patient);
+    expect(back.acquiredAt).toBe(ecg.acquiredAt);
+    expect(back.sampleRateHz).toBe(ecg.sampleRateHz);
+    expect(Object.keys(back.leads).sort()).toEqual(Object.keys(ecg.leads).sort());
+    for (const [name, lead] of Object.entries(ecg.leads)) {
+      expect(Buffer.from((back.leads as Record<string, Float32Array>)[name]!.buffer)).toEqual(
+        Buffer.from(lead.buffer, lead.byteOffset, lead.byteLength),
+      );
+    }
+  });
+
+  it('keeps NaN, large values and missing optional fields', () => {
+    const back = decodeEcgPayload(encodeEcgPayload(small()));
+    expect(back.acquiredAt).toBeUndefined();
+    expect(Array.from(back.leads.II!)).toEqual([1.5, -2, 3e6]);
+    expect(Number.isNaN(back.leads.V1![1])).toBe(true);
+    expect(back.leads.I).toBeUndefined();
+  });
+
+  it('decodes a payload that starts at an odd offset of a larger buffer', () => {
+    const bytes = encodeEcgPayload(small());
+    const host = new Uint8Array(bytes.length + 1);
+    host.set(bytes, 1);
+    expect(Array.from(decodeEcgPayload(host.subarray(1)).leads.II!)).toEqual([1.5, -2, 3e6]);
+  });
+
+  it('refuses leads of different lengths at encode', () => {
+    const ecg = small();
+    ecg.leads.I = new Float32Array(2);
+    expect(() => encodeEcgPayload(ecg)).toThrow(MalformedInputError);
+  });
+
+  it('refuses a wrong magic, a future version, and truncation', () => {
+    const bytes = encodeEcgPayload(small());
+    const badMagic = bytes.slice();
+    badMagic[0] = 0x58;
+    expect(() => decodeEcgPayload(badMagic)).toThrow(/bad magic/);
+    const future = bytes.slice();
+    future[4] = PAYLOAD_VERSION + 1;
+    expect(() => decodeEcgPayload(future)).toThrow(/version/);
+    expect(() => decodeEcgPayload(bytes.subarray(0, bytes.length - 4))).toThrow(MalformedInputError);
+    expect(() => decodeEcgPayload(bytes.subarray(0, 5))).toThrow(MalformedInputError);
+  });
+
+  it('refuses any corruption with MalformedInputError or decodes to a well-formed record, never a raw error', () => {
+    const bytes = encodeEcgPayload(small());
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: bytes.length - 1 }),
+        fc.integer({ min: 0, max: 255 }),
+        fc.integer({ min: 0, max: bytes.length }),
+        (at, value, cut) => {
+          const mutated = bytes.slice(0, Math.max(cut, at + 1));
+          mutated[at] = value;
+          try {
+            const ecg = decodeEcgPayload(mutated);
+            for (const lead of Object.values(ecg.leads)) expect(lead).toBeInstanceOf(Float32Array);
+          } catch (err) {
+            expect(err).toBeInstanceOf(MalformedInputError);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        expect(() => decodeEcgPayload(bytes)).toThrow(MalformedInputError);
+      }),
+    );
+  });
+});
