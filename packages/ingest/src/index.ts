@@ -19,3 +19,4 @@ export * from './feeds/http-feeds.js';
 export * from './feeds/multipart.js';
 export * from './feeds/sop-classes.js';
 export * from './feeds/stow.js';
+export * from './feeds/folder-feed.js';
