@@ -13,3 +13,4 @@ export * from './test-ehr/server.js';
 export * from './test-ehr/token.js';
 export * from './validate.js';
 export * from './writer.js';
+export * from './worker.js';

@@ -14,3 +14,4 @@ export * from './onnx-graph.js';
 export * from './predictor.js';
 export * from './session.js';
 export * from './summary.js';
+export * from './worker.js';

@@ -1,2 +1,3 @@
 export * from './codec.js';
+export * from './queue-jobs.js';
 export * from './store.js';
