@@ -66,8 +66,9 @@ export function plotEcgSvg(ecg: Ecg, options: PlotSvgOptions = {}): string {
   const height = Math.ceil(margin * 2 + titleSpace + rows * rowHeight);
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}mm" height="${height}mm" viewBox="0 0 ${width} ${height}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}mm" height="${height}mm" viewBox="0 0 ${width} ${height}" role="img">`,
   );
+  out.push(`<title>${escapeXml(options.title ?? '12-lead ECG')}</title>`);
   out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
   // Millimetre grid, with every fifth line heavier.
   const minor: string[] = [];

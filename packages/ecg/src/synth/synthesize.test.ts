@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { type LeadName, STANDARD_LEADS } from '../ecg.js';
 import { ConfigError } from '../errors.js';
+import type { ModelInputSpec } from '../model-input.js';
+import { assessQuality } from '../quality.js';
 import { DOWER_MATRIX, INDEPENDENT_LEADS } from './dower.js';
 import { ST_GROUP_LEADS, type SynthOptions, synthesize, synthesizeEcg } from './synthesize.js';
 
@@ -212,6 +214,27 @@ describe('synthesize', () => {
     expect(lead(ecg.leads, 'V3').every((v) => v === 0)).toBe(true);
     expect(lead(ecg.leads, 'aVL').every((v) => v === 0)).toBe(true);
     expect(lead(ecg.leads, 'V4')).toEqual(lead(base.leads, 'V4'));
+  });
+
+  it('passes the quality gate with default options, and a flat lead makes it not analysable for that reason', () => {
+    const spec: ModelInputSpec = {
+      name: 'ecg',
+      leads: [...STANDARD_LEADS],
+      sampleRateHz: 500,
+      samples: 5000,
+      units: 'mV',
+      layout: 'NCL',
+      normalize: 'zscore-record',
+    };
+    for (const sampleRateHz of [500, 1000]) {
+      const ok = assessQuality(synthesizeEcg({ seed: 12, sampleRateHz }), spec);
+      expect(ok.reasons).toEqual([]);
+      expect(ok.analysable).toBe(true);
+    }
+    const flat = assessQuality(synthesizeEcg({ seed: 12, flatLeads: ['V3'] }), spec);
+    expect(flat.analysable).toBe(false);
+    expect(flat.reasons.join(' ')).toMatch(/flat/i);
+    expect(flat.reasons.join(' ')).toContain('V3');
   });
 
   it('noise options set the noise level', () => {
