@@ -95,8 +95,6 @@ export async function handOver(
   bytes: Uint8Array,
   meta: IntakeMeta,
   options: FeedCommonOptions,
-  /** Set to false where the feed keeps the bytes itself and the store should not hold a copy. */
-  keepRejected = true,
 ): Promise<HandOverResult> {
   const logger = options.logger ?? silentLogger;
   const started = performance.now();
@@ -122,15 +120,13 @@ export async function handOver(
     } else {
       const error = err as EcgcadError;
       let rejectedId: string | undefined;
-      if (keepRejected) {
-        try {
-          rejectedId = (await options.rejected.put(bytes, meta, { code: error.code, message: reason })).id;
-        } catch (storeErr) {
-          logger.error(
-            { feed: meta.feed, errorClass: storeErr instanceof Error ? storeErr.name : typeof storeErr },
-            'could not keep refused bytes in the rejected store',
-          );
-        }
+      try {
+        rejectedId = (await options.rejected.put(bytes, meta, { code: error.code, message: reason })).id;
+      } catch (storeErr) {
+        logger.error(
+          { feed: meta.feed, errorClass: storeErr instanceof Error ? storeErr.name : typeof storeErr },
+          'could not keep refused bytes in the rejected store',
+        );
       }
       result = {
         outcome: 'refused',
