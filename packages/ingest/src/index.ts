@@ -20,3 +20,5 @@ export * from './feeds/multipart.js';
 export * from './feeds/sop-classes.js';
 export * from './feeds/stow.js';
 export * from './feeds/folder-feed.js';
+export * from './queued-intake.js';
+export * from './worker.js';

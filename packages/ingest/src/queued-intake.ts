@@ -1,0 +1,112 @@
+/**
+ * Intakes for queued mode. `createQueuedIntake` decodes at the feed (so the sender learns at once when its bytes are
+ * refused), stores the encoded Ecg in the payload store and adds the `ecg.infer` job; it resolves only once the job
+ * is in Redis, so a feed acknowledges nothing that could still be lost. `createRawIntake` defers decoding to the
+ * ingest worker (for bytes too big or too many to decode inline): it stores the raw bytes and adds an `ecg.ingest`
+ * job. Both are idempotent: job id = ECG id (or the bytes' hash), so a resend adds nothing.
+ */
+import { createHash } from 'node:crypto';
+import {
+  type Ecg,
+  ecgJobId,
+  encodeEcgPayload,
+  type InferJobData,
+  type IngestJobData,
+  type PayloadStore,
+  payloadKey,
+  type StageRetryOptions,
+  stageJobOptions,
+  TransientError,
+} from '@ecgcad/ecg';
+import type { Queue } from 'bullmq';
+import { decodeEcg } from './decode.js';
+import type { Intake, IntakeMeta, IntakeReceipt } from './feeds/intake.js';
+import type { DecodeLimits } from './limits.js';
+
+/** Options of {@link createQueuedIntake}. */
+export interface QueuedIntakeOptions {
+  /** Producer for `ecg.infer` (on a connection with bounded retries, so a request fails fast when Redis is away). */
+  inferQueue: Queue<InferJobData>;
+  payloads: PayloadStore;
+  /** Decoder limits (defaults in limits.ts). */
+  limits?: Partial<DecodeLimits>;
+  /** Retry policy of the infer jobs. */
+  retry?: StageRetryOptions;
+}
+
+/** Where a Redis call failed, as a TransientError (the sender retries; 0xA700 / HTTP 503). */
+async function redisCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof TransientError) throw err;
+    throw new TransientError(`queue unavailable: could not ${what}`, { cause: err });
+  }
+}
+
+/**
+ * Stores a decoded Ecg and adds its `ecg.infer` job. A job already waiting, running or done makes this a duplicate;
+ * a failed one (the dead-letter set) is replaced, so a resend is a way to retry.
+ */
+export async function enqueueEcg(
+  ecg: Ecg,
+  options: Pick<QueuedIntakeOptions, 'inferQueue' | 'payloads' | 'retry'>,
+): Promise<IntakeReceipt> {
+  const jobId = ecgJobId(ecg.id);
+  const existing = await redisCall('look up the job', () => options.inferQueue.getJob(jobId));
+  if (existing) {
+    const state = await redisCall('read the job state', () => existing.getState());
+    if (state !== 'failed' && state !== 'unknown') return { ecgId: ecg.id, duplicate: true };
+    if (state === 'failed') await redisCall('replace a failed job', () => existing.remove());
+  }
+  const key = payloadKey('ecg', ecg.id);
+  await options.payloads.put(key, encodeEcgPayload(ecg));
+  const data: InferJobData = { ecgId: ecg.id, payloadKey: key, receivedAt: ecg.source.receivedAt };
+  await redisCall('add the job', () =>
+    options.inferQueue.add('infer', data, { ...stageJobOptions(options.retry), jobId }),
+  );
+  return { ecgId: ecg.id };
+}
+
+/** Intake that decodes inline and enqueues `ecg.infer`. Decoder errors pass through (the feed refuses the bytes). */
+export function createQueuedIntake(options: QueuedIntakeOptions): Intake {
+  return async (bytes: Uint8Array, meta: IntakeMeta): Promise<IntakeReceipt> => {
+    const ecg = decodeEcg(bytes, { feed: meta.feed, receivedAt: meta.receivedAt }, options.limits);
+    return enqueueEcg(ecg, options);
+  };
+}
+
+/** Options of {@link createRawIntake}. */
+export interface RawIntakeOptions {
+  /** Producer for `ecg.ingest`. */
+  ingestQueue: Queue<IngestJobData>;
+  payloads: PayloadStore;
+  retry?: StageRetryOptions;
+}
+
+/**
+ * Intake that stores the raw bytes and enqueues `ecg.ingest`; the ingest worker decodes. The receipt's ECG id is
+ * `sha256:<hex>` of the bytes (the real id is known only after decoding). Refusals then surface in the failed set
+ * and the rejected store, not to the sender.
+ */
+export function createRawIntake(options: RawIntakeOptions): Intake {
+  return async (bytes: Uint8Array, meta: IntakeMeta): Promise<IntakeReceipt> => {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const ecgId = `sha256:${sha256}`;
+    const jobId = ecgJobId(ecgId);
+    const existing = await redisCall('look up the job', () => options.ingestQueue.getJob(jobId));
+    if (existing) return { ecgId, duplicate: true };
+    const key = payloadKey('raw', sha256);
+    await options.payloads.put(key, bytes);
+    const data: IngestJobData = {
+      payloadKey: key,
+      feed: meta.feed,
+      receivedAt: meta.receivedAt,
+      ...(meta.name === undefined ? {} : { name: meta.name }),
+    };
+    await redisCall('add the job', () =>
+      options.ingestQueue.add('ingest', data, { ...stageJobOptions(options.retry), jobId }),
+    );
+    return { ecgId };
+  };
+}
