@@ -3,6 +3,7 @@
  * The `ecgcad` command. Each sub-command lives in ./commands/<name>.ts and exports `register(program)`.
  */
 import { Command } from 'commander';
+import * as inspect from './commands/inspect.js';
 import * as synth from './commands/synth.js';
 
 const program = new Command('ecgcad')
@@ -11,7 +12,7 @@ const program = new Command('ecgcad')
   .showHelpAfterError();
 
 // Sub-commands register themselves here, one import each.
-const commands: Array<{ register(program: Command): void }> = [synth];
+const commands: Array<{ register(program: Command): void }> = [inspect, synth];
 for (const command of commands) command.register(program);
 
 await program.parseAsync(process.argv);

@@ -3,8 +3,8 @@
  * channels are ECG leads. Reads Part 10 files and bare data sets (as DIMSE C-STORE carries them), in implicit or
  * explicit VR little endian and explicit VR big endian. Compressed and other transfer syntaxes are refused.
  *
- * Element parsing is dicom-parser's; this module picks the multiplex group, maps channels to leads by code and
- * scales samples to microvolts.
+ * Elements are read by ./dicom/dataset.ts (headers only, values on demand); this module picks the multiplex
+ * group, maps channels to leads by code and scales samples to microvolts.
  */
 import {
   type Ecg,
@@ -17,9 +17,14 @@ import {
   type Sex,
   UnsupportedFormatError,
 } from '@ecgcad/ecg';
-import type { DataSet, Element, ParseDicomOptions } from 'dicom-parser';
-import dicomParser from 'dicom-parser';
 import { type DecodeMeta, guardDecode, sha256Hex, sourceFor } from './decode-common.js';
+import {
+  type DicomDataset,
+  type DicomEncoding,
+  parseDataset,
+  readPart10Header,
+  type TextDecoderLike,
+} from './dicom/dataset.js';
 import { checkInputSize, checkSignalShape, type DecodeLimits, resolveLimits } from './limits.js';
 import { isDicomPart10 } from './sniff.js';
 import { isoDate, isoFromDateAndTime, isoFromTimestamp } from './timestamps.js';
@@ -51,60 +56,46 @@ export const ECG_SOP_CLASSES: Record<string, string> = {
 };
 const HEMODYNAMIC_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.9.2.1';
 
-// Tags, in dicom-parser's `xGGGGEEEE` form.
+// Tags as numbers (group << 16 | element).
 const T = {
-  sopClassUid: 'x00080016',
-  sopInstanceUid: 'x00080018',
-  studyDate: 'x00080020',
-  contentDate: 'x00080023',
-  acquisitionDateTime: 'x0008002a',
-  studyTime: 'x00080030',
-  contentTime: 'x00080033',
-  manufacturer: 'x00080070',
-  modelName: 'x00081090',
-  timezoneOffset: 'x00080201',
-  codeValue: 'x00080100',
-  codingScheme: 'x00080102',
-  codeMeaning: 'x00080104',
-  patientName: 'x00100010',
-  patientId: 'x00100020',
-  issuerOfPatientId: 'x00100021',
-  patientBirthDate: 'x00100030',
-  patientSex: 'x00100040',
-  studyInstanceUid: 'x0020000d',
-  originality: 'x003a0004',
-  numberOfChannels: 'x003a0005',
-  numberOfSamples: 'x003a0010',
-  samplingFrequency: 'x003a001a',
-  multiplexGroupLabel: 'x003a0020',
-  channelDefinitionSequence: 'x003a0200',
-  channelLabel: 'x003a0203',
-  channelSourceSequence: 'x003a0208',
-  channelSensitivity: 'x003a0210',
-  channelSensitivityUnits: 'x003a0211',
-  channelCorrectionFactor: 'x003a0212',
-  channelBaseline: 'x003a0213',
-  waveformSequence: 'x54000100',
-  bitsAllocated: 'x54001004',
-  sampleInterpretation: 'x54001006',
-  paddingValue: 'x5400100a',
-  waveformData: 'x54001010',
+  specificCharacterSet: 0x00080005,
+  sopClassUid: 0x00080016,
+  sopInstanceUid: 0x00080018,
+  studyDate: 0x00080020,
+  contentDate: 0x00080023,
+  acquisitionDateTime: 0x0008002a,
+  studyTime: 0x00080030,
+  contentTime: 0x00080033,
+  manufacturer: 0x00080070,
+  modelName: 0x00081090,
+  timezoneOffset: 0x00080201,
+  codeValue: 0x00080100,
+  codingScheme: 0x00080102,
+  codeMeaning: 0x00080104,
+  patientName: 0x00100010,
+  patientId: 0x00100020,
+  issuerOfPatientId: 0x00100021,
+  patientBirthDate: 0x00100030,
+  patientSex: 0x00100040,
+  studyInstanceUid: 0x0020000d,
+  originality: 0x003a0004,
+  numberOfChannels: 0x003a0005,
+  numberOfSamples: 0x003a0010,
+  samplingFrequency: 0x003a001a,
+  multiplexGroupLabel: 0x003a0020,
+  channelDefinitionSequence: 0x003a0200,
+  channelLabel: 0x003a0203,
+  channelSourceSequence: 0x003a0208,
+  channelSensitivity: 0x003a0210,
+  channelSensitivityUnits: 0x003a0211,
+  channelCorrectionFactor: 0x003a0212,
+  channelBaseline: 0x003a0213,
+  waveformSequence: 0x54000100,
+  bitsAllocated: 0x54001004,
+  sampleInterpretation: 0x54001006,
+  paddingValue: 0x5400100a,
+  waveformData: 0x54001010,
 } as const;
-
-const SEQUENCE_TAGS = new Set<string>([
-  T.waveformSequence,
-  T.channelDefinitionSequence,
-  T.channelSourceSequence,
-  T.channelSensitivityUnits,
-  'x0040b020', // WaveformAnnotationSequence
-  'x00400555', // AcquisitionContextSequence
-  'x0040a043', // ConceptNameCodeSequence
-  'x0040a168', // ConceptCodeSequence
-  'x004008ea', // MeasurementUnitsCodeSequence
-  'x00400260', // PerformedProtocolCodeSequence
-  'x00081111', // ReferencedPerformedProcedureStepSequence
-  'x00081032', // ProcedureCodeSequence
-]);
 
 /** Bits allocated per WaveformSampleInterpretation. */
 const SAMPLE_BITS: Record<string, number> = { SB: 8, UB: 8, SS: 16, US: 16, SL: 32, UL: 32 };
@@ -132,24 +123,18 @@ export function decodeDicom(bytes: Uint8Array, meta: DecodeMeta, limits?: Partia
 }
 
 function decodeDicomUnguarded(bytes: Uint8Array, meta: DecodeMeta, limits: DecodeLimits): Ecg {
-  // dicom-parser wants a Node Buffer; share the memory rather than copying it.
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const syntax = transferSyntaxOf(buf);
-  const ds = dicomParser.parseDicom(buf, {
-    TransferSyntaxUID: syntax,
-    vrCallback: (tag: string) => (SEQUENCE_TAGS.has(tag) ? 'SQ' : undefined),
-  } as ParseDicomOptions);
-  const littleEndian = syntax !== DICOM_TRANSFER_SYNTAXES.explicitBig;
+  const { encoding, datasetStart } = encodingOf(bytes);
+  const ds = parseDataset(bytes, datasetStart, bytes.length, encoding);
+  const text = textDecoderFor(ds);
+  const str = (tag: number) => ds.string(tag, text);
 
-  const sopClassUid = str(ds, T.sopClassUid);
+  const sopClassUid = ds.string(T.sopClassUid);
   if (!sopClassUid) throw new MalformedInputError(FORMAT, 'missing SOPClassUID', '(0008,0016)');
   if (!ECG_SOP_CLASSES[sopClassUid]) {
     throw new UnsupportedFormatError(FORMAT, `DICOM SOP class ${sopClassUid} is not an ECG waveform`);
   }
 
-  const groups = (ds.elements[T.waveformSequence]?.items ?? []).flatMap((item) =>
-    item.dataSet ? [describeGroup(item.dataSet)] : [],
-  );
+  const groups = ds.items(T.waveformSequence).map(describeGroup);
   const group = pickGroup(groups);
   if (!group) {
     if (sopClassUid === HEMODYNAMIC_SOP_CLASS) {
@@ -157,51 +142,62 @@ function decodeDicomUnguarded(bytes: Uint8Array, meta: DecodeMeta, limits: Decod
     }
     throw new MalformedInputError(FORMAT, 'no RHYTHM/ORIGINAL multiplex group with ECG lead channels', '(5400,0100)');
   }
-  const { leads, sampleRateHz } = readGroup(group, littleEndian, limits);
+  const { leads, sampleRateHz } = readGroup(group, encoding.littleEndian, limits);
 
-  const id = str(ds, T.sopInstanceUid) ?? `sha256:${sha256Hex(bytes)}`;
+  const id = ds.string(T.sopInstanceUid) ?? `sha256:${sha256Hex(bytes)}`;
   const ecg: Ecg = {
     id,
-    source: sourceFor(bytes, FORMAT, meta, { sopClassUid, studyInstanceUid: str(ds, T.studyInstanceUid) }),
-    patient: patientOf(ds),
+    source: sourceFor(bytes, FORMAT, meta, { sopClassUid, studyInstanceUid: ds.string(T.studyInstanceUid) }),
+    patient: patientOf(str),
     device: {},
     sampleRateHz,
     leads,
   };
-  const acquiredAt = acquisitionTime(ds);
+  const acquiredAt = acquisitionTime(str);
   if (acquiredAt) ecg.acquiredAt = acquiredAt;
-  const manufacturer = str(ds, T.manufacturer);
-  const model = str(ds, T.modelName);
+  const manufacturer = str(T.manufacturer);
+  const model = str(T.modelName);
   if (manufacturer) ecg.device.manufacturer = manufacturer;
   if (model) ecg.device.model = model;
   return ecg;
 }
 
-/** Reads the transfer syntax before dicom-parser sees the data set, so that it never inflates deflated data. */
-function transferSyntaxOf(buf: Buffer): string {
-  if (!isDicomPart10(buf)) {
-    // A bare data set: implicit VR little endian is the DIMSE default; an explicit VR shows as two letters.
-    const b4 = buf[4] ?? 0;
-    const b5 = buf[5] ?? 0;
-    const explicit = b4 >= 0x41 && b4 <= 0x5a && b5 >= 0x41 && b5 <= 0x5a;
-    return explicit ? DICOM_TRANSFER_SYNTAXES.explicitLittle : DICOM_TRANSFER_SYNTAXES.implicitLittle;
+/**
+ * The data set's encoding and start. A Part 10 file says its transfer syntax in the meta header, read before
+ * anything else so that compressed or deflated data is refused without being touched. A bare data set (as DIMSE
+ * carries it) is implicit VR little endian, unless its first element shows an explicit VR.
+ */
+function encodingOf(bytes: Uint8Array): { encoding: DicomEncoding; datasetStart: number } {
+  if (!isDicomPart10(bytes)) {
+    const b4 = bytes[4] ?? 0;
+    const b5 = bytes[5] ?? 0;
+    const explicitVr = b4 >= 0x41 && b4 <= 0x5a && b5 >= 0x41 && b5 <= 0x5a;
+    return { encoding: { littleEndian: true, explicitVr }, datasetStart: 0 };
   }
-  const header = dicomParser.readPart10Header(buf);
-  const el = header.elements.x00020010;
-  if (!el) throw new MalformedInputError(FORMAT, 'missing TransferSyntaxUID in the meta header', '(0002,0010)');
-  const syntax = header.string('x00020010')?.replace(/\0/g, '').trim() ?? '';
-  if (
-    syntax === DICOM_TRANSFER_SYNTAXES.implicitLittle ||
-    syntax === DICOM_TRANSFER_SYNTAXES.explicitLittle ||
-    syntax === DICOM_TRANSFER_SYNTAXES.explicitBig
-  ) {
-    return syntax;
+  const { transferSyntaxUid: syntax, datasetStart } = readPart10Header(bytes);
+  switch (syntax) {
+    case DICOM_TRANSFER_SYNTAXES.implicitLittle:
+      return { encoding: { littleEndian: true, explicitVr: false }, datasetStart };
+    case DICOM_TRANSFER_SYNTAXES.explicitLittle:
+      return { encoding: { littleEndian: true, explicitVr: true }, datasetStart };
+    case DICOM_TRANSFER_SYNTAXES.explicitBig:
+      return { encoding: { littleEndian: false, explicitVr: true }, datasetStart };
+    default: {
+      const name = REFUSED_SYNTAX_NAMES[syntax];
+      throw new UnsupportedFormatError(
+        FORMAT,
+        `DICOM transfer syntax ${syntax}${name ? ` (${name})` : ''} is not supported`,
+      );
+    }
   }
-  const name = REFUSED_SYNTAX_NAMES[syntax];
-  throw new UnsupportedFormatError(
-    FORMAT,
-    `DICOM transfer syntax ${syntax || '(empty)'}${name ? ` (${name})` : ''} is not supported`,
-  );
+}
+
+const LATIN1 = new TextDecoder('latin1');
+const UTF8 = new TextDecoder('utf-8');
+
+/** Text values are UTF-8 under SpecificCharacterSet ISO_IR 192, else read as Latin-1 (a superset of ASCII). */
+function textDecoderFor(ds: DicomDataset): TextDecoderLike {
+  return ds.string(T.specificCharacterSet)?.includes('ISO_IR 192') ? UTF8 : LATIN1;
 }
 
 /** One channel of a multiplex group, with its scale to microvolts. */
@@ -214,7 +210,7 @@ interface ChannelInfo {
 }
 
 interface GroupInfo {
-  ds: DataSet;
+  ds: DicomDataset;
   label: string;
   original: boolean;
   median: boolean;
@@ -222,10 +218,10 @@ interface GroupInfo {
   ecgLeadCount: number;
 }
 
-function describeGroup(ds: DataSet): GroupInfo {
-  const label = (str(ds, T.multiplexGroupLabel) ?? '').toUpperCase();
-  const originality = (str(ds, T.originality) ?? '').toUpperCase();
-  const channels = (ds.elements[T.channelDefinitionSequence]?.items ?? []).map((item) => describeChannel(item));
+function describeGroup(ds: DicomDataset): GroupInfo {
+  const label = (ds.string(T.multiplexGroupLabel) ?? '').toUpperCase();
+  const originality = (ds.string(T.originality) ?? '').toUpperCase();
+  const channels = ds.items(T.channelDefinitionSequence).map(describeChannel);
   const leadsSeen = new Set(channels.flatMap((c) => (c.lead ? [c.lead] : [])));
   return {
     ds,
@@ -237,26 +233,23 @@ function describeGroup(ds: DataSet): GroupInfo {
   };
 }
 
-function describeChannel(item: Element): ChannelInfo {
-  const ds = item.dataSet;
-  if (!ds) return { lead: undefined, scale: 1, offset: 0 };
-  const source = ds.elements[T.channelSourceSequence]?.items?.[0]?.dataSet;
-  const code = source ? str(source, T.codeValue) : undefined;
-  const scheme = source ? str(source, T.codingScheme) : undefined;
-  const meaning = source ? str(source, T.codeMeaning) : undefined;
-  const label = str(ds, T.channelLabel);
+function describeChannel(ds: DicomDataset): ChannelInfo {
+  const source = ds.items(T.channelSourceSequence)[0];
+  const code = source?.string(T.codeValue);
+  const scheme = source?.string(T.codingScheme);
+  const meaning = source?.string(T.codeMeaning);
+  const label = ds.string(T.channelLabel);
   let lead = code ? leadFromDicomCode(code, scheme) : undefined;
   if (!lead && label) lead = leadFromLabel(label);
   if (!lead && meaning) lead = leadFromLabel(meaning);
 
-  const unitsDs = ds.elements[T.channelSensitivityUnits]?.items?.[0]?.dataSet;
-  const unit = unitsDs ? str(unitsDs, T.codeValue) : undefined;
+  const unit = ds.items(T.channelSensitivityUnits)[0]?.string(T.codeValue);
   const unitFactor = unit === undefined ? 1 : microvoltsPer(unit);
   // A channel in mmHg or another non-voltage unit is not an ECG lead, whatever its label says.
   if (unitFactor === undefined) return { lead: undefined, scale: 1, offset: 0 };
-  const sensitivity = decimal(ds, T.channelSensitivity) ?? 1;
-  const correction = decimal(ds, T.channelCorrectionFactor) ?? 1;
-  const baseline = decimal(ds, T.channelBaseline) ?? 0;
+  const sensitivity = ds.decimal(T.channelSensitivity) ?? 1;
+  const correction = ds.decimal(T.channelCorrectionFactor) ?? 1;
+  const baseline = ds.decimal(T.channelBaseline) ?? 0;
   return { lead, scale: sensitivity * correction * unitFactor, offset: baseline * unitFactor };
 }
 
@@ -280,9 +273,9 @@ function readGroup(
   limits: DecodeLimits,
 ): { leads: Partial<Record<LeadName, Float32Array>>; sampleRateHz: number } {
   const { ds, channels } = group;
-  const channelCount = uint(ds, T.numberOfChannels, 2);
-  const samples = uint(ds, T.numberOfSamples, 4);
-  const sampleRateHz = decimal(ds, T.samplingFrequency);
+  const channelCount = ds.uint16(T.numberOfChannels);
+  const samples = ds.uint32(T.numberOfSamples);
+  const sampleRateHz = ds.decimal(T.samplingFrequency);
   if (channelCount === undefined)
     throw new MalformedInputError(FORMAT, 'missing NumberOfWaveformChannels', '(003A,0005)');
   if (samples === undefined) throw new MalformedInputError(FORMAT, 'missing NumberOfWaveformSamples', '(003A,0010)');
@@ -297,12 +290,12 @@ function readGroup(
   }
   if (samples === 0) throw new MalformedInputError(FORMAT, 'NumberOfWaveformSamples is 0', '(003A,0010)');
 
-  const interpretation = str(ds, T.sampleInterpretation) ?? '';
+  const interpretation = ds.string(T.sampleInterpretation) ?? '';
   const bits = SAMPLE_BITS[interpretation];
   if (bits === undefined) {
     throw new UnsupportedFormatError(FORMAT, `WaveformSampleInterpretation "${interpretation}" is not supported`);
   }
-  const bitsAllocated = uint(ds, T.bitsAllocated, 2);
+  const bitsAllocated = ds.uint16(T.bitsAllocated);
   if (bitsAllocated !== bits) {
     throw new MalformedInputError(
       FORMAT,
@@ -311,7 +304,7 @@ function readGroup(
     );
   }
   const bytesPerSample = bits / 8;
-  const data = ds.elements[T.waveformData];
+  const data = ds.get(T.waveformData);
   if (!data) throw new MalformedInputError(FORMAT, 'missing WaveformData', '(5400,1010)');
   const expected = channelCount * samples * bytesPerSample;
   // OB data of odd length carries one pad byte.
@@ -322,11 +315,7 @@ function readGroup(
       '(5400,1010)',
     );
   }
-  const byteArray = ds.byteArray;
-  if (data.dataOffset < 0 || data.dataOffset + expected > byteArray.length) {
-    throw new MalformedInputError(FORMAT, 'WaveformData runs past the end of the input', '(5400,1010)');
-  }
-  const raw = readSamples(byteArray, data.dataOffset, channelCount * samples, interpretation, littleEndian);
+  const raw = readSamples(ds.bytes, data.offset, channelCount * samples, interpretation, littleEndian);
   const padding = paddingValue(ds, interpretation, littleEndian);
 
   const leads: Partial<Record<LeadName, Float32Array>> = {};
@@ -389,11 +378,11 @@ function readSamples(
 }
 
 /** WaveformPaddingValue in the group's sample interpretation, or undefined when absent or unreadable. */
-function paddingValue(ds: DataSet, interpretation: string, littleEndian: boolean): number | undefined {
-  const el = ds.elements[T.paddingValue];
+function paddingValue(ds: DicomDataset, interpretation: string, littleEndian: boolean): number | undefined {
+  const el = ds.get(T.paddingValue);
   const size = (SAMPLE_BITS[interpretation] ?? 0) / 8;
-  if (!el || size === 0 || el.length < size || el.dataOffset + size > ds.byteArray.length) return undefined;
-  return readSamples(ds.byteArray, el.dataOffset, 1, interpretation, littleEndian)[0];
+  if (!el || size === 0 || el.length < size) return undefined;
+  return readSamples(ds.bytes, el.offset, 1, interpretation, littleEndian)[0];
 }
 
 function scaleChannel(
@@ -428,13 +417,15 @@ function scaleChannel(
   return out;
 }
 
-function patientOf(ds: DataSet): EcgPatient {
+type StringOf = (tag: number) => string | undefined;
+
+function patientOf(str: StringOf): EcgPatient {
   const patient: EcgPatient = {};
-  const identifier = str(ds, T.patientId);
-  const system = str(ds, T.issuerOfPatientId);
-  const name = str(ds, T.patientName)?.replace(/\^+$/, '');
-  const birthDate = isoDate(str(ds, T.patientBirthDate));
-  const sex = sexOf(str(ds, T.patientSex));
+  const identifier = str(T.patientId);
+  const system = str(T.issuerOfPatientId);
+  const name = str(T.patientName)?.replace(/\^+$/, '');
+  const birthDate = isoDate(str(T.patientBirthDate));
+  const sex = sexOf(str(T.patientSex));
   if (identifier) patient.identifier = identifier;
   if (system) patient.identifierSystem = system;
   if (name) patient.name = name;
@@ -458,46 +449,14 @@ function sexOf(value: string | undefined): Sex | undefined {
 }
 
 /** AcquisitionDateTime, else ContentDate + ContentTime, else StudyDate + StudyTime; TimezoneOffsetFromUTC applied. */
-function acquisitionTime(ds: DataSet): string | undefined {
-  const dt = str(ds, T.acquisitionDateTime);
+function acquisitionTime(str: StringOf): string | undefined {
   let iso =
-    isoFromTimestamp(dt) ??
-    isoFromDateAndTime(str(ds, T.contentDate), str(ds, T.contentTime)) ??
-    isoFromDateAndTime(str(ds, T.studyDate), str(ds, T.studyTime));
-  const tz = str(ds, T.timezoneOffset);
+    isoFromTimestamp(str(T.acquisitionDateTime)) ??
+    isoFromDateAndTime(str(T.contentDate), str(T.contentTime)) ??
+    isoFromDateAndTime(str(T.studyDate), str(T.studyTime));
+  const tz = str(T.timezoneOffset);
   if (iso?.includes('T') && !/[+-]\d\d:\d\d$/.test(iso) && tz && /^[+-]\d{4}$/.test(tz)) {
     iso = `${iso}${tz.slice(0, 3)}:${tz.slice(3)}`;
   }
   return iso;
-}
-
-/** A string value, trimmed, undefined when absent or empty. */
-function str(ds: DataSet, tag: string): string | undefined {
-  const el = ds.elements[tag];
-  if (!el || el.length === 0 || el.dataOffset + el.length > ds.byteArray.length) return undefined;
-  const v = ds.string(tag)?.replace(/\0/g, '').trim();
-  return v ? v : undefined;
-}
-
-/** A DS / IS value as a finite number; undefined when absent; MalformedInputError when not a number. */
-function decimal(ds: DataSet, tag: string): number | undefined {
-  const s = str(ds, tag);
-  if (s === undefined) return undefined;
-  const n = Number(s.split('\\')[0]);
-  if (!Number.isFinite(n)) throw new MalformedInputError(FORMAT, 'value is not a decimal number', tagLabel(tag));
-  return n;
-}
-
-/** A US (2 bytes) or UL (4 bytes) value, checked against the element's length. */
-function uint(ds: DataSet, tag: string, size: 2 | 4): number | undefined {
-  const el = ds.elements[tag];
-  if (!el || el.length === 0) return undefined;
-  if (el.length < size || el.dataOffset + size > ds.byteArray.length) {
-    throw new MalformedInputError(FORMAT, `value shorter than ${size} bytes`, tagLabel(tag));
-  }
-  return size === 2 ? ds.uint16(tag) : ds.uint32(tag);
-}
-
-function tagLabel(tag: string): string {
-  return `(${tag.slice(1, 5).toUpperCase()},${tag.slice(5).toUpperCase()})`;
 }

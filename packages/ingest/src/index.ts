@@ -5,6 +5,7 @@ export * from './decode-common.js';
 export * from './decode-dicom.js';
 export * from './decode-muse.js';
 export * from './decode-philips.js';
+export * from './inspect.js';
 export * from './limits.js';
 export * from './sniff.js';
 export * from './feeds/dimse-feed.js';
