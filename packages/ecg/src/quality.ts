@@ -22,7 +22,7 @@ export interface QualityOptions {
   minDurationS?: number;
   /** A lead whose peak-to-peak range is below this is flat (lead off). Default 10 uV. */
   flatPeakToPeakUv?: number;
-  /** A lead whose population SD is below this is flat (a lone spike on a dead line). Default 2 uV. */
+  /** A lead whose population SD is below this is flat (a lone spike on a dead line). Default 5 uV. */
   flatSdUv?: number;
   /**
    * A lead with at least this fraction of its samples stuck at its own maximum or minimum is saturated
@@ -47,17 +47,17 @@ export const QUALITY_DEFAULTS: Readonly<Required<Omit<QualityOptions, 'minDurati
   maxSampleRateHz: 10_000,
   minDurationFraction: 0.8,
   flatPeakToPeakUv: 10,
-  flatSdUv: 2,
+  flatSdUv: 5,
   saturatedFraction: 0.05,
   maxAmplitudeUv: 10_000,
 };
 
 const DERIVABLE: readonly LeadName[] = ['III', 'aVR', 'aVL', 'aVF'];
 
-/** Formats a number for a reason: at most one decimal, no trailing zeros. */
+/** Formats a number for a reason: one decimal (two below 1), no trailing zeros. */
 function fmt(x: number): string {
   if (!Number.isFinite(x)) return String(x);
-  return String(Math.round(x * 10) / 10);
+  return Math.abs(x) < 1 ? String(Math.round(x * 100) / 100) : String(Math.round(x * 10) / 10);
 }
 
 /** Min, max, mean and population SD of x[0 .. n), or undefined when a sample is NaN or infinite. */
@@ -79,7 +79,11 @@ function leadStats(x: Float32Array, n: number): { min: number; max: number; mean
   return { min, max, mean, sd: Math.sqrt(Math.max(0, sumSquares / n - mean * mean)) };
 }
 
-/** Assesses whether `ecg` can be analysed by a model with input `spec`. Never throws for any Ecg content. */
+/**
+ * Assesses whether `ecg` can be analysed by a model with input `spec`. Never throws for any Ecg content.
+ * Reasons come in a fixed order: sample rate, lead lengths, missing leads, duration, then the signal checks
+ * (NaN/infinity, flat, saturated, amplitude), which run only on a record long enough and with aligned leads.
+ */
 export function assessQuality(ecg: Ecg, spec: ModelInputSpec, options: QualityOptions = {}): QualityResult {
   const reasons: string[] = [];
   const minRate = options.minSampleRateHz ?? QUALITY_DEFAULTS.minSampleRateHz;
@@ -116,11 +120,14 @@ export function assessQuality(ecg: Ecg, spec: ModelInputSpec, options: QualityOp
   const missing = needed.filter((l) => !present.has(l) && !(canDerive && DERIVABLE.includes(l)));
   if (missing.length > 0) reasons.push(`missing leads that cannot be derived: ${missing.join(', ')}`);
 
+  let tooShort = false;
   if (rateOk) {
     const seconds = durationS({ leads, sampleRateHz: rate });
-    if (seconds < minDuration) reasons.push(`too short: ${fmt(seconds)} s < ${fmt(minDuration)} s required`);
+    tooShort = seconds < minDuration;
+    if (tooShort) reasons.push(`too short: ${fmt(seconds)} s < ${fmt(minDuration)} s required`);
   }
-  if (unequal) return { analysable: false, reasons };
+  // Signal statistics over a few samples, or over leads of unknown alignment, would mislead: stop here.
+  if (unequal || tooShort) return { analysable: false, reasons };
 
   // Signal checks over the window prepare() uses, on the leads it reads.
   const checked: LeadName[] = needed.filter((l) => present.has(l));

@@ -1,0 +1,205 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type Ecg, type LeadName, STANDARD_LEADS } from './ecg.js';
+import { ConfigError, NotAnalysableError } from './errors.js';
+import { deriveLimbLeads } from './leads.js';
+import type { ModelInputSpec } from './model-input.js';
+import { prepare, preparedLength } from './prepare.js';
+import { synthesize, synthesizeEcg } from './synth/index.js';
+
+const CARD: ModelInputSpec = {
+  name: 'ecg',
+  leads: [...STANDARD_LEADS],
+  sampleRateHz: 500,
+  samples: 5000,
+  units: 'mV',
+  layout: 'NCL',
+  filter: { highpassHz: 0.5, lowpassHz: 40 },
+  normalize: 'zscore-record',
+};
+const RAW: ModelInputSpec = { ...CARD, filter: undefined, normalize: 'none' };
+const QUIET = { baselineWanderUv: 0, mainsUv: 0, muscleUv: 0 };
+
+function meanSd(x: ArrayLike<number>): { mean: number; sd: number } {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] as number;
+  const mean = s / x.length;
+  let q = 0;
+  for (let i = 0; i < x.length; i++) q += ((x[i] as number) - mean) ** 2;
+  return { mean, sd: Math.sqrt(q / x.length) };
+}
+
+/** Lead `c` of an NCL output. */
+function row(out: Float32Array, c: number, samples = 5000): Float32Array {
+  return out.subarray(c * samples, (c + 1) * samples);
+}
+
+function without(ecg: Ecg, names: LeadName[]): Ecg {
+  const leads = { ...ecg.leads };
+  for (const n of names) delete leads[n];
+  return { ...ecg, leads };
+}
+
+describe('prepare', () => {
+  it('writes leads x samples with zero mean and unit SD (zscore-record), from any source rate', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.oneof(fc.integer({ min: 100, max: 2000 }), fc.constantFrom(499.7, 1 / 0.002, 997)),
+        (seed, sampleRateHz) => {
+          const out = prepare(synthesizeEcg({ seed, sampleRateHz }), CARD);
+          expect(out).toHaveLength(preparedLength(CARD));
+          expect(out.length).toBe(12 * 5000);
+          const { mean, sd } = meanSd(out);
+          expect(Math.abs(mean)).toBeLessThan(1e-5);
+          expect(Math.abs(sd - 1)).toBeLessThan(1e-4);
+          expect(out.every((v) => Number.isFinite(v))).toBe(true);
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+
+  it('zscore-per-lead gives every lead zero mean and unit SD', () => {
+    const out = prepare(synthesizeEcg({ seed: 3 }), { ...CARD, normalize: 'zscore-per-lead' });
+    for (let c = 0; c < 12; c++) {
+      const { mean, sd } = meanSd(row(out, c));
+      expect(Math.abs(mean)).toBeLessThan(1e-5);
+      expect(Math.abs(sd - 1)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('NLC is the transpose of NCL', () => {
+    const ecg = synthesizeEcg({ seed: 4, sampleRateHz: 1000 });
+    const ncl = prepare(ecg, CARD);
+    const nlc = prepare(ecg, { ...CARD, layout: 'NLC' });
+    for (let c = 0; c < 12; c++) {
+      for (let t = 0; t < 5000; t += 7) expect(nlc[t * 12 + c]).toBe(ncl[c * 5000 + t]);
+    }
+  });
+
+  it('picks leads in card order and converts microvolts to the card units', () => {
+    const ecg = synthesizeEcg({ seed: 5 });
+    const leads: LeadName[] = ['V6', 'I', 'aVF'];
+    const mv = prepare(ecg, { ...RAW, leads });
+    const uv = prepare(ecg, { ...RAW, leads, units: 'uV' });
+    leads.forEach((name, c) => {
+      const src = ecg.leads[name] as Float32Array;
+      for (let t = 0; t < 5000; t += 3) {
+        expect(uv[c * 5000 + t]).toBe(src[t]);
+        expect(mv[c * 5000 + t]).toBeCloseTo((src[t] as number) / 1000, 6);
+      }
+    });
+  });
+
+  it('crops to the first N seconds and zero-pads a short record at the end', () => {
+    const long = synthesizeEcg({ seed: 6, durationS: 20 });
+    const cropped = prepare(long, RAW);
+    expect(Array.from(row(cropped, 1))).toEqual(
+      Array.from((long.leads.II as Float32Array).subarray(0, 5000), (v) => Math.fround(v / 1000)),
+    );
+    const short = synthesizeEcg({ seed: 6, durationS: 9 });
+    const padded = prepare(short, CARD);
+    for (let c = 0; c < 12; c++) {
+      const lead = row(padded, c);
+      expect(lead.subarray(4500).every((v) => v === 0)).toBe(true);
+      expect(lead.subarray(4400, 4500).some((v) => v !== 0)).toBe(true);
+    }
+    // Statistics come from the real samples only.
+    const real = new Float32Array(12 * 4500);
+    for (let c = 0; c < 12; c++) real.set(row(padded, c).subarray(0, 4500), c * 4500);
+    expect(Math.abs(meanSd(real).sd - 1)).toBeLessThan(1e-4);
+  });
+
+  it('keeps features where they are: R peaks stay at their time through resampling and filtering', () => {
+    for (const sampleRateHz of [240, 500, 1000, 997]) {
+      const { ecg, beats } = synthesize({ seed: 7, sampleRateHz, noise: QUIET });
+      const lead = row(prepare(ecg, CARD), 1); // II
+      for (const { rTimeS } of beats) {
+        const k = Math.round(rTimeS * 500);
+        if (k < 20 || k > 4980) continue;
+        let m = k - 10;
+        for (let i = k - 10; i <= k + 10; i++) if ((lead[i] as number) > (lead[m] as number)) m = i;
+        const a = lead[m - 1] as number;
+        const b = lead[m] as number;
+        const c = lead[m + 1] as number;
+        const peakS = (m + (0.5 * (a - c)) / (a - 2 * b + c)) / 500;
+        expect(Math.abs(peakS - rTimeS)).toBeLessThan(0.002);
+      }
+    }
+  });
+
+  it('gives the same input from 1000 Hz and 500 Hz recordings of the same heart', () => {
+    const at500 = prepare(synthesizeEcg({ seed: 8, noise: QUIET }), CARD);
+    const at1000 = prepare(synthesizeEcg({ seed: 8, noise: QUIET, sampleRateHz: 1000 }), CARD);
+    let worst = 0;
+    for (let i = 0; i < at500.length; i++)
+      worst = Math.max(worst, Math.abs((at500[i] as number) - (at1000[i] as number)));
+    expect(worst).toBeLessThan(0.02);
+  });
+
+  it('derives missing limb leads: an 8-lead record gives the same input as the full 12-lead one', () => {
+    const full = synthesizeEcg({ seed: 9, sampleRateHz: 1000 });
+    const derived: Ecg = { ...full, leads: deriveLimbLeads(without(full, ['III', 'aVR', 'aVL', 'aVF']).leads) };
+    const eight = without(full, ['III', 'aVR', 'aVL', 'aVF']);
+    const a = prepare(derived, CARD);
+    const b = prepare(eight, CARD);
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)));
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('keeps Einthoven (I + III = II) and Goldberger (aVR + aVL + aVF = 0) in the prepared input', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 100, max: 2000 }), (seed, sampleRateHz) => {
+        // Without normalisation: the z-score's shared mean shift is not a lead relation.
+        const spec: ModelInputSpec = { ...CARD, normalize: 'none', units: 'uV' };
+        const out = prepare(without(synthesizeEcg({ seed, sampleRateHz }), ['III', 'aVR', 'aVL', 'aVF']), spec);
+        const [i, ii, iii, avr, avl, avf] = [0, 1, 2, 3, 4, 5].map((c) => row(out, c));
+        for (let t = 0; t < 5000; t += 5) {
+          const scale = Math.abs(i?.[t] as number) + Math.abs(ii?.[t] as number) + 1;
+          expect(Math.abs((i?.[t] as number) + (iii?.[t] as number) - (ii?.[t] as number))).toBeLessThan(1e-5 * scale);
+          const sum = (avr?.[t] as number) + (avl?.[t] as number) + (avf?.[t] as number);
+          expect(Math.abs(sum)).toBeLessThan(1e-5 * scale);
+        }
+      }),
+      { numRuns: 10 },
+    );
+  });
+
+  it('writes into a batch tensor at an offset and touches nothing else', () => {
+    const n = preparedLength(CARD);
+    const batch = new Float32Array(3 * n).fill(-7);
+    const ecg = synthesizeEcg({ seed: 10 });
+    const returned = prepare(ecg, CARD, batch, n);
+    expect(returned).toBe(batch);
+    expect(batch.subarray(0, n).every((v) => v === -7)).toBe(true);
+    expect(batch.subarray(2 * n).every((v) => v === -7)).toBe(true);
+    expect(Array.from(batch.subarray(n, 2 * n))).toEqual(Array.from(prepare(ecg, CARD)));
+    expect(() => prepare(ecg, CARD, batch, 2 * n + 1)).toThrow(RangeError);
+  });
+
+  it('refuses what the quality gate refuses, with its reasons', () => {
+    try {
+      prepare(synthesizeEcg({ flatLeads: ['V2'] }), CARD);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(NotAnalysableError);
+      expect((err as NotAnalysableError).reasons).toEqual(['flat leads (lead off or no signal): V2']);
+    }
+    expect(() => prepare(without(synthesizeEcg(), ['V1']), CARD)).toThrow(NotAnalysableError);
+    expect(() => prepare({ ...synthesizeEcg(), sampleRateHz: 40 }, CARD)).toThrow(NotAnalysableError);
+    // The gate's thresholds are the caller's to set.
+    expect(() =>
+      prepare(synthesizeEcg({ durationS: 8.5 }), CARD, undefined, 0, { quality: { minDurationS: 9 } }),
+    ).toThrow(NotAnalysableError);
+  });
+
+  it('refuses an invalid card with ConfigError', () => {
+    const ecg = synthesizeEcg();
+    expect(() => prepare(ecg, { ...CARD, samples: 0 })).toThrow(ConfigError);
+    expect(() => prepare(ecg, { ...CARD, leads: [] })).toThrow(ConfigError);
+    expect(() => prepare(ecg, { ...CARD, filter: { lowpassHz: 300 } })).toThrow(ConfigError);
+    expect(() => prepare(ecg, { ...CARD, normalize: 'minmax' as never })).toThrow(ConfigError);
+  });
+});
