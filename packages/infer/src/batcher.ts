@@ -308,14 +308,16 @@ function checkInput(input: Float32Array, expected: number): void {
   if (input.length !== expected) {
     throw new MalformedInputError('model-input', `model input has ${input.length} values, expected ${expected}`);
   }
-  for (let i = 0; i < input.length; i++) {
-    if (!Number.isFinite(input[i])) {
-      throw new MalformedInputError(
-        'model-input',
-        'model input holds a non-finite value (NaN or infinity)',
-        `index ${i}`,
-      );
-    }
+  // x - x is 0 for finite x and NaN for NaN or +-Infinity: one cheap pass, the index only on failure.
+  let acc = 0;
+  for (let i = 0; i < input.length; i++) acc += (input[i] as number) - (input[i] as number);
+  if (acc !== 0) {
+    const at = input.findIndex((v) => !Number.isFinite(v));
+    throw new MalformedInputError(
+      'model-input',
+      'model input holds a non-finite value (NaN or infinity)',
+      `index ${at}`,
+    );
   }
 }
 

@@ -21,6 +21,11 @@ export interface SessionOptions {
   executionProviders?: ExecutionProviderName[];
   /** Threads for one operator; default os.availableParallelism() (the cores given to this worker). */
   intraOpNumThreads?: number;
+  /**
+   * Let ONNX Runtime's intra-op threads spin while waiting for work. Default false: the worker's JS thread shares
+   * the cores (prepare(), batching), and spinning threads starve it; set true on a machine with cores to spare.
+   */
+  intraOpSpinning?: boolean;
   /** ONNX Runtime graph optimisation. Default 'all'. */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Run one batch of zeros after loading, so a provider that loads but cannot run falls back too. Default true. */
@@ -120,6 +125,7 @@ export async function createSession(model: LoadedModel, options: SessionOptions 
         intraOpNumThreads: threads,
         graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
         logSeverityLevel: 3,
+        extra: { session: { intra_op: { allow_spinning: options.intraOpSpinning ? '1' : '0' } } },
       });
       const candidate = new OrtModelSession(model, provider, threads, session);
       if (options.warmup ?? true) {

@@ -16,6 +16,14 @@ import { syntheticModelInput } from '../net1d/synthetic.js';
 /** Bump when the generated graph or weights change, so existing folders are regenerated. */
 export const GENERATOR_VERSION = 1;
 
+/** Seed of the generated demo weights. */
+export const DEMO_SEED = 20251205;
+
+/** Synthetic ECGs used to calibrate the head of a generated model: 32 for the demo, 4 for larger configs. */
+export function defaultCalibrationExamples(config: Net1dConfig): number {
+  return config.name === 'demo' ? 32 : 4;
+}
+
 /** Illustrative thresholds of the demo card (a site derives its own from a labelled local cohort). */
 export const DEMO_THRESHOLDS: Record<Vessel, { ruleOut: number; ruleIn: number }> = {
   RCA: { ruleOut: 0.15, ruleIn: 0.4 },
@@ -30,7 +38,7 @@ const VESSEL_ORDER: Vessel[] = ['RCA', 'LM', 'LAD', 'LCx'];
 export interface GenerateOptions {
   /** `demo` (default) or `full`, or a custom config. */
   config?: string | Net1dConfig;
-  /** Weight seed. Default 20251205. */
+  /** Weight seed. Default DEMO_SEED. */
   seed?: number;
   /** Folder to write. */
   outDir: string;
@@ -38,7 +46,7 @@ export interface GenerateOptions {
   float16?: boolean;
   /** Regenerate even when the folder is up to date. Default false. */
   force?: boolean;
-  /** Synthetic ECGs used to calibrate the head (default 32 for demo, 4 for larger configs, 0 to skip). */
+  /** Synthetic ECGs used to calibrate the head (default defaultCalibrationExamples(config); 0 to skip). */
   calibrationExamples?: number;
 }
 
@@ -116,9 +124,9 @@ export async function generateModelFolder(options: GenerateOptions): Promise<Gen
   const stamp: GeneratorStamp = {
     generatorVersion: GENERATOR_VERSION,
     config,
-    seed: options.seed ?? 20251205,
+    seed: options.seed ?? DEMO_SEED,
     float16: options.float16 ?? false,
-    calibrationExamples: options.calibrationExamples ?? (config.name === 'demo' ? 32 : 4),
+    calibrationExamples: options.calibrationExamples ?? defaultCalibrationExamples(config),
   };
   const cardPath = join(options.outDir, CARD_FILE);
   const modelPath = join(options.outDir, MODEL_FILE);

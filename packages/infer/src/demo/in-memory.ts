@@ -6,7 +6,7 @@ import { checkModel, type LoadedModel, sha256Hex } from '../model-folder.js';
 import { DEMO_CONFIG, type Net1dConfig } from '../net1d/config.js';
 import type { Net1dNetwork } from '../net1d/network.js';
 import { exportNet1dOnnx } from '../net1d/onnx-export.js';
-import { buildStampedNetwork, generatedCard } from './generate.js';
+import { buildStampedNetwork, DEMO_SEED, generatedCard } from './generate.js';
 
 /** Options for buildModelInMemory(). */
 export interface InMemoryModelOptions {
@@ -30,7 +30,7 @@ export function buildModelInMemory(options: InMemoryModelOptions = {}): InMemory
   const config = options.config ?? DEMO_CONFIG;
   const net = buildStampedNetwork({
     config,
-    seed: options.seed ?? 20251205,
+    seed: options.seed ?? DEMO_SEED,
     calibrationExamples: options.calibrationExamples ?? 8,
   });
   const float16 = options.float16 ?? false;

@@ -1,0 +1,298 @@
+/**
+ * Inference throughput: a bare ONNX Runtime session against the infer stage (batcher, Predictor) on the same model.
+ *
+ *   npx turbo run build && npx tsx bench/infer.ts [--model demo|full|both] [--ep cpu|webgpu] [--fp16]
+ *       [--threads N] [--batches 1,8,32] [--seconds S] [--rounds R] [--spin] [--check] [--models-dir DIR]
+ *
+ * Per model, in its own child process (so peak RSS is per worker): the bare session's ECG/s at each batch size; the
+ * batcher's ECG/s under saturating concurrent load (4 x maxBatch callers submitting prepared inputs) with maxBatch =
+ * the bare session's best batch, and its ratio to the bare session (target >= 0.90); the gain of batching over
+ * maxBatch 1; the Predictor's ECG/s on synthetic 500 Hz 12-lead Ecgs (quality gate + prepare() on the JS thread
+ * included); and peak RSS. Model folders are generated under models/ when missing (the full one takes seconds).
+ */
+import { spawn } from 'node:child_process';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type Ecg, synthesizeEcg } from '@ecgcad/ecg';
+import {
+  buildStampedNetwork,
+  createSession,
+  DEMO_SEED,
+  DynamicBatcher,
+  defaultCalibrationExamples,
+  type ExecutionProviderName,
+  forwardReference,
+  generateModelFolder,
+  loadModelFolder,
+  NET1D_CONFIGS,
+  Predictor,
+  syntheticModelInput,
+} from '@ecgcad/infer';
+import * as ort from 'onnxruntime-node';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'both' },
+    ep: { type: 'string', default: 'cpu' },
+    fp16: { type: 'boolean', default: false },
+    threads: { type: 'string' },
+    batches: { type: 'string' },
+    seconds: { type: 'string', default: '2' },
+    'models-dir': { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    spin: { type: 'boolean', default: false },
+    check: { type: 'boolean', default: false },
+    child: { type: 'boolean', default: false },
+  },
+});
+
+const ep = values.ep as ExecutionProviderName;
+const threads = values.threads ? Number(values.threads) : availableParallelism();
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+const spinning = values.spin;
+const modelsDir = values['models-dir'] ?? fileURLToPath(new URL('../models', import.meta.url));
+const DEFAULT_BATCHES: Record<string, number[]> = {
+  demo: ep === 'cpu' ? [1, 8, 32] : [1, 32, 128, 256],
+  full: ep === 'cpu' ? [1, 4, 8] : [1, 32, 128, 256],
+};
+
+interface ModelResult {
+  model: string;
+  provider: string;
+  parameters: number;
+  gflopPerEcg: number;
+  bare: { batch: number; ecgPerS: number }[];
+  bestBatch: number;
+  bareBest: number;
+  stage: number;
+  stageBatch1: number;
+  predictor: number;
+  meanBatch: number;
+  peakRssMB: number;
+  maxRelError: number | undefined;
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Calls `step` (which processes `n` ECGs) until `seconds` have passed (at least `minCalls`); returns ECG/s. */
+async function measure(step: () => Promise<number>, minCalls = 2): Promise<number> {
+  await step(); // warm-up
+  let ecgs = 0;
+  let calls = 0;
+  const start = performance.now();
+  while (calls < minCalls || performance.now() - start < seconds * 1000) {
+    ecgs += await step();
+    calls++;
+  }
+  return ecgs / ((performance.now() - start) / 1000);
+}
+
+/** `clients` callers, each submitting work in a loop for `seconds`; returns completions per second. */
+async function saturate(clients: number, work: (i: number) => Promise<unknown>): Promise<number> {
+  let done = 0;
+  let stop = false;
+  const loop = async (c: number): Promise<void> => {
+    for (let i = c; !stop; i += clients) {
+      await work(i);
+      done++;
+    }
+  };
+  // Warm-up: one round per client.
+  await Promise.all(Array.from({ length: clients }, (_, c) => work(c)));
+  const start = performance.now();
+  const loops = Array.from({ length: clients }, (_, c) => loop(c));
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  stop = true;
+  const countedAt = performance.now();
+  const counted = done;
+  await Promise.all(loops);
+  return counted / ((countedAt - start) / 1000);
+}
+
+async function runModel(config: string): Promise<ModelResult> {
+  const folder = join(
+    modelsDir,
+    `ecgcad-${config === 'demo' ? 'demo' : `net1d-${config}`}${values.fp16 ? '-fp16' : ''}`,
+  );
+  const generated = await generateModelFolder({ config, outDir: folder, float16: values.fp16 });
+  const model = await loadModelFolder(folder);
+  const batches = values.batches ? values.batches.split(',').map(Number) : (DEFAULT_BATCHES[config] ?? [1, 8]);
+  const inputs = Array.from({ length: 16 }, (_, i) => syntheticModelInput(i + 1, 12, model.card.input.samples));
+  const per = model.inputSize;
+
+  // 1. Bare ONNX Runtime session: one run per batch, a prepared tensor, nothing else.
+  const bareSession = await ort.InferenceSession.create(model.bytes, {
+    executionProviders: [ep],
+    intraOpNumThreads: threads,
+    graphOptimizationLevel: 'all',
+    // The same thread settings as createSession(), so the ratio measures the stage, not a configuration difference.
+    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
+  });
+  const bareRate = async (batch: number): Promise<number> => {
+    const data = new Float32Array(batch * per);
+    for (let b = 0; b < batch; b++) data.set(inputs[b % inputs.length] as Float32Array, b * per);
+    const tensor = new ort.Tensor('float32', data, [batch, 12, model.card.input.samples]);
+    return measure(async () => {
+      await bareSession.run({ [model.card.input.name]: tensor });
+      return batch;
+    });
+  };
+  const bare: { batch: number; ecgPerS: number }[] = [];
+  for (const batch of batches) {
+    const ecgPerS = await bareRate(batch);
+    bare.push({ batch, ecgPerS });
+    process.stderr.write(`  ${config}: bare batch ${batch}: ${ecgPerS.toFixed(1)} ECG/s\n`);
+  }
+  const best = bare.reduce((a, b) => (b.ecgPerS > a.ecgPerS ? b : a));
+
+  // 2. The infer stage: our session wrapper + dynamic batcher, under saturating concurrent load. Bare and stage are
+  // measured in alternating rounds (medians), so drifting load on a shared machine hits both alike.
+  const session = await createSession(model, {
+    executionProviders: [ep],
+    intraOpNumThreads: threads,
+    intraOpSpinning: spinning,
+  });
+  let maxRelError: number | undefined;
+  if (values.check) {
+    // The provider's outputs against the float64 reference of the same weights (2 ECGs).
+    const netConfig = NET1D_CONFIGS[config];
+    if (!netConfig) throw new Error(`unknown config ${config}`);
+    const net = buildStampedNetwork({
+      config: netConfig,
+      seed: DEMO_SEED,
+      calibrationExamples: defaultCalibrationExamples(netConfig),
+    });
+    const pair = new Float32Array(2 * per);
+    pair.set(inputs[0] as Float32Array, 0);
+    pair.set(inputs[1] as Float32Array, per);
+    const probs = await session.run(pair, 2);
+    maxRelError = 0;
+    for (let b = 0; b < 2; b++) {
+      const ref = forwardReference(net, inputs[b] as Float32Array).probabilities;
+      ref.forEach((p, k) => {
+        maxRelError = Math.max(maxRelError as number, Math.abs((probs[b * ref.length + k] as number) - p) / p);
+      });
+    }
+    process.stderr.write(`  ${config}: max relative error vs float64 reference: ${maxRelError.toExponential(2)}\n`);
+  }
+  const sizes: number[] = [];
+  const stageRate = async (maxBatch: number): Promise<number> => {
+    const batcher = new DynamicBatcher(session, { maxBatch, maxDelayMs: 2, maxQueue: 100_000, timeoutMs: 600_000 });
+    batcher.on('batch', (e) => sizes.push(e.size));
+    const rate = await saturate(4 * maxBatch, (i) => batcher.submit(inputs[i % inputs.length] as Float32Array));
+    await batcher.close();
+    return rate;
+  };
+  const bareRounds: number[] = [];
+  const stageRounds: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    bareRounds.push(await bareRate(best.batch));
+    stageRounds.push(await stageRate(best.batch));
+    process.stderr.write(
+      `  ${config}: round ${r + 1}: bare ${(bareRounds.at(-1) as number).toFixed(1)}, stage ${(stageRounds.at(-1) as number).toFixed(1)} ECG/s\n`,
+    );
+  }
+  await bareSession.release();
+  const bareBest = median(bareRounds);
+  const stage = median(stageRounds);
+  const meanBatch = sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length);
+  const stageBatch1 = await stageRate(1);
+  process.stderr.write(`  ${config}: stage (maxBatch 1): ${stageBatch1.toFixed(1)} ECG/s\n`);
+
+  // 3. The Predictor: quality gate + prepare() into the batch tensor + batcher + strata.
+  const ecgs: Ecg[] = Array.from({ length: 16 }, (_, i) => synthesizeEcg({ seed: 100 + i, fast: true }));
+  const predictor = new Predictor(session, {
+    batching: { maxBatch: best.batch, maxDelayMs: 2, maxQueue: 100_000, timeoutMs: 600_000 },
+  });
+  const predictorRate = await saturate(4 * best.batch, (i) => predictor.predict(ecgs[i % ecgs.length] as Ecg));
+  await predictor.close();
+  process.stderr.write(`  ${config}: predictor: ${predictorRate.toFixed(1)} ECG/s\n`);
+
+  return {
+    model: `${model.ref.id} ${model.ref.version}`,
+    provider: session.provider,
+    parameters: generated.parameters,
+    gflopPerEcg: generated.flopsPerEcg / 1e9,
+    bare,
+    bestBatch: best.batch,
+    bareBest,
+    stage,
+    stageBatch1,
+    predictor: predictorRate,
+    meanBatch,
+    maxRelError,
+    peakRssMB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20,
+  };
+}
+
+function runChild(config: string): Promise<ModelResult> {
+  const args = [
+    ...process.execArgv,
+    fileURLToPath(import.meta.url),
+    ...process.argv.slice(2),
+    '--child',
+    '--model',
+    config,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').at(-1) ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as ModelResult);
+      else reject(new Error(`bench child for ${config} exited with ${code}: ${out.slice(-500)}`));
+    });
+  });
+}
+
+const fmt = (x: number, digits = 1) =>
+  x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+if (values.child) {
+  const result = await runModel(values.model);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} else {
+  const models = values.model === 'both' ? ['demo', 'full'] : [values.model];
+  console.log(
+    `machine: ${cpus()[0]?.model ?? 'unknown cpu'}, ${cpus().length} cores, node ${process.version}, ` +
+      `onnxruntime-node ${ort.env.versions.node ?? '?'}`,
+  );
+  console.log(
+    `execution provider ${ep}${values.fp16 ? ' (float16 model)' : ''}, intraOpNumThreads ${threads}` +
+      `${spinning ? ' (spinning)' : ''}, ${seconds} s per measurement, load average ${loadavg()[0]?.toFixed(1)}`,
+  );
+  for (const config of models) {
+    const r = await runChild(config);
+    console.log('');
+    console.log(
+      `${r.model} (${fmt(r.parameters / 1e6, 2)} M parameters, ${fmt(r.gflopPerEcg, 3)} GFLOP/ECG) on ${r.provider}`,
+    );
+    console.log(`  bare session ECG/s by batch: ${r.bare.map((b) => `${b.batch}: ${fmt(b.ecgPerS)}`).join(', ')}`);
+    console.log(`  bare session, best batch ${r.bestBatch}: ${fmt(r.bareBest)} ECG/s (median of ${rounds} rounds)`);
+    console.log(
+      `  infer stage (batcher, maxBatch ${r.bestBatch}, ${4 * r.bestBatch} callers): ${fmt(r.stage)} ECG/s, ` +
+        `mean batch ${fmt(r.meanBatch)}; ratio to bare ${fmt(r.stage / r.bareBest, 3)} (target >= 0.90)`,
+    );
+    console.log(
+      `  batching gain: stage maxBatch ${r.bestBatch} / maxBatch 1 = ${fmt(r.stage / r.stageBatch1, 2)}x ` +
+        `(bare best / bare batch 1 = ${fmt(r.bareBest / (r.bare.find((b) => b.batch === 1)?.ecgPerS ?? Number.NaN), 2)}x)`,
+    );
+    console.log(
+      `  Predictor (quality gate + prepare + batcher): ${fmt(r.predictor)} ECG/s; ratio to bare ${fmt(r.predictor / r.bareBest, 3)}`,
+    );
+    if (r.maxRelError !== undefined) {
+      console.log(`  outputs vs float64 reference (2 ECGs): max relative error ${r.maxRelError.toExponential(2)}`);
+    }
+    console.log(`  peak RSS of the worker process: ${fmt(r.peakRssMB, 0)} MB`);
+  }
+}
