@@ -42,10 +42,13 @@ const UPPER_NAME: Record<string, LeadName> = Object.fromEntries(
 
 /**
  * Maps a DICOM channel source code (CodeValue + CodingSchemeDesignator) to a lead.
- * Accepts SCPECG `5.6.3-9-N`, MDC `2:N` and MDC numeric term codes (131329 ...). Returns undefined for other channels.
+ * Accepts SCPECG `5.6.3-9-N`, MDC `2:N`, MDC numeric term codes (131329 ...) and MDC reference ids
+ * (`MDC_ECG_LEAD_AVR`). Returns undefined for other channels (V7, V3R, -aVR, ...).
  */
 export function leadFromDicomCode(codeValue: string, scheme?: string): LeadName | undefined {
   const value = codeValue.trim();
+  // Some producers put the MDC reference id (MDC_ECG_LEAD_I) in CodeValue instead of its number.
+  if (/^MDC_ECG_LEAD_/i.test(value)) return leadFromLabel(value);
   const scp = /^5\.6\.3-9-(\d+)$/.exec(value);
   if (scp?.[1] !== undefined) return SCPECG_SUFFIX[scp[1]];
   const mdcColon = /^2:(\d+)$/.exec(value);

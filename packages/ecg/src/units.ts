@@ -1,8 +1,6 @@
 /** Voltage units as sources spell them, and their factor to microvolts. */
 const TO_MICROVOLTS: Record<string, number> = {
   UV: 1,
-  µV: 1,
-  μV: 1,
   MICROVOLT: 1,
   MICROVOLTS: 1,
   MV: 1000,
@@ -19,12 +17,12 @@ const TO_MICROVOLTS: Record<string, number> = {
  * Accepts UCUM (`uV`, `mV`, `V`, `nV`), the micro sign, and vendor words (`MICROVOLTS`).
  */
 export function microvoltsPer(unit: string): number | undefined {
-  const u = unit.trim();
-  if (u === 'µV' || u === 'μV') return 1;
+  // The micro sign (U+00B5) and the Greek mu (U+03BC) upper-case to a Greek capital, not to U: map them first.
+  const u = unit.trim().replace(/^[µμ]/, 'u');
   return TO_MICROVOLTS[u.toUpperCase()];
 }
 
-/** Time units to seconds (UCUM `s`, `ms`, `us`). */
+/** Time units to seconds (UCUM `s`, `ms`, `us`; `sec`, the micro sign and the Greek mu too), or undefined. */
 export function secondsPer(unit: string): number | undefined {
   switch (unit.trim()) {
     case 's':
@@ -35,6 +33,7 @@ export function secondsPer(unit: string): number | undefined {
       return 1e-3;
     case 'us':
     case 'µs':
+    case 'μs':
       return 1e-6;
     default:
       return undefined;
