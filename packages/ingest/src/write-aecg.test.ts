@@ -1,4 +1,4 @@
-import { type Ecg, MalformedInputError, synthesizeEcg } from '@ecgcad/ecg';
+import { ConfigError, type Ecg, MalformedInputError, synthesizeEcg } from '@ecgcad/ecg';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { ECGCAD_AECG_ID_ROOT, writeAecg } from './write-aecg.js';
@@ -112,5 +112,10 @@ describe('writeAecg', () => {
     expect(seqs[1]?.value.digits?.split(' ')[0]).toBe('32767');
     expect(seqs[2]?.value.digits?.split(' ')[0]).toBe('-32767');
     expect(() => writeAecg({ ...ecg, leads: {} })).toThrow(MalformedInputError);
+  });
+
+  it('refuses bad options with a ConfigError', () => {
+    expect(() => writeAecg(ecg, { resolutionUv: -1 })).toThrow(ConfigError);
+    expect(() => writeAecg(ecg, { idRoot: 'not a root' })).toThrow(ConfigError);
   });
 });

@@ -5,9 +5,9 @@
  * stored lead (MDC_ECG_LEAD_*, origin 0 uV, scale = the resolution, integer digits).
  * The digits are written straight into a byte buffer: at 12 x 5000 samples that is most of the file.
  */
-import type { Ecg, LeadName, Sex } from '@ecgcad/ecg';
+import { ConfigError, type Ecg, type LeadName, type Sex } from '@ecgcad/ecg';
 import { derivedUid, isValidUid } from './dicom-writer/uid.js';
-import { INT16_LIMIT, leadsToWrite, type StoredLeads, utcParts } from './writer-common.js';
+import { INT16_LIMIT, leadsToWrite, type StoredLeads, timestampParts } from './writer-common.js';
 
 /** Options of {@link writeAecg}. */
 export interface WriteAecgOptions {
@@ -86,12 +86,10 @@ function recordIdElement(id: string, idRoot: string): string {
   return `<id root="${idRoot}" extension="${escapeXml(id)}"/>`;
 }
 
-/** HL7 TS of an instant in UTC with milliseconds, e.g. `20260101080000.000+0000`. */
+/** HL7 TS with milliseconds, e.g. `20260101080000.000+0000` (no zone when the record's time has none). */
 function ts(iso: string | undefined, offsetMs = 0): string {
-  const base = iso === undefined ? Number.NaN : Date.parse(iso);
-  const when = new Date((Number.isNaN(base) ? Date.now() : base) + offsetMs).toISOString();
-  const p = utcParts(when);
-  return `${p.date}${p.time}.${p.millis}+0000`;
+  const p = timestampParts(iso, offsetMs);
+  return `${p.date}${p.time}.${p.millis}${p.zone ?? ''}`;
 }
 
 /** Shortest decimal text of a number that parses back to the same double (no exponent for typical values). */
@@ -141,9 +139,10 @@ function writeDigits(out: Uint8Array, offset: number, samples: Float32Array, res
 export function writeAecg(ecg: Ecg, options: WriteAecgOptions = {}): Uint8Array {
   const stored = options.leads ?? 12;
   const resolutionUv = options.resolutionUv ?? 2.5;
-  if (!(resolutionUv > 0) || !Number.isFinite(resolutionUv)) throw new RangeError('resolutionUv must be positive');
+  if (!(resolutionUv > 0) || !Number.isFinite(resolutionUv))
+    throw new ConfigError(['resolutionUv must be a positive number']);
   const idRoot = options.idRoot ?? ECGCAD_AECG_ID_ROOT;
-  if (!isRoot(idRoot)) throw new RangeError('idRoot must be an OID or a UUID');
+  if (!isRoot(idRoot)) throw new ConfigError(['idRoot must be an OID or a UUID']);
   const { names, samples, length } = leadsToWrite(ecg, stored, 'aecg');
   const fs = ecg.sampleRateHz;
   const acquired = ecg.acquiredAt ?? ecg.source.receivedAt;

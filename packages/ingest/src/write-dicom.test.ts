@@ -137,6 +137,11 @@ describe('writeDicomEcg', () => {
     expect(group(ds).uint16('x003a0005')).toBe(3);
   });
 
+  it('refuses bad options with a ConfigError', () => {
+    expect(() => writeDicomEcg(ecg, { resolutionUv: 0 })).toThrow(ConfigError);
+    expect(() => writeDicomEcg(ecg, { filters: { highHz: Number.NaN } })).toThrow(/filters.highHz/);
+  });
+
   it('refuses a record without samples', () => {
     expect(() => writeDicomEcg({ ...ecg, leads: {} })).toThrow(MalformedInputError);
     expect(() => writeDicomEcg({ ...ecg, leads: { I: new Float32Array(10), II: new Float32Array(11) } })).toThrow(

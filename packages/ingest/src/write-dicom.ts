@@ -5,10 +5,10 @@
  * A record outside the 12-lead IOD's limits (more than 16384 samples per channel, a sample rate outside
  * 200-1000 Hz) is written as General ECG Waveform Storage instead, whose limits are wider.
  */
-import type { Ecg, LeadName, Sex } from '@ecgcad/ecg';
+import { ConfigError, type Ecg, type LeadName, type Sex } from '@ecgcad/ecg';
 import { type DicomElement, type DicomItem, ds, encodePart10, tag } from './dicom-writer/encode.js';
 import { checkUidRoot, derivedUid, implementationClassUid, isValidUid } from './dicom-writer/uid.js';
-import { compactDate, INT16_LIMIT, leadsToWrite, type StoredLeads, utcParts } from './writer-common.js';
+import { compactDate, INT16_LIMIT, leadsToWrite, type StoredLeads, timestampParts } from './writer-common.js';
 
 /** SOP classes the writer produces. */
 export const TWELVE_LEAD_ECG_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.9.1.1';
@@ -108,12 +108,17 @@ function waveformBytes(samples: Float32Array[], length: number, resolutionUv: nu
 
 /**
  * Encodes the record as a DICOM Part 10 file. Throws MalformedInputError for a record with no samples or unequal
- * lead lengths, ConfigError for a bad uidRoot.
+ * lead lengths, ConfigError for bad options (uidRoot, resolutionUv, filters).
  */
 export function writeDicomEcg(ecg: Ecg, options: WriteDicomOptions = {}): Uint8Array {
   const stored = options.leads ?? 12;
   const resolutionUv = options.resolutionUv ?? DEFAULT_RESOLUTION_UV;
-  if (!(resolutionUv > 0) || !Number.isFinite(resolutionUv)) throw new RangeError('resolutionUv must be positive');
+  const issues: string[] = [];
+  if (!(resolutionUv > 0) || !Number.isFinite(resolutionUv)) issues.push('resolutionUv must be a positive number');
+  for (const [key, hz] of Object.entries(options.filters ?? {})) {
+    if (hz !== undefined && !(Number.isFinite(hz) && hz >= 0)) issues.push(`filters.${key} must be a number >= 0`);
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
   const root = options.uidRoot;
   if (root !== undefined) checkUidRoot(root);
   const { names, samples, length } = leadsToWrite(ecg, stored, 'dicom');
@@ -126,7 +131,7 @@ export function writeDicomEcg(ecg: Ecg, options: WriteDicomOptions = {}): Uint8A
   const studyInstanceUid = studyUid && isValidUid(studyUid) ? studyUid : derivedUid(`study:${ecg.id}`, root);
   const seriesInstanceUid = derivedUid(`series:${ecg.id}`, root);
 
-  const when = utcParts(ecg.acquiredAt ?? ecg.source.receivedAt);
+  const when = timestampParts(ecg.acquiredAt ?? ecg.source.receivedAt);
   const tm = `${when.time}.${when.millis}`;
   const patient = ecg.patient;
   const filters = { lowHz: 0.05, highHz: 150, ...options.filters };
@@ -169,7 +174,7 @@ export function writeDicomEcg(ecg: Ecg, options: WriteDicomOptions = {}): Uint8A
     ...(needsUtf8 ? [str(0x0008, 0x0005, 'CS', 'ISO_IR 192')] : []),
     str(0x0008, 0x0016, 'UI', sopClassUid),
     str(0x0008, 0x0018, 'UI', sopInstanceUid),
-    str(0x0008, 0x0201, 'SH', '+0000'),
+    ...(when.zone ? [str(0x0008, 0x0201, 'SH', when.zone)] : []),
     // General Study
     str(0x0008, 0x0020, 'DA', when.date),
     str(0x0008, 0x0030, 'TM', tm),
@@ -184,7 +189,7 @@ export function writeDicomEcg(ecg: Ecg, options: WriteDicomOptions = {}): Uint8A
     // Waveform Identification
     str(0x0008, 0x0023, 'DA', when.date),
     str(0x0008, 0x0033, 'TM', tm),
-    str(0x0008, 0x002a, 'DT', `${when.date}${tm}+0000`),
+    str(0x0008, 0x002a, 'DT', `${when.date}${tm}${when.zone ?? ''}`),
     str(0x0020, 0x0013, 'IS', '1'),
     // General Equipment
     str(0x0008, 0x0070, 'LO', cut(ecg.device.manufacturer, 64)),

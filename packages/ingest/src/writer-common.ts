@@ -47,34 +47,52 @@ export function leadsToWrite(ecg: Ecg, stored: StoredLeads, format: string): Lea
 /** Largest magnitude written; -32768 is left free because many readers treat it as padding. */
 export const INT16_LIMIT = 32767;
 
-/** Rounds uV / resolution to the nearest integer, saturating at +-32767 (NaN becomes 0). */
-export function quantize(value: number, resolutionUv: number): number {
-  const q = Math.round(value / resolutionUv);
-  if (q > INT16_LIMIT) return INT16_LIMIT;
-  if (q < -INT16_LIMIT) return -INT16_LIMIT;
-  return Number.isNaN(q) ? 0 : q;
-}
-
-/** UTC calendar parts of an instant, for DICOM DA/TM/DT and HL7 TS. */
-export interface UtcParts {
+/** Calendar parts of a timestamp, for DICOM DA/TM/DT and HL7 TS. */
+export interface TimestampParts {
   /** YYYYMMDD */
   date: string;
   /** HHMMSS */
   time: string;
   /** fff (milliseconds) */
   millis: string;
+  /** `+0000` when the parts are UTC; undefined for a local time whose zone the source did not say. */
+  zone: '+0000' | undefined;
 }
 
-/** Splits an ISO 8601 instant into UTC parts (the current time when absent or unparsable). */
-export function utcParts(iso: string | undefined): UtcParts {
-  const parsed = iso === undefined ? Number.NaN : Date.parse(iso);
-  const d = new Date(Number.isNaN(parsed) ? Date.now() : parsed);
+const ZONELESS = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?$/;
+
+/**
+ * Splits an ISO 8601 timestamp into calendar parts, `offsetMs` later. A timestamp with a zone (Z or +hh:mm) is
+ * converted to UTC; a zone-less one (as many ECG files carry) keeps its wall-clock time and gets no zone, so
+ * re-writing a decoded file does not shift it by the host's time zone. Absent or unparsable: the current UTC time.
+ */
+export function timestampParts(iso: string | undefined, offsetMs = 0): TimestampParts {
   const p = (v: number, w = 2): string => String(v).padStart(w, '0');
-  return {
-    date: `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}`,
-    time: `${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`,
-    millis: p(d.getUTCMilliseconds(), 3),
+  const format = (ms: number, zone: TimestampParts['zone']): TimestampParts => {
+    const d = new Date(ms);
+    return {
+      date: `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}`,
+      time: `${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`,
+      millis: p(d.getUTCMilliseconds(), 3),
+      zone,
+    };
   };
+  const local = iso === undefined ? null : ZONELESS.exec(iso.trim());
+  if (local) {
+    const [, y, mo, d, h, mi, s, frac] = local;
+    const ms = Date.UTC(
+      Number(y),
+      Number(mo) - 1,
+      Number(d),
+      Number(h ?? 0),
+      Number(mi ?? 0),
+      Number(s ?? 0),
+      Math.round(Number(`0.${frac ?? '0'}`) * 1000),
+    );
+    if (!Number.isNaN(ms)) return format(ms + offsetMs, undefined);
+  }
+  const parsed = iso === undefined ? Number.NaN : Date.parse(iso);
+  return format((Number.isNaN(parsed) ? Date.now() : parsed) + offsetMs, '+0000');
 }
 
 /** `YYYY-MM-DD` to `YYYYMMDD`, or undefined for anything else. */
