@@ -1,4 +1,14 @@
-export * from './dower.js';
-export * from './plot-svg.js';
-export * from './prng.js';
-export * from './synthesize.js';
+export { computeLimbLeads, DOWER_MATRIX, INDEPENDENT_LEADS, type IndependentLead } from './dower.js';
+export { type PlotSvgOptions, plotEcgSvg } from './plot-svg.js';
+export {
+  ST_GROUP_LEADS,
+  type StLeadGroup,
+  SYNTH_DEFAULTS,
+  SYNTHETIC_PATIENT_SYSTEM,
+  type SynthBeat,
+  type SynthNoiseOptions,
+  type SynthOptions,
+  type SynthResult,
+  synthesize,
+  synthesizeEcg,
+} from './synthesize.js';
