@@ -154,6 +154,51 @@ describe.skipIf(!samplesPresent)(
       expect(outcomes).toContain('accepted');
     });
 
+    it('survives hostile bytes on the socket and keeps serving', async () => {
+      const { connect } = await import('node:net');
+      const blasts = [
+        Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+        // A-ASSOCIATE-RQ header claiming a huge length, then nothing.
+        Buffer.from([0x01, 0x00, 0x7f, 0xff, 0xff, 0xff, 0x00, 0x01]),
+        // A P-DATA-TF before any association.
+        Buffer.from([0x04, 0x00, 0x00, 0x00, 0x00, 0x06, 0x00, 0x00, 0x00, 0x02, 0x01, 0x03]),
+        Buffer.alloc(70_000, 0xab),
+      ];
+      for (const blast of blasts) {
+        await new Promise<void>((resolve) => {
+          const socket = connect(feed.port, '127.0.0.1', () => {
+            socket.write(blast);
+            setTimeout(() => socket.destroy(), 100);
+          });
+          socket.on('error', () => {});
+          socket.on('close', () => resolve());
+        });
+      }
+      const { code, out } = await runTool('echoscu', ['-v', '-aec', 'ECGCAD', ...peer()]);
+      expect(out).toMatch(/Received Echo Response \(Success\)/);
+      expect(code).toBe(0);
+    });
+
+    it('refuses a data set over maxDatasetBytes without keeping it', async () => {
+      const small = await startDimseFeed({
+        aeTitle: 'ECGCAD',
+        port: 0,
+        host: '127.0.0.1',
+        intake,
+        rejected,
+        maxDatasetBytes: 100_000,
+      });
+      try {
+        const before = (await rejected.list()).length;
+        const { out } = await runTool('storescu', ['-d', '-aec', 'ECGCAD', '127.0.0.1', String(small.port), mortara]);
+        expect(out).toMatch(/DIMSE Status\s+: 0xc000/);
+        expect(out).toMatch(/\(0000,0902\) LO \[data set over 100000 bytes\s*\]/);
+        expect((await rejected.list()).length).toBe(before);
+      } finally {
+        await small.close();
+      }
+    });
+
     it('stores 50 files over one association', async () => {
       const before = taken.length;
       const files = Array.from({ length: 50 }, () => mortara);
