@@ -154,7 +154,7 @@ describe.skipIf(!samplesPresent)(
       expect(outcomes).toContain('accepted');
     });
 
-    it('survives hostile bytes on the socket and keeps serving', async () => {
+    it('survives hostile bytes on the socket, closing the connection, and keeps serving', async () => {
       const { connect } = await import('node:net');
       const blasts = [
         Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),

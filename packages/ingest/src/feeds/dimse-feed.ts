@@ -12,6 +12,7 @@ import dimse from 'dcmjs-dimse';
 import type { FeedCommonOptions, IntakeMeta } from './intake.js';
 import { handOver, silentLogger } from './intake.js';
 import { writePart10 } from './part10.js';
+import { PduGuard } from './pdu-guard.js';
 import { isEcgWaveformSopClass } from './sop-classes.js';
 
 const { Dataset, Scp, log: dimseLog } = dimse;
@@ -91,6 +92,14 @@ export async function startDimseFeed(options: DimseFeedOptions): Promise<DimseFe
     }
     socket.setNoDelay(true);
     sockets.add(socket);
+    // Registered before the library's own listener: a peer announcing an absurd PDU is cut off before it is buffered.
+    const guard = new PduGuard(Math.max(config.maxPduLength, 1024 * 1024));
+    socket.on('data', (chunk: Buffer) => {
+      if (!socket.destroyed && !guard.push(chunk)) {
+        logger.warn({ feed: 'cstore', remote: socket.remoteAddress }, 'invalid or oversized DICOM PDU; closing');
+        socket.destroy();
+      }
+    });
     socket.on('close', () => sockets.delete(socket));
     // The library listens for socket errors too; this one keeps an unlucky ordering from becoming an uncaught error.
     socket.on('error', () => {});
