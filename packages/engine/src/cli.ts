@@ -1,18 +1,35 @@
 #!/usr/bin/env node
 /**
  * The `ecgcad` command. Each sub-command lives in ./commands/<name>.ts and exports `register(program)`.
+ * With no arguments it runs the demo (what `npm start` does): synthetic ECGs through the whole pipeline.
  */
+import { EcgcadError } from '@ecgcad/ecg';
 import { Command } from 'commander';
 import * as inspect from './commands/inspect.js';
+import * as run from './commands/run.js';
 import * as synth from './commands/synth.js';
 
 const program = new Command('ecgcad')
   .description('AI-ECG coronary risk integration engine: DICOM / HL7 aECG in, FHIR R4 out.')
   .version('0.1.0')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .action(async () => {
+    const summary = await run.runDemo({});
+    if (summary.refused + summary.failed > 0) process.exitCode = 1;
+  });
 
 // Sub-commands register themselves here, one import each.
-const commands: Array<{ register(program: Command): void }> = [inspect, synth];
+const commands: Array<{ register(program: Command): void }> = [run, inspect, synth];
 for (const command of commands) command.register(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // Typed errors carry patient-free messages meant for the operator; anything else is a bug: show its stack.
+  if (err instanceof EcgcadError) {
+    process.stderr.write(`ecgcad: ${err.message}\n`);
+    process.exitCode = err.code === 'INVALID_CONFIG' ? 2 : 1;
+  } else {
+    throw err;
+  }
+}

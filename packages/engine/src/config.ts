@@ -1,0 +1,224 @@
+/**
+ * Engine configuration: one JSON file (`--config` or ECGCAD_CONFIG) plus environment variables, which win.
+ * Validated with zod at start; every bad key gets its own line in one ConfigError. Secrets (API keys, the EHR
+ * token) come only from the environment or the file and are never logged (see `redactedConfig`).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, QUEUE_PREFIX } from '@ecgcad/ecg';
+import { z } from 'zod';
+
+/** The demo model folder that `npm run build` generates, found relative to this package (src or dist). */
+export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../models/ecgcad-demo', import.meta.url));
+
+const port = z.number().int().min(0).max(65_535);
+const positiveInt = z.number().int().positive();
+
+/** The configuration schema, with every default. */
+export const configSchema = z
+  .object({
+    redis: z
+      .object({
+        /** Redis URL (redis:// or rediss://). */
+        url: z
+          .string()
+          .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+          .default('redis://127.0.0.1:6379'),
+        /** Queue and payload key prefix; keep the braces (Redis Cluster hash tag). */
+        prefix: z.string().min(1).default(QUEUE_PREFIX),
+        /** What to do when Redis's maxmemory-policy is not noeviction: `refuse` to start (default) or `warn`. */
+        evictionPolicyCheck: z.enum(['refuse', 'warn']).default('refuse'),
+      })
+      .prefault({}),
+    model: z
+      .object({
+        dir: z.string().min(1).default(DEFAULT_MODEL_DIR),
+        /** ONNX Runtime execution providers, in order of preference. */
+        providers: z
+          .array(z.enum(['cpu', 'webgpu', 'cuda']))
+          .min(1)
+          .default(['cpu']),
+        /** intraOpNumThreads; default: the cores of this machine. */
+        threads: positiveInt.optional(),
+        maxBatch: positiveInt.max(1024).default(16),
+        maxDelayMs: z.number().min(0).max(1000).default(5),
+      })
+      .prefault({}),
+    fhir: z
+      .object({
+        /** FHIR R4 base URL. Without it, Bundles go to files under `out`. */
+        url: z.url().optional(),
+        /** Static bearer token (secret: prefer ECGCAD_FHIR_TOKEN). */
+        bearerToken: z.string().min(1).optional(),
+        timeoutMs: positiveInt.default(30_000),
+        /** Identifier system for patient ids without an issuer. */
+        patientSystem: z.string().min(1).optional(),
+        /** ECGs with no patient identifier: `refuse` (default for an EHR) or `placeholder`. */
+        unidentified: z.enum(['refuse', 'placeholder']).optional(),
+        /** IANA zone of acquisition times that carry none. */
+        timeZone: z.string().min(1).optional(),
+      })
+      .prefault({}),
+    /** Folder for Bundle files when no FHIR URL is set. */
+    out: z.string().min(1).default('./out'),
+    /** Folder of refused payloads (rejected store). */
+    rejectedDir: z.string().min(1).default('./rejected'),
+    payloads: z.object({ ttlS: positiveInt.default(86_400) }).prefault({}),
+    retry: z
+      .object({ attempts: positiveInt.max(100).default(12), backoffDelayMs: positiveInt.default(1000) })
+      .prefault({}),
+    workers: z
+      .object({
+        ingest: positiveInt.default(4),
+        infer: positiveInt.default(32),
+        write: positiveInt.default(8),
+        stalledIntervalMs: positiveInt.default(30_000),
+        maxStalledCount: z.number().int().min(0).default(2),
+      })
+      .prefault({}),
+    http: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().min(1).default('0.0.0.0'),
+        port: port.default(8080),
+        /** Base URL senders use to reach this server (for statusUrl); default http://<host>:<port>. */
+        publicUrl: z.url().optional(),
+        /** API keys for the HTTP feeds (secret: prefer ECGCAD_API_KEYS, comma-separated). */
+        apiKeys: z.array(z.string().min(16, 'API keys need at least 16 characters')).default([]),
+        /** Let unauthenticated senders in (only behind an authenticating proxy). */
+        anonymous: z.boolean().default(false),
+      })
+      .prefault({}),
+    dimse: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().min(1).default('0.0.0.0'),
+        port: port.default(11112),
+        aeTitle: z
+          .string()
+          .regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, 'must be 1-16 printable characters without backslash')
+          .default('ECGCAD'),
+      })
+      .prefault({}),
+    folder: z
+      .object({
+        /** Watched drop folder; no folder feed when unset. */
+        dir: z.string().min(1).optional(),
+      })
+      .prefault({}),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .prefault({}),
+  })
+  .strict();
+
+/** The validated configuration. */
+export type EngineConfig = z.infer<typeof configSchema>;
+
+/** Environment variables and the config path each sets. */
+export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' | 'list' | 'bool' }> = {
+  ECGCAD_REDIS_URL: { path: ['redis', 'url'], parse: 'string' },
+  ECGCAD_REDIS_PREFIX: { path: ['redis', 'prefix'], parse: 'string' },
+  ECGCAD_MODEL_DIR: { path: ['model', 'dir'], parse: 'string' },
+  ECGCAD_EXECUTION_PROVIDERS: { path: ['model', 'providers'], parse: 'list' },
+  ECGCAD_THREADS: { path: ['model', 'threads'], parse: 'int' },
+  ECGCAD_FHIR_URL: { path: ['fhir', 'url'], parse: 'string' },
+  ECGCAD_FHIR_TOKEN: { path: ['fhir', 'bearerToken'], parse: 'string' },
+  ECGCAD_OUT: { path: ['out'], parse: 'string' },
+  ECGCAD_REJECTED_DIR: { path: ['rejectedDir'], parse: 'string' },
+  ECGCAD_HTTP_PORT: { path: ['http', 'port'], parse: 'int' },
+  ECGCAD_PUBLIC_URL: { path: ['http', 'publicUrl'], parse: 'string' },
+  ECGCAD_API_KEYS: { path: ['http', 'apiKeys'], parse: 'list' },
+  ECGCAD_DIMSE_PORT: { path: ['dimse', 'port'], parse: 'int' },
+  ECGCAD_AE_TITLE: { path: ['dimse', 'aeTitle'], parse: 'string' },
+  ECGCAD_FOLDER: { path: ['folder', 'dir'], parse: 'string' },
+  ECGCAD_LOG_LEVEL: { path: ['log', 'level'], parse: 'string' },
+};
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1] as string] = value;
+}
+
+function parseEnvValue(name: string, raw: string, parse: 'string' | 'int' | 'list' | 'bool'): unknown {
+  switch (parse) {
+    case 'int': {
+      if (!/^\d+$/.test(raw.trim())) throw new ConfigError([`${name}: must be a whole number`]);
+      return Number(raw.trim());
+    }
+    case 'list':
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+    case 'bool':
+      return raw === 'true' || raw === '1';
+    default:
+      return raw;
+  }
+}
+
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** Config file path; default ECGCAD_CONFIG, else none. */
+  file?: string;
+  /** Environment; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Values that win over file and environment (command-line flags). */
+  overrides?: Array<{ path: string[]; value: unknown }>;
+}
+
+/** Reads, merges and validates the configuration. Throws ConfigError with one line per bad key. */
+export function loadConfig(options: LoadConfigOptions = {}): EngineConfig {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.ECGCAD_CONFIG;
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw new ConfigError([`config file: cannot read ${file}`]);
+    }
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      raw = parsed as Record<string, unknown>;
+    } catch {
+      throw new ConfigError([`config file: ${file} is not a JSON object`]);
+    }
+  }
+  for (const [name, spec] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, spec.path, parseEnvValue(name, value, spec.parse));
+  }
+  for (const { path, value } of options.overrides ?? []) {
+    if (value !== undefined) setPath(raw, path, value);
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const key = issue.path.join('.') || '(root)';
+        // Never echo a value: it might be a secret.
+        return `${key}: ${issue.message}`;
+      }),
+    );
+  }
+  return result.data;
+}
+
+/** The configuration with secrets replaced, for logs and `--print-config`. */
+export function redactedConfig(config: EngineConfig): EngineConfig {
+  return {
+    ...config,
+    redis: { ...config.redis, url: config.redis.url.replace(/\/\/[^@/]*@/, '//***@') },
+    fhir: { ...config.fhir, ...(config.fhir.bearerToken ? { bearerToken: '***' } : {}) },
+    http: { ...config.http, apiKeys: config.http.apiKeys.map(() => '***') },
+  };
+}

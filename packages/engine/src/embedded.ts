@@ -1,0 +1,158 @@
+/**
+ * Embedded mode: the three stage cores in one process, no Redis. Bytes -> decodeEcg -> Predictor -> FhirWriter,
+ * with the queued mode's retry classification (transient faults retried with backoff, permanent ones reported at
+ * once) and a concurrency limit, so the dynamic batcher sees several ECGs at a time.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type EcgcadError, isTransient, type Prediction } from '@ecgcad/ecg';
+import { type DeliveryResult, deliverWithRetry, type FhirWriter, type RetryOptions } from '@ecgcad/fhir-writer';
+import type { Predictor } from '@ecgcad/infer';
+import { decodeEcg, type IntakeMeta } from '@ecgcad/ingest';
+
+/** How one input ended. */
+export type EcgOutcome =
+  | { kind: 'refused'; source: string; code: string; reason: string }
+  | { kind: 'done'; source: string; ecgId: string; prediction: Prediction; delivery: DeliveryResult }
+  | { kind: 'failed'; source: string; ecgId: string; stage: 'infer' | 'write'; reason: string };
+
+/** Options of EmbeddedPipeline. */
+export interface EmbeddedPipelineOptions {
+  predictor: Predictor;
+  writer: FhirWriter;
+  /** Retries of transient faults (inference and delivery). Default 6 attempts from 500 ms. */
+  retry?: RetryOptions;
+  /** ECGs in flight at once. Default 2 x the model's batch (32). */
+  concurrency?: number;
+}
+
+/** Runs a function at most `limit` at a time, in submission order. */
+export class ConcurrencyLimit {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(readonly limit: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+function messageOf(err: unknown): { code: string; reason: string } {
+  if (err instanceof Error && 'code' in err && typeof (err as EcgcadError).code === 'string') {
+    return { code: (err as EcgcadError).code, reason: err.message };
+  }
+  return { code: 'INTERNAL', reason: `internal error (${err instanceof Error ? err.name : typeof err})` };
+}
+
+/** The whole pipeline in-process. */
+export class EmbeddedPipeline {
+  readonly predictor: Predictor;
+  readonly writer: FhirWriter;
+  private readonly retry: RetryOptions;
+  private readonly limit: ConcurrencyLimit;
+
+  constructor(options: EmbeddedPipelineOptions) {
+    this.predictor = options.predictor;
+    this.writer = options.writer;
+    this.retry = options.retry ?? { maxAttempts: 6, baseDelayMs: 500 };
+    this.limit = new ConcurrencyLimit(options.concurrency ?? 32);
+  }
+
+  /** Decodes, scores and writes one ECG. Never throws: every ending is an EcgOutcome. */
+  process(bytes: Uint8Array, meta: IntakeMeta & { source: string }): Promise<EcgOutcome> {
+    return this.limit.run(async () => {
+      let ecg: ReturnType<typeof decodeEcg>;
+      try {
+        ecg = decodeEcg(bytes, { feed: meta.feed, receivedAt: meta.receivedAt });
+      } catch (err) {
+        return { kind: 'refused', source: meta.source, ...messageOf(err) };
+      }
+      let prediction: Prediction;
+      try {
+        prediction = await deliverWithRetry(() => this.predictor.predict(ecg), this.retry);
+      } catch (err) {
+        const { code, reason } = messageOf(err);
+        return { kind: 'failed', source: meta.source, ecgId: ecg.id, stage: 'infer', reason: `${code}: ${reason}` };
+      }
+      try {
+        const delivery = await deliverWithRetry(() => this.writer.write(prediction), this.retry);
+        return { kind: 'done', source: meta.source, ecgId: ecg.id, prediction, delivery };
+      } catch (err) {
+        const { code, reason } = messageOf(err);
+        const note = isTransient(err) ? ' (gave up after retries)' : '';
+        return {
+          kind: 'failed',
+          source: meta.source,
+          ecgId: ecg.id,
+          stage: 'write',
+          reason: `${code}: ${reason}${note}`,
+        };
+      }
+    });
+  }
+
+  /** Waits for work in flight and releases the model session. */
+  async close(): Promise<void> {
+    await this.predictor.close();
+  }
+}
+
+/**
+ * The files named by `paths`: files as given, folders walked recursively (sorted, hidden entries skipped).
+ * A path that does not exist is returned as is, so the caller reports it.
+ */
+export async function expandPaths(paths: string[]): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (path: string): Promise<void> => {
+    let info: Awaited<ReturnType<typeof stat>>;
+    try {
+      info = await stat(path);
+    } catch {
+      out.push(path);
+      return;
+    }
+    if (!info.isDirectory()) {
+      out.push(path);
+      return;
+    }
+    const entries = (await readdir(path)).filter((name) => !name.startsWith('.')).sort();
+    for (const name of entries) await walk(join(path, name));
+  };
+  for (const path of paths) await walk(resolve(path));
+  return out;
+}
+
+/** Runs files through the pipeline; outcomes come back in input order. `onDone` fires as each one finishes. */
+export async function runFiles(
+  pipeline: EmbeddedPipeline,
+  files: string[],
+  onDone?: (outcome: EcgOutcome, index: number) => void,
+): Promise<EcgOutcome[]> {
+  // Bounds the files read ahead of the pipeline, so a large folder is not read into memory at once.
+  const readAhead = new ConcurrencyLimit(64);
+  return Promise.all(
+    files.map((file, index) =>
+      readAhead.run(async () => {
+        let outcome: EcgOutcome;
+        let bytes: Uint8Array | undefined;
+        try {
+          bytes = new Uint8Array(await readFile(file));
+        } catch {
+          outcome = { kind: 'refused', source: file, code: 'UNREADABLE', reason: 'cannot read the file' };
+        }
+        if (bytes !== undefined) {
+          outcome = await pipeline.process(bytes, { feed: 'file', receivedAt: new Date().toISOString(), source: file });
+        }
+        onDone?.(outcome!, index);
+        return outcome!;
+      }),
+    ),
+  );
+}

@@ -1,0 +1,49 @@
+/**
+ * Builds the stage cores from the configuration: the Predictor (model folder + ONNX session + batcher) and the
+ * FhirWriter (FhirClient to the EHR, or FileSink to a folder). Used by embedded and queued mode alike.
+ */
+
+import { existsSync } from 'node:fs';
+import { ConfigError } from '@ecgcad/ecg';
+import { type BundleSink, FhirClient, FhirWriter, FileSink, type WriterOptions } from '@ecgcad/fhir-writer';
+import { createPredictor, type InferLogger, type Predictor } from '@ecgcad/infer';
+import type { EngineConfig } from './config.js';
+
+/** Loads the model and opens its session. ConfigError when the folder is missing (with the fix). */
+export async function predictorFromConfig(config: EngineConfig, logger?: InferLogger): Promise<Predictor> {
+  if (!existsSync(config.model.dir)) {
+    throw new ConfigError([
+      `model.dir: no model folder at ${config.model.dir} (run \`npm run build\` to generate the demo model, or set ECGCAD_MODEL_DIR)`,
+    ]);
+  }
+  return createPredictor(config.model.dir, {
+    session: {
+      executionProviders: config.model.providers,
+      ...(config.model.threads === undefined ? {} : { intraOpNumThreads: config.model.threads }),
+    },
+    batching: { maxBatch: config.model.maxBatch, maxDelayMs: config.model.maxDelayMs },
+    ...(logger ? { logger } : {}),
+  });
+}
+
+/** The sink the configuration names: the EHR when `fhir.url` is set, else Bundle files under `out`. */
+export function sinkFromConfig(config: EngineConfig): BundleSink {
+  if (config.fhir.url) {
+    return new FhirClient({
+      baseUrl: config.fhir.url,
+      timeoutMs: config.fhir.timeoutMs,
+      auth: config.fhir.bearerToken ? { type: 'bearer', token: config.fhir.bearerToken } : { type: 'none' },
+    });
+  }
+  return new FileSink({ dir: config.out });
+}
+
+/** The FhirWriter. Unidentified patients default to `placeholder` for files and `refuse` for an EHR. */
+export function writerFromConfig(config: EngineConfig, sink: BundleSink = sinkFromConfig(config)): FhirWriter {
+  const whenMissing = config.fhir.unidentified ?? (config.fhir.url ? 'refuse' : 'placeholder');
+  const options: WriterOptions = {
+    patient: { whenMissing, ...(config.fhir.patientSystem ? { system: config.fhir.patientSystem } : {}) },
+    ...(config.fhir.timeZone ? { timeZone: config.fhir.timeZone } : {}),
+  };
+  return new FhirWriter({ sink, ...options });
+}
