@@ -85,10 +85,14 @@ describe('Butterworth design', () => {
 describe('zero-phase filtering (card filter: high-pass 0.5 Hz, low-pass 40 Hz)', () => {
   it('passes in-band tones unchanged (within 1 %)', () => {
     fc.assert(
-      fc.property(fc.double({ min: 3, max: 20, noNaN: true }), fc.double({ min: 0, max: 6.28 }), (f, ph) => {
-        const y = filtfilt(tone(f, 5000, 100, ph), FS, CARD);
-        expect(Math.abs(amplitudeAt(y, f, 1000, 4000) - 100)).toBeLessThan(1);
-      }),
+      fc.property(
+        fc.double({ min: 3, max: 20, noNaN: true }),
+        fc.double({ min: 0, max: 6.28, noNaN: true }),
+        (f, ph) => {
+          const y = filtfilt(tone(f, 5000, 100, ph), FS, CARD);
+          expect(Math.abs(amplitudeAt(y, f, 1000, 4000) - 100)).toBeLessThan(1);
+        },
+      ),
       { numRuns: 30 },
     );
   });

@@ -59,7 +59,7 @@ describe('resample', () => {
       fc.property(
         anyRate,
         fc.double({ min: 0, max: 1, noNaN: true }),
-        fc.double({ min: 0, max: 6.28 }),
+        fc.double({ min: 0, max: 6.28, noNaN: true }),
         (from, u, ph) => {
           // Well inside both passbands: up to 70 % of the lower Nyquist (the passband reaches 80 %).
           const maxF = 0.7 * (Math.min(from, 500) / 2);
