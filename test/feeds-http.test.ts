@@ -365,7 +365,7 @@ describe.skipIf(!samplesPresent)('HTTP feeds over mTLS', () => {
         requestCert: true,
         rejectUnauthorized: false,
       },
-    }) as unknown as FastifyInstance;
+    });
     await app.register(httpFeedsPlugin, {
       intake,
       rejected: await RejectedStore.open(join(dir, 'rejected')),
