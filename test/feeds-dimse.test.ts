@@ -3,12 +3,14 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { synthesizeEcg } from '@ecgcad/ecg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Imported by path, not through @ecgcad/ingest, so these tests do not depend on the rest of the package's exports.
 import { type DimseFeed, startDimseFeed } from '../packages/ingest/src/feeds/dimse-feed.js';
 import type { FeedOutcome } from '../packages/ingest/src/feeds/intake.js';
 import { readPart10Meta } from '../packages/ingest/src/feeds/part10.js';
 import { RejectedStore } from '../packages/ingest/src/rejected-store.js';
+import { writeDicomEcg } from '../packages/ingest/src/write-dicom.js';
 import { dumpToDicom, recordingIntake, runTool, tempDir } from './feeds-support.js';
 import { SAMPLES_DIR, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
 
@@ -86,6 +88,32 @@ describe.skipIf(!samplesPresent)(
       const dump = await runTool('dcmdump', ['-q', '+M', store]);
       expect(dump.code).toBe(0);
       expect(dump.out).toMatch(/\(5400,0100\) SQ/);
+    });
+
+    it('stores synthetic 12-lead and 8-lead ECG files, and the decoder reads back the same waveforms', async () => {
+      const { writeFile } = await import('node:fs/promises');
+      const records = [1, 2, 3].map((seed) => synthesizeEcg({ seed }));
+      const files: string[] = [];
+      for (const [i, ecg] of records.entries()) {
+        const path = join(dir, `synthetic-${i}.dcm`);
+        await writeFile(path, writeDicomEcg(ecg, { leads: i === 2 ? 8 : 12 }));
+        files.push(path);
+      }
+      const before = taken.length;
+      const { code, out } = await storescu(['-aet', 'CART1', ...peer(), ...files]);
+      expect(code).toBe(0);
+      expect(out.match(/Received Store Response \(Success\)/g)).toHaveLength(3);
+      const got = taken.slice(before);
+      expect(got).toHaveLength(3);
+      for (const [i, t] of got.entries()) {
+        const original = records[i]!.leads.V2!;
+        const decoded = t.ecg.leads.V2!;
+        expect(decoded.length).toBe(original.length);
+        let worst = 0;
+        for (let k = 0; k < original.length; k++) worst = Math.max(worst, Math.abs(decoded[k]! - original[k]!));
+        expect(worst).toBeLessThanOrEqual(1.25 + 1e-3); // half the 2.5 uV quantisation step
+        expect(Object.keys(t.ecg.leads)).toHaveLength(i === 2 ? 8 : 12);
+      }
     });
 
     it('receives Implicit VR Little Endian when that is all the sender proposes', async () => {
