@@ -208,6 +208,9 @@ export function parseDigits(
   const out = new Float32Array(capacity);
   let count = 0;
   let i = 0;
+  // Reads past the end see a space: charCodeAt would return NaN there, which turns `c` from a small integer
+  // into a double and sends the whole loop down V8's slow path.
+  const at = (k: number): number => (k < len ? digits.charCodeAt(k) : 32);
   while (i < len) {
     let c = digits.charCodeAt(i);
     if (c === 32 || c === 10 || c === 13 || c === 9) {
@@ -219,7 +222,7 @@ export function parseDigits(
     if (c === 45 || c === 43) {
       negative = c === 45;
       i++;
-      c = digits.charCodeAt(i);
+      c = at(i);
     }
     let n = 0;
     let nDigits = 0;
@@ -227,7 +230,7 @@ export function parseDigits(
       n = n * 10 + (c - 48);
       nDigits++;
       i++;
-      c = digits.charCodeAt(i);
+      c = at(i);
     }
     let v: number;
     if (c === 46 || c === 101 || c === 69) {
@@ -236,7 +239,7 @@ export function parseDigits(
       v = Number(digits.slice(start, i));
       if (!Number.isFinite(v)) throw badDigits(lead);
     } else {
-      if (nDigits === 0 || (i < len && !isSpace(c))) throw badDigits(lead);
+      if (nDigits === 0 || !isSpace(c)) throw badDigits(lead);
       v = negative ? -n : n;
     }
     if (count === maxSamples) {
