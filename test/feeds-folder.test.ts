@@ -43,7 +43,7 @@ describe.skipIf(!samplesPresent)(`folder feed (${samplesPresent ? 'samples' : SA
     feed = undefined;
   });
 
-  const start = (extra: { stableMs?: number; retryMs?: number } = {}) =>
+  const start = (extra: { stableMs?: number; retryMs?: number; maxFileBytes?: number } = {}) =>
     startFolderFeed({
       dir: inbox,
       intake: harness.intake,
@@ -51,6 +51,7 @@ describe.skipIf(!samplesPresent)(`folder feed (${samplesPresent ? 'samples' : SA
       stableMs: extra.stableMs ?? 300,
       pollMs: 50,
       retryMs: extra.retryMs ?? 200,
+      ...(extra.maxFileBytes === undefined ? {} : { maxFileBytes: extra.maxFileBytes }),
       onOutcome: (_feed, outcome) => outcomes.push(outcome),
     });
 
@@ -130,6 +131,18 @@ describe.skipIf(!samplesPresent)(`folder feed (${samplesPresent ? 'samples' : SA
     await waitFor(() => existsSync(join(inbox, 'done', 'later.xml')));
     expect(harness.taken).toHaveLength(1);
     expect(outcomes.at(-1)).toBe('accepted');
+  });
+
+  it('refuses files over maxFileBytes unread', async () => {
+    feed = await start({ maxFileBytes: 100_000 });
+    await writeFile(join(inbox, 'huge.dcm'), readSample('dicom_mortara_el250_12lead.dcm'));
+    await waitFor(() => existsSync(join(inbox, 'rejected', 'huge.dcm.reason.json')));
+    const reason = JSON.parse(
+      await readFile(join(inbox, 'rejected', 'huge.dcm.reason.json'), 'utf8'),
+    ) as FolderRejection;
+    expect(reason).toMatchObject({ code: 'LIMIT_EXCEEDED', reason: 'file over 100000 bytes' });
+    expect(harness.taken).toHaveLength(0);
+    expect(outcomes).toEqual(['refused']);
   });
 
   it('survives files that vanish before they are read', async () => {
