@@ -310,7 +310,11 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
       const started = performance.now();
       const refuse = (error: EcgcadError, status: number) => {
         logger.warn({ feed: 'cstore', code: error.code, reason: error.message }, 'C-STORE refused');
-        options.onOutcome?.('cstore', 'refused', performance.now() - started);
+        try {
+          options.onOutcome?.('cstore', 'refused', performance.now() - started);
+        } catch {
+          // A broken metrics hook must not change what the sender is told.
+        }
         return { status, comment: error.message };
       };
       if (!isEcgWaveformSopClass(sopClassUid)) {

@@ -141,7 +141,11 @@ export async function startFolderFeed(options: FolderFeedOptions): Promise<Folde
         code: 'LIMIT_EXCEEDED',
         reason: `file over ${maxFileBytes} bytes`,
       });
-      options.onOutcome?.('folder', 'refused', 0);
+      try {
+        options.onOutcome?.('folder', 'refused', 0);
+      } catch {
+        // A broken metrics hook must not stop the feed.
+      }
       return;
     }
     let bytes: Uint8Array;
