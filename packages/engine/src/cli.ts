@@ -5,9 +5,14 @@
  */
 import { EcgcadError } from '@ecgcad/ecg';
 import { Command } from 'commander';
+import * as dlq from './commands/dlq.js';
 import * as inspect from './commands/inspect.js';
 import * as run from './commands/run.js';
+import * as serve from './commands/serve.js';
+import * as status from './commands/status.js';
 import * as synth from './commands/synth.js';
+import * as testEhr from './commands/test-ehr.js';
+import * as worker from './commands/worker.js';
 
 const program = new Command('ecgcad')
   .description('AI-ECG coronary risk integration engine: DICOM / HL7 aECG in, FHIR R4 out.')
@@ -19,7 +24,16 @@ const program = new Command('ecgcad')
   });
 
 // Sub-commands register themselves here, one import each.
-const commands: Array<{ register(program: Command): void }> = [run, inspect, synth];
+const commands: Array<{ register(program: Command): void }> = [
+  run,
+  serve,
+  worker,
+  status,
+  dlq,
+  testEhr,
+  inspect,
+  synth,
+];
 for (const command of commands) command.register(program);
 
 try {

@@ -1,1 +1,11 @@
-export {};
+export * from './config.js';
+export * from './dlq.js';
+export * from './ecg-status.js';
+export * from './embedded.js';
+export * from './logger.js';
+export * from './metrics.js';
+export * from './ops.js';
+export * from './queued.js';
+export * from './redis.js';
+export * from './report.js';
+export * from './stages.js';

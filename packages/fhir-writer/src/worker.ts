@@ -55,7 +55,14 @@ export function startWriteWorker(options: WriteWorkerOptions): Worker<WriteJobDa
     const ecgId = job.data.prediction.ecg.id;
     try {
       const result = await options.writer.write(job.data.prediction);
-      emit({ stage: 'write', outcome: 'done', ecgId, ms: performance.now() - started, detail: result.sink });
+      emit({
+        stage: 'write',
+        outcome: 'done',
+        ecgId,
+        ms: performance.now() - started,
+        detail: result.sink,
+        receivedAt: job.data.prediction.ecg.receivedAt,
+      });
       return { sink: result.sink, created: result.created, existing: result.existing };
     } catch (err) {
       const reason = failureReason(err);

@@ -77,6 +77,8 @@ export interface StageEvent {
   detail?: string;
   /** For `retry` and `failed`: the failure reason. */
   reason?: string;
+  /** ISO instant the feed received the ECG, where the stage knows it (write: for receipt-to-EHR latency). */
+  receivedAt?: string;
 }
 
 /** Listener of stage events (metrics, logs). Must not throw; exceptions are swallowed. */

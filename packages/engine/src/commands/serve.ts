@@ -1,0 +1,60 @@
+/**
+ * `ecgcad serve`: the whole engine in one process on Redis: C-STORE SCP + HTTP feeds (POST /ecg, STOW-RS) + the
+ * folder feed (when configured) + the ingest, infer and write workers + the ops endpoints. Stops gracefully on
+ * SIGTERM (feeds first, then workers, then connections).
+ */
+import type { Command } from 'commander';
+import { loadConfig, redactedConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { closeOnSignals, startQueuedEngine } from '../queued.js';
+
+/** Flags every queued-mode command takes. */
+export interface QueuedFlags {
+  config?: string;
+  redisUrl?: string;
+  httpPort?: number;
+}
+
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new Error(`not a port: ${value}`);
+  return n;
+}
+
+/** Adds --config and --redis-url. */
+export function addQueuedOptions(command: Command): Command {
+  return command
+    .option('-c, --config <file>', 'configuration file (JSON; default ECGCAD_CONFIG); environment variables win')
+    .option('--redis-url <url>', 'Redis URL (default redis://127.0.0.1:6379, or ECGCAD_REDIS_URL)');
+}
+
+export function register(program: Command): void {
+  addQueuedOptions(
+    program
+      .command('serve')
+      .description('run every feed and stage in one process on Redis, with /healthz /readyz /metrics')
+      .option(
+        '--http-port <port>',
+        'HTTP port for feeds and ops endpoints (default 8080, or ECGCAD_HTTP_PORT)',
+        parsePort,
+      )
+      .option('--dimse-port <port>', 'DICOM C-STORE SCP port (default 11112, or ECGCAD_DIMSE_PORT)', parsePort)
+      .option('--fhir-url <url>', 'FHIR R4 base URL of the EHR (default: Bundle files under ./out)')
+      .option('--folder <dir>', 'watch this drop folder'),
+  ).action(async (flags: QueuedFlags & { dimsePort?: number; fhirUrl?: string; folder?: string }) => {
+    const config = loadConfig({
+      ...(flags.config ? { file: flags.config } : {}),
+      overrides: [
+        { path: ['redis', 'url'], value: flags.redisUrl },
+        { path: ['http', 'port'], value: flags.httpPort },
+        { path: ['dimse', 'port'], value: flags.dimsePort },
+        { path: ['fhir', 'url'], value: flags.fhirUrl },
+        { path: ['folder', 'dir'], value: flags.folder },
+      ],
+    });
+    const logger = createLogger(config.log.level);
+    logger.info({ config: redactedConfig(config) }, 'configuration');
+    const engine = await startQueuedEngine({ config, stages: ['ingest', 'infer', 'write'], feeds: true, logger });
+    closeOnSignals(engine, logger);
+  });
+}

@@ -1,0 +1,250 @@
+/**
+ * Queued mode: any mix of feeds and stage workers in one process, on Redis. `ecgcad serve` runs everything;
+ * `ecgcad worker <stage>` runs one stage (scale out per stage, e.g. KEDA on queue depth).
+ *
+ * Start: connections (workers retry for ever; producers fail fast), Redis eviction-policy check, queues, stage
+ * workers, then the feeds last, so nothing is accepted before it can be processed.
+ * Close (SIGTERM): feeds first (stop taking work; in-flight hand-overs finish), then workers (`worker.close()` waits
+ * for active jobs), then the model session, queues and connections.
+ */
+import { RedisPayloadStore, type StageName, type StageRetryOptions } from '@ecgcad/ecg';
+import { startWriteWorker } from '@ecgcad/fhir-writer';
+import { type Predictor, startInferWorker } from '@ecgcad/infer';
+import {
+  createQueuedIntake,
+  type DimseFeed,
+  type FeedLogger,
+  type FolderFeed,
+  RejectedStore,
+  startDimseFeed,
+  startFolderFeed,
+  startIngestWorker,
+} from '@ecgcad/ingest';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { EngineConfig } from './config.js';
+import type { Logger } from './logger.js';
+import { EngineMetrics } from './metrics.js';
+import { ehrCheck, type OpsServer, type ReadinessCheck, redisCheck, startOpsServer } from './ops.js';
+import { checkEvictionPolicy, closeQueues, connectRedis, type EngineQueues, openQueues, waitReady } from './redis.js';
+import { predictorFromConfig, writerFromConfig } from './stages.js';
+
+/** Options of {@link startQueuedEngine}. */
+export interface QueuedEngineOptions {
+  config: EngineConfig;
+  /** Stage workers to run here. */
+  stages: StageName[];
+  /** Run the feeds (C-STORE SCP, HTTP feeds, folder feed) as configured. */
+  feeds: boolean;
+  /** Run the HTTP server (ops endpoints, and the HTTP feeds when `feeds`). Default true. */
+  http?: boolean;
+  logger: Logger;
+}
+
+/** A running queued engine. */
+export interface QueuedEngine {
+  config: EngineConfig;
+  queues: EngineQueues;
+  metrics: EngineMetrics;
+  predictor: Predictor | undefined;
+  workers: Partial<Record<StageName, Worker>>;
+  http: OpsServer | undefined;
+  dimse: DimseFeed | undefined;
+  folder: FolderFeed | undefined;
+  /** Graceful stop, in order: feeds, workers, model, queues, connections. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+function feedLogger(logger: Logger): FeedLogger {
+  return {
+    info: (fields, msg) => logger.info(fields, msg),
+    warn: (fields, msg) => logger.warn(fields, msg),
+    error: (fields, msg) => logger.error(fields, msg),
+  };
+}
+
+/** Starts the configured parts. On a start failure, whatever had started is closed again. */
+export async function startQueuedEngine(options: QueuedEngineOptions): Promise<QueuedEngine> {
+  const { config, logger } = options;
+  const metrics = new EngineMetrics();
+  const connections: Redis[] = [];
+  const closers: Array<() => Promise<unknown>> = [];
+  const workers: Partial<Record<StageName, Worker>> = {};
+  let predictor: Predictor | undefined;
+  let http: OpsServer | undefined;
+  let dimse: DimseFeed | undefined;
+  let folder: FolderFeed | undefined;
+  let closed = false;
+
+  const producer = connectRedis(config.redis.url, 'producer');
+  const workerConnection = connectRedis(config.redis.url, 'worker');
+  connections.push(producer, workerConnection);
+  for (const connection of connections) {
+    // ioredis reconnects by itself; log the outage once per event, without the URL (it may hold a password).
+    connection.on('error', (err: Error) => logger.warn({ error: err.message }, 'redis connection error'));
+  }
+  const queues = openQueues(producer, config.redis.prefix);
+  const workerQueues = openQueues(workerConnection, config.redis.prefix);
+  metrics.watchQueues(queues);
+
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    logger.info({}, 'shutting down: feeds, then workers, then connections');
+    const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        logger.warn({ step: what, error: err instanceof Error ? err.message : String(err) }, 'error while closing');
+      }
+    };
+    if (dimse) await step('dimse feed', () => (dimse as DimseFeed).close());
+    if (folder) await step('folder feed', () => (folder as FolderFeed).close());
+    if (http) await step('http server', () => (http as OpsServer).close());
+    await Promise.all(Object.values(workers).map((w) => step('worker', () => w.close())));
+    for (const closer of closers.reverse()) await step('stage', closer);
+    await step('queues', () => closeQueues(queues));
+    await step('worker queues', () => closeQueues(workerQueues));
+    for (const connection of connections) await step('redis', () => connection.quit());
+    logger.info({}, 'stopped');
+  };
+
+  try {
+    await waitReady(producer);
+    await waitReady(workerConnection);
+    await checkEvictionPolicy(producer, config.redis.evictionPolicyCheck, logger);
+    const workerPayloads = new RedisPayloadStore(workerConnection, {
+      prefix: `${config.redis.prefix}:payload:`,
+      ttlS: config.payloads.ttlS,
+    });
+    const producerPayloads = new RedisPayloadStore(producer, {
+      prefix: `${config.redis.prefix}:payload:`,
+      ttlS: config.payloads.ttlS,
+    });
+    const retry: StageRetryOptions = { attempts: config.retry.attempts, backoffDelayMs: config.retry.backoffDelayMs };
+    const common = {
+      connection: workerConnection,
+      prefix: config.redis.prefix,
+      stalledIntervalMs: config.workers.stalledIntervalMs,
+      maxStalledCount: config.workers.maxStalledCount,
+      onEvent: metrics.onStageEvent,
+    };
+    const checks: Record<string, ReadinessCheck> = { redis: redisCheck(producer) };
+    const rejected = await RejectedStore.open(config.rejectedDir);
+
+    if (options.stages.includes('write')) {
+      const writer = writerFromConfig(config);
+      workers.write = startWriteWorker({ ...common, writer, concurrency: config.workers.write });
+      if (config.fhir.url) checks.ehr = ehrCheck(config.fhir.url);
+    }
+    if (options.stages.includes('infer')) {
+      predictor = await predictorFromConfig(config, {
+        info: (fields, msg) => logger.info(fields, msg),
+        warn: (fields, msg) => logger.warn(fields, msg),
+      });
+      predictor.batcher.on('batch', metrics.onBatch);
+      const loaded = predictor;
+      closers.push(() => loaded.close());
+      checks.model = async () => {
+        if (!loaded.model.ref.sha256) throw new Error('model not loaded');
+      };
+      workers.infer = startInferWorker({
+        ...common,
+        predictor,
+        payloads: workerPayloads,
+        writeQueue: workerQueues.write,
+        writeRetry: retry,
+        concurrency: config.workers.infer,
+      });
+    }
+    if (options.stages.includes('ingest')) {
+      workers.ingest = startIngestWorker({
+        ...common,
+        payloads: workerPayloads,
+        inferQueue: workerQueues.infer,
+        rejected,
+        inferRetry: retry,
+        concurrency: config.workers.ingest,
+      });
+    }
+    for (const [stage, worker] of Object.entries(workers)) {
+      worker.on('error', (err: Error) => logger.warn({ stage, error: err.message }, 'worker error'));
+    }
+
+    const intake = createQueuedIntake({ inferQueue: queues.infer, payloads: producerPayloads, retry });
+    const feedCommon = {
+      intake,
+      rejected,
+      logger: feedLogger(logger),
+      onOutcome: metrics.onFeedOutcome,
+    };
+    if (options.http ?? true) {
+      const httpFeeds = options.feeds && config.http.enabled;
+      http = await startOpsServer({
+        host: config.http.host,
+        port: config.http.port,
+        logger,
+        metrics,
+        queues,
+        checks,
+        ...(httpFeeds
+          ? {
+              feeds: {
+                ...feedCommon,
+                auth: { apiKeys: config.http.apiKeys, anonymous: config.http.anonymous },
+                ...(config.http.publicUrl ? { publicUrl: config.http.publicUrl } : {}),
+              },
+            }
+          : {}),
+      });
+    }
+    if (options.feeds && config.dimse.enabled) {
+      dimse = await startDimseFeed({
+        ...feedCommon,
+        aeTitle: config.dimse.aeTitle,
+        port: config.dimse.port,
+        host: config.dimse.host,
+      });
+      logger.info({ port: dimse.port, aeTitle: config.dimse.aeTitle }, 'DICOM C-STORE SCP listening');
+    }
+    if (options.feeds && config.folder.dir) {
+      folder = await startFolderFeed({ ...feedCommon, dir: config.folder.dir });
+      logger.info({ dir: folder.dir }, 'watching drop folder');
+    }
+    logger.info({ stages: options.stages, feeds: options.feeds }, 'engine started');
+  } catch (err) {
+    await close();
+    throw err;
+  }
+
+  return {
+    config,
+    queues,
+    metrics,
+    predictor,
+    workers,
+    http,
+    dimse,
+    folder,
+    close,
+  };
+}
+
+/** Closes the engine on SIGTERM / SIGINT (a second signal exits at once). */
+export function closeOnSignals(engine: Pick<QueuedEngine, 'close'>, logger: Logger): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'signal received');
+    engine.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
