@@ -100,34 +100,43 @@ function decimal(value: number): string {
 
 const encoder = new TextEncoder();
 
+/** ASCII digits of 0..32767, five bytes per value (left-aligned), and their lengths: built on first use. */
+let digitTable: { bytes: Uint8Array; lengths: Uint8Array } | undefined;
+function digits(): { bytes: Uint8Array; lengths: Uint8Array } {
+  if (!digitTable) {
+    const bytes = new Uint8Array((INT16_LIMIT + 1) * 5);
+    const lengths = new Uint8Array(INT16_LIMIT + 1);
+    for (let v = 0; v <= INT16_LIMIT; v++) {
+      const text = String(v);
+      lengths[v] = text.length;
+      for (let i = 0; i < text.length; i++) bytes[v * 5 + i] = text.charCodeAt(i);
+    }
+    digitTable = { bytes, lengths };
+  }
+  return digitTable;
+}
+
 /**
  * Writes integer digits (uV / resolution, rounded, saturated at +-32767) separated by spaces into `out` at
  * `offset`; returns the new offset. Each value takes at most 7 bytes.
  */
 function writeDigits(out: Uint8Array, offset: number, samples: Float32Array, resolutionUv: number): number {
   const inv = 1 / resolutionUv;
+  const { bytes, lengths } = digits();
+  const limit = INT16_LIMIT;
   for (let s = 0; s < samples.length; s++) {
-    let q = Math.round((samples[s] as number) * inv);
-    q = q > INT16_LIMIT ? INT16_LIMIT : q < -INT16_LIMIT ? -INT16_LIMIT : Number.isNaN(q) ? 0 : q;
+    // Round half up and saturate; NaN fails every comparison and becomes 0. floor(x + 0.5) rather than
+    // Math.round, whose -0 results for small negative values drop V8 off its fast integer path.
+    const x = (samples[s] as number) * inv + 0.5;
+    let q = x >= limit ? limit : x >= -limit ? Math.floor(x) : x < -limit ? -limit : 0;
     if (s > 0) out[offset++] = 0x20;
     if (q < 0) {
       out[offset++] = 0x2d;
       q = -q;
     }
-    if (q < 10) out[offset++] = 0x30 + q;
-    else {
-      const start = offset;
-      while (q > 0) {
-        out[offset++] = 0x30 + (q % 10);
-        q = (q / 10) | 0;
-      }
-      // Digits came out least significant first: reverse them in place.
-      for (let a = start, b = offset - 1; a < b; a++, b--) {
-        const t = out[a] as number;
-        out[a] = out[b] as number;
-        out[b] = t;
-      }
-    }
+    const at = q * 5;
+    const length = lengths[q] as number;
+    for (let i = 0; i < length; i++) out[offset++] = bytes[at + i] as number;
   }
   return offset;
 }

@@ -90,13 +90,16 @@ const cut = (value: string | undefined, max: number): string => (value ?? '').sl
 function waveformBytes(samples: Float32Array[], length: number, resolutionUv: number): Uint8Array {
   const channels = samples.length;
   const words = new Int16Array(length * channels);
+  const inv = 1 / resolutionUv;
+  const limit = INT16_LIMIT;
   for (let c = 0; c < channels; c++) {
     const lead = samples[c] as Float32Array;
-    const inv = 1 / resolutionUv;
     for (let s = 0, w = c; s < length; s++, w += channels) {
-      // Fast path of quantize(): round half up, saturate, NaN to 0.
-      const q = Math.round((lead[s] as number) * inv);
-      words[w] = q > INT16_LIMIT ? INT16_LIMIT : q < -INT16_LIMIT ? -INT16_LIMIT : Number.isNaN(q) ? 0 : q;
+      // Round half up and saturate; NaN fails every comparison and becomes 0. floor(x + 0.5) rather than
+      // Math.round: Math.round returns -0 for small negative values, which drops V8 off its fast integer path
+      // (3x slower on real ECG data).
+      const x = (lead[s] as number) * inv + 0.5;
+      words[w] = x >= limit ? limit : x >= -limit ? Math.floor(x) : x < -limit ? -limit : 0;
     }
   }
   if (LITTLE_ENDIAN_HOST) return new Uint8Array(words.buffer);
