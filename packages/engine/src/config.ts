@@ -53,6 +53,8 @@ export const configSchema = z
         timeoutMs: positiveInt.default(30_000),
         /** Identifier system for patient ids without an issuer. */
         patientSystem: z.string().min(1).optional(),
+        /** Patient reference: `conditional` (Patient?identifier=..., default) or `logical` (identifier only). */
+        patientReference: z.enum(['conditional', 'logical']).default('conditional'),
         /** ECGs with no patient identifier: `refuse` (default for an EHR) or `placeholder`. */
         unidentified: z.enum(['refuse', 'placeholder']).optional(),
         /** IANA zone of acquisition times that carry none. */

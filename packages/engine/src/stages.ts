@@ -42,7 +42,11 @@ export function sinkFromConfig(config: EngineConfig): BundleSink {
 export function writerFromConfig(config: EngineConfig, sink: BundleSink = sinkFromConfig(config)): FhirWriter {
   const whenMissing = config.fhir.unidentified ?? (config.fhir.url ? 'refuse' : 'placeholder');
   const options: WriterOptions = {
-    patient: { whenMissing, ...(config.fhir.patientSystem ? { system: config.fhir.patientSystem } : {}) },
+    patient: {
+      whenMissing,
+      reference: config.fhir.patientReference,
+      ...(config.fhir.patientSystem ? { system: config.fhir.patientSystem } : {}),
+    },
     ...(config.fhir.timeZone ? { timeZone: config.fhir.timeZone } : {}),
   };
   return new FhirWriter({ sink, ...options });
