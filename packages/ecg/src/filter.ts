@@ -115,7 +115,15 @@ export class ZeroPhaseFilter {
   readonly sections: readonly Biquad[];
   /** Samples added by odd reflection at each end (capped at n - 1 for short records). */
   readonly padLength: number;
+  /**
+   * Overall gain pulled out of the sections when every numerator is symmetric (b0 = b2, as in even-order
+   * Butterworth and notch sections): each section then runs as (1, b1 / b0, 1), two multiplications fewer
+   * per sample, and the product of the b0 is applied once at the end. 1 otherwise.
+   */
+  readonly gain: number;
+  /** Per section [b0, b1, b2, a1, a2, dc gain], with b0 = b2 = 1 and b1 = b1 / b0 on the symmetric path. */
   private readonly coef: Float64Array;
+  private readonly symmetric: boolean;
   private readonly startsOnBaseline: boolean;
   private work = new Float64Array(0);
 
@@ -124,9 +132,21 @@ export class ZeroPhaseFilter {
     this.padLength = Math.max(0, Math.ceil(padLength));
     this.coef = new Float64Array(sections.length * 6);
     this.startsOnBaseline = sections.length > 0 && Math.abs(dcGain(sections[0] as Biquad)) < 1e-9;
+    // (Extremely small gains would push the unscaled values towards the Float64 range: keep those on the plain path.)
+    const product = sections.reduce((g, s) => g * Math.abs(s.b0), 1);
+    this.symmetric = product > 1e-60 && sections.every((s) => s.b0 !== 0 && s.b0 === s.b2);
+    let gain = 1;
     sections.forEach((s, i) => {
-      this.coef.set([s.b0, s.b1, s.b2, s.a1, s.a2, dcGain(s)], i * 6);
+      if (this.symmetric) {
+        const unit: Biquad = { b0: 1, b1: s.b1 / s.b0, b2: 1, a1: s.a1, a2: s.a2 };
+        this.coef.set([1, unit.b1, 1, s.a1, s.a2, dcGain(unit)], i * 6);
+        gain *= s.b0;
+      } else {
+        this.coef.set([s.b0, s.b1, s.b2, s.a1, s.a2, dcGain(s)], i * 6);
+      }
     });
+    // Forward and backward: each pass applies every section once.
+    this.gain = gain * gain;
   }
 
   /** Filters `x[0 .. n)` in place (n defaults to x.length). */
@@ -141,14 +161,26 @@ export class ZeroPhaseFilter {
     for (let i = 0; i < n; i++) x[i] = w[pad + i] as number;
   }
 
+  /** Filters `w[start .. start + n)` in place; see {@link ZeroPhaseFilter.applyPaddedUnscaled} for the layout. */
+  applyPadded(w: Float64Array, start: number, n: number): void {
+    this.applyPaddedUnscaled(w, start, n);
+    const g = this.gain;
+    if (g !== 1 && n > 1) for (let i = start; i < start + n; i++) w[i] = (w[i] as number) * g;
+  }
+
   /**
-   * Filters `w[pad .. pad + n)` in place, using `w[0 .. pad)` and `w[pad + n .. pad + n + pad)` as room for the
-   * reflected edges (overwritten). `pad` must be at least `padLength`. Lets a caller (prepare) resample straight into
-   * the middle of a row and filter it without copies.
+   * Filters `w[start .. start + n)` in place but leaves the result divided by {@link ZeroPhaseFilter.gain} (a
+   * caller that rescales anyway, like prepare(), folds the gain into its own multiplication). The `padLength`
+   * values either side, `w[start - padLength .. start)` and `w[start + n .. start + n + padLength)`, are room for
+   * the reflected edges and are overwritten. Lets a caller resample straight into a padded row and filter it
+   * without copies.
    */
-  applyPadded(w: Float64Array, pad: number, n: number): void {
+  applyPaddedUnscaled(w: Float64Array, start: number, n: number): void {
     if (n <= 1 || this.sections.length === 0) return;
-    if (pad < this.padLength || pad + n + pad > w.length) throw new RangeError('filter: row has too little padding');
+    const pad = start;
+    if (pad < this.padLength || pad + n + this.padLength > w.length) {
+      throw new RangeError('filter: row has too little padding');
+    }
     const p = Math.min(this.padLength, n - 1);
     const first = w[pad] as number;
     const last = w[pad + n - 1] as number;
@@ -162,8 +194,9 @@ export class ZeroPhaseFilter {
     const count = this.sections.length;
     // A leading high-pass (DC gain 0) starts on the local baseline; otherwise sections start on the edge value.
     const settle = this.startsOnBaseline ? Math.max(1, p) : 1;
-    for (let s = 0; s < count; s += 3) runSections(w, from, len, coef, s, Math.min(3, count - s), false, settle);
-    for (let s = 0; s < count; s += 3) runSections(w, from, len, coef, s, Math.min(3, count - s), true, settle);
+    const run = this.symmetric ? runSymmetric : runSections;
+    for (let s = 0; s < count; s += 3) run(w, from, len, coef, s, Math.min(3, count - s), false, settle);
+    for (let s = 0; s < count; s += 3) run(w, from, len, coef, s, Math.min(3, count - s), true, settle);
   }
 }
 
@@ -255,6 +288,87 @@ function runSections(
     const z = t0 * v + tz1;
     tz1 = t1 * v - e1 * z + tz2;
     tz2 = t2 * v - e2 * z;
+    w[i] = z;
+  }
+}
+
+/** runSections for sections with numerator (1, b1, 1): the same recursions, two multiplications fewer each. */
+function runSymmetric(
+  w: Float64Array,
+  from: number,
+  len: number,
+  coef: Float64Array,
+  first: number,
+  count: number,
+  backward: boolean,
+  settle: number,
+): void {
+  const c = first * 6;
+  const step = backward ? -1 : 1;
+  let i = backward ? from + len - 1 : from;
+  // Start in steady state for the mean of the first `settle` values. With a high-pass first that is the local
+  // baseline: starting on the first value instead (a pad that begins on a QRS complex, say) would launch a slow
+  // transient that is still there when the record starts.
+  let u = 0;
+  const m = Math.min(settle, len);
+  for (let k = 0, j = i; k < m; k++, j += step) u += w[j] as number;
+  u /= m;
+  // Section 1
+  const p1 = coef[c + 1] as number;
+  const q1 = coef[c + 3] as number;
+  const q2 = coef[c + 4] as number;
+  const gp = coef[c + 5] as number;
+  let pz2 = (1 - q2 * gp) * u;
+  let pz1 = (p1 - q1 * gp) * u + pz2;
+  if (count === 1) {
+    for (let k = 0; k < len; k++, i += step) {
+      const x = w[i] as number;
+      const y = x + pz1;
+      pz1 = p1 * x - q1 * y + pz2;
+      pz2 = x - q2 * y;
+      w[i] = y;
+    }
+    return;
+  }
+  // Section 2 sees section 1's steady output.
+  const u2 = gp * u;
+  const r1 = coef[c + 7] as number;
+  const s1 = coef[c + 9] as number;
+  const s2 = coef[c + 10] as number;
+  const gr = coef[c + 11] as number;
+  let rz2 = (1 - s2 * gr) * u2;
+  let rz1 = (r1 - s1 * gr) * u2 + rz2;
+  if (count === 2) {
+    for (let k = 0; k < len; k++, i += step) {
+      const x = w[i] as number;
+      const y = x + pz1;
+      pz1 = p1 * x - q1 * y + pz2;
+      pz2 = x - q2 * y;
+      const v = y + rz1;
+      rz1 = r1 * y - s1 * v + rz2;
+      rz2 = y - s2 * v;
+      w[i] = v;
+    }
+    return;
+  }
+  const u3 = gr * u2;
+  const t1 = coef[c + 13] as number;
+  const e1 = coef[c + 15] as number;
+  const e2 = coef[c + 16] as number;
+  const gt = coef[c + 17] as number;
+  let tz2 = (1 - e2 * gt) * u3;
+  let tz1 = (t1 - e1 * gt) * u3 + tz2;
+  for (let k = 0; k < len; k++, i += step) {
+    const x = w[i] as number;
+    const y = x + pz1;
+    pz1 = p1 * x - q1 * y + pz2;
+    pz2 = x - q2 * y;
+    const v = y + rz1;
+    rz1 = r1 * y - s1 * v + rz2;
+    rz2 = y - s2 * v;
+    const z = v + tz1;
+    tz1 = t1 * v - e1 * z + tz2;
+    tz2 = v - e2 * z;
     w[i] = z;
   }
 }

@@ -145,9 +145,9 @@ export function prepare(
 
   for (let r = 0; r < stored.length; r++) {
     const start = r * stride + pad;
-    const row = buf.subarray(start, start + rowLength);
-    resampler.process(source[stored[r] as LeadName] as Float32Array, inputNeeded, row, rowLength);
-    filter?.applyPadded(buf.subarray(r * stride, (r + 1) * stride), pad, rowLength);
+    resampler.process(source[stored[r] as LeadName] as Float32Array, inputNeeded, buf, rowLength, start);
+    // Unscaled: the filter's overall gain is folded into the final affine map below (one multiplication saved).
+    filter?.applyPaddedUnscaled(buf, start, rowLength);
   }
   const rowI = (rowOf.get('I') ?? 0) * stride + pad;
   const rowII = (rowOf.get('II') ?? 0) * stride + pad;
@@ -161,8 +161,8 @@ export function prepare(
   }
   const startOf = (l: LeadName): number => (rowOf.get(l) as number) * stride + pad;
 
-  // Normalisation maps per card lead, over the kept real samples, in microvolts.
-  const maps = computeMaps(buf, specLeads.map(startOf), kept, spec.normalize, unitScale);
+  // Normalisation maps per card lead, over the kept real samples (microvolts / filter gain).
+  const maps = computeMaps(buf, specLeads.map(startOf), kept, spec.normalize, unitScale * (filter?.gain ?? 1));
 
   // Final write in the card's layout.
   const nlc = spec.layout === 'NLC';
@@ -193,14 +193,27 @@ function computeMaps(
 ): ZScore[] {
   if (mode === 'none') return starts.map(() => ({ mean: 0, scale: unitScale }));
   const perLead = starts.map((base) => {
-    let s = 0;
-    let q = 0;
-    for (let t = 0; t < kept; t++) {
-      const v = buf[base + t] as number;
-      s += v;
-      q += v * v;
+    // Two interleaved accumulators each: one running sum is bound by the latency of its additions.
+    let s0 = 0;
+    let s1 = 0;
+    let q0 = 0;
+    let q1 = 0;
+    const end = base + kept;
+    let t = base;
+    for (; t + 1 < end; t += 2) {
+      const a = buf[t] as number;
+      const b = buf[t + 1] as number;
+      s0 += a;
+      s1 += b;
+      q0 += a * a;
+      q1 += b * b;
     }
-    return { s, q };
+    if (t < end) {
+      const a = buf[t] as number;
+      s0 += a;
+      q0 += a * a;
+    }
+    return { s: s0 + s1, q: q0 + q1 };
   });
   if (mode === 'zscore-per-lead') return perLead.map(({ s, q }) => zscoreFromSums(s, q, kept));
   let s = 0;

@@ -60,23 +60,93 @@ function fmt(x: number): string {
   return Math.abs(x) < 1 ? String(Math.round(x * 100) / 100) : String(Math.round(x * 10) / 10);
 }
 
-/** Min, max, mean and population SD of x[0 .. n), or undefined when a sample is NaN or infinite. */
-function leadStats(x: Float32Array, n: number): { min: number; max: number; mean: number; sd: number } | undefined {
+/** What one pass over a lead's window tells. */
+interface LeadStats {
+  min: number;
+  max: number;
+  /** Samples equal to the maximum and to the minimum. */
+  atMax: number;
+  atMin: number;
+  mean: number;
+  sd: number;
+}
+
+/**
+ * One pass over x[0 .. n): extremes, how many samples sit on each, mean and population SD; undefined when a
+ * sample is NaN or infinite. Two samples per step with separate sums: a single running sum is bound by the
+ * latency of its additions. The `>=` tests are rarely true on a real signal, so counting the extremes is free.
+ */
+function leadStats(x: Float32Array, n: number): LeadStats | undefined {
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
-  let sum = 0;
-  let sumSquares = 0;
-  for (let i = 0; i < n; i++) {
-    const v = x[i] as number;
-    if (v > max) max = v;
-    if (v < min) min = v;
-    sum += v;
-    sumSquares += v * v;
+  let atMax = 0;
+  let atMin = 0;
+  let s0 = 0;
+  let s1 = 0;
+  let q0 = 0;
+  let q1 = 0;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const a = x[i] as number;
+    const b = x[i + 1] as number;
+    if (a >= max) {
+      if (a > max) {
+        max = a;
+        atMax = 0;
+      }
+      atMax++;
+    }
+    if (a <= min) {
+      if (a < min) {
+        min = a;
+        atMin = 0;
+      }
+      atMin++;
+    }
+    if (b >= max) {
+      if (b > max) {
+        max = b;
+        atMax = 0;
+      }
+      atMax++;
+    }
+    if (b <= min) {
+      if (b < min) {
+        min = b;
+        atMin = 0;
+      }
+      atMin++;
+    }
+    s0 += a;
+    s1 += b;
+    q0 += a * a;
+    q1 += b * b;
   }
+  if (i < n) {
+    const a = x[i] as number;
+    if (a >= max) {
+      if (a > max) {
+        max = a;
+        atMax = 0;
+      }
+      atMax++;
+    }
+    if (a <= min) {
+      if (a < min) {
+        min = a;
+        atMin = 0;
+      }
+      atMin++;
+    }
+    s0 += a;
+    q0 += a * a;
+  }
+  const sum = s0 + s1;
+  const sumSquares = q0 + q1;
   // NaN or infinity anywhere makes the sum non-finite (Float32 values cannot overflow a Float64 sum of squares).
   if (!Number.isFinite(sum) || !Number.isFinite(sumSquares)) return undefined;
   const mean = sum / n;
-  return { min, max, mean, sd: Math.sqrt(Math.max(0, sumSquares / n - mean * mean)) };
+  return { min, max, atMax, atMin, mean, sd: Math.sqrt(Math.max(0, sumSquares / n - mean * mean)) };
 }
 
 /**
@@ -146,19 +216,12 @@ export function assessQuality(ecg: Ecg, spec: ModelInputSpec, options: QualityOp
       nonFinite.push(name);
       continue;
     }
-    const { min, max, mean, sd } = stats;
+    const { min, max, atMax, atMin, mean, sd } = stats;
     if (max - min < flatP2p || sd < flatSd) {
       flat.push(name);
       continue;
     }
     // Clipping: many samples sit exactly on the lead's own extreme value (the amplifier's rail).
-    let atMax = 0;
-    let atMin = 0;
-    for (let i = 0; i < window; i++) {
-      const v = x[i] as number;
-      if (v === max) atMax++;
-      else if (v === min) atMin++;
-    }
     if (Math.max(atMax, atMin) >= satFraction * window) saturated.push(name);
     else if (max - mean > maxAmp || mean - min > maxAmp) extreme.push(name);
   }

@@ -185,25 +185,25 @@ export class Resampler {
   }
 
   /**
-   * Resamples the first `n` samples of `x` into `out[0 .. count)`; `count` defaults to outputLength(n) and may be
-   * smaller (only the kept outputs are computed). `out` may be a Float32Array or Float64Array.
+   * Resamples the first `n` samples of `x` into `out[offset .. offset + count)`; `count` defaults to
+   * outputLength(n) and may be smaller (only the kept outputs are computed).
    */
-  process(x: Float32Array | Float64Array, n: number, out: Float32Array | Float64Array, count?: number): void {
+  process(x: Float32Array | Float64Array, n: number, out: Float64Array, count?: number, offset = 0): void {
     const total = count ?? this.outputLength(n);
-    if (total > out.length || n > x.length) throw new RangeError('resampler buffers too small');
+    if (offset < 0 || offset + total > out.length || n > x.length) throw new RangeError('resampler buffers too small');
     if (total > MAX_OUTPUT_SAMPLES) throw new LimitExceededError(`resampled record too long: ${total} samples`);
     if (n <= 0 || total <= 0) return;
     if (this.identity) {
       const m = Math.min(total, n);
-      for (let i = 0; i < m; i++) out[i] = x[i] as number;
-      for (let i = m; i < total; i++) out[i] = x[n - 1] as number;
+      for (let i = 0; i < m; i++) out[offset + i] = x[i] as number;
+      for (let i = m; i < total; i++) out[offset + i] = x[n - 1] as number;
       return;
     }
-    if (this.up > 0) this.processRational(x, n, out, total);
-    else this.processInterpolated(x, n, out, total);
+    if (this.up > 0) this.processRational(x, n, out, offset, total);
+    else this.processInterpolated(x, n, out, offset, total);
   }
 
-  private processRational(x: Float32Array | Float64Array, n: number, out: Float32Array | Float64Array, total: number) {
+  private processRational(x: Float32Array | Float64Array, n: number, out: Float64Array, offset: number, total: number) {
     const { table, taps, radius, up, down } = this;
     const whole = Math.floor(down / up);
     const rest = down - whole * up;
@@ -218,7 +218,7 @@ export class Resampler {
       } else {
         for (let j = 0; j < taps; j++) acc += (x[reflect(start + j, n)] as number) * (table[row + j] as number);
       }
-      out[i] = acc;
+      out[offset + i] = acc;
       k0 += whole;
       phase += rest;
       if (phase >= up) {
@@ -231,7 +231,8 @@ export class Resampler {
   private processInterpolated(
     x: Float32Array | Float64Array,
     n: number,
-    out: Float32Array | Float64Array,
+    out: Float64Array,
+    offset: number,
     total: number,
   ): void {
     const { table, taps, radius } = this;
@@ -257,7 +258,7 @@ export class Resampler {
           accB += v * (table[rowB + j] as number);
         }
       }
-      out[i] = accA + t * (accB - accA);
+      out[offset + i] = accA + t * (accB - accA);
     }
   }
 }
@@ -311,7 +312,7 @@ export function getResampler(fromHz: number, toHz: number, options: ResamplerOpt
  */
 export function resample(x: Float32Array, fromHz: number, toHz: number, options?: ResamplerOptions): Float32Array {
   const r = getResampler(fromHz, toHz, options);
-  const out = new Float32Array(r.outputLength(x.length));
+  const out = new Float64Array(r.outputLength(x.length));
   r.process(x, x.length, out);
-  return out;
+  return Float32Array.from(out);
 }
