@@ -128,6 +128,14 @@ describe('decodeAecg', () => {
     expect(Array.from(decodeAecg(utf16, meta).leads.I ?? [])).toEqual([10, 20]);
   });
 
+  it('reads documents whose elements carry a namespace prefix', () => {
+    const xml = aecg({ leads: [{ code: 'MDC_ECG_LEAD_I', digits: '4 8' }] })
+      .replace(/<(\/?)([A-Za-z])/g, '<$1v3:$2')
+      .replace('xmlns="urn:hl7-org:v3"', 'xmlns:v3="urn:hl7-org:v3"');
+    expect(xml).toContain('<v3:digits>');
+    expect(Array.from(decodeAecg(bytesOf(xml), meta).leads.I ?? [])).toEqual([10, 20]);
+  });
+
   it('refuses a document without a RHYTHM series', () => {
     const xml = aecg({ seriesCode: 'REPRESENTATIVE_BEAT', leads: [{ code: 'MDC_ECG_LEAD_I', digits: '1' }] });
     expect(() => decodeAecg(bytesOf(xml), meta)).toThrow(/no RHYTHM waveform/);
