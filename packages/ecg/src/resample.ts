@@ -214,7 +214,8 @@ export class Resampler {
       const row = phase * taps;
       let acc = 0;
       if (start >= 0 && start + taps <= n) {
-        acc = dot(x, start, table, row, taps);
+        // Integer decimation (L = 1) only ever uses phase 0, whose kernel is symmetric: fold it.
+        acc = up === 1 ? dotSymmetric(x, start, table, radius) : dot(x, start, table, row, taps);
       } else {
         for (let j = 0; j < taps; j++) acc += (x[reflect(start + j, n)] as number) * (table[row + j] as number);
       }
@@ -281,6 +282,22 @@ function dot(x: Float32Array | Float64Array, xs: number, h: Float64Array, hs: nu
   }
   for (; j < taps; j++) a0 += (x[xs + j] as number) * (h[hs + j] as number);
   return a0 + a1 + (a2 + a3);
+}
+
+/**
+ * dot() for a symmetric kernel h[0 .. 2r] (h[j] = h[2r - j]): pairs of samples share one multiplication.
+ */
+function dotSymmetric(x: Float32Array | Float64Array, xs: number, h: Float64Array, r: number): number {
+  const xe = xs + 2 * r;
+  let a0 = 0;
+  let a1 = 0;
+  let j = 0;
+  for (; j + 1 < r; j += 2) {
+    a0 += ((x[xs + j] as number) + (x[xe - j] as number)) * (h[j] as number);
+    a1 += ((x[xs + j + 1] as number) + (x[xe - j - 1] as number)) * (h[j + 1] as number);
+  }
+  for (; j < r; j++) a0 += ((x[xs + j] as number) + (x[xe - j] as number)) * (h[j] as number);
+  return a0 + a1 + (x[xs + r] as number) * (h[r] as number);
 }
 
 /** Even reflection about the first and last sample: ... x2 x1 | x0 x1 ... x(n-1) | x(n-2) ... */
