@@ -196,7 +196,8 @@ export class ZeroPhaseFilter {
     const settle = this.startsOnBaseline ? Math.max(1, p) : 1;
     const run = this.symmetric ? runSymmetric : runSections;
     for (let s = 0; s < count; s += 3) run(w, from, len, coef, s, Math.min(3, count - s), false, settle);
-    for (let s = 0; s < count; s += 3) run(w, from, len, coef, s, Math.min(3, count - s), true, settle);
+    // The backward pass can stop where the record starts: nothing left of it is kept.
+    for (let s = 0; s < count; s += 3) run(w, pad, n + p, coef, s, Math.min(3, count - s), true, settle);
   }
 }
 

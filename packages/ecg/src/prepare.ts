@@ -35,12 +35,25 @@ export interface PrepareOptions {
 /** Real signal kept after the crop window so the filter's backward pass starts on data, in seconds. */
 const CROP_MARGIN_S = 1;
 
-const LIMB_DERIVED: Partial<Record<LeadName, (i: number, ii: number) => number>> = {
-  III: (i, ii) => ii - i,
-  aVR: (i, ii) => -(i + ii) / 2,
-  aVL: (i, ii) => i - ii / 2,
-  aVF: (i, ii) => ii - i / 2,
-};
+/** Limb leads prepare() can derive from I and II. */
+const LIMB_DERIVED: readonly LeadName[] = ['III', 'aVR', 'aVL', 'aVF'];
+
+/** Writes lead `name` (one of LIMB_DERIVED) from rows I and II: Einthoven and Goldberger. */
+function deriveRow(buf: Float64Array, name: LeadName, i: number, ii: number, out: number, n: number): void {
+  switch (name) {
+    case 'III':
+      for (let t = 0; t < n; t++) buf[out + t] = (buf[ii + t] as number) - (buf[i + t] as number);
+      break;
+    case 'aVR':
+      for (let t = 0; t < n; t++) buf[out + t] = -((buf[i + t] as number) + (buf[ii + t] as number)) / 2;
+      break;
+    case 'aVL':
+      for (let t = 0; t < n; t++) buf[out + t] = (buf[i + t] as number) - (buf[ii + t] as number) / 2;
+      break;
+    default: // aVF
+      for (let t = 0; t < n; t++) buf[out + t] = (buf[ii + t] as number) - (buf[i + t] as number) / 2;
+  }
+}
 
 /** Validated, precomputed facts about one spec. */
 interface Plan {
@@ -127,6 +140,10 @@ export function prepare(
     }
   }
   const derived = specLeads.filter((l) => !source[l]);
+  // The gate has refused records missing anything else; this guards against a caller's custom gate options.
+  const underivable = derived.filter((l) => !LIMB_DERIVED.includes(l));
+  if (underivable.length > 0)
+    throw new NotAnalysableError([`missing leads that cannot be derived: ${underivable.join(', ')}`]);
   if (derived.length > 0) {
     for (const l of ['I', 'II'] as const) {
       if (!rowOf.has(l)) {
@@ -153,10 +170,8 @@ export function prepare(
   const rowII = (rowOf.get('II') ?? 0) * stride + pad;
   for (let d = 0; d < derivedRows.length; d++) {
     const l = derivedRows[d] as LeadName;
-    const f = LIMB_DERIVED[l] as (i: number, ii: number) => number;
     const r = stored.length + d;
-    const base = r * stride + pad;
-    for (let t = 0; t < kept; t++) buf[base + t] = f(buf[rowI + t] as number, buf[rowII + t] as number);
+    deriveRow(buf, l, rowI, rowII, r * stride + pad, kept);
     rowOf.set(l, r);
   }
   const startOf = (l: LeadName): number => (rowOf.get(l) as number) * stride + pad;
