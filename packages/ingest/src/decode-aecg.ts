@@ -15,7 +15,7 @@ import {
   type Sex,
   secondsPer,
 } from '@ecgcad/ecg';
-import { type DecodeMeta, guardDecode, sha256Hex, sourceFor } from './decode-common.js';
+import { type DecodeMeta, guardDecode, sourceFor } from './decode-common.js';
 import { checkInputSize, checkSignalShape, type DecodeLimits, resolveLimits } from './limits.js';
 import { isoDate, isoFromTimestamp } from './timestamps.js';
 import {
@@ -75,11 +75,10 @@ function decodeAecgText(bytes: Uint8Array, xml: string, meta: DecodeMeta, limits
   const idNode = child(root, 'id');
   const idRoot = attr(idNode, 'root')?.trim();
   const idExt = attr(idNode, 'extension')?.trim();
-  const id = idRoot ? (idExt ? `${idRoot}^${idExt}` : idRoot) : `sha256:${sha256Hex(bytes)}`;
-
+  const source = sourceFor(bytes, FORMAT, meta);
   const ecg: Ecg = {
-    id,
-    source: sourceFor(bytes, FORMAT, meta),
+    id: idRoot ? (idExt ? `${idRoot}^${idExt}` : idRoot) : `sha256:${source.sha256}`,
+    source,
     patient: patientOf(root),
     device: {},
     sampleRateHz,

@@ -17,7 +17,7 @@ import {
   type Sex,
   UnsupportedFormatError,
 } from '@ecgcad/ecg';
-import { type DecodeMeta, guardDecode, sha256Hex, sourceFor } from './decode-common.js';
+import { type DecodeMeta, guardDecode, sourceFor } from './decode-common.js';
 import {
   type DicomDataset,
   type DicomEncoding,
@@ -131,7 +131,7 @@ function decodeDicomUnguarded(bytes: Uint8Array, meta: DecodeMeta, limits: Decod
   const sopClassUid = ds.string(T.sopClassUid);
   if (!sopClassUid) throw new MalformedInputError(FORMAT, 'missing SOPClassUID', '(0008,0016)');
   if (!ECG_SOP_CLASSES[sopClassUid]) {
-    throw new UnsupportedFormatError(FORMAT, `DICOM SOP class ${sopClassUid} is not an ECG waveform`);
+    throw new UnsupportedFormatError(FORMAT, `DICOM SOP class ${shownUid(sopClassUid)} is not an ECG waveform`);
   }
 
   const groups = ds.items(T.waveformSequence).map(describeGroup);
@@ -144,10 +144,10 @@ function decodeDicomUnguarded(bytes: Uint8Array, meta: DecodeMeta, limits: Decod
   }
   const { leads, sampleRateHz } = readGroup(group, encoding.littleEndian, limits);
 
-  const id = ds.string(T.sopInstanceUid) ?? `sha256:${sha256Hex(bytes)}`;
+  const source = sourceFor(bytes, FORMAT, meta, { sopClassUid, studyInstanceUid: ds.string(T.studyInstanceUid) });
   const ecg: Ecg = {
-    id,
-    source: sourceFor(bytes, FORMAT, meta, { sopClassUid, studyInstanceUid: ds.string(T.studyInstanceUid) }),
+    id: ds.string(T.sopInstanceUid) ?? `sha256:${source.sha256}`,
+    source,
     patient: patientOf(str),
     device: {},
     sampleRateHz,
@@ -186,10 +186,15 @@ function encodingOf(bytes: Uint8Array): { encoding: DicomEncoding; datasetStart:
       const name = REFUSED_SYNTAX_NAMES[syntax];
       throw new UnsupportedFormatError(
         FORMAT,
-        `DICOM transfer syntax ${syntax}${name ? ` (${name})` : ''} is not supported`,
+        `DICOM transfer syntax ${shownUid(syntax)}${name ? ` (${name})` : ''} is not supported`,
       );
     }
   }
+}
+
+/** A UID as it may appear in a message: hostile files can put any text in a UID field. */
+function shownUid(uid: string): string {
+  return /^[0-9.]{1,64}$/.test(uid) ? uid : '(not a valid UID)';
 }
 
 const LATIN1 = new TextDecoder('latin1');

@@ -11,7 +11,7 @@ import {
   MalformedInputError,
   microvoltsPer,
 } from '@ecgcad/ecg';
-import { type DecodeMeta, guardDecode, sha256Hex, sourceFor } from './decode-common.js';
+import { type DecodeMeta, guardDecode, sourceFor } from './decode-common.js';
 import { checkInputSize, checkSignalShape, type DecodeLimits, resolveLimits } from './limits.js';
 import { child, children, createSafeXmlParser, decodeXmlText, text, type XmlNode } from './xml.js';
 
@@ -57,9 +57,10 @@ function decodeMuseUnguarded(bytes: Uint8Array, meta: DecodeMeta, limits: Decode
   const leads: Partial<Record<LeadName, Float32Array>> = {};
   for (const { lead, samples } of decoded) leads[lead] = samples.length === n ? samples : samples.slice(0, n);
 
+  const source = sourceFor(bytes, FORMAT, meta);
   const ecg: Ecg = {
-    id: `sha256:${sha256Hex(bytes)}`,
-    source: sourceFor(bytes, FORMAT, meta),
+    id: `sha256:${source.sha256}`,
+    source,
     patient: patientOf(child(root, 'PatientDemographics')),
     device: {},
     sampleRateHz,
