@@ -2,7 +2,8 @@
  * Inference throughput: a bare ONNX Runtime session against the infer stage (batcher, Predictor) on the same model.
  *
  *   npx turbo run build && npx tsx bench/infer.ts [--model demo|full|both] [--ep cpu|webgpu] [--fp16]
- *       [--threads N] [--batches 1,8,32] [--seconds S] [--rounds R] [--spin] [--check] [--models-dir DIR]
+ *       [--threads N] [--batches 1,8,32] [--seconds S] [--rounds R] [--spin] [--check] [--thread worker|main]
+ *       [--models-dir DIR]
  *
  * Per model, in its own child process (so peak RSS is per worker): the bare session's ECG/s at each batch size; the
  * batcher's ECG/s under saturating concurrent load (4 x maxBatch callers submitting prepared inputs) with maxBatch =
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     spin: { type: 'boolean', default: false },
     check: { type: 'boolean', default: false },
+    thread: { type: 'string', default: 'worker' },
     child: { type: 'boolean', default: false },
   },
 });
@@ -158,6 +160,7 @@ async function runModel(config: string): Promise<ModelResult> {
     executionProviders: [ep],
     intraOpNumThreads: threads,
     intraOpSpinning: spinning,
+    thread: values.thread === 'main' ? 'main' : 'worker',
   });
   let maxRelError: number | undefined;
   if (values.check) {
@@ -269,7 +272,7 @@ if (values.child) {
   );
   console.log(
     `execution provider ${ep}${values.fp16 ? ' (float16 model)' : ''}, intraOpNumThreads ${threads}` +
-      `${spinning ? ' (spinning)' : ''}, ${seconds} s per measurement, load average ${loadavg()[0]?.toFixed(1)}`,
+      `${spinning ? ' (spinning)' : ''}, stage session on the ${values.thread} thread, ${seconds} s per measurement, load average ${loadavg()[0]?.toFixed(1)}`,
   );
   for (const config of models) {
     const r = await runChild(config);

@@ -25,9 +25,14 @@ function slowed(inner: ModelSession, ms: number): ModelSession {
     model: inner.model,
     provider: inner.provider,
     intraOpNumThreads: inner.intraOpNumThreads,
+    thread: inner.thread,
     run: async (input, n) => {
       await new Promise((r) => setTimeout(r, ms));
       return inner.run(input, n);
+    },
+    runBuffer: async (input, n) => {
+      await new Promise((r) => setTimeout(r, ms));
+      return inner.runBuffer(input, n);
     },
     release: () => inner.release(),
   };
@@ -157,9 +162,12 @@ describe('DynamicBatcher', () => {
   it('a failing run fails only its own batch, with a TransientError', async () => {
     let runs = 0;
     const flaky: ModelSession = {
-      ...session,
       model: session.model,
-      run: (input, n) => (++runs === 1 ? Promise.reject(new Error('device lost')) : session.run(input, n)),
+      provider: session.provider,
+      intraOpNumThreads: session.intraOpNumThreads,
+      thread: session.thread,
+      run: (input, n) => session.run(input, n),
+      runBuffer: (input, n) => (++runs === 1 ? Promise.reject(new Error('device lost')) : session.runBuffer(input, n)),
       release: async () => undefined,
     };
     const batcher = new DynamicBatcher(flaky, { maxBatch: 4, maxDelayMs: 1 });

@@ -63,6 +63,8 @@ interface Request {
 
 interface AssembledBatch {
   buffer: Float32Array;
+  /** Which of the two batch buffers (the session may hand back a replacement). */
+  bufferIndex: number;
   members: Request[];
   /** Batch dimension the session runs (members, or the fixed size the tensor is padded to). */
   runSize: number;
@@ -248,7 +250,8 @@ export class DynamicBatcher {
   /** Takes up to maxBatch live requests and writes their inputs into the free buffer. */
   private assemble(): AssembledBatch | undefined {
     // The other buffer may belong to the batch in flight; this one is free (it is only taken when a batch forms).
-    const buffer = this.buffers[this.nextBuffer] as Float32Array;
+    const bufferIndex = this.nextBuffer;
+    const buffer = this.buffers[bufferIndex] as Float32Array;
     const members: Request[] = [];
     while (members.length < this.maxBatch && this.queue.length > 0) {
       const request = this.queue.shift() as Request;
@@ -272,7 +275,7 @@ export class DynamicBatcher {
     this.nextBuffer = 1 - this.nextBuffer;
     const runSize = this.fixedBatch ?? members.length;
     if (runSize > members.length) buffer.fill(0, members.length * this.inputSize, runSize * this.inputSize);
-    return { buffer, members, runSize };
+    return { buffer, bufferIndex, members, runSize };
   }
 
   private async runBatch(batch: AssembledBatch): Promise<void> {
@@ -280,12 +283,15 @@ export class DynamicBatcher {
     const maxWaitMs = Math.max(...batch.members.map((m) => started - m.submittedAt));
     let ok = true;
     try {
-      const probs = await this.session.run(batch.buffer, batch.runSize);
+      const { probabilities: probs, input } = await this.session.runBuffer(batch.buffer, batch.runSize);
+      this.buffers[batch.bufferIndex] = input;
       batch.members.forEach((member, k) => {
         this.succeed(member, probs.slice(k * this.vessels, (k + 1) * this.vessels));
       });
     } catch (err) {
       ok = false;
+      // A failed worker run may have detached the buffer: start that slot afresh.
+      if (batch.buffer.length === 0) this.buffers[batch.bufferIndex] = new Float32Array(this.maxBatch * this.inputSize);
       const failure = asEcgcadError(err, 'inference run failed', true);
       for (const member of batch.members) this.fail(member, failure);
     }

@@ -56,6 +56,30 @@ describe('createSession', () => {
     await session.release();
   });
 
+  it('runs ONNX Runtime in a worker thread by default, keeping the event loop free; main-thread sessions agree', async () => {
+    const worker = await createSession(model, { intraOpNumThreads: 1 });
+    const main = await createSession(model, { intraOpNumThreads: 1, thread: 'main' });
+    expect(worker.thread).toBe('worker');
+    expect(main.thread).toBe('main');
+    const batch = new Float32Array(32 * model.inputSize);
+    for (let b = 0; b < 32; b++) batch.set(syntheticModelInput(b, 12, 5000), b * model.inputSize);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const t0 = performance.now();
+    const fromWorker = await worker.run(batch, 32);
+    const workerMs = performance.now() - t0;
+    const workerTicks = ticks;
+    clearInterval(timer);
+    const fromMain = await main.run(batch, 32);
+    expect(Array.from(fromWorker)).toEqual(Array.from(fromMain));
+    // The input stays usable after run() (the worker session copied it).
+    expect(batch.length).toBe(32 * model.inputSize);
+    // Timers kept firing while the worker computed (a main-thread run would block them for its whole duration).
+    if (workerMs > 20) expect(workerTicks).toBeGreaterThan(1);
+    await worker.release();
+    await main.release();
+  });
+
   it('defaults intraOpNumThreads to the cores available', async () => {
     const { availableParallelism } = await import('node:os');
     const session = await createSession(model);

@@ -4,11 +4,12 @@
  * were skipped.
  */
 import { availableParallelism } from 'node:os';
-import { ConfigError } from '@ecgcad/ecg';
+import { ConfigError, TransientError } from '@ecgcad/ecg';
 import * as ort from 'onnxruntime-node';
 import { InvalidModelError } from './errors.js';
 import { type InferLogger, silentLogger } from './logger.js';
 import type { LoadedModel } from './model-folder.js';
+import { OrtWorker } from './session-worker.js';
 
 /** Execution providers the engine knows: `cpu` (always there), `webgpu` (Vulkan on NVIDIA), `cuda` (site-installed libraries). */
 export type ExecutionProviderName = 'cpu' | 'webgpu' | 'cuda';
@@ -26,6 +27,11 @@ export interface SessionOptions {
    * the cores (prepare(), batching), and spinning threads starve it; set true on a machine with cores to spare.
    */
   intraOpSpinning?: boolean;
+  /**
+   * Run ONNX Runtime in a worker thread (default) or on the calling thread. onnxruntime-node runs a session
+   * synchronously on the thread that calls run(), so on the main thread every batch blocks the event loop.
+   */
+  thread?: 'worker' | 'main';
   /** ONNX Runtime graph optimisation. Default 'all'. */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Run one batch of zeros after loading, so a provider that loads but cannot run falls back too. Default true. */
@@ -39,15 +45,51 @@ export interface ModelSession {
   /** The provider that runs this session. */
   readonly provider: ExecutionProviderName;
   readonly intraOpNumThreads: number;
+  /** Where ONNX Runtime runs: a worker thread (default) or the calling thread. */
+  readonly thread: 'worker' | 'main';
   /**
-   * Runs `batchSize` ECGs laid out back to back in `input` (batchSize x model.inputSize values, the card's layout).
-   * Returns batchSize x vessels probabilities. Callers must not start a second run before the first settles.
+   * Runs `batchSize` ECGs laid out back to back in `input` (batchSize x model.inputSize values, the card's layout)
+   * and returns batchSize x vessels probabilities. `input` stays untouched (a worker session copies it).
+   * One run at a time: callers must not start a second before the first settles.
    */
   run(input: Float32Array, batchSize: number): Promise<Float32Array>;
+  /**
+   * Like run(), but may take `input`'s memory (a worker session transfers the buffer to its thread, detaching it
+   * here) and hands back a usable batch buffer of the same size as `input`: use that one from then on.
+   */
+  runBuffer(input: Float32Array, batchSize: number): Promise<{ probabilities: Float32Array; input: Float32Array }>;
   release(): Promise<void>;
 }
 
-class OrtModelSession implements ModelSession {
+function inputDims(model: LoadedModel, batchSize: number): number[] {
+  const { input } = model.card;
+  return input.layout === 'NCL'
+    ? [batchSize, input.leads.length, input.samples]
+    : [batchSize, input.samples, input.leads.length];
+}
+
+function checkRun(model: LoadedModel, input: Float32Array, batchSize: number): void {
+  if (!Number.isInteger(batchSize) || batchSize < 1 || input.length < batchSize * model.inputSize) {
+    throw new RangeError(
+      `batch buffer holds ${input.length} values, ${batchSize} ECGs need ${batchSize * model.inputSize}`,
+    );
+  }
+}
+
+function checkOutput(model: LoadedModel, probs: Float32Array, batchSize: number): Float32Array {
+  const expected = batchSize * model.card.outputs.vessels.length;
+  if (probs.length !== expected) {
+    throw new InvalidModelError(
+      'outputs.vessels',
+      `outputs.vessels: the model returned ${probs.length} values for ${expected} expected`,
+    );
+  }
+  return probs;
+}
+
+/** ONNX Runtime on the calling thread: each run blocks the event loop while it computes. */
+class MainThreadSession implements ModelSession {
+  readonly thread = 'main';
   constructor(
     readonly model: LoadedModel,
     readonly provider: ExecutionProviderName,
@@ -56,18 +98,10 @@ class OrtModelSession implements ModelSession {
   ) {}
 
   async run(input: Float32Array, batchSize: number): Promise<Float32Array> {
+    checkRun(this.model, input, batchSize);
     const { card, inputSize } = this.model;
-    if (input.length < batchSize * inputSize) {
-      throw new RangeError(
-        `batch buffer holds ${input.length} values, ${batchSize} ECGs need ${batchSize * inputSize}`,
-      );
-    }
     const data = input.length === batchSize * inputSize ? input : input.subarray(0, batchSize * inputSize);
-    const dims =
-      card.input.layout === 'NCL'
-        ? [batchSize, card.input.leads.length, card.input.samples]
-        : [batchSize, card.input.samples, card.input.leads.length];
-    const feeds = { [card.input.name]: new ort.Tensor('float32', data, dims) };
+    const feeds = { [card.input.name]: new ort.Tensor('float32', data, inputDims(this.model, batchSize)) };
     const results = await this.session.run(feeds, [card.outputs.name]);
     const output = results[card.outputs.name];
     if (output?.type !== 'float32') {
@@ -76,19 +110,62 @@ class OrtModelSession implements ModelSession {
         `outputs.name: the session returned no float32 "${card.outputs.name}"`,
       );
     }
-    const expected = batchSize * card.outputs.vessels.length;
-    const probs = output.data as Float32Array;
-    if (probs.length !== expected) {
-      throw new InvalidModelError(
-        'outputs.vessels',
-        `outputs.vessels: the model returned ${probs.length} values for ${expected} expected`,
-      );
-    }
-    return probs;
+    return checkOutput(this.model, output.data as Float32Array, batchSize);
+  }
+
+  async runBuffer(
+    input: Float32Array,
+    batchSize: number,
+  ): Promise<{ probabilities: Float32Array; input: Float32Array }> {
+    return { probabilities: await this.run(input, batchSize), input };
   }
 
   release(): Promise<void> {
     return this.session.release();
+  }
+}
+
+/** ONNX Runtime in a worker thread: the event loop stays free while a batch computes. */
+class WorkerThreadSession implements ModelSession {
+  readonly thread = 'worker';
+  constructor(
+    readonly model: LoadedModel,
+    readonly provider: ExecutionProviderName,
+    readonly intraOpNumThreads: number,
+    private readonly worker: OrtWorker,
+  ) {}
+
+  async run(input: Float32Array, batchSize: number): Promise<Float32Array> {
+    checkRun(this.model, input, batchSize);
+    return (await this.runBuffer(input.slice(0, batchSize * this.model.inputSize), batchSize)).probabilities;
+  }
+
+  async runBuffer(
+    input: Float32Array,
+    batchSize: number,
+  ): Promise<{ probabilities: Float32Array; input: Float32Array }> {
+    checkRun(this.model, input, batchSize);
+    // Only a whole ArrayBuffer can be transferred; a view into a larger one is copied first.
+    const own =
+      input.byteOffset === 0 && input.buffer.byteLength === input.byteLength && input.buffer instanceof ArrayBuffer;
+    const source = own ? input : input.slice();
+    const { card, inputSize } = this.model;
+    const result = await this.worker.run(
+      source.buffer as ArrayBuffer,
+      batchSize * inputSize,
+      inputDims(this.model, batchSize),
+      card.input.name,
+      card.outputs.name,
+    );
+    const back = new Float32Array(result.buffer);
+    if (result.error !== undefined || !result.probs) {
+      throw new TransientError(`inference run failed: ${(result.error ?? 'no output').split('\n')[0]}`);
+    }
+    return { probabilities: checkOutput(this.model, result.probs, batchSize), input: back };
+  }
+
+  release(): Promise<void> {
+    return this.worker.terminate();
   }
 }
 
@@ -115,24 +192,36 @@ export async function createSession(model: LoadedModel, options: SessionOptions 
     throw new ConfigError([`intraOpNumThreads: expected a positive integer, got ${threads}`]);
   }
   const logger = options.logger ?? silentLogger;
+  const thread = options.thread ?? 'worker';
   const skipped: { provider: ExecutionProviderName; reason: string }[] = [];
   let cpuError: unknown;
+  const worker = thread === 'worker' ? new OrtWorker() : undefined;
   for (const provider of providers) {
-    let session: ort.InferenceSession | undefined;
+    const ortOptions: ort.InferenceSession.SessionOptions = {
+      executionProviders: [provider],
+      intraOpNumThreads: threads,
+      graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+      logSeverityLevel: 3,
+      extra: { session: { intra_op: { allow_spinning: options.intraOpSpinning ? '1' : '0' } } },
+    };
+    let candidate: ModelSession | undefined;
     try {
-      session = await ort.InferenceSession.create(model.bytes, {
-        executionProviders: [provider],
-        intraOpNumThreads: threads,
-        graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
-        logSeverityLevel: 3,
-        extra: { session: { intra_op: { allow_spinning: options.intraOpSpinning ? '1' : '0' } } },
-      });
-      const candidate = new OrtModelSession(model, provider, threads, session);
+      if (worker) {
+        await worker.create(model.bytes, ortOptions as Record<string, unknown>);
+        candidate = new WorkerThreadSession(model, provider, threads, worker);
+      } else {
+        candidate = new MainThreadSession(
+          model,
+          provider,
+          threads,
+          await ort.InferenceSession.create(model.bytes, ortOptions),
+        );
+      }
       if (options.warmup ?? true) {
         const batch = model.fixedBatchSize ?? 1;
         await candidate.run(new Float32Array(batch * model.inputSize), batch);
       }
-      const fields = { provider, intraOpNumThreads: threads, model: model.ref.id, version: model.ref.version };
+      const fields = { provider, intraOpNumThreads: threads, thread, model: model.ref.id, version: model.ref.version };
       if (skipped.length === 0) {
         logger.info(fields, `inference runs on ${provider}`);
       } else {
@@ -141,12 +230,16 @@ export async function createSession(model: LoadedModel, options: SessionOptions 
       }
       return candidate;
     } catch (err) {
-      await session?.release().catch(() => undefined);
-      if (err instanceof InvalidModelError) throw err;
+      if (!worker) await candidate?.release().catch(() => undefined);
+      if (err instanceof InvalidModelError) {
+        await worker?.terminate();
+        throw err;
+      }
       if (provider === 'cpu') cpuError = err;
       skipped.push({ provider, reason: firstLine(err) });
     }
   }
+  await worker?.terminate();
   const detail = skipped.map((s) => `${s.provider}: ${s.reason}`);
   if (cpuError !== undefined) {
     throw new InvalidModelError('model.onnx', [`the CPU provider could not run the model`, ...detail], {

@@ -52,6 +52,8 @@ export interface InferWorkerOptions {
   stalledIntervalMs?: number;
   /** Times a job may stall (its worker died) before it fails. Default 2. */
   maxStalledCount?: number;
+  /** How long a job's lock lasts without renewal; a dead worker's jobs are re-run after it. Default 30 000 ms. */
+  lockDurationMs?: number;
   onEvent?: StageEventListener;
 }
 
@@ -113,5 +115,6 @@ export function startInferWorker(options: InferWorkerOptions): Worker<InferJobDa
     concurrency: options.concurrency ?? 32,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
     maxStalledCount: options.maxStalledCount ?? 2,
+    lockDuration: options.lockDurationMs ?? 30_000,
   });
 }
