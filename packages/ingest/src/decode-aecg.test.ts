@@ -154,6 +154,19 @@ describe('decodeAecg', () => {
     for (const xml of cases) expect(() => decodeAecg(bytesOf(xml), meta)).toThrow(MalformedInputError);
   });
 
+  it('never echoes free text from the file in an error message', () => {
+    const hostile = aecg({
+      increment: '<increment value="1" unit="Doe, Jane born 1960-01-01"/>',
+      leads: [{ code: 'MDC_ECG_LEAD_I', digits: '1' }],
+    });
+    expect(() => decodeAecg(bytesOf(hostile), meta)).toThrow(/unit "\(unreadable value\)" is not a time unit/);
+    const plain = aecg({
+      increment: '<increment value="1" unit="furlong"/>',
+      leads: [{ code: 'MDC_ECG_LEAD_I', digits: '1' }],
+    });
+    expect(() => decodeAecg(bytesOf(plain), meta)).toThrow(/unit "furlong"/);
+  });
+
   it('enforces the sample-rate and duration limits', () => {
     const fast = aecg({
       increment: '<increment value="0.00001" unit="s"/>',

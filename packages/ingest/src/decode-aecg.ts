@@ -15,7 +15,7 @@ import {
   type Sex,
   secondsPer,
 } from '@ecgcad/ecg';
-import { type DecodeMeta, guardDecode, sourceFor } from './decode-common.js';
+import { type DecodeMeta, guardDecode, shownValue, sourceFor } from './decode-common.js';
 import { checkInputSize, checkSignalShape, type DecodeLimits, resolveLimits } from './limits.js';
 import { isoDate, isoFromTimestamp } from './timestamps.js';
 import {
@@ -158,7 +158,11 @@ function rateOf(value: XmlNode): number {
   const perSecond = secondsPer(unit);
   const step = raw === undefined ? Number.NaN : Number(raw);
   if (perSecond === undefined) {
-    throw new MalformedInputError(FORMAT, `time increment unit "${unit}" is not a time unit`, 'value/increment');
+    throw new MalformedInputError(
+      FORMAT,
+      `time increment unit "${shownValue(unit)}" is not a time unit`,
+      'value/increment',
+    );
   }
   if (!Number.isFinite(step) || step <= 0) {
     throw new MalformedInputError(FORMAT, 'time increment is missing or not a positive number', 'value/increment');
@@ -175,7 +179,7 @@ function microvolts(node: XmlNode | undefined, what: string, fallback?: number):
   const unit = attr(node, 'unit') ?? 'uV';
   const factor = microvoltsPer(unit);
   if (factor === undefined)
-    throw new MalformedInputError(FORMAT, `${what} unit "${unit}" is not a voltage`, `value/${what}`);
+    throw new MalformedInputError(FORMAT, `${what} unit "${shownValue(unit)}" is not a voltage`, `value/${what}`);
   const v = Number(attr(node, 'value'));
   if (!Number.isFinite(v)) throw new MalformedInputError(FORMAT, `${what} is not a number`, `value/${what}`);
   return v * factor;

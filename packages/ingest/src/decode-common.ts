@@ -37,6 +37,15 @@ export function sourceFor(
 }
 
 /**
+ * A short code-like value from a file (a unit, a sample interpretation) as it may appear in an error message.
+ * Anything longer or stranger than a code is replaced, so a hostile file cannot put free text (or patient
+ * data) into logs through an error message.
+ */
+export function shownValue(value: string): string {
+  return /^[A-Za-z0-9_ .:[\]{}()/%^*µμ-]{0,24}$/.test(value) ? value : '(unreadable value)';
+}
+
+/**
  * Runs a decoder and lets only typed errors out. Third-party parsers throw plain Errors (or even strings), and
  * hostile bytes can provoke TypeError/RangeError deep inside a decoder; all of those become MalformedInputError.
  * The original is kept as `cause` for debugging; its message is not repeated because it may quote file content.

@@ -17,7 +17,7 @@ import {
   type Sex,
   UnsupportedFormatError,
 } from '@ecgcad/ecg';
-import { type DecodeMeta, guardDecode, sourceFor } from './decode-common.js';
+import { type DecodeMeta, guardDecode, shownValue, sourceFor } from './decode-common.js';
 import {
   type DicomDataset,
   type DicomEncoding,
@@ -298,7 +298,10 @@ function readGroup(
   const interpretation = ds.string(T.sampleInterpretation) ?? '';
   const bits = SAMPLE_BITS[interpretation];
   if (bits === undefined) {
-    throw new UnsupportedFormatError(FORMAT, `WaveformSampleInterpretation "${interpretation}" is not supported`);
+    throw new UnsupportedFormatError(
+      FORMAT,
+      `WaveformSampleInterpretation "${shownValue(interpretation)}" is not supported`,
+    );
   }
   const bitsAllocated = ds.uint16(T.bitsAllocated);
   if (bitsAllocated !== bits) {

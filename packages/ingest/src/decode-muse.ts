@@ -11,7 +11,7 @@ import {
   MalformedInputError,
   microvoltsPer,
 } from '@ecgcad/ecg';
-import { type DecodeMeta, guardDecode, sourceFor } from './decode-common.js';
+import { type DecodeMeta, guardDecode, shownValue, sourceFor } from './decode-common.js';
 import { checkInputSize, checkSignalShape, type DecodeLimits, resolveLimits } from './limits.js';
 import { child, children, createSafeXmlParser, decodeXmlText, text, type XmlNode } from './xml.js';
 
@@ -78,7 +78,8 @@ function readLead(ld: XmlNode, lead: LeadName, maxSamples: number): Float32Array
   const perBit = Number(text(child(ld, 'LeadAmplitudeUnitsPerBit')) ?? '1');
   const unit = text(child(ld, 'LeadAmplitudeUnits')) ?? 'MICROVOLTS';
   const factor = microvoltsPer(unit);
-  if (factor === undefined) throw new MalformedInputError(FORMAT, `lead ${lead} units "${unit}" are not a voltage`);
+  if (factor === undefined)
+    throw new MalformedInputError(FORMAT, `lead ${lead} units "${shownValue(unit)}" are not a voltage`);
   if (!Number.isFinite(perBit))
     throw new MalformedInputError(FORMAT, `lead ${lead} LeadAmplitudeUnitsPerBit is not a number`);
   const raw = Buffer.from(text(child(ld, 'WaveFormData')) ?? '', 'base64');
