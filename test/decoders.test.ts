@@ -2,10 +2,15 @@
  * Every file in the shared sample folder decodes to exactly the facts in its SOURCES.md (established there with
  * dcmdump and a plain ElementTree read), or is refused with the right typed error and format.
  */
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Ecg, type LeadName, MalformedInputError, STANDARD_LEADS, UnsupportedFormatError } from '@ecgcad/ecg';
 import { decodeEcg, detectFormat, inspectEcg } from '@ecgcad/ingest';
 import { describe, expect, it } from 'vitest';
-import { readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { readSample, SAMPLES_DIR as SAMPLES_DIR_PATH, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
 
 const meta = { feed: 'file', receivedAt: '2024-01-01T00:00:00.000Z' };
 const TWELVE = [...STANDARD_LEADS].sort();
@@ -199,5 +204,57 @@ describe.skipIf(!samplesPresent)(
       expect(minimum.quality.analysable).toBe(false);
       expect(minimum.quality.reasons.length).toBeGreaterThan(0);
     });
+  },
+);
+
+/** dcmtk's dcmconv re-encodes the real DICOM samples in every transfer syntax the decoder reads (and one it refuses). */
+const dcmconvPresent = (() => {
+  try {
+    execFileSync('dcmconv', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!samplesPresent || !dcmconvPresent)(
+  `DICOM samples re-encoded by dcmtk decode to the same Ecg${samplesPresent ? '' : ` (${SAMPLES_SKIP_REASON})`}${dcmconvPresent ? '' : ' (dcmconv not installed)'}`,
+  () => {
+    const variants: Array<[string, string[]]> = [
+      ['implicit VR little endian', ['+ti']],
+      ['explicit VR big endian', ['+tb']],
+      ['bare data set, implicit VR (as DIMSE sends it)', ['-F', '+ti']],
+      ['bare data set, explicit VR', ['-F', '+te']],
+    ];
+    for (const name of ['dicom_mortara_el250_12lead.dcm', 'dicom_gemarquette_maclab_hemodynamic_12ch.dcm']) {
+      for (const [label, args] of variants) {
+        it(`${name}: ${label}`, () => {
+          const dir = mkdtempSync(join(tmpdir(), 'ecgcad-dcmconv-'));
+          const out = join(dir, 'out.dcm');
+          execFileSync('dcmconv', [...args, join(SAMPLES_DIR_PATH, name), out]);
+          const converted = new Uint8Array(readFileSync(out));
+          expect(detectFormat(converted)).toBe('dicom');
+          const original = decodeEcg(readSample(name), meta);
+          const ecg = decodeEcg(converted, meta);
+          expect(ecg.id).toBe(original.id);
+          expect(ecg.sampleRateHz).toBe(original.sampleRateHz);
+          expect(ecg.patient).toEqual(original.patient);
+          expect(ecg.device).toEqual(original.device);
+          expect(ecg.acquiredAt).toBe(original.acquiredAt);
+          expect(Object.keys(ecg.leads)).toEqual(Object.keys(original.leads));
+          for (const [lead, samples] of Object.entries(original.leads)) {
+            expect(ecg.leads[lead as LeadName], lead).toEqual(samples);
+          }
+        });
+      }
+      it(`${name}: deflated transfer syntax is refused, naming it`, () => {
+        const dir = mkdtempSync(join(tmpdir(), 'ecgcad-dcmconv-'));
+        const out = join(dir, 'out.dcm');
+        execFileSync('dcmconv', ['+td', join(SAMPLES_DIR_PATH, name), out]);
+        expect(() => decodeEcg(new Uint8Array(readFileSync(out)), meta)).toThrow(
+          /transfer syntax 1\.2\.840\.10008\.1\.2\.1\.99 \(Deflated Explicit VR Little Endian\) is not supported/,
+        );
+      });
+    }
   },
 );
