@@ -2,9 +2,8 @@
  * Every file in the shared sample folder decodes to exactly the facts in its SOURCES.md (established there with
  * dcmdump and a plain ElementTree read), or is refused with the right typed error and format.
  */
-
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Ecg, type LeadName, MalformedInputError, STANDARD_LEADS, UnsupportedFormatError } from '@ecgcad/ecg';
@@ -122,10 +121,8 @@ function expectClose(actual: ArrayLike<number> | undefined, expected: number[]):
 describe.skipIf(!samplesPresent)(
   `sample files decode to their SOURCES.md facts${samplesPresent ? '' : ` (${SAMPLES_SKIP_REASON})`}`,
   () => {
-    it('covers every sample file', async () => {
-      const { readdirSync } = await import('node:fs');
-      const { SAMPLES_DIR } = await import('./support/samples.js');
-      const files = readdirSync(SAMPLES_DIR).filter((f) => f !== 'SOURCES.md');
+    it('covers every sample file', () => {
+      const files = readdirSync(SAMPLES_DIR_PATH).filter((f) => f !== 'SOURCES.md');
       expect(files.sort()).toEqual([...Object.keys(DECODES), ...Object.keys(REFUSALS)].sort());
     });
 
