@@ -1,13 +1,18 @@
 /**
  * Property tests on hostile bytes: truncated, bit-flipped and header-rewritten copies of the real DICOM and aECG
  * sample files must give a valid Ecg or a typed EcgcadError, never another exception and never a hang.
- * About 11,000 cases in all, split so that each `it` stays well under a minute.
+ * About 13,000 cases in all, split so that each `it` stays well under a minute.
  */
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Ecg, EcgcadError, STANDARD_LEADS } from '@ecgcad/ecg';
 import { decodeEcg } from '@ecgcad/ingest';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { readSample, SAMPLES_DIR, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
 
 const meta = { feed: 'fuzz', receivedAt: '2024-01-01T00:00:00.000Z' };
 /** A single decode that takes longer than this counts as a hang. */
@@ -332,5 +337,32 @@ describe.skipIf(!samplesPresent)(`fuzzing the aECG decoder${samplesPresent ? '' 
     );
     expect(tally.get('ok') ?? 0).toBeGreaterThan(0);
     expect(tally.get('MALFORMED') ?? 0).toBeGreaterThan(0);
+  });
+});
+
+/** dcmtk re-encodes the Mortara sample as a bare implicit VR data set and as big endian: the reader's other paths. */
+const dcmconvPresent = (() => {
+  try {
+    execFileSync('dcmconv', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!samplesPresent || !dcmconvPresent)('fuzzing the DICOM decoder on other encodings', () => {
+  function convert(args: string[]): Uint8Array {
+    const out = join(mkdtempSync(join(tmpdir(), 'ecgcad-fuzz-')), 'out.dcm');
+    execFileSync('dcmconv', [...args, join(SAMPLES_DIR, 'dicom_mortara_el250_12lead.dcm'), out]);
+    return new Uint8Array(readFileSync(out));
+  }
+
+  it('bare implicit VR and explicit big endian, truncated or overwritten: 1,600 cases', () => {
+    for (const bytes of [convert(['-F', '+ti']), convert(['+tb'])]) {
+      expect(decodeChecked(bytes)).toBe('ok');
+      runCases(truncations(bytes), 300, (n) => bytes.subarray(0, n));
+      const tally = runCases(flips(bytes), 500, (changes) => flipped(bytes, changes));
+      expect(tally.get('ok') ?? 0).toBeGreaterThan(0);
+    }
   });
 });
