@@ -195,6 +195,15 @@ describe('prepare', () => {
     ).toThrow(NotAnalysableError);
   });
 
+  it('skips its own gate only when told the caller ran it', () => {
+    const ecg = synthesizeEcg({ seed: 11 });
+    const checked = prepare(ecg, CARD, undefined, 0, { qualityChecked: true });
+    expect(Array.from(checked)).toEqual(Array.from(prepare(ecg, CARD)));
+    const flat = synthesizeEcg({ flatLeads: ['V2'] });
+    expect(() => prepare(flat, CARD)).toThrow(NotAnalysableError);
+    expect(() => prepare(flat, CARD, undefined, 0, { qualityChecked: true })).not.toThrow();
+  });
+
   it('refuses an invalid card with ConfigError', () => {
     const ecg = synthesizeEcg();
     expect(() => prepare(ecg, { ...CARD, samples: 0 })).toThrow(ConfigError);
