@@ -5,7 +5,7 @@
  * the single-pass response squared: the named cutoff is the -3 dB point of one pass, -6 dB after both.
  *
  * Edges: the record is extended at both ends by an odd reflection (2 * x0 - x[k]) long enough for the slowest
- * section to settle (three time constants of a high-pass or notch, three cycles of a low-pass cutoff), and each pass
+ * section to settle (two time constants of a high-pass or notch, three cycles of a low-pass cutoff), and each pass
  * starts in steady state: on the local baseline (mean of the extension) when a high-pass leads, else on the edge
  * value. DC offsets and baseline slopes leave no startup transient; a 10 Hz tone is kept within 1 % up to the edges.
  */
@@ -398,21 +398,22 @@ export function designFilter(
     throw new ConfigError([`high-pass ${highpassHz} Hz must lie below low-pass ${lowpassHz} Hz`]);
   }
   const sections: Biquad[] = [];
-  // The slowest section decides how much reflected signal each edge needs (three of its time constants).
-  let tauS = 0;
+  // The slowest section decides how much reflected signal each edge needs. Two time constants of the high-pass:
+  // longer pads were measured to help the interior little and the edges not at all (they lack the real signal).
+  let padS = 0;
   if (highpassHz !== undefined) {
     sections.push(...butterworthHighpass(hpOrder, highpassHz, sampleRateHz));
-    tauS = Math.max(tauS, 1 / (2 * Math.PI * highpassHz));
+    padS = Math.max(padS, 2 / (2 * Math.PI * highpassHz));
   }
   if (lowpassHz !== undefined) {
     sections.push(...butterworthLowpass(lpOrder, lowpassHz, sampleRateHz));
-    tauS = Math.max(tauS, 1 / lowpassHz); // its step response rings for a few cycles of the cutoff
+    padS = Math.max(padS, 3 / lowpassHz); // its step response rings for a few cycles of the cutoff
   }
   if (notchHz !== undefined) {
     sections.push(notchFilter(notchHz, sampleRateHz, q));
-    tauS = Math.max(tauS, q / (Math.PI * notchHz));
+    padS = Math.max(padS, (2 * q) / (Math.PI * notchHz));
   }
-  const filter = sections.length > 0 ? new ZeroPhaseFilter(sections, Math.max(3 * tauS * sampleRateHz, 12)) : null;
+  const filter = sections.length > 0 ? new ZeroPhaseFilter(sections, Math.max(padS * sampleRateHz, 12)) : null;
   if (cache.size >= 64) cache.clear();
   cache.set(key, filter);
   return filter ?? undefined;
