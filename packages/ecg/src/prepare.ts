@@ -16,7 +16,8 @@
  * Padding: normalisation statistics come from the real samples only, and the padded tail is 0 in the output:
  * the record's mean level for the z-score modes, 0 in `spec.units` for `none`.
  *
- * Kernels and filter designs are cached per (rate, spec); scratch buffers are reused across calls.
+ * Kernels and filter designs are cached per (rate, spec); a spec object is validated once and then treated as
+ * immutable (cards are loaded once). Scratch buffers are reused across calls (prepare() is synchronous).
  */
 import { type Ecg, type LeadName, sampleCount } from './ecg.js';
 import { ConfigError, NotAnalysableError } from './errors.js';
