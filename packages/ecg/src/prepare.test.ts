@@ -149,6 +149,33 @@ describe('prepare', () => {
     expect(worst).toBeLessThan(1e-4);
   });
 
+  it('derives stored limb leads that are their derivation to within a cart rounding, and only those', () => {
+    // A cart's 12-lead record: I and II at 2.5 uV resolution, the limb leads computed from them and rounded.
+    const clean = synthesizeEcg({ seed: 12, sampleRateHz: 1000 });
+    const q = (v: number) => Math.round(v / 2.5) * 2.5;
+    const I = (clean.leads.I as Float32Array).map(q);
+    const II = (clean.leads.II as Float32Array).map(q);
+    const cart: Ecg = { ...clean, leads: { ...clean.leads, I, II } };
+    cart.leads.III = II.map((v, t) => q(v - (I[t] as number)));
+    cart.leads.aVR = II.map((v, t) => q(-((I[t] as number) + v) / 2));
+    cart.leads.aVL = II.map((v, t) => q((I[t] as number) - v / 2));
+    cart.leads.aVF = II.map((v, t) => q(v - (I[t] as number) / 2));
+    const processedEach = prepare(cart, CARD, undefined, 0, { derivedLeadToleranceUv: -1 });
+    const derivedFast = prepare(cart, CARD);
+    let worst = 0;
+    for (let i = 0; i < derivedFast.length; i++) {
+      worst = Math.max(worst, Math.abs((derivedFast[i] as number) - (processedEach[i] as number)));
+    }
+    expect(worst).toBeGreaterThan(0); // the derivation was used (the cart's rounding is gone) ...
+    expect(worst).toBeLessThan(0.01); // ... and changed the input by less than 1/100 SD
+    // A stored limb lead that is not the derivation is processed as stored (compared without the shared z-score).
+    const odd: Ecg = { ...cart, leads: { ...cart.leads, aVL: (cart.leads.aVL as Float32Array).map((v) => v + 3) } };
+    const spec: ModelInputSpec = { ...CARD, normalize: 'none' };
+    const a = prepare(odd, spec);
+    const b = prepare(odd, spec, undefined, 0, { derivedLeadToleranceUv: -1 });
+    expect(Array.from(row(a, 4))).toEqual(Array.from(row(b, 4)));
+  });
+
   it('keeps Einthoven (I + III = II) and Goldberger (aVR + aVL + aVF = 0) in the prepared input', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 100, max: 2000 }), (seed, sampleRateHz) => {
