@@ -10,6 +10,13 @@
  * the bare session's best batch, and its ratio to the bare session (target >= 0.90); the gain of batching over
  * maxBatch 1; the Predictor's ECG/s on synthetic 500 Hz 12-lead Ecgs (quality gate + prepare() on the JS thread
  * included); and peak RSS. Model folders are generated under models/ when missing (the full one takes seconds).
+ *
+ * On a machine with only node (e.g. a GPU box), bundle it and carry onnxruntime-node's linux-x64 files beside it:
+ *   node_modules/esbuild/bin/esbuild bench/infer.ts --bundle --platform=node --format=esm --target=node20 \
+ *     --external:onnxruntime-node --outfile=out/gpu-bench/bench.mjs \
+ *     --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+ *   # + out/gpu-bench/node_modules/onnxruntime-node/{package.json,dist,bin/napi-v6/linux/x64} and onnxruntime-common
+ *   node out/gpu-bench/bench.mjs --models-dir /tmp/models --model full --ep webgpu --batches 1,64,256 --check
  */
 import { spawn } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
