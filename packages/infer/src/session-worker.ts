@@ -58,6 +58,8 @@ export class OrtWorker {
   private readonly worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  /** Set once the worker has died or been terminated: later calls fail at once instead of waiting forever. */
+  private exitReason: Error | undefined;
 
   constructor() {
     const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
@@ -70,6 +72,7 @@ export class OrtWorker {
       waiter.resolve(reply);
     });
     const failAll = (err: Error): void => {
+      this.exitReason ??= err;
       for (const waiter of this.pending.values()) waiter.reject(err);
       this.pending.clear();
     };
@@ -79,6 +82,7 @@ export class OrtWorker {
 
   private call(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
     const id = this.nextId++;
+    if (this.exitReason) return Promise.reject(this.exitReason);
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.ref();

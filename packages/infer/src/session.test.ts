@@ -99,3 +99,12 @@ describe('createSession', () => {
     expect((err as ConfigError).issues[0]).toMatch(/none of cuda could run the model/);
   });
 });
+
+describe('worker sessions after release', () => {
+  it('fail at once instead of hanging', async () => {
+    const { model } = buildModelInMemory({ calibrationExamples: 0 });
+    const session = await createSession(model, { intraOpNumThreads: 1 });
+    await session.release();
+    await expect(session.run(new Float32Array(model.inputSize), 1)).rejects.toThrow(/exited|terminated/);
+  });
+});
