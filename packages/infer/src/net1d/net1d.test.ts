@@ -74,7 +74,7 @@ describe('Net1D builder, exporter and float64 reference', () => {
     const input = syntheticModelInput(Math.floor(Math.random() * 1e9), 12, 5000);
     const ortProbs = await runOrt(model.bytes, [input]);
     expect(maxRelativeError(ortProbs, forwardReference(net, input).probabilities)).toBeLessThan(1e-5);
-  });
+  }, 120_000);
 
   it('the float16 copy stays close to float32 and keeps float32 input and output', async () => {
     const f32 = buildModelInMemory({ seed: 11 });
