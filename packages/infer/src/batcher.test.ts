@@ -136,6 +136,21 @@ describe('DynamicBatcher', () => {
     await batcher.close();
   });
 
+  it('takes a per-request timeout that overrides the default', async () => {
+    const batcher = new DynamicBatcher(slowed(session, 300), { maxBatch: 1, maxDelayMs: 0, timeoutMs: 10_000 });
+    const input = randomModelInput(9, 12, 5000);
+    const t0 = performance.now();
+    const [patient, hurried] = await Promise.allSettled([
+      batcher.submit(input),
+      batcher.submit(input, { timeoutMs: 50 }),
+    ]);
+    expect(patient.status).toBe('fulfilled');
+    expect(hurried.status).toBe('rejected');
+    expect((hurried as PromiseRejectedResult).reason.message).toMatch(/timed out after 50 ms/);
+    expect(performance.now() - t0).toBeLessThan(2_000);
+    await batcher.close();
+  });
+
   it("rejects with 'queue full' once maxQueue requests wait (whenFull: reject)", async () => {
     const batcher = new DynamicBatcher(slowed(session, 100), { maxBatch: 2, maxQueue: 4, maxDelayMs: 0 });
     const input = randomModelInput(6, 12, 5000);

@@ -31,6 +31,12 @@ export interface DynamicBatcherOptions {
   timeoutMs?: number;
 }
 
+/** Per-request options of submit(). */
+export interface SubmitOptions {
+  /** This request's limit from submit to result, in ms (default: the batcher's timeoutMs). */
+  timeoutMs?: number;
+}
+
 /** What the 'batch' event reports after every session run. */
 export interface BatchEvent {
   /** Requests in the batch. */
@@ -138,7 +144,8 @@ export class DynamicBatcher {
    * or a non-finite value (checked here, before batching), and TransientError for a full queue, a timeout, a closed
    * batcher or a failed run.
    */
-  async submit(input: Float32Array | InputWriter): Promise<Float32Array> {
+  async submit(input: Float32Array | InputWriter, options: SubmitOptions = {}): Promise<Float32Array> {
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     if (this.closed) throw new TransientError('batcher is closed');
     if (typeof input !== 'function') checkInput(input, this.inputSize);
     const submittedAt = performance.now();
@@ -146,14 +153,14 @@ export class DynamicBatcher {
       if (this.whenFull === 'reject') {
         throw new TransientError(`batcher queue full (${this.queue.length} waiting)`);
       }
-      await this.waitForRoom(submittedAt);
+      await this.waitForRoom(submittedAt, timeoutMs);
     }
     return new Promise<Float32Array>((resolve, reject) => {
       const request: Request = { input, submittedAt, resolve, reject, timer: undefined, settled: false };
-      const remaining = this.timeoutMs - (performance.now() - submittedAt);
+      const remaining = timeoutMs - (performance.now() - submittedAt);
       request.timer = setTimeout(
         () => {
-          this.fail(request, new TransientError(`inference request timed out after ${this.timeoutMs} ms`));
+          this.fail(request, new TransientError(`inference request timed out after ${timeoutMs} ms`));
           this.removeFromQueue(request);
         },
         Math.max(0, remaining),
@@ -171,14 +178,14 @@ export class DynamicBatcher {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private waitForRoom(submittedAt: number): Promise<void> {
+  private waitForRoom(submittedAt: number, timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => {
           this.roomWaiters = this.roomWaiters.filter((w) => w !== wake);
-          reject(new TransientError(`inference request timed out after ${this.timeoutMs} ms waiting for queue room`));
+          reject(new TransientError(`inference request timed out after ${timeoutMs} ms waiting for queue room`));
         },
-        Math.max(0, this.timeoutMs - (performance.now() - submittedAt)),
+        Math.max(0, timeoutMs - (performance.now() - submittedAt)),
       );
       const wake = (): void => {
         clearTimeout(timer);

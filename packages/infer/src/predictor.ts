@@ -14,7 +14,7 @@ import {
   type Stratum,
   type VesselPrediction,
 } from '@ecgcad/ecg';
-import { DynamicBatcher, type DynamicBatcherOptions } from './batcher.js';
+import { DynamicBatcher, type DynamicBatcherOptions, type SubmitOptions } from './batcher.js';
 import type { VesselThresholds } from './card.js';
 import { type InferLogger, silentLogger } from './logger.js';
 import { type LoadedModel, loadModelFolder } from './model-folder.js';
@@ -56,10 +56,10 @@ export class Predictor {
   }
 
   /**
-   * Scores one ECG. Resolves with a `not-analysable` Prediction when the quality gate refuses the record;
+   * Scores one ECG (`options.timeoutMs` overrides the batcher's per-request timeout). Resolves with a `not-analysable` Prediction when the quality gate refuses the record;
    * rejects with TransientError for batcher faults (full queue, timeout, failed run), which a retry may fix.
    */
-  async predict(ecg: Ecg): Promise<Prediction> {
+  async predict(ecg: Ecg, options: SubmitOptions = {}): Promise<Prediction> {
     const { card, ref } = this.model;
     const ecgSummary = summarizeEcg(ecg);
     const verdict = assessQuality(ecg, card.input, this.quality);
@@ -73,10 +73,10 @@ export class Predictor {
     if (!verdict.analysable) return notAnalysable(verdict.reasons);
     let probs: Float32Array;
     try {
-      const options = this.quality ? { quality: this.quality } : {};
+      const prepareOptions = this.quality ? { quality: this.quality } : {};
       probs = await this.batcher.submit((batch, offset) => {
-        prepare(ecg, card.input, batch, offset, options);
-      });
+        prepare(ecg, card.input, batch, offset, prepareOptions);
+      }, options);
     } catch (err) {
       if (err instanceof NotAnalysableError) return notAnalysable(err.reasons);
       throw err;
