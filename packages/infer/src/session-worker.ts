@@ -17,6 +17,9 @@ let session;
 parentPort.on('message', async (msg) => {
   try {
     if (msg.type === 'create') {
+      // A session that loaded but failed its warm-up (the caller then tries the next provider) is released first.
+      if (session) await session.release().catch(() => undefined);
+      session = undefined;
       session = await ort.InferenceSession.create(new Uint8Array(msg.bytes), msg.options);
       parentPort.postMessage({ type: 'created', id: msg.id });
     } else if (msg.type === 'run') {
