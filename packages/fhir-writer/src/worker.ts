@@ -37,6 +37,8 @@ export interface WriteWorkerOptions {
   stalledIntervalMs?: number;
   /** Times a job may stall before it fails. Default 2. */
   maxStalledCount?: number;
+  /** How long a job's lock lasts without renewal; a dead worker's jobs are re-run after it. Default 30 000 ms. */
+  lockDurationMs?: number;
   onEvent?: StageEventListener;
 }
 
@@ -83,5 +85,6 @@ export function startWriteWorker(options: WriteWorkerOptions): Worker<WriteJobDa
     concurrency: options.concurrency ?? 8,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
     maxStalledCount: options.maxStalledCount ?? 2,
+    lockDuration: options.lockDurationMs ?? 30_000,
   });
 }

@@ -13,10 +13,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { badRequest, getStatus, normalizeOperationOutcome, parseSearchRequest } from '@medplum/core';
-import { FhirRouter, type HttpMethod, MemoryRepository } from '@medplum/fhir-router';
+import { FhirRouter, type HttpMethod, type MemoryRepository } from '@medplum/fhir-router';
 import type { Bundle, Identifier, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { loadR4Definitions, structuralIssues } from '../validate.js';
 import { FaultSwitches } from './faults.js';
+import { IndexedMemoryRepository } from './indexed-repository.js';
 import { type TestEhrClient, TokenService } from './token.js';
 
 /** Options of startTestEhr. */
@@ -64,7 +65,7 @@ export interface TestEhr {
 /** Starts a test EHR; resolves once it listens. */
 export async function startTestEhr(options: TestEhrOptions = {}): Promise<TestEhr> {
   loadR4Definitions({ searchParameters: true });
-  const repo = new MemoryRepository();
+  const repo = new IndexedMemoryRepository();
   const router = new FhirRouter();
   const faults = new FaultSwitches();
   const stats: TestEhrStats = { requests: 0, transactions: 0, invalid: 0, faulted: 0 };

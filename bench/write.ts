@@ -1,0 +1,114 @@
+/**
+ * FHIR writer benchmark: Bundles built, built + validated (one core, this process), and posted to the test EHR
+ * (running in its own process, so client and server do not share an event loop), as new results and as resends.
+ * Run after `npm run build`: `npx tsx bench/write.ts [--seconds 3]` (--seconds: per build/validate phase).
+ */
+import { spawn } from 'node:child_process';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  buildBundle,
+  bundleIssues,
+  examplePrediction,
+  FhirClient,
+  loadR4Definitions,
+  SYSTEMS,
+} from '@ecgcad/fhir-writer';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' } } });
+const seconds = Number(values.seconds);
+
+/** Runs fn repeatedly for about `seconds`, returns calls per second. */
+async function rate(fn: (i: number) => unknown | Promise<unknown>, concurrency = 1): Promise<number> {
+  const end = performance.now() + seconds * 1000;
+  let done = 0;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await fn(next++);
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+const prediction = (i: number) =>
+  examplePrediction({
+    ecgId: `1.2.826.0.1.3680043.8.498.${i + 1}`,
+    probabilities: [0.05, 0.2, i % 2 ? 0.6 : 0.3, 0.1],
+  });
+
+const t0 = performance.now();
+loadR4Definitions();
+const loadMs = performance.now() - t0;
+
+// Warm up the JIT.
+for (let i = 0; i < 200; i++) bundleIssues(buildBundle(prediction(i)));
+
+const built = await rate((i) => buildBundle(prediction(i)));
+const validated = await rate((i) => {
+  const issues = bundleIssues(buildBundle(prediction(i)));
+  if (issues.length > 0) throw new Error(issues.join('\n'));
+});
+
+const cli = fileURLToPath(new URL('../packages/fhir-writer/dist/test-ehr/cli.js', import.meta.url));
+
+/** Starts a fresh test EHR in its own process. */
+async function startEhr(): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [cli, '--port', '0', '--patient', `${SYSTEMS.patientId}|MRN-000123`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.once('data', (chunk: Buffer) => resolve((JSON.parse(chunk.toString()) as { url: string }).url));
+    child.once('exit', (code) => reject(new Error(`test EHR exited with ${code}`)));
+  });
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+/**
+ * Posts `count` Bundles (new results, or resends of the first 50) at a concurrency, on a fresh EHR: its in-memory
+ * search is linear in the stored resources, so a fixed count keeps phases comparable.
+ */
+async function posted(count: number, concurrency: number, resend: boolean): Promise<number> {
+  const ehr = await startEhr();
+  try {
+    const client = new FhirClient({ baseUrl: ehr.url });
+    for (let i = 0; i < 50; i++) await client.postTransaction(buildBundle(prediction(i)));
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        for (let i = next++; i < count; i = next++) {
+          await client.postTransaction(buildBundle(prediction(resend ? i % 50 : 50 + i)));
+        }
+      }),
+    );
+    return count / ((performance.now() - started) / 1000);
+  } finally {
+    ehr.stop();
+  }
+}
+
+const POSTS = 300;
+const posted1 = await posted(POSTS, 1, false);
+const posted8 = await posted(POSTS, 8, false);
+const resent = await posted(POSTS, 8, true);
+
+const cpu = cpus();
+const f = (x: number) => x.toFixed(0);
+console.log(`machine: ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, node ${process.version}`);
+console.log(`R4 definitions load: ${f(loadMs)} ms (once per process)`);
+console.log(`built:                 ${f(built)} Bundles/s (one core)`);
+console.log(
+  `built + validated:     ${f(validated)} Bundles/s (one core); validation costs ${(built / validated).toFixed(1)}x the build`,
+);
+console.log(
+  `posted, new, conc 1:   ${f(posted1)} Bundles/s (${POSTS} Bundles; test EHR in its own process: ${(posted1 / validated).toFixed(2)}x build+validate)`,
+);
+console.log(`posted, new, conc 8:   ${f(posted8)} Bundles/s (${(posted8 / posted1).toFixed(2)}x concurrency 1)`);
+console.log(`posted, resend, conc 8: ${f(resent)} Bundles/s (${(resent / posted8).toFixed(2)}x new)`);
+console.log('(the test EHR validates every entry and serialises writes, so posting measures it as much as the client)');
