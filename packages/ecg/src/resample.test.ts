@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LimitExceededError, NotAnalysableError } from './errors.js';
+import { filtfilt } from './filter.js';
 import { getResampler, Resampler, resample, snapRate } from './resample.js';
 
 /** Samples of a*sin(2 pi f t + phase) at fs. */
@@ -173,5 +174,89 @@ describe('resample', () => {
     expect(() => resample(new Float32Array(10), 0, 500)).toThrow(NotAnalysableError);
     expect(() => resample(new Float32Array(10), Number.NaN, 500)).toThrow(NotAnalysableError);
     expect(() => resample(new Float32Array(10), 1e9, 1)).toThrow(LimitExceededError);
+  });
+
+  describe('with a protected band (the caller low-passes the output)', () => {
+    const P = 50; // prepare() uses 1.25 x the card's 40 Hz low-pass
+
+    it('keeps a sine inside the protected band: same amplitude, nothing else above -60 dB (images included)', () => {
+      fc.assert(
+        fc.property(
+          anyRate,
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          fc.double({ min: 0, max: 6.28, noNaN: true }),
+          (from, u, ph) => {
+            // The full design applies (passband 80 % of the lower Nyquist) where that is narrower than P.
+            const f = 1 + u * (Math.min(P, 0.95 * getResampler(from, 500, { protectBandHz: P }).passbandHz) - 1);
+            const n = Math.round(4 * from);
+            const y = resample(tone(f, from, n, 1000, ph), from, 500, { protectBandHz: P });
+            expect(y.length).toBe(Math.ceil((n * 500) / from - 1e-9));
+            const fit = fitSine(y, 500, f, 500, 1500);
+            expect(Math.abs(fit.amplitude - 1000)).toBeLessThan(3);
+            expect(fit.residual).toBeLessThan(0.7); // 1000 x 10^(-60/20) / sqrt(2)
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+
+    it('after the 40 Hz low-pass, any tone above the target Nyquist is attenuated >= 60 dB', () => {
+      fc.assert(
+        fc.property(anyRate, fc.double({ min: 0, max: 1, noNaN: true }), (from, u) => {
+          fc.pre(from > 560);
+          const f = 252 + u * (0.48 * from - 252);
+          const y = resample(tone(f, from, Math.round(3 * from), 1000), from, 500, { protectBandHz: P });
+          // The low-pass alone: what matters here is aliasing, not the high-pass's edge behaviour.
+          const out = filtfilt(y, 500, { lowpassHz: 40 });
+          expect(20 * Math.log10((rms(out, 250, out.length - 250) * Math.SQRT2) / 1000)).toBeLessThan(-60);
+        }),
+        { numRuns: 80 },
+      );
+    });
+
+    it('attenuates >= 60 dB on its own every tone that folds into the protected band (1000 and 2000 Hz sources)', () => {
+      for (const from of [1000, 2000]) {
+        for (let f = 450; f <= from / 2 - 1; f += 3) {
+          const y = resample(tone(f, from, 3 * from, 1000), from, 500, { protectBandHz: P });
+          expect(20 * Math.log10((rms(y, 200, y.length - 200) * Math.SQRT2) / 1000)).toBeLessThan(-60);
+        }
+      }
+    });
+
+    it('is far shorter: 1000 -> 500 Hz is a half-band kernel with 4 multiplications per output', () => {
+      const r = getResampler(1000, 500, { protectBandHz: P });
+      expect(r).not.toBe(getResampler(1000, 500));
+      expect(r.protectedBand).toBe(true);
+      expect(r.passbandHz).toBe(50);
+      expect(r.stopbandHz).toBe(450);
+      expect(r.taps).toBe(13);
+      expect(r.multipliesPerOutput).toBe(4);
+      expect(getResampler(1000, 500).multipliesPerOutput).toBe(16); // its sinc zeros (every 5th tap) are skipped too
+    });
+
+    it('falls back to the full design when the band is not narrower than its passband', () => {
+      const r = new Resampler(1000, 500, { protectBandHz: 150 });
+      expect(r.protectedBand).toBe(false);
+      expect(r.taps).toBe(39);
+      expect(new Resampler(100, 500, { protectBandHz: 45 }).stopbandHz).toBe(50);
+      expect(() => new Resampler(1000, 500, { protectBandHz: 0 })).toThrow(RangeError);
+    });
+
+    it('keeps a constant exactly constant and is latency-free', () => {
+      for (const from of [240, 997, 1000, 2000, 499.7]) {
+        const y = resample(new Float32Array(Math.round(3 * from)).fill(-250), from, 500, { protectBandHz: P });
+        for (const v of y) expect(v).toBeCloseTo(-250, 3);
+        const n = Math.round(2 * from);
+        const x = new Float32Array(n);
+        for (let i = 0; i < n; i++) x[i] = 1000 * Math.exp(-(((i / from - 1) / 0.02) ** 2) / 2);
+        const z = resample(x, from, 500, { protectBandHz: P });
+        let k = 0;
+        for (let i = 1; i < z.length; i++) if ((z[i] as number) > (z[k] as number)) k = i;
+        const a = z[k - 1] as number;
+        const b = z[k] as number;
+        const c = z[k + 1] as number;
+        expect(Math.abs((k + (0.5 * (a - c)) / (a - 2 * b + c)) / 500 - 1)).toBeLessThan(0.05 / 500);
+      }
+    });
   });
 });

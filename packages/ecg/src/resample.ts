@@ -15,6 +15,15 @@
  * Beyond the record's ends the input is mirrored (even reflection about the first and last sample), so a DC
  * offset or a slow baseline passes without edge droop.
  *
+ * Protected band (option `protectBandHz`, set by prepare() from the card's low-pass): when the caller low-passes
+ * the output at P Hz anyway, the resampler only has to be flat up to P and keep out whatever would fold INTO
+ * 0 .. P. With `Fl` the lower rate that is: passband 0 .. P, stopband from Fl - P (the first frequency that
+ * aliases to P when decimating, the image of P when interpolating), still >= 60 dB. Content that folds to between
+ * P and the lower Nyquist is only partly attenuated: the caller's low-pass must remove it. The transition band is
+ * far wider, so the kernel is far shorter: 1000 -> 500 Hz with P = 50 Hz is flat to 50 Hz, <= -60 dB from 450 Hz,
+ * and (its cut-off at 250 Hz is a quarter of the input rate: a half-band kernel) 7 taps of which 4 are not zero,
+ * against 39 for the full design. The full design applies when P is not below its own passband edge.
+ *
  * Integer rates use the exact rational ratio L/M (one precomputed kernel per phase, only the kept outputs are
  * computed); other rates, and integer ratios with very many phases, use 512 kernel phases per input sample
  * with linear interpolation between adjacent phases (error below -90 dB for in-band content).
@@ -29,11 +38,19 @@ export interface ResamplerOptions {
   maxPassbandHz?: number;
   /** Minimum stopband attenuation in dB (default 60). */
   stopbandAttenuationDb?: number;
+  /**
+   * Band the caller keeps, in Hz, when it low-passes the output there itself (see the module comment). Unset
+   * (the default): full anti-aliasing up to the lower Nyquist. Values at or above the default passband edge are
+   * ignored (the full design is used).
+   */
+  protectBandHz?: number;
 }
 
 const DEFAULT_PASSBAND_FRACTION = 0.8;
 const DEFAULT_MAX_PASSBAND_HZ = 150;
 const DEFAULT_STOPBAND_DB = 60;
+/** Extra design attenuation of the short protected-band kernels (Kaiser's formula falls short for them). */
+const PROTECTED_MARGIN_DB = 6;
 /** Kernel phases per input sample on the interpolated (fractional-ratio) path. */
 const INTERPOLATED_PHASES = 512;
 /** Most phases kept for an exact rational ratio before switching to the interpolated path. */
@@ -92,6 +109,8 @@ export class Resampler {
   /** Stopband edge in Hz (attenuation at least `stopbandAttenuationDb` above it). */
   readonly stopbandHz: number;
   readonly stopbandAttenuationDb: number;
+  /** True when the design is the narrower protected-band one (option `protectBandHz` took effect). */
+  readonly protectedBand: boolean;
   /** True when the rates are equal and process() is a copy. */
   readonly identity: boolean;
   /** Taps per output sample (2 * radius + 1). */
@@ -103,6 +122,14 @@ export class Resampler {
   private readonly down: number;
   /** Phase-major kernel table: `phases` rows of `taps` weights (plus one extra row on the interpolated path). */
   private readonly table: Float64Array;
+  /**
+   * Integer decimation only (L = 1): the symmetric kernel folded to its non-zero weights, as offsets from the
+   * centre tap and weights of each pair (x[c - o] + x[c + o]); a half-band kernel has every other weight zero.
+   * Empty on the other paths.
+   */
+  private readonly pairOffsets: Int32Array;
+  private readonly pairWeights: Float64Array;
+  private readonly centreWeight: number;
 
   constructor(fromHz: number, toHz: number, options: ResamplerOptions = {}) {
     if (!(fromHz > 0 && toHz > 0 && Number.isFinite(fromHz) && Number.isFinite(toHz))) {
@@ -115,20 +142,29 @@ export class Resampler {
     const passbandFraction = options.passbandFraction ?? DEFAULT_PASSBAND_FRACTION;
     const attenuation = options.stopbandAttenuationDb ?? DEFAULT_STOPBAND_DB;
     const maxPassbandHz = options.maxPassbandHz ?? DEFAULT_MAX_PASSBAND_HZ;
+    const protectBandHz = options.protectBandHz;
     if (
       !(passbandFraction > 0 && passbandFraction < 1) ||
       !(attenuation >= 20 && attenuation <= 200) ||
-      !(maxPassbandHz > 0)
+      !(maxPassbandHz > 0) ||
+      (protectBandHz !== undefined && !(protectBandHz > 0))
     ) {
       throw new RangeError(
-        'resampler options out of range: passbandFraction in (0, 1), stopbandAttenuationDb 20..200, maxPassbandHz > 0',
+        'resampler options out of range: passbandFraction in (0, 1), stopbandAttenuationDb 20..200, maxPassbandHz > 0, protectBandHz > 0',
       );
     }
-    const nyquist = Math.min(fromHz, toHz) / 2;
-    this.passbandHz = Math.min(passbandFraction * nyquist, maxPassbandHz);
-    this.stopbandHz = nyquist;
+    const lower = Math.min(fromHz, toHz);
+    const nyquist = lower / 2;
+    const fullPassbandHz = Math.min(passbandFraction * nyquist, maxPassbandHz);
+    this.protectedBand = protectBandHz !== undefined && protectBandHz < fullPassbandHz;
+    // Protected band P: flat to P, stopband from the first frequency that folds onto P (always above nyquist here).
+    this.passbandHz = this.protectedBand ? (protectBandHz as number) : fullPassbandHz;
+    this.stopbandHz = this.protectedBand ? lower - (protectBandHz as number) : nyquist;
     this.stopbandAttenuationDb = attenuation;
     this.identity = fromHz === toHz;
+    this.pairOffsets = new Int32Array(0);
+    this.pairWeights = new Float64Array(0);
+    this.centreWeight = 1;
     if (this.identity) {
       this.taps = 1;
       this.radius = 0;
@@ -141,7 +177,10 @@ export class Resampler {
     // Kaiser window length for the transition width, expressed as a duration so it holds for either direction.
     const transitionHz = this.stopbandHz - this.passbandHz;
     const cutoffHz = (this.stopbandHz + this.passbandHz) / 2;
-    const durationS = (attenuation - 7.95) / (2.285 * 2 * Math.PI * transitionHz);
+    // Kaiser's length formula is optimistic for very short kernels (the protected-band ones: 1000 -> 500 Hz
+    // measured -55.8 dB for a 60 dB design), so those are designed with a margin.
+    const designDb = this.protectedBand ? attenuation + PROTECTED_MARGIN_DB : attenuation;
+    const durationS = (designDb - 7.95) / (2.285 * 2 * Math.PI * transitionHz);
     const halfWidthIn = (durationS / 2) * fromHz; // in input samples
     const radius = Math.ceil(halfWidthIn);
     const taps = 2 * radius + 1;
@@ -166,7 +205,7 @@ export class Resampler {
     const phases = up > 0 ? up : INTERPOLATED_PHASES + 1;
     const step = up > 0 ? 1 / up : 1 / INTERPOLATED_PHASES;
 
-    const beta = kaiserBeta(attenuation);
+    const beta = kaiserBeta(designDb);
     const i0Beta = besselI0(beta);
     const fc = cutoffHz / fromHz; // cycles per input sample
     const table = new Float64Array(phases * taps);
@@ -189,6 +228,30 @@ export class Resampler {
       for (let j = 0; j < taps; j++) table[p * taps + j] = (table[p * taps + j] as number) / sum;
     }
     this.table = table;
+    if (up === 1) {
+      // Fold phase 0 (symmetric) into pairs and drop the weights that are zero but for rounding (sinc zeros:
+      // a half-band kernel's even offsets), renormalising to unit DC gain.
+      const centre = table[radius] as number;
+      const offsets: number[] = [];
+      const weights: number[] = [];
+      for (let o = 1; o <= radius; o++) {
+        const h = table[radius + o] as number;
+        if (Math.abs(h) > 1e-12 * Math.abs(centre)) {
+          offsets.push(o);
+          weights.push(h);
+        }
+      }
+      const dc = centre + 2 * weights.reduce((a, b) => a + b, 0);
+      this.pairOffsets = Int32Array.from(offsets);
+      this.pairWeights = Float64Array.from(weights, (h) => h / dc);
+      this.centreWeight = centre / dc;
+    }
+  }
+
+  /** Multiplications per output sample on the interior of a record (symmetric pairs share one). */
+  get multipliesPerOutput(): number {
+    if (this.identity) return 0;
+    return this.up === 1 ? this.pairOffsets.length + 1 : this.up > 0 ? this.taps : 2 * this.taps;
   }
 
   /** Number of output samples for `n` input samples: the output instants n / toHz that fall in [0, n / fromHz). */
@@ -229,8 +292,11 @@ export class Resampler {
       const row = phase * taps;
       let acc = 0;
       if (start >= 0 && start + taps <= n) {
-        // Integer decimation (L = 1) only ever uses phase 0, whose kernel is symmetric: fold it.
-        acc = up === 1 ? dotSymmetric(x, start, table, radius) : dot(x, start, table, row, taps);
+        // Integer decimation (L = 1) only ever uses phase 0, whose kernel is symmetric: folded pairs.
+        acc =
+          up === 1
+            ? dotPairs(x, k0, this.pairOffsets, this.pairWeights, this.centreWeight)
+            : dot(x, start, table, row, taps);
       } else {
         for (let j = 0; j < taps; j++) acc += (x[reflect(start + j, n)] as number) * (table[row + j] as number);
       }
@@ -300,19 +366,25 @@ function dot(x: Float32Array | Float64Array, xs: number, h: Float64Array, hs: nu
 }
 
 /**
- * dot() for a symmetric kernel h[0 .. 2r] (h[j] = h[2r - j]): pairs of samples share one multiplication.
+ * A symmetric kernel folded to pairs around the centre sample c: x[c] * h0 + sum of (x[c - o] + x[c + o]) * w,
+ * one multiplication per pair, zero weights (half-band kernels) skipped.
  */
-function dotSymmetric(x: Float32Array | Float64Array, xs: number, h: Float64Array, r: number): number {
-  const xe = xs + 2 * r;
-  let a0 = 0;
+function dotPairs(x: Float32Array | Float64Array, c: number, offsets: Int32Array, w: Float64Array, h0: number): number {
+  let a0 = (x[c] as number) * h0;
   let a1 = 0;
+  const m = offsets.length;
   let j = 0;
-  for (; j + 1 < r; j += 2) {
-    a0 += ((x[xs + j] as number) + (x[xe - j] as number)) * (h[j] as number);
-    a1 += ((x[xs + j + 1] as number) + (x[xe - j - 1] as number)) * (h[j + 1] as number);
+  for (; j + 1 < m; j += 2) {
+    const o = offsets[j] as number;
+    const p = offsets[j + 1] as number;
+    a0 += ((x[c - o] as number) + (x[c + o] as number)) * (w[j] as number);
+    a1 += ((x[c - p] as number) + (x[c + p] as number)) * (w[j + 1] as number);
   }
-  for (; j < r; j++) a0 += ((x[xs + j] as number) + (x[xe - j] as number)) * (h[j] as number);
-  return a0 + a1 + (x[xs + r] as number) * (h[r] as number);
+  if (j < m) {
+    const o = offsets[j] as number;
+    a0 += ((x[c - o] as number) + (x[c + o] as number)) * (w[j] as number);
+  }
+  return a0 + a1;
 }
 
 /** Even reflection about the first and last sample: ... x2 x1 | x0 x1 ... x(n-1) | x(n-2) ... */
@@ -328,7 +400,7 @@ const cache = new Map<string, Resampler>();
 
 /** A cached resampler for the rate pair (kernels are built once per pair and options). */
 export function getResampler(fromHz: number, toHz: number, options: ResamplerOptions = {}): Resampler {
-  const key = `${snapRate(fromHz)}>${snapRate(toHz)}:${options.passbandFraction}:${options.maxPassbandHz}:${options.stopbandAttenuationDb}`;
+  const key = `${snapRate(fromHz)}>${snapRate(toHz)}:${options.passbandFraction}:${options.maxPassbandHz}:${options.stopbandAttenuationDb}:${options.protectBandHz}`;
   let r = cache.get(key);
   if (!r) {
     r = new Resampler(fromHz, toHz, options);
