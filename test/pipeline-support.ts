@@ -14,7 +14,7 @@ import { parseSearchRequest } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { Redis } from 'ioredis';
 
-export const REDIS_URL = process.env.ECGCAD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const REDIS_URL = 'redis://127.0.0.1:6379';
 export const API_KEY = 'test-key-0123456789abcdef';
 export const run = promisify(execFile);
 
@@ -76,7 +76,7 @@ export async function startTestEngine(options: TestEngineOptions): Promise<Queue
     config,
     stages: options.stages ?? ['ingest', 'infer', 'write'],
     feeds: options.feeds ?? true,
-    logger: createLogger(process.env.ECGCAD_TEST_LOG ?? 'warn'),
+    logger: createLogger('error'),
   });
   return Object.assign(engine, { tmp });
 }

@@ -76,6 +76,8 @@ export const configSchema = z
         write: positiveInt.default(8),
         stalledIntervalMs: positiveInt.default(30_000),
         maxStalledCount: z.number().int().min(0).default(2),
+        /** Job lock duration: a dead worker's jobs are picked up again after at most this long. */
+        lockDurationMs: positiveInt.default(30_000),
       })
       .prefault({}),
     http: z

@@ -127,6 +127,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       prefix: config.redis.prefix,
       stalledIntervalMs: config.workers.stalledIntervalMs,
       maxStalledCount: config.workers.maxStalledCount,
+      lockDurationMs: config.workers.lockDurationMs,
       onEvent: metrics.onStageEvent,
     };
     const checks: Record<string, ReadinessCheck> = { redis: redisCheck(producer) };

@@ -43,6 +43,8 @@ export interface IngestWorkerOptions {
   concurrency?: number;
   stalledIntervalMs?: number;
   maxStalledCount?: number;
+  /** How long a job's lock lasts without renewal; a dead worker's jobs are re-run after it. Default 30 000 ms. */
+  lockDurationMs?: number;
   onEvent?: StageEventListener;
 }
 
@@ -105,5 +107,6 @@ export function startIngestWorker(options: IngestWorkerOptions): Worker<IngestJo
     concurrency: options.concurrency ?? 4,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
     maxStalledCount: options.maxStalledCount ?? 2,
+    lockDuration: options.lockDurationMs ?? 30_000,
   });
 }
