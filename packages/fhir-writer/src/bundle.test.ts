@@ -245,6 +245,36 @@ describe('buildBundle', () => {
     });
   });
 
+  it('refuses malformed job JSON with a PermanentError naming the field, never a raw TypeError', () => {
+    const good = examplePrediction();
+    const bad = {
+      ...good,
+      vessels: [{ vessel: 'PDA', probability: Number.NaN, stratum: 'severe' }],
+    } as unknown as Prediction;
+    const numericPatient = { ...good, ecg: { ...good.ecg, patient: { identifier: 42 } } } as unknown as Prediction;
+    expect(() => buildBundle(numericPatient)).toThrow(/ecg.patient.identifier must be a string/);
+    expect(() => buildBundle(bad)).toThrow(/vessels\[0\]\.vessel .*vessels\[0\]\.probability .*vessels\[0\]\.stratum/);
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.jsonValue(), (a, b) => {
+        for (const candidate of [
+          a,
+          { ...good, ecg: a },
+          { ...good, model: a, vessels: b },
+          { ...good, status: 'not-analysable', reasons: a },
+          { ...good, ecg: { ...good.ecg, patient: a, device: b, acquiredAt: a } },
+        ]) {
+          try {
+            const bundle = buildBundle(candidate as Prediction);
+            expect(bundleIssues(bundle)).toEqual([]);
+          } catch (err) {
+            expect(err).toBeInstanceOf(PermanentError);
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('writes acquisition time as a FHIR dateTime, dropping what cannot be read', () => {
     expect(fhirDateTime('2026-11-26T08:59:40+01:00')).toBe('2026-11-26T08:59:40+01:00');
     expect(fhirDateTime('2026-11-26 08:59:40Z')).toBe('2026-11-26T08:59:40.000Z');

@@ -83,6 +83,7 @@ export interface BundleParts {
   provenance: Provenance;
 }
 
+const VESSEL_ORDER = ['RCA', 'LM', 'LAD', 'LCx'];
 const URI_LIKE = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$/;
 const FHIR_DATE_TIME =
   /^([0-9]{4})(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$/;
@@ -97,6 +98,7 @@ export function buildBundleParts(
   prediction: Prediction,
   options: WriterOptions = {},
 ): { bundle: Bundle; parts: BundleParts } {
+  checkPrediction(prediction);
   const { ecg, model } = prediction;
   const subject = patientReference(ecg, options.patient ?? {});
   const ecgIdentifier = ecgSourceIdentifier(ecg);
@@ -266,6 +268,73 @@ export function buildBundleParts(
   };
 }
 
+const INSTANT = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$/;
+const KNOWN_VESSELS = new Set<string>(VESSEL_ORDER);
+const KNOWN_STRATA = new Set<string>(['low', 'intermediate', 'high']);
+
+/**
+ * Checks the shape of a Prediction that arrived as job JSON, so a malformed one fails as a PermanentError
+ * naming the field, never as a TypeError half way through the build.
+ */
+export function checkPrediction(prediction: unknown): asserts prediction is Prediction {
+  const issues: string[] = [];
+  const p = (prediction ?? {}) as Record<string, unknown>;
+  const str = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
+  const obj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+  if (p.status !== 'scored' && p.status !== 'not-analysable') issues.push('status must be scored or not-analysable');
+  if (!str(p.predictedAt) || !INSTANT.test(p.predictedAt)) issues.push('predictedAt must be an ISO 8601 instant');
+  const ecg = obj(p.ecg) ? p.ecg : undefined;
+  if (!ecg) issues.push('ecg is missing');
+  else {
+    if (!str(ecg.id)) issues.push('ecg.id is missing');
+    if (!str(ecg.format)) issues.push('ecg.format is missing');
+    if (!str(ecg.sha256)) issues.push('ecg.sha256 is missing');
+    if (!str(ecg.feed)) issues.push('ecg.feed is missing');
+    const optionalStrings = (o: unknown, keys: string[], where: string): void => {
+      if (!obj(o)) issues.push(`${where} must be an object`);
+      else
+        for (const k of keys)
+          if (o[k] !== undefined && typeof o[k] !== 'string') issues.push(`${where}.${k} must be a string`);
+    };
+    optionalStrings(ecg.patient, ['identifier', 'identifierSystem'], 'ecg.patient');
+    optionalStrings(ecg.device, ['manufacturer', 'model'], 'ecg.device');
+    optionalStrings(ecg, ['acquiredAt'], 'ecg');
+    if (!Array.isArray(ecg.leads)) issues.push('ecg.leads must be an array');
+    if (typeof ecg.sampleRateHz !== 'number' || typeof ecg.durationS !== 'number') {
+      issues.push('ecg.sampleRateHz and ecg.durationS must be numbers');
+    }
+  }
+  const model = obj(p.model) ? p.model : undefined;
+  if (!model) issues.push('model is missing');
+  else {
+    for (const key of ['id', 'version', 'sha256', 'intendedUse', 'outcome']) {
+      if (!str(model[key])) issues.push(`model.${key} is missing`);
+    }
+    if (typeof model.clinicalUse !== 'boolean') issues.push('model.clinicalUse must be a boolean');
+  }
+  if (p.status === 'scored') {
+    const vessels = Array.isArray(p.vessels) ? p.vessels : undefined;
+    if (!vessels || vessels.length === 0) issues.push('vessels must be a non-empty array');
+    const seen = new Set<string>();
+    (vessels ?? []).forEach((v: unknown, i) => {
+      const vp = obj(v) ? v : {};
+      if (!str(vp.vessel) || !KNOWN_VESSELS.has(vp.vessel))
+        issues.push(`vessels[${i}].vessel is not RCA, LM, LAD or LCx`);
+      else if (seen.has(vp.vessel)) issues.push(`vessels[${i}].vessel ${vp.vessel} appears twice`);
+      else seen.add(vp.vessel);
+      const prob = vp.probability;
+      if (typeof prob !== 'number' || !Number.isFinite(prob) || prob < 0 || prob > 1) {
+        issues.push(`vessels[${i}].probability must be in [0, 1]`);
+      }
+      if (!str(vp.stratum) || !KNOWN_STRATA.has(vp.stratum)) issues.push(`vessels[${i}].stratum is not a stratum`);
+    });
+  }
+  if (p.status === 'not-analysable' && !(Array.isArray(p.reasons) && p.reasons.every((r) => typeof r === 'string'))) {
+    issues.push('reasons must be an array of strings');
+  }
+  if (issues.length > 0) throw new PermanentError(`malformed prediction: ${issues.join('; ')}`);
+}
+
 /**
  * The `ifNoneExist` query of a resource: its first identifier, or for resources without an identifier element
  * (Provenance) the project result tag.
@@ -373,8 +442,6 @@ function modelNotes(model: ModelRef): Annotation[] {
     },
   ];
 }
-
-const VESSEL_ORDER = ['RCA', 'LM', 'LAD', 'LCx'];
 
 function orderedVessels(vessels: VesselPrediction[]): VesselPrediction[] {
   return [...vessels].sort((a, b) => VESSEL_ORDER.indexOf(a.vessel) - VESSEL_ORDER.indexOf(b.vessel));
