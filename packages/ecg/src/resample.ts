@@ -277,17 +277,27 @@ export class Resampler {
       for (let i = m; i < total; i++) out[offset + i] = x[n - 1] as number;
       return;
     }
-    if (this.up > 0) this.processRational(x, n, out, offset, total);
+    if (this.up === 1) this.processDecimate(x, n, out, offset, total);
+    else if (this.up > 0) this.processRational(x, n, out, offset, total);
     else this.processInterpolated(x, n, out, offset, total);
   }
 
-  private processRational(x: Float32Array | Float64Array, n: number, out: Float64Array, offset: number, total: number) {
+  /** Outputs from..total of the exact rational path (from > 0 only for integer decimation, where L = 1). */
+  private processRational(
+    x: Float32Array | Float64Array,
+    n: number,
+    out: Float64Array,
+    offset: number,
+    total: number,
+    from = 0,
+  ) {
     const { table, taps, radius, up, down } = this;
     const whole = Math.floor(down / up);
     const rest = down - whole * up;
-    let k0 = 0; // floor(i * M / L)
+    let k0 = from * down; // floor(i * M / L)
     let phase = 0; // (i * M) mod L
-    for (let i = 0; i < total; i++) {
+    if (from > 0 && up !== 1) throw new RangeError('resampler: partial rational runs need L = 1');
+    for (let i = from; i < total; i++) {
       const start = k0 - radius;
       const row = phase * taps;
       let acc = 0;
@@ -308,6 +318,40 @@ export class Resampler {
         k0 += 1;
       }
     }
+  }
+
+  /**
+   * Integer decimation (L = 1): output i is centred on input i * M. Interior outputs use the folded pairs in a
+   * loop of their own (the half-band kernels of 2:1 decimation have two or three pairs: unrolled); outputs whose
+   * kernel reaches past either end of the record take the reflected path.
+   */
+  private processDecimate(x: Float32Array | Float64Array, n: number, out: Float64Array, offset: number, total: number) {
+    const { radius, down } = this;
+    const offs = this.pairOffsets;
+    const ws = this.pairWeights;
+    const h0 = this.centreWeight;
+    const m = offs.length;
+    // Interior: i * down - radius >= 0 and i * down + radius <= n - 1.
+    const lo = Math.min(total, Math.ceil(radius / down));
+    const hi = Math.max(lo, Math.min(total, Math.floor((n - 1 - radius) / down) + 1));
+    this.processRational(x, n, out, offset, lo, 0);
+    if (m === 3) {
+      const o0 = offs[0] as number;
+      const o1 = offs[1] as number;
+      const o2 = offs[2] as number;
+      const w0 = ws[0] as number;
+      const w1 = ws[1] as number;
+      const w2 = ws[2] as number;
+      for (let i = lo, c = lo * down; i < hi; i++, c += down) {
+        out[offset + i] =
+          (x[c] as number) * h0 +
+          ((x[c - o0] as number) + (x[c + o0] as number)) * w0 +
+          (((x[c - o1] as number) + (x[c + o1] as number)) * w1 + ((x[c - o2] as number) + (x[c + o2] as number)) * w2);
+      }
+    } else {
+      for (let i = lo, c = lo * down; i < hi; i++, c += down) out[offset + i] = dotPairs(x, c, offs, ws, h0);
+    }
+    this.processRational(x, n, out, offset, total, hi);
   }
 
   private processInterpolated(
