@@ -111,6 +111,11 @@ export class Resampler {
   readonly stopbandAttenuationDb: number;
   /** True when the design is the narrower protected-band one (option `protectBandHz` took effect). */
   readonly protectedBand: boolean;
+  /**
+   * M when the ratio is an integer decimation (output i sits on input i * M), else 0. process() reads the input
+   * at only a few taps per output there, so callers pass the Float32 leads as they are (no Float64 copy).
+   */
+  readonly decimationFactor: number;
   /** True when the rates are equal and process() is a copy. */
   readonly identity: boolean;
   /** Taps per output sample (2 * radius + 1). */
@@ -170,6 +175,7 @@ export class Resampler {
       this.radius = 0;
       this.up = 1;
       this.down = 1;
+      this.decimationFactor = 0;
       this.table = new Float64Array([1]);
       return;
     }
@@ -201,6 +207,7 @@ export class Resampler {
     }
     this.up = up;
     this.down = down;
+    this.decimationFactor = up === 1 ? down : 0;
     // Exact path: phase p is the fractional position p / L. Interpolated path: P + 1 rows at p / P.
     const phases = up > 0 ? up : INTERPOLATED_PHASES + 1;
     const step = up > 0 ? 1 / up : 1 / INTERPOLATED_PHASES;
@@ -461,7 +468,8 @@ export function getResampler(fromHz: number, toHz: number, options: ResamplerOpt
 export function resample(x: Float32Array, fromHz: number, toHz: number, options?: ResamplerOptions): Float32Array {
   const r = getResampler(fromHz, toHz, options);
   const out = new Float64Array(r.outputLength(x.length));
-  // Float64 in and out keeps the kernels' loops monomorphic (prepare() feeds them Float64 too).
-  r.process(r.identity ? x : Float64Array.from(x), x.length, out);
+  // Integer decimation reads the Float32 input as it is (as prepare() passes it); the other paths get Float64,
+  // which keeps their loops monomorphic (prepare() feeds them Float64 too).
+  r.process(r.identity || r.decimationFactor > 0 ? x : Float64Array.from(x), x.length, out);
   return Float32Array.from(out);
 }
