@@ -6,12 +6,13 @@
  * Prints, per file: decode alone and decode + prepare (the default 12 x 5000 model input) in MB/s and ECGs/s on
  * one core, and for aECG the ratio of our decode to a plain fast-xml-parser parse of the same text (which yields
  * strings, not samples). Synthetic 10 s 12-lead records written by the project's own DICOM and aECG writers are
- * measured too, so the benchmark also runs where the shared samples are absent. Targets: DICOM >= 1,000 ten-second 12-lead ECGs/s/core (decode + prepare); aECG >= 50 MB/s.
+ * measured too, so the benchmark also runs where the shared samples are absent. decode+prepare is also given per
+ * CPU-second of this process (user + system time), which is what "per core" means on a shared, loaded machine. Targets: DICOM >= 1,000 ten-second 12-lead ECGs/s/core (decode + prepare); aECG >= 50 MB/s.
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { prepare, preparedLength, synthesizeEcg } from '@ecgcad/ecg';
+import { getResampler, prepare, preparedLength, synthesizeEcg } from '@ecgcad/ecg';
 import { DEFAULT_INPUT_SPEC, decodeEcg, writeAecg, writeDicomEcg } from '@ecgcad/ingest';
 import { XMLParser } from 'fast-xml-parser';
 
@@ -19,12 +20,20 @@ const SAMPLES_DIR = process.env.ECGCAD_SAMPLES_DIR ?? fileURLToPath(new URL('../
 const secondsArg = process.argv.indexOf('--seconds');
 const SECONDS = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 1.5;
 
-/** Runs `fn` repeatedly for about SECONDS (after a warm-up) and returns calls per second. */
-function rate(fn: () => void): number {
+/** Calls per second of `fn` over about SECONDS (after a warm-up): by wall time, and by this process's CPU time. */
+interface Rate {
+  wall: number;
+  /** Calls per CPU-second (user + system) of this process: time spent descheduled on a shared box is not counted. */
+  cpu: number;
+}
+
+/** Runs `fn` repeatedly for about SECONDS (after a warm-up). */
+function measure(fn: () => void): Rate {
   const warmUntil = performance.now() + 300;
   while (performance.now() < warmUntil) fn();
   let calls = 0;
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   const end = start + SECONDS * 1000;
   let now = start;
   while (now < end) {
@@ -32,7 +41,13 @@ function rate(fn: () => void): number {
     calls += 10;
     now = performance.now();
   }
-  return calls / ((now - start) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  return { wall: calls / ((now - start) / 1000), cpu: calls / ((cpu.user + cpu.system) / 1e6) };
+}
+
+/** Calls per wall-clock second (the original figure). */
+function rate(fn: () => void): number {
+  return measure(fn).wall;
 }
 
 const meta = { feed: 'bench', receivedAt: '2024-01-01T00:00:00.000Z' };
@@ -78,10 +93,11 @@ const header = [
   'decode MB/s',
   'prepare alone ECG/s',
   'decode+prepare ECG/s',
+  'decode+prepare ECG/CPU-s',
   'decode+prepare MB/s',
 ];
 const rows: string[][] = [];
-const summary: Record<string, { decodeMBs: number; fullEcgs: number; plainRatio?: number }> = {};
+const summary: Record<string, { decodeMBs: number; fullEcgs: number; fullCpuEcgs: number; plainRatio?: number }> = {};
 
 for (const { name, bytes } of inputs) {
   const ecg = decodeEcg(bytes, meta);
@@ -89,7 +105,8 @@ for (const { name, bytes } of inputs) {
   const samples = ecg.leads.II?.length ?? 0;
   const decodeRate = rate(() => decodeEcg(bytes, meta));
   const prepareRate = rate(() => prepare(ecg, DEFAULT_INPUT_SPEC, out));
-  const fullRate = rate(() => prepare(decodeEcg(bytes, meta), DEFAULT_INPUT_SPEC, out));
+  const full = measure(() => prepare(decodeEcg(bytes, meta), DEFAULT_INPUT_SPEC, out));
+  const fullRate = full.wall;
   const mb = bytes.length / 1e6;
   rows.push([
     name,
@@ -99,9 +116,10 @@ for (const { name, bytes } of inputs) {
     fmt(decodeRate * mb, 1),
     fmt(prepareRate),
     fmt(fullRate),
+    fmt(full.cpu),
     fmt(fullRate * mb, 1),
   ]);
-  summary[name] = { decodeMBs: decodeRate * mb, fullEcgs: fullRate };
+  summary[name] = { decodeMBs: decodeRate * mb, fullEcgs: fullRate, fullCpuEcgs: full.cpu };
   if (name.startsWith('aecg') || name.startsWith('synthetic aECG')) {
     const text = new TextDecoder().decode(bytes);
     const plain = new XMLParser({ ignoreAttributes: false, processEntities: false });
@@ -132,7 +150,24 @@ for (const [name, label] of targets) {
   const s = summary[name];
   if (!s) continue;
   const verdict = s.fullEcgs >= 1000 ? 'met' : 'NOT met';
-  console.log(`target DICOM >= 1,000 ECGs/s/core, decode+prepare (${label}): ${fmt(s.fullEcgs)} -> ${verdict}`);
+  const cpuVerdict = s.fullCpuEcgs >= 1000 ? 'met' : 'NOT met';
+  console.log(
+    `target DICOM >= 1,000 ECGs/s/core, decode+prepare (${label}): ${fmt(s.fullEcgs)} per wall second -> ${verdict}; ${fmt(s.fullCpuEcgs)} per CPU second -> ${cpuVerdict}`,
+  );
+}
+
+// Same run, same lead: the resampler prepare() uses for a 1000 Hz record under the card's 40 Hz low-pass (protected
+// band 0-50 Hz) against the full anti-aliasing design that plain resample() uses.
+{
+  const lead = synthesizeEcg({ seed: 7, sampleRateHz: 1000, durationS: 10 }).leads.II as Float32Array;
+  const protectedBand = getResampler(1000, 500, { protectBandHz: 50 });
+  const fullDesign = getResampler(1000, 500);
+  const row = new Float64Array(fullDesign.outputLength(lead.length));
+  const a = measure(() => fullDesign.process(lead, lead.length, row));
+  const b = measure(() => protectedBand.process(lead, lead.length, row));
+  console.log(
+    `resampling one 10 s lead 1000 -> 500 Hz: full design ${fullDesign.multipliesPerOutput} multiplications per output, ${fmt(1e6 / a.cpu, 1)} us; protected band ${protectedBand.multipliesPerOutput}, ${fmt(1e6 / b.cpu, 1)} us (${fmt(a.cpu > 0 ? b.cpu / a.cpu : 0, 2)}x faster, CPU time)`,
+  );
 }
 for (const name of ['aecg_hl7_2003_example.xml', 'synthetic aECG 500 Hz (ecgcad writer)']) {
   const s = summary[name];
