@@ -111,6 +111,58 @@ describe('prepare', () => {
     expect(Math.abs(meanSd(real).sd - 1)).toBeLessThan(1e-4);
   });
 
+  describe('resampling under the card low-pass (protected band 0-50 Hz for lowpassHz 40)', () => {
+    const LOWPASS: ModelInputSpec = { ...CARD, filter: { lowpassHz: 40 }, normalize: 'none', units: 'uV' };
+    /** An 8-lead record (limb leads derived) whose leads are sines at f, each with its own phase. */
+    function tones(f: number, sampleRateHz: number, amplitude: number): Ecg {
+      const base = synthesizeEcg({ seed: 1, sampleRateHz });
+      const n = 10 * sampleRateHz;
+      const leads: Ecg['leads'] = {};
+      (['I', 'II', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6'] as const).forEach((name, k) => {
+        const x = new Float32Array(n);
+        for (let i = 0; i < n; i++) x[i] = amplitude * Math.sin((2 * Math.PI * f * i) / sampleRateHz + k);
+        leads[name] = x;
+      });
+      return { ...base, leads };
+    }
+    /** Largest RMS over the card leads of seconds 1..9 of an NCL output, as dB relative to a sine of `amplitude`. */
+    function worstDb(out: Float32Array, amplitude: number): number {
+      let worst = 0;
+      for (let c = 0; c < 12; c++) {
+        let q = 0;
+        for (let t = 500; t < 4500; t++) q += (out[c * 5000 + t] as number) ** 2;
+        worst = Math.max(worst, Math.sqrt(q / 4000));
+      }
+      return 20 * Math.log10((worst * Math.SQRT2) / amplitude);
+    }
+
+    it('attenuates every tone above the target Nyquist by >= 60 dB after the whole chain (1000 and 2000 Hz)', () => {
+      for (const from of [1000, 2000]) {
+        for (const f of [255, 300, 350, 400, 430, 445, 450, 455, 470, 490, 510, 550, 700, 900]) {
+          if (f >= from / 2) continue;
+          const out = prepare(tones(f, from, 1000), LOWPASS, undefined, 0, { qualityChecked: true });
+          expect(worstDb(out, 1000)).toBeLessThan(-60);
+        }
+      }
+    });
+
+    it('keeps in-band content as the 500 Hz record has it (within 0.1 %)', () => {
+      for (const f of [1, 10, 25, 38]) {
+        const reference = prepare(tones(f, 500, 1000), LOWPASS, undefined, 0, { qualityChecked: true });
+        for (const from of [1000, 2000]) {
+          const out = prepare(tones(f, from, 1000), LOWPASS, undefined, 0, { qualityChecked: true });
+          let worst = 0;
+          for (let c = 0; c < 12; c++) {
+            for (let t = 500; t < 4500; t++) {
+              worst = Math.max(worst, Math.abs((out[c * 5000 + t] as number) - (reference[c * 5000 + t] as number)));
+            }
+          }
+          expect(worst).toBeLessThan(1);
+        }
+      }
+    });
+  });
+
   it('keeps features where they are: R peaks stay at their time through resampling and filtering', () => {
     for (const sampleRateHz of [240, 500, 1000, 997]) {
       const { ecg, beats } = synthesize({ seed: 7, sampleRateHz, noise: QUIET });
