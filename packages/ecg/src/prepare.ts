@@ -12,7 +12,8 @@
  * 5. convert microvolts to `spec.units` and normalise (`none`, `zscore-record`, `zscore-per-lead`);
  * 6. write in `spec.layout`: NCL = [lead][sample], NLC = [sample][lead].
  * Missing limb leads (III, aVR, aVL, aVF) are derived from I and II. Every step above is linear, so they are
- * derived from the processed I and II (identical to deriving first, and four resample/filter passes cheaper).
+ * derived from the processed I and II (identical to deriving first, and four resample/filter passes cheaper),
+ * and only in the final write: their normalisation sums follow from the sums of I and II and their cross sum.
  *
  * Cropping: only the input that the kept window needs, plus up to one second of real signal after it (so the
  * backward filter pass starts on real data, not on the crop edge), is resampled and filtered.
@@ -64,23 +65,6 @@ const CROP_MARGIN_S = 1;
 
 /** Limb leads prepare() can derive from I and II. */
 const LIMB_DERIVED: readonly LeadName[] = ['III', 'aVR', 'aVL', 'aVF'];
-
-/** Writes lead `name` (one of LIMB_DERIVED) from rows I and II: Einthoven and Goldberger. */
-function deriveRow(buf: Float64Array, name: LeadName, i: number, ii: number, out: number, n: number): void {
-  switch (name) {
-    case 'III':
-      for (let t = 0; t < n; t++) buf[out + t] = (buf[ii + t] as number) - (buf[i + t] as number);
-      break;
-    case 'aVR':
-      for (let t = 0; t < n; t++) buf[out + t] = -((buf[i + t] as number) + (buf[ii + t] as number)) / 2;
-      break;
-    case 'aVL':
-      for (let t = 0; t < n; t++) buf[out + t] = (buf[i + t] as number) - (buf[ii + t] as number) / 2;
-      break;
-    default: // aVF
-      for (let t = 0; t < n; t++) buf[out + t] = (buf[ii + t] as number) - (buf[i + t] as number) / 2;
-  }
-}
 
 /** Coefficients (a, b) of each derived lead as a * I + b * II. */
 const DERIVATION: Partial<Record<LeadName, readonly [number, number]>> = {
@@ -213,7 +197,7 @@ export function prepare(
       }
     }
   }
-  const rows = stored.length + derived.length;
+  const rows = stored.length;
   // Each row: [pad | rowLength resampled samples | pad], the pads being room for the filter's reflected edges.
   const pad = filter?.padLength ?? 0;
   const stride = rowLength + 2 * pad;
@@ -238,75 +222,107 @@ export function prepare(
   }
   const rowI = (rowOf.get('I') ?? 0) * stride + pad;
   const rowII = (rowOf.get('II') ?? 0) * stride + pad;
-  for (let d = 0; d < derived.length; d++) {
-    const l = derived[d] as LeadName;
-    const r = stored.length + d;
-    deriveRow(buf, l, rowI, rowII, r * stride + pad, kept);
-    rowOf.set(l, r);
-  }
   const startOf = (l: LeadName): number => (rowOf.get(l) as number) * stride + pad;
 
+  // Derived limb leads (a * I + b * II) are never written out as rows: their sums follow from those of I and II
+  // and their cross sum, and the final write forms them on the fly (the same arithmetic as deriving a row).
+  const mode = spec.normalize;
+  const sums = new Map<LeadName, RowSums>();
+  if (mode !== 'none') {
+    for (const l of stored) sums.set(l, rowSums(buf, startOf(l), kept));
+    if (derived.length > 0) {
+      const si = sums.get('I') as RowSums;
+      const sii = sums.get('II') as RowSums;
+      const cross = crossSum(buf, rowI, rowII, kept);
+      for (const l of derived) {
+        const [a, b] = DERIVATION[l] as readonly [number, number];
+        sums.set(l, { s: a * si.s + b * sii.s, q: a * a * si.q + 2 * a * b * cross + b * b * sii.q });
+      }
+    }
+  }
   // Normalisation maps per card lead, over the kept real samples (microvolts / filter gain).
-  const maps = computeMaps(buf, specLeads.map(startOf), kept, spec.normalize, unitScale * (filter?.gain ?? 1));
+  const maps = computeMaps(
+    specLeads.map((l) => sums.get(l) ?? { s: 0, q: 0 }),
+    kept,
+    mode,
+    unitScale * (filter?.gain ?? 1),
+  );
 
   // Final write in the card's layout.
   const nlc = spec.layout === 'NLC';
   const leadCount = specLeads.length;
+  const step = nlc ? leadCount : 1;
   for (let c = 0; c < leadCount; c++) {
-    const base = startOf(specLeads[c] as LeadName);
+    const l = specLeads[c] as LeadName;
     const { mean, scale } = maps[c] as ZScore;
-    if (nlc) {
-      let o = offset + c;
-      for (let t = 0; t < kept; t++, o += leadCount) target[o] = ((buf[base + t] as number) - mean) * scale;
-      for (let t = kept; t < samples; t++, o += leadCount) target[o] = 0;
+    let o = offset + (nlc ? c : c * samples);
+    if (derivedSet.has(l)) {
+      const [a, b] = DERIVATION[l] as readonly [number, number];
+      for (let t = 0; t < kept; t++, o += step) {
+        target[o] = (a * (buf[rowI + t] as number) + b * (buf[rowII + t] as number) - mean) * scale;
+      }
     } else {
-      const o = offset + c * samples;
-      for (let t = 0; t < kept; t++) target[o + t] = ((buf[base + t] as number) - mean) * scale;
-      target.fill(0, o + kept, o + samples);
+      const base = startOf(l);
+      for (let t = 0; t < kept; t++, o += step) target[o] = ((buf[base + t] as number) - mean) * scale;
     }
+    for (let t = kept; t < samples; t++, o += step) target[o] = 0;
   }
   return target;
 }
 
-/** Affine maps (microvolts in, card values out) per card lead. */
-function computeMaps(
-  buf: Float64Array,
-  starts: number[],
-  kept: number,
-  mode: ModelInputSpec['normalize'],
-  unitScale: number,
-): ZScore[] {
-  if (mode === 'none') return starts.map(() => ({ mean: 0, scale: unitScale }));
-  const perLead = starts.map((base) => {
-    // Two interleaved accumulators each: one running sum is bound by the latency of its additions.
-    let s0 = 0;
-    let s1 = 0;
-    let q0 = 0;
-    let q1 = 0;
-    const end = base + kept;
-    let t = base;
-    for (; t + 1 < end; t += 2) {
-      const a = buf[t] as number;
-      const b = buf[t + 1] as number;
-      s0 += a;
-      s1 += b;
-      q0 += a * a;
-      q1 += b * b;
-    }
-    if (t < end) {
-      const a = buf[t] as number;
-      s0 += a;
-      q0 += a * a;
-    }
-    return { s: s0 + s1, q: q0 + q1 };
-  });
-  if (mode === 'zscore-per-lead') return perLead.map(({ s, q }) => zscoreFromSums(s, q, kept));
+/** Sum and sum of squares of one row's kept samples. */
+interface RowSums {
+  s: number;
+  q: number;
+}
+
+function rowSums(buf: Float64Array, base: number, kept: number): RowSums {
+  // Two interleaved accumulators each: one running sum is bound by the latency of its additions.
+  let s0 = 0;
+  let s1 = 0;
+  let q0 = 0;
+  let q1 = 0;
+  const end = base + kept;
+  let t = base;
+  for (; t + 1 < end; t += 2) {
+    const a = buf[t] as number;
+    const b = buf[t + 1] as number;
+    s0 += a;
+    s1 += b;
+    q0 += a * a;
+    q1 += b * b;
+  }
+  if (t < end) {
+    const a = buf[t] as number;
+    s0 += a;
+    q0 += a * a;
+  }
+  return { s: s0 + s1, q: q0 + q1 };
+}
+
+/** Sum of products of two rows' kept samples (I and II: the cross term of a derived lead's sum of squares). */
+function crossSum(buf: Float64Array, i: number, ii: number, kept: number): number {
+  let p0 = 0;
+  let p1 = 0;
+  let t = 0;
+  for (; t + 1 < kept; t += 2) {
+    p0 += (buf[i + t] as number) * (buf[ii + t] as number);
+    p1 += (buf[i + t + 1] as number) * (buf[ii + t + 1] as number);
+  }
+  if (t < kept) p0 += (buf[i + t] as number) * (buf[ii + t] as number);
+  return p0 + p1;
+}
+
+/** Affine maps (microvolts in, card values out) per card lead, from each lead's sums over `kept` samples. */
+function computeMaps(sums: RowSums[], kept: number, mode: ModelInputSpec['normalize'], unitScale: number): ZScore[] {
+  if (mode === 'none') return sums.map(() => ({ mean: 0, scale: unitScale }));
+  if (mode === 'zscore-per-lead') return sums.map(({ s, q }) => zscoreFromSums(s, q, kept));
   let s = 0;
   let q = 0;
-  for (const p of perLead) {
+  for (const p of sums) {
     s += p.s;
     q += p.q;
   }
-  const z = zscoreFromSums(s, q, kept * starts.length);
-  return starts.map(() => z);
+  const z = zscoreFromSums(s, q, kept * sums.length);
+  return sums.map(() => z);
 }
