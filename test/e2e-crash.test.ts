@@ -9,56 +9,22 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Ecg, synthesizeEcg } from '@ecgcad/ecg';
 import type { QueuedEngine } from '@ecgcad/engine';
 import { startTestEhr, type TestEhr } from '@ecgcad/fhir-writer';
-import { writeDicomEcg } from '@ecgcad/ingest';
 import type { RiskAssessment } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY, dropPrefix, resources, startTestEngine, uniquePrefix, waitFor } from './pipeline-support.js';
+import {
+  dropPrefix,
+  postAll,
+  resources,
+  startTestEngine,
+  syntheticDicoms,
+  uniquePrefix,
+  waitFor,
+} from './pipeline-support.js';
 
 export const CLI = fileURLToPath(new URL('../packages/engine/dist/cli.js', import.meta.url));
 const built = existsSync(CLI);
-
-/** `count` distinct DICOM ECGs: a few synthetic waveforms under distinct ids (so distinct SOP Instance UIDs). */
-export function syntheticDicoms(count: number, tag: string): Uint8Array[] {
-  const bases: Ecg[] = Array.from({ length: 10 }, (_, i) => synthesizeEcg({ seed: 500 + i, fast: true }));
-  return Array.from({ length: count }, (_, i) =>
-    writeDicomEcg({ ...(bases[i % bases.length] as Ecg), id: `e2e-${tag}-${i}` }),
-  );
-}
-
-/** POSTs ECGs to /ecg, `parallel` at a time, retrying 503s as a sender would. Returns the ECG ids. */
-export async function postAll(baseUrl: string, bodies: Uint8Array[], parallel = 16): Promise<string[]> {
-  const ids: string[] = new Array(bodies.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < bodies.length) {
-      const i = next++;
-      for (;;) {
-        let response: Response | undefined;
-        try {
-          response = await fetch(`${baseUrl}/ecg`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/dicom', 'x-api-key': API_KEY },
-            body: Buffer.from(bodies[i] as Uint8Array),
-          });
-        } catch {
-          response = undefined;
-        }
-        if (response?.status === 202) {
-          ids[i] = ((await response.json()) as { id: string }).id;
-          break;
-        }
-        if (response && response.status !== 503) throw new Error(`POST /ecg answered ${response.status}`);
-        await response?.body?.cancel();
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: parallel }, worker));
-  return ids;
-}
 
 /** Spawns `ecgcad worker <stage>` with a config file; stderr is kept for diagnostics. */
 export function spawnWorker(stage: string, configFile: string): ChildProcess & { log: string[] } {

@@ -8,8 +8,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { type Ecg, synthesizeEcg } from '@ecgcad/ecg';
 import { createLogger, loadConfig, type QueuedEngine, startQueuedEngine } from '@ecgcad/engine';
 import type { TestEhr } from '@ecgcad/fhir-writer';
+import { writeDicomEcg } from '@ecgcad/ingest';
 import { parseSearchRequest } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { Redis } from 'ioredis';
@@ -129,4 +131,44 @@ export function stowBody(parts: Uint8Array[]): { body: Buffer; contentType: stri
     body: Buffer.concat(chunks),
     contentType: `multipart/related; type="application/dicom"; boundary=${boundary}`,
   };
+}
+
+/** `count` distinct DICOM ECGs: a few synthetic waveforms under distinct ids (so distinct SOP Instance UIDs). */
+export function syntheticDicoms(count: number, tag: string): Uint8Array[] {
+  const bases: Ecg[] = Array.from({ length: 10 }, (_, i) => synthesizeEcg({ seed: 500 + i, fast: true }));
+  return Array.from({ length: count }, (_, i) =>
+    writeDicomEcg({ ...(bases[i % bases.length] as Ecg), id: `e2e-${tag}-${i}` }),
+  );
+}
+
+/** POSTs ECGs to /ecg, `parallel` at a time, retrying 503s as a sender would. Returns the ECG ids. */
+export async function postAll(baseUrl: string, bodies: Uint8Array[], parallel = 16): Promise<string[]> {
+  const ids: string[] = new Array(bodies.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < bodies.length) {
+      const i = next++;
+      for (;;) {
+        let response: Response | undefined;
+        try {
+          response = await fetch(`${baseUrl}/ecg`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/dicom', 'x-api-key': API_KEY },
+            body: Buffer.from(bodies[i] as Uint8Array),
+          });
+        } catch {
+          response = undefined;
+        }
+        if (response?.status === 202) {
+          ids[i] = ((await response.json()) as { id: string }).id;
+          break;
+        }
+        if (response && response.status !== 503) throw new Error(`POST /ecg answered ${response.status}`);
+        await response?.body?.cancel();
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+  return ids;
 }

@@ -67,13 +67,18 @@ export interface EngineQueues {
   write: Queue<WriteJobData>;
 }
 
-/** Opens producers for the three queues on one connection. */
-export function openQueues(connection: Redis, prefix: string): EngineQueues {
-  return {
+/**
+ * Opens producers for the three queues on one connection. Connection errors are reported to `onError` (default:
+ * ignored; the connection's own error listener logs them), never printed by BullMQ itself.
+ */
+export function openQueues(connection: Redis, prefix: string, onError: (err: Error) => void = () => {}): EngineQueues {
+  const queues: EngineQueues = {
     ingest: new Queue<IngestJobData>(QUEUE_NAMES.ingest, { connection, prefix }),
     infer: new Queue<InferJobData>(QUEUE_NAMES.infer, { connection, prefix }),
     write: new Queue<WriteJobData>(QUEUE_NAMES.write, { connection, prefix }),
   };
+  for (const queue of Object.values(queues)) queue.on('error', onError);
+  return queues;
 }
 
 /** Closes the queues (the connection stays open: its owner closes it). */
