@@ -1,0 +1,68 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '@ecgcad/ecg';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, redactedConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('gives documented defaults with no file and no environment', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: '{ecgcad}', evictionPolicyCheck: 'refuse' });
+    expect(config.http.port).toBe(8080);
+    expect(config.dimse).toMatchObject({ port: 11112, aeTitle: 'ECGCAD' });
+    expect(config.retry).toEqual({ attempts: 12, backoffDelayMs: 1000 });
+    expect(config.model.dir).toMatch(/models\/ecgcad-demo$/);
+  });
+
+  it('merges file, environment and overrides in that order of precedence', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ecgcad-config-'));
+    const file = join(dir, 'ecgcad.json');
+    writeFileSync(file, JSON.stringify({ http: { port: 9000 }, dimse: { port: 104 }, out: '/data/out' }));
+    const config = loadConfig({
+      file,
+      env: { ECGCAD_HTTP_PORT: '9100', ECGCAD_API_KEYS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb' },
+      overrides: [{ path: ['out'], value: '/flag/out' }],
+    });
+    expect(config.http.port).toBe(9100);
+    expect(config.dimse.port).toBe(104);
+    expect(config.http.apiKeys).toEqual(['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']);
+    expect(config.out).toBe('/flag/out');
+  });
+
+  it('reports every bad key on its own line and never echoes a value', () => {
+    try {
+      loadConfig({
+        env: { ECGCAD_REDIS_URL: 'http://secret-host', ECGCAD_API_KEYS: 'short-secret' },
+        overrides: [
+          { path: ['dimse', 'aeTitle'], value: 'WAY-TOO-LONG-AE-TITLE' },
+          { path: ['bogus'], value: 1 },
+        ],
+      });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const issues = (err as ConfigError).issues;
+      expect(issues.some((i) => i.startsWith('redis.url:'))).toBe(true);
+      expect(issues.some((i) => i.startsWith('http.apiKeys.0:'))).toBe(true);
+      expect(issues.some((i) => i.startsWith('dimse.aeTitle:'))).toBe(true);
+      expect(issues.some((i) => i.includes('bogus'))).toBe(true);
+      expect((err as Error).message).not.toMatch(/secret/);
+    }
+  });
+
+  it('refuses a non-numeric port from the environment and an unreadable file', () => {
+    expect(() => loadConfig({ env: { ECGCAD_DIMSE_PORT: '11x' } })).toThrow(
+      /ECGCAD_DIMSE_PORT: must be a whole number/,
+    );
+    expect(() => loadConfig({ file: '/no/such/ecgcad.json', env: {} })).toThrow(ConfigError);
+  });
+
+  it('redacts secrets', () => {
+    const config = loadConfig({
+      env: { ECGCAD_REDIS_URL: 'redis://user:pw@host:6379', ECGCAD_FHIR_TOKEN: 'tok', ECGCAD_API_KEYS: 'k'.repeat(16) },
+    });
+    const shown = JSON.stringify(redactedConfig(config));
+    expect(shown).not.toMatch(/pw@|"tok"|kkkkkkkkkkkkkkkk/);
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * The built `ecgcad` command in embedded mode (no Redis): `ecgcad run <samples>` writes a Bundle per analysable file,
+ * prints a clear line per refused one and exits non-zero; the no-argument demo (`npm start`) works.
+ * Needs the built CLI (`npx turbo run build`).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { SAMPLES_DIR, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+
+const CLI = fileURLToPath(new URL('../packages/engine/dist/cli.js', import.meta.url));
+const built = existsSync(CLI);
+
+function runCli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd, env: { ...process.env, ECGCAD_CONFIG: '' } },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe.skipIf(!built || !samplesPresent)(
+  `ecgcad run (${!built ? 'CLI not built: run npx turbo run build' : samplesPresent ? 'built CLI' : SAMPLES_SKIP_REASON})`,
+  () => {
+    it('writes a Bundle per analysable sample, one line per refused file, and exits 1', async () => {
+      const cwd = await mkdtemp(join(tmpdir(), 'ecgcad-run-'));
+      const result = await runCli(['run', '--out', 'bundles', SAMPLES_DIR], cwd);
+      expect(result.code).toBe(1);
+      const refused = result.stdout.split('\n').filter((line) => line.startsWith('refused '));
+      for (const name of [
+        'aecg_fda_empty_no_waveform.xml',
+        'philips_sierraecg_1_03_129DYPRG.xml',
+        'philips_sierraecg_1_04_utf16.xml',
+        'philips_invalid_doctype_mortaraecg.xml',
+      ]) {
+        expect(refused.some((line) => line.includes(name) && /: [A-Z_]+: .{10,}/.test(line))).toBe(true);
+      }
+      for (const name of [
+        'dicom_mortara_el250_12lead.dcm',
+        'aecg_hl7_2003_example.xml',
+        'ge_muse_restingecg_example1.xml',
+      ]) {
+        expect(result.stdout).toMatch(new RegExp(`${name.slice(0, 30)}.*\\d\\.\\d{3} (low|mid|HIGH)`));
+      }
+      expect(result.stdout).toMatch(/aecg_fda_minimum_1lead\.xml\s+not analysable/);
+      const files = (await readdir(join(cwd, 'bundles'))).filter((f) => f.endsWith('.json'));
+      expect(files.length).toBeGreaterThanOrEqual(5);
+      const bundle = JSON.parse(await readFile(join(cwd, 'bundles', files[0]!), 'utf8')) as {
+        resourceType: string;
+        type: string;
+      };
+      expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'transaction' });
+    });
+
+    it('the no-argument demo writes synthetic inputs and Bundles and says the model has no clinical meaning', async () => {
+      const cwd = await mkdtemp(join(tmpdir(), 'ecgcad-demo-'));
+      const result = await runCli([], cwd);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/6 input\(s\): 6 Bundle\(s\) written/);
+      expect(result.stdout).toMatch(/NO clinical meaning/);
+      expect((await readdir(join(cwd, 'out', 'demo-input'))).sort()).toHaveLength(6);
+      expect((await readdir(join(cwd, 'out', 'bundles'))).filter((f) => f.endsWith('.json'))).toHaveLength(6);
+    });
+
+    it('a bad configuration value exits 2 with one line naming the key', async () => {
+      const cwd = await mkdtemp(join(tmpdir(), 'ecgcad-cfg-'));
+      const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [CLI, 'status'],
+          { cwd, env: { ...process.env, ECGCAD_CONFIG: '', ECGCAD_REDIS_URL: 'http://nope' } },
+          (err, _stdout, stderr) => resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr }),
+        );
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/redis\.url: must be a redis:\/\/ or rediss:\/\/ URL/);
+    });
+  },
+);
