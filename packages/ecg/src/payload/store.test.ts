@@ -60,6 +60,7 @@ describe('RedisPayloadStore (Redis on 127.0.0.1:6379)', () => {
       retryStrategy: () => null,
       enableOfflineQueue: false,
     });
+    dead.on('error', () => {});
     const store = new RedisPayloadStore(dead, { prefix });
     await expect(store.put('x', new Uint8Array(1))).rejects.toBeInstanceOf(TransientError);
     dead.disconnect();
