@@ -64,7 +64,7 @@ export const configSchema = z
     /** Folder for Bundle files when no FHIR URL is set. */
     out: z.string().min(1).default('./out'),
     /** Folder of refused payloads (rejected store). */
-    rejectedDir: z.string().min(1).default('./rejected'),
+    rejectedDir: z.string().min(1).default('./.ecgcad/rejected'),
     payloads: z.object({ ttlS: positiveInt.default(86_400) }).prefault({}),
     retry: z
       .object({ attempts: positiveInt.max(100).default(12), backoffDelayMs: positiveInt.default(1000) })
