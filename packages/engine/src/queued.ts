@@ -131,7 +131,9 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       onEvent: metrics.onStageEvent,
     };
     const checks: Record<string, ReadinessCheck> = { redis: redisCheck(producer) };
-    const rejected = await RejectedStore.open(config.rejectedDir);
+    // Only processes that take bytes (feeds, ingest worker) keep refused ones.
+    const needsRejected = options.feeds || options.stages.includes('ingest');
+    const rejected = needsRejected ? await RejectedStore.open(config.rejectedDir) : undefined;
 
     if (options.stages.includes('write')) {
       const writer = writerFromConfig(config);
@@ -163,7 +165,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         ...common,
         payloads: workerPayloads,
         inferQueue: workerQueues.infer,
-        rejected,
+        ...(rejected ? { rejected } : {}),
         inferRetry: retry,
         concurrency: config.workers.ingest,
       });
@@ -175,7 +177,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
     const intake = createQueuedIntake({ inferQueue: queues.infer, payloads: producerPayloads, retry });
     const feedCommon = {
       intake,
-      rejected,
+      rejected: rejected as RejectedStore,
       logger: feedLogger(logger),
       onOutcome: metrics.onFeedOutcome,
     };

@@ -68,8 +68,8 @@ export function register(program: Command): void {
       .option('-q, --queue <queue>', 'only this queue (ingest, infer, write)', parseQueue)
       .option('--id <jobId>', 'replay this job')
       .option('--all', 'replay every failed job of the queue(s)'),
-  ).action(async (flags: QueuedFlags & { queue?: QueueKey; id?: string; all?: boolean }) => {
-    if (!flags.id === !flags.all) throw new InvalidArgumentError('give exactly one of --id <jobId> or --all');
+  ).action(async (flags: QueuedFlags & { queue?: QueueKey; id?: string; all?: boolean }, command: Command) => {
+    if (!flags.id === !flags.all) command.error('error: give exactly one of --id <jobId> or --all');
     const replayed = await withQueues(flags, (queues) =>
       replayDeadLetters(
         queues,
