@@ -66,10 +66,11 @@ describe.skipIf(!built || !samplesPresent)(
       const cwd = await mkdtemp(join(tmpdir(), 'ecgcad-demo-'));
       const result = await runCli([], cwd);
       expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/6 input\(s\): 6 Bundle\(s\) written/);
+      expect(result.stdout).toMatch(/7 input\(s\): 7 Bundle\(s\) written/);
+      expect(result.stdout).toMatch(/demo-07\.dcm +not analysable: flat leads \(lead off or no signal\): V3/);
       expect(result.stdout).toMatch(/NO clinical meaning/);
-      expect((await readdir(join(cwd, 'out', 'demo-input'))).sort()).toHaveLength(6);
-      expect((await readdir(join(cwd, 'out', 'bundles'))).filter((f) => f.endsWith('.json'))).toHaveLength(6);
+      expect((await readdir(join(cwd, 'out', 'demo-input'))).sort()).toHaveLength(7);
+      expect((await readdir(join(cwd, 'out', 'bundles'))).filter((f) => f.endsWith('.json'))).toHaveLength(7);
     });
 
     it('a bad configuration value exits 2 with one line naming the key', async () => {

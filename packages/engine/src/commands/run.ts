@@ -85,6 +85,8 @@ function demoEcgs(count: number): Array<{ name: string; ecg: Ecg; format: 'dicom
     { heartRateBpm: 95 },
     { st: { leads: 'lateral', shiftUv: -250 } },
     { st: { leads: 'septal', shiftUv: 150 } },
+    // A lead-off channel: the quality gate refuses to score it, and the EHR still gets a coded result.
+    { flatLeads: ['V3'] },
   ];
   return Array.from({ length: count }, (_, i) => {
     const format = i % 2 === 0 ? 'dicom' : 'aecg';
@@ -93,13 +95,18 @@ function demoEcgs(count: number): Array<{ name: string; ecg: Ecg; format: 'dicom
   });
 }
 
+/** Demo inputs by default: six scored ECGs and one with a lead off. */
+const DEMO_COUNT = 7;
+
 /** `npm start`: synthetic DICOM and aECG files through the whole pipeline with the demo model. */
 export async function runDemo(flags: RunFlags & { count?: number }, out = process.stdout): Promise<RunSummary> {
   const config = configFrom(flags);
   const inputDir = join(config.out, 'demo-input');
   await mkdir(inputDir, { recursive: true });
-  out.write(`ecgcad demo: writing ${flags.count ?? 6} synthetic ECGs (DICOM and HL7 aECG) to ${resolve(inputDir)}\n`);
-  for (const { name, ecg, format } of demoEcgs(flags.count ?? 6)) {
+  out.write(
+    `ecgcad demo: writing ${flags.count ?? DEMO_COUNT} synthetic ECGs (DICOM and HL7 aECG) to ${resolve(inputDir)}\n`,
+  );
+  for (const { name, ecg, format } of demoEcgs(flags.count ?? DEMO_COUNT)) {
     await writeFile(join(inputDir, name), format === 'dicom' ? writeDicomEcg(ecg) : writeAecg(ecg));
   }
   const summary = await runCommand([inputDir], { ...flags, out: join(config.out, 'bundles') }, out);
@@ -140,7 +147,7 @@ export function register(program: Command): void {
     program
       .command('demo')
       .description('write synthetic ECGs and run them through the whole pipeline with the demo model (npm start)')
-      .option('--count <n>', 'number of synthetic ECGs (default 6)', positiveInt),
+      .option('--count <n>', `number of synthetic ECGs (default ${DEMO_COUNT})`, positiveInt),
   ).action(async (flags: RunFlags & { count?: number }) => {
     const summary = await runDemo(flags);
     if (summary.refused + summary.failed > 0) process.exitCode = 1;
