@@ -255,19 +255,51 @@ export function prepare(
   for (let c = 0; c < leadCount; c++) {
     const l = specLeads[c] as LeadName;
     const { mean, scale } = maps[c] as ZScore;
-    let o = offset + (nlc ? c : c * samples);
+    const o = offset + (nlc ? c : c * samples);
     if (derivedSet.has(l)) {
       const [a, b] = DERIVATION[l] as readonly [number, number];
-      for (let t = 0; t < kept; t++, o += step) {
-        target[o] = (a * (buf[rowI + t] as number) + b * (buf[rowII + t] as number) - mean) * scale;
-      }
+      if (step === 1) writeDerivedRow(target, o, buf, rowI, rowII, a, b, kept, mean, scale);
+      else
+        for (let t = 0; t < kept; t++)
+          target[o + t * step] = (a * (buf[rowI + t] as number) + b * (buf[rowII + t] as number) - mean) * scale;
     } else {
       const base = startOf(l);
-      for (let t = 0; t < kept; t++, o += step) target[o] = ((buf[base + t] as number) - mean) * scale;
+      if (step === 1) writeRow(target, o, buf, base, kept, mean, scale);
+      else for (let t = 0; t < kept; t++) target[o + t * step] = ((buf[base + t] as number) - mean) * scale;
     }
-    for (let t = kept; t < samples; t++, o += step) target[o] = 0;
+    for (let t = kept; t < samples; t++) target[o + t * step] = 0;
   }
   return target;
+}
+
+/** target[o + t] = (buf[base + t] - mean) * scale for t < kept (NCL: one contiguous row). */
+function writeRow(
+  target: Float32Array,
+  o: number,
+  buf: Float64Array,
+  base: number,
+  kept: number,
+  mean: number,
+  scale: number,
+): void {
+  for (let t = 0; t < kept; t++) target[o + t] = ((buf[base + t] as number) - mean) * scale;
+}
+
+/** writeRow for a derived lead a * I + b * II, formed on the fly from rows I and II. */
+function writeDerivedRow(
+  target: Float32Array,
+  o: number,
+  buf: Float64Array,
+  i: number,
+  ii: number,
+  a: number,
+  b: number,
+  kept: number,
+  mean: number,
+  scale: number,
+): void {
+  for (let t = 0; t < kept; t++)
+    target[o + t] = (a * (buf[i + t] as number) + b * (buf[ii + t] as number) - mean) * scale;
 }
 
 /** Sum and sum of squares of one row's kept samples. */
