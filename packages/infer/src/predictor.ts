@@ -73,7 +73,8 @@ export class Predictor {
     if (!verdict.analysable) return notAnalysable(verdict.reasons);
     let probs: Float32Array;
     try {
-      const prepareOptions = this.quality ? { quality: this.quality } : {};
+      // The gate just ran on this record with these thresholds: prepare() need not run it again.
+      const prepareOptions = { qualityChecked: true, ...(this.quality ? { quality: this.quality } : {}) };
       probs = await this.batcher.submit((batch, offset) => {
         prepare(ecg, card.input, batch, offset, prepareOptions);
       }, options);
