@@ -46,6 +46,17 @@ describe('ecg payload codec', () => {
     expect(Array.from(decodeEcgPayload(host.subarray(1)).leads.II!)).toEqual([1.5, -2, 3e6]);
   });
 
+  it('decodes from a Node Buffer view into a larger buffer (as Redis clients hand them out), leads owning their data', () => {
+    const bytes = encodeEcgPayload(small());
+    const host = Buffer.alloc(bytes.length + 3, 0xff);
+    host.set(bytes, 3);
+    const ecg = decodeEcgPayload(host.subarray(3));
+    expect(Array.from(ecg.leads.II!)).toEqual([1.5, -2, 3e6]);
+    expect(ecg.leads.II!.buffer.byteLength).toBe(ecg.leads.II!.byteLength);
+    host.fill(0);
+    expect(Array.from(ecg.leads.II!)).toEqual([1.5, -2, 3e6]);
+  });
+
   it('refuses leads of different lengths at encode', () => {
     const ecg = small();
     ecg.leads.I = new Float32Array(2);

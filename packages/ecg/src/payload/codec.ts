@@ -38,6 +38,9 @@ interface PayloadHeader {
 
 const pad4 = (n: number): number => (n + 3) & ~3;
 
+/** The payload stores little-endian Float32; on such a host (nearly all) lead blocks move by memcpy. */
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
+
 /** Encodes an Ecg. Throws MalformedInputError when the leads differ in length (the record breaks its contract). */
 export function encodeEcgPayload(ecg: Ecg): Uint8Array {
   const leads = STANDARD_LEADS.filter((name) => ecg.leads[name] !== undefined);
@@ -68,7 +71,13 @@ export function encodeEcgPayload(ecg: Ecg): Uint8Array {
   let offset = dataOffset;
   for (const name of leads) {
     const lead = ecg.leads[name] as Float32Array;
-    for (let i = 0; i < samples; i++, offset += 4) view.setFloat32(offset, lead[i] as number, true);
+    if (LITTLE_ENDIAN_HOST) {
+      // `out` is freshly allocated and dataOffset a multiple of 4: the block is aligned for a Float32 view.
+      new Float32Array(out.buffer, offset, samples).set(lead);
+      offset += samples * 4;
+    } else {
+      for (let i = 0; i < samples; i++, offset += 4) view.setFloat32(offset, lead[i] as number, true);
+    }
   }
   return out;
 }
@@ -141,11 +150,22 @@ export function decodeEcgPayload(bytes: Uint8Array): Ecg {
     fail(`payload is ${bytes.length} bytes, its header describes ${expected}`, 'lead data');
   }
   const leads: Partial<Record<LeadName, Float32Array>> = {};
-  let offset = dataOffset;
-  for (const name of header.leads) {
-    const lead = new Float32Array(header.samples);
-    for (let i = 0; i < header.samples; i++, offset += 4) lead[i] = view.getFloat32(offset, true);
-    leads[name] = lead;
+  if (LITTLE_ENDIAN_HOST) {
+    // Each lead is a memcpy into a buffer of its own (aligned whatever the input's offset, and not pinning the
+    // store's read buffer), as the sample-by-sample path gives.
+    const blockBytes = header.samples * 4;
+    header.leads.forEach((name, i) => {
+      const start = dataOffset + i * blockBytes;
+      // Uint8Array's slice (a copy) even when `bytes` is a Node Buffer, whose own slice() is a view.
+      leads[name] = new Float32Array(Uint8Array.prototype.slice.call(bytes, start, start + blockBytes).buffer);
+    });
+  } else {
+    let offset = dataOffset;
+    for (const name of header.leads) {
+      const lead = new Float32Array(header.samples);
+      for (let i = 0; i < header.samples; i++, offset += 4) lead[i] = view.getFloat32(offset, true);
+      leads[name] = lead;
+    }
   }
   return {
     id: header.id,
