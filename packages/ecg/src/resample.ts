@@ -52,7 +52,8 @@ export interface ResamplerOptions {
 const DEFAULT_PASSBAND_FRACTION = 0.8;
 const DEFAULT_MAX_PASSBAND_HZ = 150;
 const DEFAULT_STOPBAND_DB = 60;
-/** Extra design attenuation of the short protected-band kernels (Kaiser's formula falls short for them). */
+/** Extra design attenuation of the short protected-band kernels (Kaiser's formula falls short for them); the
+ * design is then checked and lengthened further where that is still not enough. */
 const PROTECTED_MARGIN_DB = 6;
 /** Kernel phases per input sample on the interpolated (fractional-ratio) path. */
 const INTERPOLATED_PHASES = 512;
@@ -183,22 +184,6 @@ export class Resampler {
       return;
     }
 
-    // Kaiser window length for the transition width, expressed as a duration so it holds for either direction.
-    const transitionHz = this.stopbandHz - this.passbandHz;
-    const cutoffHz = (this.stopbandHz + this.passbandHz) / 2;
-    // Kaiser's length formula is optimistic for very short kernels (the protected-band ones: 1000 -> 500 Hz
-    // measured -55.8 dB for a 60 dB design), so those are designed with a margin.
-    const designDb = this.protectedBand ? attenuation + PROTECTED_MARGIN_DB : attenuation;
-    const durationS = (designDb - 7.95) / (2.285 * 2 * Math.PI * transitionHz);
-    const halfWidthIn = (durationS / 2) * fromHz; // in input samples
-    const radius = Math.ceil(halfWidthIn);
-    const taps = 2 * radius + 1;
-    if (taps > MAX_TAPS) {
-      throw new LimitExceededError(`resampling ${fromHz} Hz to ${toHz} Hz needs ${taps} taps (limit ${MAX_TAPS})`);
-    }
-    this.radius = radius;
-    this.taps = taps;
-
     let up = 0;
     let down = 0;
     if (Number.isInteger(fromHz) && Number.isInteger(toHz)) {
@@ -215,28 +200,26 @@ export class Resampler {
     const phases = up > 0 ? up : INTERPOLATED_PHASES + 1;
     const step = up > 0 ? 1 / up : 1 / INTERPOLATED_PHASES;
 
-    const beta = kaiserBeta(designDb);
-    const i0Beta = besselI0(beta);
-    const fc = cutoffHz / fromHz; // cycles per input sample
-    const table = new Float64Array(phases * taps);
-    for (let p = 0; p < phases; p++) {
-      const frac = p * step;
-      let sum = 0;
-      for (let j = 0; j < taps; j++) {
-        // Weight of input sample k0 + (j - radius) for an output at k0 + frac.
-        const u = j - radius - frac;
-        const r = u / halfWidthIn;
-        if (r < -1 || r > 1) continue;
-        const sincArg = 2 * fc * u;
-        const sinc = sincArg === 0 ? 1 : Math.sin(Math.PI * sincArg) / (Math.PI * sincArg);
-        const w = besselI0(beta * Math.sqrt(1 - r * r)) / i0Beta;
-        const h = 2 * fc * sinc * w;
-        table[p * taps + j] = h;
-        sum += h;
-      }
-      // Unit DC gain for every phase: a constant stays exactly constant (no phase-dependent ripple).
-      for (let j = 0; j < taps; j++) table[p * taps + j] = (table[p * taps + j] as number) / sum;
+    // Kaiser's length formula is optimistic for very short kernels (the protected-band ones: 1000 -> 500 Hz
+    // measured -55.8 dB for a 60 dB design), so those are designed with a margin and then checked: the response
+    // of every phase is computed, and the design is lengthened until it meets the specification.
+    let designDb = this.protectedBand ? attenuation + PROTECTED_MARGIN_DB : attenuation;
+    let kernel = designKernel(fromHz, this.passbandHz, this.stopbandHz, designDb, phases, step);
+    while (
+      this.protectedBand &&
+      designDb < attenuation + 40 &&
+      kernel.taps <= MAX_TAPS &&
+      worstError(kernel, phases, step, fromHz, this.passbandHz, this.stopbandHz) > 10 ** (-attenuation / 20)
+    ) {
+      designDb += 2;
+      kernel = designKernel(fromHz, this.passbandHz, this.stopbandHz, designDb, phases, step);
     }
+    const { radius, taps, table } = kernel;
+    if (taps > MAX_TAPS) {
+      throw new LimitExceededError(`resampling ${fromHz} Hz to ${toHz} Hz needs ${taps} taps (limit ${MAX_TAPS})`);
+    }
+    this.radius = radius;
+    this.taps = taps;
     this.table = table;
     if (up === 1) {
       // Fold phase 0 (symmetric) into pairs and drop the weights that are zero but for rounding (sinc zeros:
@@ -397,6 +380,104 @@ export class Resampler {
       out[offset + i] = accA + t * (accB - accA);
     }
   }
+}
+
+/** A phase-major kernel table and its reach. */
+interface Kernel {
+  radius: number;
+  taps: number;
+  table: Float64Array;
+}
+
+/**
+ * Kaiser-windowed sinc kernels for `phases` fractional positions p * step: cut-off half-way through the
+ * transition, window length from Kaiser's formula for `designDb` (as a duration, so it holds for either direction).
+ */
+function designKernel(
+  fromHz: number,
+  passbandHz: number,
+  stopbandHz: number,
+  designDb: number,
+  phases: number,
+  step: number,
+): Kernel {
+  const transitionHz = stopbandHz - passbandHz;
+  const cutoffHz = (stopbandHz + passbandHz) / 2;
+  const durationS = (designDb - 7.95) / (2.285 * 2 * Math.PI * transitionHz);
+  const halfWidthIn = (durationS / 2) * fromHz; // in input samples
+  const radius = Math.ceil(halfWidthIn);
+  const taps = 2 * radius + 1;
+  if (taps > MAX_TAPS) return { radius, taps, table: new Float64Array(0) };
+  const beta = kaiserBeta(designDb);
+  const i0Beta = besselI0(beta);
+  const fc = cutoffHz / fromHz; // cycles per input sample
+  const table = new Float64Array(phases * taps);
+  for (let p = 0; p < phases; p++) {
+    const frac = p * step;
+    let sum = 0;
+    for (let j = 0; j < taps; j++) {
+      // Weight of input sample k0 + (j - radius) for an output at k0 + frac.
+      const u = j - radius - frac;
+      const r = u / halfWidthIn;
+      if (r < -1 || r > 1) continue;
+      const sincArg = 2 * fc * u;
+      const sinc = sincArg === 0 ? 1 : Math.sin(Math.PI * sincArg) / (Math.PI * sincArg);
+      const w = besselI0(beta * Math.sqrt(1 - r * r)) / i0Beta;
+      const h = 2 * fc * sinc * w;
+      table[p * taps + j] = h;
+      sum += h;
+    }
+    // Unit DC gain for every phase: a constant stays exactly constant (no phase-dependent ripple).
+    for (let j = 0; j < taps; j++) table[p * taps + j] = (table[p * taps + j] as number) / sum;
+  }
+  return { radius, taps, table };
+}
+
+/**
+ * Largest error of a kernel table as a resampler: for input tones in the passband, |H_p(f) - 1| (ripple, delay
+ * error and, across phases, the images of an interpolator), and for input tones in the stopband below the input
+ * Nyquist (what a decimator would fold back), |H_p(f)|; H_p is the response of phase p about its output instant.
+ * Checks every phase up to 64, else 64 spread over the range; frequencies on a grid of 24 + 64 points.
+ */
+function worstError(
+  kernel: Kernel,
+  phases: number,
+  step: number,
+  fromHz: number,
+  passbandHz: number,
+  stopbandHz: number,
+): number {
+  const { radius, taps, table } = kernel;
+  const freqs: Array<[number, number]> = []; // [Hz, target gain]
+  for (let k = 0; k <= 24; k++) freqs.push([(passbandHz * k) / 24, 1]);
+  if (stopbandHz < fromHz / 2)
+    for (let k = 0; k <= 64; k++) freqs.push([stopbandHz + ((fromHz / 2 - stopbandHz) * k) / 64, 0]);
+  const checked = Math.min(phases, 64);
+  let worst = 0;
+  for (let c = 0; c < checked; c++) {
+    const p = checked === phases ? c : Math.round((c * (phases - 1)) / (checked - 1));
+    const frac = p * step;
+    for (const [f, target] of freqs) {
+      const w = (2 * Math.PI * f) / fromHz;
+      // Sum of h[j] e^{-i w u_j}, u_j = j - radius - frac: a rotation by e^{-i w} per tap.
+      let cr = Math.cos(w * (radius + frac));
+      let ci = Math.sin(w * (radius + frac));
+      const sr = Math.cos(w);
+      const si = -Math.sin(w);
+      let re = 0;
+      let im = 0;
+      for (let j = 0; j < taps; j++) {
+        const h = table[p * taps + j] as number;
+        re += h * cr;
+        im += h * ci;
+        const nr = cr * sr - ci * si;
+        ci = cr * si + ci * sr;
+        cr = nr;
+      }
+      worst = Math.max(worst, Math.hypot(re - target, im));
+    }
+  }
+  return worst;
 }
 
 /**
