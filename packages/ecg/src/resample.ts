@@ -24,7 +24,8 @@
  * and (its cut-off at 250 Hz is a quarter of the input rate: a half-band kernel) 13 taps of which 7 are not zero,
  * 4 multiplications per output with the symmetric pairs folded, against 39 taps (16 multiplications) for the
  * full design. Kaiser's length formula falls short for such short kernels (-55.8 dB measured for a 60 dB design),
- * so protected-band kernels are designed 6 dB beyond the stopband requirement; the tests measure the stopband.
+ * so protected-band kernels are designed 6 dB beyond the requirement, then checked (the response of every phase
+ * over the passband and the folding stopband) and lengthened until they meet it.
  * The full design applies when P is not below its own passband edge.
  *
  * Integer rates use the exact rational ratio L/M (one precomputed kernel per phase, only the kept outputs are
