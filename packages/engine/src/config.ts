@@ -14,6 +14,35 @@ export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../models/ecgcad-d
 const port = z.number().int().min(0).max(65_535);
 const positiveInt = z.number().int().positive();
 
+/** EHR authentication: OAuth2 client credentials, or SMART Backend Services (private_key_jwt). */
+const fhirAuthSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }).strict(),
+  z.object({ type: z.literal('bearer') }).strict(),
+  z
+    .object({
+      type: z.literal('client-credentials'),
+      tokenUrl: z.url(),
+      clientId: z.string().min(1),
+      /** Secret: prefer ECGCAD_FHIR_CLIENT_SECRET. */
+      clientSecret: z.string().min(1, 'required (or ECGCAD_FHIR_CLIENT_SECRET)'),
+      scope: z.string().min(1).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('smart-backend'),
+      tokenUrl: z.url(),
+      clientId: z.string().min(1),
+      /** File holding the private key: a PKCS#8 PEM or a private JWK (JSON). The key itself never sits in config. */
+      privateKeyFile: z.string().min(1),
+      alg: z.enum(['RS384', 'ES384']).default('RS384'),
+      /** Key id (kid) of the registered public key. */
+      kid: z.string().min(1).optional(),
+      scope: z.string().min(1).optional(),
+    })
+    .strict(),
+]);
+
 /** The configuration schema, with every default. */
 export const configSchema = z
   .object({
@@ -48,8 +77,10 @@ export const configSchema = z
       .object({
         /** FHIR R4 base URL. Without it, Bundles go to files under `out`. */
         url: z.url().optional(),
-        /** Static bearer token (secret: prefer ECGCAD_FHIR_TOKEN). */
+        /** Static bearer token (secret: prefer ECGCAD_FHIR_TOKEN). Used when `auth` is unset. */
         bearerToken: z.string().min(1).optional(),
+        /** How to authenticate to the EHR; default none (or bearer when `bearerToken` is set). */
+        auth: fhirAuthSchema.optional(),
         timeoutMs: positiveInt.default(30_000),
         /** Identifier system for patient ids without an issuer. */
         patientSystem: z.string().min(1).optional(),
@@ -128,6 +159,12 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_THREADS: { path: ['model', 'threads'], parse: 'int' },
   ECGCAD_FHIR_URL: { path: ['fhir', 'url'], parse: 'string' },
   ECGCAD_FHIR_TOKEN: { path: ['fhir', 'bearerToken'], parse: 'string' },
+  ECGCAD_FHIR_AUTH: { path: ['fhir', 'auth', 'type'], parse: 'string' },
+  ECGCAD_FHIR_TOKEN_URL: { path: ['fhir', 'auth', 'tokenUrl'], parse: 'string' },
+  ECGCAD_FHIR_CLIENT_ID: { path: ['fhir', 'auth', 'clientId'], parse: 'string' },
+  ECGCAD_FHIR_CLIENT_SECRET: { path: ['fhir', 'auth', 'clientSecret'], parse: 'string' },
+  ECGCAD_FHIR_PRIVATE_KEY_FILE: { path: ['fhir', 'auth', 'privateKeyFile'], parse: 'string' },
+  ECGCAD_FHIR_KEY_ALG: { path: ['fhir', 'auth', 'alg'], parse: 'string' },
   ECGCAD_OUT: { path: ['out'], parse: 'string' },
   ECGCAD_REJECTED_DIR: { path: ['rejectedDir'], parse: 'string' },
   ECGCAD_HTTP_PORT: { path: ['http', 'port'], parse: 'int' },
@@ -222,7 +259,13 @@ export function redactedConfig(config: EngineConfig): EngineConfig {
   return {
     ...config,
     redis: { ...config.redis, url: config.redis.url.replace(/\/\/[^@/]*@/, '//***@') },
-    fhir: { ...config.fhir, ...(config.fhir.bearerToken ? { bearerToken: '***' } : {}) },
+    fhir: {
+      ...config.fhir,
+      ...(config.fhir.bearerToken ? { bearerToken: '***' } : {}),
+      ...(config.fhir.auth?.type === 'client-credentials'
+        ? { auth: { ...config.fhir.auth, clientSecret: '***' } }
+        : {}),
+    },
     http: { ...config.http, apiKeys: config.http.apiKeys.map(() => '***') },
   };
 }

@@ -8,6 +8,7 @@ import { ConfigError } from '@ecgcad/ecg';
 import { type BundleSink, FhirClient, FhirWriter, FileSink, type WriterOptions } from '@ecgcad/fhir-writer';
 import { createPredictor, type InferLogger, type Predictor } from '@ecgcad/infer';
 import type { EngineConfig } from './config.js';
+import { fhirAuthFromConfig } from './fhir-auth.js';
 
 /** Loads the model and opens its session. ConfigError when the folder is missing (with the fix). */
 export async function predictorFromConfig(config: EngineConfig, logger?: InferLogger): Promise<Predictor> {
@@ -32,7 +33,7 @@ export function sinkFromConfig(config: EngineConfig): BundleSink {
     return new FhirClient({
       baseUrl: config.fhir.url,
       timeoutMs: config.fhir.timeoutMs,
-      auth: config.fhir.bearerToken ? { type: 'bearer', token: config.fhir.bearerToken } : { type: 'none' },
+      auth: fhirAuthFromConfig(config.fhir),
     });
   }
   return new FileSink({ dir: config.out });
