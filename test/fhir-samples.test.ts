@@ -4,7 +4,7 @@
  * and that the test EHR accepts it.
  */
 import JSONSchemaValidator from '@asymmetrik/fhir-json-schema-validator';
-import { durationS, type Ecg, type EcgSummary, type Prediction } from '@ecgcad/ecg';
+import { type EcgSummary, type Prediction, summarizeEcg } from '@ecgcad/ecg';
 import {
   buildBundleParts,
   bundleIssues,
@@ -17,24 +17,6 @@ import {
 import { decodeEcg } from '@ecgcad/ingest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
-
-function summarise(ecg: Ecg): EcgSummary {
-  return {
-    id: ecg.id,
-    format: ecg.source.format,
-    ...(ecg.source.sopClassUid ? { sopClassUid: ecg.source.sopClassUid } : {}),
-    ...(ecg.source.studyInstanceUid ? { studyInstanceUid: ecg.source.studyInstanceUid } : {}),
-    sha256: ecg.source.sha256,
-    feed: ecg.source.feed,
-    receivedAt: ecg.source.receivedAt,
-    ...(ecg.acquiredAt ? { acquiredAt: ecg.acquiredAt } : {}),
-    patient: ecg.patient,
-    device: ecg.device,
-    sampleRateHz: ecg.sampleRateHz,
-    durationS: durationS(ecg),
-    leads: Object.keys(ecg.leads),
-  };
-}
 
 const DECODABLE = [
   'dicom_mortara_el250_12lead.dcm',
@@ -56,7 +38,7 @@ describe.skipIf(!samplesPresent)(
       for (const name of DECODABLE) {
         summaries.set(
           name,
-          summarise(decodeEcg(readSample(name), { feed: 'file', receivedAt: '2026-11-26T09:00:00Z' })),
+          summarizeEcg(decodeEcg(readSample(name), { feed: 'file', receivedAt: '2026-11-26T09:00:00Z' })),
         );
       }
       const patients = [...summaries.values()]

@@ -9,5 +9,6 @@ export * from './payload/index.js';
 export * from './prepare.js';
 export * from './quality.js';
 export * from './resample.js';
+export * from './summary.js';
 export * from './synth/index.js';
 export * from './units.js';

@@ -13,5 +13,4 @@ export * from './net1d/synthetic.js';
 export * from './onnx-graph.js';
 export * from './predictor.js';
 export * from './session.js';
-export * from './summary.js';
 export * from './worker.js';

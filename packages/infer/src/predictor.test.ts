@@ -1,10 +1,9 @@
-import { type Ecg, prepare, synthesizeEcg, VESSELS } from '@ecgcad/ecg';
+import { type Ecg, prepare, summarizeEcg, synthesizeEcg, VESSELS } from '@ecgcad/ecg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModelInMemory } from './demo/in-memory.js';
 import { forwardReference } from './net1d/reference.js';
 import { Predictor, stratumOf } from './predictor.js';
 import { createSession } from './session.js';
-import { summarizeEcg } from './summary.js';
 
 const { net, model } = buildModelInMemory();
 let predictor: Predictor;

@@ -12,6 +12,7 @@ import {
   prepare,
   type QualityOptions,
   type Stratum,
+  summarizeEcg,
   type VesselPrediction,
 } from '@ecgcad/ecg';
 import { DynamicBatcher, type DynamicBatcherOptions, type SubmitOptions } from './batcher.js';
@@ -19,7 +20,6 @@ import type { VesselThresholds } from './card.js';
 import { type InferLogger, silentLogger } from './logger.js';
 import { type LoadedModel, loadModelFolder } from './model-folder.js';
 import { createSession, type ModelSession, type SessionOptions } from './session.js';
-import { summarizeEcg } from './summary.js';
 
 /** p < ruleOut: low; p >= ruleIn: high; otherwise intermediate. */
 export function stratumOf(probability: number, thresholds: Pick<VesselThresholds, 'ruleOut' | 'ruleIn'>): Stratum {

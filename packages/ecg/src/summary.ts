@@ -1,4 +1,5 @@
-import { durationS, type Ecg, type EcgSummary, type LeadName, STANDARD_LEADS } from '@ecgcad/ecg';
+import type { EcgSummary } from './contracts.js';
+import { durationS, type Ecg, type LeadName, STANDARD_LEADS } from './ecg.js';
 
 /**
  * What the fhir-writer needs to know about an ECG, without the waveform: source facts, patient as the file tells,
