@@ -12,8 +12,8 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { getResampler, prepare, preparedLength, synthesizeEcg } from '@ecgcad/ecg';
-import { DEFAULT_INPUT_SPEC, decodeEcg, writeAecg, writeDicomEcg } from '@ecgcad/ingest';
+import { DEFAULT_INPUT_SPEC, getResampler, prepare, preparedLength, synthesizeEcg } from '@ecgcad/ecg';
+import { decodeEcg, writeAecg, writeDicomEcg } from '@ecgcad/ingest';
 import { XMLParser } from 'fast-xml-parser';
 
 const SAMPLES_DIR = process.env.ECGCAD_SAMPLES_DIR ?? fileURLToPath(new URL('../../shared/samples', import.meta.url));

@@ -1,22 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Ecg, type LeadName, STANDARD_LEADS } from './ecg.js';
+import type { Ecg, LeadName } from './ecg.js';
 import { ConfigError, NotAnalysableError } from './errors.js';
 import { deriveLimbLeads } from './leads.js';
-import type { ModelInputSpec } from './model-input.js';
+import { DEFAULT_INPUT_SPEC, type ModelInputSpec } from './model-input.js';
 import { prepare, preparedLength } from './prepare.js';
 import { synthesize, synthesizeEcg } from './synth/index.js';
 
-const CARD: ModelInputSpec = {
-  name: 'ecg',
-  leads: [...STANDARD_LEADS],
-  sampleRateHz: 500,
-  samples: 5000,
-  units: 'mV',
-  layout: 'NCL',
-  filter: { highpassHz: 0.5, lowpassHz: 40 },
-  normalize: 'zscore-record',
-};
+const CARD: ModelInputSpec = DEFAULT_INPUT_SPEC;
 const RAW: ModelInputSpec = { ...CARD, filter: undefined, normalize: 'none' };
 const QUIET = { baselineWanderUv: 0, mainsUv: 0, muscleUv: 0 };
 

@@ -1,20 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Ecg, type LeadName, STANDARD_LEADS } from './ecg.js';
-import type { ModelInputSpec } from './model-input.js';
+import { DEFAULT_INPUT_SPEC, type ModelInputSpec } from './model-input.js';
 import { assessQuality } from './quality.js';
 import { synthesizeEcg } from './synth/index.js';
 
-const SPEC: ModelInputSpec = {
-  name: 'ecg',
-  leads: [...STANDARD_LEADS],
-  sampleRateHz: 500,
-  samples: 5000,
-  units: 'mV',
-  layout: 'NCL',
-  filter: { highpassHz: 0.5, lowpassHz: 40 },
-  normalize: 'zscore-record',
-};
+const SPEC: ModelInputSpec = DEFAULT_INPUT_SPEC;
 
 function withLeads(ecg: Ecg, change: (leads: Partial<Record<LeadName, Float32Array>>) => void): Ecg {
   const leads = { ...ecg.leads };

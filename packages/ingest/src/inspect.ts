@@ -2,24 +2,16 @@
  * A compact, JSON-friendly summary of one ECG file, for `ecgcad inspect` and for checks that compare decoders
  * against facts established by independent tools.
  */
-import { assessQuality, durationS, type EcgFormat, type ModelInputSpec, STANDARD_LEADS } from '@ecgcad/ecg';
+import {
+  assessQuality,
+  DEFAULT_INPUT_SPEC,
+  durationS,
+  type EcgFormat,
+  type ModelInputSpec,
+  STANDARD_LEADS,
+} from '@ecgcad/ecg';
 import { decodeEcg } from './decode.js';
 import type { DecodeLimits } from './limits.js';
-
-/**
- * The default model input: 12 leads, 10 s at 500 Hz, in mV, band-passed 0.5-40 Hz, one z-score per record
- * (the demo model card's input block, and the seed study's shape).
- */
-export const DEFAULT_INPUT_SPEC: Readonly<ModelInputSpec> = Object.freeze({
-  name: 'ecg',
-  leads: [...STANDARD_LEADS],
-  sampleRateHz: 500,
-  samples: 5000,
-  units: 'mV',
-  layout: 'NCL',
-  filter: { highpassHz: 0.5, lowpassHz: 40 },
-  normalize: 'zscore-record',
-});
 
 /** One stored lead: its sample count and first three values in microvolts at the source rate. */
 export interface InspectLead {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type LeadName, STANDARD_LEADS } from '../ecg.js';
 import { ConfigError } from '../errors.js';
-import type { ModelInputSpec } from '../model-input.js';
+import { DEFAULT_INPUT_SPEC, type ModelInputSpec } from '../model-input.js';
 import { assessQuality } from '../quality.js';
 import { DOWER_MATRIX, INDEPENDENT_LEADS } from './dower.js';
 import { ST_GROUP_LEADS, type SynthOptions, synthesize, synthesizeEcg } from './synthesize.js';
@@ -217,15 +217,7 @@ describe('synthesize', () => {
   });
 
   it('passes the quality gate with default options, and a flat lead makes it not analysable for that reason', () => {
-    const spec: ModelInputSpec = {
-      name: 'ecg',
-      leads: [...STANDARD_LEADS],
-      sampleRateHz: 500,
-      samples: 5000,
-      units: 'mV',
-      layout: 'NCL',
-      normalize: 'zscore-record',
-    };
+    const spec: ModelInputSpec = { ...DEFAULT_INPUT_SPEC, filter: undefined };
     for (const sampleRateHz of [500, 1000]) {
       const ok = assessQuality(synthesizeEcg({ seed: 12, sampleRateHz }), spec);
       expect(ok.reasons).toEqual([]);

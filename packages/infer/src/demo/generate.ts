@@ -4,7 +4,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Vessel } from '@ecgcad/ecg';
+import { DEFAULT_INPUT_SPEC, type Vessel } from '@ecgcad/ecg';
 import type { ModelCard } from '../card.js';
 import { CARD_FILE, MODEL_FILE, sha256Hex } from '../model-folder.js';
 import { NET1D_CONFIGS, type Net1dConfig } from '../net1d/config.js';
@@ -97,16 +97,7 @@ export function generatedCard(config: Net1dConfig, sha256: string, float16: bool
     clinicalUse: false,
     intendedUse: 'Demonstration weights. Outputs carry no clinical meaning.',
     outcome: 'Severe stenosis (>= 70 %) or occlusion on coronary CT angiography',
-    input: {
-      name: 'ecg',
-      leads: ['I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6'],
-      sampleRateHz: 500,
-      samples: config.samples,
-      units: 'mV',
-      layout: 'NCL',
-      filter: { highpassHz: 0.5, lowpassHz: 40 },
-      normalize: 'zscore-record',
-    },
+    input: { ...DEFAULT_INPUT_SPEC, leads: [...DEFAULT_INPUT_SPEC.leads], samples: config.samples },
     outputs: { name: 'prob', vessels: VESSEL_ORDER },
     thresholds: Object.fromEntries(
       VESSEL_ORDER.map((v) => [v, { ...DEMO_THRESHOLDS[v], ruleOutSensitivity: 0.9, ruleInSpecificity: 0.9 }]),
