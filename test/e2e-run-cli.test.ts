@@ -45,16 +45,22 @@ describe.skipIf(!built || !samplesPresent)(
       ]) {
         expect(refused.some((line) => line.includes(name) && /: [A-Z_]+: .{10,}/.test(line))).toBe(true);
       }
+      // FDA's minimum aECG reuses the HL7 example's document id with other content: the later file (in input
+      // order) is refused rather than merged into the first one's results.
+      expect(refused.find((line) => line.includes('aecg_hl7_2003_example.xml'))).toMatch(
+        /DUPLICATE_ID: same ECG id as aecg_fda_minimum_1lead\.xml but different content; the first one stands/,
+      );
       for (const name of [
         'dicom_mortara_el250_12lead.dcm',
-        'aecg_hl7_2003_example.xml',
+        'dicom_gemarquette_maclab_hemodynamic_12ch.dcm',
+        'aecg_liryc_100hz_example.xml',
         'ge_muse_restingecg_example1.xml',
       ]) {
         expect(result.stdout).toMatch(new RegExp(`${name.slice(0, 30)}.*\\d\\.\\d{3} (low|mid|HIGH)`));
       }
       expect(result.stdout).toMatch(/aecg_fda_minimum_1lead\.xml\s+not analysable/);
       const files = (await readdir(join(cwd, 'bundles'))).filter((f) => f.endsWith('.json'));
-      expect(files.length).toBeGreaterThanOrEqual(5);
+      expect(files).toHaveLength(5);
       const bundle = JSON.parse(await readFile(join(cwd, 'bundles', files[0]!), 'utf8')) as {
         resourceType: string;
         type: string;

@@ -99,13 +99,23 @@ describe.skipIf(!samplesPresent)(
       });
       expect(polled).toMatchObject({ status: 'written', result: 'scored' });
 
-      // Not analysable (one lead): written as a not-analysable result, never a score.
+      // FDA's minimum aECG reuses the HL7 example's document id with other content: refused (409) and kept,
+      // never silently taken as a resend. A true resend of the same bytes is a duplicate (202).
       const oneLead = await fetch(`${engine.http!.url}/ecg`, {
         method: 'POST',
         headers: { 'content-type': 'application/xml', 'x-api-key': API_KEY },
         body: Buffer.from(readSample('aecg_fda_minimum_1lead.xml')),
       });
-      expect(oneLead.status).toBe(202);
+      expect(oneLead.status).toBe(409);
+      const conflict = (await oneLead.json()) as { issue: Array<{ code: string; diagnostics: string }> };
+      expect(conflict.issue[0]).toMatchObject({ code: 'duplicate', diagnostics: expect.stringMatching(/same ECG id/) });
+      const resend = await fetch(`${engine.http!.url}/ecg`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/xml', 'x-api-key': API_KEY },
+        body: Buffer.from(readSample('aecg_hl7_2003_example.xml')),
+      });
+      expect(resend.status).toBe(202);
+      expect(await resend.json()).toMatchObject({ id: receipt.id, duplicate: true });
 
       const refusedNames = ['aecg_fda_empty_no_waveform.xml', 'philips_sierraecg_1_03_129DYPRG.xml'];
       for (const name of refusedNames) {
@@ -121,7 +131,7 @@ describe.skipIf(!samplesPresent)(
       }
       const store = await RejectedStore.open(engine.config.rejectedDir);
       const entries = await store.list();
-      expect(entries.map((e) => e.reason.code).sort()).toEqual(['MALFORMED', 'UNSUPPORTED_FORMAT']);
+      expect(entries.map((e) => e.reason.code).sort()).toEqual(['DUPLICATE_ID', 'MALFORMED', 'UNSUPPORTED_FORMAT']);
     });
 
     it('folder drop: an aECG file dropped in the watched folder ends in the EHR', async () => {
@@ -142,7 +152,7 @@ describe.skipIf(!samplesPresent)(
       expect(metrics).toMatch(/ecgcad_jobs_total\{stage="infer",outcome="done"\} \d+/);
       expect(metrics).toMatch(/ecgcad_jobs_total\{stage="write",outcome="done"\} \d+/);
       expect(metrics).toMatch(/ecgcad_feed_outcomes_total\{feed="cstore",outcome="accepted"\} \d+/);
-      expect(metrics).toMatch(/ecgcad_feed_outcomes_total\{feed="http",outcome="refused"\} 2/);
+      expect(metrics).toMatch(/ecgcad_feed_outcomes_total\{feed="http",outcome="refused"\} 3/);
       expect(metrics).toMatch(/ecgcad_batch_size_count \d+/);
       expect(metrics).toMatch(/ecgcad_queue_depth\{queue="ecg.infer",state="waiting"\} 0/);
       expect((await fetch(`${url}/ecg/no-such-ecg/status`)).status).toBe(404);

@@ -84,6 +84,8 @@ export interface IngestJobData {
 /** Job data on `ecg.infer`: a decoded Ecg stored by claim check. */
 export interface InferJobData {
   ecgId: string;
+  /** sha256 of the source bytes, to tell a resend (same bytes) from a different document with the same id. */
+  sha256?: string;
   /** Payload-store key of the encoded Ecg. */
   payloadKey: string;
   receivedAt: string;

@@ -10,6 +10,7 @@ export type EcgErrorCode =
   | 'MALFORMED'
   | 'NOT_ANALYSABLE'
   | 'LIMIT_EXCEEDED'
+  | 'DUPLICATE_ID'
   | 'INVALID_CONFIG'
   | 'INVALID_MODEL'
   | 'TRANSIENT'
@@ -52,6 +53,19 @@ export class MalformedInputError extends EcgcadError {
 export class LimitExceededError extends EcgcadError {
   constructor(message: string) {
     super('LIMIT_EXCEEDED', message);
+  }
+}
+
+/**
+ * A second document claims an ECG id already taken by other content (the sha256 differs). The id is the
+ * idempotency key down to the EHR, so accepting it would silently merge two ECGs: the first one stands.
+ */
+export class DuplicateIdError extends EcgcadError {
+  constructor(firstSource?: string) {
+    super(
+      'DUPLICATE_ID',
+      `same ECG id as ${firstSource ?? 'an earlier document'} but different content; the first one stands`,
+    );
   }
 }
 

@@ -73,6 +73,28 @@ describe('EmbeddedPipeline', () => {
     ]);
   });
 
+  it('refuses a second document that claims an ECG id already seen with other content; a resend of the same bytes is idempotent', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ecgcad-dup-'));
+    const out = join(dir, 'out');
+    const ecg = synthesizeEcg({ seed: 3 });
+    const other = { ...synthesizeEcg({ seed: 4 }), id: ecg.id };
+    await writeFile(join(dir, 'a.dcm'), writeDicomEcg(ecg));
+    await writeFile(join(dir, 'b.dcm'), writeDicomEcg(ecg));
+    await writeFile(join(dir, 'c.dcm'), writeDicomEcg(other));
+    const pipeline = new EmbeddedPipeline({
+      predictor,
+      writer: new FhirWriter({ sink: new FileSink({ dir: out }), patient: { whenMissing: 'placeholder' } }),
+      concurrency: 1,
+    });
+    const outcomes = await runFiles(pipeline, await expandPaths([dir]));
+    expect(outcomes.map((o) => o.kind)).toEqual(['done', 'done', 'refused']);
+    expect(outcomes[2]).toMatchObject({
+      code: 'DUPLICATE_ID',
+      reason: 'same ECG id as a.dcm but different content; the first one stands',
+    });
+    expect((await readdir(out)).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+  });
+
   it('retries a transient sink fault, and reports a permanent one without retrying', async () => {
     let calls = 0;
     const flaky: BundleSink = {

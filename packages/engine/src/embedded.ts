@@ -4,8 +4,8 @@
  * once) and a concurrency limit, so the dynamic batcher sees several ECGs at a time.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { type EcgcadError, isTransient, type Prediction } from '@ecgcad/ecg';
+import { basename, join, resolve } from 'node:path';
+import { DuplicateIdError, type EcgcadError, isTransient, type Prediction } from '@ecgcad/ecg';
 import { type DeliveryResult, deliverWithRetry, type FhirWriter, type RetryOptions } from '@ecgcad/fhir-writer';
 import type { Predictor } from '@ecgcad/infer';
 import { decodeEcg, type IntakeMeta } from '@ecgcad/ingest';
@@ -57,6 +57,8 @@ export class EmbeddedPipeline {
   readonly writer: FhirWriter;
   private readonly retry: RetryOptions;
   private readonly limit: ConcurrencyLimit;
+  /** ECG id -> sha256 and source of the first input seen with it, to catch two documents that claim one id. */
+  private readonly seen = new Map<string, { sha256: string; source: string }>();
 
   constructor(options: EmbeddedPipelineOptions) {
     this.predictor = options.predictor;
@@ -74,6 +76,13 @@ export class EmbeddedPipeline {
       } catch (err) {
         return { kind: 'refused', source: meta.source, ...messageOf(err) };
       }
+      // The ECG id is the idempotency key all the way to the EHR (job ids, conditional creates). Two inputs with
+      // one id but different bytes would silently merge there, so the later one is refused, as the queue would.
+      const first = this.seen.get(ecg.id);
+      if (first && first.sha256 !== ecg.source.sha256) {
+        return { kind: 'refused', source: meta.source, ...messageOf(new DuplicateIdError(basename(first.source))) };
+      }
+      if (!first) this.seen.set(ecg.id, { sha256: ecg.source.sha256, source: meta.source });
       let prediction: Prediction;
       try {
         prediction = await deliverWithRetry(() => this.predictor.predict(ecg), this.retry);
@@ -129,7 +138,11 @@ export async function expandPaths(paths: string[]): Promise<string[]> {
   return out;
 }
 
-/** Runs files through the pipeline; outcomes come back in input order. `onDone` fires as each one finishes. */
+/**
+ * Runs files through the pipeline; outcomes come back in input order. `onDone` fires as each one finishes.
+ * Files are read ahead concurrently but handed to the pipeline in input order, so "first" (for two documents
+ * that claim one ECG id) means first on the command line, not first off the disk.
+ */
 export async function runFiles(
   pipeline: EmbeddedPipeline,
   files: string[],
@@ -137,21 +150,30 @@ export async function runFiles(
 ): Promise<EcgOutcome[]> {
   // Bounds the files read ahead of the pipeline, so a large folder is not read into memory at once.
   const readAhead = new ConcurrencyLimit(64);
+  const turns = files.map(() => {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => {
+      resolve = r;
+    });
+    return { promise, resolve };
+  });
+  turns[0]?.resolve();
   return Promise.all(
     files.map((file, index) =>
       readAhead.run(async () => {
-        let outcome: EcgOutcome;
-        let bytes: Uint8Array | undefined;
-        try {
-          bytes = new Uint8Array(await readFile(file));
-        } catch {
-          outcome = { kind: 'refused', source: file, code: 'UNREADABLE', reason: 'cannot read the file' };
-        }
-        if (bytes !== undefined) {
-          outcome = await pipeline.process(bytes, { feed: 'file', receivedAt: new Date().toISOString(), source: file });
-        }
-        onDone?.(outcome!, index);
-        return outcome!;
+        const bytes = await readFile(file).then(
+          (buffer) => new Uint8Array(buffer),
+          () => undefined,
+        );
+        await turns[index]?.promise;
+        const processing: Promise<EcgOutcome> =
+          bytes === undefined
+            ? Promise.resolve({ kind: 'refused', source: file, code: 'UNREADABLE', reason: 'cannot read the file' })
+            : pipeline.process(bytes, { feed: 'file', receivedAt: new Date().toISOString(), source: file });
+        turns[index + 1]?.resolve();
+        const outcome = await processing;
+        onDone?.(outcome, index);
+        return outcome;
       }),
     ),
   );

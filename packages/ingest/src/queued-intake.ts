@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  DuplicateIdError,
   type Ecg,
   ecgJobId,
   encodeEcgPayload,
@@ -45,8 +46,9 @@ async function redisCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Stores a decoded Ecg and adds its `ecg.infer` job. A job already waiting, running or done makes this a duplicate;
- * a failed one (the dead-letter set) is replaced, so a resend is a way to retry.
+ * Stores a decoded Ecg and adds its `ecg.infer` job. A job already waiting, running or done makes this a duplicate
+ * when its bytes are the same, and a DuplicateIdError (refused, kept) when another document took the id; a failed
+ * job (the dead-letter set) is replaced, so a resend is a way to retry.
  */
 export async function enqueueEcg(
   ecg: Ecg,
@@ -56,12 +58,21 @@ export async function enqueueEcg(
   const existing = await redisCall('look up the job', () => options.inferQueue.getJob(jobId));
   if (existing) {
     const state = await redisCall('read the job state', () => existing.getState());
-    if (state !== 'failed' && state !== 'unknown') return { ecgId: ecg.id, duplicate: true };
+    if (state !== 'failed' && state !== 'unknown') {
+      const earlier = (existing.data as Partial<InferJobData> | undefined)?.sha256;
+      if (earlier && earlier !== ecg.source.sha256) throw new DuplicateIdError();
+      return { ecgId: ecg.id, duplicate: true };
+    }
     if (state === 'failed') await redisCall('replace a failed job', () => existing.remove());
   }
   const key = payloadKey('ecg', ecg.id);
   await options.payloads.put(key, encodeEcgPayload(ecg));
-  const data: InferJobData = { ecgId: ecg.id, payloadKey: key, receivedAt: ecg.source.receivedAt };
+  const data: InferJobData = {
+    ecgId: ecg.id,
+    sha256: ecg.source.sha256,
+    payloadKey: key,
+    receivedAt: ecg.source.receivedAt,
+  };
   await redisCall('add the job', () =>
     options.inferQueue.add('infer', data, { ...stageJobOptions(options.retry), jobId }),
   );

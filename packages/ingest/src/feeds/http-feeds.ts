@@ -58,7 +58,8 @@ type IssueCode =
   | 'login'
   | 'transient'
   | 'exception'
-  | 'processing';
+  | 'processing'
+  | 'duplicate';
 
 /** A FHIR R4 OperationOutcome with one error issue. */
 export function operationOutcome(code: IssueCode | string, diagnostics: string): Record<string, unknown> {
@@ -74,6 +75,8 @@ function refusalStatus(code: string): { status: number; issue: IssueCode } {
       return { status: 413, issue: 'too-long' };
     case 'NOT_ANALYSABLE':
       return { status: 422, issue: 'processing' };
+    case 'DUPLICATE_ID':
+      return { status: 409, issue: 'duplicate' };
     default:
       return { status: 400, issue: 'invalid' };
   }
