@@ -141,14 +141,10 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       if (config.fhir.url) checks.ehr = ehrCheck(config.fhir.url);
     }
     if (options.stages.includes('infer')) {
-      predictor = await predictorFromConfig(
-        config,
-        {
-          info: (fields, msg) => logger.info(fields, msg),
-          warn: (fields, msg) => logger.warn(fields, msg),
-        },
-        { besideOtherStages: options.feeds || options.stages.length > 1 },
-      );
+      predictor = await predictorFromConfig(config, {
+        info: (fields, msg) => logger.info(fields, msg),
+        warn: (fields, msg) => logger.warn(fields, msg),
+      });
       predictor.batcher.on('batch', metrics.onBatch);
       const loaded = predictor;
       closers.push(() => loaded.close());

@@ -4,37 +4,14 @@
  */
 
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { ConfigError } from '@ecgcad/ecg';
 import { type BundleSink, FhirClient, FhirWriter, FileSink, type WriterOptions } from '@ecgcad/fhir-writer';
 import { createPredictor, type InferLogger, type Predictor } from '@ecgcad/infer';
 import type { EngineConfig } from './config.js';
 import { fhirAuthFromConfig } from './fhir-auth.js';
 
-/** Options of {@link predictorFromConfig}. */
-export interface PredictorSetup {
-  /**
-   * The session shares its process with other stages or feeds (`ecgcad serve`): unless `model.threads` is set,
-   * ONNX Runtime then gets one thread fewer than the cores (at least one). Its intra-op threads work in lock step,
-   * so when the event loop (decoding, queues, FHIR validation) takes one of them off a core, the others wait.
-   * Default false: one thread per core.
-   */
-  besideOtherStages?: boolean;
-}
-
-/** ONNX Runtime intra-op threads for this configuration (undefined: the session's default, one per core). */
-export function inferThreads(config: EngineConfig, setup: PredictorSetup = {}): number | undefined {
-  if (config.model.threads !== undefined) return config.model.threads;
-  return setup.besideOtherStages ? Math.max(1, availableParallelism() - 1) : undefined;
-}
-
 /** Loads the model and opens its session. ConfigError when the folder is missing (with the fix). */
-export async function predictorFromConfig(
-  config: EngineConfig,
-  logger?: InferLogger,
-  setup: PredictorSetup = {},
-): Promise<Predictor> {
-  const threads = inferThreads(config, setup);
+export async function predictorFromConfig(config: EngineConfig, logger?: InferLogger): Promise<Predictor> {
   if (!existsSync(config.model.dir)) {
     throw new ConfigError([
       `model.dir: no model folder at ${config.model.dir} (run \`npm run build\` to generate the demo model, or set ECGCAD_MODEL_DIR)`,
@@ -43,7 +20,7 @@ export async function predictorFromConfig(
   return createPredictor(config.model.dir, {
     session: {
       executionProviders: config.model.providers,
-      ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
+      ...(config.model.threads === undefined ? {} : { intraOpNumThreads: config.model.threads }),
     },
     batching: { maxBatch: config.model.maxBatch, maxDelayMs: config.model.maxDelayMs },
     ...(logger ? { logger } : {}),
