@@ -1,31 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { runSubcommand } from '../../../../test/support/cli.js';
 import { readSample, SAMPLES_SKIP_REASON, samplesPresent } from '../../../../test/support/samples.js';
 import { register } from './inspect.js';
 
-async function run(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number | undefined }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out.push(String(s));
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    err.push(String(s));
-    return true;
-  });
-  const program = new Command('ecgcad').exitOverride();
-  register(program);
-  process.exitCode = undefined;
-  await program.parseAsync(['node', 'ecgcad', 'inspect', ...args]);
-  const exitCode = process.exitCode as number | undefined;
-  process.exitCode = undefined;
-  vi.restoreAllMocks();
-  return { stdout: out.join(''), stderr: err.join(''), exitCode };
-}
+const run = (args: string[]) => runSubcommand(register, 'inspect', args);
 
 afterEach(() => {
   vi.restoreAllMocks();

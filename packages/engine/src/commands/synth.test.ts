@@ -3,36 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthesizeEcg } from '@ecgcad/ecg';
 import { decodeEcg } from '@ecgcad/ingest';
-import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { runSubcommand } from '../../../../test/support/cli.js';
 import { register, runSynth } from './synth.js';
 
-async function run(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number | undefined }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out.push(String(s));
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    err.push(String(s));
-    return true;
-  });
-  const program = new Command('ecgcad').exitOverride();
-  register(program);
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(['node', 'ecgcad', 'synth', ...args]);
-  } catch (e) {
-    // exitOverride turns commander's own argument errors into exceptions.
-    err.push(String((e as Error).message));
-    process.exitCode = (e as { exitCode?: number }).exitCode ?? 1;
-  }
-  const exitCode = process.exitCode as number | undefined;
-  process.exitCode = undefined;
-  vi.restoreAllMocks();
-  return { stdout: out.join(''), stderr: err.join(''), exitCode };
-}
+const run = (args: string[]) => runSubcommand(register, 'synth', args);
 
 afterEach(() => {
   vi.restoreAllMocks();
