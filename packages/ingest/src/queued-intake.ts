@@ -65,7 +65,9 @@ export async function enqueueEcg(
     }
     if (state === 'failed') await redisCall('replace a failed job', () => existing.remove());
   }
-  const key = payloadKey('ecg', ecg.id);
+  // The payload key names the document (id and bytes), so a concurrent document with the same id cannot
+  // overwrite this one's waveform; whichever job BullMQ keeps, its payload is its own.
+  const key = payloadKey('ecg', `${ecg.id}\n${ecg.source.sha256}`);
   await options.payloads.put(key, encodeEcgPayload(ecg));
   const data: InferJobData = {
     ecgId: ecg.id,
@@ -76,6 +78,14 @@ export async function enqueueEcg(
   await redisCall('add the job', () =>
     options.inferQueue.add('infer', data, { ...stageJobOptions(options.retry), jobId }),
   );
+  // An add with a job id that exists is a no-op: when two first deliveries raced past the check above, the job
+  // that stands tells which one was taken.
+  const stored = await redisCall('read the job back', () => options.inferQueue.getJob(jobId));
+  const storedSha = (stored?.data as Partial<InferJobData> | undefined)?.sha256;
+  if (storedSha !== undefined && storedSha !== ecg.source.sha256) {
+    await options.payloads.delete(key);
+    throw new DuplicateIdError();
+  }
   return { ecgId: ecg.id };
 }
 
