@@ -3,7 +3,14 @@
  * (`maxRetriesPerRequest: null`, as BullMQ requires); producers on a sender's path use bounded retries and no
  * offline queue, so a request fails fast (TransientError -> HTTP 503 / C-STORE 0xA700) when Redis is away.
  */
-import { ConfigError, type InferJobData, type IngestJobData, QUEUE_NAMES, type WriteJobData } from '@ecgcad/ecg';
+import {
+  ConfigError,
+  type InferJobData,
+  type IngestJobData,
+  QUEUE_NAMES,
+  TransientError,
+  type WriteJobData,
+} from '@ecgcad/ecg';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
@@ -29,7 +36,8 @@ export async function waitReady(redis: Redis, timeoutMs = 10_000): Promise<void>
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       cleanup();
-      reject(new ConfigError([`redis.url: Redis not reachable within ${timeoutMs} ms`]));
+      // Not a configuration error: the URL may be right and Redis merely down (exit 1, not 2).
+      reject(new TransientError(`Redis not reachable within ${timeoutMs} ms (check redis.url / ECGCAD_REDIS_URL)`));
     }, timeoutMs);
     const onReady = (): void => {
       cleanup();
