@@ -53,6 +53,27 @@ describe('assessQuality', () => {
     expect(assessQuality(huge, SPEC).reasons).toEqual(['implausible amplitude (beyond 10 mV) in leads: aVL']);
   });
 
+  it('counts rail samples exactly wherever they fall (any window length, any position, top or bottom rail)', () => {
+    const ecg = synthesizeEcg();
+    for (const samples of [5000, 4999, 4998, 4997]) {
+      const spec = { ...SPEC, samples };
+      const needed = Math.ceil(0.05 * samples); // the default saturatedFraction of this window
+      for (const rail of [4000, -4000]) {
+        for (const count of [needed, needed - 1]) {
+          const clipped = withLeads(ecg, (l) => {
+            const x = lead(ecg, 'V3');
+            // The last sample of the window, then every 7th one backwards: all positions modulo 4 are hit.
+            for (let k = 0; k < count; k++) x[samples - 1 - 7 * k] = rail;
+            l.V3 = x;
+          });
+          const reasons = assessQuality(clipped, spec).reasons;
+          if (count === needed) expect(reasons).toEqual(['saturated leads (clipped at an extreme value): V3']);
+          else expect(reasons).toEqual([]);
+        }
+      }
+    }
+  });
+
   it('refuses NaN and infinite samples', () => {
     const ecg = synthesizeEcg();
     const bad = withLeads(ecg, (l) => {

@@ -73,8 +73,10 @@ interface LeadStats {
 
 /**
  * One pass over x[0 .. n): extremes, how many samples sit on each, mean and population SD; undefined when a
- * sample is NaN or infinite. Two samples per step with separate sums: a single running sum is bound by the
- * latency of its additions. The `>=` tests are rarely true on a real signal, so counting the extremes is free.
+ * sample is NaN or infinite. Even and odd samples go to separate sums (a single running sum is bound by the
+ * latency of its additions), in the same order whatever the unrolling. Four samples per step: a new or repeated
+ * extreme is rare on a real signal, so one combined test per step sends the few steps that hold one to the exact
+ * per-sample bookkeeping (NaN fails every comparison and is caught by the sums).
  */
 function leadStats(x: Float32Array, n: number): LeadStats | undefined {
   let min = Number.POSITIVE_INFINITY;
@@ -86,60 +88,62 @@ function leadStats(x: Float32Array, n: number): LeadStats | undefined {
   let q0 = 0;
   let q1 = 0;
   let i = 0;
-  for (; i + 1 < n; i += 2) {
+  for (; i + 3 < n; i += 4) {
     const a = x[i] as number;
     const b = x[i + 1] as number;
-    if (a >= max) {
-      if (a > max) {
-        max = a;
-        atMax = 0;
+    const c = x[i + 2] as number;
+    const d = x[i + 3] as number;
+    if (a >= max || b >= max || c >= max || d >= max || a <= min || b <= min || c <= min || d <= min) {
+      for (let j = i; j < i + 4; j++) {
+        const v = x[j] as number;
+        if (v >= max) {
+          if (v > max) {
+            max = v;
+            atMax = 0;
+          }
+          atMax++;
+        }
+        if (v <= min) {
+          if (v < min) {
+            min = v;
+            atMin = 0;
+          }
+          atMin++;
+        }
       }
-      atMax++;
-    }
-    if (a <= min) {
-      if (a < min) {
-        min = a;
-        atMin = 0;
-      }
-      atMin++;
-    }
-    if (b >= max) {
-      if (b > max) {
-        max = b;
-        atMax = 0;
-      }
-      atMax++;
-    }
-    if (b <= min) {
-      if (b < min) {
-        min = b;
-        atMin = 0;
-      }
-      atMin++;
     }
     s0 += a;
     s1 += b;
     q0 += a * a;
     q1 += b * b;
+    s0 += c;
+    s1 += d;
+    q0 += c * c;
+    q1 += d * d;
   }
-  if (i < n) {
-    const a = x[i] as number;
-    if (a >= max) {
-      if (a > max) {
-        max = a;
+  for (; i < n; i++) {
+    const v = x[i] as number;
+    if (v >= max) {
+      if (v > max) {
+        max = v;
         atMax = 0;
       }
       atMax++;
     }
-    if (a <= min) {
-      if (a < min) {
-        min = a;
+    if (v <= min) {
+      if (v < min) {
+        min = v;
         atMin = 0;
       }
       atMin++;
     }
-    s0 += a;
-    q0 += a * a;
+    if ((i & 1) === 0) {
+      s0 += v;
+      q0 += v * v;
+    } else {
+      s1 += v;
+      q1 += v * v;
+    }
   }
   const sum = s0 + s1;
   const sumSquares = q0 + q1;
