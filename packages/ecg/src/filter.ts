@@ -359,17 +359,26 @@ function runSymmetric(
   const gt = coef[c + 17] as number;
   let tz2 = (1 - e2 * gt) * u3;
   let tz1 = (t1 - e1 * gt) * u3 + tz2;
+  // Each section as y[n] = (x[n] + p1 x[n-1] + z2[n-2]) - q1 y[n-1]: the part in brackets is ready a step early,
+  // so the recursion through y is one multiplication and one subtraction per sample (a multiplication and two
+  // additions in the transposed form above). py = y[n-1] starts at 0 and pz1 holds the bracket less x[n].
+  let py = 0;
+  let ry = 0;
+  let ty = 0;
   for (let k = 0; k < len; k++, i += step) {
     const x = w[i] as number;
-    const y = x + pz1;
-    pz1 = p1 * x - q1 * y + pz2;
+    const y = x + pz1 - q1 * py;
+    pz1 = p1 * x + pz2;
     pz2 = x - q2 * y;
-    const v = y + rz1;
-    rz1 = r1 * y - s1 * v + rz2;
+    py = y;
+    const v = y + rz1 - s1 * ry;
+    rz1 = r1 * y + rz2;
     rz2 = y - s2 * v;
-    const z = v + tz1;
-    tz1 = t1 * v - e1 * z + tz2;
+    ry = v;
+    const z = v + tz1 - e1 * ty;
+    tz1 = t1 * v + tz2;
     tz2 = v - e2 * z;
+    ty = z;
     w[i] = z;
   }
 }
