@@ -277,6 +277,41 @@ describe('decodeDicom', () => {
     expect(lead(decodeDicom(bytes, meta), 'II')).toEqual([8]);
   });
 
+  it('gives the same leads at every byte offset and in either byte order (paired 16-bit fast path included)', () => {
+    // Six channels: two pairs read together, a duplicate lead (the first wins) and a pressure channel skipped.
+    const channels: ChannelSpec[] = [
+      { label: 'I', sensitivity: '2.5', units: 'uV' },
+      { label: 'II', sensitivity: '1', baseline: '3', units: 'uV' },
+      { label: 'V1', sensitivity: '0.5', units: 'mV' },
+      { label: 'III', sensitivity: '1', units: 'uV' },
+      { label: 'II', sensitivity: '7', units: 'uV' },
+      { label: 'V1', units: 'mm[Hg]' },
+    ];
+    const samples = [
+      [-32768, 32767, -1, 0, 5, 6],
+      [32767, -32768, 1, -1, 7, 8],
+      [123, -456, 789, -1011, 9, 10],
+      [0, 1, -2, 3, 11, 12],
+      [-5, 4, -3, 2, 13, 14],
+    ];
+    const expected = {
+      I: samples.map((r) => (r[0] as number) * 2.5),
+      II: samples.map((r) => (r[1] as number) + 3),
+      V1: samples.map((r) => (r[2] as number) * 500),
+      III: samples.map((r) => r[3] as number),
+    };
+    for (const syntax of ['explicit', 'big'] as const) {
+      const inner = part10(ecgDataset([{ channels, samples }], syntax), syntax);
+      for (const shift of [0, 1, 2, 3]) {
+        const outer = new Uint8Array(inner.length + shift);
+        outer.set(inner, shift);
+        const ecg = decodeDicom(outer.subarray(shift), meta);
+        expect(Object.keys(ecg.leads).sort()).toEqual(['I', 'II', 'III', 'V1']);
+        for (const name of ['I', 'II', 'III', 'V1'] as const) expect(lead(ecg, name)).toEqual(expected[name]);
+      }
+    }
+  });
+
   it('reads from a Uint8Array at an odd offset of a larger buffer', () => {
     const inner = part10(
       ecgDataset(
