@@ -288,4 +288,36 @@ describe('resample', () => {
       }
     });
   });
+
+  it('half-band decimation (1000 -> 500 Hz, protected band) centres every input on its outputs', () => {
+    const r = getResampler(1000, 500, { protectBandHz: 50 });
+    expect(r.decimationFactor).toBe(2);
+    const impulse = (p: number): Float64Array => {
+      const x = new Float32Array(1000);
+      x[p] = 1;
+      const out = new Float64Array(r.outputLength(1000));
+      r.process(x, 1000, out);
+      return out;
+    };
+    // An even input sits on output p / 2 alone; an odd one weighs on the outputs either side symmetrically.
+    const even = impulse(500);
+    expect(Array.from(even).filter((v) => v !== 0)).toEqual([even[250]]);
+    const odd = impulse(501);
+    for (let i = 0; i < odd.length; i++) {
+      if (i < 248 || i > 253) expect(odd[i]).toBe(0);
+      else expect(odd[i]).toBe(odd[501 - i]);
+    }
+    expect(odd[250]).toBeGreaterThan(0);
+    // Every interior output, the first and last included, weighs its inputs by the same kernel.
+    // Weight of the input d samples from an output's centre (odd d: read off the impulse at 501).
+    const h = (d: number): number =>
+      d % 2 === 0 ? (d === 0 ? (even[250] as number) : 0) : (odd[250 - (Math.abs(d) - 1) / 2] as number);
+    for (let p = 0; p < 1000; p++) {
+      const out = impulse(p);
+      for (let i = 3; 2 * i + 6 <= 999; i++) {
+        const d = p - 2 * i;
+        expect(out[i]).toBe(Math.abs(d) <= 6 ? h(d) : 0);
+      }
+    }
+  });
 });

@@ -336,11 +336,32 @@ export class Resampler {
       const w0 = ws[0] as number;
       const w1 = ws[1] as number;
       const w2 = ws[2] as number;
-      for (let i = lo, c = lo * down; i < hi; i++, c += down) {
-        out[offset + i] =
-          (x[c] as number) * h0 +
-          ((x[c - o0] as number) + (x[c + o0] as number)) * w0 +
-          (((x[c - o1] as number) + (x[c + o1] as number)) * w1 + ((x[c - o2] as number) + (x[c + o2] as number)) * w2);
+      if (down === 2 && o0 === 1 && o1 === 3 && o2 === 5 && lo < hi) {
+        // The half-band kernel (2:1): output i + 1 reads the odd inputs of output i shifted by one pair, so they
+        // stay in locals and each output loads two new inputs instead of seven (same arithmetic, same order).
+        let c = lo * 2;
+        let xm5 = x[c - 5] as number;
+        let xm3 = x[c - 3] as number;
+        let xm1 = x[c - 1] as number;
+        let xp1 = x[c + 1] as number;
+        let xp3 = x[c + 3] as number;
+        for (let i = lo; i < hi; i++, c += 2) {
+          const xp5 = x[c + 5] as number;
+          out[offset + i] = (x[c] as number) * h0 + (xm1 + xp1) * w0 + ((xm3 + xp3) * w1 + (xm5 + xp5) * w2);
+          xm5 = xm3;
+          xm3 = xm1;
+          xm1 = xp1;
+          xp1 = xp3;
+          xp3 = xp5;
+        }
+      } else {
+        for (let i = lo, c = lo * down; i < hi; i++, c += down) {
+          out[offset + i] =
+            (x[c] as number) * h0 +
+            ((x[c - o0] as number) + (x[c + o0] as number)) * w0 +
+            (((x[c - o1] as number) + (x[c + o1] as number)) * w1 +
+              ((x[c - o2] as number) + (x[c + o2] as number)) * w2);
+        }
       }
     } else {
       for (let i = lo, c = lo * down; i < hi; i++, c += down) out[offset + i] = dotPairs(x, c, offs, ws, h0);
