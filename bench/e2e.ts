@@ -31,6 +31,7 @@ import { createLogger, loadConfig, predictorFromConfig, startQueuedEngine } from
 import { startTestEhr } from '@ecgcad/fhir-writer';
 import { decodeEcg, writeDicomEcg } from '@ecgcad/ingest';
 import { Redis } from 'ioredis';
+import { dropPrefix } from '../test/pipeline-support.js';
 
 /** What the EHR child and the bench say to each other over the IPC channel. */
 type PeerMessage =
@@ -212,17 +213,6 @@ async function runBench(): Promise<void> {
 
   function percentile(sorted: number[], p: number): number {
     return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-  }
-
-  async function dropPrefix(prefix: string): Promise<void> {
-    const redis = new Redis('redis://127.0.0.1:6379');
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-    redis.disconnect();
   }
 
   const tag = randomUUID().slice(0, 8);

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fitSine, tone } from '../../../test/support/signal.js';
 import { ConfigError } from './errors.js';
 import {
   butterworthHighpass,
@@ -13,31 +14,11 @@ import {
 const FS = 500;
 const CARD = { highpassHz: 0.5, lowpassHz: 40 };
 
-function tone(f: number, n: number, amplitude = 1, phase = 0): Float32Array {
-  const x = new Float32Array(n);
-  for (let i = 0; i < n; i++) x[i] = amplitude * Math.sin((2 * Math.PI * f * i) / FS + phase);
-  return x;
-}
+/** A tone at the test rate. */
+const toneAt = (f: number, n: number, amplitude = 1, phase = 0): Float32Array => tone(f, FS, n, amplitude, phase);
 
-/** Amplitude of the component at f over y[a .. b) (least squares on sin and cos). */
-function amplitudeAt(y: Float32Array, f: number, a: number, b: number): number {
-  let ss = 0;
-  let cc = 0;
-  let sc = 0;
-  let ys = 0;
-  let yc = 0;
-  for (let i = a; i < b; i++) {
-    const s = Math.sin((2 * Math.PI * f * i) / FS);
-    const c = Math.cos((2 * Math.PI * f * i) / FS);
-    ss += s * s;
-    cc += c * c;
-    sc += s * c;
-    ys += (y[i] as number) * s;
-    yc += (y[i] as number) * c;
-  }
-  const det = ss * cc - sc * sc;
-  return Math.hypot((ys * cc - yc * sc) / det, (yc * ss - ys * sc) / det);
-}
+/** Amplitude of the component at f over y[a .. b). */
+const amplitudeAt = (y: Float32Array, f: number, a: number, b: number): number => fitSine(y, FS, f, a, b).amplitude;
 
 /** Magnitude of a section cascade at f (single pass). */
 function gain(sections: ReturnType<typeof butterworthLowpass>, f: number): number {
@@ -89,7 +70,7 @@ describe('zero-phase filtering (card filter: high-pass 0.5 Hz, low-pass 40 Hz)',
         fc.double({ min: 3, max: 20, noNaN: true }),
         fc.double({ min: 0, max: 6.28, noNaN: true }),
         (f, ph) => {
-          const y = filtfilt(tone(f, 5000, 100, ph), FS, CARD);
+          const y = filtfilt(toneAt(f, 5000, 100, ph), FS, CARD);
           expect(Math.abs(amplitudeAt(y, f, 1000, 4000) - 100)).toBeLessThan(1);
         },
       ),
@@ -100,20 +81,20 @@ describe('zero-phase filtering (card filter: high-pass 0.5 Hz, low-pass 40 Hz)',
   it('cuts out-of-band tones (mains and above, baseline wander below 0.1 Hz) to under 1 %', () => {
     fc.assert(
       fc.property(fc.double({ min: 80, max: 240, noNaN: true }), (f) => {
-        const y = filtfilt(tone(f, 5000, 100), FS, CARD);
+        const y = filtfilt(toneAt(f, 5000, 100), FS, CARD);
         expect(amplitudeAt(y, f, 1000, 4000)).toBeLessThan(1);
       }),
       { numRuns: 30 },
     );
     for (const f of [0.05, 0.08, 0.1]) {
-      const y = filtfilt(tone(f, 60 * FS, 100), FS, CARD);
+      const y = filtfilt(toneAt(f, 60 * FS, 100), FS, CARD);
       expect(amplitudeAt(y, f, 10 * FS, 50 * FS)).toBeLessThan(1);
     }
   });
 
   it('is -6 dB at each cutoff (squared single-pass response)', () => {
-    expect(amplitudeAt(filtfilt(tone(40, 5000, 100), FS, CARD), 40, 1000, 4000)).toBeCloseTo(50, 0);
-    expect(amplitudeAt(filtfilt(tone(0.5, 20 * FS, 100), FS, CARD), 0.5, 4 * FS, 16 * FS)).toBeCloseTo(50, 0);
+    expect(amplitudeAt(filtfilt(toneAt(40, 5000, 100), FS, CARD), 40, 1000, 4000)).toBeCloseTo(50, 0);
+    expect(amplitudeAt(filtfilt(toneAt(0.5, 20 * FS, 100), FS, CARD), 0.5, 4 * FS, 16 * FS)).toBeCloseTo(50, 0);
   });
 
   it('is zero-phase: the peak of a pulse does not move', () => {
@@ -138,7 +119,7 @@ describe('zero-phase filtering (card filter: high-pass 0.5 Hz, low-pass 40 Hz)',
     const dc = filtfilt(new Float32Array(5000).fill(1500), FS, CARD);
     for (const v of dc) expect(Math.abs(v)).toBeLessThan(1e-6);
     // 10 Hz starting and ending on zero crossings (5001 samples), on a 500 uV offset.
-    const x = tone(10, 5001, 100).map((v) => v + 500);
+    const x = toneAt(10, 5001, 100).map((v) => v + 500);
     const y = filtfilt(x, FS, CARD);
     for (let i = 0; i < y.length; i++) {
       expect(Math.abs((y[i] as number) - ((x[i] as number) - 500))).toBeLessThan(1.5);
@@ -147,9 +128,9 @@ describe('zero-phase filtering (card filter: high-pass 0.5 Hz, low-pass 40 Hz)',
 
   it('removes mains with the notch and keeps neighbouring frequencies', () => {
     const spec = { notchHz: 50 };
-    expect(amplitudeAt(filtfilt(tone(50, 5000, 100), FS, spec), 50, 1000, 4000)).toBeLessThan(0.5);
-    expect(amplitudeAt(filtfilt(tone(45, 5000, 100), FS, spec), 45, 1000, 4000)).toBeGreaterThan(95);
-    expect(amplitudeAt(filtfilt(tone(10, 5000, 100), FS, spec), 10, 1000, 4000)).toBeGreaterThan(99.9);
+    expect(amplitudeAt(filtfilt(toneAt(50, 5000, 100), FS, spec), 50, 1000, 4000)).toBeLessThan(0.5);
+    expect(amplitudeAt(filtfilt(toneAt(45, 5000, 100), FS, spec), 45, 1000, 4000)).toBeGreaterThan(95);
+    expect(amplitudeAt(filtfilt(toneAt(10, 5000, 100), FS, spec), 10, 1000, 4000)).toBeGreaterThan(99.9);
     expect(notchFilter(60, FS).b1).toBe(notchFilter(60, FS).a1);
   });
 
@@ -174,7 +155,7 @@ describe('zero-phase filtering (card filter: high-pass 0.5 Hz, low-pass 40 Hz)',
 
   it('filters in place inside a padded row exactly as apply() does', () => {
     const f = designFilter(CARD, FS) as ZeroPhaseFilter;
-    const x = tone(7, 3000, 200, 1);
+    const x = toneAt(7, 3000, 200, 1);
     const viaApply = Float64Array.from(x);
     f.apply(viaApply);
     const pad = f.padLength;
