@@ -112,6 +112,35 @@ describe('DynamicBatcher', () => {
     await batcher.close();
   });
 
+  it('refuses a non-finite value wherever it sits (each of the four sums, the tail), taking only finite inputs', async () => {
+    const batcher = new DynamicBatcher(session, { maxBatch: 4, maxDelayMs: 1 });
+    const base = randomModelInput(7, 1, SIZE);
+    // SIZE is a multiple of 4; a batcher for inputs one shorter puts the last value in the loop's tail (its inputs
+    // are all refused before any run, so its session is never called).
+    const odd = new DynamicBatcher({ ...session, model: { ...session.model, inputSize: SIZE - 1 } } as ModelSession, {
+      maxBatch: 1,
+    });
+    const positions = [0, 1, 2, 3, 4, 5, 6, 7, SIZE - 4, SIZE - 3, SIZE - 2, SIZE - 1];
+    for (const value of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      for (const at of positions) {
+        const bad = base.slice();
+        bad[at] = value;
+        await expect(batcher.submit(bad)).rejects.toMatchObject({ code: 'MALFORMED', where: `index ${at}` });
+      }
+      const tail = base.slice(0, SIZE - 1);
+      tail[SIZE - 2] = value;
+      await expect(odd.submit(tail)).rejects.toMatchObject({ code: 'MALFORMED', where: `index ${SIZE - 2}` });
+    }
+    // The largest finite float32 and subnormals are finite.
+    const edge = base.slice();
+    edge[0] = 3.4028234663852886e38;
+    edge[1] = -3.4028234663852886e38;
+    edge[2] = 1e-45;
+    await expect(batcher.submit(edge)).resolves.toHaveLength(session.model.card.outputs.vessels.length);
+    await batcher.close();
+    await odd.close();
+  });
+
   it('no caller waits past its timeout, and late requests fail with a TransientError', async () => {
     const batcher = new DynamicBatcher(slowed(session, 300), { maxBatch: 2, maxDelayMs: 1, timeoutMs: 400 });
     const input = randomModelInput(5, 12, 5000);
