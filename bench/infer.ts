@@ -77,6 +77,11 @@ interface ModelResult {
   bestBatch: number;
   bareBest: number;
   stage: number;
+  /** Median over rounds of stage / bare measured back to back. */
+  roundRatio: number;
+  /** Median CPU ms (all threads of the process) per ECG. */
+  bareCpuMs: number;
+  stageCpuMs: number;
   stageBatch1: number;
   predictor: number;
   meanBatch: number;
@@ -90,21 +95,33 @@ function median(xs: number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** Calls `step` (which processes `n` ECGs) until `seconds` have passed (at least `minCalls`); returns ECG/s. */
-async function measure(step: () => Promise<number>, minCalls = 2): Promise<number> {
+/** ECG/s over a timed window, and this process's CPU time (all threads) per ECG over the same window. */
+interface Rate {
+  ecgPerS: number;
+  cpuMsPerEcg: number;
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
+/** Calls `step` (which processes `n` ECGs) until `seconds` have passed (at least `minCalls`). */
+async function measure(step: () => Promise<number>, minCalls = 2): Promise<Rate> {
   await step(); // warm-up
   let ecgs = 0;
   let calls = 0;
   const start = performance.now();
+  const cpu = process.cpuUsage();
   while (calls < minCalls || performance.now() - start < seconds * 1000) {
     ecgs += await step();
     calls++;
   }
-  return ecgs / ((performance.now() - start) / 1000);
+  return { ecgPerS: ecgs / ((performance.now() - start) / 1000), cpuMsPerEcg: cpuMsSince(cpu) / ecgs };
 }
 
 /** `clients` callers, each submitting work in a loop for `seconds`; returns completions per second. */
-async function saturate(clients: number, work: (i: number) => Promise<unknown>): Promise<number> {
+async function saturate(clients: number, work: (i: number) => Promise<unknown>): Promise<Rate> {
   let done = 0;
   let stop = false;
   const loop = async (c: number): Promise<void> => {
@@ -116,13 +133,15 @@ async function saturate(clients: number, work: (i: number) => Promise<unknown>):
   // Warm-up: one round per client.
   await Promise.all(Array.from({ length: clients }, (_, c) => work(c)));
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const loops = Array.from({ length: clients }, (_, c) => loop(c));
   await new Promise((r) => setTimeout(r, seconds * 1000));
   stop = true;
   const countedAt = performance.now();
+  const cpuMs = cpuMsSince(cpu);
   const counted = done;
   await Promise.all(loops);
-  return counted / ((countedAt - start) / 1000);
+  return { ecgPerS: counted / ((countedAt - start) / 1000), cpuMsPerEcg: cpuMs / counted };
 }
 
 async function runModel(config: string): Promise<ModelResult> {
@@ -144,7 +163,7 @@ async function runModel(config: string): Promise<ModelResult> {
     // The same thread settings as createSession(), so the ratio measures the stage, not a configuration difference.
     extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
   });
-  const bareRate = async (batch: number): Promise<number> => {
+  const bareRate = async (batch: number): Promise<Rate> => {
     const data = new Float32Array(batch * per);
     for (let b = 0; b < batch; b++) data.set(inputs[b % inputs.length] as Float32Array, b * per);
     const tensor = new ort.Tensor('float32', data, [batch, 12, model.card.input.samples]);
@@ -155,7 +174,7 @@ async function runModel(config: string): Promise<ModelResult> {
   };
   const bare: { batch: number; ecgPerS: number }[] = [];
   for (const batch of batches) {
-    const ecgPerS = await bareRate(batch);
+    const { ecgPerS } = await bareRate(batch);
     bare.push({ batch, ecgPerS });
     process.stderr.write(`  ${config}: bare batch ${batch}: ${ecgPerS.toFixed(1)} ECG/s\n`);
   }
@@ -193,27 +212,34 @@ async function runModel(config: string): Promise<ModelResult> {
     process.stderr.write(`  ${config}: max relative error vs float64 reference: ${maxRelError.toExponential(2)}\n`);
   }
   const sizes: number[] = [];
-  const stageRate = async (maxBatch: number): Promise<number> => {
+  const stageRate = async (maxBatch: number): Promise<Rate> => {
     const batcher = new DynamicBatcher(session, { maxBatch, maxDelayMs: 2, maxQueue: 100_000, timeoutMs: 600_000 });
     batcher.on('batch', (e) => sizes.push(e.size));
     const rate = await saturate(4 * maxBatch, (i) => batcher.submit(inputs[i % inputs.length] as Float32Array));
     await batcher.close();
     return rate;
   };
-  const bareRounds: number[] = [];
-  const stageRounds: number[] = [];
+  const bareRounds: Rate[] = [];
+  const stageRounds: Rate[] = [];
   for (let r = 0; r < rounds; r++) {
-    bareRounds.push(await bareRate(best.batch));
-    stageRounds.push(await stageRate(best.batch));
+    const b = await bareRate(best.batch);
+    const s = await stageRate(best.batch);
+    bareRounds.push(b);
+    stageRounds.push(s);
     process.stderr.write(
-      `  ${config}: round ${r + 1}: bare ${(bareRounds.at(-1) as number).toFixed(1)}, stage ${(stageRounds.at(-1) as number).toFixed(1)} ECG/s\n`,
+      `  ${config}: round ${r + 1}: bare ${b.ecgPerS.toFixed(1)}, stage ${s.ecgPerS.toFixed(1)} ECG/s (ratio ${(s.ecgPerS / b.ecgPerS).toFixed(3)}); ` +
+        `CPU ms/ECG bare ${b.cpuMsPerEcg.toFixed(3)}, stage ${s.cpuMsPerEcg.toFixed(3)}\n`,
     );
   }
   await bareSession.release();
-  const bareBest = median(bareRounds);
-  const stage = median(stageRounds);
+  const bareBest = median(bareRounds.map((r) => r.ecgPerS));
+  const stage = median(stageRounds.map((r) => r.ecgPerS));
+  // Rounds alternate, so a round's ratio compares bare and stage under the same outside load.
+  const roundRatio = median(stageRounds.map((s, i) => s.ecgPerS / (bareRounds[i] as Rate).ecgPerS));
+  const bareCpuMs = median(bareRounds.map((r) => r.cpuMsPerEcg));
+  const stageCpuMs = median(stageRounds.map((r) => r.cpuMsPerEcg));
   const meanBatch = sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length);
-  const stageBatch1 = await stageRate(1);
+  const stageBatch1 = (await stageRate(1)).ecgPerS;
   process.stderr.write(`  ${config}: stage (maxBatch 1): ${stageBatch1.toFixed(1)} ECG/s\n`);
 
   // 3. The Predictor: quality gate + prepare() into the batch tensor + batcher + strata.
@@ -221,7 +247,9 @@ async function runModel(config: string): Promise<ModelResult> {
   const predictor = new Predictor(session, {
     batching: { maxBatch: best.batch, maxDelayMs: 2, maxQueue: 100_000, timeoutMs: 600_000 },
   });
-  const predictorRate = await saturate(4 * best.batch, (i) => predictor.predict(ecgs[i % ecgs.length] as Ecg));
+  const { ecgPerS: predictorRate } = await saturate(4 * best.batch, (i) =>
+    predictor.predict(ecgs[i % ecgs.length] as Ecg),
+  );
   await predictor.close();
   process.stderr.write(`  ${config}: predictor: ${predictorRate.toFixed(1)} ECG/s\n`);
 
@@ -234,6 +262,9 @@ async function runModel(config: string): Promise<ModelResult> {
     bestBatch: best.batch,
     bareBest,
     stage,
+    roundRatio,
+    bareCpuMs,
+    stageCpuMs,
     stageBatch1,
     predictor: predictorRate,
     meanBatch,
@@ -291,7 +322,12 @@ if (values.child) {
     console.log(`  bare session, best batch ${r.bestBatch}: ${fmt(r.bareBest)} ECG/s (median of ${rounds} rounds)`);
     console.log(
       `  infer stage (batcher, maxBatch ${r.bestBatch}, ${4 * r.bestBatch} callers): ${fmt(r.stage)} ECG/s, ` +
-        `mean batch ${fmt(r.meanBatch)}; ratio to bare ${fmt(r.stage / r.bareBest, 3)} (target >= 0.90)`,
+        `mean batch ${fmt(r.meanBatch)}; ratio to bare ${fmt(r.stage / r.bareBest, 3)} (target >= 0.90), ` +
+        `median of the per-round ratios ${fmt(r.roundRatio, 3)}`,
+    );
+    console.log(
+      `  CPU per ECG (all threads): bare ${fmt(r.bareCpuMs, 3)} ms, stage ${fmt(r.stageCpuMs, 3)} ms; ` +
+        `bare / stage ${fmt(r.bareCpuMs / r.stageCpuMs, 3)}`,
     );
     console.log(
       `  batching gain: stage maxBatch ${r.bestBatch} / maxBatch 1 = ${fmt(r.stage / r.stageBatch1, 2)}x ` +
