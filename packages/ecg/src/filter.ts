@@ -10,6 +10,7 @@
  * value. DC offsets and baseline slopes leave no startup transient; a 10 Hz tone is kept within 1 % up to the edges.
  */
 import { ConfigError } from './errors.js';
+import { biquadKernel } from './filter-kernel.js';
 import type { ModelInputSpec } from './model-input.js';
 
 /** The card's filter block. */
@@ -126,6 +127,9 @@ export class ZeroPhaseFilter {
   private readonly symmetric: boolean;
   private readonly startsOnBaseline: boolean;
   private work = new Float64Array(0);
+  /** Start states of the rows in applyRowsUnscaled, and the kernel's nine coefficients (reused). */
+  private states = new Float64Array(0);
+  private readonly kernelCoef = new Float64Array(9);
 
   constructor(sections: Biquad[], padLength: number) {
     this.sections = sections;
@@ -177,17 +181,8 @@ export class ZeroPhaseFilter {
    */
   applyPaddedUnscaled(w: Float64Array, start: number, n: number): void {
     if (n <= 1 || this.sections.length === 0) return;
+    const p = this.reflectEdges(w, start, n);
     const pad = start;
-    if (pad < this.padLength || pad + n + this.padLength > w.length) {
-      throw new RangeError('filter: row has too little padding');
-    }
-    const p = Math.min(this.padLength, n - 1);
-    const first = w[pad] as number;
-    const last = w[pad + n - 1] as number;
-    for (let k = 1; k <= p; k++) {
-      w[pad - k] = 2 * first - (w[pad + k] as number);
-      w[pad + n - 1 + k] = 2 * last - (w[pad + n - 1 - k] as number);
-    }
     const from = pad - p;
     const len = n + 2 * p;
     const coef = this.coef;
@@ -199,6 +194,124 @@ export class ZeroPhaseFilter {
     // The backward pass can stop where the record starts: nothing left of it is kept.
     for (let s = 0; s < count; s += 3) run(w, pad, n + p, coef, s, Math.min(3, count - s), true, settle);
   }
+
+  /**
+   * {@link ZeroPhaseFilter.applyPaddedUnscaled} on several rows of `w`, each `n` values long from `starts[r]`
+   * with its padding either side. Same results, bit for bit; when `w` is the SIMD kernel's workspace
+   * ({@link filterWorkspace}) and the sections are symmetric, each group of three runs on all rows at once in
+   * WebAssembly, two rows per vector (about 2x faster than row by row).
+   */
+  applyRowsUnscaled(w: Float64Array, starts: readonly number[], n: number): void {
+    const kernel = biquadKernel;
+    const count = this.sections.length;
+    if (!kernel?.owns(w) || !this.symmetric || count < 3 || n <= 1) {
+      for (const start of starts) this.applyPaddedUnscaled(w, start, n);
+      return;
+    }
+    const rows = starts.length;
+    let p = 0;
+    for (const start of starts) p = this.reflectEdges(w, start, n);
+    const len = n + 2 * p;
+    const settle = this.startsOnBaseline ? Math.max(1, p) : 1;
+    const coef = this.coef;
+    const firsts = new Array<number>(rows);
+    const states = this.states.length >= 6 * rows ? this.states : new Float64Array(6 * rows);
+    this.states = states;
+    for (const backward of [false, true]) {
+      const passLen = backward ? n + p : len;
+      for (let s = 0; s < count; s += 3) {
+        const group = Math.min(3, count - s);
+        for (let r = 0; r < rows; r++) {
+          const from = backward ? (starts[r] as number) : (starts[r] as number) - p;
+          if (group < 3) runSymmetric(w, from, passLen, coef, s, group, backward, settle);
+          else firsts[r] = symmetricStart(w, from, passLen, coef, s, backward, settle, states, 6 * r);
+        }
+        if (group < 3) continue;
+        const c = 6 * s;
+        const k = this.kernelCoef;
+        k[0] = coef[c + 1] as number;
+        k[1] = coef[c + 3] as number;
+        k[2] = coef[c + 4] as number;
+        k[3] = coef[c + 7] as number;
+        k[4] = coef[c + 9] as number;
+        k[5] = coef[c + 10] as number;
+        k[6] = coef[c + 13] as number;
+        k[7] = coef[c + 15] as number;
+        k[8] = coef[c + 16] as number;
+        kernel.run(firsts, rows, passLen, backward, k, states);
+      }
+    }
+  }
+
+  /**
+   * Writes the odd reflections either side of w[start .. start + n) and returns their length p (padLength,
+   * capped at n - 1). Throws RangeError when the row has too little room for them.
+   */
+  private reflectEdges(w: Float64Array, start: number, n: number): number {
+    const pad = start;
+    if (pad < this.padLength || pad + n + this.padLength > w.length) {
+      throw new RangeError('filter: row has too little padding');
+    }
+    const p = Math.min(this.padLength, n - 1);
+    const first = w[pad] as number;
+    const last = w[pad + n - 1] as number;
+    for (let k = 1; k <= p; k++) {
+      w[pad - k] = 2 * first - (w[pad + k] as number);
+      w[pad + n - 1 + k] = 2 * last - (w[pad + n - 1 - k] as number);
+    }
+    return p;
+  }
+}
+
+/**
+ * A Float64Array with at least `length` values for rows that {@link ZeroPhaseFilter.applyRowsUnscaled} should
+ * filter: the SIMD kernel's memory where it is available, else a plain array. Reused: valid until the next call.
+ */
+export function filterWorkspace(length: number): Float64Array {
+  if (biquadKernel) return biquadKernel.workspace(length);
+  if (plainWorkspace.length < length) plainWorkspace = new Float64Array(length);
+  return plainWorkspace;
+}
+let plainWorkspace = new Float64Array(0);
+
+/**
+ * The start states runSymmetric gives three sections from coef[6 * first ..) for a pass over w[from .. from +
+ * len) (same arithmetic), written to out[o .. o + 6) as [pz1, pz2, rz1, rz2, tz1, tz2]. Returns the index of
+ * the pass's first value.
+ */
+function symmetricStart(
+  w: Float64Array,
+  from: number,
+  len: number,
+  coef: Float64Array,
+  first: number,
+  backward: boolean,
+  settle: number,
+  out: Float64Array,
+  o: number,
+): number {
+  const c = first * 6;
+  const step = backward ? -1 : 1;
+  const i = backward ? from + len - 1 : from;
+  let u = 0;
+  const m = Math.min(settle, len);
+  for (let k = 0, j = i; k < m; k++, j += step) u += w[j] as number;
+  u /= m;
+  const gp = coef[c + 5] as number;
+  const pz2 = (1 - (coef[c + 4] as number) * gp) * u;
+  out[o] = ((coef[c + 1] as number) - (coef[c + 3] as number) * gp) * u + pz2;
+  out[o + 1] = pz2;
+  const u2 = gp * u;
+  const gr = coef[c + 11] as number;
+  const rz2 = (1 - (coef[c + 10] as number) * gr) * u2;
+  out[o + 2] = ((coef[c + 7] as number) - (coef[c + 9] as number) * gr) * u2 + rz2;
+  out[o + 3] = rz2;
+  const u3 = gr * u2;
+  const gt = coef[c + 17] as number;
+  const tz2 = (1 - (coef[c + 16] as number) * gt) * u3;
+  out[o + 4] = ((coef[c + 13] as number) - (coef[c + 15] as number) * gt) * u3 + tz2;
+  out[o + 5] = tz2;
+  return i;
 }
 
 /**

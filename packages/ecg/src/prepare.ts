@@ -25,7 +25,7 @@
  */
 import { type Ecg, type LeadName, sampleCount } from './ecg.js';
 import { ConfigError, NotAnalysableError } from './errors.js';
-import { designFilter, type ZeroPhaseFilter } from './filter.js';
+import { designFilter, filterWorkspace, type ZeroPhaseFilter } from './filter.js';
 import type { ModelInputSpec } from './model-input.js';
 import { type ZScore, zscoreFromSums } from './normalize.js';
 import { assessQuality, type QualityOptions } from './quality.js';
@@ -133,8 +133,8 @@ export function preparedLength(spec: ModelInputSpec): number {
   return spec.leads.length * spec.samples;
 }
 
-// Scratch rows (Float64, [row][rowLength]) reused across calls; prepare() is synchronous, so no sharing issues.
-let scratch = new Float64Array(0);
+// Scratch rows (Float64, [row][rowLength]) come from filterWorkspace() (the SIMD filter kernel's memory), reused
+// across calls; prepare() is synchronous, so no sharing issues.
 let wide = new Float64Array(0);
 
 /**
@@ -201,11 +201,11 @@ export function prepare(
   // Each row: [pad | rowLength resampled samples | pad], the pads being room for the filter's reflected edges.
   const pad = filter?.padLength ?? 0;
   const stride = rowLength + 2 * pad;
-  if (scratch.length < rows * stride) scratch = new Float64Array(rows * stride);
-  const buf = scratch;
-
+  const buf = filterWorkspace(rows * stride);
+  const starts: number[] = [];
   for (let r = 0; r < stored.length; r++) {
     const start = r * stride + pad;
+    starts.push(start);
     const src = source[stored[r] as LeadName] as Float32Array;
     if (resampler.identity || resampler.decimationFactor > 0) {
       // A copy, or a few taps per output: the Float32 lead is read as it is.
@@ -217,9 +217,10 @@ export function prepare(
       for (let t = 0; t < inputNeeded; t++) wide[t] = src[t] as number;
       resampler.process(wide, inputNeeded, buf, rowLength, start);
     }
-    // Unscaled: the filter's overall gain is folded into the final affine map below (one multiplication saved).
-    filter?.applyPaddedUnscaled(buf, start, rowLength);
   }
+  // All rows at once (two per SIMD vector where WebAssembly has SIMD). Unscaled: the filter's overall gain is
+  // folded into the final affine map below (one multiplication saved).
+  filter?.applyRowsUnscaled(buf, starts, rowLength);
   const rowI = (rowOf.get('I') ?? 0) * stride + pad;
   const rowII = (rowOf.get('II') ?? 0) * stride + pad;
   const startOf = (l: LeadName): number => (rowOf.get(l) as number) * stride + pad;
