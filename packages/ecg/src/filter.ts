@@ -10,8 +10,8 @@
  * value. DC offsets and baseline slopes leave no startup transient; a 10 Hz tone is kept within 1 % up to the edges.
  */
 import { ConfigError } from './errors.js';
-import { biquadKernel } from './filter-kernel.js';
 import type { ModelInputSpec } from './model-input.js';
+import { simdKernels } from './simd-kernels.js';
 
 /** The card's filter block. */
 export type FilterSpec = NonNullable<ModelInputSpec['filter']>;
@@ -202,7 +202,7 @@ export class ZeroPhaseFilter {
    * WebAssembly, two rows per vector (about 2x faster than row by row).
    */
   applyRowsUnscaled(w: Float64Array, starts: readonly number[], n: number): void {
-    const kernel = biquadKernel;
+    const kernel = simdKernels;
     const count = this.sections.length;
     if (!kernel?.owns(w) || !this.symmetric || count < 3 || n <= 1) {
       for (const start of starts) this.applyPaddedUnscaled(w, start, n);
@@ -238,7 +238,7 @@ export class ZeroPhaseFilter {
         k[6] = coef[c + 13] as number;
         k[7] = coef[c + 15] as number;
         k[8] = coef[c + 16] as number;
-        kernel.run(firsts, rows, passLen, backward, k, states);
+        kernel.biquads(firsts, rows, passLen, backward, k, states);
       }
     }
   }
@@ -268,7 +268,7 @@ export class ZeroPhaseFilter {
  * filter: the SIMD kernel's memory where it is available, else a plain array. Reused: valid until the next call.
  */
 export function filterWorkspace(length: number): Float64Array {
-  if (biquadKernel) return biquadKernel.workspace(length);
+  if (simdKernels) return simdKernels.workspace(length);
   if (plainWorkspace.length < length) plainWorkspace = new Float64Array(length);
   return plainWorkspace;
 }

@@ -30,6 +30,7 @@ import type { ModelInputSpec } from './model-input.js';
 import { type ZScore, zscoreFromSums } from './normalize.js';
 import { assessQuality, type QualityOptions } from './quality.js';
 import { getResampler, snapRate } from './resample.js';
+import { type SimdKernels, simdKernels } from './simd-kernels.js';
 
 /** Options for prepare(). */
 export interface PrepareOptions {
@@ -201,7 +202,10 @@ export function prepare(
   // Each row: [pad | rowLength resampled samples | pad], the pads being room for the filter's reflected edges.
   const pad = filter?.padLength ?? 0;
   const stride = rowLength + 2 * pad;
-  const buf = filterWorkspace(rows * stride);
+  // Behind the rows, room for the output as Float32 (the SIMD write stages it there; one copy to `target`).
+  const stage = rows * stride;
+  const buf = filterWorkspace(stage + Math.ceil(total / 2));
+  const kernel = simdKernels?.owns(buf) ? simdKernels : undefined;
   const starts: number[] = [];
   for (let r = 0; r < stored.length; r++) {
     const start = r * stride + pad;
@@ -230,11 +234,16 @@ export function prepare(
   const mode = spec.normalize;
   const sums = new Map<LeadName, RowSums>();
   if (mode !== 'none') {
-    for (const l of stored) sums.set(l, rowSums(buf, startOf(l), kept));
+    for (const l of stored) {
+      if (kernel) {
+        kernel.sums(startOf(l), kept, sumsOut);
+        sums.set(l, { s: sumsOut[0] as number, q: sumsOut[1] as number });
+      } else sums.set(l, rowSums(buf, startOf(l), kept));
+    }
     if (derived.length > 0) {
       const si = sums.get('I') as RowSums;
       const sii = sums.get('II') as RowSums;
-      const cross = crossSum(buf, rowI, rowII, kept);
+      const cross = kernel ? kernel.cross(rowI, rowII, kept) : crossSum(buf, rowI, rowII, kept);
       for (const l of derived) {
         const [a, b] = DERIVATION[l] as readonly [number, number];
         sums.set(l, { s: a * si.s + b * sii.s, q: a * a * si.q + 2 * a * b * cross + b * b * sii.q });
@@ -251,6 +260,10 @@ export function prepare(
 
   // Final write in the card's layout.
   const nlc = spec.layout === 'NLC';
+  if (kernel && !nlc) {
+    writeStaged(kernel, target, offset, stage * 2, specLeads, maps, derivedSet, startOf, rowI, rowII, kept, samples);
+    return target;
+  }
   const leadCount = specLeads.length;
   const step = nlc ? leadCount : 1;
   for (let c = 0; c < leadCount; c++) {
@@ -271,6 +284,41 @@ export function prepare(
     for (let t = kept; t < samples; t++) target[o + t * step] = 0;
   }
   return target;
+}
+
+/** Sum kernel results [s, q], reused. */
+const sumsOut = new Float64Array(2);
+
+/**
+ * The NCL write through the SIMD kernels: every card lead into Float32 staging behind the rows (Float32 index
+ * `stage` of the workspace), then one copy into `target`. The same values as writeRow and writeDerivedRow.
+ */
+function writeStaged(
+  kernel: SimdKernels,
+  target: Float32Array,
+  offset: number,
+  stage: number,
+  leads: readonly LeadName[],
+  maps: readonly ZScore[],
+  derivedSet: ReadonlySet<LeadName>,
+  startOf: (l: LeadName) => number,
+  rowI: number,
+  rowII: number,
+  kept: number,
+  samples: number,
+): void {
+  const f32 = kernel.workspace32();
+  for (let c = 0; c < leads.length; c++) {
+    const l = leads[c] as LeadName;
+    const { mean, scale } = maps[c] as ZScore;
+    const o = stage + c * samples;
+    if (derivedSet.has(l)) {
+      const [a, b] = DERIVATION[l] as readonly [number, number];
+      kernel.writeDerived(rowI, rowII, o, kept, a, b, mean, scale);
+    } else kernel.write(startOf(l), o, kept, mean, scale);
+    if (kept < samples) f32.fill(0, o + kept, o + samples);
+  }
+  target.set(f32.subarray(stage, stage + leads.length * samples), offset);
 }
 
 /** target[o + t] = (buf[base + t] - mean) * scale for t < kept (NCL: one contiguous row). */

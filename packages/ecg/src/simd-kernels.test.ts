@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { designFilter, type FilterSpec, filterWorkspace, type ZeroPhaseFilter } from './filter.js';
-import { biquadKernel } from './filter-kernel.js';
+import { simdKernels } from './simd-kernels.js';
 
 /** Deterministic ECG-like rows: a baseline drift, a few tones and noise, different per row. */
 function rowValues(row: number, n: number): Float64Array {
@@ -30,14 +30,14 @@ function both(filter: ZeroPhaseFilter, rows: number, n: number): { plain: Float6
     w.set(x, 5 + r * stride + pad);
     starts.push(5 + r * stride + pad);
   }
-  expect(biquadKernel?.owns(w)).toBe(true);
+  expect(simdKernels?.owns(w)).toBe(true);
   filter.applyRowsUnscaled(w, starts, n);
   return { plain, kernel: starts.map((s) => w.slice(s, s + n)) };
 }
 
 describe('SIMD filter kernel', () => {
   it('is available on this Node (WebAssembly SIMD)', () => {
-    expect(biquadKernel).toBeDefined();
+    expect(simdKernels).toBeDefined();
   });
 
   const cases: Array<[string, FilterSpec, number]> = [
@@ -71,5 +71,50 @@ describe('SIMD filter kernel', () => {
     expect(filterWorkspace(10)).toBe(big);
     const filter = designFilter({ highpassHz: 0.5, lowpassHz: 40 }, 500) as ZeroPhaseFilter;
     expect(() => filter.applyRowsUnscaled(big, [filter.padLength - 1], 1000)).toThrow(RangeError);
+  });
+
+  it('sums, cross sums and writes exactly as the JavaScript loops of prepare() (even and odd lengths)', () => {
+    const k = simdKernels as NonNullable<typeof simdKernels>;
+    const w = filterWorkspace(30_000);
+    const x = rowValues(3, 5000);
+    const y = rowValues(8, 5000);
+    w.set(x, 11);
+    w.set(y, 7000);
+    const f32 = k.workspace32();
+    const out = new Float64Array(2);
+    for (const n of [0, 1, 2, 3, 4999, 5000]) {
+      // rowSums / crossSum: even and odd samples in accumulators of their own, added at the end.
+      let s0 = 0;
+      let s1 = 0;
+      let q0 = 0;
+      let q1 = 0;
+      let p0 = 0;
+      let p1 = 0;
+      for (let t = 0; t < n; t++) {
+        const a = x[t] as number;
+        const b = y[t] as number;
+        if (t % 2 === 0) {
+          s0 += a;
+          q0 += a * a;
+          p0 += a * b;
+        } else {
+          s1 += a;
+          q1 += a * a;
+          p1 += a * b;
+        }
+      }
+      k.sums(11, n, out);
+      expect(out[0]).toBe(s0 + s1);
+      expect(out[1]).toBe(q0 + q1);
+      expect(k.cross(11, 7000, n)).toBe(p0 + p1);
+      const dst = 2 * 14_000;
+      const want = new Float32Array(n);
+      for (let t = 0; t < n; t++) want[t] = ((x[t] as number) - 12.5) * 0.0123;
+      k.write(11, dst, n, 12.5, 0.0123);
+      expect(f32.slice(dst, dst + n)).toEqual(want);
+      for (let t = 0; t < n; t++) want[t] = (-0.5 * (x[t] as number) + 1 * (y[t] as number) - 3.25) * 0.0456;
+      k.writeDerived(11, 7000, dst, n, -0.5, 1, 3.25, 0.0456);
+      expect(f32.slice(dst, dst + n)).toEqual(want);
+    }
   });
 });

@@ -1,0 +1,496 @@
+/**
+ * WebAssembly SIMD kernels for prepare()'s hot loops over its Float64 rows:
+ * - the zero-phase filter's three fused symmetric second-order sections (numerator 1, b1, 1), run over many leads
+ *   at once, two leads per f64x2 vector and two vectors per loop;
+ * - the z-score sums (sum, sum of squares, cross sum of I and II) and the final write to Float32, two samples per
+ *   vector.
+ *
+ * Why: one filter section's recursion is bound by the latency of its own multiply and subtract; JavaScript cannot
+ * run two leads in one loop without spilling registers (measured 0.90x), while a 128-bit vector carries two leads
+ * in the same registers and the independent vectors of one loop hide each other's latency. The sums and the write
+ * are plain streaming loops that V8 does not vectorise.
+ *
+ * The module is about a kilobyte, encoded below at load time (no toolchain, no binary in the repository) and
+ * compiled once, synchronously. Each kernel computes exactly what its JavaScript counterpart computes (filter.ts's
+ * runSymmetric for three sections; prepare.ts's rowSums, crossSum, writeRow, writeDerivedRow), lane by lane in the
+ * same order, in float64 without fused multiply-adds: the results are bit-identical.
+ *
+ * The kernels only read and write their own linear memory, so callers keep their rows there:
+ * {@link SimdKernels.workspace} hands out a Float64Array over that memory (prepare() uses it as its scratch rows).
+ * Where WebAssembly SIMD is missing, {@link simdKernels} is undefined and callers use the JavaScript loops.
+ */
+
+/** The part of the WebAssembly API this module uses (the project's TypeScript libs do not declare it). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (
+    module: object,
+    imports: object,
+  ) => {
+    exports: Record<string, unknown>;
+  };
+}
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** Vectors (two leads each) one kernel call runs together: 1 .. MAX_VECTORS. */
+const MAX_VECTORS = 2;
+/** Byte layout of the linear memory: lane pointers, coefficients, start states, then the rows. */
+const LANES_AT = 0;
+const COEF_AT = 64;
+const STATES_AT = 256;
+/** Values per vector in the start-state block: pz1, pz2, rz1, rz2, tz1, tz2, each for two lanes. */
+const STATES_PER_VECTOR = 6;
+/** Results of the sum kernels: [s0, s1], [q0, q1], [p0, p1] (even and odd samples). */
+const SUMS_AT = 768;
+const DATA_AT = 1024;
+const PAGE = 65536;
+
+// --- A minimal WebAssembly binary encoder (just what the kernel needs). ---
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+const vector = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const utf8 = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+
+const I32 = 0x7f;
+const V128 = 0x7b;
+const get = (i: number): number[] => [0x20, ...uleb(i)];
+const set = (i: number): number[] => [0x21, ...uleb(i)];
+const tee = (i: number): number[] => [0x22, ...uleb(i)];
+const i32Const = (n: number): number[] => [0x41, ...sleb(n)];
+const i32Load = (offset: number): number[] => [0x28, 2, ...uleb(offset)];
+const I32_ADD = [0x6a];
+const I32_SUB = [0x6b];
+const I32_EQZ = [0x45];
+const simd = (code: number, ...immediates: number[]): number[] => [0xfd, ...uleb(code), ...immediates];
+const v128Load = (offset: number): number[] => simd(0x00, 4, ...uleb(offset));
+const load64Splat = (offset: number): number[] => simd(0x0a, 3, ...uleb(offset));
+const LOAD64_ZERO = simd(0x5d, 3, 0);
+const load64Lane = (lane: number): number[] => simd(0x57, 3, 0, lane);
+const store64Lane = (lane: number): number[] => simd(0x5b, 3, 0, lane);
+const F64X2_ADD = simd(0xf0);
+const F64X2_SUB = simd(0xf1);
+const F64X2_MUL = simd(0xf2);
+const F64X2_SPLAT = simd(0x14);
+const F32X4_DEMOTE = simd(0x5e);
+const v128Store = (offset: number): number[] => simd(0x0b, 4, ...uleb(offset));
+const load64 = simd(0x00, 3, 0);
+const F64 = 0x7c;
+
+/** One exported function: parameter types, extra locals (count, type) and code (without the final end). */
+interface WasmFunction {
+  name: string;
+  params: number[];
+  locals: Array<[number, number]>;
+  code: number[];
+}
+
+/** `block; loop; body; ptrs += steps; count -= 1; br_if loop; end; end`, skipped when count is 0. */
+function countedLoop(count: number, body: number[], steps: Array<[number, number]>): number[] {
+  const code = [0x02, 0x40, ...get(count), ...I32_EQZ, 0x0d, 0, 0x03, 0x40, ...body];
+  for (const [p, step] of steps) code.push(...get(p), ...i32Const(step), ...I32_ADD, ...set(p));
+  code.push(...get(count), ...i32Const(1), ...I32_SUB, ...tee(count), 0x0d, 0, 0x0b, 0x0b);
+  return code;
+}
+
+/** sums(ptr, pairs): [s0, s1] += x, [q0, q1] += x * x over `pairs` pairs of values, as rowSums. */
+function sumsFunction(): WasmFunction {
+  const [PTR, PAIRS, S, Q, X] = [0, 1, 2, 3, 4];
+  // x = load(ptr); s = x + s; q = x * x + q
+  const body = [
+    ...get(PTR),
+    ...load64,
+    ...tee(X),
+    ...get(S),
+    ...F64X2_ADD,
+    ...set(S),
+    ...get(X),
+    ...get(X),
+    ...F64X2_MUL,
+    ...get(Q),
+    ...F64X2_ADD,
+    ...set(Q),
+  ];
+  return {
+    name: 'sums',
+    params: [I32, I32],
+    locals: [[3, V128]],
+    code: [
+      ...countedLoop(PAIRS, body, [[PTR, 16]]),
+      ...i32Const(0),
+      ...get(S),
+      ...v128Store(SUMS_AT),
+      ...i32Const(0),
+      ...get(Q),
+      ...v128Store(SUMS_AT + 16),
+    ],
+  };
+}
+
+/** cross(a, b, pairs): [p0, p1] += a * b, as crossSum. */
+function crossFunction(): WasmFunction {
+  const [A, B, PAIRS, P] = [0, 1, 2, 3];
+  const body = [...get(A), ...load64, ...get(B), ...load64, ...F64X2_MUL, ...get(P), ...F64X2_ADD, ...set(P)];
+  return {
+    name: 'cross',
+    params: [I32, I32, I32],
+    locals: [[1, V128]],
+    code: [
+      ...countedLoop(PAIRS, body, [
+        [A, 16],
+        [B, 16],
+      ]),
+      ...i32Const(0),
+      ...get(P),
+      ...v128Store(SUMS_AT + 32),
+    ],
+  };
+}
+
+/** write(src, dst, pairs, mean, scale): Float32 dst = (src - mean) * scale, as writeRow. */
+function writeFunction(): WasmFunction {
+  const [SRC, DST, PAIRS, MEAN, SCALE, M, K] = [0, 1, 2, 3, 4, 5, 6];
+  // store the low two Float32 of demote((load(src) - mean) * scale) at dst
+  const body = [
+    ...get(DST),
+    ...get(SRC),
+    ...load64,
+    ...get(M),
+    ...F64X2_SUB,
+    ...get(K),
+    ...F64X2_MUL,
+    ...F32X4_DEMOTE,
+    ...store64Lane(0),
+  ];
+  return {
+    name: 'write',
+    params: [I32, I32, I32, F64, F64],
+    locals: [[2, V128]],
+    code: [
+      ...get(MEAN),
+      ...F64X2_SPLAT,
+      ...set(M),
+      ...get(SCALE),
+      ...F64X2_SPLAT,
+      ...set(K),
+      ...countedLoop(PAIRS, body, [
+        [SRC, 16],
+        [DST, 8],
+      ]),
+    ],
+  };
+}
+
+/** writeDerived(i, ii, dst, pairs, a, b, mean, scale): Float32 dst = (a * i + b * ii - mean) * scale. */
+function writeDerivedFunction(): WasmFunction {
+  const [I, II, DST, PAIRS, A, B, MEAN, SCALE, VA, VB, M, K] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  // store the low two Float32 of demote((a * load(i) + b * load(ii) - mean) * scale) at dst
+  const body = [
+    ...get(DST),
+    ...get(VA),
+    ...get(I),
+    ...load64,
+    ...F64X2_MUL,
+    ...get(VB),
+    ...get(II),
+    ...load64,
+    ...F64X2_MUL,
+    ...F64X2_ADD,
+    ...get(M),
+    ...F64X2_SUB,
+    ...get(K),
+    ...F64X2_MUL,
+    ...F32X4_DEMOTE,
+    ...store64Lane(0),
+  ];
+  return {
+    name: 'writeDerived',
+    params: [I32, I32, I32, I32, F64, F64, F64, F64],
+    locals: [[4, V128]],
+    code: [
+      ...get(A),
+      ...F64X2_SPLAT,
+      ...set(VA),
+      ...get(B),
+      ...F64X2_SPLAT,
+      ...set(VB),
+      ...get(MEAN),
+      ...F64X2_SPLAT,
+      ...set(M),
+      ...get(SCALE),
+      ...F64X2_SPLAT,
+      ...set(K),
+      ...countedLoop(PAIRS, body, [
+        [I, 16],
+        [II, 16],
+        [DST, 8],
+      ]),
+    ],
+  };
+}
+
+/**
+ * Body of `run<vectors>(len, step)`: lane l's samples start at the byte address in i32 slot l of LANES_AT and
+ * advance by `step` bytes; coefficients [p1, q1, q2, r1, s1, s2, t1, e1, e2] at COEF_AT; start states per vector
+ * at STATES_AT. Per section, as runSymmetric: y = (x + z1) - a1 * y[n-1]; z1 = b1 * x + z2; z2 = x - a2 * y.
+ */
+function biquadFunction(vectors: number): WasmFunction {
+  const lanes = 2 * vectors;
+  const LEN = 0;
+  const STEP = 1;
+  const ptr = (l: number) => 2 + l;
+  const coef = (k: number) => 2 + lanes + k;
+  // Per vector: x, then the three sections' (z1, z2, y) in the order pz1 pz2 py rz1 rz2 ry tz1 tz2 ty.
+  const at = (v: number, k: number) => 2 + lanes + 9 + 10 * v + k;
+  const X = 0;
+  const code: number[] = [];
+  for (let l = 0; l < lanes; l++) code.push(...i32Const(0), ...i32Load(LANES_AT + 4 * l), ...set(ptr(l)));
+  for (let k = 0; k < 9; k++) code.push(...i32Const(0), ...load64Splat(COEF_AT + 8 * k), ...set(coef(k)));
+  for (let v = 0; v < vectors; v++) {
+    for (let s = 0; s < 3; s++) {
+      for (let j = 0; j < 2; j++) {
+        const offset = STATES_AT + 16 * (STATES_PER_VECTOR * v + 2 * s + j);
+        code.push(...i32Const(0), ...v128Load(offset), ...set(at(v, 1 + 3 * s + j)));
+      }
+    }
+  }
+  code.push(0x02, 0x40, ...get(LEN), ...I32_EQZ, 0x0d, 0); // block; if len == 0 leave
+  code.push(0x03, 0x40); // loop
+  const inputs: number[] = [];
+  for (let v = 0; v < vectors; v++) {
+    code.push(...get(ptr(2 * v + 1)), ...get(ptr(2 * v)), ...LOAD64_ZERO, ...load64Lane(1), ...set(at(v, X)));
+    inputs.push(at(v, X));
+  }
+  // Section by section across the vectors, so that independent recursions sit next to each other.
+  for (let s = 0; s < 3; s++) {
+    for (let v = 0; v < vectors; v++) {
+      const input = inputs[v] as number;
+      const z1 = at(v, 1 + 3 * s);
+      const z2 = at(v, 2 + 3 * s);
+      const y = at(v, 3 + 3 * s);
+      const b1 = coef(3 * s);
+      const a1 = coef(3 * s + 1);
+      const a2 = coef(3 * s + 2);
+      // y = (x + z1) - a1 * y[n-1]   (y's local still holds y[n-1] until it is set)
+      code.push(...get(input), ...get(z1), ...F64X2_ADD, ...get(a1), ...get(y), ...F64X2_MUL, ...F64X2_SUB, ...set(y));
+      // z1 = b1 * x + z2
+      code.push(...get(b1), ...get(input), ...F64X2_MUL, ...get(z2), ...F64X2_ADD, ...set(z1));
+      // z2 = x - a2 * y
+      code.push(...get(input), ...get(a2), ...get(y), ...F64X2_MUL, ...F64X2_SUB, ...set(z2));
+      inputs[v] = y;
+    }
+  }
+  for (let v = 0; v < vectors; v++) {
+    code.push(...get(ptr(2 * v)), ...get(inputs[v] as number), ...store64Lane(0));
+    code.push(...get(ptr(2 * v + 1)), ...get(inputs[v] as number), ...store64Lane(1));
+  }
+  for (let l = 0; l < lanes; l++) code.push(...get(ptr(l)), ...get(STEP), ...I32_ADD, ...set(ptr(l)));
+  code.push(...get(LEN), ...i32Const(1), ...I32_SUB, ...tee(LEN), 0x0d, 0); // br_if loop while len != 0
+  code.push(0x0b, 0x0b); // end loop, end block
+  return {
+    name: `run${vectors}`,
+    params: [I32, I32],
+    locals: [
+      [lanes, I32],
+      [9 + 10 * vectors, V128],
+    ],
+    code,
+  };
+}
+
+/** The module: one exported memory and the functions, each with a type of its own. */
+function encodeModule(functions: readonly WasmFunction[]): Uint8Array {
+  const types = functions.map((f) => [0x60, ...vector(f.params.map((t) => [t])), ...vector([])]);
+  const bodies = functions.map((f) => {
+    const body = [...vector(f.locals.map(([n, t]) => [...uleb(n), t])), ...f.code, 0x0b];
+    return [...uleb(body.length), ...body];
+  });
+  const bytes = [
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vector(types)),
+    ...section(3, vector(functions.map((_, i) => uleb(i)))),
+    ...section(5, vector([[0x00, 1]])),
+    ...section(
+      7,
+      vector([[...utf8('memory'), 0x02, 0], ...functions.map((f, i) => [...utf8(f.name), 0x00, ...uleb(i)])]),
+    ),
+    ...section(10, vector(bodies)),
+  ];
+  return Uint8Array.from(bytes);
+}
+
+type Fn = (...args: number[]) => void;
+
+/** The kernels over their linear memory. Rows must lie in {@link SimdKernels.workspace}'s array. */
+export class SimdKernels {
+  private readonly memory: WasmMemory;
+  private readonly fns: Record<string, Fn>;
+  private view: Float64Array;
+  private f32: Float32Array;
+  private lanes: Int32Array;
+  private header: Float64Array;
+
+  constructor(exports: Record<string, unknown>) {
+    this.memory = exports.memory as WasmMemory;
+    this.fns = exports as Record<string, Fn>;
+    this.view = new Float64Array(0);
+    this.f32 = new Float32Array(0);
+    this.lanes = new Int32Array(0);
+    this.header = new Float64Array(0);
+    this.refresh();
+  }
+
+  /** Views over the current buffer (growing the memory detaches the old ones). */
+  private refresh(): void {
+    const buffer = this.memory.buffer;
+    this.view = new Float64Array(buffer, DATA_AT, (buffer.byteLength - DATA_AT) >> 3);
+    this.f32 = new Float32Array(buffer, DATA_AT, (buffer.byteLength - DATA_AT) >> 2);
+    this.lanes = new Int32Array(buffer, LANES_AT, 2 * MAX_VECTORS);
+    this.header = new Float64Array(buffer, 0, DATA_AT >> 3);
+  }
+
+  /**
+   * A Float64Array over the kernels' memory with at least `length` values. The same array is returned until a
+   * larger request grows the memory; earlier arrays are then detached (length 0), so fetch it once per use.
+   */
+  workspace(length: number): Float64Array {
+    if (this.view.length < length || this.view.buffer !== this.memory.buffer) {
+      const needed = DATA_AT + 8 * length - this.memory.buffer.byteLength;
+      if (needed > 0) this.memory.grow(Math.ceil(needed / PAGE));
+      this.refresh();
+    }
+    return this.view;
+  }
+
+  /** A Float32Array over the same memory as the current workspace: Float32 index 2 i is Float64 index i. */
+  workspace32(): Float32Array {
+    return this.f32;
+  }
+
+  /** True when `w` is the current workspace array (so its rows are visible to the kernels). */
+  owns(w: Float64Array): boolean {
+    return w === this.view && w.buffer === this.memory.buffer;
+  }
+
+  /**
+   * Runs three fused symmetric sections over `len` values of each row, forward from `firsts[r]` (workspace
+   * indices) or (backward) down from it. `coef` is [p1, q1, q2, r1, s1, s2, t1, e1, e2] (each section's b1, a1,
+   * a2), `states` holds each row's start states [pz1, pz2, rz1, rz2, tz1, tz2] at 6 r; every y[n-1] starts at 0.
+   */
+  biquads(
+    firsts: ArrayLike<number>,
+    rows: number,
+    len: number,
+    backward: boolean,
+    coef: ArrayLike<number>,
+    states: ArrayLike<number>,
+  ): void {
+    const h = this.header;
+    for (let k = 0; k < 9; k++) h[(COEF_AT >> 3) + k] = coef[k] as number;
+    const step = backward ? -8 : 8;
+    for (let r0 = 0; r0 < rows; r0 += 2 * MAX_VECTORS) {
+      const vectors = Math.min(MAX_VECTORS, Math.ceil((rows - r0) / 2));
+      for (let l = 0; l < 2 * vectors; l++) {
+        // An odd row out runs in both lanes of its vector: same values, same addresses, same result.
+        const r = Math.min(r0 + l, rows - 1);
+        this.lanes[l] = DATA_AT + 8 * (firsts[r] as number);
+        for (let j = 0; j < STATES_PER_VECTOR; j++) {
+          h[(STATES_AT >> 3) + 2 * (STATES_PER_VECTOR * (l >> 1) + j) + (l & 1)] = states[6 * r + j] as number;
+        }
+      }
+      (this.fns[`run${vectors}`] as Fn)(len, step);
+    }
+  }
+
+  /**
+   * Sum and sum of squares of w[from .. from + n), with the even and the odd samples in accumulators of their
+   * own, added at the end (prepare()'s rowSums, bit for bit). Written to `out` as [s, q].
+   */
+  sums(from: number, n: number, out: Float64Array): void {
+    const pairs = n >> 1;
+    (this.fns.sums as Fn)(DATA_AT + 8 * from, pairs);
+    const h = this.header;
+    const at = SUMS_AT >> 3;
+    let s0 = h[at] as number;
+    let q0 = h[at + 2] as number;
+    if (n & 1) {
+      const a = this.view[from + n - 1] as number;
+      s0 += a;
+      q0 += a * a;
+    }
+    out[0] = s0 + (h[at + 1] as number);
+    out[1] = q0 + (h[at + 3] as number);
+  }
+
+  /** Sum of w[a + t] * w[b + t] for t < n, even and odd samples apart (prepare()'s crossSum, bit for bit). */
+  cross(a: number, b: number, n: number): number {
+    (this.fns.cross as Fn)(DATA_AT + 8 * a, DATA_AT + 8 * b, n >> 1);
+    const h = this.header;
+    const at = (SUMS_AT >> 3) + 4;
+    let p0 = h[at] as number;
+    if (n & 1) p0 += (this.view[a + n - 1] as number) * (this.view[b + n - 1] as number);
+    return p0 + (h[at + 1] as number);
+  }
+
+  /** workspace32()[dst + t] = (w[src + t] - mean) * scale for t < n (prepare()'s writeRow). */
+  write(src: number, dst: number, n: number, mean: number, scale: number): void {
+    (this.fns.write as Fn)(DATA_AT + 8 * src, DATA_AT + 4 * dst, n >> 1, mean, scale);
+    if (n & 1) this.f32[dst + n - 1] = ((this.view[src + n - 1] as number) - mean) * scale;
+  }
+
+  /** workspace32()[dst + t] = (a * w[i + t] + b * w[ii + t] - mean) * scale for t < n (writeDerivedRow). */
+  writeDerived(i: number, ii: number, dst: number, n: number, a: number, b: number, mean: number, scale: number): void {
+    (this.fns.writeDerived as Fn)(DATA_AT + 8 * i, DATA_AT + 8 * ii, DATA_AT + 4 * dst, n >> 1, a, b, mean, scale);
+    if (n & 1) {
+      const t = n - 1;
+      this.f32[dst + t] = (a * (this.view[i + t] as number) + b * (this.view[ii + t] as number) - mean) * scale;
+    }
+  }
+}
+
+function instantiate(): SimdKernels | undefined {
+  const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!wasm) return undefined;
+  try {
+    const functions = [
+      ...Array.from({ length: MAX_VECTORS }, (_, i) => biquadFunction(i + 1)),
+      sumsFunction(),
+      crossFunction(),
+      writeFunction(),
+      writeDerivedFunction(),
+    ];
+    const instance = new wasm.Instance(new wasm.Module(encodeModule(functions)), {});
+    return new SimdKernels(instance.exports);
+  } catch {
+    return undefined; // no WebAssembly SIMD here: the JavaScript loops do the work
+  }
+}
+
+/** The kernels, compiled once at load; undefined where WebAssembly SIMD is not available. */
+export const simdKernels: SimdKernels | undefined = instantiate();
