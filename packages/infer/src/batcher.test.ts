@@ -203,6 +203,24 @@ describe('DynamicBatcher', () => {
     await batcher.close();
   });
 
+  it('starts the next waiting batch before it settles the callers of the one that finished', async () => {
+    let runsStarted = 0;
+    const counting: ModelSession = {
+      ...slowed(session, 0),
+      runBuffer: (input, n) => {
+        runsStarted++;
+        return session.runBuffer(input, n);
+      },
+    };
+    const batcher = new DynamicBatcher(counting, { maxBatch: 4, maxDelayMs: 1_000 });
+    const inputs = Array.from({ length: 8 }, (_, i) => randomModelInput(40 + i, 12, 5000));
+    // Four fill the first batch (it starts at once); four more fill the second, which waits for the session.
+    const seen = await Promise.all(inputs.map((input) => batcher.submit(input).then(() => runsStarted)));
+    expect(seen.slice(0, 4)).toEqual([2, 2, 2, 2]);
+    expect(seen.slice(4)).toEqual([2, 2, 2, 2]);
+    await batcher.close();
+  });
+
   it('a failing run fails only its own batch, with a TransientError', async () => {
     let runs = 0;
     const flaky: ModelSession = {

@@ -94,7 +94,8 @@ export class DynamicBatcher {
   private queue: Request[] = [];
   private roomWaiters: (() => void)[] = [];
   private assembled: AssembledBatch | undefined;
-  private inFlight: Promise<void> | undefined;
+  /** The batch the session is running (set before the run starts, cleared as soon as it returns). */
+  private running: AssembledBatch | undefined;
   private delayTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -174,7 +175,7 @@ export class DynamicBatcher {
   async close(): Promise<void> {
     this.closed = true;
     for (const wake of this.roomWaiters.splice(0)) wake();
-    if (this.queue.length === 0 && !this.assembled && !this.inFlight) return;
+    if (this.queue.length === 0 && !this.assembled && !this.running) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -233,23 +234,21 @@ export class DynamicBatcher {
     if (!this.assembled && this.queue.length > 0) {
       const full = this.queue.length >= this.maxBatch;
       const waited = performance.now() - (this.queue[0] as Request).submittedAt;
-      if (full || (!this.inFlight && waited >= this.maxDelayMs)) this.assembled = this.assemble();
+      if (full || (!this.running && waited >= this.maxDelayMs)) this.assembled = this.assemble();
     }
-    if (this.assembled && !this.inFlight) {
+    if (this.assembled && !this.running) {
       const batch = this.assembled;
       this.assembled = undefined;
-      this.inFlight = this.runBatch(batch).finally(() => {
-        this.inFlight = undefined;
-        this.schedule();
-      });
-      // Assemble the next full batch while this one runs.
-      if (this.queue.length >= this.maxBatch) this.assembled = this.assemble();
+      this.running = batch;
+      void this.runBatch(batch);
+      // Assemble the next full batch while this one runs (unless a run that failed at once already did).
+      if (!this.assembled && this.queue.length >= this.maxBatch) this.assembled = this.assemble();
     }
-    if (!this.assembled && !this.inFlight && this.queue.length > 0) {
+    if (!this.assembled && !this.running && this.queue.length > 0) {
       const waited = performance.now() - (this.queue[0] as Request).submittedAt;
       this.delayTimer = setTimeout(() => this.schedule(), Math.max(0, this.maxDelayMs - waited));
     }
-    if (this.closed && this.queue.length === 0 && !this.assembled && !this.inFlight) {
+    if (this.closed && this.queue.length === 0 && !this.assembled && !this.running) {
       for (const done of this.idleWaiters.splice(0)) done();
     }
   }
@@ -285,27 +284,39 @@ export class DynamicBatcher {
     return { buffer, bufferIndex, members, runSize };
   }
 
+  /** Runs one batch; never rejects (a failed run fails its members). */
   private async runBatch(batch: AssembledBatch): Promise<void> {
     const started = performance.now();
     const maxWaitMs = Math.max(...batch.members.map((m) => started - m.submittedAt));
-    let ok = true;
+    let probs: Float32Array | undefined;
+    let failure: EcgcadError | undefined;
     try {
-      const { probabilities: probs, input } = await this.session.runBuffer(batch.buffer, batch.runSize);
-      this.buffers[batch.bufferIndex] = input;
-      batch.members.forEach((member, k) => {
-        this.succeed(member, probs.slice(k * this.vessels, (k + 1) * this.vessels));
-      });
+      const result = await this.session.runBuffer(batch.buffer, batch.runSize);
+      this.buffers[batch.bufferIndex] = result.input;
+      probs = result.probabilities;
     } catch (err) {
-      ok = false;
       // A failed worker run may have detached the buffer: start that slot afresh.
       if (batch.buffer.length === 0) this.buffers[batch.bufferIndex] = new Float32Array(this.maxBatch * this.inputSize);
-      const failure = asEcgcadError(err, 'inference run failed', true);
-      for (const member of batch.members) this.fail(member, failure);
+      failure = asEcgcadError(err, 'inference run failed', true);
     }
+    const runMs = performance.now() - started;
+    // Start the next batch before settling this one: every settled caller's continuation (typically its next
+    // submit, with its input check) would otherwise run first, leaving the session idle once per batch.
+    this.running = undefined;
+    this.schedule();
+    if (probs) {
+      const out = probs;
+      batch.members.forEach((member, k) => {
+        this.succeed(member, out.slice(k * this.vessels, (k + 1) * this.vessels));
+      });
+    } else {
+      for (const member of batch.members) this.fail(member, failure as EcgcadError);
+    }
+    const ok = probs !== undefined;
     this.emitter.emit('batch', {
       size: batch.members.length,
       capacity: batch.runSize,
-      runMs: performance.now() - started,
+      runMs,
       maxWaitMs,
       queueDepth: this.queue.length,
       ok,
