@@ -312,6 +312,35 @@ describe('decodeDicom', () => {
     }
   });
 
+  it('pairs the last channel of one frame with the first of the next when the data starts mid-word', () => {
+    const channels: ChannelSpec[] = [
+      { label: 'I', sensitivity: '1.25', units: 'uV' },
+      { label: 'II', sensitivity: '1', units: 'uV' },
+      { label: 'V1', sensitivity: '2', units: 'uV' },
+      { label: 'V2', sensitivity: '0.5', baseline: '-7', units: 'uV' },
+    ];
+    const samples = [
+      [-32768, 32767, -1, 0],
+      [32767, -32768, 1, -1],
+      [123, -456, 789, -1011],
+      [0, 1, -2, 32767],
+      [-5, 4, -3, -32768],
+    ];
+    const expected = {
+      I: samples.map((r) => (r[0] as number) * 1.25),
+      II: samples.map((r) => r[1] as number),
+      V1: samples.map((r) => (r[2] as number) * 2),
+      V2: samples.map((r) => (r[3] as number) * 0.5 - 7),
+    };
+    const inner = part10(ecgDataset([{ channels, samples }], 'explicit'), 'explicit');
+    for (const shift of [0, 1, 2, 3]) {
+      const outer = new Uint8Array(inner.length + shift);
+      outer.set(inner, shift);
+      const ecg = decodeDicom(outer.subarray(shift), meta);
+      for (const name of ['I', 'II', 'V1', 'V2'] as const) expect(lead(ecg, name)).toEqual(expected[name]);
+    }
+  });
+
   it('reads from a Uint8Array at an odd offset of a larger buffer', () => {
     const inner = part10(
       ecgDataset(
