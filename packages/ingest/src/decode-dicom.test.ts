@@ -1,4 +1,4 @@
-import { LimitExceededError, MalformedInputError, UnsupportedFormatError } from '@ecgcad/ecg';
+import { type LeadName, LimitExceededError, MalformedInputError, UnsupportedFormatError } from '@ecgcad/ecg';
 import { describe, expect, it } from 'vitest';
 import { decodeDicom } from './decode-dicom.js';
 import { detectFormat } from './sniff.js';
@@ -232,8 +232,7 @@ const I_II: ChannelSpec[] = [
   { code: '5.6.3-9-2', sensitivity: '1', units: 'uV' },
 ];
 const meta = { feed: 'test', receivedAt: '2024-01-01T00:00:00Z' };
-const lead = (ecg: ReturnType<typeof decodeDicom>, name: 'I' | 'II' | 'III' | 'V1') =>
-  Array.from(ecg.leads[name] ?? []);
+const lead = (ecg: ReturnType<typeof decodeDicom>, name: LeadName) => Array.from(ecg.leads[name] ?? []);
 
 describe('decodeDicom', () => {
   it.each(['explicit', 'implicit', 'big'] as const)('reads %s VR Part 10 files', (syntax) => {
