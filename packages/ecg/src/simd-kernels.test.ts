@@ -117,4 +117,53 @@ describe('SIMD filter kernel', () => {
       expect(f32.slice(dst, dst + n)).toEqual(want);
     }
   });
+
+  it('gives the lead statistics of the quality gate: sums in order, extremes and how many samples sit on them', () => {
+    const k = simdKernels as NonNullable<typeof simdKernels>;
+    const out = new Float64Array(8);
+    let seed = 99;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    for (const n of [4, 7, 256, 1001, 5000, 10_003]) {
+      for (const rail of [false, true]) {
+        const x = new Float32Array(n);
+        for (let i = 0; i < n; i++) x[i] = Math.round((random() - 0.5) * 4000) / 4;
+        // Clipped at both rails, in every lane; the extremes also repeat by chance (values on a 0.25 grid).
+        if (rail) for (let i = 0; i < n; i += 3) x[i] = i % 2 ? 900 : -900;
+        let s0 = 0;
+        let s1 = 0;
+        let q0 = 0;
+        let q1 = 0;
+        let max = Number.NEGATIVE_INFINITY;
+        let min = Number.POSITIVE_INFINITY;
+        const quads = 4 * (n >> 2);
+        for (let i = 0; i < quads; i++) {
+          const v = x[i] as number;
+          if (i % 2 === 0) {
+            s0 += v;
+            q0 += v * v;
+          } else {
+            s1 += v;
+            q1 += v * v;
+          }
+          max = Math.max(max, v);
+          min = Math.min(min, v);
+        }
+        const head = x.subarray(0, quads);
+        k.leadStats(x, n, out);
+        expect(Array.from(out)).toEqual([
+          s0,
+          s1,
+          q0,
+          q1,
+          max,
+          head.filter((v) => v === max).length,
+          min,
+          head.filter((v) => v === min).length,
+        ]);
+      }
+    }
+  });
 });

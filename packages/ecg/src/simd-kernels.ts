@@ -45,6 +45,8 @@ const STATES_AT = 256;
 const STATES_PER_VECTOR = 6;
 /** Results of the sum kernels: [s0, s1], [q0, q1], [p0, p1] (even and odd samples). */
 const SUMS_AT = 768;
+/** Results of the lead statistics kernel: [s0, s1], [q0, q1] (Float64), max, min (Float32 x 4), atMax, atMin (i32 x 4). */
+const STATS_AT = 832;
 const DATA_AT = 1024;
 const PAGE = 65536;
 
@@ -102,6 +104,18 @@ const F32X4_DEMOTE = simd(0x5e);
 const v128Store = (offset: number): number[] => simd(0x0b, 4, ...uleb(offset));
 const load64 = simd(0x00, 3, 0);
 const F64 = 0x7c;
+const F64X2_PROMOTE_LOW = simd(0x5f);
+const F32X4_EQ = simd(0x41);
+const F32X4_LT = simd(0x43);
+const F32X4_GT = simd(0x44);
+const V128_ANDNOT = simd(0x4f);
+const V128_BITSELECT = simd(0x52);
+const I32X4_SUB = simd(0xb1);
+const F32X4_SPLAT = simd(0x13);
+const f32Const = (x: number): number[] => [0x43, ...new Uint8Array(Float32Array.of(x).buffer)];
+/** Lanes 2 and 3 of an f32x4 moved to lanes 0 and 1 (for promote_low). */
+const HIGH_HALF = simd(0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+const loadF32x4 = simd(0x00, 2, 0);
 
 /** One exported function: parameter types, extra locals (count, type) and code (without the final end). */
 interface WasmFunction {
@@ -117,6 +131,87 @@ function countedLoop(count: number, body: number[], steps: Array<[number, number
   for (const [p, step] of steps) code.push(...get(p), ...i32Const(step), ...I32_ADD, ...set(p));
   code.push(...get(count), ...i32Const(1), ...I32_SUB, ...tee(count), 0x0d, 0, 0x0b, 0x0b);
   return code;
+}
+
+/**
+ * stats(ptr, quads) over Float32 values, four per step, as quality.ts's leadStats: [s0, s1] += (a, b) then
+ * (c, d) and the same for the squares (promoted to Float64); per lane of four, the largest and smallest value and
+ * how many samples equal it (a new extreme resets its count).
+ */
+function statsFunction(): WasmFunction {
+  const [PTR, QUADS, S, Q, MX, MN, CMX, CMN, V, H, M] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const extreme = (value: number, count: number, beyond: number[]): number[] => [
+    // m = v beyond value; count &= ~m; value = m ? v : value; count -= (v == value)
+    ...get(V),
+    ...get(value),
+    ...beyond,
+    ...set(M),
+    ...get(count),
+    ...get(M),
+    ...V128_ANDNOT,
+    ...set(count),
+    ...get(V),
+    ...get(value),
+    ...get(M),
+    ...V128_BITSELECT,
+    ...set(value),
+    ...get(count),
+    ...get(V),
+    ...get(value),
+    ...F32X4_EQ,
+    ...I32X4_SUB,
+    ...set(count),
+  ];
+  const body = [
+    ...get(PTR),
+    ...loadF32x4,
+    ...set(V),
+    ...get(V),
+    ...F64X2_PROMOTE_LOW,
+    ...set(H),
+    ...get(S),
+    ...get(H),
+    ...F64X2_ADD,
+    ...set(S),
+    ...get(Q),
+    ...get(H),
+    ...get(H),
+    ...F64X2_MUL,
+    ...F64X2_ADD,
+    ...set(Q),
+    ...get(V),
+    ...get(V),
+    ...HIGH_HALF,
+    ...F64X2_PROMOTE_LOW,
+    ...set(H),
+    ...get(S),
+    ...get(H),
+    ...F64X2_ADD,
+    ...set(S),
+    ...get(Q),
+    ...get(H),
+    ...get(H),
+    ...F64X2_MUL,
+    ...F64X2_ADD,
+    ...set(Q),
+    ...extreme(MX, CMX, F32X4_GT),
+    ...extreme(MN, CMN, F32X4_LT),
+  ];
+  return {
+    name: 'stats',
+    params: [I32, I32],
+    locals: [[9, V128]],
+    code: [
+      ...f32Const(Number.NEGATIVE_INFINITY),
+      ...F32X4_SPLAT,
+      ...set(MX),
+      ...f32Const(Number.POSITIVE_INFINITY),
+      ...F32X4_SPLAT,
+      ...set(MN),
+      ...countedLoop(QUADS, body, [[PTR, 16]]),
+      ...[S, Q, MX, MN, CMX, CMN].flatMap((l, k) => [...i32Const(0), ...get(l), ...v128Store(STATS_AT + 16 * k)]),
+    ],
+  };
 }
 
 /** sums(ptr, pairs): [s0, s1] += x, [q0, q1] += x * x over `pairs` pairs of values, as rowSums. */
@@ -355,6 +450,8 @@ export class SimdKernels {
   private f32: Float32Array;
   private lanes: Int32Array;
   private header: Float64Array;
+  private header32: Float32Array;
+  private headerInt: Int32Array;
 
   constructor(exports: Record<string, unknown>) {
     this.memory = exports.memory as WasmMemory;
@@ -363,6 +460,8 @@ export class SimdKernels {
     this.f32 = new Float32Array(0);
     this.lanes = new Int32Array(0);
     this.header = new Float64Array(0);
+    this.header32 = new Float32Array(0);
+    this.headerInt = new Int32Array(0);
     this.refresh();
   }
 
@@ -373,6 +472,8 @@ export class SimdKernels {
     this.f32 = new Float32Array(buffer, DATA_AT, (buffer.byteLength - DATA_AT) >> 2);
     this.lanes = new Int32Array(buffer, LANES_AT, 2 * MAX_VECTORS);
     this.header = new Float64Array(buffer, 0, DATA_AT >> 3);
+    this.header32 = new Float32Array(buffer, 0, DATA_AT >> 2);
+    this.headerInt = new Int32Array(buffer, 0, DATA_AT >> 2);
   }
 
   /**
@@ -429,6 +530,43 @@ export class SimdKernels {
   }
 
   /**
+   * quality.ts's leadStats over the first 4 floor(n / 4) values of `x` (copied to the start of the workspace, which
+   * it overwrites): out = [s0, s1, q0, q1, max, atMax, min, atMin], the running sums of the even and the odd
+   * samples and the extremes with how many samples equal each. The caller adds the last n mod 4 samples.
+   */
+  leadStats(x: Float32Array, n: number, out: Float64Array): void {
+    const quads = n >> 2;
+    this.workspace(2 * quads);
+    this.f32.set(x.subarray(0, 4 * quads), 0);
+    (this.fns.stats as Fn)(DATA_AT, quads);
+    const h = this.header;
+    const at = STATS_AT >> 3;
+    out[0] = h[at] as number;
+    out[1] = h[at + 1] as number;
+    out[2] = h[at + 2] as number;
+    out[3] = h[at + 3] as number;
+    const f = this.header32;
+    const c = this.headerInt;
+    const lanes = STATS_AT >> 2;
+    let max = Number.NEGATIVE_INFINITY;
+    let min = Number.POSITIVE_INFINITY;
+    for (let k = 0; k < 4; k++) {
+      max = Math.max(max, f[lanes + 8 + k] as number);
+      min = Math.min(min, f[lanes + 12 + k] as number);
+    }
+    let atMax = 0;
+    let atMin = 0;
+    for (let k = 0; k < 4; k++) {
+      if (f[lanes + 8 + k] === max) atMax += c[lanes + 16 + k] as number;
+      if (f[lanes + 12 + k] === min) atMin += c[lanes + 20 + k] as number;
+    }
+    out[4] = max;
+    out[5] = atMax;
+    out[6] = min;
+    out[7] = atMin;
+  }
+
+  /**
    * Sum and sum of squares of w[from .. from + n), with the even and the odd samples in accumulators of their
    * own, added at the end (prepare()'s rowSums, bit for bit). Written to `out` as [s, q].
    */
@@ -482,6 +620,7 @@ function instantiate(): SimdKernels | undefined {
       ...Array.from({ length: MAX_VECTORS }, (_, i) => biquadFunction(i + 1)),
       sumsFunction(),
       crossFunction(),
+      statsFunction(),
       writeFunction(),
       writeDerivedFunction(),
     ];
