@@ -372,8 +372,8 @@ function scaleInt16Pairs(
     if (!wanted[lo] || !wanted[hi]) continue;
     const a = channels[lo] as ChannelInfo;
     const b = channels[hi] as ChannelInfo;
-    const outLo = new Float32Array(samples);
-    const outHi = new Float32Array(samples);
+    const outLo = newLead(samples);
+    const outHi = newLead(samples);
     const sa = a.scale;
     const oa = a.offset;
     const sb = b.scale;
@@ -392,8 +392,8 @@ function scaleInt16Pairs(
     // (high half): one more strided pass yields both (the Mortara files), instead of two through scaleChannel.
     const a = channels[0] as ChannelInfo;
     const z = channels[last] as ChannelInfo;
-    const outFirst = new Float32Array(samples);
-    const outLast = new Float32Array(samples);
+    const outFirst = newLead(samples);
+    const outLast = newLead(samples);
     const sa = a.scale;
     const oa = a.offset;
     const sz = z.scale;
@@ -410,6 +410,15 @@ function scaleInt16Pairs(
     outs[last] = outLast;
   }
   return outs;
+}
+
+/**
+ * A lead array the caller fills completely: uninitialised memory of its own (Buffer.allocUnsafeSlow, never the
+ * shared pool), which spares zeroing it first.
+ */
+function newLead(samples: number): Float32Array {
+  const bytes = Buffer.allocUnsafeSlow(4 * samples);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, samples);
 }
 
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -478,7 +487,7 @@ function scaleChannel(
   ch: ChannelInfo,
   padding: number | undefined,
 ): Float32Array {
-  const out = new Float32Array(samples);
+  const out = newLead(samples);
   const { scale, offset } = ch;
   if (padding === undefined) {
     for (let s = 0, i = channel; s < samples; s++, i += stride) out[s] = (raw[i] as number) * scale + offset;
