@@ -202,24 +202,39 @@ export function prepare(
   // Each row: [pad | rowLength resampled samples | pad], the pads being room for the filter's reflected edges.
   const pad = filter?.padLength ?? 0;
   const stride = rowLength + 2 * pad;
-  // Behind the rows, room for the output as Float32 (the SIMD write stages it there; one copy to `target`).
+  // Behind the rows, room for the output as Float32 (the SIMD write stages it there; one copy to `target`), then
+  // for two source leads as Float32 (the SIMD half-band decimation reads them there).
   const stage = rows * stride;
-  const buf = filterWorkspace(stage + Math.ceil(total / 2));
+  const free = stage + Math.ceil(total / 2);
+  const buf = filterWorkspace(free + inputNeeded);
   const kernel = simdKernels?.owns(buf) ? simdKernels : undefined;
   const starts: number[] = [];
-  for (let r = 0; r < stored.length; r++) {
-    const start = r * stride + pad;
-    starts.push(start);
-    const src = source[stored[r] as LeadName] as Float32Array;
-    if (resampler.identity || resampler.decimationFactor > 0) {
-      // A copy, or a few taps per output: the Float32 lead is read as it is.
-      resampler.process(src, inputNeeded, buf, rowLength, start);
-    } else {
-      // The kernel reads each input sample for many outputs: widen it to Float64 once. This also keeps the
-      // resampler's inner loops monomorphic (measured 1.2-1.6x faster when upsampling).
-      if (wide.length < inputNeeded) wide = new Float64Array(inputNeeded);
-      for (let t = 0; t < inputNeeded; t++) wide[t] = src[t] as number;
-      resampler.process(wide, inputNeeded, buf, rowLength, start);
+  for (let r = 0; r < stored.length; r++) starts.push(r * stride + pad);
+  const halfBand = kernel ? resampler.halfBand : undefined;
+  if (kernel && halfBand) {
+    // Two leads per vector; an odd one out runs in both lanes (same values to the same places).
+    for (let r = 0; r < stored.length; r += 2) {
+      const r2 = Math.min(r + 1, stored.length - 1);
+      const a = source[stored[r] as LeadName] as Float32Array;
+      const b = source[stored[r2] as LeadName] as Float32Array;
+      const [lo, hi] = resampler.processEdges(a, inputNeeded, buf, rowLength, starts[r] as number);
+      if (r2 !== r) resampler.processEdges(b, inputNeeded, buf, rowLength, starts[r2] as number);
+      kernel.halfBand(a, b, inputNeeded, starts[r] as number, starts[r2] as number, lo, hi, halfBand, free);
+    }
+  } else {
+    for (let r = 0; r < stored.length; r++) {
+      const start = starts[r] as number;
+      const src = source[stored[r] as LeadName] as Float32Array;
+      if (resampler.identity || resampler.decimationFactor > 0) {
+        // A copy, or a few taps per output: the Float32 lead is read as it is.
+        resampler.process(src, inputNeeded, buf, rowLength, start);
+      } else {
+        // The kernel reads each input sample for many outputs: widen it to Float64 once. This also keeps the
+        // resampler's inner loops monomorphic (measured 1.2-1.6x faster when upsampling).
+        if (wide.length < inputNeeded) wide = new Float64Array(inputNeeded);
+        for (let t = 0; t < inputNeeded; t++) wide[t] = src[t] as number;
+        resampler.process(wide, inputNeeded, buf, rowLength, start);
+      }
     }
   }
   // All rows at once (two per SIMD vector where WebAssembly has SIMD). Unscaled: the filter's overall gain is

@@ -248,6 +248,41 @@ export class Resampler {
     return this.up === 1 ? this.pairOffsets.length + 1 : this.up > 0 ? this.taps : 2 * this.taps;
   }
 
+  /**
+   * The weights [h0, w1, w3, w5] of the 2:1 half-band kernel (output i = h0 x[2i] + w1 (x[2i - 1] + x[2i + 1]) +
+   * (w3 (x[2i - 3] + x[2i + 3]) + w5 (x[2i - 5] + x[2i + 5])), in that order of operations) when this resampler
+   * decimates by 2 with one, else undefined. With {@link Resampler.processEdges} a caller (a SIMD kernel) can
+   * compute the interior itself.
+   */
+  get halfBand(): readonly [number, number, number, number] | undefined {
+    const o = this.pairOffsets;
+    const w = this.pairWeights;
+    if (this.up !== 1 || this.down !== 2 || o.length !== 3 || o[0] !== 1 || o[1] !== 3 || o[2] !== 5) return undefined;
+    return [this.centreWeight, w[0] as number, w[1] as number, w[2] as number];
+  }
+
+  /**
+   * For a decimating resampler: computes only the outputs of process(x, n, out, count, offset) whose kernel
+   * reaches past either end of the record, and returns [lo, hi], the interior outputs it left out.
+   */
+  processEdges(
+    x: Float32Array | Float64Array,
+    n: number,
+    out: Float64Array,
+    count: number,
+    offset: number,
+  ): [number, number] {
+    if (this.up !== 1 || offset < 0 || offset + count > out.length || n > x.length) {
+      throw new RangeError('resampler: edges need a decimating resampler and room for the outputs');
+    }
+    const { radius, down } = this;
+    const lo = Math.min(count, Math.ceil(radius / down));
+    const hi = Math.max(lo, Math.min(count, Math.floor((n - 1 - radius) / down) + 1));
+    this.processRational(x, n, out, offset, lo, 0);
+    this.processRational(x, n, out, offset, count, hi);
+    return [lo, hi];
+  }
+
   /** Number of output samples for `n` input samples: the output instants n / toHz that fall in [0, n / fromHz). */
   outputLength(n: number): number {
     if (n <= 0) return 0;

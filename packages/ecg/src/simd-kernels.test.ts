@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { designFilter, type FilterSpec, filterWorkspace, type ZeroPhaseFilter } from './filter.js';
+import { getResampler } from './resample.js';
 import { simdKernels } from './simd-kernels.js';
 
 /** Deterministic ECG-like rows: a baseline drift, a few tones and noise, different per row. */
@@ -35,7 +36,7 @@ function both(filter: ZeroPhaseFilter, rows: number, n: number): { plain: Float6
   return { plain, kernel: starts.map((s) => w.slice(s, s + n)) };
 }
 
-describe('SIMD filter kernel', () => {
+describe('SIMD kernels', () => {
   it('is available on this Node (WebAssembly SIMD)', () => {
     expect(simdKernels).toBeDefined();
   });
@@ -164,6 +165,29 @@ describe('SIMD filter kernel', () => {
           head.filter((v) => v === min).length,
         ]);
       }
+    }
+  });
+
+  it('decimates two leads 2:1 with the half-band kernel exactly as the resampler does', () => {
+    const k = simdKernels as NonNullable<typeof simdKernels>;
+    const resampler = getResampler(1000, 500, { protectBandHz: 50 });
+    const weights = resampler.halfBand as NonNullable<typeof resampler.halfBand>;
+    expect(weights).toBeDefined();
+    for (const n of [20, 21, 1001, 10_000]) {
+      const a = Float32Array.from(rowValues(1, n));
+      const b = Float32Array.from(rowValues(2, n));
+      const count = resampler.outputLength(n);
+      const wantA = new Float64Array(count);
+      const wantB = new Float64Array(count);
+      resampler.process(a, n, wantA);
+      resampler.process(b, n, wantB);
+      const w = filterWorkspace(2 * count + n + 10);
+      w.fill(Number.NaN);
+      const [lo, hi] = resampler.processEdges(a, n, w, count, 3);
+      resampler.processEdges(b, n, w, count, 3 + count);
+      k.halfBand(a, b, n, 3, 3 + count, lo, hi, weights, 3 + 2 * count);
+      expect(w.slice(3, 3 + count)).toEqual(wantA);
+      expect(w.slice(3 + count, 3 + 2 * count)).toEqual(wantB);
     }
   });
 });

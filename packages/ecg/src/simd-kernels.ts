@@ -116,6 +116,8 @@ const f32Const = (x: number): number[] => [0x43, ...new Uint8Array(Float32Array.
 /** Lanes 2 and 3 of an f32x4 moved to lanes 0 and 1 (for promote_low). */
 const HIGH_HALF = simd(0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
 const loadF32x4 = simd(0x00, 2, 0);
+const load32Zero = (offset: number): number[] => simd(0x5c, 2, ...uleb(offset));
+const load32Lane = (offset: number, lane: number): number[] => simd(0x56, 2, ...uleb(offset), lane);
 
 /** One exported function: parameter types, extra locals (count, type) and code (without the final end). */
 interface WasmFunction {
@@ -210,6 +212,91 @@ function statsFunction(): WasmFunction {
       ...set(MN),
       ...countedLoop(QUADS, body, [[PTR, 16]]),
       ...[S, Q, MX, MN, CMX, CMN].flatMap((l, k) => [...i32Const(0), ...get(l), ...v128Store(STATS_AT + 16 * k)]),
+    ],
+  };
+}
+
+/**
+ * halfBand(a, b, outA, outB, count, h0, w1, w3, w5): 2:1 half-band decimation of two Float32 leads at once (one
+ * per lane), as resample.ts's interior loop: `a` and `b` point at input 2 lo - 5, outA and outB at output lo;
+ * out = (x[c] h0 + (x[c-1] + x[c+1]) w1) + ((x[c-3] + x[c+3]) w3 + (x[c-5] + x[c+5]) w5), the odd inputs kept
+ * from one output to the next.
+ */
+function halfBandFunction(): WasmFunction {
+  const [A, B, OA, OB, COUNT, H0, W1, W3, W5] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [VH0, VW1, VW3, VW5, XM5, XM3, XM1, XP1, XP3, XP5] = [9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
+  // Input k of both leads, Float32 at byte offset 4 (k - c + 5) from a and b, promoted to Float64.
+  const pair = (k: number): number[] => [
+    ...get(B),
+    ...get(A),
+    ...load32Zero(4 * (k + 5)),
+    ...load32Lane(4 * (k + 5), 1),
+    ...F64X2_PROMOTE_LOW,
+  ];
+  const body = [
+    ...pair(5),
+    ...set(XP5),
+    ...get(OA),
+    ...pair(0),
+    ...get(VH0),
+    ...F64X2_MUL,
+    ...get(XM1),
+    ...get(XP1),
+    ...F64X2_ADD,
+    ...get(VW1),
+    ...F64X2_MUL,
+    ...F64X2_ADD,
+    ...get(XM3),
+    ...get(XP3),
+    ...F64X2_ADD,
+    ...get(VW3),
+    ...F64X2_MUL,
+    ...get(XM5),
+    ...get(XP5),
+    ...F64X2_ADD,
+    ...get(VW5),
+    ...F64X2_MUL,
+    ...F64X2_ADD,
+    ...F64X2_ADD,
+    ...tee(XM5),
+    ...store64Lane(0),
+    ...get(OB),
+    ...get(XM5),
+    ...store64Lane(1),
+    // slide the odd inputs: xm5 = xm3, xm3 = xm1, xm1 = xp1, xp1 = xp3, xp3 = xp5
+    ...get(XM3),
+    ...set(XM5),
+    ...get(XM1),
+    ...set(XM3),
+    ...get(XP1),
+    ...set(XM1),
+    ...get(XP3),
+    ...set(XP1),
+    ...get(XP5),
+    ...set(XP3),
+  ];
+  return {
+    name: 'halfBand',
+    params: [I32, I32, I32, I32, I32, F64, F64, F64, F64],
+    locals: [[10, V128]],
+    code: [
+      ...[H0, W1, W3, W5].flatMap((p, k) => [...get(p), ...F64X2_SPLAT, ...set(VH0 + k)]),
+      ...pair(-5),
+      ...set(XM5),
+      ...pair(-3),
+      ...set(XM3),
+      ...pair(-1),
+      ...set(XM1),
+      ...pair(1),
+      ...set(XP1),
+      ...pair(3),
+      ...set(XP3),
+      ...countedLoop(COUNT, body, [
+        [A, 8],
+        [B, 8],
+        [OA, 8],
+        [OB, 8],
+      ]),
     ],
   };
 }
@@ -530,6 +617,43 @@ export class SimdKernels {
   }
 
   /**
+   * Outputs [lo, hi) of 2:1 half-band decimation of Float32 leads `a` and `b` (at least 2 hi + 5 samples each)
+   * into workspace rows from `outA` and `outB` (indices of output 0), with weights [h0, w1, w3, w5] (see
+   * Resampler.halfBand). The leads are copied behind `free` (a workspace index past everything in use), which
+   * must leave room for both.
+   */
+  halfBand(
+    a: Float32Array,
+    b: Float32Array,
+    n: number,
+    outA: number,
+    outB: number,
+    lo: number,
+    hi: number,
+    weights: readonly [number, number, number, number],
+    free: number,
+  ): void {
+    if (hi <= lo) return;
+    const f32 = this.f32;
+    const at = 2 * free;
+    f32.set(a.subarray(0, n), at);
+    f32.set(b.subarray(0, n), at + n);
+    const first = 2 * lo - 5;
+    const [h0, w1, w3, w5] = weights;
+    (this.fns.halfBand as Fn)(
+      DATA_AT + 4 * (at + first),
+      DATA_AT + 4 * (at + n + first),
+      DATA_AT + 8 * (outA + lo),
+      DATA_AT + 8 * (outB + lo),
+      hi - lo,
+      h0,
+      w1,
+      w3,
+      w5,
+    );
+  }
+
+  /**
    * quality.ts's leadStats over the first 4 floor(n / 4) values of `x` (copied to the start of the workspace, which
    * it overwrites): out = [s0, s1, q0, q1, max, atMax, min, atMin], the running sums of the even and the odd
    * samples and the extremes with how many samples equal each. The caller adds the last n mod 4 samples.
@@ -621,6 +745,7 @@ function instantiate(): SimdKernels | undefined {
       sumsFunction(),
       crossFunction(),
       statsFunction(),
+      halfBandFunction(),
       writeFunction(),
       writeDerivedFunction(),
     ];
