@@ -202,7 +202,7 @@ export class ZeroPhaseFilter {
    * WebAssembly, two rows per vector (about 2x faster than row by row).
    */
   applyRowsUnscaled(w: Float64Array, starts: readonly number[], n: number): void {
-    const kernel = simdKernels;
+    const kernel = simdKernels();
     const count = this.sections.length;
     if (!kernel?.owns(w) || !this.symmetric || count < 3 || n <= 1) {
       for (const start of starts) this.applyPaddedUnscaled(w, start, n);
@@ -268,7 +268,8 @@ export class ZeroPhaseFilter {
  * filter: the SIMD kernel's memory where it is available, else a plain array. Reused: valid until the next call.
  */
 export function filterWorkspace(length: number): Float64Array {
-  if (simdKernels) return simdKernels.workspace(length);
+  const kernels = simdKernels();
+  if (kernels) return kernels.workspace(length);
   if (plainWorkspace.length < length) plainWorkspace = new Float64Array(length);
   return plainWorkspace;
 }

@@ -5,6 +5,8 @@ import { ConfigError, NotAnalysableError } from './errors.js';
 import { deriveLimbLeads } from './leads.js';
 import { DEFAULT_INPUT_SPEC, type ModelInputSpec } from './model-input.js';
 import { prepare, preparedLength } from './prepare.js';
+import { assessQuality } from './quality.js';
+import { simdKernels, withoutSimd } from './simd-kernels.js';
 import { synthesize, synthesizeEcg } from './synth/index.js';
 
 const CARD: ModelInputSpec = DEFAULT_INPUT_SPEC;
@@ -57,6 +59,38 @@ describe('prepare', () => {
       const { mean, sd } = meanSd(row(out, c));
       expect(Math.abs(mean)).toBeLessThan(1e-5);
       expect(Math.abs(sd - 1)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('gives bit-identical input with and without the WebAssembly SIMD kernels, for every path they take', () => {
+    expect(simdKernels()).toBeDefined();
+    const cases: Array<[Ecg, ModelInputSpec]> = [
+      [synthesizeEcg({ seed: 21, sampleRateHz: 1000 }), CARD],
+      [synthesizeEcg({ seed: 22, sampleRateHz: 500 }), CARD],
+      [synthesizeEcg({ seed: 23, sampleRateHz: 250 }), CARD],
+      [synthesizeEcg({ seed: 24, sampleRateHz: 1000, durationS: 9.001 }), CARD],
+      [
+        without(synthesizeEcg({ seed: 25, sampleRateHz: 1000 }), ['III', 'aVR', 'aVL', 'aVF']),
+        { ...CARD, leads: ['I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V4', 'V5', 'V6'] },
+      ],
+      [synthesizeEcg({ seed: 26, sampleRateHz: 1000 }), { ...CARD, filter: { ...CARD.filter, notchHz: 50 } }],
+      [synthesizeEcg({ seed: 27, sampleRateHz: 1000 }), { ...CARD, normalize: 'zscore-per-lead', units: 'mV' }],
+      [synthesizeEcg({ seed: 28, sampleRateHz: 1000 }), { ...CARD, layout: 'NLC' }],
+      [synthesizeEcg({ seed: 29, sampleRateHz: 1000 }), RAW],
+    ];
+    for (const [ecg, spec] of cases) {
+      const simd = prepare(ecg, spec);
+      const plain = withoutSimd(() => prepare(ecg, spec));
+      let mismatches = 0;
+      for (let i = 0; i < simd.length; i++) if (!Object.is(simd[i], plain[i])) mismatches++;
+      expect(mismatches).toBe(0);
+    }
+    const flat = synthesizeEcg({ seed: 30, flatLeads: ['V2'] });
+    const clipped = synthesizeEcg({ seed: 31, sampleRateHz: 1000 });
+    const v1 = clipped.leads.V1 as Float32Array;
+    for (let i = 0; i < v1.length; i++) v1[i] = Math.max(-300, Math.min(300, v1[i] as number));
+    for (const ecg of [flat, clipped]) {
+      expect(assessQuality(ecg, CARD)).toEqual(withoutSimd(() => assessQuality(ecg, CARD)));
     }
   });
 

@@ -207,7 +207,8 @@ export function prepare(
   const stage = rows * stride;
   const free = stage + Math.ceil(total / 2);
   const buf = filterWorkspace(free + inputNeeded);
-  const kernel = simdKernels?.owns(buf) ? simdKernels : undefined;
+  const kernels = simdKernels();
+  const kernel = kernels?.owns(buf) ? kernels : undefined;
   const starts: number[] = [];
   for (let r = 0; r < stored.length; r++) starts.push(r * stride + pad);
   const halfBand = kernel ? resampler.halfBand : undefined;

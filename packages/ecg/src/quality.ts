@@ -94,7 +94,7 @@ function leadStats(x: Float32Array, n: number): LeadStats | undefined {
   let q0 = 0;
   let q1 = 0;
   let i = 0;
-  const kernel = simdKernels;
+  const kernel = simdKernels();
   if (kernel && n >= SIMD_MIN_SAMPLES) {
     // The same sums in the same order and the same extremes, four lanes at a time (WebAssembly SIMD).
     kernel.leadStats(x, n, part);

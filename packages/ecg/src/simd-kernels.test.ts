@@ -31,14 +31,14 @@ function both(filter: ZeroPhaseFilter, rows: number, n: number): { plain: Float6
     w.set(x, 5 + r * stride + pad);
     starts.push(5 + r * stride + pad);
   }
-  expect(simdKernels?.owns(w)).toBe(true);
+  expect(simdKernels()?.owns(w)).toBe(true);
   filter.applyRowsUnscaled(w, starts, n);
   return { plain, kernel: starts.map((s) => w.slice(s, s + n)) };
 }
 
 describe('SIMD kernels', () => {
   it('is available on this Node (WebAssembly SIMD)', () => {
-    expect(simdKernels).toBeDefined();
+    expect(simdKernels()).toBeDefined();
   });
 
   const cases: Array<[string, FilterSpec, number]> = [
@@ -75,7 +75,7 @@ describe('SIMD kernels', () => {
   });
 
   it('sums, cross sums and writes exactly as the JavaScript loops of prepare() (even and odd lengths)', () => {
-    const k = simdKernels as NonNullable<typeof simdKernels>;
+    const k = simdKernels() as NonNullable<ReturnType<typeof simdKernels>>;
     const w = filterWorkspace(30_000);
     const x = rowValues(3, 5000);
     const y = rowValues(8, 5000);
@@ -120,7 +120,7 @@ describe('SIMD kernels', () => {
   });
 
   it('gives the lead statistics of the quality gate: sums in order, extremes and how many samples sit on them', () => {
-    const k = simdKernels as NonNullable<typeof simdKernels>;
+    const k = simdKernels() as NonNullable<ReturnType<typeof simdKernels>>;
     const out = new Float64Array(8);
     let seed = 99;
     const random = () => {
@@ -169,7 +169,7 @@ describe('SIMD kernels', () => {
   });
 
   it('decimates two leads 2:1 with the half-band kernel exactly as the resampler does', () => {
-    const k = simdKernels as NonNullable<typeof simdKernels>;
+    const k = simdKernels() as NonNullable<ReturnType<typeof simdKernels>>;
     const resampler = getResampler(1000, 500, { protectBandHz: 50 });
     const weights = resampler.halfBand as NonNullable<typeof resampler.halfBand>;
     expect(weights).toBeDefined();

@@ -17,7 +17,7 @@
  *
  * The kernels only read and write their own linear memory, so callers keep their rows there:
  * {@link SimdKernels.workspace} hands out a Float64Array over that memory (prepare() uses it as its scratch rows).
- * Where WebAssembly SIMD is missing, {@link simdKernels} is undefined and callers use the JavaScript loops.
+ * Where WebAssembly SIMD is missing, {@link simdKernels} gives undefined and callers use the JavaScript loops.
  */
 
 /** The part of the WebAssembly API this module uses (the project's TypeScript libs do not declare it). */
@@ -757,4 +757,24 @@ function instantiate(): SimdKernels | undefined {
 }
 
 /** The kernels, compiled once at load; undefined where WebAssembly SIMD is not available. */
-export const simdKernels: SimdKernels | undefined = instantiate();
+const compiled: SimdKernels | undefined = instantiate();
+let enabled = true;
+
+/** The kernels to use now: undefined where WebAssembly SIMD is missing or inside {@link withoutSimd}. */
+export function simdKernels(): SimdKernels | undefined {
+  return enabled ? compiled : undefined;
+}
+
+/**
+ * Runs `fn` with the kernels switched off, so every caller takes its JavaScript loops (tests compare the two
+ * paths with it). Synchronous only.
+ */
+export function withoutSimd<T>(fn: () => T): T {
+  const before = enabled;
+  enabled = false;
+  try {
+    return fn();
+  } finally {
+    enabled = before;
+  }
+}
