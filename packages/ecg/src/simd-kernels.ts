@@ -93,9 +93,9 @@ const I32_EQZ = [0x45];
 const simd = (code: number, ...immediates: number[]): number[] => [0xfd, ...uleb(code), ...immediates];
 const v128Load = (offset: number): number[] => simd(0x00, 4, ...uleb(offset));
 const load64Splat = (offset: number): number[] => simd(0x0a, 3, ...uleb(offset));
-const LOAD64_ZERO = simd(0x5d, 3, 0);
-const load64Lane = (lane: number): number[] => simd(0x57, 3, 0, lane);
-const store64Lane = (lane: number): number[] => simd(0x5b, 3, 0, lane);
+const load64Zero = (offset: number): number[] => simd(0x5d, 3, ...uleb(offset));
+const load64Lane = (lane: number, offset = 0): number[] => simd(0x57, 3, ...uleb(offset), lane);
+const store64Lane = (lane: number, offset = 0): number[] => simd(0x5b, 3, ...uleb(offset), lane);
 const F64X2_ADD = simd(0xf0);
 const F64X2_SUB = simd(0xf1);
 const F64X2_MUL = simd(0xf2);
@@ -442,15 +442,58 @@ function writeDerivedFunction(): WasmFunction {
  * advance by `step` bytes; coefficients [p1, q1, q2, r1, s1, s2, t1, e1, e2] at COEF_AT; start states per vector
  * at STATES_AT. Per section, as runSymmetric: y = (x + z1) - a1 * y[n-1]; z1 = b1 * x + z2; z2 = x - a2 * y.
  */
-function biquadFunction(vectors: number): WasmFunction {
+function biquadFunction(vectors: number, backward: boolean): WasmFunction {
   const lanes = 2 * vectors;
-  const LEN = 0;
-  const STEP = 1;
-  const ptr = (l: number) => 2 + l;
-  const coef = (k: number) => 2 + lanes + k;
+  const PAIRS = 0;
+  const ODD = 1;
+  const STEP = 2;
+  const ptr = (l: number) => 3 + l;
+  const coef = (k: number) => 3 + lanes + k;
   // Per vector: x, then the three sections' (z1, z2, y) in the order pz1 pz2 py rz1 rz2 ry tz1 tz2 ty.
-  const at = (v: number, k: number) => 2 + lanes + 9 + 10 * v + k;
+  const at = (v: number, k: number) => 3 + lanes + 9 + 10 * v + k;
   const X = 0;
+  /** One sample of every lane at byte offset `o` from the lane pointers. */
+  const sample = (o: number): number[] => {
+    const code: number[] = [];
+    const inputs: number[] = [];
+    for (let v = 0; v < vectors; v++) {
+      code.push(...get(ptr(2 * v + 1)), ...get(ptr(2 * v)), ...load64Zero(o), ...load64Lane(1, o), ...set(at(v, X)));
+      inputs.push(at(v, X));
+    }
+    // Section by section across the vectors, so that independent recursions sit next to each other.
+    for (let s = 0; s < 3; s++) {
+      for (let v = 0; v < vectors; v++) {
+        const input = inputs[v] as number;
+        const z1 = at(v, 1 + 3 * s);
+        const z2 = at(v, 2 + 3 * s);
+        const y = at(v, 3 + 3 * s);
+        const b1 = coef(3 * s);
+        const a1 = coef(3 * s + 1);
+        const a2 = coef(3 * s + 2);
+        // y = (x + z1) - a1 * y[n-1]   (y's local still holds y[n-1] until it is set)
+        code.push(
+          ...get(input),
+          ...get(z1),
+          ...F64X2_ADD,
+          ...get(a1),
+          ...get(y),
+          ...F64X2_MUL,
+          ...F64X2_SUB,
+          ...set(y),
+        );
+        // z1 = b1 * x + z2
+        code.push(...get(b1), ...get(input), ...F64X2_MUL, ...get(z2), ...F64X2_ADD, ...set(z1));
+        // z2 = x - a2 * y
+        code.push(...get(input), ...get(a2), ...get(y), ...F64X2_MUL, ...F64X2_SUB, ...set(z2));
+        inputs[v] = y;
+      }
+    }
+    for (let v = 0; v < vectors; v++) {
+      code.push(...get(ptr(2 * v)), ...get(inputs[v] as number), ...store64Lane(0, o));
+      code.push(...get(ptr(2 * v + 1)), ...get(inputs[v] as number), ...store64Lane(1, o));
+    }
+    return code;
+  };
   const code: number[] = [];
   for (let l = 0; l < lanes; l++) code.push(...i32Const(0), ...i32Load(LANES_AT + 4 * l), ...set(ptr(l)));
   for (let k = 0; k < 9; k++) code.push(...i32Const(0), ...load64Splat(COEF_AT + 8 * k), ...set(coef(k)));
@@ -462,48 +505,34 @@ function biquadFunction(vectors: number): WasmFunction {
       }
     }
   }
-  code.push(0x02, 0x40, ...get(LEN), ...I32_EQZ, 0x0d, 0); // block; if len == 0 leave
-  code.push(0x03, 0x40); // loop
-  const inputs: number[] = [];
-  for (let v = 0; v < vectors; v++) {
-    code.push(...get(ptr(2 * v + 1)), ...get(ptr(2 * v)), ...LOAD64_ZERO, ...load64Lane(1), ...set(at(v, X)));
-    inputs.push(at(v, X));
-  }
-  // Section by section across the vectors, so that independent recursions sit next to each other.
-  for (let s = 0; s < 3; s++) {
-    for (let v = 0; v < vectors; v++) {
-      const input = inputs[v] as number;
-      const z1 = at(v, 1 + 3 * s);
-      const z2 = at(v, 2 + 3 * s);
-      const y = at(v, 3 + 3 * s);
-      const b1 = coef(3 * s);
-      const a1 = coef(3 * s + 1);
-      const a2 = coef(3 * s + 2);
-      // y = (x + z1) - a1 * y[n-1]   (y's local still holds y[n-1] until it is set)
-      code.push(...get(input), ...get(z1), ...F64X2_ADD, ...get(a1), ...get(y), ...F64X2_MUL, ...F64X2_SUB, ...set(y));
-      // z1 = b1 * x + z2
-      code.push(...get(b1), ...get(input), ...F64X2_MUL, ...get(z2), ...F64X2_ADD, ...set(z1));
-      // z2 = x - a2 * y
-      code.push(...get(input), ...get(a2), ...get(y), ...F64X2_MUL, ...F64X2_SUB, ...set(z2));
-      inputs[v] = y;
-    }
-  }
-  for (let v = 0; v < vectors; v++) {
-    code.push(...get(ptr(2 * v)), ...get(inputs[v] as number), ...store64Lane(0));
-    code.push(...get(ptr(2 * v + 1)), ...get(inputs[v] as number), ...store64Lane(1));
-  }
-  for (let l = 0; l < lanes; l++) code.push(...get(ptr(l)), ...get(STEP), ...I32_ADD, ...set(ptr(l)));
-  code.push(...get(LEN), ...i32Const(1), ...I32_SUB, ...tee(LEN), 0x0d, 0); // br_if loop while len != 0
-  code.push(0x0b, 0x0b); // end loop, end block
+  // Two samples per step (memory offsets must not be negative, so a backward pass points one sample lower and
+  // takes +8, then +0), then the odd one out.
+  const [first, second] = backward ? [8, 0] : [0, 8];
+  code.push(...countedLoopBy(PAIRS, [...sample(first), ...sample(second)], lanes, ptr, STEP));
+  code.push(...get(ODD), 0x04, 0x40, ...sample(first), 0x0b); // if odd: one more sample
   return {
-    name: `run${vectors}`,
-    params: [I32, I32],
+    name: `run${vectors}${backward ? 'b' : 'f'}`,
+    params: [I32, I32, I32],
     locals: [
       [lanes, I32],
       [9 + 10 * vectors, V128],
     ],
     code,
   };
+}
+
+/** countedLoop with every lane pointer advanced by the local `step`. */
+function countedLoopBy(
+  count: number,
+  body: number[],
+  lanes: number,
+  ptr: (l: number) => number,
+  step: number,
+): number[] {
+  const code = [0x02, 0x40, ...get(count), ...I32_EQZ, 0x0d, 0, 0x03, 0x40, ...body];
+  for (let l = 0; l < lanes; l++) code.push(...get(ptr(l)), ...get(step), ...I32_ADD, ...set(ptr(l)));
+  code.push(...get(count), ...i32Const(1), ...I32_SUB, ...tee(count), 0x0d, 0, 0x0b, 0x0b);
+  return code;
 }
 
 /** The module: one exported memory and the functions, each with a type of its own. */
@@ -601,18 +630,19 @@ export class SimdKernels {
   ): void {
     const h = this.header;
     for (let k = 0; k < 9; k++) h[(COEF_AT >> 3) + k] = coef[k] as number;
-    const step = backward ? -8 : 8;
+    const step = backward ? -16 : 16;
     for (let r0 = 0; r0 < rows; r0 += 2 * MAX_VECTORS) {
       const vectors = Math.min(MAX_VECTORS, Math.ceil((rows - r0) / 2));
       for (let l = 0; l < 2 * vectors; l++) {
         // An odd row out runs in both lanes of its vector: same values, same addresses, same result.
         const r = Math.min(r0 + l, rows - 1);
-        this.lanes[l] = DATA_AT + 8 * (firsts[r] as number);
+        // Backward, the pointer sits one sample below the first (see biquadFunction).
+        this.lanes[l] = DATA_AT + 8 * (firsts[r] as number) - (backward ? 8 : 0);
         for (let j = 0; j < STATES_PER_VECTOR; j++) {
           h[(STATES_AT >> 3) + 2 * (STATES_PER_VECTOR * (l >> 1) + j) + (l & 1)] = states[6 * r + j] as number;
         }
       }
-      (this.fns[`run${vectors}`] as Fn)(len, step);
+      (this.fns[`run${vectors}${backward ? 'b' : 'f'}`] as Fn)(len >> 1, len & 1, step);
     }
   }
 
@@ -741,7 +771,10 @@ function instantiate(): SimdKernels | undefined {
   if (!wasm) return undefined;
   try {
     const functions = [
-      ...Array.from({ length: MAX_VECTORS }, (_, i) => biquadFunction(i + 1)),
+      ...Array.from({ length: MAX_VECTORS }, (_, i) => [
+        biquadFunction(i + 1, false),
+        biquadFunction(i + 1, true),
+      ]).flat(),
       sumsFunction(),
       crossFunction(),
       statsFunction(),
