@@ -8,7 +8,13 @@
  * strings, not samples). Synthetic 10 s 12-lead records written by the project's own DICOM and aECG writers are
  * measured too, so the benchmark also runs where the shared samples are absent. decode+prepare is also given per
  * CPU-second of this process (user + system time), which is what "per core" means on a shared, loaded machine. Targets: DICOM >= 1,000 ten-second 12-lead ECGs/s/core (decode + prepare); aECG >= 50 MB/s.
+ *
+ * The first table uses this process's malloc setting as it is (normally glibc's default, which trims the heap);
+ * then the DICOM inputs run again in a child process with the deployment's MALLOC_TRIM_THRESHOLD_ (read from
+ * deploy/Dockerfile, see docs/OPERATIONS.md), so both figures are printed. `--dicom-only` runs the DICOM inputs
+ * alone, `--no-deployed` skips the child.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +25,22 @@ import { XMLParser } from 'fast-xml-parser';
 const SAMPLES_DIR = process.env.ECGCAD_SAMPLES_DIR ?? fileURLToPath(new URL('../../shared/samples', import.meta.url));
 const secondsArg = process.argv.indexOf('--seconds');
 const SECONDS = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 1.5;
+const DICOM_ONLY = process.argv.includes('--dicom-only');
+const isDicom = (name: string) => name.startsWith('dicom') || name.startsWith('synthetic DICOM');
+/** The deployment's glibc trim threshold (deploy/Dockerfile's ENV), or undefined where the file does not set it. */
+const DEPLOYED_TRIM = /MALLOC_TRIM_THRESHOLD_=(\d+)/.exec(
+  (() => {
+    try {
+      return readFileSync(fileURLToPath(new URL('../deploy/Dockerfile', import.meta.url)), 'utf8');
+    } catch {
+      return '';
+    }
+  })(),
+)?.[1];
+const mallocSetting = (value: string | undefined) =>
+  value === undefined
+    ? 'MALLOC_TRIM_THRESHOLD_ unset (glibc default: heap trimming on)'
+    : `MALLOC_TRIM_THRESHOLD_=${value}`;
 
 /** Calls per second of `fn` over about SECONDS (after a warm-up): by wall time, and by this process's CPU time. */
 interface Rate {
@@ -58,6 +80,7 @@ const fmt = (x: number, digits = 0) =>
 console.log(
   `machine: ${cpus()[0]?.model ?? 'unknown cpu'}, ${cpus().length} cores, node ${process.version}, load average ${loadavg()[0]?.toFixed(2)}`,
 );
+console.log(`malloc: ${mallocSetting(process.env.MALLOC_TRIM_THRESHOLD_)}`);
 console.log(
   `${SECONDS} s per measurement, one thread; prepare = ${DEFAULT_INPUT_SPEC.leads.length} leads x ${DEFAULT_INPUT_SPEC.samples} at ${DEFAULT_INPUT_SPEC.sampleRateHz} Hz, filter + z-score`,
 );
@@ -73,6 +96,7 @@ const sampleFiles = [
   'ge_muse_restingecg_example1.xml',
 ];
 for (const name of sampleFiles) {
+  if (DICOM_ONLY && !isDicom(name)) continue;
   try {
     inputs.push({ name, bytes: new Uint8Array(readFileSync(`${SAMPLES_DIR}/${name}`)) });
   } catch {
@@ -82,7 +106,7 @@ for (const name of sampleFiles) {
 for (const rateHz of [500, 1000]) {
   const ecg = synthesizeEcg({ seed: 7, sampleRateHz: rateHz, durationS: 10 });
   inputs.push({ name: `synthetic DICOM ${rateHz} Hz (ecgcad writer)`, bytes: writeDicomEcg(ecg) });
-  inputs.push({ name: `synthetic aECG ${rateHz} Hz (ecgcad writer)`, bytes: writeAecg(ecg) });
+  if (!DICOM_ONLY) inputs.push({ name: `synthetic aECG ${rateHz} Hz (ecgcad writer)`, bytes: writeAecg(ecg) });
 }
 
 const header = [
@@ -152,9 +176,11 @@ for (const [name, label] of targets) {
   const verdict = s.fullEcgs >= 1000 ? 'met' : 'NOT met';
   const cpuVerdict = s.fullCpuEcgs >= 1000 ? 'met' : 'NOT met';
   console.log(
-    `target DICOM >= 1,000 ECGs/s/core, decode+prepare (${label}): ${fmt(s.fullEcgs)} per wall second -> ${verdict}; ${fmt(s.fullCpuEcgs)} per CPU second -> ${cpuVerdict}`,
+    `target DICOM >= 1,000 ECGs/s/core, decode+prepare (${label}, ${mallocSetting(process.env.MALLOC_TRIM_THRESHOLD_)}): ${fmt(s.fullEcgs)} per wall second -> ${verdict}; ${fmt(s.fullCpuEcgs)} per CPU second -> ${cpuVerdict}`,
   );
 }
+
+if (DICOM_ONLY) process.exit(0);
 
 // Same run, same lead: the resampler prepare() uses for a 1000 Hz record under the card's 40 Hz low-pass (protected
 // band 0-50 Hz) against the full anti-aliasing design that plain resample() uses.
@@ -180,3 +206,20 @@ console.log(
     .map((x) => x.toFixed(2))
     .join(' ')} (other processes share these cores)`,
 );
+
+// The DICOM inputs again, in a child process started with the deployment's malloc setting.
+if (!process.argv.includes('--no-deployed')) {
+  if (DEPLOYED_TRIM === undefined) {
+    console.log('\ndeploy/Dockerfile sets no MALLOC_TRIM_THRESHOLD_: no run with the deployment setting');
+  } else {
+    console.log(
+      `\nDICOM inputs again, as deployed: child process with ${mallocSetting(DEPLOYED_TRIM)} (deploy/Dockerfile)\n`,
+    );
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), '--seconds', String(SECONDS), '--dicom-only'],
+      { env: { ...process.env, MALLOC_TRIM_THRESHOLD_: DEPLOYED_TRIM }, stdio: 'inherit' },
+    );
+    if (child.status !== 0) console.log(`the child process failed (${child.status ?? child.signal})`);
+  }
+}
