@@ -9,6 +9,7 @@ export * from './payload/index.js';
 export * from './prepare.js';
 export * from './quality.js';
 export * from './resample.js';
+export { deinterleaveInt16, withoutSimd } from './simd-kernels.js';
 export * from './summary.js';
 export * from './synth/index.js';
 export * from './units.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { designFilter, type FilterSpec, filterWorkspace, type ZeroPhaseFilter } from './filter.js';
 import { getResampler } from './resample.js';
-import { simdKernels } from './simd-kernels.js';
+import { deinterleaveInt16, simdKernels, withoutSimd } from './simd-kernels.js';
 
 /** Deterministic ECG-like rows: a baseline drift, a few tones and noise, different per row. */
 function rowValues(row: number, n: number): Float64Array {
@@ -189,5 +189,74 @@ describe('SIMD kernels', () => {
       expect(w.slice(3, 3 + count)).toEqual(wantA);
       expect(w.slice(3 + count, 3 + 2 * count)).toEqual(wantB);
     }
+  });
+  it('de-interleaves and scales 16-bit frames exactly as the float64 formula, at any alignment', () => {
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      const r = seed % 6;
+      return r === 0 ? -32768 : r === 1 ? 32767 : r === 2 ? 0 : ((seed >> 8) % 65536) - 32768;
+    };
+    const alloc = (n: number) => new Float32Array(n).fill(Number.NaN);
+    const bits = (x: ArrayLike<number>) => Array.from(new Int32Array(Float32Array.from(x).buffer));
+    const scales = [2.5, -1.25, 1, 0.078125, 1e6, -2, 3.75, 0.5, 4.875, 1, 2.5, -0.5, 7, 9];
+    for (const count of [2, 4, 6, 10, 12, 14]) {
+      for (const samples of [1, 2, 3, 4, 5, 8, 13, 10_000]) {
+        const values = Array.from({ length: count * samples }, next);
+        const channels = scales.slice(0, count).map((scale) => ({ scale, offset: 0 }));
+        // Every channel, every other one, and one alone (the other lanes of its group go to a scratch row).
+        const wantedSets = [
+          channels.map(() => true),
+          channels.map((_, c) => c % 2 === 1),
+          channels.map((_, c) => c === count - 1),
+        ];
+        for (const byteShift of [0, 2, 6]) {
+          const buffer = new ArrayBuffer(2 * values.length + byteShift + 8);
+          const raw = new Int16Array(buffer, byteShift, values.length);
+          raw.set(values);
+          for (const wanted of wantedSets) {
+            const outs = deinterleaveInt16(raw, count, samples, channels, wanted, alloc);
+            expect(outs).toBeDefined();
+            for (let c = 0; c < count; c++) {
+              if (!wanted[c]) {
+                expect(outs?.[c]).toBeUndefined();
+                continue;
+              }
+              const scale = channels[c]?.scale as number;
+              const want = Array.from({ length: samples }, (_, s) => (values[s * count + c] as number) * scale + 0);
+              expect(bits(outs?.[c] ?? [])).toEqual(bits(want));
+            }
+          }
+        }
+      }
+    }
+  });
+  it('leaves to the JavaScript loops what Float32 arithmetic would not give exactly', () => {
+    const raw = new Int16Array(48).fill(3);
+    const alloc = (n: number) => new Float32Array(n);
+    const all = Array.from({ length: 12 }, () => true);
+    const ok = Array.from({ length: 12 }, () => ({ scale: 2.5, offset: 0 }));
+    expect(deinterleaveInt16(raw, 12, 4, ok, all, alloc)).toBeDefined();
+    for (const bad of [
+      { scale: 0.1, offset: 0 },
+      { scale: 2.5, offset: 3 },
+      { scale: Number.NaN, offset: 0 },
+    ]) {
+      const channels = ok.map((ch, c) => (c === 5 ? bad : ch));
+      expect(deinterleaveInt16(raw, 12, 4, channels, all, alloc)).toBeUndefined();
+      // An unwanted channel may have any scale.
+      expect(
+        deinterleaveInt16(
+          raw,
+          12,
+          4,
+          channels,
+          all.map((_, c) => c !== 5),
+          alloc,
+        ),
+      ).toBeDefined();
+    }
+    expect(deinterleaveInt16(raw, 3, 16, ok, all, alloc)).toBeUndefined();
+    expect(withoutSimd(() => deinterleaveInt16(raw, 12, 4, ok, all, alloc))).toBeUndefined();
   });
 });

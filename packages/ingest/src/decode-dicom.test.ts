@@ -1,4 +1,10 @@
-import { type LeadName, LimitExceededError, MalformedInputError, UnsupportedFormatError } from '@ecgcad/ecg';
+import {
+  type LeadName,
+  LimitExceededError,
+  MalformedInputError,
+  UnsupportedFormatError,
+  withoutSimd,
+} from '@ecgcad/ecg';
 import { describe, expect, it } from 'vitest';
 import { decodeDicom } from './decode-dicom.js';
 import { detectFormat } from './sniff.js';
@@ -337,6 +343,77 @@ describe('decodeDicom', () => {
       outer.set(inner, shift);
       const ecg = decodeDicom(outer.subarray(shift), meta);
       for (const name of ['I', 'II', 'V1', 'V2'] as const) expect(lead(ecg, name)).toEqual(expected[name]);
+    }
+  });
+
+  it('gives the same floats through the WebAssembly de-interleave as through the JavaScript passes', () => {
+    // Float32 scales without baseline take the kernel; a baseline, padding or 8-bit data take the JavaScript loops.
+    // Either way the leads must equal, bit for bit, the decoder with the kernels switched off and the float64 formula.
+    const labels = ['I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6'];
+    const sensitivities = ['2.5', '-1.25', '1', '0.5', '3.75', '0.078125', '1000', '-2', '1.5', '4.875', '2.5', '1'];
+    let seed = 99;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      const r = seed % 7;
+      return r === 0 ? -32768 : r === 1 ? 32767 : r === 2 ? 0 : ((seed >> 8) % 65536) - 32768;
+    };
+    const bitsOf = (x: Float32Array | undefined) => Array.from(new Int32Array(Float32Array.from(x ?? []).buffer));
+    const cases: Array<{ channels: ChannelSpec[]; frames: number; extra?: Partial<GroupSpec> }> = [];
+    for (const count of [2, 4, 6, 12]) {
+      for (const frames of [1, 2, 3, 4, 5, 9]) {
+        cases.push({
+          frames,
+          channels: labels.slice(0, count).map((label, c) => ({
+            label,
+            sensitivity: sensitivities[c] as string,
+            units: c === 6 ? 'mV' : 'uV',
+          })),
+        });
+      }
+    }
+    // 14 channels: a duplicate lead (the first wins) and a pressure channel, both left out of the kernel's rows.
+    cases.push({
+      frames: 7,
+      channels: [
+        ...labels.map((label) => ({ label, sensitivity: '2.5', units: 'uV' })),
+        { label: 'II', sensitivity: '5', units: 'uV' },
+        { label: 'V1', units: 'mm[Hg]' },
+      ],
+    });
+    // Not exact in Float32 (0.1), a baseline, padding, 8-bit data: the JavaScript loops.
+    const plain = labels.slice(0, 4).map((label) => ({ label, sensitivity: '2.5', units: 'uV' }));
+    cases.push({ frames: 6, channels: [{ label: 'I', sensitivity: '0.1', units: 'uV' }, ...plain.slice(1)] });
+    cases.push({
+      frames: 6,
+      channels: [{ label: 'I', sensitivity: '2.5', baseline: '3', units: 'uV' }, ...plain.slice(1)],
+    });
+    cases.push({ frames: 6, channels: plain, extra: { padding: 0 } });
+    cases.push({ frames: 6, channels: plain, extra: { interpretation: 'SB' } });
+    for (const { channels, frames, extra } of cases) {
+      const eightBit = extra?.interpretation === 'SB';
+      const samples = Array.from({ length: frames }, () => channels.map(() => (eightBit ? next() >> 8 : next())));
+      for (const syntax of ['explicit', 'big'] as const) {
+        const inner = part10(ecgDataset([{ channels, samples, ...extra }], syntax), syntax);
+        for (const shift of [0, 1, 2, 3]) {
+          const outer = new Uint8Array(inner.length + shift);
+          outer.set(inner, shift);
+          const bytes = outer.subarray(shift);
+          const kernel = decodeDicom(bytes, meta);
+          const js = withoutSimd(() => decodeDicom(bytes, meta));
+          expect(Object.keys(kernel.leads).sort()).toEqual(Object.keys(js.leads).sort());
+          channels.forEach((ch, c) => {
+            const name = ch.label as LeadName;
+            if (channels.findIndex((o) => o.label === ch.label) !== c || ch.units === 'mm[Hg]') return;
+            expect(bitsOf(kernel.leads[name])).toEqual(bitsOf(js.leads[name]));
+            if (extra?.padding === undefined) {
+              const scale = Number(ch.sensitivity ?? '1') * (ch.units === 'mV' ? 1000 : 1);
+              const offset = Number(ch.baseline ?? '0');
+              const expected = Float32Array.from(samples.map((r) => (r[c] as number) * scale + offset));
+              expect(bitsOf(kernel.leads[name])).toEqual(bitsOf(expected));
+            }
+          });
+        }
+      }
     }
   });
 

@@ -7,6 +7,7 @@
  * group, maps channels to leads by code and scales samples to microvolts.
  */
 import {
+  deinterleaveInt16,
   type Ecg,
   type EcgPatient,
   type LeadName,
@@ -333,9 +334,11 @@ function readGroup(
     wanted.push(ch.lead !== undefined && !seen.has(ch.lead));
     if (ch.lead) seen.add(ch.lead);
   }
+  // WebAssembly SIMD where it gives the same floats (Float32 scales, no baseline), else the JavaScript passes.
   const outs: (Float32Array | undefined)[] =
     padding === undefined && raw instanceof Int16Array && HOST_IS_LITTLE_ENDIAN
-      ? scaleInt16Pairs(raw, channelCount, samples, channels, wanted)
+      ? (deinterleaveInt16(raw, channelCount, samples, channels, wanted, newLead) ??
+        scaleInt16Pairs(raw, channelCount, samples, channels, wanted))
       : [];
   const leads: Partial<Record<LeadName, Float32Array>> = {};
   for (let c = 0; c < channelCount; c++) {
