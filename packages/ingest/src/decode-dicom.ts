@@ -227,16 +227,11 @@ interface GroupInfo {
 function describeGroup(ds: DicomDataset): GroupInfo {
   const label = (ds.string(T.multiplexGroupLabel) ?? '').toUpperCase();
   const originality = (ds.string(T.originality) ?? '').toUpperCase();
-  const channels = ds.items(T.channelDefinitionSequence).map(describeChannel);
+  const median = /MEDIAN|REPRESENTATIVE|AVERAGE/.test(label) || originality === 'DERIVED';
+  // A median-beat group is never read (pickGroup skips it), so its channels are not described.
+  const channels = median ? [] : ds.items(T.channelDefinitionSequence).map(describeChannel);
   const leadsSeen = new Set(channels.flatMap((c) => (c.lead ? [c.lead] : [])));
-  return {
-    ds,
-    label,
-    original: originality === 'ORIGINAL',
-    median: /MEDIAN|REPRESENTATIVE|AVERAGE/.test(label) || originality === 'DERIVED',
-    channels,
-    ecgLeadCount: leadsSeen.size,
-  };
+  return { ds, label, original: originality === 'ORIGINAL', median, channels, ecgLeadCount: leadsSeen.size };
 }
 
 function describeChannel(ds: DicomDataset): ChannelInfo {
