@@ -307,11 +307,36 @@ export class Resampler {
       return;
     }
     if (this.up === 1) this.processDecimate(x, n, out, offset, total);
-    else if (this.up > 0) this.processRational(x, n, out, offset, total);
+    else if (this.up > 0) this.processByPhase(x, n, out, offset, total);
     else this.processInterpolated(x, n, out, offset, total);
   }
 
-  /** Outputs from..total of the exact rational path (from > 0 only for integer decimation, where L = 1). */
+  /**
+   * The exact rational path with L > 1, its interior run phase by phase: outputs i, i + L, i + 2L ... use one
+   * kernel row and start M inputs apart, so each pass keeps its row and steps its start without the per-output
+   * phase bookkeeping (same dot products, so the same values as processRational). Outputs whose kernel reaches
+   * past either end of the record take processRational's reflected path.
+   */
+  private processByPhase(x: Float32Array | Float64Array, n: number, out: Float64Array, offset: number, total: number) {
+    const { table, taps, radius, up, down } = this;
+    // Interior: floor(i M / L) - radius >= 0 and floor(i M / L) - radius + taps <= n (k0 grows with i).
+    const k0Of = (i: number): number => (i * down - ((i * down) % up)) / up;
+    let lo = 0;
+    while (lo < total && k0Of(lo) < radius) lo++;
+    let hi = total;
+    while (hi > lo && k0Of(hi - 1) - radius + taps > n) hi--;
+    this.processRational(x, n, out, offset, lo, 0);
+    for (let q = 0; q < up && lo + q < hi; q++) {
+      const first = lo + q;
+      const row = ((first * down) % up) * taps;
+      const start = k0Of(first) - radius;
+      if (taps === 9) phasePass9(x, start, down, table, row, out, offset + first, offset + hi, up);
+      else for (let i = first, k = start; i < hi; i += up, k += down) out[offset + i] = dot(x, k, table, row, taps);
+    }
+    this.processRational(x, n, out, offset, total, hi);
+  }
+
+  /** Outputs from..total of the exact rational path, one at a time. */
   private processRational(
     x: Float32Array | Float64Array,
     n: number,
@@ -323,9 +348,8 @@ export class Resampler {
     const { table, taps, radius, up, down } = this;
     const whole = Math.floor(down / up);
     const rest = down - whole * up;
-    let k0 = from * down; // floor(i * M / L)
-    let phase = 0; // (i * M) mod L
-    if (from > 0 && up !== 1) throw new RangeError('resampler: partial rational runs need L = 1');
+    let phase = (from * down) % up; // (i * M) mod L
+    let k0 = (from * down - phase) / up; // floor(i * M / L)
     for (let i = from; i < total; i++) {
       const start = k0 - radius;
       const row = phase * taps;
@@ -555,6 +579,41 @@ function dot(x: Float32Array | Float64Array, xs: number, h: Float64Array, hs: nu
   }
   for (; j < taps; j++) a0 += (x[xs + j] as number) * (h[hs + j] as number);
   return a0 + a1 + (a2 + a3);
+}
+
+/**
+ * One phase pass of a 9-tap kernel (prepare()'s protected-band kernels for 240, 250, 300, 360 and 600 Hz sources):
+ * out[o], out[o + step] ... until `end`, from inputs `start`, `start + stride` ..., with the row's weights held in
+ * locals. The sums are dot()'s, term for term and in its order (four running sums, the ninth term in the first),
+ * so the values are identical.
+ */
+function phasePass9(
+  x: Float32Array | Float64Array,
+  start: number,
+  stride: number,
+  h: Float64Array,
+  row: number,
+  out: Float64Array,
+  first: number,
+  end: number,
+  step: number,
+): void {
+  const h0 = h[row] as number;
+  const h1 = h[row + 1] as number;
+  const h2 = h[row + 2] as number;
+  const h3 = h[row + 3] as number;
+  const h4 = h[row + 4] as number;
+  const h5 = h[row + 5] as number;
+  const h6 = h[row + 6] as number;
+  const h7 = h[row + 7] as number;
+  const h8 = h[row + 8] as number;
+  for (let o = first, k = start; o < end; o += step, k += stride) {
+    const a0 = 0 + (x[k] as number) * h0 + (x[k + 4] as number) * h4 + (x[k + 8] as number) * h8;
+    const a1 = 0 + (x[k + 1] as number) * h1 + (x[k + 5] as number) * h5;
+    const a2 = 0 + (x[k + 2] as number) * h2 + (x[k + 6] as number) * h6;
+    const a3 = 0 + (x[k + 3] as number) * h3 + (x[k + 7] as number) * h7;
+    out[o] = a0 + a1 + (a2 + a3);
+  }
 }
 
 /**
