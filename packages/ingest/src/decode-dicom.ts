@@ -347,9 +347,10 @@ function readGroup(
 /**
  * Scales the wanted channels of signed 16-bit data without padding two at a time: an Int32 view over the same
  * bytes (aligned down to 4) holds two neighbouring channels per word, so one strided pass yields both (about 1.25x
- * faster than two passes over the Int16 view); two neighbouring words make one pass of four channels. Returns an
- * output per channel it handled; channels it leaves out (a lone wanted channel, an odd channel count) go through
- * scaleChannel. Needs a little-endian host: the low half of a word is the earlier sample.
+ * faster than two passes over the Int16 view). The SIMD kernel (deinterleaveInt16) takes the common case first;
+ * this pass serves the rest (baselines, scales Float32 cannot carry exactly, hosts without WebAssembly SIMD).
+ * Returns an output per channel it handled; channels it leaves out (a lone wanted channel, an odd channel count) go
+ * through scaleChannel. Needs a little-endian host: the low half of a word is the earlier sample.
  */
 function scaleInt16Pairs(
   raw: Int16Array,
@@ -366,9 +367,8 @@ function scaleInt16Pairs(
   const base = raw.byteOffset - 2 * shift;
   const words = new Int32Array(raw.buffer, base, (raw.length + shift) >> 1);
   const stride = channelCount >> 1;
-  const both = (lo: number): boolean => lo + 1 < channelCount && wanted[lo] === true && wanted[lo + 1] === true;
   for (let lo = shift; lo + 1 < channelCount; lo += 2) {
-    if (!both(lo)) continue;
+    if (!wanted[lo] || !wanted[lo + 1]) continue;
     const hi = lo + 1;
     const a = channels[lo] as ChannelInfo;
     const b = channels[hi] as ChannelInfo;
@@ -380,29 +380,6 @@ function scaleInt16Pairs(
     const ob = b.offset;
     outs[lo] = outLo;
     outs[hi] = outHi;
-    if (both(lo + 2)) {
-      // Two neighbouring words per pass: four channels (fewer passes over the interleaved data).
-      const c = channels[lo + 2] as ChannelInfo;
-      const d = channels[lo + 3] as ChannelInfo;
-      const outC = newLead(samples);
-      const outD = newLead(samples);
-      const sc = c.scale;
-      const oc = c.offset;
-      const sd = d.scale;
-      const od = d.offset;
-      for (let s = 0, i = (lo + shift) >> 1; s < samples; s++, i += stride) {
-        const v = words[i] as number;
-        const w = words[i + 1] as number;
-        outLo[s] = ((v << 16) >> 16) * sa + oa;
-        outHi[s] = (v >> 16) * sb + ob;
-        outC[s] = ((w << 16) >> 16) * sc + oc;
-        outD[s] = (w >> 16) * sd + od;
-      }
-      outs[lo + 2] = outC;
-      outs[lo + 3] = outD;
-      lo += 2;
-      continue;
-    }
     for (let s = 0, i = (lo + shift) >> 1; s < samples; s++, i += stride) {
       const v = words[i] as number;
       outLo[s] = ((v << 16) >> 16) * sa + oa;
