@@ -10,6 +10,7 @@ import { type Ecg, type LeadName, MalformedInputError, STANDARD_LEADS, Unsupport
 import { decodeEcg, detectFormat, inspectEcg } from '@ecgcad/ingest';
 import { describe, expect, it } from 'vitest';
 import { readSample, SAMPLES_DIR as SAMPLES_DIR_PATH, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { commandPresent } from './support/tools.js';
 
 const meta = { feed: 'file', receivedAt: '2024-01-01T00:00:00.000Z' };
 const TWELVE = [...STANDARD_LEADS].sort();
@@ -205,14 +206,7 @@ describe.skipIf(!samplesPresent)(
 );
 
 /** dcmtk's dcmconv re-encodes the real DICOM samples in every transfer syntax the decoder reads (and one it refuses). */
-const dcmconvPresent = (() => {
-  try {
-    execFileSync('dcmconv', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const dcmconvPresent = commandPresent('dcmconv');
 
 describe.skipIf(!samplesPresent || !dcmconvPresent)(
   `DICOM samples re-encoded by dcmtk decode to the same Ecg${samplesPresent ? '' : ` (${SAMPLES_SKIP_REASON})`}${dcmconvPresent ? '' : ' (dcmconv not installed)'}`,

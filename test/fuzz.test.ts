@@ -13,6 +13,7 @@ import { decodeEcg } from '@ecgcad/ingest';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readSample, SAMPLES_DIR, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { commandPresent } from './support/tools.js';
 
 const meta = { feed: 'fuzz', receivedAt: '2024-01-01T00:00:00.000Z' };
 /** A single decode that takes longer than this counts as a hang. */
@@ -341,14 +342,7 @@ describe.skipIf(!samplesPresent)(`fuzzing the aECG decoder${samplesPresent ? '' 
 });
 
 /** dcmtk re-encodes the Mortara sample as a bare implicit VR data set and as big endian: the reader's other paths. */
-const dcmconvPresent = (() => {
-  try {
-    execFileSync('dcmconv', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const dcmconvPresent = commandPresent('dcmconv');
 
 describe.skipIf(!samplesPresent || !dcmconvPresent)('fuzzing the DICOM decoder on other encodings', () => {
   function convert(args: string[]): Uint8Array {
