@@ -106,7 +106,9 @@ describe('parseDataset', () => {
       .build();
     const ds = parseDataset(b, 0, b.length, IMPLICIT);
     expect(ds.items(0x0040a730)[0]?.string(0x00080100)).toBe('C1');
-    expect(ds.get(0x00110010)?.items).toBeUndefined();
+    expect(ds.get(0x0040a730)?.vr).toBe('SQ');
+    expect(ds.items(0x00110010)).toEqual([]);
+    expect(ds.get(0x00110010)?.vr).toBe('UN');
     expect(ds.get(0x00110010)?.length).toBe(8);
   });
 
@@ -127,6 +129,44 @@ describe('parseDataset', () => {
       deep = deep.tag(0x5400, 0x0100).ascii('SQ').u16(0).u32(UNDEFINED).tag(0xfffe, 0xe000).u32(UNDEFINED);
     const deepBytes = deep.build();
     expect(() => parseDataset(deepBytes, 0, deepBytes.length, EXPLICIT)).toThrow(/nested too deep/);
+  });
+
+  it('reads a defined-length sequence on first use: a broken item surfaces then, not when the data set is parsed', () => {
+    const b = new Bytes()
+      .tag(0x0040, 0xb020)
+      .ascii('SQ')
+      .u16(0)
+      .u32(16) // WaveformAnnotationSequence, whose only item claims more bytes than the sequence holds
+      .tag(0xfffe, 0xe000)
+      .u32(40)
+      .tag(0x0008, 0x0100)
+      .ascii('SH')
+      .u16(0)
+      .tag(0x0010, 0x0020)
+      .ascii('LO')
+      .u16(2)
+      .ascii('P3')
+      .build();
+    const ds = parseDataset(b, 0, b.length, EXPLICIT);
+    expect(ds.string(0x00100020)).toBe('P3');
+    expect(() => ds.items(0x0040b020)).toThrow(/item runs past its sequence/);
+    expect(() => ds.items(0x0040b020)).toThrow(/item runs past its sequence/);
+  });
+
+  it('walks an undefined-length sequence when parsing, and reads the same items later', () => {
+    const item = (value: string) =>
+      new Bytes().tag(0xfffe, 0xe000).u32(UNDEFINED).tag(0x0008, 0x0100).ascii('SH').u16(2).ascii(value);
+    const head = new Bytes().tag(0x0040, 0xb020).ascii('SQ').u16(0).u32(UNDEFINED).build();
+    const items = [item('A1'), item('A2')].map((i) => i.tag(0xfffe, 0xe00d).u32(0).build());
+    const tail = new Bytes().tag(0xfffe, 0xe0dd).u32(0).tag(0x0010, 0x0020).ascii('LO').u16(2).ascii('P4').build();
+    const whole = new Uint8Array([...head, ...items.flatMap((i) => [...i]), ...tail]);
+    const ds = parseDataset(whole, 0, whole.length, EXPLICIT);
+    expect(ds.string(0x00100020)).toBe('P4');
+    expect(ds.get(0x0040b020)?.length).toBe(whole.length - 12 - 8 - 10);
+    expect(ds.items(0x0040b020).map((i) => i.string(0x00080100))).toEqual(['A1', 'A2']);
+    // An item without its delimiter is found by the walk, before anyone asks for the items.
+    const broken = new Uint8Array([...head, ...item('A1').build(), ...tail]);
+    expect(() => parseDataset(broken, 0, broken.length, EXPLICIT)).toThrow(MalformedInputError);
   });
 
   it('checks value lengths of numbers', () => {

@@ -19,7 +19,7 @@ export interface TextDecoderLike {
   decode(input: Uint8Array): string;
 }
 
-/** One element: where its value lies in the input. Sequence elements carry their items. */
+/** One element: where its value lies in the input. */
 export interface DicomElement {
   tag: number;
   /** VR from the file (explicit) or from the reader's small dictionary (implicit; `UN` when unknown). */
@@ -28,12 +28,28 @@ export interface DicomElement {
   offset: number;
   /** Length of the value in bytes (for undefined-length sequences, the bytes up to the delimiter). */
   length: number;
+  /** Items of a sequence, once DicomDataset.items() has read them. */
   items?: DicomDataset[];
+}
+
+/**
+ * A sequence whose items are read on first use: waveform files carry large annotation sequences the decoder never
+ * looks at, and building their elements cost more than the rest of the data set together.
+ */
+interface PendingSequence {
+  reader: Reader;
+  /** Nesting depth of the sequence itself. */
+  depth: number;
+  undefinedLength: boolean;
+  /** A guessed sequence (implicit VR, unknown tag): when its items do not parse, it is data after all. */
+  guessed: boolean;
 }
 
 /** Elements of one data set (the top level or one sequence item), by tag (group << 16 | element). */
 export class DicomDataset {
   readonly elements = new Map<number, DicomElement>();
+  /** Sequences not read yet, by tag. */
+  readonly #pending = new Map<number, PendingSequence>();
   constructor(
     readonly bytes: Uint8Array,
     readonly view: DataView,
@@ -44,9 +60,36 @@ export class DicomDataset {
     return this.elements.get(tag);
   }
 
-  /** Items of a sequence element (empty when absent or not a sequence). */
+  /**
+   * Items of a sequence element (empty when absent or not a sequence). Items are read on first use, so a
+   * malformed item surfaces here, as MalformedInputError, rather than when the data set was parsed.
+   */
   items(tag: number): DicomDataset[] {
-    return this.elements.get(tag)?.items ?? [];
+    const el = this.elements.get(tag);
+    if (!el) return [];
+    const pending = this.#pending.get(tag);
+    if (pending) {
+      const { reader, depth, undefinedLength, guessed } = pending;
+      const end = undefinedLength ? el.offset + el.length + 8 : el.offset + el.length;
+      const items: DicomDataset[] = [];
+      try {
+        reader.readSequence(tag, items, el.offset, end, depth, undefinedLength);
+      } catch (err) {
+        // A broken sequence stays pending (it throws again); a guessed one that does not parse was data.
+        if (!guessed || !(err instanceof MalformedInputError)) throw err;
+        this.#pending.delete(tag);
+        return [];
+      }
+      this.#pending.delete(tag);
+      el.items = items;
+      if (guessed) el.vr = 'SQ';
+    }
+    return el.items ?? [];
+  }
+
+  /** @internal Records a sequence to be read on first use (the reader's side of items()). */
+  defer(el: DicomElement, pending: PendingSequence): void {
+    this.#pending.set(el.tag, pending);
   }
 
   /** A string value with trailing spaces / NULs and surrounding blanks removed; undefined when absent or empty. */
@@ -97,8 +140,23 @@ const ITEM = 0xfffee000;
 const ITEM_DELIMITER = 0xfffee00d;
 const SEQUENCE_DELIMITER = 0xfffee0dd;
 const UNDEFINED_LENGTH = 0xffffffff;
-/** VRs with a 2-byte reserved field and a 4-byte length in explicit VR. */
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+
+/** A VR's two characters as one number, as they lie in an explicit VR header (`'SQ'` -> 0x5351). */
+const vrCode = (vr: string) => (vr.charCodeAt(0) << 8) | vr.charCodeAt(1);
+const SQ = vrCode('SQ');
+const UN = vrCode('UN');
+/** VRs with a 2-byte reserved field and a 4-byte length in explicit VR: 1 at their code (a table, read per element). */
+const LONG_VRS = new Uint8Array(0x10000);
+for (const vr of ['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'])
+  LONG_VRS[vrCode(vr)] = 1;
+/** The standard VRs' names by code, so that reading a header allocates no string. */
+const VR_NAMES = new Map(
+  [
+    ...['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FD', 'FL', 'IS', 'LO', 'LT', 'PN', 'SH', 'SL', 'SS', 'ST', 'TM'],
+    ...['UI', 'UL', 'US', 'OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'],
+  ].map((vr) => [vrCode(vr), vr]),
+);
+const vrName = (code: number) => VR_NAMES.get(code) ?? String.fromCharCode(code >> 8, code & 0xff);
 
 /**
  * Sequence tags the waveform decoder needs, for implicit VR where the file does not say which elements are
@@ -119,7 +177,11 @@ const NEVER_SEQUENCES = new Set([0x54001010, 0x5400100a]);
 /** Deepest sequence nesting accepted (waveform objects nest 3-4 deep). */
 const MAX_DEPTH = 16;
 
-/** Parses a data set from `start` to `end` (exclusive) of `bytes`. */
+/**
+ * Parses a data set from `start` to `end` (exclusive) of `bytes`. Every element header is checked now; the items
+ * of a sequence are read when DicomDataset.items() first asks for them. An undefined-length sequence is walked
+ * now, with every check, to find where it ends; a defined-length one is only bounds-checked.
+ */
 export function parseDataset(bytes: Uint8Array, start: number, end: number, encoding: DicomEncoding): DicomDataset {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const reader = new Reader(bytes, view, encoding);
@@ -129,28 +191,44 @@ export function parseDataset(bytes: Uint8Array, start: number, end: number, enco
 }
 
 class Reader {
+  private readonly littleEndian: boolean;
+  private readonly explicitVr: boolean;
+  /** The reader for implicit VR little endian, which undefined-length UN sequences use (PS3.5 6.2.2). */
+  private implicitReader: Reader | undefined;
+
   constructor(
     readonly bytes: Uint8Array,
     readonly view: DataView,
     readonly encoding: DicomEncoding,
-  ) {}
+  ) {
+    this.littleEndian = encoding.littleEndian;
+    this.explicitVr = encoding.explicitVr;
+  }
 
   private u16(at: number): number {
-    return this.view.getUint16(at, this.encoding.littleEndian);
+    return this.view.getUint16(at, this.littleEndian);
   }
   private u32(at: number): number {
-    return this.view.getUint32(at, this.encoding.littleEndian);
+    return this.view.getUint32(at, this.littleEndian);
   }
   private tagAt(at: number): number {
     return ((this.u16(at) << 16) | this.u16(at + 2)) >>> 0;
   }
 
+  /** The reader for the items of an undefined-length sequence with this VR. */
+  private readerFor(vr: number): Reader {
+    if (vr !== UN || !this.explicitVr) return this;
+    this.implicitReader ??= new Reader(this.bytes, this.view, { littleEndian: true, explicitVr: false });
+    return this.implicitReader;
+  }
+
   /**
-   * Reads elements into `ds` from `pos` until `end`, or, for an undefined-length item, until an item delimiter.
+   * Reads elements from `pos` until `end`, or, for an undefined-length item, until an item delimiter: into `ds`,
+   * or, without one, only checking them (the walk that finds where an undefined-length sequence ends).
    * Returns the position after the last element (after the delimiter, when one ended the item).
    */
-  readElements(ds: DicomDataset, pos: number, end: number, depth: number, untilDelimiter: boolean): number {
-    const { explicitVr } = this.encoding;
+  readElements(ds: DicomDataset | undefined, pos: number, end: number, depth: number, untilDelimiter: boolean): number {
+    const { bytes, explicitVr } = this;
     while (pos < end) {
       if (pos + 8 > end) throw malformed('element header runs past the end', pos);
       const tag = this.tagAt(pos);
@@ -159,12 +237,12 @@ class Reader {
         return pos + 8;
       }
       if (tag === SEQUENCE_DELIMITER || tag === ITEM) throw malformed('sequence delimiter or item out of place', pos);
-      let vr: string;
+      let vr: number;
       let length: number;
       let valueAt: number;
       if (explicitVr) {
-        vr = String.fromCharCode(this.bytes[pos + 4] as number, this.bytes[pos + 5] as number);
-        if (LONG_VRS.has(vr)) {
+        vr = ((bytes[pos + 4] as number) << 8) | (bytes[pos + 5] as number);
+        if (LONG_VRS[vr] === 1) {
           if (pos + 12 > end) throw malformed('element header runs past the end', pos);
           length = this.u32(pos + 8);
           valueAt = pos + 12;
@@ -175,62 +253,74 @@ class Reader {
       } else {
         length = this.u32(pos + 4);
         valueAt = pos + 8;
-        vr = KNOWN_SEQUENCES.has(tag) ? 'SQ' : 'UN';
+        vr = KNOWN_SEQUENCES.has(tag) ? SQ : UN;
       }
-      const el: DicomElement = { tag, vr, offset: valueAt, length };
+      let pending: PendingSequence | undefined;
+      let valueLength = length;
       if (length === UNDEFINED_LENGTH) {
-        if (vr === 'SQ' || vr === 'UN') {
-          // An undefined-length UN is an implicit VR little endian sequence (PS3.5 6.2.2).
-          const encoding = vr === 'UN' && explicitVr ? { littleEndian: true, explicitVr: false } : this.encoding;
-          const reader = encoding === this.encoding ? this : new Reader(this.bytes, this.view, encoding);
-          const after = reader.readSequence(el, valueAt, end, depth + 1, true);
-          el.length = after - 8 - valueAt;
+        if (vr === SQ || vr === UN) {
+          // An undefined-length UN is an implicit VR little endian sequence (PS3.5 6.2.2). Its end is only
+          // found by walking its items, so the walk checks them all now.
+          const reader = this.readerFor(vr);
+          const after = reader.readSequence(tag, undefined, valueAt, end, depth + 1, true);
+          valueLength = after - 8 - valueAt;
           pos = after;
+          if (ds) pending = { reader, depth: depth + 1, undefinedLength: true, guessed: false };
         } else {
           // Encapsulated data (e.g. OB fragments): skip items up to the sequence delimiter.
           pos = this.skipFragments(valueAt, end);
-          el.length = 0;
+          valueLength = 0;
         }
       } else {
         if (valueAt + length > end) throw malformed(`element ${tagLabel(tag)} runs past its container`, pos);
-        if (vr === 'SQ') {
-          this.readSequence(el, valueAt, valueAt + length, depth + 1, false);
-        } else if (!explicitVr && length >= 8 && !NEVER_SEQUENCES.has(tag) && this.tagAt(valueAt) === ITEM) {
-          // Implicit VR: a value that starts with an item tag is most likely a sequence the dictionary lacks.
-          // If it does not parse as one, it was data after all.
-          try {
-            this.readSequence(el, valueAt, valueAt + length, depth + 1, false);
-            el.vr = 'SQ';
-          } catch (err) {
-            if (!(err instanceof MalformedInputError)) throw err;
-            el.items = undefined;
+        pos = valueAt + length;
+        if (ds) {
+          if (vr === SQ) {
+            pending = { reader: this, depth: depth + 1, undefinedLength: false, guessed: false };
+          } else if (!explicitVr && length >= 8 && !NEVER_SEQUENCES.has(tag) && this.tagAt(valueAt) === ITEM) {
+            // Implicit VR: a value that starts with an item tag is most likely a sequence the dictionary lacks.
+            pending = { reader: this, depth: depth + 1, undefinedLength: false, guessed: true };
           }
         }
-        pos = valueAt + length;
       }
       // The first occurrence wins; a repeated tag is a broken file, but not one worth refusing.
-      if (!ds.elements.has(tag)) ds.elements.set(tag, el);
+      if (ds && !ds.elements.has(tag)) {
+        const el: DicomElement = { tag, vr: vrName(vr), offset: valueAt, length: valueLength };
+        ds.elements.set(tag, el);
+        if (pending) ds.defer(el, pending);
+      }
     }
     if (untilDelimiter) throw malformed('undefined-length item has no delimiter', pos);
     return pos;
   }
 
-  /** Reads the items of a sequence; returns the position after it (after the delimiter when undefined-length). */
-  readSequence(el: DicomElement, pos: number, end: number, depth: number, undefinedLength: boolean): number {
+  /**
+   * Reads the items of sequence `tag` into `items`, or, without it, only checks them. Returns the position after
+   * the sequence (after the delimiter when undefined-length).
+   */
+  readSequence(
+    tag: number,
+    items: DicomDataset[] | undefined,
+    pos: number,
+    end: number,
+    depth: number,
+    undefinedLength: boolean,
+  ): number {
     if (depth > MAX_DEPTH) throw malformed('sequences nested too deep', pos);
-    const items: DicomDataset[] = [];
-    el.items = items;
     while (pos < end) {
       if (pos + 8 > end) throw malformed('item header runs past the end', pos);
-      const tag = this.tagAt(pos);
+      const itemTag = this.tagAt(pos);
       const length = this.u32(pos + 4);
-      if (tag === SEQUENCE_DELIMITER) {
+      if (itemTag === SEQUENCE_DELIMITER) {
         if (!undefinedLength) throw malformed('sequence delimiter in a defined-length sequence', pos);
         return pos + 8;
       }
-      if (tag !== ITEM) throw malformed(`expected an item in sequence ${tagLabel(el.tag)}`, pos);
-      const item = new DicomDataset(this.bytes, this.view, this.encoding);
-      items.push(item);
+      if (itemTag !== ITEM) throw malformed(`expected an item in sequence ${tagLabel(tag)}`, pos);
+      let item: DicomDataset | undefined;
+      if (items) {
+        item = new DicomDataset(this.bytes, this.view, this.encoding);
+        items.push(item);
+      }
       if (length === UNDEFINED_LENGTH) {
         pos = this.readElements(item, pos + 8, end, depth, true);
       } else {
@@ -240,7 +330,7 @@ class Reader {
         pos = itemEnd;
       }
     }
-    if (undefinedLength) throw malformed(`sequence ${tagLabel(el.tag)} has no delimiter`, pos);
+    if (undefinedLength) throw malformed(`sequence ${tagLabel(tag)} has no delimiter`, pos);
     return pos;
   }
 
@@ -279,8 +369,7 @@ export function readPart10Header(bytes: Uint8Array): Part10Header {
   // Walk group 0002 element by element (the group length may be missing or wrong in the wild).
   let end = pos;
   while (end + 8 <= bytes.length && view.getUint16(end, true) === 0x0002) {
-    const vr = String.fromCharCode(bytes[end + 4] as number, bytes[end + 5] as number);
-    const long = LONG_VRS.has(vr);
+    const long = LONG_VRS[((bytes[end + 4] as number) << 8) | (bytes[end + 5] as number)] === 1;
     if (long && end + 12 > bytes.length) break;
     const length = long ? view.getUint32(end + 8, true) : view.getUint16(end + 6, true);
     const next = end + (long ? 12 : 8) + length;
