@@ -72,17 +72,18 @@ interface LeadStats {
   sd: number;
 }
 
-/** Kernel results, reused: [s0, s1, q0, q1, max, atMax, min, atMin]. */
-const part = new Float64Array(8);
+/** Kernel results, reused: [s0, s1, s2, s3, q0, q1, q2, q3, max, atMax, min, atMin]. */
+const part = new Float64Array(12);
 /** Below this many samples the copy into the kernel's memory is not worth it. */
 const SIMD_MIN_SAMPLES = 256;
 
 /**
  * One pass over x[0 .. n): extremes, how many samples sit on each, mean and population SD; undefined when a
- * sample is NaN or infinite. Even and odd samples go to separate sums (a single running sum is bound by the
- * latency of its additions), in the same order whatever the unrolling. Four samples per step: a new or repeated
- * extreme is rare on a real signal, so one combined test per step sends the few steps that hold one to the exact
- * per-sample bookkeeping (NaN fails every comparison and is caught by the sums).
+ * sample is NaN or infinite. The samples at each position mod 4 go to sums of their own (a single running sum is
+ * bound by the latency of its additions), in the same order whatever the unrolling, and the four are added in one
+ * fixed order. Four samples per step: a new or repeated extreme is rare on a real signal, so one combined test per
+ * step sends the few steps that hold one to the exact per-sample bookkeeping (NaN fails every comparison and is
+ * caught by the sums).
  */
 function leadStats(x: Float32Array, n: number): LeadStats | undefined {
   let min = Number.POSITIVE_INFINITY;
@@ -91,8 +92,12 @@ function leadStats(x: Float32Array, n: number): LeadStats | undefined {
   let atMin = 0;
   let s0 = 0;
   let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
   let q0 = 0;
   let q1 = 0;
+  let q2 = 0;
+  let q3 = 0;
   let i = 0;
   const kernel = simdKernels();
   if (kernel && n >= SIMD_MIN_SAMPLES) {
@@ -100,12 +105,16 @@ function leadStats(x: Float32Array, n: number): LeadStats | undefined {
     kernel.leadStats(x, n, part);
     s0 = part[0] as number;
     s1 = part[1] as number;
-    q0 = part[2] as number;
-    q1 = part[3] as number;
-    max = part[4] as number;
-    atMax = part[5] as number;
-    min = part[6] as number;
-    atMin = part[7] as number;
+    s2 = part[2] as number;
+    s3 = part[3] as number;
+    q0 = part[4] as number;
+    q1 = part[5] as number;
+    q2 = part[6] as number;
+    q3 = part[7] as number;
+    max = part[8] as number;
+    atMax = part[9] as number;
+    min = part[10] as number;
+    atMin = part[11] as number;
     i = n - (n & 3);
   }
   for (; i + 3 < n; i += 4) {
@@ -134,13 +143,14 @@ function leadStats(x: Float32Array, n: number): LeadStats | undefined {
     }
     s0 += a;
     s1 += b;
+    s2 += c;
+    s3 += d;
     q0 += a * a;
     q1 += b * b;
-    s0 += c;
-    s1 += d;
-    q0 += c * c;
-    q1 += d * d;
+    q2 += c * c;
+    q3 += d * d;
   }
+  // At most three left, at positions 0, 1 and 2 mod 4.
   for (; i < n; i++) {
     const v = x[i] as number;
     if (v >= max) {
@@ -157,16 +167,20 @@ function leadStats(x: Float32Array, n: number): LeadStats | undefined {
       }
       atMin++;
     }
-    if ((i & 1) === 0) {
+    const k = i & 3;
+    if (k === 0) {
       s0 += v;
       q0 += v * v;
-    } else {
+    } else if (k === 1) {
       s1 += v;
       q1 += v * v;
+    } else {
+      s2 += v;
+      q2 += v * v;
     }
   }
-  const sum = s0 + s1;
-  const sumSquares = q0 + q1;
+  const sum = s0 + s1 + (s2 + s3);
+  const sumSquares = q0 + q1 + (q2 + q3);
   // NaN or infinity anywhere makes the sum non-finite (Float32 values cannot overflow a Float64 sum of squares).
   if (!Number.isFinite(sum) || !Number.isFinite(sumSquares)) return undefined;
   const mean = sum / n;

@@ -119,9 +119,9 @@ describe('SIMD kernels', () => {
     }
   });
 
-  it('gives the lead statistics of the quality gate: sums in order, extremes and how many samples sit on them', () => {
+  it('gives the lead statistics of the quality gate: four sums in order, extremes and how many samples sit on them', () => {
     const k = simdKernels() as NonNullable<ReturnType<typeof simdKernels>>;
-    const out = new Float64Array(8);
+    const out = new Float64Array(12);
     let seed = 99;
     const random = () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -133,32 +133,23 @@ describe('SIMD kernels', () => {
         for (let i = 0; i < n; i++) x[i] = Math.round((random() - 0.5) * 4000) / 4;
         // Clipped at both rails, in every lane; the extremes also repeat by chance (values on a 0.25 grid).
         if (rail) for (let i = 0; i < n; i += 3) x[i] = i % 2 ? 900 : -900;
-        let s0 = 0;
-        let s1 = 0;
-        let q0 = 0;
-        let q1 = 0;
+        const s = new Float64Array(4);
+        const q = new Float64Array(4);
         let max = Number.NEGATIVE_INFINITY;
         let min = Number.POSITIVE_INFINITY;
         const quads = 4 * (n >> 2);
         for (let i = 0; i < quads; i++) {
           const v = x[i] as number;
-          if (i % 2 === 0) {
-            s0 += v;
-            q0 += v * v;
-          } else {
-            s1 += v;
-            q1 += v * v;
-          }
+          (s[i % 4] as number) += v;
+          (q[i % 4] as number) += v * v;
           max = Math.max(max, v);
           min = Math.min(min, v);
         }
         const head = x.subarray(0, quads);
         k.leadStats(x, n, out);
         expect(Array.from(out)).toEqual([
-          s0,
-          s1,
-          q0,
-          q1,
+          ...s,
+          ...q,
           max,
           head.filter((v) => v === max).length,
           min,

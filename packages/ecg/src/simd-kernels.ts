@@ -47,7 +47,10 @@ const STATES_AT = 256;
 const STATES_PER_VECTOR = 6;
 /** Results of the sum kernels: [s0, s1], [q0, q1], [p0, p1] (even and odd samples). */
 const SUMS_AT = 768;
-/** Results of the lead statistics kernel: [s0, s1], [q0, q1] (Float64), max, min (Float32 x 4), atMax, atMin (i32 x 4). */
+/**
+ * Results of the lead statistics kernels: [s0, s1], [s2, s3], [q0, q1], [q2, q3] (Float64), max, min (Float32 x 4),
+ * then atMax, atMin (i32 x 4).
+ */
 const STATS_AT = 832;
 const DATA_AT = 1024;
 const PAGE = 65536;
@@ -108,10 +111,9 @@ const load64 = simd(0x00, 3, 0);
 const F64 = 0x7c;
 const F64X2_PROMOTE_LOW = simd(0x5f);
 const F32X4_EQ = simd(0x41);
-const F32X4_LT = simd(0x43);
-const F32X4_GT = simd(0x44);
-const V128_ANDNOT = simd(0x4f);
-const V128_BITSELECT = simd(0x52);
+/** pmin(a, b) = b < a ? b : a; pmax(a, b) = a < b ? b : a: the first of equal values (and never a NaN b) is kept. */
+const F32X4_PMIN = simd(0xea);
+const F32X4_PMAX = simd(0xeb);
 const I32X4_SUB = simd(0xb1);
 const F32X4_SPLAT = simd(0x13);
 const f32Const = (x: number): number[] => [0x43, ...new Uint8Array(Float32Array.of(x).buffer)];
@@ -147,73 +149,50 @@ function countedLoop(count: number, body: number[], steps: Array<[number, number
 }
 
 /**
- * stats(ptr, quads) over Float32 values, four per step, as quality.ts's leadStats: [s0, s1] += (a, b) then
- * (c, d) and the same for the squares (promoted to Float64); per lane of four, the largest and smallest value and
- * how many samples equal it (a new extreme resets its count).
+ * stats(ptr, quads) over Float32 values, four per step, as quality.ts's leadStats: s_k += the samples at
+ * k mod 4 and q_k += their squares (promoted to Float64, in order; four independent chains, so the additions'
+ * latency does not bound the loop), and per lane the largest and the smallest value (pmax / pmin keep the first
+ * of equal values, as leadStats's `v > max` does). extremeCounts() then counts the samples equal to each.
  */
 function statsFunction(): WasmFunction {
-  const [PTR, QUADS, S, Q, MX, MN, CMX, CMN, V, H, M] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const extreme = (value: number, count: number, beyond: number[]): number[] => [
-    // m = v beyond value; count &= ~m; value = m ? v : value; count -= (v == value)
-    ...get(V),
-    ...get(value),
-    ...beyond,
-    ...set(M),
-    ...get(count),
-    ...get(M),
-    ...V128_ANDNOT,
-    ...set(count),
-    ...get(V),
-    ...get(value),
-    ...get(M),
-    ...V128_BITSELECT,
-    ...set(value),
-    ...get(count),
-    ...get(V),
-    ...get(value),
-    ...F32X4_EQ,
-    ...I32X4_SUB,
-    ...set(count),
+  const [PTR, QUADS, S01, S23, Q01, Q23, MX, MN, V, H] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const accumulate = (s: number, q: number): number[] => [
+    ...set(H),
+    ...get(s),
+    ...get(H),
+    ...F64X2_ADD,
+    ...set(s),
+    ...get(q),
+    ...get(H),
+    ...get(H),
+    ...F64X2_MUL,
+    ...F64X2_ADD,
+    ...set(q),
   ];
   const body = [
     ...get(PTR),
     ...loadF32x4,
-    ...set(V),
-    ...get(V),
+    ...tee(V),
     ...F64X2_PROMOTE_LOW,
-    ...set(H),
-    ...get(S),
-    ...get(H),
-    ...F64X2_ADD,
-    ...set(S),
-    ...get(Q),
-    ...get(H),
-    ...get(H),
-    ...F64X2_MUL,
-    ...F64X2_ADD,
-    ...set(Q),
+    ...accumulate(S01, Q01),
     ...get(V),
     ...get(V),
     ...HIGH_HALF,
     ...F64X2_PROMOTE_LOW,
-    ...set(H),
-    ...get(S),
-    ...get(H),
-    ...F64X2_ADD,
-    ...set(S),
-    ...get(Q),
-    ...get(H),
-    ...get(H),
-    ...F64X2_MUL,
-    ...F64X2_ADD,
-    ...set(Q),
-    ...extreme(MX, CMX, F32X4_GT),
-    ...extreme(MN, CMN, F32X4_LT),
+    ...accumulate(S23, Q23),
+    ...get(MX),
+    ...get(V),
+    ...F32X4_PMAX,
+    ...set(MX),
+    ...get(MN),
+    ...get(V),
+    ...F32X4_PMIN,
+    ...set(MN),
   ];
   return {
     name: 'stats',
     params: [I32, I32],
-    locals: [[9, V128]],
+    locals: [[8, V128]],
     code: [
       ...f32Const(Number.NEGATIVE_INFINITY),
       ...F32X4_SPLAT,
@@ -222,7 +201,45 @@ function statsFunction(): WasmFunction {
       ...F32X4_SPLAT,
       ...set(MN),
       ...countedLoop(QUADS, body, [[PTR, 16]]),
-      ...[S, Q, MX, MN, CMX, CMN].flatMap((l, k) => [...i32Const(0), ...get(l), ...v128Store(STATS_AT + 16 * k)]),
+      ...[S01, S23, Q01, Q23, MX, MN].flatMap((l, k) => [...i32Const(0), ...get(l), ...v128Store(STATS_AT + 16 * k)]),
+    ],
+  };
+}
+
+/** extremeCounts(ptr, quads, max, min): per lane, how many of the Float32 values equal max and min. */
+function extremeCountsFunction(): WasmFunction {
+  const [PTR, QUADS, MAX, MIN, MX, MN, CMX, CMN, V] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const body = [
+    ...get(PTR),
+    ...loadF32x4,
+    ...set(V),
+    // An equal lane is all ones (-1): subtracting it counts one.
+    ...get(CMX),
+    ...get(V),
+    ...get(MX),
+    ...F32X4_EQ,
+    ...I32X4_SUB,
+    ...set(CMX),
+    ...get(CMN),
+    ...get(V),
+    ...get(MN),
+    ...F32X4_EQ,
+    ...I32X4_SUB,
+    ...set(CMN),
+  ];
+  return {
+    name: 'extremeCounts',
+    params: [I32, I32, F32, F32],
+    locals: [[5, V128]],
+    code: [
+      ...get(MAX),
+      ...F32X4_SPLAT,
+      ...set(MX),
+      ...get(MIN),
+      ...F32X4_SPLAT,
+      ...set(MN),
+      ...countedLoop(QUADS, body, [[PTR, 16]]),
+      ...[CMX, CMN].flatMap((l, k) => [...i32Const(0), ...get(l), ...v128Store(STATS_AT + 96 + 16 * k)]),
     ],
   };
 }
@@ -766,8 +783,9 @@ export class SimdKernels {
 
   /**
    * quality.ts's leadStats over the first 4 floor(n / 4) values of `x` (copied to the start of the workspace, which
-   * it overwrites): out = [s0, s1, q0, q1, max, atMax, min, atMin], the running sums of the even and the odd
-   * samples and the extremes with how many samples equal each. The caller adds the last n mod 4 samples.
+   * it overwrites): out = [s0, s1, s2, s3, q0, q1, q2, q3, max, atMax, min, atMin], the running sums of the samples
+   * at k mod 4 and of their squares, and the extremes with how many samples equal each (a second pass over the
+   * copy, cheaper than tracking counts while the extremes still move). The caller adds the last n mod 4 samples.
    */
   leadStats(x: Float32Array, n: number, out: Float64Array): void {
     const quads = n >> 2;
@@ -776,29 +794,28 @@ export class SimdKernels {
     (this.fns.stats as Fn)(DATA_AT, quads);
     const h = this.header;
     const at = STATS_AT >> 3;
-    out[0] = h[at] as number;
-    out[1] = h[at + 1] as number;
-    out[2] = h[at + 2] as number;
-    out[3] = h[at + 3] as number;
+    for (let k = 0; k < 8; k++) out[k] = h[at + k] as number;
     const f = this.header32;
-    const c = this.headerInt;
-    const lanes = STATS_AT >> 2;
+    const lanes = (STATS_AT >> 2) + 16;
     let max = Number.NEGATIVE_INFINITY;
     let min = Number.POSITIVE_INFINITY;
     for (let k = 0; k < 4; k++) {
-      max = Math.max(max, f[lanes + 8 + k] as number);
-      min = Math.min(min, f[lanes + 12 + k] as number);
+      max = Math.max(max, f[lanes + k] as number);
+      min = Math.min(min, f[lanes + 4 + k] as number);
     }
+    (this.fns.extremeCounts as Fn)(DATA_AT, quads, max, min);
+    const c = this.headerInt;
+    const counts = lanes + 8;
     let atMax = 0;
     let atMin = 0;
     for (let k = 0; k < 4; k++) {
-      if (f[lanes + 8 + k] === max) atMax += c[lanes + 16 + k] as number;
-      if (f[lanes + 12 + k] === min) atMin += c[lanes + 20 + k] as number;
+      atMax += c[counts + k] as number;
+      atMin += c[counts + 4 + k] as number;
     }
-    out[4] = max;
-    out[5] = atMax;
-    out[6] = min;
-    out[7] = atMin;
+    out[8] = max;
+    out[9] = atMax;
+    out[10] = min;
+    out[11] = atMin;
   }
 
   /**
@@ -935,6 +952,7 @@ function instantiate(): SimdKernels | undefined {
       sumsFunction(),
       crossFunction(),
       statsFunction(),
+      extremeCountsFunction(),
       halfBandFunction(),
       writeFunction(),
       writeDerivedFunction(),
