@@ -90,6 +90,41 @@ function isStoredDerivation(leads: Ecg['leads'], name: LeadName, n: number, tole
   return true;
 }
 
+/** Below this many samples, copying leads into the kernels' memory for the derivation check is not worth it. */
+const SIMD_MIN_SAMPLES = 256;
+
+/**
+ * Card leads prepare() derives from I and II: those the record lacks, and stored limb leads that equal their
+ * derivation to within `tolerance` over the first `n` samples (isStoredDerivation; through the SIMD kernel, same
+ * verdicts, where WebAssembly has it). A negative tolerance derives only the missing ones.
+ */
+function derivedLeads(
+  leads: Ecg['leads'],
+  specLeads: readonly LeadName[],
+  n: number,
+  tolerance: number,
+): Set<LeadName> {
+  const candidates = tolerance >= 0 ? specLeads.filter((l) => leads[l] && DERIVATION[l]) : [];
+  const equal = new Set<LeadName>();
+  const i = leads.I;
+  const ii = leads.II;
+  const kernel = n >= SIMD_MIN_SAMPLES ? simdKernels() : undefined;
+  if (kernel && i && ii && i.length >= n && ii.length >= n) {
+    const checked = candidates.filter((l) => (leads[l] as Float32Array).length >= n);
+    const rows = checked.map((l) => {
+      const [a, b] = DERIVATION[l] as readonly [number, number];
+      return { x: leads[l] as Float32Array, a, b };
+    });
+    kernel.storedDerivations(i, ii, n, rows, tolerance).forEach((within, k) => {
+      if (within) equal.add(checked[k] as LeadName);
+    });
+  } else {
+    for (const l of candidates) if (isStoredDerivation(leads, l, n, tolerance)) equal.add(l);
+  }
+  // In the card's order.
+  return new Set(specLeads.filter((l) => !leads[l] || equal.has(l)));
+}
+
 /** Validated, precomputed facts about one spec. */
 interface Plan {
   leads: readonly LeadName[];
@@ -173,10 +208,7 @@ export function prepare(
 
   // Rows: each card lead stored in the record, then I and II if they are needed only for derivation.
   const tolerance = options.derivedLeadToleranceUv ?? DEFAULT_DERIVED_LEAD_TOLERANCE_UV;
-  const derivedSet = new Set<LeadName>();
-  for (const l of specLeads) {
-    if (!source[l] || (tolerance >= 0 && isStoredDerivation(source, l, inputNeeded, tolerance))) derivedSet.add(l);
-  }
+  const derivedSet = derivedLeads(source, specLeads, inputNeeded, tolerance);
   const rowOf = new Map<LeadName, number>();
   const stored: LeadName[] = [];
   for (const l of specLeads) {

@@ -159,6 +159,46 @@ describe('SIMD kernels', () => {
     }
   });
 
+  it('checks stored limb leads against their derivation from I and II as the float64 formula does', () => {
+    const k = simdKernels() as NonNullable<ReturnType<typeof simdKernels>>;
+    const tolerance = 1.5;
+    const reference = (x: Float32Array, i: Float32Array, ii: Float32Array, n: number, a: number, b: number) => {
+      for (let t = 0; t < n; t++) {
+        const d = (x[t] as number) - (a * (i[t] as number) + b * (ii[t] as number));
+        if (!(d <= tolerance && d >= -tolerance)) return false;
+      }
+      return true;
+    };
+    for (const n of [4, 7, 256, 1001, 10_000]) {
+      const i = Float32Array.from({ length: n }, (_, t) => Math.round(800 * Math.sin(t / 37)) / 4);
+      const ii = Float32Array.from({ length: n }, (_, t) => Math.round(900 * Math.cos(t / 23)) / 4 + 0.1);
+      const cases: Array<{ x: Float32Array; a: number; b: number }> = [];
+      for (const [a, b] of [
+        [-1, 1],
+        [-0.5, -0.5],
+        [1, -0.5],
+        [-0.5, 1],
+      ] as const) {
+        const exact = Float32Array.from({ length: n }, (_, t) => a * (i[t] as number) + b * (ii[t] as number));
+        cases.push({ x: exact, a, b });
+        // Off by exactly the tolerance (within), and just beyond it, NaN and infinity, at the first sample, in the
+        // middle, in the last whole step of four and in the tail.
+        for (const at of new Set([0, n >> 1, 4 * (n >> 2) - 1, n - 1])) {
+          for (const change of [tolerance, -tolerance, 1.5001, -1.5001, Number.NaN, Number.POSITIVE_INFINITY]) {
+            const x = exact.slice();
+            x[at] = (x[at] as number) + change;
+            cases.push({ x, a, b });
+          }
+        }
+      }
+      const got = k.storedDerivations(i, ii, n, cases, tolerance);
+      const want = cases.map(({ x, a, b }) => reference(x, i, ii, n, a, b));
+      expect(got).toEqual(want);
+      expect(want.some((v) => v)).toBe(true);
+      expect(want.some((v) => !v)).toBe(true);
+    }
+  });
+
   it('decimates two leads 2:1 with the half-band kernel exactly as the resampler does', () => {
     const k = simdKernels() as NonNullable<ReturnType<typeof simdKernels>>;
     const resampler = getResampler(1000, 500, { protectBandHz: 50 });

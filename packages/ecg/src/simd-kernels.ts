@@ -52,6 +52,8 @@ const SUMS_AT = 768;
  * then atMax, atMin (i32 x 4).
  */
 const STATS_AT = 832;
+/** Result of the derivation check: quads left unchecked when it stopped (0: every quad within the tolerance). */
+const DERIVATION_AT = 960;
 const DATA_AT = 1024;
 const PAGE = 65536;
 
@@ -111,6 +113,11 @@ const load64 = simd(0x00, 3, 0);
 const F64 = 0x7c;
 const F64X2_PROMOTE_LOW = simd(0x5f);
 const F32X4_EQ = simd(0x41);
+const F64X2_LE = simd(0x4b);
+const F64X2_ABS = simd(0xec);
+const V128_AND = simd(0x4e);
+const I64X2_ALL_TRUE = simd(0xc3);
+const i32Store = (offset: number): number[] => [0x36, 2, ...uleb(offset)];
 /** pmin(a, b) = b < a ? b : a; pmax(a, b) = a < b ? b : a: the first of equal values (and never a NaN b) is kept. */
 const F32X4_PMIN = simd(0xea);
 const F32X4_PMAX = simd(0xeb);
@@ -461,6 +468,69 @@ function writeDerivedFunction(): WasmFunction {
         [II, 16],
         [DST, 8],
       ]),
+    ],
+  };
+}
+
+/**
+ * derivation(x, i, ii, quads, a, b, tol): whether x - (a i + b ii) lies within [-tol, tol] at every sample of
+ * three Float32 rows, four samples per step, in Float64 as prepare()'s isStoredDerivation computes it (the
+ * absolute value compares as the two bounds do, NaN failing both). Stops at the first step that fails and stores
+ * how many steps were left at DERIVATION_AT (0: all within).
+ */
+function derivationFunction(): WasmFunction {
+  const [X, I, II, QUADS, A, B, TOL, VA, VB, VT, VX, VI, VII, OK] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+  // Samples 0 and 1 (low) or 2 and 3 (high, shuffled down first) of a row's four, as Float64.
+  const promoted = (row: number, high: boolean): number[] => [
+    ...get(row),
+    ...(high ? [...get(row), ...HIGH_HALF] : []),
+    ...F64X2_PROMOTE_LOW,
+  ];
+  // |x - (a i + b ii)| <= tol for two samples: all ones in each lane where it holds.
+  const within = (high: boolean): number[] => [
+    ...promoted(VX, high),
+    ...get(VA),
+    ...promoted(VI, high),
+    ...F64X2_MUL,
+    ...get(VB),
+    ...promoted(VII, high),
+    ...F64X2_MUL,
+    ...F64X2_ADD,
+    ...F64X2_SUB,
+    ...F64X2_ABS,
+    ...get(VT),
+    ...F64X2_LE,
+  ];
+  const body = [
+    ...[
+      [X, VX],
+      [I, VI],
+      [II, VII],
+    ].flatMap(([ptr, row]) => [...get(ptr as number), ...loadF32x4, ...set(row as number)]),
+    ...within(false),
+    ...set(OK),
+    ...within(true),
+    ...get(OK),
+    ...V128_AND,
+    ...I64X2_ALL_TRUE,
+    ...I32_EQZ,
+    // A step that fails leaves the counted loop's block (depth 1), its count not yet decremented.
+    ...[0x0d, 1],
+  ];
+  return {
+    name: 'derivation',
+    params: [I32, I32, I32, I32, F64, F64, F64],
+    locals: [[7, V128]],
+    code: [
+      ...[A, B, TOL].flatMap((p, k) => [...get(p), ...F64X2_SPLAT, ...set(VA + k)]),
+      ...countedLoop(QUADS, body, [
+        [X, 16],
+        [I, 16],
+        [II, 16],
+      ]),
+      ...i32Const(0),
+      ...get(QUADS),
+      ...i32Store(DERIVATION_AT),
     ],
   };
 }
@@ -819,6 +889,38 @@ export class SimdKernels {
   }
 
   /**
+   * prepare()'s isStoredDerivation for stored leads against one I and II: for each candidate, whether
+   * x[t] - (a i[t] + b ii[t]) lies within [-tolerance, tolerance] for every t < n (all arrays at least n long), in
+   * the same Float64 arithmetic. I and II are copied into the workspace once (its start is overwritten), each
+   * candidate in turn; a candidate stops at its first step outside the tolerance.
+   */
+  storedDerivations(
+    i: Float32Array,
+    ii: Float32Array,
+    n: number,
+    candidates: ReadonlyArray<{ readonly x: Float32Array; readonly a: number; readonly b: number }>,
+    tolerance: number,
+  ): boolean[] {
+    const quads = n >> 2;
+    const row = 4 * quads;
+    this.workspace(2 * row);
+    const f32 = this.f32;
+    f32.set(i.subarray(0, row), 0);
+    f32.set(ii.subarray(0, row), row);
+    const fn = this.fns.derivation as Fn;
+    return candidates.map(({ x, a, b }) => {
+      f32.set(x.subarray(0, row), 2 * row);
+      fn(DATA_AT + 8 * row, DATA_AT, DATA_AT + 4 * row, quads, a, b, tolerance);
+      if (this.headerInt[DERIVATION_AT >> 2] !== 0) return false;
+      for (let t = row; t < n; t++) {
+        const d = (x[t] as number) - (a * (i[t] as number) + b * (ii[t] as number));
+        if (!(d <= tolerance && d >= -tolerance)) return false;
+      }
+      return true;
+    });
+  }
+
+  /**
    * Sum and sum of squares of w[from .. from + n), with the even and the odd samples in accumulators of their
    * own, added at the end (prepare()'s rowSums, bit for bit). Written to `out` as [s, q].
    */
@@ -953,6 +1055,7 @@ function instantiate(): SimdKernels | undefined {
       crossFunction(),
       statsFunction(),
       extremeCountsFunction(),
+      derivationFunction(),
       halfBandFunction(),
       writeFunction(),
       writeDerivedFunction(),
