@@ -9,17 +9,18 @@
  * measured too, so the benchmark also runs where the shared samples are absent. decode+prepare is also given per
  * CPU-second of this process (user + system time), which is what "per core" means on a shared, loaded machine. Targets: DICOM >= 1,000 ten-second 12-lead ECGs/s/core (decode + prepare); aECG >= 50 MB/s.
  *
- * The first table uses this process's malloc setting as it is (normally glibc's default, which trims the heap);
- * then the DICOM inputs run again in a child process with the deployment's MALLOC_TRIM_THRESHOLD_ (read from
- * deploy/Dockerfile, see docs/OPERATIONS.md), so both figures are printed. `--dicom-only` runs the DICOM inputs
- * alone, `--no-deployed` skips the child.
+ * The first table runs in a plain node process (glibc's default thresholds, which trim the heap); then the DICOM
+ * inputs run again in a child process that first calls raiseHeapThresholds(), as the `ecgcad` command does at
+ * start-up (packages/ingest/src/heap.ts, docs/OPERATIONS.md), so both figures are printed, each with its minor
+ * page faults per decode + prepare. `--dicom-only` runs the DICOM inputs alone, `--no-engine-heap` skips the child,
+ * `--engine-heap` is the child's own flag.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_INPUT_SPEC, getResampler, prepare, preparedLength, synthesizeEcg } from '@ecgcad/ecg';
-import { decodeEcg, writeAecg, writeDicomEcg } from '@ecgcad/ingest';
+import { decodeEcg, raiseHeapThresholds, writeAecg, writeDicomEcg } from '@ecgcad/ingest';
 import { XMLParser } from 'fast-xml-parser';
 
 const SAMPLES_DIR = process.env.ECGCAD_SAMPLES_DIR ?? fileURLToPath(new URL('../../shared/samples', import.meta.url));
@@ -27,26 +28,20 @@ const secondsArg = process.argv.indexOf('--seconds');
 const SECONDS = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 1.5;
 const DICOM_ONLY = process.argv.includes('--dicom-only');
 const isDicom = (name: string) => name.startsWith('dicom') || name.startsWith('synthetic DICOM');
-/** The deployment's glibc trim threshold (deploy/Dockerfile's ENV), or undefined where the file does not set it. */
-const DEPLOYED_TRIM = /MALLOC_TRIM_THRESHOLD_=(\d+)/.exec(
-  (() => {
-    try {
-      return readFileSync(fileURLToPath(new URL('../deploy/Dockerfile', import.meta.url)), 'utf8');
-    } catch {
-      return '';
-    }
-  })(),
-)?.[1];
-const mallocSetting = (value: string | undefined) =>
-  value === undefined
-    ? 'MALLOC_TRIM_THRESHOLD_ unset (glibc default: heap trimming on)'
-    : `MALLOC_TRIM_THRESHOLD_=${value}`;
+const ENGINE_HEAP = process.argv.includes('--engine-heap');
+if (ENGINE_HEAP) raiseHeapThresholds();
+const heapSetting = (engine: boolean) =>
+  engine
+    ? 'glibc thresholds raised at start, as the ecgcad command runs (raiseHeapThresholds)'
+    : "plain node process (glibc's default thresholds: heap trimming on)";
 
 /** Calls per second of `fn` over about SECONDS (after a warm-up): by wall time, and by this process's CPU time. */
 interface Rate {
   wall: number;
   /** Calls per CPU-second (user + system) of this process: time spent descheduled on a shared box is not counted. */
   cpu: number;
+  /** Minor page faults per call (fresh memory the kernel had to map). */
+  faults: number;
 }
 
 /** Runs `fn` repeatedly for about SECONDS (after a warm-up). */
@@ -56,6 +51,7 @@ function measure(fn: () => void): Rate {
   let calls = 0;
   const start = performance.now();
   const cpu0 = process.cpuUsage();
+  const faults0 = process.resourceUsage().minorPageFault;
   const end = start + SECONDS * 1000;
   let now = start;
   while (now < end) {
@@ -64,7 +60,8 @@ function measure(fn: () => void): Rate {
     now = performance.now();
   }
   const cpu = process.cpuUsage(cpu0);
-  return { wall: calls / ((now - start) / 1000), cpu: calls / ((cpu.user + cpu.system) / 1e6) };
+  const faults = (process.resourceUsage().minorPageFault - faults0) / calls;
+  return { wall: calls / ((now - start) / 1000), cpu: calls / ((cpu.user + cpu.system) / 1e6), faults };
 }
 
 /** Calls per wall-clock second (the original figure). */
@@ -80,7 +77,10 @@ const fmt = (x: number, digits = 0) =>
 console.log(
   `machine: ${cpus()[0]?.model ?? 'unknown cpu'}, ${cpus().length} cores, node ${process.version}, load average ${loadavg()[0]?.toFixed(2)}`,
 );
-console.log(`malloc: ${mallocSetting(process.env.MALLOC_TRIM_THRESHOLD_)}`);
+const mallocEnv = Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_'));
+console.log(
+  `malloc: ${heapSetting(ENGINE_HEAP)}${mallocEnv.length > 0 ? `; environment sets ${mallocEnv.map(([k, v]) => `${k}=${v}`).join(' ')} (glibc's adaptation off)` : ''}`,
+);
 console.log(
   `${SECONDS} s per measurement, one thread; prepare = ${DEFAULT_INPUT_SPEC.leads.length} leads x ${DEFAULT_INPUT_SPEC.samples} at ${DEFAULT_INPUT_SPEC.sampleRateHz} Hz, filter + z-score`,
 );
@@ -119,6 +119,7 @@ const header = [
   'decode+prepare ECG/s',
   'decode+prepare ECG/CPU-s',
   'decode+prepare MB/s',
+  'page faults/ECG',
 ];
 const rows: string[][] = [];
 const summary: Record<string, { decodeMBs: number; fullEcgs: number; fullCpuEcgs: number; plainRatio?: number }> = {};
@@ -142,6 +143,7 @@ for (const { name, bytes } of inputs) {
     fmt(fullRate),
     fmt(full.cpu),
     fmt(fullRate * mb, 1),
+    fmt(full.faults, 1),
   ]);
   summary[name] = { decodeMBs: decodeRate * mb, fullEcgs: fullRate, fullCpuEcgs: full.cpu };
   if (name.startsWith('aecg') || name.startsWith('synthetic aECG')) {
@@ -176,7 +178,7 @@ for (const [name, label] of targets) {
   const verdict = s.fullEcgs >= 1000 ? 'met' : 'NOT met';
   const cpuVerdict = s.fullCpuEcgs >= 1000 ? 'met' : 'NOT met';
   console.log(
-    `target DICOM >= 1,000 ECGs/s/core, decode+prepare (${label}, ${mallocSetting(process.env.MALLOC_TRIM_THRESHOLD_)}): ${fmt(s.fullEcgs)} per wall second -> ${verdict}; ${fmt(s.fullCpuEcgs)} per CPU second -> ${cpuVerdict}`,
+    `target DICOM >= 1,000 ECGs/s/core, decode+prepare (${label}, ${ENGINE_HEAP ? 'engine' : 'plain'} process): ${fmt(s.fullEcgs)} per wall second -> ${verdict}; ${fmt(s.fullCpuEcgs)} per CPU second -> ${cpuVerdict}`,
   );
 }
 
@@ -207,19 +209,20 @@ console.log(
     .join(' ')} (other processes share these cores)`,
 );
 
-// The DICOM inputs again, in a child process started with the deployment's malloc setting.
-if (!process.argv.includes('--no-deployed')) {
-  if (DEPLOYED_TRIM === undefined) {
-    console.log('\ndeploy/Dockerfile sets no MALLOC_TRIM_THRESHOLD_: no run with the deployment setting');
-  } else {
-    console.log(
-      `\nDICOM inputs again, as deployed: child process with ${mallocSetting(DEPLOYED_TRIM)} (deploy/Dockerfile)\n`,
-    );
-    const child = spawnSync(
-      process.execPath,
-      [...process.execArgv, fileURLToPath(import.meta.url), '--seconds', String(SECONDS), '--dicom-only'],
-      { env: { ...process.env, MALLOC_TRIM_THRESHOLD_: DEPLOYED_TRIM }, stdio: 'inherit' },
-    );
-    if (child.status !== 0) console.log(`the child process failed (${child.status ?? child.signal})`);
-  }
+// The DICOM inputs again, in a child process that raises glibc's thresholds first, as the ecgcad command does.
+if (!process.argv.includes('--no-engine-heap')) {
+  console.log(`\nDICOM inputs again in a child process: ${heapSetting(true)}\n`);
+  const child = spawnSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--seconds',
+      String(SECONDS),
+      '--dicom-only',
+      '--engine-heap',
+    ],
+    { stdio: 'inherit' },
+  );
+  if (child.status !== 0) console.log(`the child process failed (${child.status ?? child.signal})`);
 }

@@ -4,6 +4,7 @@
  * With no arguments it runs the demo (what `npm start` does): synthetic ECGs through the whole pipeline.
  */
 import { EcgcadError } from '@ecgcad/ecg';
+import { raiseHeapThresholds } from '@ecgcad/ingest';
 import { Command } from 'commander';
 import * as dlq from './commands/dlq.js';
 import * as inspect from './commands/inspect.js';
@@ -13,6 +14,9 @@ import * as status from './commands/status.js';
 import * as synth from './commands/synth.js';
 import * as testEhr from './commands/test-ehr.js';
 import * as worker from './commands/worker.js';
+
+// Before any record is decoded: glibc then keeps freed lead buffers for reuse instead of trimming them away.
+raiseHeapThresholds();
 
 const program = new Command('ecgcad')
   .description('AI-ECG coronary risk integration engine: DICOM / HL7 aECG in, FHIR R4 out.')

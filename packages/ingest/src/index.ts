@@ -13,6 +13,7 @@ export * from './feeds/multipart.js';
 export * from './feeds/part10.js';
 export * from './feeds/sop-classes.js';
 export * from './feeds/stow.js';
+export * from './heap.js';
 export * from './inspect.js';
 export * from './limits.js';
 export * from './queued-intake.js';
