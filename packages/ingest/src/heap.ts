@@ -7,8 +7,9 @@
  * a fifth of its decode + prepare (docs/PERFORMANCE.md). glibc adapts its thresholds by itself, but only when a
  * block it had mapped on its own (above the mmap threshold) is freed: the mmap threshold then rises to that
  * block's size and the trim threshold to twice that (mallopt(3), M_MMAP_THRESHOLD). Lead buffers are far below
- * the mmap threshold, so that never happens on its own; freeing one block just under glibc's cap for the
- * adaptation (32 MiB on 64-bit) makes it happen once, at start-up.
+ * the mmap threshold, so they never trigger it, and a larger block freed by chance (a received file, say) raises
+ * the thresholds only to its own size; freeing one block just under glibc's cap for the adaptation (32 MiB on
+ * 64-bit) raises them once, at start-up, as far as they go.
  *
  * Effect: blocks up to 31 MiB come from the heap, and up to 62 MiB of freed heap top stays resident for reuse.
  * It does nothing where an operator set MALLOC_TRIM_THRESHOLD_, MALLOC_MMAP_THRESHOLD_, MALLOC_TOP_PAD_ or
