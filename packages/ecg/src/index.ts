@@ -2,6 +2,7 @@ export * from './contracts.js';
 export * from './ecg.js';
 export * from './errors.js';
 export * from './filter.js';
+export * from './finite.js';
 export * from './leads.js';
 export * from './model-input.js';
 export * from './normalize.js';

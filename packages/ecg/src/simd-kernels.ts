@@ -54,6 +54,8 @@ const SUMS_AT = 768;
 const STATS_AT = 832;
 /** Result of the derivation check: quads left unchecked when it stopped (0: every quad within the tolerance). */
 const DERIVATION_AT = 960;
+/** Result of the finiteness check: 1 when a value is NaN or infinite, else 0. */
+const NON_FINITE_AT = 964;
 const DATA_AT = 1024;
 const PAGE = 65536;
 
@@ -117,6 +119,10 @@ const F64X2_LE = simd(0x4b);
 const F64X2_ABS = simd(0xec);
 const V128_AND = simd(0x4e);
 const I64X2_ALL_TRUE = simd(0xc3);
+const V128_OR = simd(0x50);
+const V128_ANY_TRUE = simd(0x53);
+const I32X4_EQ = simd(0x37);
+const I32X4_SPLAT = simd(0x11);
 const i32Store = (offset: number): number[] => [0x36, 2, ...uleb(offset)];
 /** pmin(a, b) = b < a ? b : a; pmax(a, b) = a < b ? b : a: the first of equal values (and never a NaN b) is kept. */
 const F32X4_PMIN = simd(0xea);
@@ -536,6 +542,40 @@ function derivationFunction(): WasmFunction {
 }
 
 /**
+ * nonFinite(ptr, quads): whether any of 4 quads Float32 values is NaN or infinite (its exponent bits all ones),
+ * stored at NON_FINITE_AT. One bitwise chain: and, compare, or per four values.
+ */
+function nonFiniteFunction(): WasmFunction {
+  const [PTR, QUADS, EXP, ANY] = [0, 1, 2, 3];
+  const body = [
+    ...get(ANY),
+    ...get(PTR),
+    ...loadF32x4,
+    ...get(EXP),
+    ...V128_AND,
+    ...get(EXP),
+    ...I32X4_EQ,
+    ...V128_OR,
+    ...set(ANY),
+  ];
+  return {
+    name: 'nonFinite',
+    params: [I32, I32],
+    locals: [[2, V128]],
+    code: [
+      ...i32Const(0x7f800000),
+      ...I32X4_SPLAT,
+      ...set(EXP),
+      ...countedLoop(QUADS, body, [[PTR, 16]]),
+      ...i32Const(0),
+      ...get(ANY),
+      ...V128_ANY_TRUE,
+      ...i32Store(NON_FINITE_AT),
+    ],
+  };
+}
+
+/**
  * deint16(ptr, stride, quads, oa, ob, oc, od, sa, sb, sc, sd): four neighbouring channels of little-endian signed
  * 16-bit frames (`stride` bytes apart, the first at `ptr`), four frames per step, out to four Float32 rows:
  * out = f32(raw) * s + 0. Exact only where s is a Float32 and the offset 0 (see SimdKernels.deinterleaveInt16).
@@ -921,6 +961,24 @@ export class SimdKernels {
   }
 
   /**
+   * True when every value of `values` is finite (no NaN, no infinity). The values are copied into the workspace
+   * (its start is overwritten) and checked four at a time; when `into` is given and they are all finite, that copy
+   * is then written to `into` at `offset`, so the check and the copy read the input once between them.
+   */
+  allFinite(values: Float32Array, into?: Float32Array, offset = 0): boolean {
+    const n = values.length;
+    const quads = n >> 2;
+    this.workspace((n + 1) >> 1);
+    const f32 = this.f32;
+    f32.set(values, 0);
+    (this.fns.nonFinite as Fn)(DATA_AT, quads);
+    if (this.headerInt[NON_FINITE_AT >> 2] !== 0) return false;
+    for (let i = 4 * quads; i < n; i++) if (!Number.isFinite(values[i] as number)) return false;
+    into?.set(f32.subarray(0, n), offset);
+    return true;
+  }
+
+  /**
    * Sum and sum of squares of w[from .. from + n), with the even and the odd samples in accumulators of their
    * own, added at the end (prepare()'s rowSums, bit for bit). Written to `out` as [s, q].
    */
@@ -1056,6 +1114,7 @@ function instantiate(): SimdKernels | undefined {
       statsFunction(),
       extremeCountsFunction(),
       derivationFunction(),
+      nonFiniteFunction(),
       halfBandFunction(),
       writeFunction(),
       writeDerivedFunction(),
