@@ -7,7 +7,9 @@
  *
  * Per model, in its own child process (so peak RSS is per worker): the bare session's ECG/s at each batch size; the
  * batcher's ECG/s under saturating concurrent load (4 x maxBatch callers submitting prepared inputs) with maxBatch =
- * the bare session's best batch, and its ratio to the bare session (target >= 0.90); the gain of batching over
+ * the bare session's best batch, and its ratio to the bare session (target >= 0.90), once with one session of N
+ * threads (the default) and once with N single-threaded instances (`model.instances`; N = intraOpNumThreads, CPU
+ * only, when N > 1), each in rounds alternating with the bare session; the gain of batching over
  * maxBatch 1; the Predictor's ECG/s on synthetic 500 Hz 12-lead Ecgs (quality gate + prepare() on the JS thread
  * included); and peak RSS. Model folders are generated under models/ when missing (the full one takes seconds).
  *
@@ -79,6 +81,8 @@ interface ModelResult {
   stage: number;
   /** Median over rounds of stage / bare measured back to back. */
   roundRatio: number;
+  /** The same with `threads` single-threaded instances (undefined where not measured). */
+  instances?: { count: number; stage: number; roundRatio: number; cpuMs: number; meanBatch: number };
   /** Median CPU ms (all threads of the process) per ECG. */
   bareCpuMs: number;
   stageCpuMs: number;
@@ -211,26 +215,45 @@ async function runModel(config: string): Promise<ModelResult> {
     }
     process.stderr.write(`  ${config}: max relative error vs float64 reference: ${maxRelError.toExponential(2)}\n`);
   }
+  // N single-threaded instances of the model (model.instances), on the CPU with more than one thread.
+  const pool =
+    ep === 'cpu' && threads > 1
+      ? await createSession(model, {
+          executionProviders: [ep],
+          instances: threads,
+          intraOpNumThreads: 1,
+          intraOpSpinning: spinning,
+        })
+      : undefined;
   const sizes: number[] = [];
-  const stageRate = async (maxBatch: number): Promise<Rate> => {
-    const batcher = new DynamicBatcher(session, { maxBatch, maxDelayMs: 2, maxQueue: 100_000, timeoutMs: 600_000 });
-    batcher.on('batch', (e) => sizes.push(e.size));
+  const poolSizes: number[] = [];
+  const stageRate = async (maxBatch: number, on = session): Promise<Rate> => {
+    const batcher = new DynamicBatcher(on, { maxBatch, maxDelayMs: 2, maxQueue: 100_000, timeoutMs: 600_000 });
+    batcher.on('batch', (e) => (on === session ? sizes : poolSizes).push(e.size));
     const rate = await saturate(4 * maxBatch, (i) => batcher.submit(inputs[i % inputs.length] as Float32Array));
     await batcher.close();
     return rate;
   };
   const bareRounds: Rate[] = [];
   const stageRounds: Rate[] = [];
+  const poolRounds: Rate[] = [];
   for (let r = 0; r < rounds; r++) {
     const b = await bareRate(best.batch);
     const s = await stageRate(best.batch);
+    const p = pool ? await stageRate(best.batch, pool) : undefined;
     bareRounds.push(b);
     stageRounds.push(s);
+    if (p) poolRounds.push(p);
     process.stderr.write(
       `  ${config}: round ${r + 1}: bare ${b.ecgPerS.toFixed(1)}, stage ${s.ecgPerS.toFixed(1)} ECG/s (ratio ${(s.ecgPerS / b.ecgPerS).toFixed(3)}); ` +
-        `CPU ms/ECG bare ${b.cpuMsPerEcg.toFixed(3)}, stage ${s.cpuMsPerEcg.toFixed(3)}\n`,
+        `CPU ms/ECG bare ${b.cpuMsPerEcg.toFixed(3)}, stage ${s.cpuMsPerEcg.toFixed(3)}` +
+        (p
+          ? `; ${threads} instances ${p.ecgPerS.toFixed(1)} ECG/s (ratio ${(p.ecgPerS / b.ecgPerS).toFixed(3)}), CPU ${p.cpuMsPerEcg.toFixed(3)}`
+          : '') +
+        '\n',
     );
   }
+  await pool?.release();
   await bareSession.release();
   const bareBest = median(bareRounds.map((r) => r.ecgPerS));
   const stage = median(stageRounds.map((r) => r.ecgPerS));
@@ -239,6 +262,16 @@ async function runModel(config: string): Promise<ModelResult> {
   const bareCpuMs = median(bareRounds.map((r) => r.cpuMsPerEcg));
   const stageCpuMs = median(stageRounds.map((r) => r.cpuMsPerEcg));
   const meanBatch = sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length);
+  const instances =
+    poolRounds.length > 0
+      ? {
+          count: threads,
+          stage: median(poolRounds.map((r) => r.ecgPerS)),
+          roundRatio: median(poolRounds.map((p, i) => p.ecgPerS / (bareRounds[i] as Rate).ecgPerS)),
+          cpuMs: median(poolRounds.map((r) => r.cpuMsPerEcg)),
+          meanBatch: poolSizes.reduce((a, b) => a + b, 0) / Math.max(1, poolSizes.length),
+        }
+      : undefined;
   const stageBatch1 = (await stageRate(1)).ecgPerS;
   process.stderr.write(`  ${config}: stage (maxBatch 1): ${stageBatch1.toFixed(1)} ECG/s\n`);
 
@@ -263,6 +296,7 @@ async function runModel(config: string): Promise<ModelResult> {
     bareBest,
     stage,
     roundRatio,
+    ...(instances ? { instances } : {}),
     bareCpuMs,
     stageCpuMs,
     stageBatch1,
@@ -329,6 +363,14 @@ if (values.child) {
       `  CPU per ECG (all threads): bare ${fmt(r.bareCpuMs, 3)} ms, stage ${fmt(r.stageCpuMs, 3)} ms; ` +
         `bare / stage ${fmt(r.bareCpuMs / r.stageCpuMs, 3)}`,
     );
+    if (r.instances) {
+      const i = r.instances;
+      console.log(
+        `  infer stage with ${i.count} single-threaded instances (model.instances ${i.count}, threads 1): ${fmt(i.stage)} ECG/s, ` +
+          `mean batch ${fmt(i.meanBatch)}; ratio to bare ${fmt(i.stage / r.bareBest, 3)} (target >= 0.90), ` +
+          `median of the per-round ratios ${fmt(i.roundRatio, 3)}; CPU per ECG ${fmt(i.cpuMs, 3)} ms`,
+      );
+    }
     console.log(
       `  batching gain: stage maxBatch ${r.bestBatch} / maxBatch 1 = ${fmt(r.stage / r.stageBatch1, 2)}x ` +
         `(bare best / bare batch 1 = ${fmt(r.bareBest / (r.bare.find((b) => b.batch === 1)?.ecgPerS ?? Number.NaN), 2)}x)`,

@@ -13,6 +13,8 @@ describe('loadConfig', () => {
     expect(config.dimse).toMatchObject({ port: 11112, aeTitle: 'ECGCAD' });
     expect(config.retry).toEqual({ attempts: 12, backoffDelayMs: 1000 });
     expect(config.model.dir).toMatch(/models\/ecgcad-demo$/);
+    expect(config.model.instances).toBe(1);
+    expect(config.model.threads).toBeUndefined();
   });
 
   it('merges file, environment and overrides in that order of precedence', () => {
@@ -21,13 +23,19 @@ describe('loadConfig', () => {
     writeFileSync(file, JSON.stringify({ http: { port: 9000 }, dimse: { port: 104 }, out: '/data/out' }));
     const config = loadConfig({
       file,
-      env: { ECGCAD_HTTP_PORT: '9100', ECGCAD_API_KEYS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb' },
+      env: {
+        ECGCAD_HTTP_PORT: '9100',
+        ECGCAD_API_KEYS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb',
+        ECGCAD_INSTANCES: '2',
+        ECGCAD_THREADS: '1',
+      },
       overrides: [{ path: ['out'], value: '/flag/out' }],
     });
     expect(config.http.port).toBe(9100);
     expect(config.dimse.port).toBe(104);
     expect(config.http.apiKeys).toEqual(['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']);
     expect(config.out).toBe('/flag/out');
+    expect(config.model).toMatchObject({ instances: 2, threads: 1 });
   });
 
   it('reports every bad key on its own line and never echoes a value', () => {

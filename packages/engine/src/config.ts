@@ -67,8 +67,10 @@ export const configSchema = z
           .array(z.enum(['cpu', 'webgpu', 'cuda']))
           .min(1)
           .default(['cpu']),
-        /** intraOpNumThreads; default: the cores of this machine. */
+        /** intraOpNumThreads per instance; default: the cores of this machine divided among the instances. */
         threads: positiveInt.optional(),
+        /** Sessions of the model running batches side by side (each on its own thread); default 1. */
+        instances: positiveInt.max(64).default(1),
         maxBatch: positiveInt.max(1024).default(16),
         maxDelayMs: z.number().min(0).max(1000).default(5),
       })
@@ -157,6 +159,7 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_MODEL_DIR: { path: ['model', 'dir'], parse: 'string' },
   ECGCAD_EXECUTION_PROVIDERS: { path: ['model', 'providers'], parse: 'list' },
   ECGCAD_THREADS: { path: ['model', 'threads'], parse: 'int' },
+  ECGCAD_INSTANCES: { path: ['model', 'instances'], parse: 'int' },
   ECGCAD_FHIR_URL: { path: ['fhir', 'url'], parse: 'string' },
   ECGCAD_FHIR_TOKEN: { path: ['fhir', 'bearerToken'], parse: 'string' },
   ECGCAD_FHIR_AUTH: { path: ['fhir', 'auth', 'type'], parse: 'string' },

@@ -20,6 +20,7 @@ export async function predictorFromConfig(config: EngineConfig, logger?: InferLo
   return createPredictor(config.model.dir, {
     session: {
       executionProviders: config.model.providers,
+      instances: config.model.instances,
       ...(config.model.threads === undefined ? {} : { intraOpNumThreads: config.model.threads }),
     },
     batching: { maxBatch: config.model.maxBatch, maxDelayMs: config.model.maxDelayMs },

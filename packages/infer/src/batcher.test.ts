@@ -26,6 +26,7 @@ function slowed(inner: ModelSession, ms: number): ModelSession {
     provider: inner.provider,
     intraOpNumThreads: inner.intraOpNumThreads,
     thread: inner.thread,
+    concurrency: inner.concurrency,
     run: async (input, n) => {
       await new Promise((r) => setTimeout(r, ms));
       return inner.run(input, n);
@@ -221,6 +222,31 @@ describe('DynamicBatcher', () => {
     await batcher.close();
   });
 
+  it('keeps one batch in flight per instance of the session, and each caller gets its own answer', async () => {
+    const pool = await createSession(model, { instances: 2, intraOpNumThreads: 1 });
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const counting: ModelSession = {
+      ...slowed(pool, 20),
+      runBuffer: async (input, n) => {
+        mostInFlight = Math.max(mostInFlight, ++inFlight);
+        try {
+          await new Promise((r) => setTimeout(r, 20));
+          return await pool.runBuffer(input, n);
+        } finally {
+          inFlight--;
+        }
+      },
+    };
+    const batcher = new DynamicBatcher(counting, { maxBatch: 4, maxDelayMs: 1 });
+    const inputs = Array.from({ length: 24 }, (_, i) => randomModelInput(60 + i, 12, 5000));
+    const results = await Promise.all(inputs.map((input) => batcher.submit(input)));
+    expect(mostInFlight).toBe(2);
+    for (const [i, input] of inputs.entries()) expectClose(results[i] as Float32Array, await unbatched(input));
+    await batcher.close();
+    await pool.release();
+  });
+
   it('a failing run fails only its own batch, with a TransientError', async () => {
     let runs = 0;
     const flaky: ModelSession = {
@@ -228,6 +254,7 @@ describe('DynamicBatcher', () => {
       provider: session.provider,
       intraOpNumThreads: session.intraOpNumThreads,
       thread: session.thread,
+      concurrency: session.concurrency,
       run: (input, n) => session.run(input, n),
       runBuffer: (input, n) => (++runs === 1 ? Promise.reject(new Error('device lost')) : session.runBuffer(input, n)),
       release: async () => undefined,

@@ -1,11 +1,19 @@
 /**
  * Dynamic batching (Triton-style) in front of one ModelSession. Callers submit one ECG's model input and get that
- * ECG's probabilities back; requests wait at most `maxDelayMs` for a batch of up to `maxBatch`. Inputs are checked
- * on submit, so one bad request never fails its batch-mates. While a batch runs, the next one is assembled in a
- * second buffer; the session runs one batch at a time.
+ * ECG's probabilities back; requests wait at most `maxDelayMs` for a batch of up to `maxBatch`. Every input is
+ * checked (length on submit, finiteness once it sits in the batch tensor), so one bad request never fails its
+ * batch-mates. A session with several instances runs as many batches side by side (session.concurrency); while
+ * they run, the next batch is assembled in a buffer of its own.
  */
 import { EventEmitter } from 'node:events';
-import { type EcgcadError, EcgcadError as EcgcadErrorClass, MalformedInputError, TransientError } from '@ecgcad/ecg';
+import {
+  allFinite,
+  copyIfFinite,
+  type EcgcadError,
+  EcgcadError as EcgcadErrorClass,
+  MalformedInputError,
+  TransientError,
+} from '@ecgcad/ecg';
 import type { ModelSession } from './session.js';
 
 /**
@@ -69,8 +77,6 @@ interface Request {
 
 interface AssembledBatch {
   buffer: Float32Array;
-  /** Which of the two batch buffers (the session may hand back a replacement). */
-  bufferIndex: number;
   members: Request[];
   /** Batch dimension the session runs (members, or the fixed size the tensor is padded to). */
   runSize: number;
@@ -89,13 +95,15 @@ export class DynamicBatcher {
   private readonly vessels: number;
   private readonly fixedBatch: number | undefined;
   private readonly emitter = new EventEmitter();
-  private readonly buffers: [Float32Array, Float32Array];
-  private nextBuffer = 0;
+  /** Runs the session takes at once. */
+  private readonly concurrency: number;
+  /** Batch buffers not in use: one per run in flight plus one for the batch being assembled, in all. */
+  private readonly freeBuffers: Float32Array[] = [];
   private queue: Request[] = [];
   private roomWaiters: (() => void)[] = [];
   private assembled: AssembledBatch | undefined;
-  /** The batch the session is running (set before the run starts, cleared as soon as it returns). */
-  private running: AssembledBatch | undefined;
+  /** The batches the session is running (added before a run starts, removed as soon as it returns). */
+  private readonly running = new Set<AssembledBatch>();
   private delayTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -116,7 +124,8 @@ export class DynamicBatcher {
     }
     this.inputSize = session.model.inputSize;
     this.vessels = session.model.card.outputs.vessels.length;
-    this.buffers = [new Float32Array(this.maxBatch * this.inputSize), new Float32Array(this.maxBatch * this.inputSize)];
+    this.concurrency = Math.max(1, session.concurrency);
+    for (let i = 0; i <= this.concurrency; i++) this.freeBuffers.push(this.newBuffer());
   }
 
   /** Values one submitted input must have (leads x samples). */
@@ -142,13 +151,14 @@ export class DynamicBatcher {
   /**
    * Queues one ECG's model input (a Float32Array of inputLength values in the card's layout, or an InputWriter)
    * and resolves with its probabilities, one per card vessel. Rejects with MalformedInputError for a wrong length
-   * or a non-finite value (checked here, before batching), and TransientError for a full queue, a timeout, a closed
-   * batcher or a failed run.
+   * (at once) or a non-finite value (when its batch is assembled, where the check and the copy into the batch
+   * tensor read the input once between them; the request is dropped from the batch), and with TransientError for
+   * a full queue, a timeout, a closed batcher or a failed run.
    */
   async submit(input: Float32Array | InputWriter, options: SubmitOptions = {}): Promise<Float32Array> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     if (this.closed) throw new TransientError('batcher is closed');
-    if (typeof input !== 'function') checkInput(input, this.inputSize);
+    if (typeof input !== 'function') checkShape(input, this.inputSize);
     const submittedAt = performance.now();
     if (this.queue.length >= this.maxQueue) {
       if (this.whenFull === 'reject') {
@@ -175,7 +185,7 @@ export class DynamicBatcher {
   async close(): Promise<void> {
     this.closed = true;
     for (const wake of this.roomWaiters.splice(0)) wake();
-    if (this.queue.length === 0 && !this.assembled && !this.running) return;
+    if (this.queue.length === 0 && !this.assembled && this.running.size === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -230,34 +240,38 @@ export class DynamicBatcher {
       clearTimeout(this.delayTimer);
       this.delayTimer = undefined;
     }
-    // While a run is in flight, assemble the next batch early only when it is full (a partial one could still grow).
-    if (!this.assembled && this.queue.length > 0) {
-      const full = this.queue.length >= this.maxBatch;
-      const waited = performance.now() - (this.queue[0] as Request).submittedAt;
-      if (full || (!this.running && waited >= this.maxDelayMs)) this.assembled = this.assemble();
-    }
-    if (this.assembled && !this.running) {
+    for (;;) {
+      // While every instance is busy, assemble the next batch early only when it is full (a partial one could
+      // still grow); with an instance free, a batch forms once its oldest request has waited maxDelayMs.
+      if (!this.assembled && this.queue.length > 0) {
+        const full = this.queue.length >= this.maxBatch;
+        const idle = this.running.size < this.concurrency;
+        const waited = performance.now() - (this.queue[0] as Request).submittedAt;
+        if (full || (idle && waited >= this.maxDelayMs)) this.assembled = this.assemble();
+      }
+      if (!this.assembled || this.running.size >= this.concurrency) break;
       const batch = this.assembled;
       this.assembled = undefined;
-      this.running = batch;
+      this.running.add(batch);
       void this.runBatch(batch);
-      // Assemble the next full batch while this one runs (unless a run that failed at once already did).
-      if (!this.assembled && this.queue.length >= this.maxBatch) this.assembled = this.assemble();
     }
-    if (!this.assembled && !this.running && this.queue.length > 0) {
+    if (!this.assembled && this.running.size < this.concurrency && this.queue.length > 0) {
       const waited = performance.now() - (this.queue[0] as Request).submittedAt;
       this.delayTimer = setTimeout(() => this.schedule(), Math.max(0, this.maxDelayMs - waited));
     }
-    if (this.closed && this.queue.length === 0 && !this.assembled && !this.running) {
+    if (this.closed && this.queue.length === 0 && !this.assembled && this.running.size === 0) {
       for (const done of this.idleWaiters.splice(0)) done();
     }
   }
 
+  private newBuffer(): Float32Array {
+    return new Float32Array(this.maxBatch * this.inputSize);
+  }
+
   /** Takes up to maxBatch live requests and writes their inputs into the free buffer. */
   private assemble(): AssembledBatch | undefined {
-    // The other buffer may belong to the batch in flight; this one is free (it is only taken when a batch forms).
-    const bufferIndex = this.nextBuffer;
-    const buffer = this.buffers[bufferIndex] as Float32Array;
+    // One buffer per run in flight plus this one: there is always a free one (see freeBuffers).
+    const buffer = this.freeBuffers.pop() ?? this.newBuffer();
     const members: Request[] = [];
     while (members.length < this.maxBatch && this.queue.length > 0) {
       const request = this.queue.shift() as Request;
@@ -267,8 +281,8 @@ export class DynamicBatcher {
         if (typeof request.input === 'function') {
           request.input(buffer, offset);
           checkInput(buffer.subarray(offset, offset + this.inputSize), this.inputSize);
-        } else {
-          buffer.set(request.input, offset);
+        } else if (!copyIfFinite(request.input, buffer, offset)) {
+          throw nonFinite(request.input);
         }
       } catch (err) {
         this.fail(request, asEcgcadError(err, 'preparing the model input failed'));
@@ -277,11 +291,13 @@ export class DynamicBatcher {
       members.push(request);
     }
     this.wakeRoom();
-    if (members.length === 0) return undefined;
-    this.nextBuffer = 1 - this.nextBuffer;
+    if (members.length === 0) {
+      this.freeBuffers.push(buffer);
+      return undefined;
+    }
     const runSize = this.fixedBatch ?? members.length;
     if (runSize > members.length) buffer.fill(0, members.length * this.inputSize, runSize * this.inputSize);
-    return { buffer, bufferIndex, members, runSize };
+    return { buffer, members, runSize };
   }
 
   /** Runs one batch; never rejects (a failed run fails its members). */
@@ -292,17 +308,17 @@ export class DynamicBatcher {
     let failure: EcgcadError | undefined;
     try {
       const result = await this.session.runBuffer(batch.buffer, batch.runSize);
-      this.buffers[batch.bufferIndex] = result.input;
+      this.freeBuffers.push(result.input);
       probs = result.probabilities;
     } catch (err) {
-      // A failed worker run may have detached the buffer: start that slot afresh.
-      if (batch.buffer.length === 0) this.buffers[batch.bufferIndex] = new Float32Array(this.maxBatch * this.inputSize);
+      // A failed worker run may have detached the buffer: start that one afresh.
+      this.freeBuffers.push(batch.buffer.length === 0 ? this.newBuffer() : batch.buffer);
       failure = asEcgcadError(err, 'inference run failed', true);
     }
     const runMs = performance.now() - started;
     // Start the next batch before settling this one: every settled caller's continuation (typically its next
     // submit, with its input check) would otherwise run first, leaving the session idle once per batch.
-    this.running = undefined;
+    this.running.delete(batch);
     this.schedule();
     if (probs) {
       const out = probs;
@@ -324,47 +340,30 @@ export class DynamicBatcher {
   }
 }
 
-/** Checks length and finiteness; throws MalformedInputError. */
-function checkInput(input: Float32Array, expected: number): void {
+/** Checks type and length; throws MalformedInputError. */
+function checkShape(input: Float32Array, expected: number): void {
   if (!(input instanceof Float32Array)) {
     throw new MalformedInputError('model-input', 'model input must be a Float32Array');
   }
   if (input.length !== expected) {
     throw new MalformedInputError('model-input', `model input has ${input.length} values, expected ${expected}`);
   }
-  if (!allFinite(input)) {
-    const at = input.findIndex((v) => !Number.isFinite(v));
-    throw new MalformedInputError(
-      'model-input',
-      'model input holds a non-finite value (NaN or infinity)',
-      `index ${at}`,
-    );
-  }
 }
 
-/**
- * True when every value is finite. x - x is 0 for finite x and NaN for NaN or +-Infinity, and a NaN survives any
- * sum; four independent sums let the CPU overlap the additions (one chained sum is bound by add latency: 2x slower).
- */
-function allFinite(values: Float32Array): boolean {
-  const n = values.length;
-  let a0 = 0;
-  let a1 = 0;
-  let a2 = 0;
-  let a3 = 0;
-  let i = 0;
-  for (; i + 3 < n; i += 4) {
-    const x0 = values[i] as number;
-    const x1 = values[i + 1] as number;
-    const x2 = values[i + 2] as number;
-    const x3 = values[i + 3] as number;
-    a0 += x0 - x0;
-    a1 += x1 - x1;
-    a2 += x2 - x2;
-    a3 += x3 - x3;
-  }
-  for (; i < n; i++) a0 += (values[i] as number) - (values[i] as number);
-  return a0 + a1 + a2 + a3 === 0;
+/** Checks length and finiteness; throws MalformedInputError. */
+function checkInput(input: Float32Array, expected: number): void {
+  checkShape(input, expected);
+  if (!allFinite(input)) throw nonFinite(input);
+}
+
+/** The error for an input that holds NaN or infinity, naming the first such index. */
+function nonFinite(input: Float32Array): MalformedInputError {
+  const at = input.findIndex((v) => !Number.isFinite(v));
+  return new MalformedInputError(
+    'model-input',
+    'model input holds a non-finite value (NaN or infinity)',
+    `index ${at}`,
+  );
 }
 
 function asEcgcadError(err: unknown, message: string, transient = false): EcgcadError {

@@ -91,6 +91,33 @@ describe('createSession', () => {
     // @ts-expect-error: deliberately unknown provider
     await expect(createSession(model, { executionProviders: ['tpu'] })).rejects.toBeInstanceOf(ConfigError);
     await expect(createSession(model, { intraOpNumThreads: 0 })).rejects.toThrow(/intraOpNumThreads/);
+    await expect(createSession(model, { instances: 0 })).rejects.toThrow(/instances/);
+    await expect(createSession(model, { instances: 2, thread: 'main' })).rejects.toBeInstanceOf(ConfigError);
+  });
+
+  it('opens instances that run side by side, each on its own thread, with the same results', async () => {
+    const logger = recordingLogger();
+    const pool = await createSession(model, { instances: 3, intraOpNumThreads: 1, logger });
+    const single = await createSession(model, { intraOpNumThreads: 1 });
+    expect(pool.concurrency).toBe(3);
+    expect(single.concurrency).toBe(1);
+    expect(logger.lines).toHaveLength(3);
+    const inputs = Array.from({ length: 7 }, (_, i) => syntheticModelInput(20 + i, 12, 5000));
+    // Seven runs at once on three instances: the surplus waits for a free one; each gets its own answer.
+    const pooled = await Promise.all(inputs.map((input) => pool.run(input, 1)));
+    for (const [i, input] of inputs.entries()) {
+      const want = await single.run(input, 1);
+      expect(Array.from(pooled[i] as Float32Array)).toEqual(Array.from(want));
+    }
+    await pool.release();
+    await single.release();
+  });
+
+  it('divides the default threads among the instances', async () => {
+    const { availableParallelism } = await import('node:os');
+    const pool = await createSession(model, { instances: 2 });
+    expect(pool.intraOpNumThreads).toBe(Math.max(1, Math.floor(availableParallelism() / 2)));
+    await pool.release();
   });
 
   it('reports a configuration error when no listed provider can run', async () => {

@@ -20,8 +20,18 @@ export const EXECUTION_PROVIDERS: readonly ExecutionProviderName[] = ['cpu', 'we
 export interface SessionOptions {
   /** Providers to try, in order. Default ['cpu']. */
   executionProviders?: ExecutionProviderName[];
-  /** Threads for one operator; default os.availableParallelism() (the cores given to this worker). */
+  /**
+   * Threads for one operator, per instance; default os.availableParallelism() (the cores given to this worker)
+   * divided among the instances.
+   */
   intraOpNumThreads?: number;
+  /**
+   * Independent sessions of the model, each on its own worker thread, that run batches side by side. Default 1.
+   * For a small model, N single-threaded instances outrun one session with N threads (their threads never wait
+   * for each other inside an operator; docs/PERFORMANCE.md); each instance holds its own copy of the weights.
+   * Needs `thread: 'worker'`.
+   */
+  instances?: number;
   /**
    * Let ONNX Runtime's intra-op threads spin while waiting for work. Default false: the worker's JS thread shares
    * the cores (prepare(), batching), and spinning threads starve it; set true on a machine with cores to spare.
@@ -47,10 +57,11 @@ export interface ModelSession {
   readonly intraOpNumThreads: number;
   /** Where ONNX Runtime runs: a worker thread (default) or the calling thread. */
   readonly thread: 'worker' | 'main';
+  /** Runs that may be in flight at once (the instances); a further run waits for one to finish. */
+  readonly concurrency: number;
   /**
    * Runs `batchSize` ECGs laid out back to back in `input` (batchSize x model.inputSize values, the card's layout)
    * and returns batchSize x vessels probabilities. `input` stays untouched (a worker session copies it).
-   * One run at a time: callers must not start a second before the first settles.
    */
   run(input: Float32Array, batchSize: number): Promise<Float32Array>;
   /**
@@ -90,6 +101,7 @@ function checkOutput(model: LoadedModel, probs: Float32Array, batchSize: number)
 /** ONNX Runtime on the calling thread: each run blocks the event loop while it computes. */
 class MainThreadSession implements ModelSession {
   readonly thread = 'main';
+  readonly concurrency = 1;
   constructor(
     readonly model: LoadedModel,
     readonly provider: ExecutionProviderName,
@@ -128,6 +140,7 @@ class MainThreadSession implements ModelSession {
 /** ONNX Runtime in a worker thread: the event loop stays free while a batch computes. */
 class WorkerThreadSession implements ModelSession {
   readonly thread = 'worker';
+  readonly concurrency = 1;
   constructor(
     readonly model: LoadedModel,
     readonly provider: ExecutionProviderName,
@@ -169,6 +182,49 @@ class WorkerThreadSession implements ModelSession {
   }
 }
 
+/** Several worker-thread sessions of one model: each run goes to an idle one, or waits for one. */
+class InstancePool implements ModelSession {
+  readonly thread = 'worker';
+  readonly model: LoadedModel;
+  readonly provider: ExecutionProviderName;
+  readonly intraOpNumThreads: number;
+  readonly concurrency: number;
+  private readonly idle: ModelSession[];
+  private readonly waiting: ((instance: ModelSession) => void)[] = [];
+
+  constructor(private readonly instances: readonly ModelSession[]) {
+    const first = instances[0] as ModelSession;
+    this.model = first.model;
+    this.provider = first.provider;
+    this.intraOpNumThreads = first.intraOpNumThreads;
+    this.concurrency = instances.length;
+    this.idle = [...instances];
+  }
+
+  run(input: Float32Array, batchSize: number): Promise<Float32Array> {
+    return this.withInstance((instance) => instance.run(input, batchSize));
+  }
+
+  runBuffer(input: Float32Array, batchSize: number): Promise<{ probabilities: Float32Array; input: Float32Array }> {
+    return this.withInstance((instance) => instance.runBuffer(input, batchSize));
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(this.instances.map((instance) => instance.release()));
+  }
+
+  private async withInstance<T>(work: (instance: ModelSession) => Promise<T>): Promise<T> {
+    const instance = this.idle.pop() ?? (await new Promise<ModelSession>((resolve) => this.waiting.push(resolve)));
+    try {
+      return await work(instance);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(instance);
+      else this.idle.push(instance);
+    }
+  }
+}
+
 function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   // ONNX Runtime messages carry source paths and native log noise; the first line says what failed.
@@ -178,19 +234,50 @@ function firstLine(err: unknown): string {
 /**
  * Creates a session, trying `executionProviders` in order. Logs exactly one line: the provider that runs,
  * plus the providers skipped with their reason. Throws ConfigError for an unknown provider or when none works
- * (InvalidModelError when even the CPU provider could not load or run the model).
+ * (InvalidModelError when even the CPU provider could not load or run the model). With `instances` above 1, the
+ * first instance picks the provider and the others are opened on it (one more log line each).
  */
 export async function createSession(model: LoadedModel, options: SessionOptions = {}): Promise<ModelSession> {
+  const instances = options.instances ?? 1;
+  if (!Number.isInteger(instances) || instances < 1) {
+    throw new ConfigError([`instances: expected a positive integer, got ${instances}`]);
+  }
+  if (instances > 1 && options.thread === 'main') {
+    throw new ConfigError([
+      'instances: more than one instance needs thread "worker" (runs on the main thread block it)',
+    ]);
+  }
+  const threads = options.intraOpNumThreads ?? Math.max(1, Math.floor(availableParallelism() / instances));
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new ConfigError([`intraOpNumThreads: expected a positive integer, got ${threads}`]);
+  }
+  const first = await createOneSession(model, { ...options, intraOpNumThreads: threads });
+  if (instances === 1) return first;
+  const opened: ModelSession[] = [first];
+  try {
+    for (let i = 1; i < instances; i++) {
+      opened.push(
+        await createOneSession(model, { ...options, intraOpNumThreads: threads, executionProviders: [first.provider] }),
+      );
+    }
+  } catch (err) {
+    await Promise.all(opened.map((s) => s.release().catch(() => undefined)));
+    throw err;
+  }
+  return new InstancePool(opened);
+}
+
+async function createOneSession(
+  model: LoadedModel,
+  options: SessionOptions & { intraOpNumThreads: number },
+): Promise<ModelSession> {
   const providers = options.executionProviders?.length ? options.executionProviders : (['cpu'] as const);
   for (const p of providers) {
     if (!EXECUTION_PROVIDERS.includes(p)) {
       throw new ConfigError([`executionProviders: unknown provider "${p}" (known: ${EXECUTION_PROVIDERS.join(', ')})`]);
     }
   }
-  const threads = options.intraOpNumThreads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new ConfigError([`intraOpNumThreads: expected a positive integer, got ${threads}`]);
-  }
+  const threads = options.intraOpNumThreads;
   const logger = options.logger ?? silentLogger;
   const thread = options.thread ?? 'worker';
   const skipped: { provider: ExecutionProviderName; reason: string }[] = [];
