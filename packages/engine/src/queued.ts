@@ -150,6 +150,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       closers.push(() => loaded.close());
       checks.model = async () => {
         if (!loaded.model.ref.sha256) throw new Error('model not loaded');
+        if (!loaded.session.alive) throw new Error('inference session stopped');
       };
       workers.infer = startInferWorker({
         ...common,

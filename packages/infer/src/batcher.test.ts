@@ -27,6 +27,7 @@ function slowed(inner: ModelSession, ms: number): ModelSession {
     intraOpNumThreads: inner.intraOpNumThreads,
     thread: inner.thread,
     concurrency: inner.concurrency,
+    alive: inner.alive,
     run: async (input, n) => {
       await new Promise((r) => setTimeout(r, ms));
       return inner.run(input, n);
@@ -255,6 +256,7 @@ describe('DynamicBatcher', () => {
       intraOpNumThreads: session.intraOpNumThreads,
       thread: session.thread,
       concurrency: session.concurrency,
+      alive: true,
       run: (input, n) => session.run(input, n),
       runBuffer: (input, n) => (++runs === 1 ? Promise.reject(new Error('device lost')) : session.runBuffer(input, n)),
       release: async () => undefined,

@@ -83,6 +83,11 @@ export class OrtWorker {
     this.worker.on('exit', (code) => failAll(new Error(`inference worker exited with code ${code}`)));
   }
 
+  /** False once the worker thread has died or been terminated: every later call fails at once. */
+  get alive(): boolean {
+    return this.exitReason === undefined;
+  }
+
   private call(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
     const id = this.nextId++;
     if (this.exitReason) return Promise.reject(this.exitReason);

@@ -1,10 +1,10 @@
-import { ConfigError } from '@ecgcad/ecg';
+import { ConfigError, TransientError } from '@ecgcad/ecg';
 import { describe, expect, it } from 'vitest';
 import { buildModelInMemory } from './demo/in-memory.js';
 import type { InferLogger } from './logger.js';
 import { forwardReference } from './net1d/reference.js';
 import { syntheticModelInput } from './net1d/synthetic.js';
-import { createSession } from './session.js';
+import { createSession, InstancePool, type ModelSession } from './session.js';
 
 function recordingLogger(): InferLogger & {
   lines: { level: string; message: string; fields: Record<string, unknown> }[];
@@ -111,6 +111,44 @@ describe('createSession', () => {
     }
     await pool.release();
     await single.release();
+  });
+
+  it('says it is no longer alive once its worker thread is gone', async () => {
+    const session = await createSession(model, { intraOpNumThreads: 1 });
+    expect(session.alive).toBe(true);
+    await session.release();
+    expect(session.alive).toBe(false);
+    await expect(session.run(syntheticModelInput(4, 12, 5000), 1)).rejects.toThrow(/exited/);
+  });
+
+  it('drops an instance whose worker died, and fails runs once none is left', async () => {
+    const live = await createSession(model, { intraOpNumThreads: 1 });
+    // An instance whose worker died: it says so, and each run on it fails at once.
+    let deadRuns = 0;
+    const dead: ModelSession = {
+      ...live,
+      alive: false,
+      concurrency: 1,
+      run: async () => {
+        deadRuns++;
+        throw new Error('inference worker exited with code 1');
+      },
+      runBuffer: async () => {
+        deadRuns++;
+        throw new Error('inference worker exited with code 1');
+      },
+      release: async () => undefined,
+    };
+    const pool = new InstancePool([dead, live]);
+    expect(pool.alive).toBe(true);
+    const input = syntheticModelInput(3, 12, 5000);
+    const results = await Promise.all(Array.from({ length: 6 }, () => pool.run(input, 1)));
+    expect(deadRuns).toBe(0);
+    expect(new Set(results.map((r) => r.join(','))).size).toBe(1);
+    const gone = new InstancePool([dead, { ...dead }]);
+    expect(gone.alive).toBe(false);
+    await expect(gone.run(input, 1)).rejects.toBeInstanceOf(TransientError);
+    await live.release();
   });
 
   it('divides the default threads among the instances', async () => {

@@ -60,6 +60,11 @@ export interface ModelSession {
   /** Runs that may be in flight at once (the instances); a further run waits for one to finish. */
   readonly concurrency: number;
   /**
+   * False once the session can no longer run: its worker thread died (for instances: every instance's did). The
+   * infer worker's readiness check reports it.
+   */
+  readonly alive: boolean;
+  /**
    * Runs `batchSize` ECGs laid out back to back in `input` (batchSize x model.inputSize values, the card's layout)
    * and returns batchSize x vessels probabilities. `input` stays untouched (a worker session copies it).
    */
@@ -102,6 +107,7 @@ function checkOutput(model: LoadedModel, probs: Float32Array, batchSize: number)
 class MainThreadSession implements ModelSession {
   readonly thread = 'main';
   readonly concurrency = 1;
+  readonly alive = true;
   constructor(
     readonly model: LoadedModel,
     readonly provider: ExecutionProviderName,
@@ -148,6 +154,10 @@ class WorkerThreadSession implements ModelSession {
     private readonly worker: OrtWorker,
   ) {}
 
+  get alive(): boolean {
+    return this.worker.alive;
+  }
+
   async run(input: Float32Array, batchSize: number): Promise<Float32Array> {
     checkRun(this.model, input, batchSize);
     return (await this.runBuffer(input.slice(0, batchSize * this.model.inputSize), batchSize)).probabilities;
@@ -182,23 +192,32 @@ class WorkerThreadSession implements ModelSession {
   }
 }
 
-/** Several worker-thread sessions of one model: each run goes to an idle one, or waits for one. */
-class InstancePool implements ModelSession {
+/**
+ * Instances of one model (createSession's `instances`) behind one ModelSession: each run goes to an idle instance,
+ * or waits for one. An instance whose worker thread died is dropped, so it cannot take run after run only to fail
+ * each at once; once none is left, runs fail with a TransientError.
+ */
+export class InstancePool implements ModelSession {
   readonly thread = 'worker';
   readonly model: LoadedModel;
   readonly provider: ExecutionProviderName;
   readonly intraOpNumThreads: number;
   readonly concurrency: number;
   private readonly idle: ModelSession[];
-  private readonly waiting: ((instance: ModelSession) => void)[] = [];
+  private readonly waiting: { resolve: (instance: ModelSession) => void; reject: (err: Error) => void }[] = [];
 
   constructor(private readonly instances: readonly ModelSession[]) {
-    const first = instances[0] as ModelSession;
+    const first = instances[0];
+    if (!first) throw new RangeError('an instance pool needs at least one session');
     this.model = first.model;
     this.provider = first.provider;
     this.intraOpNumThreads = first.intraOpNumThreads;
     this.concurrency = instances.length;
     this.idle = [...instances];
+  }
+
+  get alive(): boolean {
+    return this.instances.some((instance) => instance.alive);
   }
 
   run(input: Float32Array, batchSize: number): Promise<Float32Array> {
@@ -214,14 +233,34 @@ class InstancePool implements ModelSession {
   }
 
   private async withInstance<T>(work: (instance: ModelSession) => Promise<T>): Promise<T> {
-    const instance = this.idle.pop() ?? (await new Promise<ModelSession>((resolve) => this.waiting.push(resolve)));
+    const instance = await this.acquire();
     try {
       return await work(instance);
     } finally {
-      const next = this.waiting.shift();
-      if (next) next(instance);
-      else this.idle.push(instance);
+      this.giveBack(instance);
     }
+  }
+
+  private acquire(): Promise<ModelSession> {
+    let instance = this.idle.shift();
+    while (instance && !instance.alive) instance = this.idle.shift();
+    if (instance) return Promise.resolve(instance);
+    if (!this.alive) return Promise.reject(this.stopped());
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  private giveBack(instance: ModelSession): void {
+    if (instance.alive) {
+      const next = this.waiting.shift();
+      if (next) next.resolve(instance);
+      else this.idle.push(instance);
+    } else if (!this.alive) {
+      for (const waiter of this.waiting.splice(0)) waiter.reject(this.stopped());
+    }
+  }
+
+  private stopped(): TransientError {
+    return new TransientError(`all ${this.instances.length} inference instances have stopped`);
   }
 }
 
