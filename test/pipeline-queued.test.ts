@@ -2,6 +2,7 @@
  * The queued pipeline end to end in one process, on real Redis (unique prefix), the fhir-writer test EHR, and dcmtk
  * storescu as the DICOM sender: C-STORE, STOW-RS, HTTP aECG and a folder drop each end as FHIR resources in the EHR;
  * refused inputs get a reason and sit in the rejected store; the status endpoint follows an ECG; ops endpoints answer.
+ * The infer stage runs two model instances here.
  */
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,7 +39,16 @@ describe.skipIf(!samplesPresent)(
     beforeAll(async () => {
       ehr = await startTestEhr();
       folder = await mkdtemp(join(tmpdir(), 'ecgcad-drop-'));
-      engine = await startTestEngine({ prefix, fhirUrl: ehr.url, folder });
+      // Two single-threaded model instances (model.instances): the other pipeline tests run the default one.
+      engine = await startTestEngine({
+        prefix,
+        fhirUrl: ehr.url,
+        folder,
+        overrides: [
+          { path: ['model', 'instances'], value: 2 },
+          { path: ['model', 'threads'], value: 1 },
+        ],
+      });
     });
 
     afterAll(async () => {

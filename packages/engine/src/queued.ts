@@ -146,6 +146,13 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         warn: (fields, msg) => logger.warn(fields, msg),
       });
       predictor.batcher.on('batch', metrics.onBatch);
+      const wanted = (config.model.instances + 1) * config.model.maxBatch;
+      if (config.model.instances > 1 && config.workers.infer < wanted) {
+        logger.warn(
+          { instances: config.model.instances, maxBatch: config.model.maxBatch, inferJobs: config.workers.infer },
+          `workers.infer ${config.workers.infer} keeps too few jobs in flight to fill ${config.model.instances} instances (want ${wanted})`,
+        );
+      }
       const loaded = predictor;
       closers.push(() => loaded.close());
       checks.model = async () => {
