@@ -3,13 +3,14 @@
  *
  *   npx turbo run build && npx tsx bench/infer.ts [--model demo|full|both] [--ep cpu|webgpu] [--fp16]
  *       [--threads N] [--batches 1,8,32] [--seconds S] [--rounds R] [--spin] [--check] [--thread worker|main]
- *       [--models-dir DIR]
+ *       [--instances K] [--models-dir DIR]
  *
  * Per model, in its own child process (so peak RSS is per worker): the bare session's ECG/s at each batch size; the
  * batcher's ECG/s under saturating concurrent load (4 x maxBatch callers submitting prepared inputs) with maxBatch =
  * the bare session's best batch, and its ratio to the bare session (target >= 0.90), once with one session of N
- * threads (the default) and once with N single-threaded instances (`model.instances`; N = intraOpNumThreads, CPU
- * only, when N > 1), each in rounds alternating with the bare session; the gain of batching over
+ * threads (the default) and once with K instances of N / K threads each (`model.instances`; `--instances K`,
+ * default K = N on the CPU and none on a GPU; 0 or 1 skips it), each in rounds alternating with the bare session;
+ * the gain of batching over
  * maxBatch 1; the Predictor's ECG/s on synthetic 500 Hz 12-lead Ecgs (quality gate + prepare() on the JS thread
  * included); and peak RSS. Model folders are generated under models/ when missing (the full one takes seconds).
  *
@@ -55,6 +56,7 @@ const { values } = parseArgs({
     spin: { type: 'boolean', default: false },
     check: { type: 'boolean', default: false },
     thread: { type: 'string', default: 'worker' },
+    instances: { type: 'string' },
     child: { type: 'boolean', default: false },
   },
 });
@@ -64,6 +66,9 @@ const threads = values.threads ? Number(values.threads) : availableParallelism()
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const spinning = values.spin;
+/** Instances for the second stage measurement (0: none). */
+const instanceCount = values.instances !== undefined ? Number(values.instances) : ep === 'cpu' ? threads : 0;
+const threadsPerInstance = ep === 'cpu' ? Math.max(1, Math.floor(threads / Math.max(1, instanceCount))) : threads;
 const modelsDir = values['models-dir'] ?? fileURLToPath(new URL('../models', import.meta.url));
 const DEFAULT_BATCHES: Record<string, number[]> = {
   demo: ep === 'cpu' ? [1, 8, 32] : [1, 32, 128, 256],
@@ -81,8 +86,8 @@ interface ModelResult {
   stage: number;
   /** Median over rounds of stage / bare measured back to back. */
   roundRatio: number;
-  /** The same with `threads` single-threaded instances (undefined where not measured). */
-  instances?: { count: number; stage: number; roundRatio: number; cpuMs: number; meanBatch: number };
+  /** The same with `count` instances of `threads` threads each (undefined where not measured). */
+  instances?: { count: number; threads: number; stage: number; roundRatio: number; cpuMs: number; meanBatch: number };
   /** Median CPU ms (all threads of the process) per ECG. */
   bareCpuMs: number;
   stageCpuMs: number;
@@ -215,13 +220,13 @@ async function runModel(config: string): Promise<ModelResult> {
     }
     process.stderr.write(`  ${config}: max relative error vs float64 reference: ${maxRelError.toExponential(2)}\n`);
   }
-  // N single-threaded instances of the model (model.instances), on the CPU with more than one thread.
+  // Instances of the model (model.instances) that run batches side by side.
   const pool =
-    ep === 'cpu' && threads > 1
+    instanceCount > 1
       ? await createSession(model, {
           executionProviders: [ep],
-          instances: threads,
-          intraOpNumThreads: 1,
+          instances: instanceCount,
+          intraOpNumThreads: threadsPerInstance,
           intraOpSpinning: spinning,
         })
       : undefined;
@@ -248,7 +253,7 @@ async function runModel(config: string): Promise<ModelResult> {
       `  ${config}: round ${r + 1}: bare ${b.ecgPerS.toFixed(1)}, stage ${s.ecgPerS.toFixed(1)} ECG/s (ratio ${(s.ecgPerS / b.ecgPerS).toFixed(3)}); ` +
         `CPU ms/ECG bare ${b.cpuMsPerEcg.toFixed(3)}, stage ${s.cpuMsPerEcg.toFixed(3)}` +
         (p
-          ? `; ${threads} instances ${p.ecgPerS.toFixed(1)} ECG/s (ratio ${(p.ecgPerS / b.ecgPerS).toFixed(3)}), CPU ${p.cpuMsPerEcg.toFixed(3)}`
+          ? `; ${instanceCount} instances ${p.ecgPerS.toFixed(1)} ECG/s (ratio ${(p.ecgPerS / b.ecgPerS).toFixed(3)}), CPU ${p.cpuMsPerEcg.toFixed(3)}`
           : '') +
         '\n',
     );
@@ -265,7 +270,8 @@ async function runModel(config: string): Promise<ModelResult> {
   const instances =
     poolRounds.length > 0
       ? {
-          count: threads,
+          count: instanceCount,
+          threads: threadsPerInstance,
           stage: median(poolRounds.map((r) => r.ecgPerS)),
           roundRatio: median(poolRounds.map((p, i) => p.ecgPerS / (bareRounds[i] as Rate).ecgPerS)),
           cpuMs: median(poolRounds.map((r) => r.cpuMsPerEcg)),
@@ -366,7 +372,7 @@ if (values.child) {
     if (r.instances) {
       const i = r.instances;
       console.log(
-        `  infer stage with ${i.count} single-threaded instances (model.instances ${i.count}, threads 1): ${fmt(i.stage)} ECG/s, ` +
+        `  infer stage with ${i.count} instances of ${i.threads} thread${i.threads === 1 ? '' : 's'} (model.instances ${i.count}): ${fmt(i.stage)} ECG/s, ` +
           `mean batch ${fmt(i.meanBatch)}; ratio to bare ${fmt(i.stage / r.bareBest, 3)} (target >= 0.90), ` +
           `median of the per-round ratios ${fmt(i.roundRatio, 3)}; CPU per ECG ${fmt(i.cpuMs, 3)} ms`,
       );
