@@ -377,6 +377,11 @@ if (values.child) {
           `median of the per-round ratios ${fmt(i.roundRatio, 3)}; CPU per ECG ${fmt(i.cpuMs, 3)} ms`,
       );
     }
+    const verdict = (ratio: number) => `${fmt(ratio, 3)} ${ratio >= 0.9 ? 'met' : 'NOT met'}`;
+    console.log(
+      `  target stage >= 0.90 x bare (median ECG/s): one session ${verdict(r.stage / r.bareBest)}` +
+        (r.instances ? `; ${r.instances.count} instances ${verdict(r.instances.stage / r.bareBest)}` : ''),
+    );
     console.log(
       `  batching gain: stage maxBatch ${r.bestBatch} / maxBatch 1 = ${fmt(r.stage / r.stageBatch1, 2)}x ` +
         `(bare best / bare batch 1 = ${fmt(r.bareBest / (r.bare.find((b) => b.batch === 1)?.ecgPerS ?? Number.NaN), 2)}x)`,
