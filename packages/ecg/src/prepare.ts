@@ -265,7 +265,7 @@ export function prepare(
         // The kernel reads each input sample for many outputs: widen it to Float64 once. This also keeps the
         // resampler's inner loops monomorphic (measured 1.2-1.6x faster when upsampling).
         if (wide.length < inputNeeded) wide = new Float64Array(inputNeeded);
-        for (let t = 0; t < inputNeeded; t++) wide[t] = src[t] as number;
+        wide.set(src.subarray(0, inputNeeded));
         resampler.process(wide, inputNeeded, buf, rowLength, start);
       }
     }

@@ -90,6 +90,13 @@ describe('resample', () => {
     expect(y).not.toBe(x);
     expect(snapRate(1 / 0.002)).toBe(500);
     expect(snapRate(499.7)).toBe(499.7);
+    // Float32 in, at an offset, asked for more outputs than inputs: widened exactly, the last value held.
+    const f32 = Float32Array.from(x.subarray(0, 50));
+    const out = new Float64Array(70).fill(Number.NaN);
+    getResampler(500, 500).process(f32, 40, out, 60, 5);
+    expect(Array.from(out.subarray(5, 45))).toEqual(Array.from(f32.subarray(0, 40)));
+    expect(out.subarray(45, 65).every((v) => v === f32[39])).toBe(true);
+    expect([out[4], out[65]].every(Number.isNaN)).toBe(true);
   });
 
   it('computes only the outputs asked for', () => {
