@@ -4,9 +4,9 @@
  * Decoding puts each record's leads (20-40 KB each) on the C heap, and V8 frees them in bulk when it sweeps dead
  * records. With glibc's defaults the freed top of the heap then goes back to the kernel (trimming above 128 KB),
  * and the next records fault in fresh pages: about 100 minor faults and 0.2 ms of system time per 1000 Hz record,
- * a fifth of its decode + prepare (docs/PERFORMANCE.md). glibc adapts its thresholds by itself, but only when a
- * block it had mapped on its own (above the mmap threshold) is freed: the mmap threshold then rises to that
- * block's size and the trim threshold to twice that (mallopt(3), M_MMAP_THRESHOLD). Lead buffers are far below
+ * a quarter or more of its decode + prepare (docs/PERFORMANCE.md). glibc adapts its thresholds by itself, but
+ * only when a block it had mapped on its own (above the mmap threshold) is freed: the mmap threshold then rises to
+ * that block's size and the trim threshold to twice that (mallopt(3), M_MMAP_THRESHOLD). Lead buffers are far below
  * the mmap threshold, so they never trigger it, and a larger block freed by chance (a received file, say) raises
  * the thresholds only to its own size; freeing one block just under glibc's cap for the adaptation (32 MiB on
  * 64-bit) raises them once, at start-up, as far as they go.
