@@ -87,7 +87,15 @@ interface ModelResult {
   /** Median over rounds of stage / bare measured back to back. */
   roundRatio: number;
   /** The same with `count` instances of `threads` threads each (undefined where not measured). */
-  instances?: { count: number; threads: number; stage: number; roundRatio: number; cpuMs: number; meanBatch: number };
+  instances?: {
+    count: number;
+    threads: number;
+    stage: number;
+    roundRatio: number;
+    cpuMs: number;
+    meanBatch: number;
+    predictor?: number;
+  };
   /** Median CPU ms (all threads of the process) per ECG. */
   bareCpuMs: number;
   stageCpuMs: number;
@@ -258,7 +266,6 @@ async function runModel(config: string): Promise<ModelResult> {
         '\n',
     );
   }
-  await pool?.release();
   await bareSession.release();
   const bareBest = median(bareRounds.map((r) => r.ecgPerS));
   const stage = median(stageRounds.map((r) => r.ecgPerS));
@@ -291,6 +298,20 @@ async function runModel(config: string): Promise<ModelResult> {
   );
   await predictor.close();
   process.stderr.write(`  ${config}: predictor: ${predictorRate.toFixed(1)} ECG/s\n`);
+  // The same on the instances (closing the Predictor releases them).
+  let poolPredictorRate: number | undefined;
+  if (pool) {
+    const onPool = new Predictor(pool, {
+      batching: { maxBatch: best.batch, maxDelayMs: 2, maxQueue: 100_000, timeoutMs: 600_000 },
+    });
+    poolPredictorRate = (
+      await saturate((instanceCount + 1) * 2 * best.batch, (i) => onPool.predict(ecgs[i % ecgs.length] as Ecg))
+    ).ecgPerS;
+    await onPool.close();
+    process.stderr.write(
+      `  ${config}: predictor on ${instanceCount} instances: ${poolPredictorRate.toFixed(1)} ECG/s\n`,
+    );
+  }
 
   return {
     model: `${model.ref.id} ${model.ref.version}`,
@@ -302,7 +323,9 @@ async function runModel(config: string): Promise<ModelResult> {
     bareBest,
     stage,
     roundRatio,
-    ...(instances ? { instances } : {}),
+    ...(instances
+      ? { instances: { ...instances, ...(poolPredictorRate ? { predictor: poolPredictorRate } : {}) } }
+      : {}),
     bareCpuMs,
     stageCpuMs,
     stageBatch1,
@@ -387,7 +410,10 @@ if (values.child) {
         `(bare best / bare batch 1 = ${fmt(r.bareBest / (r.bare.find((b) => b.batch === 1)?.ecgPerS ?? Number.NaN), 2)}x)`,
     );
     console.log(
-      `  Predictor (quality gate + prepare + batcher): ${fmt(r.predictor)} ECG/s; ratio to bare ${fmt(r.predictor / r.bareBest, 3)}`,
+      `  Predictor (quality gate + prepare + batcher): ${fmt(r.predictor)} ECG/s; ratio to bare ${fmt(r.predictor / r.bareBest, 3)}` +
+        (r.instances?.predictor
+          ? `; on ${r.instances.count} instances ${fmt(r.instances.predictor)} ECG/s (prepare() runs on the one JS thread)`
+          : ''),
     );
     if (r.maxRelError !== undefined) {
       console.log(`  outputs vs float64 reference (2 ECGs): max relative error ${r.maxRelError.toExponential(2)}`);
