@@ -101,7 +101,13 @@ describe('createSession', () => {
     const single = await createSession(model, { intraOpNumThreads: 1 });
     expect(pool.concurrency).toBe(3);
     expect(single.concurrency).toBe(1);
-    expect(logger.lines).toHaveLength(3);
+    expect(logger.lines).toEqual([
+      {
+        level: 'info',
+        message: 'inference runs on cpu, 3 instances',
+        fields: expect.objectContaining({ instances: 3, intraOpNumThreads: 1 }),
+      },
+    ]);
     const inputs = Array.from({ length: 7 }, (_, i) => syntheticModelInput(20 + i, 12, 5000));
     // Seven runs at once on three instances: the surplus waits for a free one; each gets its own answer.
     const pooled = await Promise.all(inputs.map((input) => pool.run(input, 1)));

@@ -274,7 +274,7 @@ function firstLine(err: unknown): string {
  * Creates a session, trying `executionProviders` in order. Logs exactly one line: the provider that runs,
  * plus the providers skipped with their reason. Throws ConfigError for an unknown provider or when none works
  * (InvalidModelError when even the CPU provider could not load or run the model). With `instances` above 1, the
- * first instance picks the provider and the others are opened on it (one more log line each).
+ * first instance picks the provider and the others are opened on it; the one log line counts them.
  */
 export async function createSession(model: LoadedModel, options: SessionOptions = {}): Promise<ModelSession> {
   const instances = options.instances ?? 1;
@@ -290,13 +290,18 @@ export async function createSession(model: LoadedModel, options: SessionOptions 
   if (!Number.isInteger(threads) || threads < 1) {
     throw new ConfigError([`intraOpNumThreads: expected a positive integer, got ${threads}`]);
   }
-  const first = await createOneSession(model, { ...options, intraOpNumThreads: threads });
+  // The first instance picks the provider and says so in the one log line; the others open quietly on it.
+  const first = await createOneSession(model, { ...options, intraOpNumThreads: threads }, instances);
   if (instances === 1) return first;
   const opened: ModelSession[] = [first];
   try {
     for (let i = 1; i < instances; i++) {
       opened.push(
-        await createOneSession(model, { ...options, intraOpNumThreads: threads, executionProviders: [first.provider] }),
+        await createOneSession(
+          model,
+          { ...options, intraOpNumThreads: threads, executionProviders: [first.provider], logger: silentLogger },
+          instances,
+        ),
       );
     }
   } catch (err) {
@@ -309,6 +314,7 @@ export async function createSession(model: LoadedModel, options: SessionOptions 
 async function createOneSession(
   model: LoadedModel,
   options: SessionOptions & { intraOpNumThreads: number },
+  instances: number,
 ): Promise<ModelSession> {
   const providers = options.executionProviders?.length ? options.executionProviders : (['cpu'] as const);
   for (const p of providers) {
@@ -347,12 +353,20 @@ async function createOneSession(
         const batch = model.fixedBatchSize ?? 1;
         await candidate.run(new Float32Array(batch * model.inputSize), batch);
       }
-      const fields = { provider, intraOpNumThreads: threads, thread, model: model.ref.id, version: model.ref.version };
+      const fields = {
+        provider,
+        intraOpNumThreads: threads,
+        instances,
+        thread,
+        model: model.ref.id,
+        version: model.ref.version,
+      };
+      const where = instances > 1 ? `${provider}, ${instances} instances` : provider;
       if (skipped.length === 0) {
-        logger.info(fields, `inference runs on ${provider}`);
+        logger.info(fields, `inference runs on ${where}`);
       } else {
         const why = skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ');
-        logger.warn({ ...fields, skipped }, `inference runs on ${provider} (fell back; ${why})`);
+        logger.warn({ ...fields, skipped }, `inference runs on ${where} (fell back; ${why})`);
       }
       return candidate;
     } catch (err) {
