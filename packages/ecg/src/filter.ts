@@ -224,7 +224,7 @@ export class ZeroPhaseFilter {
         for (let r = 0; r < rows; r++) {
           const from = backward ? (starts[r] as number) : (starts[r] as number) - p;
           if (group < 3) runSymmetric(w, from, passLen, coef, s, group, backward, settle);
-          else firsts[r] = symmetricStart(w, from, passLen, coef, s, backward, settle, states, 6 * r);
+          else firsts[r] = symmetricStart(w, from, passLen, coef, s, 3, backward, settle, states, 6 * r);
         }
         if (group < 3) continue;
         const c = 6 * s;
@@ -276,9 +276,10 @@ export function filterWorkspace(length: number): Float64Array {
 let plainWorkspace = new Float64Array(0);
 
 /**
- * The start states runSymmetric gives three sections from coef[6 * first ..) for a pass over w[from .. from +
- * len) (same arithmetic), written to out[o .. o + 6) as [pz1, pz2, rz1, rz2, tz1, tz2]. Returns the index of
- * the pass's first value.
+ * The steady-state start of `count` symmetric sections from coef[6 * first ..) for a pass over w[from .. from +
+ * len): each section starts in steady state for the mean of the pass's first `settle` values as it reaches that
+ * section. Written to out[o .. o + 2 count) as [pz1, pz2, rz1, rz2, tz1, tz2] (runSymmetric's and the SIMD
+ * kernel's start states alike). Returns the index of the pass's first value.
  */
 function symmetricStart(
   w: Float64Array,
@@ -286,34 +287,34 @@ function symmetricStart(
   len: number,
   coef: Float64Array,
   first: number,
+  count: number,
   backward: boolean,
   settle: number,
   out: Float64Array,
   o: number,
 ): number {
-  const c = first * 6;
   const step = backward ? -1 : 1;
   const i = backward ? from + len - 1 : from;
+  // The mean of the first `settle` values. With a high-pass first that is the local baseline: starting on the first
+  // value instead (a pad that begins on a QRS complex, say) would launch a slow transient that is still there when
+  // the record starts.
   let u = 0;
   const m = Math.min(settle, len);
   for (let k = 0, j = i; k < m; k++, j += step) u += w[j] as number;
   u /= m;
-  const gp = coef[c + 5] as number;
-  const pz2 = (1 - (coef[c + 4] as number) * gp) * u;
-  out[o] = ((coef[c + 1] as number) - (coef[c + 3] as number) * gp) * u + pz2;
-  out[o + 1] = pz2;
-  const u2 = gp * u;
-  const gr = coef[c + 11] as number;
-  const rz2 = (1 - (coef[c + 10] as number) * gr) * u2;
-  out[o + 2] = ((coef[c + 7] as number) - (coef[c + 9] as number) * gr) * u2 + rz2;
-  out[o + 3] = rz2;
-  const u3 = gr * u2;
-  const gt = coef[c + 17] as number;
-  const tz2 = (1 - (coef[c + 16] as number) * gt) * u3;
-  out[o + 4] = ((coef[c + 13] as number) - (coef[c + 15] as number) * gt) * u3 + tz2;
-  out[o + 5] = tz2;
+  // Each section sees the previous one's steady output: its input times the previous section's DC gain.
+  for (let k = 0, c = first * 6; k < count; k++, c += 6) {
+    const g = coef[c + 5] as number;
+    const z2 = (1 - (coef[c + 4] as number) * g) * u;
+    out[o + 2 * k] = ((coef[c + 1] as number) - (coef[c + 3] as number) * g) * u + z2;
+    out[o + 2 * k + 1] = z2;
+    u = g * u;
+  }
   return i;
 }
+
+/** runSymmetric's start states, reused. */
+const startStates = new Float64Array(6);
 
 /**
  * Runs the sections coef[6 * first ..) (at most three) over w[from .. from + len) in one loop, transposed direct form II,
@@ -420,21 +421,13 @@ function runSymmetric(
 ): void {
   const c = first * 6;
   const step = backward ? -1 : 1;
-  let i = backward ? from + len - 1 : from;
-  // Start in steady state for the mean of the first `settle` values. With a high-pass first that is the local
-  // baseline: starting on the first value instead (a pad that begins on a QRS complex, say) would launch a slow
-  // transient that is still there when the record starts.
-  let u = 0;
-  const m = Math.min(settle, len);
-  for (let k = 0, j = i; k < m; k++, j += step) u += w[j] as number;
-  u /= m;
+  let i = symmetricStart(w, from, len, coef, first, count, backward, settle, startStates, 0);
   // Section 1
   const p1 = coef[c + 1] as number;
   const q1 = coef[c + 3] as number;
   const q2 = coef[c + 4] as number;
-  const gp = coef[c + 5] as number;
-  let pz2 = (1 - q2 * gp) * u;
-  let pz1 = (p1 - q1 * gp) * u + pz2;
+  let pz1 = startStates[0] as number;
+  let pz2 = startStates[1] as number;
   if (count === 1) {
     for (let k = 0; k < len; k++, i += step) {
       const x = w[i] as number;
@@ -445,14 +438,11 @@ function runSymmetric(
     }
     return;
   }
-  // Section 2 sees section 1's steady output.
-  const u2 = gp * u;
   const r1 = coef[c + 7] as number;
   const s1 = coef[c + 9] as number;
   const s2 = coef[c + 10] as number;
-  const gr = coef[c + 11] as number;
-  let rz2 = (1 - s2 * gr) * u2;
-  let rz1 = (r1 - s1 * gr) * u2 + rz2;
+  let rz1 = startStates[2] as number;
+  let rz2 = startStates[3] as number;
   if (count === 2) {
     for (let k = 0; k < len; k++, i += step) {
       const x = w[i] as number;
@@ -466,13 +456,11 @@ function runSymmetric(
     }
     return;
   }
-  const u3 = gr * u2;
   const t1 = coef[c + 13] as number;
   const e1 = coef[c + 15] as number;
   const e2 = coef[c + 16] as number;
-  const gt = coef[c + 17] as number;
-  let tz2 = (1 - e2 * gt) * u3;
-  let tz1 = (t1 - e1 * gt) * u3 + tz2;
+  let tz1 = startStates[4] as number;
+  let tz2 = startStates[5] as number;
   // Each section as y[n] = (x[n] + p1 x[n-1] + z2[n-2]) - q1 y[n-1]: the part in brackets is ready a step early,
   // so the recursion through y is one multiplication and one subtraction per sample (a multiplication and two
   // additions in the transposed form above). py = y[n-1] starts at 0 and pz1 holds the bracket less x[n].
