@@ -349,8 +349,9 @@ function readGroup(
  * bytes (aligned down to 4) holds two neighbouring channels per word, so one strided pass yields both (about 1.25x
  * faster than two passes over the Int16 view). The SIMD kernel (deinterleaveInt16) takes the common case first;
  * this pass serves the rest (baselines, scales Float32 cannot carry exactly, hosts without WebAssembly SIMD).
- * Returns an output per channel it handled; channels it leaves out (a lone wanted channel, an odd channel count) go
- * through scaleChannel. Needs a little-endian host: the low half of a word is the earlier sample.
+ * Returns an output per channel it handled; channels it leaves out (a lone wanted channel, an odd channel count,
+ * and with data starting mid-word the first and last channels, which straddle frames) go through scaleChannel.
+ * Needs a little-endian host: the low half of a word is the earlier sample.
  */
 function scaleInt16Pairs(
   raw: Int16Array,
@@ -362,7 +363,7 @@ function scaleInt16Pairs(
   const outs: (Float32Array | undefined)[] = [];
   if (channelCount % 2 !== 0 || channelCount < 2) return outs;
   // shift = 1 when the data starts in the high half of a word: channel c then sits in the low half of word
-  // (c + 1) / 2 for odd c, so the pairs are (1, 2), (3, 4), ... and (channelCount - 1 of one frame, 0 of the next).
+  // (c + 1) / 2 for odd c, so the pairs are (1, 2), (3, 4), ...; channels 0 and channelCount - 1 straddle frames.
   const shift = (raw.byteOffset & 3) >> 1;
   const base = raw.byteOffset - 2 * shift;
   const words = new Int32Array(raw.buffer, base, (raw.length + shift) >> 1);
@@ -385,29 +386,6 @@ function scaleInt16Pairs(
       outLo[s] = ((v << 16) >> 16) * sa + oa;
       outHi[s] = (v >> 16) * sb + ob;
     }
-  }
-  const last = channelCount - 1;
-  if (shift === 1 && wanted[0] && wanted[last]) {
-    // The word that starts frame s holds the last channel of frame s - 1 (low half) and channel 0 of frame s
-    // (high half): one more strided pass yields both (the Mortara files), instead of two through scaleChannel.
-    const a = channels[0] as ChannelInfo;
-    const z = channels[last] as ChannelInfo;
-    const outFirst = newLead(samples);
-    const outLast = newLead(samples);
-    const sa = a.scale;
-    const oa = a.offset;
-    const sz = z.scale;
-    const oz = z.offset;
-    outFirst[0] = ((words[0] as number) >> 16) * sa + oa;
-    for (let s = 1, i = stride; s < samples; s++, i += stride) {
-      const v = words[i] as number;
-      outLast[s - 1] = ((v << 16) >> 16) * sz + oz;
-      outFirst[s] = (v >> 16) * sa + oa;
-    }
-    // The last sample of the data lies past the last whole word.
-    outLast[samples - 1] = (raw[raw.length - 1] as number) * sz + oz;
-    outs[0] = outFirst;
-    outs[last] = outLast;
   }
   return outs;
 }
