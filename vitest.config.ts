@@ -9,6 +9,7 @@ const alias = {
   '@ecgcad/ingest': pkg('ingest'),
   '@ecgcad/infer': pkg('infer'),
   '@ecgcad/fhir-writer': pkg('fhir-writer'),
+  '@ecgcad/clinical': pkg('clinical'),
   '@ecgcad/engine': pkg('engine'),
 };
 

@@ -1,0 +1,6 @@
+/**
+ * @ecgcad/clinical: the study's method around the model, as pure functions. Scores files, ROC and AUC with
+ * DeLong and bootstrap CIs, site calibration of vessel thresholds, evaluation (calibration, decision curves,
+ * reclassification, survival) and pre-test probability. No I/O beyond parsing text the caller read.
+ */
+export * from './scores.js';
