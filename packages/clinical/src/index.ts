@@ -9,3 +9,4 @@ export * from './delong.js';
 export * from './rng.js';
 export * from './roc.js';
 export * from './scores.js';
+export * from './thresholds.js';
