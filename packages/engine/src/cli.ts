@@ -6,6 +6,7 @@
 import { EcgcadError } from '@ecgcad/ecg';
 import { raiseHeapThresholds } from '@ecgcad/ingest';
 import { Command } from 'commander';
+import * as calibrate from './commands/calibrate.js';
 import * as dlq from './commands/dlq.js';
 import * as inspect from './commands/inspect.js';
 import * as run from './commands/run.js';
@@ -37,6 +38,7 @@ const commands: Array<{ register(program: Command): void }> = [
   testEhr,
   inspect,
   synth,
+  calibrate,
 ];
 for (const command of commands) command.register(program);
 
