@@ -194,7 +194,7 @@ export function formatCalibration(outcome: CalibrateModelOutcome): string {
   }
   lines.push(
     '',
-    'vessel  threshold         t  sens (95% CI)        spec (95% CI)        PPV (95% CI)         NPV (95% CI)',
+    'vessel  point     threshold  sens (95% CI)        spec (95% CI)        PPV (95% CI)         NPV (95% CI)',
   );
   for (const [vessel, v] of Object.entries(result.vessels)) {
     for (const [name, point] of [
