@@ -1,7 +1,8 @@
 /**
  * `calibrate` statistics on one core: a binormal cohort of 100,000 rows with all four vessels labelled, 1,000
  * stratified bootstrap resamples per vessel (ROC, DeLong, thresholds, bootstrap of the AUC and of both operating
- * points): what `ecgcad calibrate` computes, without the file I/O. Target: under 30 s. The code is single-threaded.
+ * points): what `ecgcad calibrate` computes, without the file I/O. Target: under 30 s on one core (the code is
+ * single-threaded; the verdict is on CPU time, which load from other processes inflates far less than wall time).
  * Run: `npx turbo run build && npx tsx bench/calibrate.ts [rows] [resamples]`.
  */
 import { cpus, loadavg } from 'node:os';
@@ -42,8 +43,11 @@ for (const [vessel, v] of Object.entries(result.vessels)) {
     `  ${vessel.padEnd(4)} n ${v.n} positives ${v.positives} AUC ${v.auc.toFixed(4)} (bootstrap ${lo.toFixed(4)}-${hi.toFixed(4)})`,
   );
 }
-console.log(`wall ${seconds.toFixed(2)} s, CPU ${cpuSeconds.toFixed(2)} s`);
+console.log(`wall ${seconds.toFixed(2)} s, CPU ${cpuSeconds.toFixed(2)} s (one thread)`);
+// The verdict is on this process's CPU time: one core's worth of work. Wall time equals it on a quiet machine and
+// grows with other load (the shared development box runs many jobs on 2 cores), so both are printed.
+const pass = cpuSeconds < TARGET_S;
 console.log(
-  `verdict: ${seconds < TARGET_S ? 'PASS' : 'FAIL'} (${seconds.toFixed(1)} s ${seconds < TARGET_S ? '<' : '>='} ${TARGET_S} s target)`,
+  `verdict: ${pass ? 'PASS' : 'FAIL'} (CPU ${cpuSeconds.toFixed(1)} s ${pass ? '<' : '>='} ${TARGET_S} s target on one core; wall ${seconds.toFixed(1)} s at load ${loadavg()[0]?.toFixed(1)})`,
 );
-if (seconds >= TARGET_S) process.exitCode = 1;
+if (!pass) process.exitCode = 1;
