@@ -47,19 +47,13 @@ export const RFCL_TABLE: Readonly<
   },
 };
 
-/** ESC 2024 symptom score: no pain 0, non-anginal 1, atypical 2, dyspnoea 2, typical 3. */
-export function symptomScore(symptoms: SymptomType): 0 | 1 | 2 | 3 {
-  switch (symptoms) {
-    case 'none':
-      return 0;
-    case 'non-anginal':
-      return 1;
-    case 'atypical':
-    case 'dyspnoea':
-      return 2;
-    case 'typical':
-      return 3;
-  }
+/**
+ * ESC 2024 symptom score: no pain 0, non-anginal 1, atypical 2, dyspnoea 2, typical 3. With dyspnoea beside chest
+ * pain, the higher of the two (pretestcad `calculate_esc_2024_symptom_score`: non-anginal with dyspnoea is 2).
+ */
+export function symptomScore(symptoms: SymptomType, dyspnoea = false): 0 | 1 | 2 | 3 {
+  const chestPain = ({ none: 0, 'non-anginal': 1, atypical: 2, dyspnoea: 2, typical: 3 } as const)[symptoms];
+  return dyspnoea && chestPain < 2 ? 2 : chestPain;
 }
 
 /** The table's symptom group of a symptom score. */
@@ -119,13 +113,26 @@ export function rfclModel(age: number, sex: Sex, score: 0 | 1 | 2 | 3, rfGroup: 
 }
 
 /** RF-CL of a patient as a fraction in (0, 1), from the model at the exact age. */
-export function rfclFraction(age: number, sex: Sex, symptoms: SymptomType, riskFactors: number): number {
-  return rfclModel(age, sex, symptomScore(symptoms), riskFactorGroup(riskFactors));
+export function rfclFraction(
+  age: number,
+  sex: Sex,
+  symptoms: SymptomType,
+  riskFactors: number,
+  dyspnoea = false,
+): number {
+  return rfclModel(age, sex, symptomScore(symptoms, dyspnoea), riskFactorGroup(riskFactors));
 }
 
 /** RF-CL of a patient in percent, from the guideline's table (the cell of the patient's age band). */
-export function rfclTablePercent(age: number, sex: Sex, symptoms: SymptomType, riskFactors: number): number {
-  return RFCL_TABLE[sex][rfclAgeBand(age)][symptomGroup(symptomScore(symptoms))][riskFactorGroup(riskFactors)];
+export function rfclTablePercent(
+  age: number,
+  sex: Sex,
+  symptoms: SymptomType,
+  riskFactors: number,
+  dyspnoea = false,
+): number {
+  const score = symptomScore(symptoms, dyspnoea);
+  return RFCL_TABLE[sex][rfclAgeBand(age)][symptomGroup(score)][riskFactorGroup(riskFactors)];
 }
 
 /**
