@@ -1,8 +1,8 @@
 /**
  * ESC 2024 risk-factor-weighted clinical likelihood (RF-CL) of obstructive CAD (Vrints et al., 2024 ESC Guidelines
  * for the management of chronic coronary syndromes, Eur Heart J 2024;45:3415-3537, Figure 4), which rounds the
- * RF-CL logistic model of Winther et al. (J Am Coll Cardiol 2020;76:2319-2332). Both are here: the table the
- * guideline prints and the model for a value at the exact age.
+ * RF-CL logistic model of Winther et al. (J Am Coll Cardiol 2020;76:2421-2432, doi:10.1016/j.jacc.2020.09.585).
+ * Both are here: the table the guideline prints and the model for a value at the exact age.
  */
 import type { Sex, SymptomType } from '../scores.js';
 import { PTP_MIN_AGE, PtpInputError } from './input.js';

@@ -22,12 +22,13 @@ export const PTP_MODEL_INFO: Readonly<Record<PtpModel, PtpModelInfo>> = {
   esc2024: {
     name: 'ESC 2024 risk-factor-weighted clinical likelihood (RF-CL)',
     reference:
-      'Vrints C, et al. 2024 ESC Guidelines for the management of chronic coronary syndromes. Eur Heart J 2024;45:3415-3537 (Figure 4); model: Winther S, et al. J Am Coll Cardiol 2020;76:2319-2332',
+      'Vrints C, et al. 2024 ESC Guidelines for the management of chronic coronary syndromes. Eur Heart J 2024;45:3415-3537 (Figure 4); model: Winther S, et al. J Am Coll Cardiol 2020;76:2421-2432, doi:10.1016/j.jacc.2020.09.585',
     categories: 'very low <= 5 %, low > 5-15 %, moderate > 15 %',
   },
   'cacs-cl': {
     name: 'Coronary artery calcium score-weighted clinical likelihood (CACS-CL)',
-    reference: 'Winther S, et al. J Am Coll Cardiol 2020;76:2319-2332; ESC 2024 chronic coronary syndromes guideline',
+    reference:
+      'Winther S, et al. J Am Coll Cardiol 2020;76:2421-2432, doi:10.1016/j.jacc.2020.09.585; ESC 2024 chronic coronary syndromes guideline',
     categories: 'very low <= 5 %, low > 5-15 %, moderate > 15 %',
   },
 };

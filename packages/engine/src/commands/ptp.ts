@@ -1,7 +1,8 @@
 /**
  * `ecgcad ptp --age N --sex male|female --symptoms typical|atypical|non-anginal|dyspnoea|none [--dyspnoea]
- * --risk-factors 0-5 [--cacs N] [--source formula|table] [--json]`: the pre-test probability of obstructive CAD by ESC 2019, ESC 2024
- * RF-CL and, with a calcium score, CACS-CL, with their categories. A table by default; `--json` prints
+ * --risk-factors 0-5 [--cacs N] [--source formula|table] [--json]`: the pre-test probability of obstructive CAD by
+ * ESC 2019, ESC 2024 RF-CL and, with a calcium score, CACS-CL, with their categories. A table by default; `--json`
+ * prints
  * `{"esc2019": {...} | null, "esc2024": {...}, "cacsCl": {...} | null, "notes": [...]}`. Bad or out-of-range
  * input: exit 2 with the reason on stderr.
  */
