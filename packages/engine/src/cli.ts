@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import * as calibrate from './commands/calibrate.js';
 import * as dlq from './commands/dlq.js';
 import * as inspect from './commands/inspect.js';
+import * as ptp from './commands/ptp.js';
 import * as run from './commands/run.js';
 import * as serve from './commands/serve.js';
 import * as status from './commands/status.js';
@@ -39,6 +40,7 @@ const commands: Array<{ register(program: Command): void }> = [
   inspect,
   synth,
   calibrate,
+  ptp,
 ];
 for (const command of commands) command.register(program);
 
