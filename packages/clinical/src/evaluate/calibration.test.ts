@@ -36,7 +36,9 @@ function calibrated(n: number, seed: number): { p: Float64Array; y: Uint8Array }
 describe('LOWESS (@stdlib/stats-lowess)', () => {
   it("reproduces R's lowess(cars) to 6 decimals", () => {
     const fit = lowess(SPEED, DIST);
-    fit.y.forEach((v, i) => expect(v).toBeCloseTo(R_LOWESS_CARS[i] as number, 5));
+    fit.y.forEach((v, i) => {
+      expect(v).toBeCloseTo(R_LOWESS_CARS[i] as number, 5);
+    });
   });
 });
 
