@@ -3,4 +3,9 @@
  * DeLong and bootstrap CIs, site calibration of vessel thresholds, evaluation (calibration, decision curves,
  * reclassification, survival) and pre-test probability. No I/O beyond parsing text the caller read.
  */
+export * from './binary.js';
+export * from './bootstrap.js';
+export * from './delong.js';
+export * from './rng.js';
+export * from './roc.js';
 export * from './scores.js';
