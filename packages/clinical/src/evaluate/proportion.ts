@@ -3,9 +3,7 @@
  * Stat Med 17:857, and Brown, Cai & DasGupta 2001, Stat Sci 16:101, because it stays inside [0, 1] and keeps its
  * coverage for small n and proportions near 0 or 1, as NPVs and observed risks in a calibration bin often are).
  */
-
-/** The 97.5th percentile of the standard normal distribution. */
-export const Z_95 = 1.959963984540054;
+import { Z_975 } from '../delong.js';
 
 /** k out of n with the observed share and its 95 % Wilson interval; value and ci95 are null when n is 0. */
 export interface Proportion {
@@ -16,7 +14,7 @@ export interface Proportion {
 }
 
 /** The Wilson score interval of k successes in n trials (n > 0) at the two-sided level of z (default 95 %). */
-export function wilsonInterval(k: number, n: number, z = Z_95): [number, number] {
+export function wilsonInterval(k: number, n: number, z = Z_975): [number, number] {
   if (!(n > 0) || k < 0 || k > n) throw new RangeError(`wilsonInterval needs 0 <= k <= n and n > 0 (k=${k}, n=${n})`);
   const phat = k / n;
   const z2 = z * z;

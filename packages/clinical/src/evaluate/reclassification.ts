@@ -13,7 +13,8 @@
  *   agree when the NRI is small.)
  */
 import erfc from '@stdlib/math-base-special-erfc';
-import { type Proportion, proportion, Z_95 } from './proportion.js';
+import { Z_975 } from '../delong.js';
+import { type Proportion, proportion } from './proportion.js';
 import { STRATA, type Stratum } from './strata.js';
 
 /** Rule-out and grey-zone figures of one strategy. */
@@ -89,7 +90,7 @@ function component(n: number, up: number, down: number, sign: 1 | -1): NriCompon
   const pDown = down / n;
   const nri = sign * (pUp - pDown);
   const se = Math.sqrt(Math.max(0, pUp + pDown - (pUp - pDown) ** 2) / n);
-  return { n, up, down, nri, se, ci95: [nri - Z_95 * se, nri + Z_95 * se] };
+  return { n, up, down, nri, se, ci95: [nri - Z_975 * se, nri + Z_975 * se] };
 }
 
 /** Compares two classifications of the same cases (ptp[i], combined[i], outcome y[i]). */
@@ -129,7 +130,7 @@ export function reclassification(
       total: {
         nri: total,
         se,
-        ci95: [total - Z_95 * se, total + Z_95 * se],
+        ci95: [total - Z_975 * se, total + Z_975 * se],
         z,
         pValue: se > 0 ? erfc(Math.abs(z) / Math.SQRT2) : 1,
       },

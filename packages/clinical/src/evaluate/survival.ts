@@ -3,7 +3,7 @@
  * log-rank test (Mantel 1966; Peto & Peto 1972) with the hypergeometric variance, as R's survival::survdiff.
  */
 import erfc from '@stdlib/math-base-special-erfc';
-import { Z_95 } from './proportion.js';
+import { Z_975 } from '../delong.js';
 
 /** One step of a Kaplan-Meier curve: at `time`, `events` events among `atRisk`, then `censored` censored. */
 export interface KaplanMeierStep {
@@ -70,7 +70,7 @@ export function kaplanMeier(time: ArrayLike<number>, event: ArrayLike<number>): 
     const seLog = Math.sqrt(greenwood);
     const ci95: [number, number] =
       survival > 0 && Number.isFinite(seLog)
-        ? [survival * Math.exp(-Z_95 * seLog), Math.min(1, survival * Math.exp(Z_95 * seLog))]
+        ? [survival * Math.exp(-Z_975 * seLog), Math.min(1, survival * Math.exp(Z_975 * seLog))]
         : [0, 0];
     steps.push({
       time: t,
