@@ -13,6 +13,8 @@ export * from './evaluate/proportion.js';
 export * from './evaluate/reclassification.js';
 export * from './evaluate/strata.js';
 export * from './evaluate/survival.js';
+export * from './report/render.js';
+export * from './report/svg.js';
 export * from './rng.js';
 export * from './roc.js';
 export * from './scores.js';
