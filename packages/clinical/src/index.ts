@@ -10,6 +10,7 @@ export * from './evaluate/calibration.js';
 export * from './evaluate/cohort.js';
 export * from './evaluate/decision-curve.js';
 export * from './evaluate/proportion.js';
+export * from './evaluate/ptp-comparison.js';
 export * from './evaluate/reclassification.js';
 export * from './evaluate/strata.js';
 export * from './evaluate/survival.js';

@@ -1,8 +1,9 @@
+import type { Stratum } from '@ecgcad/ecg';
 import { describe, expect, it } from 'vitest';
 import { auc } from '../roc.js';
 import { labelled } from '../scores.js';
 import { evaluateCohort, type PtpComparison, thinRoc } from './cohort.js';
-import { STRATA, type Stratum } from './strata.js';
+import { STRATA } from './strata.js';
 import { syntheticCohort } from './testing-cohort.js';
 
 const THRESHOLDS = {

@@ -4,7 +4,7 @@
  * PTP alone vs PTP combined with the AI stratum (where the scores carry PTP inputs) and Kaplan-Meier curves of MACE
  * by AI risk group (where they carry follow-up). Pure: the caller reads the files and writes the results.
  */
-import { VESSELS, type Vessel } from '@ecgcad/ecg';
+import { type Stratum, VESSELS, type Vessel } from '@ecgcad/ecg';
 import { type BootstrapResult, bootstrapRoc, type Interval } from '../bootstrap.js';
 import { delongAuc } from '../delong.js';
 import { type RocPoint, rocCurve } from '../roc.js';
@@ -13,7 +13,7 @@ import { type CalibrationSummary, calibrationSummary } from './calibration.js';
 import { DEFAULT_DECISION_THRESHOLDS, type DecisionPoint, decisionCurve } from './decision-curve.js';
 import { type Proportion, proportion } from './proportion.js';
 import { type ReclassificationSummary, reclassification } from './reclassification.js';
-import { type Stratum, type StratumRow, type StratumThresholds, strataTable, stratumOf } from './strata.js';
+import { type StratumRow, type StratumThresholds, strataTable, stratumOf } from './strata.js';
 import { type KaplanMeierCurve, kaplanMeier, type LogRankTest, logRankTest } from './survival.js';
 
 /** The version of the evaluation.json shape. */

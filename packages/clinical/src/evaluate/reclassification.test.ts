@@ -1,6 +1,6 @@
+import type { Stratum } from '@ecgcad/ecg';
 import { describe, expect, it } from 'vitest';
 import { reclassification } from './reclassification.js';
-import type { Stratum } from './strata.js';
 
 /** Expands a reclassification table into per-case arrays: [from, to, events, non-events] rows. */
 function cases(rows: Array<[Stratum, Stratum, number, number]>) {

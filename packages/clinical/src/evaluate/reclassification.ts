@@ -12,10 +12,12 @@
  *   NRI = 0 with that SE. (Pencina's own z uses (P(up) + P(down)) / n, the variance under the null; the two
  *   agree when the NRI is small.)
  */
+
+import type { Stratum } from '@ecgcad/ecg';
 import erfc from '@stdlib/math-base-special-erfc';
 import { Z_975 } from '../delong.js';
 import { type Proportion, proportion } from './proportion.js';
-import { STRATA, type Stratum } from './strata.js';
+import { STRATA } from './strata.js';
 
 /** Rule-out and grey-zone figures of one strategy. */
 export interface StrategySummary {

@@ -2,10 +2,11 @@
  * The three strata of one vessel, as the engine writes them: low (p < ruleOut), intermediate (ruleOut <= p < ruleIn)
  * and high (p >= ruleIn), with the count and the observed prevalence of disease in each.
  */
+import type { Stratum } from '@ecgcad/ecg';
 import { type Proportion, proportion } from './proportion.js';
 
-export const STRATA = ['low', 'intermediate', 'high'] as const;
-export type Stratum = (typeof STRATA)[number];
+/** The strata in their order, lowest first. */
+export const STRATA: readonly Stratum[] = ['low', 'intermediate', 'high'];
 
 /** A vessel's thresholds (a model card's, or a calibration's). */
 export interface StratumThresholds {
