@@ -7,6 +7,7 @@ import { EcgcadError } from '@ecgcad/ecg';
 import { raiseHeapThresholds } from '@ecgcad/ingest';
 import { Command } from 'commander';
 import * as dlq from './commands/dlq.js';
+import * as evaluate from './commands/evaluate.js';
 import * as inspect from './commands/inspect.js';
 import * as run from './commands/run.js';
 import * as serve from './commands/serve.js';
@@ -37,6 +38,7 @@ const commands: Array<{ register(program: Command): void }> = [
   testEhr,
   inspect,
   synth,
+  evaluate,
 ];
 for (const command of commands) command.register(program);
 
