@@ -21,6 +21,7 @@ export * from './ptp/input.js';
 export * from './ptp/levels.js';
 export * from './ptp/pretest-probability.js';
 export * from './reclassify.js';
+export * from './report/html.js';
 export * from './report/render.js';
 export * from './report/svg.js';
 export * from './rng.js';

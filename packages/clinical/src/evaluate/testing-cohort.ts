@@ -59,7 +59,8 @@ export function syntheticCohort(options: SyntheticCohortOptions): ScoreRow[] {
     };
     if (!options.withoutPtp) Object.assign(row, { age, sex, symptoms, riskFactors });
     if (!options.withoutFollowUp) {
-      const hazard = 0.0002 * (disease ? 4 : 1);
+      // About 1.5 % a year without disease, 9 % with it.
+      const hazard = (disease ? 0.09 : 0.015) / 365;
       const eventDay = -Math.log(1 - random()) / hazard;
       const censorDay = 365 + random() * 1460;
       row.maceDays = Math.round(Math.min(eventDay, censorDay));

@@ -16,3 +16,8 @@ export function fixed(value: number | null | undefined, digits = 3): string {
 export function percent(value: number | null | undefined, digits = 1): string {
   return value === null || value === undefined || !Number.isFinite(value) ? '–' : (100 * value).toFixed(digits);
 }
+
+/** A p-value: three decimals, or two significant digits in scientific notation below 0.001. */
+export function formatPValue(p: number): string {
+  return p < 0.001 ? p.toExponential(1) : p.toFixed(3);
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateCohort, type PtpComparison } from '../evaluate/cohort.js';
 import { syntheticCohort } from '../evaluate/testing-cohort.js';
+import { formatPValue } from './html.js';
 import { renderEvaluationReport } from './render.js';
 
 const THRESHOLDS = {
@@ -62,7 +63,7 @@ describe('renderEvaluationReport', () => {
   });
 
   it('shows every number as its JSON value, rounded as displayed', () => {
-    const cells = [...html.matchAll(/data-json="([^"]+)" data-scale="([^"]+)" data-digits="(\d+)">([^<]*)</g)];
+    const cells = [...html.matchAll(/data-json="([^"]+)" data-scale="([^"]+)" data-digits="(\d+|p)">([^<]*)</g)];
     expect(cells.length).toBeGreaterThan(300);
     for (const [, path, scale, digits, text] of cells) {
       const value = at(e, path as string);
@@ -71,7 +72,9 @@ describe('renderEvaluationReport', () => {
         continue;
       }
       expect(typeof value, path).toBe('number');
-      expect(text, path).toBe(((value as number) * Number(scale)).toFixed(Number(digits)));
+      const expected =
+        digits === 'p' ? formatPValue(value as number) : ((value as number) * Number(scale)).toFixed(Number(digits));
+      expect(text, path).toBe(expected);
     }
   });
 });

@@ -6,7 +6,7 @@
 import type { Evaluation, OperatingPoint, VesselEvaluation } from '../evaluate/cohort.js';
 import type { Proportion } from '../evaluate/proportion.js';
 import { STRATA } from '../evaluate/strata.js';
-import { escapeHtml } from './html.js';
+import { escapeHtml, formatPValue } from './html.js';
 import { lineChart, type Series } from './svg.js';
 
 /** Okabe & Ito's colour-blind-safe palette. */
@@ -23,6 +23,11 @@ const COLOR = {
 function val(path: string, value: number | null | undefined, digits = 3, scale = 1): string {
   const text = value === null || value === undefined || !Number.isFinite(value) ? '–' : (value * scale).toFixed(digits);
   return `<span class="num" data-json="${path}" data-scale="${scale}" data-digits="${digits}">${text}</span>`;
+}
+
+/** A p-value shown in the page, tied to its JSON path (data-digits="p": see formatPValue). */
+function pval(path: string, value: number): string {
+  return `<span class="num" data-json="${path}" data-scale="1" data-digits="p">${formatPValue(value)}</span>`;
 }
 
 /** A proportion as "91.2 % (88.0–93.6)" with k/n. */
@@ -295,7 +300,7 @@ function survivalChart(v: VesselEvaluation): string {
     lineChart({
       id: `km-${v.vessel}`,
       title: `${v.vessel}: MACE-free survival`,
-      desc: `Kaplan-Meier curves of freedom from MACE in the AI high (p ≥ ${s.threshold}) and low risk groups; log-rank p ${s.logRank.pValue.toPrecision(3)}.`,
+      desc: `Kaplan-Meier curves of freedom from MACE in the AI high (p ≥ ${s.threshold}) and low risk groups; log-rank p ${formatPValue(s.logRank.pValue)}.`,
       xLabel: 'Days since the ECG',
       yLabel: 'Free of MACE',
       xDomain: [0, maxT],
@@ -306,7 +311,7 @@ function survivalChart(v: VesselEvaluation): string {
         { label: `AI high (n ${s.high.n})`, color: COLOR.vermillion, step: true, width: 2.5, points: curve(s.high) },
       ],
     }),
-    `Log-rank χ² ${s.logRank.chiSquare.toFixed(2)} (1 df), p ${s.logRank.pValue.toPrecision(3)}.`,
+    `Log-rank χ² ${s.logRank.chiSquare.toFixed(2)} (1 df), p ${formatPValue(s.logRank.pValue)}.`,
   );
 }
 
@@ -384,7 +389,7 @@ function ptpTable(v: VesselEvaluation, at: string, evaluation: Evaluation): stri
     nri('Events (with disease)', 'events') +
     nri('Non-events', 'nonEvents') +
     `<tr><td><strong>Total</strong></td><td></td><td></td><td><strong>${val(`${p}.nri.total.nri`, c.nri.total.nri, 3)}</strong></td>` +
-    `<td>${interval(`${p}.nri.total.ci95`, c.nri.total.ci95)} <span class="ci">p ${val(`${p}.nri.total.pValue`, c.nri.total.pValue, 4)}</span></td></tr>` +
+    `<td>${interval(`${p}.nri.total.ci95`, c.nri.total.ci95)} <span class="ci">p ${pval(`${p}.nri.total.pValue`, c.nri.total.pValue)}</span></td></tr>` +
     '</tbody></table>' +
     (matrix
       ? `<table class="matrix"><caption>Reclassification matrix (${escapeHtml(evaluation.settings.ptp?.matrixSource ?? '')}): combined level</caption><thead><tr><th></th>${STRATA.map((s) => `<th>AI ${s}</th>`).join('')}</tr></thead><tbody>${matrixRows}</tbody></table>`
@@ -402,7 +407,7 @@ function survivalTable(v: VesselEvaluation, at: string): string {
     `<td>${(100 * (last(s[name]) ?? Number.NaN)).toFixed(1)} %</td></tr>`;
   return (
     `<h3>MACE by AI risk group</h3><p>${escapeHtml(s.grouping)}. Log-rank χ² ${val(`${at}.survival.logRank.chiSquare`, s.logRank.chiSquare, 2)} ` +
-    `(1 df), p ${val(`${at}.survival.logRank.pValue`, s.logRank.pValue, 4)}.</p>` +
+    `(1 df), p ${pval(`${at}.survival.logRank.pValue`, s.logRank.pValue)}.</p>` +
     '<table class="survival"><thead><tr><th>Group</th><th>n</th><th>MACE observed</th><th>Expected (log-rank)</th>' +
     `<th>Free of MACE at last time</th></tr></thead><tbody>${group('low')}${group('high')}</tbody></table>`
   );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, fixed, percent } from './html.js';
+import { escapeHtml, fixed, formatPValue, percent } from './html.js';
 import { lineChart, niceTicks } from './svg.js';
 
 describe('niceTicks', () => {
@@ -63,8 +63,8 @@ describe('lineChart', () => {
   });
 
   it('draws lines, steps, markers and error bars in plot coordinates', () => {
-    // Plot area x 58..426, y 254..34 (220 px high): (0.5, 0.7) -> (242, 254 - 0.7 x 220 = 100).
-    expect(svg).toContain('data-series="line" data-points="3" d="M58.0,254.0L242.0,100.0L426.0,34.0"');
+    // Plot area x 58..426, y 246..34 (212 px high): (0.5, 0.7) -> (242, 246 - 0.7 x 212 = 97.6).
+    expect(svg).toContain('data-series="line" data-points="3" d="M58.0,246.0L242.0,97.6L426.0,34.0"');
     expect(svg).toMatch(/data-series="steps" data-points="2" d="M58\.0,[\d.]+H242\.0V[\d.]+"/);
     expect(svg).toContain('<g class="markers" data-series="dots" data-points="1"><circle');
     expect(svg).toContain('class="error-bar"');
@@ -79,5 +79,7 @@ describe('html helpers', () => {
     expect(fixed(null)).toBe('–');
     expect(percent(0.9123)).toBe('91.2');
     expect(percent(undefined)).toBe('–');
+    expect(formatPValue(0.04567)).toBe('0.046');
+    expect(formatPValue(0.000226)).toBe('2.3e-4');
   });
 });

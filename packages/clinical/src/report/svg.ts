@@ -65,7 +65,7 @@ const r1 = (v: number): string => v.toFixed(1);
 export function lineChart(spec: ChartSpec): string {
   const width = spec.width ?? 440;
   const height = spec.height ?? 340;
-  const m = { left: 58, right: 14, top: 34, bottom: 50 };
+  const m = { left: 58, right: 14, top: 34, bottom: 58 };
   const legendRows = Math.ceil(spec.series.length / 2);
   const plotW = width - m.left - m.right;
   const plotH = height - m.top - m.bottom - legendRows * 18;
@@ -148,7 +148,7 @@ export function lineChart(spec: ChartSpec): string {
   }
   parts.push('</g>');
   // Legend: two columns under the plot.
-  const legendTop = m.top + plotH + 50;
+  const legendTop = m.top + plotH + 60;
   spec.series.forEach((s, i) => {
     const x = m.left + (i % 2) * (plotW / 2);
     const y = legendTop + Math.floor(i / 2) * 18;
