@@ -98,7 +98,9 @@ describe('evaluation report in headless Chromium', () => {
             ...[...el.querySelectorAll('path.series')].map((p) => (p.getAttribute('d')?.match(/[MLHV]/g) ?? []).length),
           ),
           length: Math.max(
-            ...[...el.querySelectorAll('path.series')].map((p) => (p as SVGPathElement).getTotalLength()),
+            ...[...el.querySelectorAll('path.series')].map((p) =>
+              (p as unknown as { getTotalLength(): number }).getTotalLength(),
+            ),
           ),
         }));
         expect(content.title).toContain(vessel);
