@@ -7,11 +7,13 @@
  * classes and the same prevalence as the cohort (so PPV and NPV vary only through sensitivity and specificity).
  * The interval is the 2.5th and 97.5th percentiles of the resampled statistics (R's default quantile, type 7).
  *
- * Speed: the scores are sorted once into tie groups; a resample is only a count per tie group (one uniform draw
- * per resampled case), and the AUC and the confusion counts at each fixed threshold come from one weighted sweep
- * over the groups. O(N) per resample, no re-sorting.
+ * Speed: each class is sorted once. A resample draws n negatives (a count per sorted negative, prefix-summed into
+ * "resampled negatives below index j") and then m positives; each positive draw adds the resampled negatives below
+ * its score plus half those tied with it (two look-ups at precomputed indices), so the AUC (Mann-Whitney) and the
+ * 2 x 2 table at each fixed threshold need O(N) work per resample and no re-sorting. Random stream order:
+ * negatives first, then positives.
  */
-import { firstAtOrAbove, splitByLabel, tieGroups } from './binary.js';
+import { firstAtOrAbove, splitByLabel } from './binary.js';
 import { seededRandom } from './rng.js';
 
 export interface BootstrapOptions {
@@ -85,63 +87,63 @@ export function bootstrapRoc(
   const thresholds = options.thresholds ?? [];
   if (!Number.isInteger(resamples) || resamples < 1) throw new RangeError('resamples must be a whole number >= 1');
   if (!(level > 0 && level < 1)) throw new RangeError('level must be between 0 and 1');
-  const groups = tieGroups(splitByLabel(p, y));
-  const m = groups.positiveGroup.length;
-  const n = groups.negativeGroup.length;
-  const G = groups.values.length;
+  const { positives, negatives } = splitByLabel(p, y);
+  const m = positives.length;
+  const n = negatives.length;
   const K = thresholds.length;
-  // Group index at which each threshold starts calling positive, visited in ascending order during the sweep.
-  const start = thresholds.map((t) => firstAtOrAbove(groups.values, t));
-  const order = Array.from({ length: K }, (_, k) => k).sort((a, b) => (start[a] as number) - (start[b] as number));
-  const sortedStart = Int32Array.from(order, (k) => start[k] as number);
+  // For the i-th sorted positive: how many sorted negatives lie strictly below it (lo) and at or below it (hi).
+  const lo = new Int32Array(m);
+  const hi = new Int32Array(m);
+  for (let i = 0, a = 0, b = 0; i < m; i++) {
+    const x = positives[i] as number;
+    while (a < n && (negatives[a] as number) < x) a++;
+    if (b < a) b = a;
+    while (b < n && (negatives[b] as number) <= x) b++;
+    lo[i] = a;
+    hi[i] = b;
+  }
+  // Where each threshold starts calling positive, in the sorted positives and negatives.
+  const positiveStart = Int32Array.from(thresholds, (t) => firstAtOrAbove(positives, t));
+  const negativeStart = Int32Array.from(thresholds, (t) => firstAtOrAbove(negatives, t));
 
   const random = seededRandom(seed);
-  const posCount = new Int32Array(G);
-  const negCount = new Int32Array(G);
+  // negativesBelow[j]: resampled negatives among the j lowest (a prefix sum of the per-negative draw counts).
+  const negativesBelow = new Int32Array(n + 1);
+  const positivesBelow = new Int32Array(K);
   const aucSamples = new Float64Array(resamples);
   const sens = Array.from({ length: K }, () => new Float64Array(resamples));
   const spec = Array.from({ length: K }, () => new Float64Array(resamples));
   const ppv = Array.from({ length: K }, () => new Float64Array(resamples));
   const npv = Array.from({ length: K }, () => new Float64Array(resamples));
-  const { positiveGroup, negativeGroup } = groups;
-  const mn = m * n;
 
   for (let r = 0; r < resamples; r++) {
-    posCount.fill(0);
-    negCount.fill(0);
-    for (let i = 0; i < m; i++) {
-      const g = positiveGroup[(random() * m) | 0] as number;
-      posCount[g] = (posCount[g] as number) + 1;
-    }
+    // Negatives: draw counts per sorted negative (stored one place up), then prefix-sum them.
+    negativesBelow.fill(0);
     for (let j = 0; j < n; j++) {
-      const g = negativeGroup[(random() * n) | 0] as number;
-      negCount[g] = (negCount[g] as number) + 1;
+      const k = ((random() * n) | 0) + 1;
+      negativesBelow[k] = (negativesBelow[k] as number) + 1;
     }
-    let negBelow = 0;
-    let posBelow = 0;
-    let sum = 0;
-    let k = 0;
-    for (let g = 0; g < G; g++) {
-      while (k < K && sortedStart[k] === g) record(order[k++] as number, r, posBelow, negBelow);
-      const pos = posCount[g] as number;
-      const neg = negCount[g] as number;
-      sum += pos * (negBelow + neg * 0.5);
-      negBelow += neg;
-      posBelow += pos;
+    for (let j = 1; j <= n; j++) negativesBelow[j] = (negativesBelow[j] as number) + (negativesBelow[j - 1] as number);
+    // Positives: each draw adds the resampled negatives below it plus half those tied with it (Mann-Whitney).
+    positivesBelow.fill(0);
+    let twiceSum = 0;
+    for (let i = 0; i < m; i++) {
+      const d = (random() * m) | 0;
+      twiceSum += (negativesBelow[lo[d] as number] as number) + (negativesBelow[hi[d] as number] as number);
+      for (let k = 0; k < K; k++)
+        if (d < (positiveStart[k] as number)) positivesBelow[k] = (positivesBelow[k] as number) + 1;
     }
-    while (k < K) record(order[k++] as number, r, posBelow, negBelow);
-    aucSamples[r] = sum / mn;
-  }
-
-  function record(index: number, r: number, posBelow: number, negBelow: number): void {
-    const tp = m - posBelow;
-    const fn = posBelow;
-    const tn = negBelow;
-    const fp = n - negBelow;
-    (sens[index] as Float64Array)[r] = tp / m;
-    (spec[index] as Float64Array)[r] = tn / n;
-    (ppv[index] as Float64Array)[r] = tp + fp > 0 ? tp / (tp + fp) : Number.NaN;
-    (npv[index] as Float64Array)[r] = tn + fn > 0 ? tn / (tn + fn) : Number.NaN;
+    aucSamples[r] = twiceSum / (2 * m * n);
+    for (let k = 0; k < K; k++) {
+      const fn = positivesBelow[k] as number;
+      const tp = m - fn;
+      const tn = negativesBelow[negativeStart[k] as number] as number;
+      const fp = n - tn;
+      (sens[k] as Float64Array)[r] = tp / m;
+      (spec[k] as Float64Array)[r] = tn / n;
+      (ppv[k] as Float64Array)[r] = tp + fp > 0 ? tp / (tp + fp) : Number.NaN;
+      (npv[k] as Float64Array)[r] = tn + fn > 0 ? tn / (tn + fn) : Number.NaN;
+    }
   }
 
   return {

@@ -4,7 +4,9 @@
  * reclassification, survival) and pre-test probability. No I/O beyond parsing text the caller read.
  */
 export * from './binary.js';
+export * from './binormal.js';
 export * from './bootstrap.js';
+export * from './calibrate.js';
 export * from './delong.js';
 export * from './evaluate/calibration.js';
 export * from './evaluate/cohort.js';
@@ -27,3 +29,4 @@ export * from './report/svg.js';
 export * from './rng.js';
 export * from './roc.js';
 export * from './scores.js';
+export * from './thresholds.js';

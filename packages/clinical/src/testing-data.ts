@@ -36,8 +36,8 @@ export function normalDeviate(random: () => number): number {
 }
 
 /**
- * Binormal scores: negatives N(0, 1), positives N(d, 1) passed through the logistic, so true AUC = Phi(d / sqrt 2).
- * `decimals` rounds the probabilities to make ties.
+ * Binormal scores: negatives N(0, 1), positives N(d, 1), plus `shift`, passed through the logistic, so true AUC = Phi(d / sqrt 2).
+ * `decimals` rounds the probabilities to make ties; `shift` moves both classes on the logit scale.
  */
 export function binormal(
   positives: number,
@@ -45,6 +45,7 @@ export function binormal(
   d: number,
   seed: number,
   decimals?: number,
+  shift = -1,
 ): { p: Float64Array; y: Uint8Array } {
   const random = seededRandom(seed);
   const n = positives + negatives;
@@ -52,7 +53,7 @@ export function binormal(
   const y = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const label = i < positives ? 1 : 0;
-    const score = 1 / (1 + Math.exp(-(normalDeviate(random) + (label ? d : 0) - 1)));
+    const score = 1 / (1 + Math.exp(-(normalDeviate(random) + (label ? d : 0) + shift)));
     p[i] = decimals === undefined ? score : Number(score.toFixed(decimals));
     y[i] = label;
   }

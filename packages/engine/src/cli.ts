@@ -6,6 +6,7 @@
 import { EcgcadError } from '@ecgcad/ecg';
 import { raiseHeapThresholds } from '@ecgcad/ingest';
 import { Command } from 'commander';
+import * as calibrate from './commands/calibrate.js';
 import * as dlq from './commands/dlq.js';
 import * as evaluate from './commands/evaluate.js';
 import * as inspect from './commands/inspect.js';
@@ -38,6 +39,7 @@ const commands: Array<{ register(program: Command): void }> = [
   testEhr,
   inspect,
   synth,
+  calibrate,
   evaluate,
 ];
 for (const command of commands) command.register(program);
