@@ -29,6 +29,8 @@ export const MAX_ROC_POINTS = 400;
 export interface PtpComparison {
   /** The PTP model's name, as the report shows it (e.g. "ESC 2024 RF-CL"). */
   model: string;
+  /** The publication that defines the PTP model. */
+  reference?: string;
   /** Where the reclassification matrix came from (e.g. "default" or a file name). */
   matrixSource: string;
   /** PTP level x AI stratum -> combined level. */
@@ -57,7 +59,7 @@ export interface EvaluationOptions {
 }
 
 /** One of the card's thresholds as an operating point (positive when p >= threshold). */
-export interface OperatingPoint {
+export interface EvaluatedOperatingPoint {
   name: 'ruleOut' | 'ruleIn';
   threshold: number;
   sensitivity: Proportion;
@@ -99,7 +101,7 @@ export interface VesselEvaluation {
    * corner (0, 0) where nothing is called positive (+Infinity, which JSON cannot hold).
    */
   roc?: JsonRocPoint[];
-  operatingPoints?: OperatingPoint[];
+  operatingPoints?: EvaluatedOperatingPoint[];
   calibration?: CalibrationSummary;
   decisionCurve?: DecisionPoint[];
   strata?: StratumRow[];
@@ -135,7 +137,12 @@ export interface Evaluation {
     decisionThresholds: number[];
     calibrationGroups: number;
     positiveRule: string;
-    ptp?: { model: string; matrixSource: string; matrix: Record<Stratum, Record<Stratum, Stratum>> };
+    ptp?: {
+      model: string;
+      reference?: string;
+      matrixSource: string;
+      matrix: Record<Stratum, Record<Stratum, Stratum>>;
+    };
   };
   vessels: VesselEvaluation[];
 }
@@ -174,8 +181,8 @@ export function evaluateCohort(rows: readonly ScoreRow[], options: EvaluationOpt
   if (options.engineVersion) evaluation.engineVersion = options.engineVersion;
   if (options.source) evaluation.source = options.source;
   if (options.ptp) {
-    const { model, matrixSource, matrix } = options.ptp;
-    evaluation.settings.ptp = { model, matrixSource, matrix };
+    const { model, reference, matrixSource, matrix } = options.ptp;
+    evaluation.settings.ptp = { model, matrixSource, matrix, ...(reference ? { reference } : {}) };
   }
   return evaluation;
 }
@@ -231,13 +238,13 @@ function evaluateVessel(
 }
 
 function operatingPoint(
-  name: OperatingPoint['name'],
+  name: EvaluatedOperatingPoint['name'],
   threshold: number,
   p: Float64Array,
   y: Uint8Array,
   boot: BootstrapResult,
   index: number,
-): OperatingPoint {
+): EvaluatedOperatingPoint {
   let tp = 0;
   let fp = 0;
   let tn = 0;

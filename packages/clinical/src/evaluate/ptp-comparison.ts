@@ -7,12 +7,13 @@
 
 import { PtpInputError } from '../ptp/input.js';
 import type { PtpModel } from '../ptp/levels.js';
+import { PTP_MODEL_INFO } from '../ptp/models.js';
 import { pretestProbability } from '../ptp/pretest-probability.js';
 import { ptpLevelOf, type ReclassificationMatrix } from '../reclassify.js';
 import type { ScoreRow } from '../scores.js';
 import type { PtpComparison } from './cohort.js';
 
-/** How the report names each PTP model. */
+/** How the report's tables name each PTP model (PTP_MODEL_INFO has the full names). */
 export const PTP_MODEL_NAMES: Record<PtpModel, string> = {
   esc2019: 'ESC 2019 PTP',
   esc2024: 'ESC 2024 RF-CL',
@@ -23,6 +24,7 @@ export const PTP_MODEL_NAMES: Record<PtpModel, string> = {
 export function ptpComparison(matrix: ReclassificationMatrix, matrixSource: string): PtpComparison {
   return {
     model: PTP_MODEL_NAMES[matrix.ptpModel],
+    reference: PTP_MODEL_INFO[matrix.ptpModel].reference,
     matrixSource,
     matrix: matrix.cells,
     level(row: ScoreRow) {

@@ -3,7 +3,7 @@
  * {@link Evaluation}. Every number shown sits in an element with `data-json` = its path in evaluation.json, so a
  * test (or a sceptical reader) can check the page against the JSON. Prints on A4 / Letter with one vessel a page.
  */
-import type { Evaluation, OperatingPoint, VesselEvaluation } from '../evaluate/cohort.js';
+import type { EvaluatedOperatingPoint, Evaluation, VesselEvaluation } from '../evaluate/cohort.js';
 import type { Proportion } from '../evaluate/proportion.js';
 import { STRATA } from '../evaluate/strata.js';
 import { escapeHtml, formatPValue } from './html.js';
@@ -315,7 +315,7 @@ function survivalChart(v: VesselEvaluation): string {
   );
 }
 
-function opRow(op: OperatingPoint, path: string): string {
+function opRow(op: EvaluatedOperatingPoint, path: string): string {
   const b = op.bootstrap;
   const cell = (name: 'sensitivity' | 'specificity' | 'ppv' | 'npv') =>
     `<td>${prop(`${path}.${name}`, op[name])}<br><span class="ci">bootstrap ${interval(`${path}.bootstrap.${name}`, b[name], 1, 100)}</span></td>`;
@@ -420,7 +420,19 @@ function methods(evaluation: Evaluation): string {
 <li>AUC: Mann-Whitney statistic (ties count ½). 95 % CIs by DeLong (1988) and by a stratified percentile bootstrap (${bootstrap.resamples} resamples, seed ${bootstrap.seed}); operating-point bootstrap intervals come from the same resamples. Proportions carry 95 % Wilson intervals.</li>
 <li>Calibration: ${evaluation.settings.calibrationGroups} groups of equal size by predicted risk; LOWESS (Cleveland 1979, span 2/3, no robustness iterations); Brier score against a model predicting the prevalence.</li>
 <li>Decision curve: net benefit TP/n − FP/n × pt/(1 − pt) against treat-all and treat-none (Vickers &amp; Elkin 2006).</li>
-<li>PTP comparison: rule-out = classed low. Categorical NRI (Pencina 2008) over low &lt; intermediate &lt; high, 95 % Wald CIs with variance (P(up) + P(down) − (P(up) − P(down))²)/n per group.</li>
+<li>PTP comparison${evaluation.settings.ptp ? ` (${escapeHtml(evaluation.settings.ptp.model)}${evaluation.settings.ptp.reference ? `: ${escapeHtml(evaluation.settings.ptp.reference)}` : ''})` : ''}: rule-out = classed low. Categorical NRI (Pencina 2008) over low &lt; intermediate &lt; high, 95 % Wald CIs with variance (P(up) + P(down) − (P(up) − P(down))²)/n per group.</li>
 <li>MACE: Kaplan-Meier with Greenwood SEs; log-rank test with the hypergeometric variance (χ², 1 df).</li>
-</ul></section>`;
+</ul>
+<h3>References</h3>
+<ol class="references">
+<li>Hanley JA, McNeil BJ. The meaning and use of the area under a ROC curve. Radiology 1982;143:29-36.</li>
+<li>DeLong ER, DeLong DM, Clarke-Pearson DL. Comparing the areas under two or more correlated ROC curves: a nonparametric approach. Biometrics 1988;44:837-845.</li>
+<li>Newcombe RG. Two-sided confidence intervals for the single proportion: comparison of seven methods. Stat Med 1998;17:857-872.</li>
+<li>Cleveland WS. Robust locally weighted regression and smoothing scatterplots. J Am Stat Assoc 1979;74:829-836.</li>
+<li>Brier GW. Verification of forecasts expressed in terms of probability. Mon Weather Rev 1950;78:1-3.</li>
+<li>Vickers AJ, Elkin EB. Decision curve analysis: a novel method for evaluating prediction models. Med Decis Making 2006;26:565-574.</li>
+<li>Pencina MJ, D'Agostino RB Sr, D'Agostino RB Jr, Vasan RS. Evaluating the added predictive ability of a new marker. Stat Med 2008;27:157-172.</li>
+<li>Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. J Am Stat Assoc 1958;53:457-481.</li>
+<li>Mantel N. Evaluation of survival data and two new rank order statistics arising in its consideration. Cancer Chemother Rep 1966;50:163-170.</li>
+</ol></section>`;
 }
