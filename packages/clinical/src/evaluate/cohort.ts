@@ -35,6 +35,8 @@ export interface PtpComparison {
   matrixSource: string;
   /** PTP level x AI stratum -> combined level. */
   matrix: Record<Stratum, Record<Stratum, Stratum>>;
+  /** Cells where the matrix departs from the default's rules (moves two levels, or against the AI result). */
+  matrixWarnings?: string[];
   /** The PTP level of a row, or why it has none (a missing or out-of-range input: the column name, no values). */
   level(row: ScoreRow): { level: Stratum } | { missing: string };
 }
@@ -142,6 +144,7 @@ export interface Evaluation {
       reference?: string;
       matrixSource: string;
       matrix: Record<Stratum, Record<Stratum, Stratum>>;
+      matrixWarnings: string[];
     };
   };
   vessels: VesselEvaluation[];
@@ -181,8 +184,8 @@ export function evaluateCohort(rows: readonly ScoreRow[], options: EvaluationOpt
   if (options.engineVersion) evaluation.engineVersion = options.engineVersion;
   if (options.source) evaluation.source = options.source;
   if (options.ptp) {
-    const { model, reference, matrixSource, matrix } = options.ptp;
-    evaluation.settings.ptp = { model, matrixSource, matrix, ...(reference ? { reference } : {}) };
+    const { model, reference, matrixSource, matrix, matrixWarnings = [] } = options.ptp;
+    evaluation.settings.ptp = { model, matrixSource, matrix, matrixWarnings, ...(reference ? { reference } : {}) };
   }
   return evaluation;
 }

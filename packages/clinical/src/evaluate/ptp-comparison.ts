@@ -9,7 +9,7 @@ import { PtpInputError } from '../ptp/input.js';
 import type { PtpModel } from '../ptp/levels.js';
 import { PTP_MODEL_INFO } from '../ptp/models.js';
 import { pretestProbability } from '../ptp/pretest-probability.js';
-import { ptpLevelOf, type ReclassificationMatrix } from '../reclassify.js';
+import { ptpLevelOf, type ReclassificationMatrix, reclassificationWarnings } from '../reclassify.js';
 import type { ScoreRow } from '../scores.js';
 import type { PtpComparison } from './cohort.js';
 
@@ -27,6 +27,7 @@ export function ptpComparison(matrix: ReclassificationMatrix, matrixSource: stri
     reference: PTP_MODEL_INFO[matrix.ptpModel].reference,
     matrixSource,
     matrix: matrix.cells,
+    matrixWarnings: reclassificationWarnings(matrix),
     level(row: ScoreRow) {
       const { age, sex, symptoms, riskFactors, cacs } = row;
       if (age === undefined) return { missing: 'no age' };

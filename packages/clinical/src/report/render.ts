@@ -393,8 +393,15 @@ function ptpTable(v: VesselEvaluation, at: string, evaluation: Evaluation): stri
     '</tbody></table>' +
     (matrix
       ? `<table class="matrix"><caption>Reclassification matrix (${escapeHtml(evaluation.settings.ptp?.matrixSource ?? '')}): combined level</caption><thead><tr><th></th>${STRATA.map((s) => `<th>AI ${s}</th>`).join('')}</tr></thead><tbody>${matrixRows}</tbody></table>`
-      : '')
+      : '') +
+    matrixWarningList(evaluation.settings.ptp?.matrixWarnings ?? [])
   );
+}
+
+function matrixWarningList(warnings: readonly string[]): string {
+  if (warnings.length === 0) return '';
+  const items = warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('');
+  return `<div class="notice matrix-warnings"><strong>This matrix departs from the default's rules:</strong><ul>${items}</ul></div>`;
 }
 
 function survivalTable(v: VesselEvaluation, at: string): string {

@@ -41,7 +41,7 @@ describe('ecgcad evaluate', () => {
     expect(evaluation.source?.file).toBe('scores.csv');
     expect(evaluation.source?.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(evaluation.settings.bootstrap).toEqual({ resamples: 100, seed: 42 });
-    expect(evaluation.settings.ptp?.model).toBe('ESC 2024 RF-CL');
+    expect(evaluation.settings.ptp).toMatchObject({ model: 'ESC 2024 RF-CL', matrixWarnings: [] });
     expect(evaluation.vessels.map((v) => [v.vessel, v.evaluable])).toEqual([
       ['RCA', true],
       ['LM', false],
@@ -79,7 +79,7 @@ describe('ecgcad evaluate', () => {
       JSON.stringify({
         ptpModel: 'esc2019',
         cells: {
-          low: { low: 'low', intermediate: 'low', high: 'intermediate' },
+          low: { low: 'low', intermediate: 'low', high: 'high' },
           intermediate: { low: 'low', intermediate: 'intermediate', high: 'high' },
           high: { low: 'intermediate', intermediate: 'high', high: 'high' },
         },
@@ -90,6 +90,10 @@ describe('ecgcad evaluate', () => {
     expect(r.exitCode).toBeUndefined();
     const e = JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8')) as Evaluation;
     expect(e.settings.ptp).toMatchObject({ model: 'ESC 2019 PTP', matrixSource: 'esc2019.json' });
+    // PTP low with AI high jumps two levels: a departure from the default, said in the JSON, report and terminal.
+    expect(e.settings.ptp?.matrixWarnings.length).toBeGreaterThan(0);
+    expect(r.stdout).toContain(`matrix: ${e.settings.ptp?.matrixWarnings[0]}`);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('class="notice matrix-warnings"');
     // ESC 2019 has no cell for patients without chest pain or dyspnoea: they are counted, not guessed.
     expect(e.vessels[0]?.ptpComparison?.missing['no ESC 2019 PTP value']).toBeGreaterThan(0);
 

@@ -197,6 +197,7 @@ export function register(program: Command): void {
           const lines = summaryLines(result.evaluation);
           if (!result.evaluation.model.clinicalUse)
             lines.unshift('NOT FOR CLINICAL USE: the model card says clinicalUse: false');
+          for (const warning of result.evaluation.settings.ptp?.matrixWarnings ?? []) lines.push(`matrix: ${warning}`);
           lines.push(`wrote ${result.reportPath} and ${result.jsonPath}`);
           process.stdout.write(`${lines.join('\n')}\n`);
         } catch (err) {
