@@ -13,6 +13,7 @@ export * from './evaluate/cohort.js';
 export * from './evaluate/decision-curve.js';
 export * from './evaluate/proportion.js';
 export * from './evaluate/ptp-comparison.js';
+export * from './evaluate/recalibration.js';
 export * from './evaluate/reclassification.js';
 export * from './evaluate/strata.js';
 export * from './evaluate/survival.js';

@@ -85,6 +85,8 @@ describe('calibrationSummary', () => {
     expect(s.brier).toBeLessThan(s.brierPrevalenceOnly);
     expect(s.brierPrevalenceOnly).toBeCloseTo(s.prevalence * (1 - s.prevalence), 15);
     expect(s.brierSkill).toBeGreaterThan(0.2);
+    expect(s.observedExpected).toBeCloseTo(s.events / p.reduce((a, b) => a + b, 0), 12);
+    expect(Math.abs((s.recalibration?.slope.value as number) - 1)).toBeLessThan(0.1);
   });
 
   it('shows miscalibration: risks twice the truth lie below the diagonal', () => {

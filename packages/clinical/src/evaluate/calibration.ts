@@ -4,6 +4,7 @@
  */
 import lowess from '@stdlib/stats-lowess';
 import { type Proportion, proportion } from './proportion.js';
+import { type Recalibration, recalibration } from './recalibration.js';
 
 /** One group of cases with similar predicted risk. */
 export interface CalibrationBin {
@@ -32,6 +33,10 @@ export interface CalibrationSummary {
   prevalence: number;
   /** Mean predicted risk: with prevalence, calibration-in-the-large. */
   meanPredicted: number;
+  /** Observed events / expected events (sum of p). 1 is ideal. */
+  observedExpected: number | null;
+  /** Calibration intercept and slope (logistic recalibration); null when the fit does not converge. */
+  recalibration: Recalibration | null;
   /** Brier score: mean of (p - y)^2. 0 is perfect. */
   brier: number;
   /** Brier score of a model that predicts the prevalence for everyone: prevalence x (1 - prevalence). */
@@ -146,6 +151,8 @@ export function calibrationSummary(p: ArrayLike<number>, y: ArrayLike<number>, g
     events,
     prevalence,
     meanPredicted: sum / n,
+    observedExpected: sum > 0 ? events / sum : null,
+    recalibration: events > 0 && events < n ? recalibration(p, y) : null,
     brier,
     brierPrevalenceOnly,
     brierSkill: brierPrevalenceOnly > 0 ? 1 - brier / brierPrevalenceOnly : null,

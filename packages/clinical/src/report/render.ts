@@ -354,7 +354,15 @@ function calibrationTable(v: VesselEvaluation, at: string): string {
     `<h3>Calibration</h3><p>Mean predicted risk ${val(`${at}.calibration.meanPredicted`, c.meanPredicted, 1, 100)} % against an observed prevalence of ` +
     `${val(`${at}.calibration.prevalence`, c.prevalence, 1, 100)} %. Brier score ${val(`${at}.calibration.brier`, c.brier, 4)}; ` +
     `prevalence-only reference ${val(`${at}.calibration.brierPrevalenceOnly`, c.brierPrevalenceOnly, 4)}; Brier skill ` +
-    `${val(`${at}.calibration.brierSkill`, c.brierSkill, 3)}.</p>` +
+    `${val(`${at}.calibration.brierSkill`, c.brierSkill, 3)}. Observed / expected events ` +
+    `${val(`${at}.calibration.observedExpected`, c.observedExpected, 3)}.` +
+    (c.recalibration
+      ? ` Calibration intercept ${val(`${at}.calibration.recalibration.intercept.value`, c.recalibration.intercept.value, 3)} ` +
+        `<span class="ci">(${interval(`${at}.calibration.recalibration.intercept.ci95`, c.recalibration.intercept.ci95)})</span>, ` +
+        `slope ${val(`${at}.calibration.recalibration.slope.value`, c.recalibration.slope.value, 3)} ` +
+        `<span class="ci">(${interval(`${at}.calibration.recalibration.slope.ci95`, c.recalibration.slope.ci95)})</span>; ideal 0 and 1.`
+      : '') +
+    '</p>' +
     '<table class="calibration"><thead><tr><th>Decile</th><th>n</th><th>Predicted range</th><th>Mean predicted</th>' +
     `<th>Observed (95 % CI) events/n</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
   );
@@ -425,7 +433,7 @@ function methods(evaluation: Evaluation): string {
   return `<section class="methods"><h2>Methods</h2><ul>
 <li>A case is called positive when p ≥ threshold. Only rows with both a probability and a label for a vessel count for it; a vessel needs at least two cases of each class.</li>
 <li>AUC: Mann-Whitney statistic (ties count ½). 95 % CIs by DeLong (1988) and by a stratified percentile bootstrap (${bootstrap.resamples} resamples, seed ${bootstrap.seed}); operating-point bootstrap intervals come from the same resamples. Proportions carry 95 % Wilson intervals.</li>
-<li>Calibration: ${evaluation.settings.calibrationGroups} groups of equal size by predicted risk; LOWESS (Cleveland 1979, span 2/3, no robustness iterations); Brier score against a model predicting the prevalence.</li>
+<li>Calibration: ${evaluation.settings.calibrationGroups} groups of equal size by predicted risk; LOWESS (Cleveland 1979, span 2/3, no robustness iterations); Brier score against a model predicting the prevalence; calibration intercept (logit(p) as offset) and slope by logistic regression on logit(p), Wald 95 % CIs.</li>
 <li>Decision curve: net benefit TP/n − FP/n × pt/(1 − pt) against treat-all and treat-none (Vickers &amp; Elkin 2006).</li>
 <li>PTP comparison${evaluation.settings.ptp ? ` (${escapeHtml(evaluation.settings.ptp.model)}${evaluation.settings.ptp.reference ? `: ${escapeHtml(evaluation.settings.ptp.reference)}` : ''})` : ''}: rule-out = classed low. Categorical NRI (Pencina 2008) over low &lt; intermediate &lt; high, 95 % Wald CIs with variance (P(up) + P(down) − (P(up) − P(down))²)/n per group.</li>
 <li>MACE: Kaplan-Meier with Greenwood SEs; log-rank test with the hypergeometric variance (χ², 1 df).</li>
