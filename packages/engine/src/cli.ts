@@ -8,6 +8,7 @@ import { raiseHeapThresholds } from '@ecgcad/ingest';
 import { Command } from 'commander';
 import * as calibrate from './commands/calibrate.js';
 import * as dlq from './commands/dlq.js';
+import * as evaluate from './commands/evaluate.js';
 import * as inspect from './commands/inspect.js';
 import * as ptp from './commands/ptp.js';
 import * as run from './commands/run.js';
@@ -40,6 +41,7 @@ const commands: Array<{ register(program: Command): void }> = [
   inspect,
   synth,
   calibrate,
+  evaluate,
   ptp,
 ];
 for (const command of commands) command.register(program);
