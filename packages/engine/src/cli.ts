@@ -8,6 +8,7 @@ import { raiseHeapThresholds } from '@ecgcad/ingest';
 import { Command } from 'commander';
 import * as dlq from './commands/dlq.js';
 import * as inspect from './commands/inspect.js';
+import * as ptp from './commands/ptp.js';
 import * as run from './commands/run.js';
 import * as serve from './commands/serve.js';
 import * as status from './commands/status.js';
@@ -37,6 +38,7 @@ const commands: Array<{ register(program: Command): void }> = [
   testEhr,
   inspect,
   synth,
+  ptp,
 ];
 for (const command of commands) command.register(program);
 
