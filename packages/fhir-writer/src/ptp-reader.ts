@@ -5,7 +5,6 @@
  * Faults are the client's: transient ones (5xx, 429, timeouts) retry the write job, a 4xx fails it permanently.
  */
 import type { Identifier, Patient, Resource } from '@medplum/fhirtypes';
-import { tokenQuery } from './ids.js';
 import type { PtpInputOptions, PtpSources } from './ptp-inputs.js';
 
 /** The part of FhirClient the reader uses. */
@@ -16,15 +15,12 @@ export interface FhirSearcher {
 /** Page size asked of the server. */
 const COUNT = '200';
 
-/** `system|code` entries as one comma-separated token search (prefix entries cannot be searched and are left out). */
+/**
+ * `system|code` entries as one comma-separated token search (prefix entries cannot be searched and are left out).
+ * Raw text: the client's URLSearchParams encodes it once.
+ */
 function tokenList(codes: readonly string[]): string {
-  return codes
-    .filter((c) => !c.endsWith('*'))
-    .map((c) => {
-      const bar = c.lastIndexOf('|');
-      return tokenQuery({ system: c.slice(0, bar), value: c.slice(bar + 1) });
-    })
-    .join(',');
+  return [...new Set(codes.filter((c) => !c.endsWith('*')))].join(',');
 }
 
 /**
@@ -43,7 +39,9 @@ export async function readPtpSources(
     serviceRequests: [],
     encounters: [],
   };
-  const patients = await searcher.search<Patient>('Patient', { identifier: tokenQuery(patientIdentifier) });
+  const patients = await searcher.search<Patient>('Patient', {
+    identifier: `${patientIdentifier.system ?? ''}|${patientIdentifier.value ?? ''}`,
+  });
   const patient = patients.length === 1 ? patients[0] : undefined;
   if (!patient?.id) return empty;
   const ref = `Patient/${patient.id}`;
