@@ -287,6 +287,31 @@ describe('PTP in live operation', () => {
     }
   });
 
+  it('answers the documented queries: PTP by method, rule-out worklist by combined category', async () => {
+    const method = encodeURIComponent(`${SYSTEMS.ptp}|esc2024-rf-cl`);
+    const byMethod = await search<RiskAssessment>(`RiskAssessment?method=${method}&subject=${ids.p1}`);
+    expect(byMethod).toHaveLength(1);
+    // combined-* codes occur only in the combined-category component, so a plain token search finds rule-outs.
+    const ruleOut = encodeURIComponent(`${SYSTEMS.ptp}|combined-low`);
+    const worklist = await search<Observation>(`Observation?component-value-concept=${ruleOut}`);
+    const expected = [ids.p1, ids.p2]
+      .map((p) => p as string)
+      .flatMap((p) => {
+        const inputs =
+          p === ids.p1
+            ? pretestProbability({ age: 64, sex: 'male', symptoms: 'typical', riskFactors: 4, cacs: 150 })
+            : pretestProbability({ age: 54, sex: 'female', symptoms: 'atypical', riskFactors: 0 });
+        const strata = { RCA: 'low', LM: 'low', LAD: 'high', LCx: 'intermediate' } as const;
+        return Object.entries(strata)
+          .filter(([, s]) => combinedCategory(DEFAULT_RECLASSIFICATION, inputs, s) === 'low')
+          .map(([v]) => `${p} ${v}`);
+      });
+    const found = worklist.map(
+      (o) => `${o.subject?.reference} ${o.code.coding?.[0]?.code?.replace('-risk-stratum', '')}`,
+    );
+    expect(found.sort()).toEqual(expected.sort());
+  });
+
   it('writes nothing twice on a resend', async () => {
     const again = await writer().write(predict(1, 'MRN-PTP-1'));
     expect(again.created).toBe(0);
