@@ -115,6 +115,12 @@ export class FhirClient implements BundleSink {
       }
       const next = bundle.link?.find((l) => l.relation === 'next')?.url;
       url = next ? this.sameServer(next, resourceType) : undefined;
+      if (!url && bundle.total !== undefined && bundle.total > out.length) {
+        // Fewer matches than the server counted and no way to the rest: deciding on part of a record is unsafe.
+        throw new PermanentError(
+          `search of ${resourceType} at ${describeUrl(this.baseUrl)}: the server counted ${bundle.total} matches, returned ${out.length} and gave no next-page link`,
+        );
+      }
     }
     return out;
   }
