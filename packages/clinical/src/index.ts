@@ -8,6 +8,7 @@ export * from './ptp/esc2019.js';
 export * from './ptp/esc2024.js';
 export * from './ptp/input.js';
 export * from './ptp/levels.js';
+export * from './ptp/models.js';
 export * from './ptp/pretest-probability.js';
 export * from './reclassify.js';
 export * from './scores.js';

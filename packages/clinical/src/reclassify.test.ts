@@ -8,6 +8,7 @@ import {
   parseReclassificationMatrix,
   ptpLevelOf,
   ReclassificationMatrixError,
+  reclassificationWarnings,
 } from './reclassify.js';
 
 const rank = { low: 0, intermediate: 1, high: 2 } as const;
@@ -49,6 +50,7 @@ describe('DEFAULT_RECLASSIFICATION', () => {
       }
     }
     expect(DEFAULT_RECLASSIFICATION.cells.low.high).toBe('intermediate');
+    expect(reclassificationWarnings(DEFAULT_RECLASSIFICATION)).toEqual([]);
   });
 
   it('has a copy per model that callers cannot change through one another', () => {
@@ -106,6 +108,21 @@ describe('parseReclassificationMatrix', () => {
     expect(parseError(m).message).toBe('reclassification matrix: ptpModel: must be one of esc2019, esc2024, cacs-cl');
     expect(parseError('{cells:').message).toBe('reclassification matrix: not valid JSON');
     expect(parseError(null).paths).toEqual(['']);
+  });
+});
+
+describe('reclassificationWarnings', () => {
+  it('names cells that move two levels or against the AI result', () => {
+    const m = defaultReclassification('esc2024');
+    m.cells.low.high = 'high';
+    m.cells.high.low = 'intermediate';
+    m.cells.intermediate.low = 'high';
+    m.cells.high.high = 'intermediate';
+    expect(reclassificationWarnings(m)).toEqual([
+      'cell PTP low x AI high (low -> high) moves the patient by two levels',
+      'cell PTP intermediate x AI low (intermediate -> high) raises the category on a low AI result',
+      'cell PTP high x AI high (high -> intermediate) lowers the category on a high AI result',
+    ]);
   });
 });
 

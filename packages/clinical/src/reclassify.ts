@@ -127,6 +127,27 @@ export function parseReclassificationMatrix(json: unknown): ReclassificationMatr
   throw new ReclassificationMatrixError(`reclassification matrix: ${problems.join('; ')}`, paths);
 }
 
+/**
+ * Where a matrix departs from the rules the default follows: a cell that moves a patient by two levels, or moves
+ * against the AI result (AI low raising, AI high lowering). A site may choose that; `evaluate` and the docs show
+ * these lines so it is a choice, not a typo. Empty for the default.
+ */
+export function reclassificationWarnings(matrix: ReclassificationMatrix): string[] {
+  const rank: Record<CombinedCategory, number> = { low: 0, intermediate: 1, high: 2 };
+  const warnings: string[] = [];
+  for (const ptp of PTP_LEVELS) {
+    for (const ai of PTP_LEVELS) {
+      const combined = matrix.cells[ptp][ai];
+      const move = rank[combined] - rank[ptp];
+      const cell = `cell PTP ${ptp} x AI ${ai} (${ptp} -> ${combined})`;
+      if (Math.abs(move) > 1) warnings.push(`${cell} moves the patient by two levels`);
+      if (ai === 'low' && move > 0) warnings.push(`${cell} raises the category on a low AI result`);
+      if (ai === 'high' && move < 0) warnings.push(`${cell} lowers the category on a high AI result`);
+    }
+  }
+  return warnings;
+}
+
 /** The PTP level of a result under a model; null when that model has no value (no cell, no calcium score). */
 export function ptpLevelOf(result: PtpResult, model: PtpModel): PtpLevel | null {
   const value = model === 'esc2019' ? result.esc2019 : model === 'esc2024' ? result.esc2024 : result.cacsCl;

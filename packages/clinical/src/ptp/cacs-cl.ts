@@ -1,7 +1,7 @@
 /**
  * The coronary-artery-calcium-score-weighted clinical likelihood (CACS-CL) of Winther et al. (J Am Coll Cardiol
- * 2020;76:2319-2332), which the ESC 2024 guideline recommends to refine RF-CL when a calcium score is known. It
- * is linear in RF-CL within each calcium-score bin.
+ * 2020;76:2421-2432, doi:10.1016/j.jacc.2020.09.585), which the ESC 2024 guideline recommends to refine RF-CL
+ * when a calcium score is known. It is linear in RF-CL within each calcium-score bin.
  */
 import { PtpInputError } from './input.js';
 

@@ -118,4 +118,10 @@ describe('esc2019Ptp', () => {
   it('has no cell for patients without symptoms, and says so', () => {
     expect(esc2019Ptp(55, 'male', 'none')).toEqual({ available: false, reason: ESC2019_NO_SYMPTOM_REASON });
   });
+
+  it('lets chest pain take precedence over dyspnoea', () => {
+    expect(esc2019Ptp(55, 'male', 'non-anginal', true)).toMatchObject({ percent: 11, symptom: 'non-anginal' });
+    expect(esc2019Ptp(55, 'male', 'none', true)).toMatchObject({ percent: 20, symptom: 'dyspnoea' });
+    expect(esc2019Ptp(55, 'male', 'dyspnoea', false)).toMatchObject({ percent: 20, symptom: 'dyspnoea' });
+  });
 });

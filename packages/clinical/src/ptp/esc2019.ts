@@ -64,12 +64,14 @@ export const ESC2019_NO_SYMPTOM_REASON =
   'ESC 2019: no cell for patients without chest pain or dyspnoea (the table covers symptomatic patients only)';
 
 /**
- * The ESC 2019 PTP of a patient. The caller passes the dominant symptom (chest-pain type before dyspnoea); `none`
- * has no cell and is reported as unavailable, never guessed.
+ * The ESC 2019 PTP of a patient. Chest pain takes precedence over dyspnoea, as the guideline says: the dyspnoea
+ * column is used only without chest pain (`symptoms` `dyspnoea`, or `none` with `dyspnoea` true). No symptom at
+ * all has no cell and is reported as unavailable, never guessed.
  */
-export function esc2019Ptp(age: number, sex: Sex, symptoms: SymptomType): Esc2019Result {
+export function esc2019Ptp(age: number, sex: Sex, symptoms: SymptomType, dyspnoea = false): Esc2019Result {
   const ageBand = esc2019AgeBand(age);
-  if (symptoms === 'none') return { available: false, reason: ESC2019_NO_SYMPTOM_REASON };
-  const percent = ESC2019_TABLE[sex][ageBand][symptoms];
-  return { available: true, percent, category: esc2019Category(percent), ageBand, symptom: symptoms };
+  const symptom: SymptomType = symptoms === 'none' && dyspnoea ? 'dyspnoea' : symptoms;
+  if (symptom === 'none') return { available: false, reason: ESC2019_NO_SYMPTOM_REASON };
+  const percent = ESC2019_TABLE[sex][ageBand][symptom];
+  return { available: true, percent, category: esc2019Category(percent), ageBand, symptom };
 }

@@ -77,8 +77,7 @@ describe('ESC 2024 RF-CL table', () => {
 
 describe('RF-CL formula', () => {
   // Expected fractions from the tests of the MIT-licensed R package JauntyJJS/pretestcad
-  // (tests/testthat/test-winther_ptp.R, "verified with CardioLab/cadptp"). Risk factors are counts there; a
-  // non-anginal or no-pain patient with dyspnoea has symptom score 2, which is `dyspnoea` here.
+  // (tests/testthat/test-winther_ptp.R, "verified with CardioLab/cadptp"). Risk factors are counts there.
   it.each([
     [30, 'female', 'non-anginal', 0, 0.00172552],
     [39, 'female', 'non-anginal', 1, 0.003272902],
@@ -96,11 +95,20 @@ describe('RF-CL formula', () => {
     [39, 'male', 'typical', 5, 0.23914],
     [49, 'female', 'none', 5, 0.03551634],
     [40, 'male', 'non-anginal', 4, 0.0616876],
-    [49, 'female', 'dyspnoea', 5, 0.05550905],
-    [40, 'male', 'dyspnoea', 0, 0.0223943],
-    [49, 'male', 'dyspnoea', 5, 0.1360374],
   ] as const)('age %i %s %s, %i risk factors: %f', (age, sex, symptoms, rf, expected) => {
     expect(Math.abs(rfclFraction(age, sex, symptoms, rf) - expected)).toBeLessThan(1e-6);
+  });
+
+  // The same test file's patients with dyspnoea beside their chest pain (symptom score 2 then).
+  it.each([
+    [40, 'female', 'non-anginal', 0, 0.005596509],
+    [49, 'female', 'non-anginal', 5, 0.05550905],
+    [40, 'male', 'atypical', 0, 0.0223943],
+    [49, 'male', 'atypical', 5, 0.1360374],
+  ] as const)('age %i %s %s with dyspnoea, %i risk factors: %f', (age, sex, symptoms, rf, expected) => {
+    expect(Math.abs(rfclFraction(age, sex, symptoms, rf, true) - expected)).toBeLessThan(1e-6);
+    // Dyspnoea alone scores the same 2.
+    expect(Math.abs(rfclFraction(age, sex, 'dyspnoea', rf) - expected)).toBeLessThan(1e-6);
   });
 
   /*
@@ -169,6 +177,13 @@ describe('RF-CL groups and table look-up', () => {
   ] as const)('%s has symptom score %i, group %s', (symptoms, score, group) => {
     expect(symptomScore(symptoms as SymptomType)).toBe(score);
     expect(symptomGroup(score)).toBe(group);
+  });
+
+  it('takes the higher of chest pain and dyspnoea (pretestcad calculate_esc_2024_symptom_score)', () => {
+    const withDyspnoea = (['none', 'non-anginal', 'atypical', 'typical'] as const).map((s) => symptomScore(s, true));
+    expect(withDyspnoea).toEqual([2, 2, 2, 3]);
+    expect(rfclTablePercent(45, 'male', 'non-anginal', 0, true)).toBe(3);
+    expect(rfclTablePercent(45, 'male', 'non-anginal', 0)).toBe(2);
   });
 
   it('groups risk-factor counts 0-1 / 2-3 / 4-5 and refuses anything else', () => {

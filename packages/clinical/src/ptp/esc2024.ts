@@ -1,8 +1,8 @@
 /**
  * ESC 2024 risk-factor-weighted clinical likelihood (RF-CL) of obstructive CAD (Vrints et al., 2024 ESC Guidelines
  * for the management of chronic coronary syndromes, Eur Heart J 2024;45:3415-3537, Figure 4), which rounds the
- * RF-CL logistic model of Winther et al. (J Am Coll Cardiol 2020;76:2319-2332). Both are here: the table the
- * guideline prints and the model for a value at the exact age.
+ * RF-CL logistic model of Winther et al. (J Am Coll Cardiol 2020;76:2421-2432, doi:10.1016/j.jacc.2020.09.585).
+ * Both are here: the table the guideline prints and the model for a value at the exact age.
  */
 import type { Sex, SymptomType } from '../scores.js';
 import { PTP_MIN_AGE, PtpInputError } from './input.js';
@@ -47,19 +47,13 @@ export const RFCL_TABLE: Readonly<
   },
 };
 
-/** ESC 2024 symptom score: no pain 0, non-anginal 1, atypical 2, dyspnoea 2, typical 3. */
-export function symptomScore(symptoms: SymptomType): 0 | 1 | 2 | 3 {
-  switch (symptoms) {
-    case 'none':
-      return 0;
-    case 'non-anginal':
-      return 1;
-    case 'atypical':
-    case 'dyspnoea':
-      return 2;
-    case 'typical':
-      return 3;
-  }
+/**
+ * ESC 2024 symptom score: no pain 0, non-anginal 1, atypical 2, dyspnoea 2, typical 3. With dyspnoea beside chest
+ * pain, the higher of the two (pretestcad `calculate_esc_2024_symptom_score`: non-anginal with dyspnoea is 2).
+ */
+export function symptomScore(symptoms: SymptomType, dyspnoea = false): 0 | 1 | 2 | 3 {
+  const chestPain = ({ none: 0, 'non-anginal': 1, atypical: 2, dyspnoea: 2, typical: 3 } as const)[symptoms];
+  return dyspnoea && chestPain < 2 ? 2 : chestPain;
 }
 
 /** The table's symptom group of a symptom score. */
@@ -119,13 +113,26 @@ export function rfclModel(age: number, sex: Sex, score: 0 | 1 | 2 | 3, rfGroup: 
 }
 
 /** RF-CL of a patient as a fraction in (0, 1), from the model at the exact age. */
-export function rfclFraction(age: number, sex: Sex, symptoms: SymptomType, riskFactors: number): number {
-  return rfclModel(age, sex, symptomScore(symptoms), riskFactorGroup(riskFactors));
+export function rfclFraction(
+  age: number,
+  sex: Sex,
+  symptoms: SymptomType,
+  riskFactors: number,
+  dyspnoea = false,
+): number {
+  return rfclModel(age, sex, symptomScore(symptoms, dyspnoea), riskFactorGroup(riskFactors));
 }
 
 /** RF-CL of a patient in percent, from the guideline's table (the cell of the patient's age band). */
-export function rfclTablePercent(age: number, sex: Sex, symptoms: SymptomType, riskFactors: number): number {
-  return RFCL_TABLE[sex][rfclAgeBand(age)][symptomGroup(symptomScore(symptoms))][riskFactorGroup(riskFactors)];
+export function rfclTablePercent(
+  age: number,
+  sex: Sex,
+  symptoms: SymptomType,
+  riskFactors: number,
+  dyspnoea = false,
+): number {
+  const score = symptomScore(symptoms, dyspnoea);
+  return RFCL_TABLE[sex][rfclAgeBand(age)][symptomGroup(score)][riskFactorGroup(riskFactors)];
 }
 
 /**

@@ -52,6 +52,14 @@ describe('pretestProbability', () => {
     expect(r.esc2024.percent).toBeGreaterThan(0);
   });
 
+  it('takes dyspnoea beside chest pain: ESC 2019 by chest pain, ESC 2024 by the higher score', () => {
+    const r = pretestProbability({ ...base, symptoms: 'non-anginal', dyspnoea: true });
+    expect(r.esc2019).toEqual({ percent: 11, category: 'intermediate' });
+    expect(r.esc2024.percent).toBeCloseTo(100 * rfclFraction(55, 'male', 'atypical', 2), 12);
+    const alone = pretestProbability({ ...base, symptoms: 'none', dyspnoea: true });
+    expect(alone.esc2019).toEqual({ percent: 20, category: 'high' });
+  });
+
   it('uses the 70+ ESC 2019 row and the 70-80 RF-CL row up to 80', () => {
     const r = pretestProbability(
       { age: 80, sex: 'female', symptoms: 'typical', riskFactors: 5 },
@@ -74,6 +82,7 @@ describe('pretestProbability', () => {
       [{ riskFactors: -1 }, 'riskFactors'],
       [{ cacs: -3 }, 'cacs'],
       [{ cacs: Number.NaN }, 'cacs'],
+      [{ dyspnoea: 'yes' as never }, 'dyspnoea'],
     ];
     for (const [change, input] of cases) {
       const err = refusal({ ...base, ...change });

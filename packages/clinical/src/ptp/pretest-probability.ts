@@ -50,20 +50,21 @@ const fmt = (percent: number): string => `${Number(percent.toFixed(1))} %`;
 export function pretestProbability(input: PtpInput, options: PtpOptions = {}): PtpResult {
   checkPtpInput(input);
   const { age, sex, symptoms, riskFactors, cacs } = input;
+  const dyspnoea = input.dyspnoea ?? false;
   if (age > RFCL_MAX_AGE) {
     throw new PtpInputError('age', 'age is over 80, the end of the ESC 2024 RF-CL model (not extrapolated)');
   }
   const notes: string[] = [];
 
-  const esc2019 = esc2019Ptp(age, sex, symptoms);
+  const esc2019 = esc2019Ptp(age, sex, symptoms, dyspnoea);
   if (!esc2019.available) notes.push(esc2019.reason);
 
-  const rfcl = rfclFraction(age, sex, symptoms, riskFactors);
+  const rfcl = rfclFraction(age, sex, symptoms, riskFactors, dyspnoea);
   const formulaPercent = 100 * rfcl;
-  const tablePercent = rfclTablePercent(age, sex, symptoms, riskFactors);
+  const tablePercent = rfclTablePercent(age, sex, symptoms, riskFactors, dyspnoea);
   const source = options.esc2024Source ?? 'formula';
   const percent = source === 'table' ? tablePercent : formulaPercent;
-  const cellName = `age ${rfclAgeBand(age)}, symptom score ${symptomGroup(symptomScore(symptoms))}, risk factors ${riskFactorGroup(riskFactors)}`;
+  const cellName = `age ${rfclAgeBand(age)}, symptom score ${symptomGroup(symptomScore(symptoms, dyspnoea))}, risk factors ${riskFactorGroup(riskFactors)}`;
   notes.push(
     source === 'formula'
       ? `ESC 2024 table cell (${cellName}): ${tablePercent} %`

@@ -33,6 +33,15 @@ describe('ecgcad ptp', () => {
     expect(out.esc2024.category).toBe('very low');
   });
 
+  it('takes --dyspnoea beside chest pain: ESC 2019 keeps the chest-pain column, ESC 2024 scores 2', async () => {
+    const args = ['--age', '45', '--sex', 'male', '--symptoms', 'non-anginal', '--risk-factors', '1', '--json'];
+    const without = JSON.parse((await run(args)).stdout);
+    const withDyspnoea = JSON.parse((await run([...args, '--dyspnoea'])).stdout);
+    expect(withDyspnoea.esc2019).toEqual(without.esc2019);
+    expect(without.notes).toContain('ESC 2024 table cell (age 40-49, symptom score 0-1, risk factors 0-1): 2 %');
+    expect(withDyspnoea.notes).toContain('ESC 2024 table cell (age 40-49, symptom score 2, risk factors 0-1): 3 %');
+  });
+
   it('takes the ESC 2024 percent from the table with --source table', async () => {
     const r = await run([...patient, '--source', 'table', '--json']);
     expect(JSON.parse(r.stdout).esc2024).toEqual({ percent: 11, category: 'low', source: 'table' });

@@ -1,7 +1,8 @@
 /**
- * `ecgcad ptp --age N --sex male|female --symptoms typical|atypical|non-anginal|dyspnoea|none --risk-factors 0-5
- * [--cacs N] [--source formula|table] [--json]`: the pre-test probability of obstructive CAD by ESC 2019, ESC 2024
- * RF-CL and, with a calcium score, CACS-CL, with their categories. A table by default; `--json` prints
+ * `ecgcad ptp --age N --sex male|female --symptoms typical|atypical|non-anginal|dyspnoea|none [--dyspnoea]
+ * --risk-factors 0-5 [--cacs N] [--source formula|table] [--json]`: the pre-test probability of obstructive CAD by
+ * ESC 2019, ESC 2024 RF-CL and, with a calcium score, CACS-CL, with their categories. A table by default; `--json`
+ * prints
  * `{"esc2019": {...} | null, "esc2024": {...}, "cacsCl": {...} | null, "notes": [...]}`. Bad or out-of-range
  * input: exit 2 with the reason on stderr.
  */
@@ -24,6 +25,7 @@ export interface PtpCommandOptions {
   sex?: string;
   symptoms?: string;
   riskFactors?: string;
+  dyspnoea?: boolean;
   cacs?: string;
   source?: string;
   json?: boolean;
@@ -56,6 +58,7 @@ export function ptpInputOf(options: PtpCommandOptions): PtpInput {
   }
   const riskFactors = numberOption(required(options.riskFactors, '--risk-factors'), '--risk-factors');
   const input: PtpInput = { age, sex, symptoms: symptoms as SymptomType, riskFactors };
+  if (options.dyspnoea === true) input.dyspnoea = true;
   if (options.cacs !== undefined) input.cacs = numberOption(required(options.cacs, '--cacs'), '--cacs');
   return input;
 }
@@ -64,6 +67,7 @@ const OPTION_OF: Record<keyof PtpInput, string> = {
   age: '--age',
   sex: '--sex',
   symptoms: '--symptoms',
+  dyspnoea: '--dyspnoea',
   riskFactors: '--risk-factors',
   cacs: '--cacs',
 };
@@ -115,7 +119,11 @@ export function register(program: Command): void {
     .description('pre-test probability of obstructive CAD: ESC 2019, ESC 2024 RF-CL and, with a calcium score, CACS-CL')
     .option('--age <years>', 'age in years (30-80)')
     .option('--sex <sex>', 'male or female')
-    .option('--symptoms <type>', `dominant symptom: ${SYMPTOM_TYPES.join(', ')} (chest pain before dyspnoea)`)
+    .option(
+      '--symptoms <type>',
+      `chest-pain type, or dyspnoea when it is the only symptom: ${SYMPTOM_TYPES.join(', ')}`,
+    )
+    .option('--dyspnoea', 'dyspnoea beside the chest-pain type given in --symptoms')
     .option(
       '--risk-factors <count>',
       'ESC risk factors present, 0-5: family history, smoking, dyslipidaemia, hypertension, diabetes',
