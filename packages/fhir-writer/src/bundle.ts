@@ -547,7 +547,7 @@ function ptpRationale(ptp: Extract<PtpAssessment, { status: 'computed' }>): stri
     inputs.riskFactorCount !== undefined
       ? `risk factors ${present.length} of 5${present.length ? ` (${present.join(', ')})` : ''}${unknown.length ? `, not recorded: ${unknown.join(', ')} (cannot change the risk-factor group)` : ''}`
       : 'risk factors not used (ESC 2019)';
-  return `Inputs at the ECG: age ${inputs.age}, ${inputs.sex}, symptoms ${inputs.symptoms}, ${rf}`;
+  return `Inputs at the ECG: age ${inputs.age}, ${inputs.sex}, symptoms ${inputs.symptoms}${inputs.dyspnoea ? ' with dyspnoea' : ''}, ${rf}`;
 }
 
 /** The combined-category component of a vessel Observation. */

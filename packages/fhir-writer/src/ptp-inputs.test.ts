@@ -240,6 +240,21 @@ describe('symptom type', () => {
     expect(mapSymptom([cc(SCT, '29857009')], m)).toBeUndefined(); // chest pain, type not said: not guessed
   });
 
+  it('reports dyspnoea beside a chest-pain type', () => {
+    const both = sources([request(['274668005', '267036007'], '2026-03-09T10:00:00Z', 'both')]);
+    expect(symptomType(both, D.symptoms, ECG_MS)).toEqual({
+      symptoms: 'non-anginal',
+      dyspnoea: true,
+      ref: 'ServiceRequest/both',
+    });
+    const alone = sources([request(['267036007'], '2026-03-09T10:00:00Z', 'alone')]);
+    expect(symptomType(alone, D.symptoms, ECG_MS)).toEqual({
+      symptoms: 'dyspnoea',
+      dyspnoea: false,
+      ref: 'ServiceRequest/alone',
+    });
+  });
+
   it('takes the latest mapped ServiceRequest within the window', () => {
     const s = sources([
       request(['371807002'], '2026-03-01T10:00:00Z', 'older'),
@@ -248,7 +263,11 @@ describe('symptom type', () => {
       request(['274668005'], '2026-03-09T12:00:00Z', 'revoked', 'revoked'),
       request(['29857009'], '2026-03-10T08:00:00Z', 'unmapped'),
     ]);
-    expect(symptomType(s, D.symptoms, ECG_MS)).toEqual({ symptoms: 'typical', ref: 'ServiceRequest/newer' });
+    expect(symptomType(s, D.symptoms, ECG_MS)).toEqual({
+      symptoms: 'typical',
+      dyspnoea: false,
+      ref: 'ServiceRequest/newer',
+    });
     expect(symptomType(sources([request(['371807002'], '2025-12-01', 'old')]), D.symptoms, ECG_MS)).toBeUndefined();
   });
 
@@ -268,6 +287,7 @@ describe('symptom type', () => {
     };
     expect(symptomType(enc, { ...D.symptoms, source: 'encounter' }, ECG_MS)).toEqual({
       symptoms: 'atypical',
+      dyspnoea: false,
       ref: 'Encounter/e1',
     });
     const obs: PtpSources = {
@@ -288,7 +308,11 @@ describe('symptom type', () => {
       source: 'observation' as const,
       observationCodes: ['http://example.org/local|chest-pain-type'],
     };
-    expect(symptomType(obs, options, ECG_MS)).toEqual({ symptoms: 'non-anginal', ref: 'Observation/o1' });
+    expect(symptomType(obs, options, ECG_MS)).toEqual({
+      symptoms: 'non-anginal',
+      dyspnoea: false,
+      ref: 'Observation/o1',
+    });
   });
 });
 

@@ -181,6 +181,8 @@ export interface DerivedPtpInputs {
   age?: number;
   sex?: 'male' | 'female';
   symptoms?: SymptomType;
+  /** Dyspnoea recorded beside the chest-pain type in `symptoms`. */
+  dyspnoea?: boolean;
   riskFactors: Record<RiskFactor, RiskFactorState>;
   /** Agatston score, when a recent one exists. */
   cacs?: number;
@@ -436,7 +438,10 @@ export function calciumScore(
   return { cacs: latest.valueQuantity?.value as number, ...(ref ? { ref } : {}) };
 }
 
-/** Precedence when one record carries several symptom codes: chest-pain type before dyspnoea, as the ESC tables. */
+/**
+ * Precedence when one record carries several symptom codes: chest-pain type before dyspnoea, as the ESC tables
+ * (dyspnoea beside chest pain is reported separately, see symptomType).
+ */
 const SYMPTOM_PRECEDENCE: readonly SymptomType[] = ['typical', 'atypical', 'non-anginal', 'dyspnoea', 'none'];
 
 /** The symptom type a set of concepts maps to (highest precedence), or undefined. */
@@ -449,7 +454,8 @@ export function mapSymptom(
 
 /**
  * The symptom type from the configured source: the most recent record within [ECG - lookbackDays,
- * ECG + afterEcgHours] whose codes map to a symptom type.
+ * ECG + afterEcgHours] whose codes map to a symptom type, and whether it also records dyspnoea beside a
+ * chest-pain type.
  * - `service-request`: ServiceRequest.reasonCode (status active or completed; authoredOn in the window);
  * - `encounter`: Encounter.reasonCode (not cancelled / entered-in-error; period.start in the window);
  * - `observation`: an Observation whose code maps, or whose code is one of `observationCodes` and whose
@@ -459,15 +465,20 @@ export function symptomType(
   sources: PtpSources,
   options: PtpInputOptions['symptoms'],
   ecgMs: number,
-): { symptoms: SymptomType; ref?: string } | undefined {
+): { symptoms: SymptomType; dyspnoea: boolean; ref?: string } | undefined {
   const from = ecgMs - options.lookbackDays * 86_400_000;
   const to = ecgMs + options.afterEcgHours * 3_600_000;
   const inWindow = (ms: number | undefined): boolean => ms !== undefined && ms >= from && ms <= to;
-  const candidates: { ms: number; symptoms: SymptomType; resource: Resource }[] = [];
+  const candidates: { ms: number; symptoms: SymptomType; dyspnoea: boolean; resource: Resource }[] = [];
   const consider = (resource: Resource, ms: number | undefined, concepts: (CodeableConcept | undefined)[]): void => {
     if (!inWindow(ms)) return;
     const symptoms = mapSymptom(concepts, options.mapping);
-    if (symptoms) candidates.push({ ms: ms as number, symptoms, resource });
+    // Dyspnoea beside a chest-pain type: ESC 2024 scores it (the higher of the two scores).
+    const dyspnoea =
+      symptoms !== undefined &&
+      symptoms !== 'dyspnoea' &&
+      concepts.some((c) => conceptMatches(c, options.mapping.dyspnoea ?? []));
+    if (symptoms) candidates.push({ ms: ms as number, symptoms, dyspnoea, resource });
   };
   if (options.source === 'service-request') {
     for (const r of sources.serviceRequests) {
@@ -491,7 +502,7 @@ export function symptomType(
   const best = candidates[0];
   if (!best) return undefined;
   const ref = refOf(best.resource);
-  return { symptoms: best.symptoms, ...(ref ? { ref } : {}) };
+  return { symptoms: best.symptoms, dyspnoea: best.dyspnoea, ...(ref ? { ref } : {}) };
 }
 
 const SOURCE_NAMES: Record<SymptomSource, string> = {
@@ -545,6 +556,7 @@ export function derivePtpInputs(
   const symptom = symptomType(sources, options.symptoms, ecgMs);
   if (symptom) {
     out.symptoms = symptom.symptoms;
+    if (symptom.dyspnoea) out.dyspnoea = true;
     if (symptom.ref) out.symptomRef = symptom.ref;
   } else {
     missing.push({

@@ -66,6 +66,16 @@ describe('assessPtp', () => {
     expect(noCalcium.combinedMissing).toMatch(/no coronary calcium score/);
   });
 
+  it('passes dyspnoea beside chest pain to the model (ESC 2024 scores the higher symptom)', () => {
+    const a = assessPtp(derived({ symptoms: 'non-anginal', dyspnoea: true }, ['hypertension']), vessels);
+    const withD = pretestProbability({ age: 58, sex: 'male', symptoms: 'non-anginal', dyspnoea: true, riskFactors: 1 });
+    const without = pretestProbability({ age: 58, sex: 'male', symptoms: 'non-anginal', riskFactors: 1 });
+    if (a.status !== 'computed') throw new Error('not computed');
+    expect(withD.esc2024.percent).not.toBe(without.esc2024.percent);
+    expect(a.value.percent).toBe(withD.esc2024.percent);
+    expect(a.inputs.dyspnoea).toBe(true);
+  });
+
   it('computes when unknown risk factors cannot change the group, and not when they can', () => {
     const same = assessPtp(derived({}, ['hypertension', 'smoking'], ['family-history']), vessels);
     expect(same.status).toBe('computed');

@@ -51,6 +51,8 @@ export type PtpAssessment =
         age: number;
         sex: 'male' | 'female';
         symptoms: SymptomType;
+        /** Dyspnoea beside the chest-pain type. */
+        dyspnoea?: boolean;
         riskFactors: Record<RiskFactor, RiskFactorState>;
         /** Present risk factors, when the unknown ones cannot change the group (always for ESC 2024). */
         riskFactorCount?: number;
@@ -139,6 +141,7 @@ export function assessPtp(
       age,
       sex,
       symptoms,
+      ...(derived.dyspnoea ? { dyspnoea: true } : {}),
       riskFactors: count ?? countPresent(derived.riskFactors),
       ...(derived.cacs !== undefined ? { cacs: derived.cacs } : {}),
     });
@@ -190,6 +193,7 @@ export function assessPtp(
       age,
       sex,
       symptoms,
+      ...(derived.dyspnoea ? { dyspnoea: true } : {}),
       riskFactors: derived.riskFactors,
       ...(rfKnown ? { riskFactorCount: count } : {}),
       ...(derived.cacs !== undefined ? { cacs: derived.cacs } : {}),
