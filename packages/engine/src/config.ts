@@ -58,7 +58,7 @@ const ptpSchema = z
     enabled: z.boolean().default(false),
     /** The model the Bundle reports: `esc2024` (RF-CL, default) or `esc2019`. */
     model: z.enum(['esc2019', 'esc2024']).default('esc2024'),
-    /** Reclassification matrix JSON (PTP level x AI stratum); default: the shipped matrix on ESC 2024. */
+    /** Reclassification matrix JSON (PTP level x AI stratum); default: the shipped cells on `model`. */
     matrixFile: z.string().min(1).optional(),
     /** Unrecorded risk-factor conditions count as absent (curated problem list). Default false: unknown. */
     problemListAuthoritative: z.boolean().default(P.problemListAuthoritative),

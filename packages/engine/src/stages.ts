@@ -5,7 +5,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import {
-  DEFAULT_RECLASSIFICATION,
+  defaultReclassification,
   parseReclassificationMatrix,
   type ReclassificationMatrix,
   ReclassificationMatrixError,
@@ -76,11 +76,11 @@ export function ptpFromConfig(config: EngineConfig, sink: BundleSink): PtpWriter
   }
   const { enabled: _e, model, matrixFile, problemListAuthoritative, ...rest } = config.ptp;
   const inputs: PtpInputOptions = { ...rest, problemListAuthoritative };
-  return { searcher: sink, model, matrix: readMatrix(matrixFile), inputs };
+  return { searcher: sink, model, matrix: readMatrix(matrixFile) ?? defaultReclassification(model), inputs };
 }
 
-function readMatrix(file: string | undefined): ReclassificationMatrix {
-  if (!file) return DEFAULT_RECLASSIFICATION;
+function readMatrix(file: string | undefined): ReclassificationMatrix | undefined {
+  if (!file) return undefined;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

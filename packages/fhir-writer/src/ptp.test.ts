@@ -96,8 +96,14 @@ describe('assessPtp', () => {
     expect(a.cacsCl).toBeUndefined();
     expect(a.notes.join(' ')).not.toMatch(/ESC 2024/);
     expect(a.combined).toEqual({ RCA: 'high', LM: 'high', LAD: 'high', LCx: 'high' });
+    // Without a matrix, the shipped cells on the reported model.
+    const d = assessPtp(derived({}, ['hypertension'], ['family-history', 'diabetes']), vessels, { model: 'esc2019' });
+    expect(d).toMatchObject({ status: 'computed', matrixModel: 'esc2019' });
     // ESC 2019 reported, but the matrix is on ESC 2024: it needs the risk factors.
-    const b = assessPtp(derived({}, ['hypertension'], ['family-history', 'diabetes']), vessels, { model: 'esc2019' });
+    const b = assessPtp(derived({}, ['hypertension'], ['family-history', 'diabetes']), vessels, {
+      model: 'esc2019',
+      matrix: DEFAULT_RECLASSIFICATION,
+    });
     expect(b).toMatchObject({ status: 'not-computed' });
   });
 

@@ -6,7 +6,7 @@
 import {
   type CombinedCategory,
   combinedCategory,
-  DEFAULT_RECLASSIFICATION,
+  defaultReclassification,
   PtpInputError,
   type PtpLevel,
   type PtpModel,
@@ -97,7 +97,7 @@ export const PTP_INPUT_NAMES: Record<MissingInput['input'], string> = {
 export interface AssessPtpOptions {
   /** Default `esc2024`. */
   model?: ReportedPtpModel;
-  /** Default DEFAULT_RECLASSIFICATION (on ESC 2024). */
+  /** Default: the shipped matrix on the reported model (`defaultReclassification(model)`). */
   matrix?: ReclassificationMatrix;
 }
 
@@ -112,7 +112,7 @@ export function assessPtp(
   options: AssessPtpOptions = {},
 ): PtpAssessment {
   const model = options.model ?? 'esc2024';
-  const matrix = options.matrix ?? DEFAULT_RECLASSIFICATION;
+  const matrix = options.matrix ?? defaultReclassification(model);
   const missing = [...derived.missing];
   const basis = basisOf(derived);
   const count = determinedRiskFactorCount(derived.riskFactors);

@@ -19,7 +19,7 @@ export interface PtpWriterOptions {
   searcher: FhirSearcher;
   /** The model the Bundle reports. Default `esc2024` (RF-CL). */
   model?: ReportedPtpModel;
-  /** PTP level x AI stratum -> combined category. Default DEFAULT_RECLASSIFICATION. */
+  /** PTP level x AI stratum -> combined category. Default: the shipped matrix on `model`. */
   matrix?: ReclassificationMatrix;
   /** Codes and rules of the input reader. Default DEFAULT_PTP_INPUT_OPTIONS. */
   inputs?: PtpInputOptions;
