@@ -162,7 +162,8 @@ export interface PtpSources {
 
 /** An input the EHR did not establish, and why (no patient values). */
 export interface MissingInput {
-  input: 'patient' | 'ecg-time' | 'age' | 'sex' | 'symptoms' | RiskFactor;
+  /** `risk-factors` and `cacs` appear only when the model refuses the value (it never happens with read data). */
+  input: 'patient' | 'ecg-time' | 'age' | 'sex' | 'symptoms' | RiskFactor | 'risk-factors' | 'cacs';
   reason: string;
 }
 

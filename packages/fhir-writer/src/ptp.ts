@@ -91,6 +91,8 @@ export const PTP_INPUT_NAMES: Record<MissingInput['input'], string> = {
   dyslipidaemia: 'dyslipidaemia',
   hypertension: 'hypertension',
   diabetes: 'diabetes',
+  'risk-factors': 'risk-factor count',
+  cacs: 'coronary calcium score',
 };
 
 /** Options of assessPtp. */
@@ -212,9 +214,11 @@ function countPresent(riskFactors: Record<RiskFactor, RiskFactorState>): number 
   return Object.values(riskFactors).filter((s) => s.state === 'present').length;
 }
 
+/** The input a model refused, in the reader's names. */
 function inputOf(input: string): MissingInput['input'] {
-  if (input === 'age' || input === 'sex' || input === 'symptoms') return input;
-  return 'age';
+  if (input === 'age' || input === 'sex' || input === 'symptoms' || input === 'cacs') return input;
+  if (input === 'dyspnoea') return 'symptoms';
+  return 'risk-factors';
 }
 
 /** Every resource the inputs rest on, in a stable order, each once. */
