@@ -119,7 +119,10 @@ describe('scores file', () => {
   it('refuses a repeated column, an empty file and ragged rows', () => {
     expect(errorOf(() => parseCsv('path,age,path\na,1,b\n')).column).toBe('path');
     expect(errorOf(() => parseCsv('')).message).toMatch(/header/);
-    expect(errorOf(() => parseCsv('a,b\n1,2\n3\n')).line).toBe(3);
+    const ragged = errorOf(() => parseCsv('a,b\n1,2\nsecret-cell\n'));
+    expect(ragged.line).toBe(3);
+    expect(ragged.message).not.toContain('secret');
+    expect(errorOf(() => parseCsv('a,b\n1,x"secret"\n')).message).not.toContain('secret');
   });
 
   it('checks clinical cells, naming the column and never the value', () => {

@@ -184,12 +184,10 @@ export function parseCsv(text: string): {
   try {
     rows = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false, trim: false, info: true });
   } catch (err) {
-    const line = (err as { lines?: number }).lines;
-    throw new ScoresFileError(
-      `not valid CSV${line ? ` at line ${line}` : ''}: ${(err as Error).message}`,
-      undefined,
-      line,
-    );
+    // csv-parse's messages quote the offending cell, which may be patient data: say what broke by its code.
+    const { lines: line, code } = err as { lines?: number; code?: string };
+    const what = code ? code.toLowerCase().replace(/^csv_/, '').replaceAll('_', ' ') : 'unreadable';
+    throw new ScoresFileError(`not valid CSV${line ? ` at line ${line}` : ''}: ${what}`, undefined, line);
   }
   const [header, ...body] = rows;
   if (!header) throw new ScoresFileError('the file is empty: a header line is needed');

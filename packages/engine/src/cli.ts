@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import * as dlq from './commands/dlq.js';
 import * as inspect from './commands/inspect.js';
 import * as run from './commands/run.js';
+import * as score from './commands/score.js';
 import * as serve from './commands/serve.js';
 import * as status from './commands/status.js';
 import * as synth from './commands/synth.js';
@@ -37,6 +38,7 @@ const commands: Array<{ register(program: Command): void }> = [
   testEhr,
   inspect,
   synth,
+  score,
 ];
 for (const command of commands) command.register(program);
 
