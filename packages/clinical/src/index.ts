@@ -3,4 +3,5 @@
  * DeLong and bootstrap CIs, site calibration of vessel thresholds, evaluation (calibration, decision curves,
  * reclassification, survival) and pre-test probability. No I/O beyond parsing text the caller read.
  */
+export * from './cohort.js';
 export * from './scores.js';

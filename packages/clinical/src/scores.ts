@@ -182,7 +182,14 @@ export function parseCsv(text: string): {
 } {
   let rows: Array<{ record: string[]; info: { lines: number } }>;
   try {
-    rows = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false, trim: false, info: true });
+    // With `info`, csv-parse returns { record, info } per row (its typings only know the plain shape).
+    rows = parse(text, {
+      bom: true,
+      skip_empty_lines: true,
+      relax_column_count: false,
+      trim: false,
+      info: true,
+    }) as unknown as typeof rows;
   } catch (err) {
     // csv-parse's messages quote the offending cell, which may be patient data: say what broke by its code.
     const { lines: line, code } = err as { lines?: number; code?: string };

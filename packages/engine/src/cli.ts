@@ -6,6 +6,7 @@
 import { EcgcadError } from '@ecgcad/ecg';
 import { raiseHeapThresholds } from '@ecgcad/ingest';
 import { Command } from 'commander';
+import * as cohort from './commands/cohort.js';
 import * as dlq from './commands/dlq.js';
 import * as inspect from './commands/inspect.js';
 import * as run from './commands/run.js';
@@ -39,6 +40,7 @@ const commands: Array<{ register(program: Command): void }> = [
   inspect,
   synth,
   score,
+  cohort,
 ];
 for (const command of commands) command.register(program);
 
