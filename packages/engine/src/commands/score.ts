@@ -114,6 +114,8 @@ export async function scoreCommand(
   flags: ScoreFlags,
   stdout: NodeJS.WritableStream = process.stdout,
   stderr: NodeJS.WriteStream = process.stderr,
+  /** A Predictor to use instead of loading the configured model (the caller keeps and closes it: benchmarks). */
+  shared?: Predictor,
 ): Promise<ScoreSummary> {
   if (!flags.manifest) throw new ScoreUsageError('--manifest FILE is required');
   if (!flags.out) throw new ScoreUsageError('--out FILE is required');
@@ -146,9 +148,8 @@ export async function scoreCommand(
 
   if (todo.length > 0) {
     // Only rows that need the model load it: a rerun with nothing left, or only bad rows, needs none.
-    const predictor: Predictor | undefined = todo.some((item) => !item.problem)
-      ? await predictorFromConfig(config)
-      : undefined;
+    const needed = todo.some((item) => !item.problem);
+    const predictor: Predictor | undefined = needed ? (shared ?? (await predictorFromConfig(config))) : undefined;
     const file = await open(flags.out, 'a+');
     const progress = new ProgressLine(todo.length, stderr, flags.progress === false ? false : undefined);
     try {
@@ -189,7 +190,7 @@ export async function scoreCommand(
     } finally {
       progress.stop();
       await file.close();
-      await predictor?.close();
+      if (predictor !== shared) await predictor?.close();
     }
   }
 
