@@ -232,6 +232,8 @@ export function register(program: Command): void {
     .option('-c, --config <file>', 'configuration file (JSON; default ECGCAD_CONFIG)')
     .option('--concurrency <n>', 'ECGs in flight at once (default 2 x model.maxBatch)', positiveInt)
     .option('--no-progress', 'no progress bar (it shows only on a terminal anyway)')
+    // Unusable arguments (a missing --manifest, a bad --concurrency) exit with 2, as an unusable manifest does.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .action(async (flags: ScoreFlags) => {
       try {
         const summary = await scoreCommand(flags);
