@@ -12,6 +12,7 @@ import {
   readScores,
   SCORE_COLUMNS,
   type ScoreRow,
+  type ScoreStatus,
   ScoresFileError,
 } from '@ecgcad/clinical';
 import { type EcgcadError, type Prediction, VESSELS } from '@ecgcad/ecg';
@@ -83,8 +84,8 @@ export interface ExistingOutput {
   keepBytes: number;
   /** Whether the header line is there (false for a new or empty file). */
   hasHeader: boolean;
-  /** The rows already written, by path. */
-  rows: Map<string, ScoreRow>;
+  /** The status of each row already written, by path (statuses only: an archive's output may hold millions). */
+  rows: Map<string, ScoreStatus>;
 }
 
 /**
@@ -94,7 +95,7 @@ export interface ExistingOutput {
  */
 export function readExistingOutput(bytes: Uint8Array): ExistingOutput {
   const keepBytes = bytes.lastIndexOf(0x0a) + 1;
-  const rows = new Map<string, ScoreRow>();
+  const rows = new Map<string, ScoreStatus>();
   if (keepBytes === 0) return { keepBytes, hasHeader: false, rows };
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, keepBytes));
   const { columns } = parseCsv(text);
@@ -103,7 +104,7 @@ export function readExistingOutput(bytes: Uint8Array): ExistingOutput {
       'the output file exists and is not a scores file (its header differs): use another --out',
     );
   }
-  for (const row of readScores(text)) rows.set(row.path, row);
+  for (const row of readScores(text)) rows.set(row.path, row.status);
   return { keepBytes, hasHeader: true, rows };
 }
 
@@ -201,8 +202,7 @@ export function scoreRowOf(item: ScoreItem, outcome: ScoreOutcome): Omit<ScoreRo
 }
 
 /** Whether a row counts against the run's exit code: refused and failed rows do; not-analysable is a result. */
-export const isFailure = (row: Pick<ScoreRow, 'status'>): boolean =>
-  row.status === 'failed' || row.status === 'refused';
+export const isFailure = (status: ScoreStatus): boolean => status === 'failed' || status === 'refused';
 
 /**
  * Collects results that finish out of order and releases them in order, so the output lists rows in manifest

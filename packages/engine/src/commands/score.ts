@@ -14,7 +14,6 @@ import { EcgcadError } from '@ecgcad/ecg';
 import type { Predictor } from '@ecgcad/infer';
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config.js';
-import { ConcurrencyLimit } from '../embedded.js';
 import { ProgressLine } from '../report.js';
 import {
   type ExistingOutput,
@@ -143,7 +142,7 @@ export async function scoreCommand(
     else if (row.status === 'not-analysable') summary.notAnalysable++;
     else if (row.status === 'refused') summary.refused++;
     else summary.failed++;
-    if (isFailure(row)) problems.push(`manifest line ${item.line}: ${row.status}: ${row.reason ?? ''}`);
+    if (isFailure(row.status)) problems.push(`manifest line ${item.line}: ${row.status}: ${row.reason ?? ''}`);
   };
 
   if (todo.length > 0) {
@@ -157,19 +156,29 @@ export async function scoreCommand(
       const { size } = await file.stat();
       if (size > existing.keepBytes) await file.truncate(existing.keepBytes);
       if (!existing.hasHeader) await file.write(scoresHeader());
-      let writing: Promise<unknown> = Promise.resolve();
+      // Rows are appended in manifest order as they complete; a failed write (disk full) stops the run.
+      let writing: Promise<void> = Promise.resolve();
+      let writeError: unknown;
       const inOrder = new InOrder<Omit<ScoreRow, 'line'>>();
-      const limit = new ConcurrencyLimit(flags.concurrency ?? 2 * config.model.maxBatch);
       const write = (index: number, row: Omit<ScoreRow, 'line'>): void => {
         const ready = inOrder.add(index, row);
-        if (ready.length > 0) {
-          const text = formatScoreRows(ready);
-          writing = writing.then(() => file.write(text));
-        }
+        if (ready.length === 0) return;
+        const text = formatScoreRows(ready);
+        writing = writing.then(async () => {
+          if (writeError !== undefined) return;
+          await file.write(text).catch((err: unknown) => {
+            writeError = err;
+          });
+        });
       };
+      // A fixed pool of workers pulling the next row: memory stays flat on an archive of millions of files.
+      let next = 0;
+      const workers = Math.min(todo.length, flags.concurrency ?? 2 * config.model.maxBatch);
       await Promise.all(
-        todo.map((item, index) =>
-          limit.run(async () => {
+        Array.from({ length: workers }, async () => {
+          while (next < todo.length && writeError === undefined) {
+            const index = next++;
+            const item = todo[index] as ScoreItem;
             let row: Omit<ScoreRow, 'line'>;
             if (item.problem || !predictor) {
               row = problemRow(item);
@@ -183,10 +192,11 @@ export async function scoreCommand(
             count(item, row);
             write(index, row);
             progress.tick();
-          }),
-        ),
+          }
+        }),
       );
       await writing;
+      if (writeError !== undefined) throw writeError;
     } finally {
       progress.stop();
       await file.close();
@@ -195,7 +205,8 @@ export async function scoreCommand(
   }
 
   const wanted = new Set(items.map((item) => item.path));
-  const earlierFailures = [...existing.rows.values()].filter((row) => wanted.has(row.path) && isFailure(row)).length;
+  let earlierFailures = 0;
+  for (const [path, status] of existing.rows) if (wanted.has(path) && isFailure(status)) earlierFailures++;
   summary.failures = earlierFailures + summary.refused + summary.failed + summary.duplicates;
   for (const line of problems) stdout.write(`${line}\n`);
   stdout.write(
