@@ -1,6 +1,7 @@
 import { VESSELS } from '@ecgcad/ecg';
 import { describe, expect, it } from 'vitest';
-import { binormalAuc, COHORT_DEFAULTS, generateCohort, sampleLatentAucs, separationForAuc } from './cohort.js';
+import { binormalAuc } from './binormal.js';
+import { COHORT_DEFAULTS, generateCohort, sampleLatentAucs, separationForAuc } from './cohort.js';
 import { formatScoreRows, readScores, scoresHeader } from './scores.js';
 
 describe('binormal AUC', () => {
@@ -27,7 +28,7 @@ describe('generateCohort', () => {
     for (const v of VESSELS) {
       const positives = big.subjects.filter((s) => s.clinical.labels[v] === 1).length;
       expect(positives / big.subjects.length).toBeCloseTo(COHORT_DEFAULTS.vessels[v].prevalence, 1.5);
-      expect(Math.abs(aucs[v] - COHORT_DEFAULTS.vessels[v].auc)).toBeLessThan(0.015);
+      expect(Math.abs((aucs[v] as number) - COHORT_DEFAULTS.vessels[v].auc)).toBeLessThan(0.015);
     }
   });
 

@@ -16,30 +16,8 @@
  * Pure and deterministic: the same options give the same cohort on every platform.
  */
 import { gaussian, mulberry32, type Uniform, VESSELS, type Vessel } from '@ecgcad/ecg';
+import { auc } from './roc.js';
 import type { ClinicalColumns, Label, SymptomType } from './scores.js';
-
-/** Standard normal CDF (the Chebyshev-fitted erfc of Numerical Recipes' erfcc; fractional error < 1.2e-7). */
-function normalCdf(z: number): number {
-  const x = Math.abs(z) / Math.SQRT2;
-  const t = 1 / (1 + 0.5 * x);
-  const erfc =
-    t *
-    Math.exp(
-      -x * x -
-        1.26551223 +
-        t *
-          (1.00002368 +
-            t *
-              (0.37409196 +
-                t *
-                  (0.09678418 +
-                    t *
-                      (-0.18628806 +
-                        t *
-                          (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return z >= 0 ? 1 - erfc / 2 : erfc / 2;
-}
 
 /** Standard normal quantile (P. J. Acklam's rational approximation; relative error < 1.2e-9). */
 function normalQuantile(p: number): number {
@@ -73,9 +51,6 @@ function normalQuantile(p: number): number {
     (((((b0 * r + b1) * r + b2) * r + b3) * r + b4) * r + 1)
   );
 }
-
-/** The binormal AUC of a separation d (means 0 and d, unit variances): Phi(d / sqrt 2). */
-export const binormalAuc = (separation: number): number => normalCdf(separation / Math.SQRT2);
 
 /** The separation d that gives a binormal AUC: sqrt 2 * Phi^-1(auc). */
 export const separationForAuc = (auc: number): number => Math.SQRT2 * normalQuantile(auc);
@@ -221,37 +196,22 @@ export function generateCohort(options: CohortOptions): Cohort {
   return { subjects, vessels };
 }
 
-/** The AUC each vessel's latent has for its label in this sample (what a faithful reader of the latent scores). */
-export function sampleLatentAucs(cohort: Cohort): Record<Vessel, number> {
-  const out = {} as Record<Vessel, number>;
+/**
+ * The AUC each vessel's latent has for its label in this sample (what a faithful reader of the latent scores);
+ * null for a vessel whose labels are all one class (a tiny cohort).
+ */
+export function sampleLatentAucs(cohort: Cohort): Record<Vessel, number | null> {
+  const out = {} as Record<Vessel, number | null>;
   for (const v of VESSELS) {
-    out[v] = mannWhitneyAuc(
-      cohort.subjects.map((s) => s.latents[v]),
-      cohort.subjects.map((s) => s.clinical.labels[v]),
-    );
+    const labels = cohort.subjects.map((s) => s.clinical.labels[v]);
+    const positives = labels.filter((y) => y === 1).length;
+    out[v] =
+      positives === 0 || positives === labels.length
+        ? null
+        : auc(
+            cohort.subjects.map((s) => s.latents[v]),
+            labels,
+          );
   }
   return out;
-}
-
-/** The empirical AUC (Mann-Whitney; ties count one half), by sorting. NaN when a class is empty. */
-function mannWhitneyAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
-  const n = scores.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => (scores[i] as number) - (scores[j] as number));
-  let positives = 0;
-  let rankSum = 0;
-  for (let start = 0; start < n; ) {
-    let end = start + 1;
-    while (end < n && scores[order[end] as number] === scores[order[start] as number]) end++;
-    const midRank = (start + 1 + end) / 2; // 1-based average rank of the tie group
-    for (let k = start; k < end; k++) {
-      if (labels[order[k] as number] === 1) {
-        positives++;
-        rankSum += midRank;
-      }
-    }
-    start = end;
-  }
-  const negatives = n - positives;
-  if (positives === 0 || negatives === 0) return Number.NaN;
-  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
 }

@@ -3,5 +3,13 @@
  * DeLong and bootstrap CIs, site calibration of vessel thresholds, evaluation (calibration, decision curves,
  * reclassification, survival) and pre-test probability. No I/O beyond parsing text the caller read.
  */
+export * from './binary.js';
+export * from './binormal.js';
+export * from './bootstrap.js';
+export * from './calibrate.js';
 export * from './cohort.js';
+export * from './delong.js';
+export * from './rng.js';
+export * from './roc.js';
 export * from './scores.js';
+export * from './thresholds.js';

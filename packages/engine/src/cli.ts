@@ -6,6 +6,7 @@
 import { EcgcadError } from '@ecgcad/ecg';
 import { raiseHeapThresholds } from '@ecgcad/ingest';
 import { Command } from 'commander';
+import * as calibrate from './commands/calibrate.js';
 import * as cohort from './commands/cohort.js';
 import * as dlq from './commands/dlq.js';
 import * as inspect from './commands/inspect.js';
@@ -41,6 +42,7 @@ const commands: Array<{ register(program: Command): void }> = [
   synth,
   score,
   cohort,
+  calibrate,
 ];
 for (const command of commands) command.register(program);
 
