@@ -133,5 +133,9 @@ describe('ecgcad score', () => {
     const text = await readFile(out, 'utf8');
     expect(text.split('\n').filter((l) => l.startsWith('ecg_id,'))).toHaveLength(1);
     expect(readScores(text)).toHaveLength(1);
+    // A new output in a folder that does not exist yet.
+    const nested = join(dir, 'new', 'folder', 'scores.csv');
+    await scoreCommand({ manifest: small, out: nested, model: modelDir, progress: false }, sink());
+    expect(await readFile(nested, 'utf8')).toBe(text);
   });
 });

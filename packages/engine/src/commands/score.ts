@@ -7,7 +7,7 @@
  * failed, 2 when the arguments or the manifest cannot be used. Terminal output names manifest lines, never paths
  * or cells (they may be patient data).
  */
-import { open, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { formatScoreRows, type ScoreRow, ScoresFileError, scoresHeader } from '@ecgcad/clinical';
 import { EcgcadError } from '@ecgcad/ecg';
@@ -149,6 +149,7 @@ export async function scoreCommand(
     // Only rows that need the model load it: a rerun with nothing left, or only bad rows, needs none.
     const needed = todo.some((item) => !item.problem);
     const predictor: Predictor | undefined = needed ? (shared ?? (await predictorFromConfig(config))) : undefined;
+    await mkdir(dirname(resolve(flags.out)), { recursive: true });
     const file = await open(flags.out, 'a+');
     const progress = new ProgressLine(todo.length, stderr, flags.progress === false ? false : undefined);
     try {
