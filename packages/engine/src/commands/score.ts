@@ -60,6 +60,9 @@ export interface ScoreSummary {
   failures: number;
 }
 
+/** Problem lines printed at the end of a run; the rest are in the output file. */
+const MAX_PROBLEM_LINES = 50;
+
 /** A usage error of `score` (exit code 2): bad arguments, an unreadable manifest or output. */
 export class ScoreUsageError extends Error {
   override readonly name = 'ScoreUsageError';
@@ -209,7 +212,11 @@ export async function scoreCommand(
   let earlierFailures = 0;
   for (const [path, status] of existing.rows) if (wanted.has(path) && isFailure(status)) earlierFailures++;
   summary.failures = earlierFailures + summary.refused + summary.failed + summary.duplicates;
-  for (const line of problems) stdout.write(`${line}\n`);
+  // An archive may hold thousands of bad files: the first lines here, all of them in the output's reason column.
+  for (const line of problems.slice(0, MAX_PROBLEM_LINES)) stdout.write(`${line}\n`);
+  if (problems.length > MAX_PROBLEM_LINES) {
+    stdout.write(`... and ${problems.length - MAX_PROBLEM_LINES} more: see the status and reason columns\n`);
+  }
   stdout.write(
     `${summary.total} manifest row(s): ${summary.skipped} already in the output, ${summary.scored} scored, ` +
       `${summary.notAnalysable} not analysable, ${summary.refused} refused, ${summary.failed} failed` +
