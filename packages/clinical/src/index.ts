@@ -7,6 +7,7 @@ export * from './binary.js';
 export * from './binormal.js';
 export * from './bootstrap.js';
 export * from './calibrate.js';
+export * from './cohort.js';
 export * from './delong.js';
 export * from './evaluate/calibration.js';
 export * from './evaluate/cohort.js';
