@@ -283,10 +283,7 @@ export function prepare(
   const sums = new Map<LeadName, RowSums>();
   if (mode !== 'none') {
     for (const l of stored) {
-      if (kernel) {
-        kernel.sums(startOf(l), kept, sumsOut);
-        sums.set(l, { s: sumsOut[0] as number, q: sumsOut[1] as number });
-      } else sums.set(l, rowSums(buf, startOf(l), kept));
+      sums.set(l, kernel ? kernel.sums(startOf(l), kept) : rowSums(buf, startOf(l), kept));
     }
     if (derived.length > 0) {
       const si = sums.get('I') as RowSums;
@@ -333,9 +330,6 @@ export function prepare(
   }
   return target;
 }
-
-/** Sum kernel results [s, q], reused. */
-const sumsOut = new Float64Array(2);
 
 /**
  * The NCL write through the SIMD kernels: every card lead into Float32 staging behind the rows (Float32 index
