@@ -99,12 +99,34 @@ interface KernelExports {
   cross(a: number, b: number, pairs: number, out: number): void;
   write(src: number, dst: number, pairs: number, mean: number, scale: number): void;
   writeDerived(i: number, ii: number, dst: number, pairs: number, a: number, b: number, m: number, k: number): void;
-  halfBand(a: number, b: number, outA: number, outB: number, count: number, ...weights: number[]): void;
+  halfBand(
+    a: number,
+    b: number,
+    outA: number,
+    outB: number,
+    n: number,
+    h0: number,
+    w1: number,
+    w3: number,
+    w5: number,
+  ): void;
   derivation(x: number, i: number, ii: number, quads: number, a: number, b: number, tolerance: number): number;
   stats(ptr: number, quads: number, out: number): void;
   extremeCounts(ptr: number, quads: number, max: number, min: number, out: number): void;
   nonFinite(ptr: number, quads: number): number;
-  deint16(ptr: number, stride: number, quads: number, ...rowsThenScales: number[]): void;
+  deint16(
+    ptr: number,
+    stride: number,
+    quads: number,
+    oa: number,
+    ob: number,
+    oc: number,
+    od: number,
+    sa: number,
+    sb: number,
+    sc: number,
+    sd: number,
+  ): void;
 }
 
 /** The kernels over their linear memory. Rows must lie in {@link SimdKernels.workspace}'s array. */
