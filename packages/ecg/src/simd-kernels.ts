@@ -44,7 +44,10 @@ interface WasmMemory {
 
 /** Vectors (two leads each) one filter kernel call runs together: 1 .. MAX_VECTORS (biquads1, biquads2). */
 const MAX_VECTORS = 2;
-/** Byte layout of the linear memory: the filter's lane pointers, coefficients and start states, results, rows. */
+/**
+ * Byte layout of the linear memory: the filter's lane pointers, coefficients and start states (these three at
+ * addresses fixed in kernels/simd-kernels.wat), the other kernels' results, then the rows.
+ */
 const LANES_AT = 0;
 const COEF_AT = 64;
 const STATES_AT = 256;
@@ -93,8 +96,9 @@ export interface RowSums {
 /** The module's exports: the functions of kernels/simd-kernels.wat (addresses are byte offsets into `memory`). */
 interface KernelExports {
   memory: WasmMemory;
-  biquads1(pairs: number, odd: number, step: number, lanes: number, coef: number, states: number): void;
-  biquads2(pairs: number, odd: number, step: number, lanes: number, coef: number, states: number): void;
+  /** Lane pointers at LANES_AT, coefficients at COEF_AT, start states at STATES_AT (fixed in the .wat). */
+  biquads1(pairs: number, odd: number, step: number): void;
+  biquads2(pairs: number, odd: number, step: number): void;
   sums(ptr: number, pairs: number, out: number): void;
   cross(a: number, b: number, pairs: number, out: number): void;
   write(src: number, dst: number, pairs: number, mean: number, scale: number): void;
@@ -213,7 +217,7 @@ export class SimdKernels {
         }
       }
       const run = vectors === 2 ? this.fns.biquads2 : this.fns.biquads1;
-      run(len >> 1, len & 1, step, LANES_AT, COEF_AT, STATES_AT);
+      run(len >> 1, len & 1, step);
     }
   }
 
