@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { SAMPLES_DIR, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { noteSkip, SAMPLES_DIR, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+
+if (!samplesPresent) noteSkip(import.meta.url, SAMPLES_SKIP_REASON);
 
 const CLI = fileURLToPath(new URL('../packages/engine/dist/cli.js', import.meta.url));
 const built = existsSync(CLI);

@@ -12,7 +12,9 @@ import { readPart10Meta } from '../packages/ingest/src/feeds/part10.js';
 import { RejectedStore } from '../packages/ingest/src/rejected-store.js';
 import { writeDicomEcg } from '../packages/ingest/src/write-dicom.js';
 import { dumpToDicom, recordingIntake, runTool, tempDir } from './feeds-support.js';
-import { SAMPLES_DIR, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { noteSkip, SAMPLES_DIR, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+
+if (!samplesPresent) noteSkip(import.meta.url, SAMPLES_SKIP_REASON);
 
 const NO_WAVEFORM_DUMP = `(0008,0016) UI [1.2.840.10008.5.1.4.1.1.9.1.1]
 (0008,0018) UI [1.2.826.0.1.3680043.9.9999.1.1]

@@ -11,7 +11,9 @@ import { type FolderFeed, type FolderRejection, startFolderFeed } from '../packa
 import type { FeedOutcome } from '../packages/ingest/src/feeds/intake.js';
 import { RejectedStore } from '../packages/ingest/src/rejected-store.js';
 import { recordingIntake, tempDir } from './feeds-support.js';
-import { readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { noteSkip, readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+
+if (!samplesPresent) noteSkip(import.meta.url, SAMPLES_SKIP_REASON);
 
 async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;

@@ -12,7 +12,9 @@ import { httpFeedsPlugin } from '../packages/ingest/src/feeds/http-feeds.js';
 import type { FeedOutcome } from '../packages/ingest/src/feeds/intake.js';
 import { RejectedStore } from '../packages/ingest/src/rejected-store.js';
 import { dumpToDicom, recordingIntake, tempDir } from './feeds-support.js';
-import { readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { noteSkip, readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+
+if (!samplesPresent) noteSkip(import.meta.url, SAMPLES_SKIP_REASON);
 
 const API_KEY = 'test-key-0123456789abcdef';
 const OTHER_KEY = 'second-key-fedcba9876543210';

@@ -16,7 +16,9 @@ import {
 } from '@ecgcad/fhir-writer';
 import { decodeEcg } from '@ecgcad/ingest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { noteSkip, readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+
+if (!samplesPresent) noteSkip(import.meta.url, SAMPLES_SKIP_REASON);
 
 const DECODABLE = [
   'dicom_mortara_el250_12lead.dcm',
