@@ -184,6 +184,16 @@ describe('checkStructure', () => {
     ]);
   });
 
+  it('lets a build script outside src use devDependencies, and still fails an undeclared one', () => {
+    const tree = goodTree();
+    tree['packages/ecg/package.json'] = pkg('ecg', {}, { wabt: '1' });
+    tree['packages/ecg/scripts/build-kernels.mjs'] = "import wabt from 'wabt';\nimport net from 'node:net';\n";
+    tree['packages/ecg/dist/index.js'] = "import 'bullmq';\n";
+    expect(rulesOf(fixture(tree))).toEqual([]);
+    tree['packages/ecg/scripts/build-kernels.mjs'] = "import wabt from 'wabt';\nimport 'binaryen';\n";
+    expect(rulesOf(fixture(tree))).toEqual(['packages/ecg/scripts/build-kernels.mjs:2 undeclared-dependency']);
+  });
+
   it('as a command, exits 1 and names the file, line and rule of a deliberately bad import', async () => {
     const tree = goodTree();
     tree['packages/ingest/src/decode.ts'] = "import { Queue } from '@ecgcad/queue';\n";

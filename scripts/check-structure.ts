@@ -8,8 +8,9 @@
  *   the ingest queued intake) and the engine import it;
  * - nothing imports @ecgcad/engine;
  * - a relative import stays inside its own package (unit tests may also reach test/support);
- * - every package declares exactly what its sources import: run-time imports in `dependencies`, test-only ones in
- *   `devDependencies` (or the root's, for shared tools), and no dependency that nothing imports.
+ * - every package declares exactly what its sources import: run-time imports in `dependencies`, test-only and
+ *   build-time ones (files outside src, such as a build script) in `devDependencies` (or the root's, for shared
+ *   tools), and no dependency that nothing imports at run time.
  * Imports are read with TypeScript's own pre-processor (static, type-only, re-exports, dynamic import(), require()).
  * Usage: `tsx scripts/check-structure.ts [root]`; exits 1 and prints one line per violation.
  */
@@ -93,13 +94,17 @@ function keys(value: unknown): Set<string> {
   return new Set(value && typeof value === 'object' ? Object.keys(value) : []);
 }
 
+/** Build output and installed packages are not sources. */
+const SKIPPED_DIRS = new Set(['dist', 'node_modules']);
+
 function sourceFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
   for (const entry of readdirSync(dir)) {
     const path = join(dir, entry);
-    if (statSync(path).isDirectory()) out.push(...sourceFiles(path));
-    else if (/\.(ts|mts|cts|js|mjs)$/.test(entry) && !entry.endsWith('.d.ts')) out.push(path);
+    if (statSync(path).isDirectory()) {
+      if (!SKIPPED_DIRS.has(entry)) out.push(...sourceFiles(path));
+    } else if (/\.(ts|mts|cts|js|mjs)$/.test(entry) && !entry.endsWith('.d.ts')) out.push(path);
   }
   return out.sort();
 }
@@ -133,10 +138,14 @@ export function checkStructure(root: string): Violation[] {
     const pkgDir = join(root, 'packages', pkg.dir);
     const srcDir = join(pkgDir, 'src');
     const used = new Set<string>();
-    for (const path of sourceFiles(srcDir)) {
+    for (const path of sourceFiles(pkgDir)) {
       const file = relative(root, path).split(sep).join('/');
       const inSrc = relative(srcDir, path).split(sep).join('/');
+      // Files outside src (build scripts) run at build time only: they may use devDependencies, and the layout
+      // rules, which are about what the package ships, do not apply to them.
+      const tooling = inSrc.startsWith('..');
       const test = isTestFile(path);
+      const devOnly = test || tooling;
       const report = (line: number, rule: string, message: string): void => {
         violations.push({ file, line, rule, message });
       };
@@ -154,9 +163,9 @@ export function checkStructure(root: string): Violation[] {
         const name = builtin ? bare.split('/')[0]! : packageOf(specifier);
         const target = byName.get(name);
 
-        if (pkg.dir === 'ecg' && KERNEL_FORBIDDEN.has(name))
+        if (!tooling && pkg.dir === 'ecg' && KERNEL_FORBIDDEN.has(name))
           report(line, 'kernel-infrastructure', `the kernel imports '${specifier}' (no queue, Redis or network code)`);
-        if (target && target !== pkg) {
+        if (!tooling && target && target !== pkg) {
           if (target.dir === 'engine')
             report(line, 'engine-import', `imports ${target.name}: nothing imports the engine`);
           else if (pkg.dir === 'ecg') report(line, 'kernel-imports-workspace', `the kernel imports ${target.name}`);
@@ -171,12 +180,12 @@ export function checkStructure(root: string): Violation[] {
             report(line, 'queue-import', `imports @ecgcad/queue: only worker files and the engine may`);
         }
         if (builtin || name === pkg.name) continue;
-        if (!test) used.add(name);
-        const declared = test
+        if (!devOnly) used.add(name);
+        const declared = devOnly
           ? pkg.dependencies.has(name) || pkg.devDependencies.has(name) || rootDevDependencies.has(name)
           : pkg.dependencies.has(name);
         if (!declared) {
-          const where = !test && pkg.devDependencies.has(name) ? ' (it is only a devDependency)' : '';
+          const where = !devOnly && pkg.devDependencies.has(name) ? ' (it is only a devDependency)' : '';
           report(line, 'undeclared-dependency', `imports '${name}', not in ${pkg.name}'s dependencies${where}`);
         }
       }
