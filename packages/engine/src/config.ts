@@ -12,6 +12,7 @@ import { z } from 'zod';
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../models/ecgcad-demo', import.meta.url));
 
 const port = z.number().int().min(0).max(65_535);
+const aeTitle = z.string().regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, 'must be 1-16 printable characters without backslash');
 const positiveInt = z.number().int().positive();
 
 /** EHR authentication: OAuth2 client credentials, or SMART Backend Services (private_key_jwt). */
@@ -131,10 +132,29 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         host: z.string().min(1).default('0.0.0.0'),
         port: port.default(11112),
-        aeTitle: z
-          .string()
-          .regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, 'must be 1-16 printable characters without backslash')
-          .default('ECGCAD'),
+        aeTitle: aeTitle.default('ECGCAD'),
+        /** Calling AE titles allowed to associate; unset (and no callingAeAddresses) = any, with a loud warning. */
+        allowedCallingAeTitles: z.array(aeTitle).min(1).optional(),
+        /** Calling AE title -> source IPs / CIDR blocks it may call from (the title is then allowed, from there only). */
+        callingAeAddresses: z.record(aeTitle, z.array(z.string().min(1)).min(1)).optional(),
+        /** DICOM TLS (BCP 195 profile); unset = plain TCP, with a loud warning (closed networks only). */
+        tls: z
+          .object({
+            certFile: z.string().min(1),
+            keyFile: z.string().min(1),
+            /** CA of the client certificates; with it, clients must present one it signed (unless verifyClient false). */
+            caFile: z.string().min(1).optional(),
+            verifyClient: z.boolean().optional(),
+            minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+          })
+          .strict()
+          .optional(),
+        /** Open associations per source address; more get A-ASSOCIATE-RJ local-limit-exceeded. */
+        maxAssociationsPerSource: positiveInt.max(1024).default(8),
+        /** ARTIM: connection to A-ASSOCIATE-RQ. */
+        associationTimeoutMs: positiveInt.default(30_000),
+        /** A peer that completes no PDU this long while we owe it nothing is aborted. */
+        pduTimeoutMs: positiveInt.default(60_000),
       })
       .prefault({}),
     folder: z
@@ -175,6 +195,10 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_API_KEYS: { path: ['http', 'apiKeys'], parse: 'list' },
   ECGCAD_DIMSE_PORT: { path: ['dimse', 'port'], parse: 'int' },
   ECGCAD_AE_TITLE: { path: ['dimse', 'aeTitle'], parse: 'string' },
+  ECGCAD_DIMSE_ALLOWED_AE: { path: ['dimse', 'allowedCallingAeTitles'], parse: 'list' },
+  ECGCAD_DIMSE_TLS_CERT: { path: ['dimse', 'tls', 'certFile'], parse: 'string' },
+  ECGCAD_DIMSE_TLS_KEY: { path: ['dimse', 'tls', 'keyFile'], parse: 'string' },
+  ECGCAD_DIMSE_TLS_CA: { path: ['dimse', 'tls', 'caFile'], parse: 'string' },
   ECGCAD_FOLDER: { path: ['folder', 'dir'], parse: 'string' },
   ECGCAD_LOG_LEVEL: { path: ['log', 'level'], parse: 'string' },
 };

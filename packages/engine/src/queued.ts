@@ -23,6 +23,7 @@ import {
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EngineConfig } from './config.js';
+import { dimseFeedSettings } from './dimse-options.js';
 import type { Logger } from './logger.js';
 import { EngineMetrics } from './metrics.js';
 import { ehrCheck, type OpsServer, type ReadinessCheck, redisCheck, startOpsServer } from './ops.js';
@@ -210,13 +211,11 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       });
     }
     if (options.feeds && config.dimse.enabled) {
-      dimse = await startDimseFeed({
-        ...feedCommon,
-        aeTitle: config.dimse.aeTitle,
-        port: config.dimse.port,
-        host: config.dimse.host,
-      });
-      logger.info({ port: dimse.port, aeTitle: config.dimse.aeTitle }, 'DICOM C-STORE SCP listening');
+      const settings = dimseFeedSettings(config.dimse);
+      for (const warning of settings.warnings)
+        logger.warn({ feed: 'cstore', security: 'insecure' }, `INSECURE: ${warning}`);
+      dimse = await startDimseFeed({ ...feedCommon, ...settings.options });
+      logger.info({ port: dimse.port, aeTitle: config.dimse.aeTitle, tls: dimse.tls }, 'DICOM C-STORE SCP listening');
     }
     if (options.feeds && config.folder.dir) {
       folder = await startFolderFeed({ ...feedCommon, dir: config.folder.dir });
