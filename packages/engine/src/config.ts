@@ -93,6 +93,28 @@ export const configSchema = z
         unidentified: z.enum(['refuse', 'placeholder']).optional(),
         /** IANA zone of acquisition times that carry none. */
         timeZone: z.string().min(1).optional(),
+        /**
+         * Allow http:// for `url` and the token URL (a test EHR; loopback included: there is no implicit exception).
+         * Default false: patient data and client credentials go to the EHR over https only.
+         */
+        allowInsecureHttp: z.boolean().default(false),
+      })
+      .superRefine((fhir, ctx) => {
+        if (fhir.allowInsecureHttp) return;
+        const urls: Array<[string[], string | undefined]> = [
+          [['url'], fhir.url],
+          [['auth', 'tokenUrl'], fhir.auth && 'tokenUrl' in fhir.auth ? fhir.auth.tokenUrl : undefined],
+        ];
+        for (const [path, url] of urls) {
+          if (url !== undefined && !url.toLowerCase().startsWith('https://')) {
+            ctx.addIssue({
+              code: 'custom',
+              path,
+              message:
+                'must be an https:// URL (set fhir.allowInsecureHttp or ECGCAD_FHIR_ALLOW_HTTP=1 for a test EHR)',
+            });
+          }
+        }
       })
       .prefault({}),
     /** Folder for Bundle files when no FHIR URL is set. */
@@ -188,6 +210,8 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_FHIR_CLIENT_SECRET: { path: ['fhir', 'auth', 'clientSecret'], parse: 'string' },
   ECGCAD_FHIR_PRIVATE_KEY_FILE: { path: ['fhir', 'auth', 'privateKeyFile'], parse: 'string' },
   ECGCAD_FHIR_KEY_ALG: { path: ['fhir', 'auth', 'alg'], parse: 'string' },
+  ECGCAD_FHIR_SCOPE: { path: ['fhir', 'auth', 'scope'], parse: 'string' },
+  ECGCAD_FHIR_ALLOW_HTTP: { path: ['fhir', 'allowInsecureHttp'], parse: 'bool' },
   ECGCAD_OUT: { path: ['out'], parse: 'string' },
   ECGCAD_REJECTED_DIR: { path: ['rejectedDir'], parse: 'string' },
   ECGCAD_HTTP_PORT: { path: ['http', 'port'], parse: 'int' },

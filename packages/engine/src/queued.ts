@@ -140,6 +140,9 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       const writer = writerFromConfig(config);
       workers.write = startWriteWorker({ ...common, writer, concurrency: config.workers.write });
       if (config.fhir.url) checks.ehr = ehrCheck(config.fhir.url);
+      if (config.fhir.url?.startsWith('http:')) {
+        logger.warn({ security: 'insecure' }, 'INSECURE: the EHR is reached over plain http (fhir.allowInsecureHttp)');
+      }
     }
     if (options.stages.includes('infer')) {
       predictor = await predictorFromConfig(config, {
