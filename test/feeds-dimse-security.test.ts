@@ -24,6 +24,16 @@ function recordingLogger(): { logger: FeedLogger; lines: Array<{ level: string; 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The first line with this message logged after index `from`, waiting up to 3 s for it (the log may trail the tool). */
+async function lineAfter(lines: Array<{ msg: string; fields: object }>, from: number, msg: string) {
+  for (let waited = 0; waited < 3000; waited += 25) {
+    const line = lines.slice(from).find((l) => l.msg === msg);
+    if (line) return line;
+    await sleep(25);
+  }
+  return undefined;
+}
+
 describe('DICOM TLS on the C-STORE SCP (dcmtk storescu +tls, certificates made by openssl)', () => {
   let dir: string;
   let pki: TestPki;
@@ -82,8 +92,7 @@ describe('DICOM TLS on the C-STORE SCP (dcmtk storescu +tls, certificates made b
     expect(out).toMatch(/Association Request Failed/);
     expect(out).not.toMatch(/Store Response/);
     expect(taken).toHaveLength(before);
-    await sleep(50);
-    const refusal = lines.slice(logged).find((l) => l.msg === 'DICOM TLS handshake refused');
+    const refusal = await lineAfter(lines, logged, 'DICOM TLS handshake refused');
     expect(refusal?.fields).toMatchObject({ remote: '127.0.0.1' });
   });
 
@@ -101,8 +110,7 @@ describe('DICOM TLS on the C-STORE SCP (dcmtk storescu +tls, certificates made b
       // dcmtk only says the peer went away; the reason is in the engine's log.
       expect(out).toMatch(/Association Request Failed/);
       expect(out).not.toMatch(/Store Response/);
-      await sleep(50);
-      const refusal = lines.slice(logged).find((l) => l.msg === 'DICOM TLS handshake refused');
+      const refusal = await lineAfter(lines, logged, 'DICOM TLS handshake refused');
       expect(refusal?.fields).toEqual({ feed: 'cstore', remote: '127.0.0.1', reason });
     }
     expect(taken).toHaveLength(before);
@@ -202,7 +210,7 @@ describe('per-source association limit and the ARTIM / PDU idle timers', () => {
 
     holders[0]?.socket.destroy();
     await holders[0]?.closed;
-    await sleep(100);
+    await sleep(500); // the server sees the close a moment after the client
     const before = taken.length;
     const served = await store(feed.port);
     expect(served.out).toMatch(/Received Store Response \(Success\)/);
