@@ -144,6 +144,24 @@ describe('DICOM TLS on the C-STORE SCP (dcmtk storescu +tls, certificates made b
     }
   });
 
+  it('closes at once even while a TLS handshake is pending', async () => {
+    const pending = await startDimseFeed({
+      aeTitle: 'ECGCAD',
+      port: 0,
+      host: '127.0.0.1',
+      intake,
+      rejected: await RejectedStore.open(join(dir, 'rejected')),
+      tls: { cert: await pem(pki.serverPem), key: await pem(pki.serverKey), ca: await pem(pki.caPem) },
+      allowedCallingAeTitles: ['CART1'],
+    });
+    const silent = rawPeer(pending.port); // connects and never starts the handshake
+    await sleep(200);
+    const started = Date.now();
+    await pending.close();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await silent.closed).toBeLessThan(5000);
+  });
+
   it('rejects an unknown calling AE, and a known one calling from an address not bound to it, with A-ASSOCIATE-RJ', async () => {
     const before = taken.length;
     for (const calling of ['INTRUDER', 'CART2']) {

@@ -272,8 +272,14 @@ export async function startDimseFeed(options: DimseFeedOptions): Promise<DimseFe
   } else {
     server = createServer(onConnection);
   }
-  // Past the limit the OS-level accept closes at once (also covers TLS handshakes not yet counted in `sockets`).
+  // Past this Node closes new connections at accept (this also bounds TLS handshakes not yet counted in `sockets`).
   server.maxConnections = config.maxConnections + 16;
+  // Every TCP connection, TLS handshakes included, so close() need not wait for a handshake to time out.
+  const tcpSockets = new Set<Socket>();
+  server.on('connection', (raw: Socket) => {
+    tcpSockets.add(raw);
+    raw.on('close', () => tcpSockets.delete(raw));
+  });
   server.on('error', (err) => logger.error({ feed: 'cstore', error: messageOf(err) }, 'DICOM listener error'));
 
   await new Promise<void>((resolve, reject) => {
@@ -297,6 +303,7 @@ export async function startDimseFeed(options: DimseFeedOptions): Promise<DimseFe
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
+        for (const socket of tcpSockets) socket.destroy();
         server.close(() => resolve());
       }),
   };
