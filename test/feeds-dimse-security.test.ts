@@ -144,6 +144,31 @@ describe('DICOM TLS on the C-STORE SCP (dcmtk storescu +tls, certificates made b
     }
   });
 
+  it('closes a connection that never starts the TLS handshake after the association timeout', async () => {
+    const short = await startDimseFeed({
+      aeTitle: 'ECGCAD',
+      port: 0,
+      host: '127.0.0.1',
+      intake,
+      rejected: await RejectedStore.open(join(dir, 'rejected')),
+      logger,
+      tls: { cert: await pem(pki.serverPem), key: await pem(pki.serverKey), ca: await pem(pki.caPem) },
+      allowedCallingAeTitles: ['CART1'],
+      associationTimeoutMs: 1000,
+    });
+    try {
+      const logged = lines.length;
+      const silent = rawPeer(short.port);
+      const ms = await silent.closed;
+      expect(ms).toBeGreaterThanOrEqual(900);
+      expect(ms).toBeLessThan(4000);
+      const refusal = await lineAfter(lines, logged, 'DICOM TLS handshake refused');
+      expect(refusal?.fields).toMatchObject({ remote: '127.0.0.1', reason: 'ERR_TLS_HANDSHAKE_TIMEOUT' });
+    } finally {
+      await short.close();
+    }
+  });
+
   it('closes at once even while a TLS handshake is pending', async () => {
     const pending = await startDimseFeed({
       aeTitle: 'ECGCAD',

@@ -266,6 +266,9 @@ export async function startDimseFeed(options: DimseFeedOptions): Promise<DimseFe
         },
         'DICOM TLS handshake refused',
       );
+      // After a handshake timeout Node leaves the TCP connection open (a silent peer would hold it for ever).
+      socket.destroy();
+      parent?.destroy();
     });
     tlsServer.on('connection', (raw: Socket) => tcpPeers.set(raw, raw.remoteAddress));
     server = tlsServer;
