@@ -159,7 +159,10 @@ export const configSchema = z
         allowedCallingAeTitles: z.array(aeTitle).min(1).optional(),
         /** Calling AE title -> source IPs / CIDR blocks it may call from (the title is then allowed, from there only). */
         callingAeAddresses: z.record(aeTitle, z.array(z.string().min(1)).min(1)).optional(),
-        /** DICOM TLS (BCP 195 profile); unset = plain TCP, with a loud warning (closed networks only). */
+        /**
+         * DICOM TLS (BCP 195 profile). Unset = plain TCP: refused on a non-loopback `host` unless `allowInsecure`,
+         * and logged loudly either way.
+         */
         tls: z
           .object({
             certFile: z.string().min(1),
@@ -171,6 +174,8 @@ export const configSchema = z
           })
           .strict()
           .optional(),
+        /** Plain TCP on a non-loopback address (a closed network the site vouches for). Logged loudly. */
+        allowInsecure: z.boolean().default(false),
         /** Open associations per source address; more get A-ASSOCIATE-RJ local-limit-exceeded. */
         maxAssociationsPerSource: positiveInt.max(1024).default(8),
         /** ARTIM: connection to A-ASSOCIATE-RQ. */
@@ -219,6 +224,8 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_API_KEYS: { path: ['http', 'apiKeys'], parse: 'list' },
   ECGCAD_DIMSE_PORT: { path: ['dimse', 'port'], parse: 'int' },
   ECGCAD_AE_TITLE: { path: ['dimse', 'aeTitle'], parse: 'string' },
+  ECGCAD_DIMSE_HOST: { path: ['dimse', 'host'], parse: 'string' },
+  ECGCAD_DIMSE_ALLOW_INSECURE: { path: ['dimse', 'allowInsecure'], parse: 'bool' },
   ECGCAD_DIMSE_ALLOWED_AE: { path: ['dimse', 'allowedCallingAeTitles'], parse: 'list' },
   ECGCAD_DIMSE_TLS_CERT: { path: ['dimse', 'tls', 'certFile'], parse: 'string' },
   ECGCAD_DIMSE_TLS_KEY: { path: ['dimse', 'tls', 'keyFile'], parse: 'string' },

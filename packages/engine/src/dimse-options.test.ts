@@ -14,8 +14,21 @@ const file = (name: string, text: string) => {
 };
 
 describe('dimseFeedSettings', () => {
-  it('warns about plain TCP and an open calling-AE list by default', () => {
-    const { options, warnings } = dimseFeedSettings(loadConfig({ env: {} }).dimse);
+  it('refuses plain TCP on a non-loopback address (the default 0.0.0.0) unless dimse.allowInsecure', () => {
+    expect(() => dimseFeedSettings(loadConfig({ env: {} }).dimse)).toThrow(
+      /dimse: plain TCP on 0\.0\.0\.0 \(not loopback\).*dimse\.allowInsecure=true/,
+    );
+    expect(() => dimseFeedSettings(loadConfig({ env: { ECGCAD_DIMSE_HOST: '10.1.2.3' } }).dimse)).toThrow(ConfigError);
+    const allowed = dimseFeedSettings(loadConfig({ env: { ECGCAD_DIMSE_ALLOW_INSECURE: '1' } }).dimse);
+    expect(allowed.options.host).toBe('0.0.0.0');
+    expect(allowed.warnings[0]).toMatch(/without TLS/);
+    for (const host of ['127.0.0.1', '::1', 'localhost', '[::1]']) {
+      expect(dimseFeedSettings(loadConfig({ env: { ECGCAD_DIMSE_HOST: host } }).dimse).options.host).toBe(host);
+    }
+  });
+
+  it('warns about plain TCP and an open calling-AE list on loopback', () => {
+    const { options, warnings } = dimseFeedSettings(loadConfig({ env: { ECGCAD_DIMSE_HOST: '127.0.0.1' } }).dimse);
     expect(options.tls).toBeUndefined();
     expect(options.acceptAnyCallingAe).toBe(true);
     expect(options).toMatchObject({ maxAssociationsPerSource: 8, associationTimeoutMs: 30_000, pduTimeoutMs: 60_000 });

@@ -15,7 +15,19 @@ export interface DimseFeedSettings {
   warnings: string[];
 }
 
-/** Builds the feed options; an unreadable certificate or key file is a ConfigError naming the key. */
+/** True for a loopback bind address (127.0.0.0/8, ::1, localhost). */
+function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Builds the feed options. ConfigError for an unreadable certificate or key file (naming the key), and for plain
+ * TCP on a non-loopback address without `dimse.allowInsecure`.
+ */
 export function dimseFeedSettings(dimse: EngineConfig['dimse']): DimseFeedSettings {
   const issues: string[] = [];
   const read = (key: string, file: string): Buffer | undefined => {
@@ -40,6 +52,11 @@ export function dimseFeedSettings(dimse: EngineConfig['dimse']): DimseFeedSettin
     if (!verifyClient) {
       warnings.push('DICOM TLS without client certificates: any host that reaches the port may associate');
     }
+  } else if (!isLoopbackHost(dimse.host) && !dimse.allowInsecure) {
+    issues.push(
+      `dimse: plain TCP on ${dimse.host} (not loopback) would carry ECGs in clear; set dimse.tls (certFile, keyFile, ` +
+        'caFile) or, on a closed network only, dimse.allowInsecure=true',
+    );
   } else {
     warnings.push(
       'DICOM C-STORE SCP without TLS: ECGs (patient data) cross the network in clear; closed networks only (set dimse.tls)',

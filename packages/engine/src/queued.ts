@@ -67,6 +67,8 @@ function feedLogger(logger: Logger): FeedLogger {
 /** Starts the configured parts. On a start failure, whatever had started is closed again. */
 export async function startQueuedEngine(options: QueuedEngineOptions): Promise<QueuedEngine> {
   const { config, logger } = options;
+  // Settings first: a missing certificate or plain DICOM on an open address stops the start before anything connects.
+  const dimseSettings = options.feeds && config.dimse.enabled ? dimseFeedSettings(config.dimse) : undefined;
   const metrics = new EngineMetrics();
   const connections: Redis[] = [];
   const closers: Array<() => Promise<unknown>> = [];
@@ -213,11 +215,11 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
           : {}),
       });
     }
-    if (options.feeds && config.dimse.enabled) {
-      const settings = dimseFeedSettings(config.dimse);
-      for (const warning of settings.warnings)
+    if (dimseSettings) {
+      for (const warning of dimseSettings.warnings) {
         logger.warn({ feed: 'cstore', security: 'insecure' }, `INSECURE: ${warning}`);
-      dimse = await startDimseFeed({ ...feedCommon, ...settings.options });
+      }
+      dimse = await startDimseFeed({ ...feedCommon, ...dimseSettings.options });
       logger.info({ port: dimse.port, aeTitle: config.dimse.aeTitle, tls: dimse.tls }, 'DICOM C-STORE SCP listening');
     }
     if (options.feeds && config.folder.dir) {
