@@ -9,6 +9,7 @@ import { DuplicateIdError, type EcgcadError, isTransient, type Prediction } from
 import { type DeliveryResult, deliverWithRetry, type FhirWriter, type RetryOptions } from '@ecgcad/fhir-writer';
 import type { Predictor } from '@ecgcad/infer';
 import { decodeEcg, type IntakeMeta } from '@ecgcad/ingest';
+import pLimit, { type LimitFunction } from 'p-limit';
 
 /** How one input ended. */
 export type EcgOutcome =
@@ -26,24 +27,6 @@ export interface EmbeddedPipelineOptions {
   concurrency?: number;
 }
 
-/** Runs a function at most `limit` at a time, in submission order. */
-export class ConcurrencyLimit {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(readonly limit: number) {}
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-}
-
 function messageOf(err: unknown): { code: string; reason: string } {
   if (err instanceof Error && 'code' in err && typeof (err as EcgcadError).code === 'string') {
     return { code: (err as EcgcadError).code, reason: err.message };
@@ -56,7 +39,7 @@ export class EmbeddedPipeline {
   readonly predictor: Predictor;
   readonly writer: FhirWriter;
   private readonly retry: RetryOptions;
-  private readonly limit: ConcurrencyLimit;
+  private readonly limit: LimitFunction;
   /** ECG id -> sha256 and source of the first input seen with it, to catch two documents that claim one id. */
   private readonly seen = new Map<string, { sha256: string; source: string }>();
 
@@ -64,12 +47,12 @@ export class EmbeddedPipeline {
     this.predictor = options.predictor;
     this.writer = options.writer;
     this.retry = options.retry ?? { maxAttempts: 6, baseDelayMs: 500 };
-    this.limit = new ConcurrencyLimit(options.concurrency ?? 32);
+    this.limit = pLimit(options.concurrency ?? 32);
   }
 
   /** Decodes, scores and writes one ECG. Never throws: every ending is an EcgOutcome. */
   process(bytes: Uint8Array, meta: IntakeMeta & { source: string }): Promise<EcgOutcome> {
-    return this.limit.run(async () => {
+    return this.limit(async (): Promise<EcgOutcome> => {
       let ecg: ReturnType<typeof decodeEcg>;
       try {
         ecg = decodeEcg(bytes, { feed: meta.feed, receivedAt: meta.receivedAt });
@@ -149,7 +132,7 @@ export async function runFiles(
   onDone?: (outcome: EcgOutcome, index: number) => void,
 ): Promise<EcgOutcome[]> {
   // Bounds the files read ahead of the pipeline, so a large folder is not read into memory at once.
-  const readAhead = new ConcurrencyLimit(64);
+  const readAhead = pLimit(64);
   const turns = files.map(() => {
     let resolve!: () => void;
     const promise = new Promise<void>((r) => {
@@ -160,7 +143,7 @@ export async function runFiles(
   turns[0]?.resolve();
   return Promise.all(
     files.map((file, index) =>
-      readAhead.run(async () => {
+      readAhead(async () => {
         const bytes = await readFile(file).then(
           (buffer) => new Uint8Array(buffer),
           () => undefined,
