@@ -7,20 +7,21 @@
  * Close (SIGTERM): feeds first (stop taking work; in-flight hand-overs finish), then workers (`worker.close()` waits
  * for active jobs), then the model session, queues and connections.
  */
-import { RedisPayloadStore, type StageName, type StageRetryOptions } from '@ecgcad/ecg';
-import { startWriteWorker } from '@ecgcad/fhir-writer';
-import { type Predictor, startInferWorker } from '@ecgcad/infer';
+import type { StageName } from '@ecgcad/ecg';
+import { startWriteWorker } from '@ecgcad/fhir-writer/worker';
+import type { Predictor } from '@ecgcad/infer';
+import { startInferWorker } from '@ecgcad/infer/worker';
 import {
-  createQueuedIntake,
   type DimseFeed,
   type FeedLogger,
   type FolderFeed,
   RejectedStore,
   startDimseFeed,
   startFolderFeed,
-  startIngestWorker,
 } from '@ecgcad/ingest';
-import type { Worker } from 'bullmq';
+import { createQueuedIntake } from '@ecgcad/ingest/queued-intake';
+import { startIngestWorker } from '@ecgcad/ingest/worker';
+import { RedisPayloadStore, type StageRetryOptions, type Worker } from '@ecgcad/queue';
 import type { Redis } from 'ioredis';
 import type { EngineConfig } from './config.js';
 import type { Logger } from './logger.js';

@@ -80,7 +80,10 @@ export const predictionSchema = z.discriminatedUnion(
       reasons: z.array(z.string('must be a string'), 'must be an array of strings'),
     }),
   ],
-  { error: (issue) => (issue.code === 'invalid_type' ? 'must be an object' : 'must be scored or not-analysable') },
+  {
+    error: (issue: { code: string }) =>
+      issue.code === 'invalid_type' ? 'must be an object' : 'must be scored or not-analysable',
+  },
 );
 
 /** `vessels[0].stratum` from a zod issue path. */
