@@ -43,14 +43,14 @@ describe.skipIf(!samplesPresent)(`folder feed (${samplesPresent ? 'samples' : SA
     feed = undefined;
   });
 
-  const start = (extra: { stableMs?: number; retryMs?: number; maxFileBytes?: number } = {}) =>
+  const start = (extra: { stableMs?: number; retryBaseMs?: number; maxFileBytes?: number } = {}) =>
     startFolderFeed({
       dir: inbox,
       intake: harness.intake,
       rejected,
       stableMs: extra.stableMs ?? 300,
       pollMs: 50,
-      retryMs: extra.retryMs ?? 200,
+      retry: { baseDelayMs: extra.retryBaseMs ?? 200 },
       ...(extra.maxFileBytes === undefined ? {} : { maxFileBytes: extra.maxFileBytes }),
       onOutcome: (_feed, outcome) => outcomes.push(outcome),
     });
@@ -122,7 +122,7 @@ describe.skipIf(!samplesPresent)(`folder feed (${samplesPresent ? 'samples' : SA
 
   it('leaves a file in place on a transient failure, stores nothing as rejected, and retries it', async () => {
     harness.control.mode = 'transient';
-    feed = await start({ retryMs: 150 });
+    feed = await start({ retryBaseMs: 150 });
     await writeFile(join(inbox, 'later.xml'), readSample('aecg_liryc_100hz_example.xml'));
     await waitFor(() => outcomes.filter((o) => o === 'retry').length >= 2);
     expect(existsSync(join(inbox, 'later.xml'))).toBe(true);

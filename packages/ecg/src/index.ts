@@ -10,6 +10,7 @@ export * from './payload/index.js';
 export * from './prepare.js';
 export * from './quality.js';
 export * from './resample.js';
+export * from './retry-policy.js';
 export { deinterleaveInt16, withoutSimd } from './simd-kernels.js';
 export * from './summary.js';
 export * from './synth/index.js';

@@ -112,7 +112,7 @@ describe('EmbeddedPipeline', () => {
     const pipeline = new EmbeddedPipeline({
       predictor,
       writer: new FhirWriter({ sink: flaky, patient: { whenMissing: 'placeholder' } }),
-      retry: { maxAttempts: 5, baseDelayMs: 1 },
+      retry: { attempts: 5, baseDelayMs: 1 },
     });
     const bytes = writeDicomEcg(synthesizeEcg({ seed: 3 }));
     const ok = await pipeline.process(bytes, { feed: 'file', receivedAt: new Date().toISOString(), source: 'x.dcm' });
@@ -122,7 +122,7 @@ describe('EmbeddedPipeline', () => {
     const refusing = new EmbeddedPipeline({
       predictor,
       writer: new FhirWriter({ sink: flaky, patient: { whenMissing: 'refuse' } }),
-      retry: { maxAttempts: 5, baseDelayMs: 1 },
+      retry: { attempts: 5, baseDelayMs: 1 },
     });
     const anonymous = synthesizeEcg({ seed: 4 });
     anonymous.patient = {};

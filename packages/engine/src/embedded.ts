@@ -5,8 +5,15 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { DuplicateIdError, type EcgcadError, isTransient, type Prediction } from '@ecgcad/ecg';
-import { type DeliveryResult, deliverWithRetry, type FhirWriter, type RetryOptions } from '@ecgcad/fhir-writer';
+import {
+  DuplicateIdError,
+  type EcgcadError,
+  isTransient,
+  type Prediction,
+  type RetryPolicy,
+  retryPolicy,
+} from '@ecgcad/ecg';
+import { type DeliveryResult, deliverWithRetry, type FhirWriter } from '@ecgcad/fhir-writer';
 import type { Predictor } from '@ecgcad/infer';
 import { decodeEcg, type IntakeMeta } from '@ecgcad/ingest';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -21,8 +28,8 @@ export type EcgOutcome =
 export interface EmbeddedPipelineOptions {
   predictor: Predictor;
   writer: FhirWriter;
-  /** Retries of transient faults (inference and delivery). Default 6 attempts from 500 ms. */
-  retry?: RetryOptions;
+  /** Retries of transient faults (inference and delivery): the engine's retry policy. Default DEFAULT_RETRY_POLICY. */
+  retry?: Partial<RetryPolicy>;
   /** ECGs in flight at once. Default 2 x the model's batch (32). */
   concurrency?: number;
 }
@@ -38,7 +45,7 @@ function messageOf(err: unknown): { code: string; reason: string } {
 export class EmbeddedPipeline {
   readonly predictor: Predictor;
   readonly writer: FhirWriter;
-  private readonly retry: RetryOptions;
+  private readonly retry: RetryPolicy;
   private readonly limit: LimitFunction;
   /** ECG id -> sha256 and source of the first input seen with it, to catch two documents that claim one id. */
   private readonly seen = new Map<string, { sha256: string; source: string }>();
@@ -46,7 +53,7 @@ export class EmbeddedPipeline {
   constructor(options: EmbeddedPipelineOptions) {
     this.predictor = options.predictor;
     this.writer = options.writer;
-    this.retry = options.retry ?? { maxAttempts: 6, baseDelayMs: 500 };
+    this.retry = retryPolicy(options.retry);
     this.limit = pLimit(options.concurrency ?? 32);
   }
 

@@ -1,11 +1,22 @@
 /**
  * The BullMQ worker shell every stage shares: worker settings with their defaults, the stage events, and the
  * failure policy (a permanent fault goes straight to the failed set, the dead-letter queue, as an
- * UnrecoverableError; anything else is retried with the job's backoff). A stage supplies only its job handler.
+ * UnrecoverableError; anything else is retried after the retry policy's delay, an EHR's Retry-After honoured). A
+ * stage supplies only its job handler.
  */
 
-import { failureReason, isPermanentFailure, QUEUE_PREFIX, type StageEventListener, type StageName } from '@ecgcad/ecg';
+import {
+  failureReason,
+  isPermanentFailure,
+  QUEUE_PREFIX,
+  type RetryPolicy,
+  retryAfterOf,
+  type StageEventListener,
+  type StageName,
+  TransientError,
+} from '@ecgcad/ecg';
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
+import { stageBackoffStrategy } from './job-options.js';
 
 /** Options every stage worker takes. */
 export interface StageWorkerOptions {
@@ -23,6 +34,11 @@ export interface StageWorkerOptions {
   lockDurationMs?: number;
   /** Stage events for metrics and logs; a throwing listener never changes a job's fate. */
   onEvent?: StageEventListener;
+  /**
+   * The retry policy: its delays are the worker's backoff strategy; a stage that adds jobs to the next queue gives
+   * them its attempts. Default DEFAULT_RETRY_POLICY.
+   */
+  retry?: Partial<RetryPolicy>;
 }
 
 /** What a stage's handler reports for the `done` event, beside the job's result. */
@@ -76,7 +92,9 @@ export function startStageWorker<D, R>(definition: StageDefinition<D, R>, option
       }
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       emit({ stage, outcome: lastAttempt ? 'failed' : 'retry', ecgId: track.ecgId, ms, reason });
-      throw new Error(reason);
+      // The reason only (patient-free), and the peer's Retry-After, which the backoff strategy honours.
+      const retryAfterMs = retryAfterOf(err);
+      throw new TransientError(reason, retryAfterMs === undefined ? {} : { retryAfterMs });
     }
   };
   return new Worker<D, R>(definition.queue, processor, {
@@ -86,5 +104,6 @@ export function startStageWorker<D, R>(definition: StageDefinition<D, R>, option
     stalledInterval: options.stalledIntervalMs ?? 30_000,
     maxStalledCount: options.maxStalledCount ?? 2,
     lockDuration: options.lockDurationMs ?? 30_000,
+    settings: { backoffStrategy: stageBackoffStrategy(options.retry) },
   });
 }
