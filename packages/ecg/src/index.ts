@@ -1,3 +1,4 @@
+export * from './contract-schemas.js';
 export * from './contracts.js';
 export * from './ecg.js';
 export * from './errors.js';

@@ -7,7 +7,14 @@
  * Every entry is a conditional create (`ifNoneExist` on its identifier) and every identifier and fullUrl is
  * derived from the ECG id and model version, so a resend is recognised and leaves exactly one of each resource.
  */
-import { type EcgSummary, type ModelRef, PermanentError, type Prediction, type VesselPrediction } from '@ecgcad/ecg';
+import {
+  checkPrediction,
+  type EcgSummary,
+  type ModelRef,
+  PermanentError,
+  type Prediction,
+  type VesselPrediction,
+} from '@ecgcad/ecg';
 import type {
   Annotation,
   Bundle,
@@ -38,7 +45,6 @@ import {
   vesselOutcomeCoding,
 } from './codes.js';
 import { ecgSourceIdentifier, identifierQuery, isOid, tokenQuery, uuidV5 } from './ids.js';
-import { checkPrediction } from './prediction-schema.js';
 
 /** How the writer refers to the patient. */
 export interface PatientReferenceOptions {

@@ -6,7 +6,6 @@ export * from './example.js';
 export * from './file-sink.js';
 export * from './http.js';
 export * from './ids.js';
-export * from './prediction-schema.js';
 export * from './retry.js';
 export * from './sink.js';
 export * from './test-ehr/faults.js';

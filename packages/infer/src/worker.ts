@@ -6,6 +6,7 @@
  * its reason.
  */
 import {
+  checkInferJobData,
   decodeEcgPayload,
   type InferJobData,
   type PayloadStore,
@@ -47,6 +48,7 @@ export function startInferWorker(options: InferWorkerOptions): Worker<InferJobDa
       queue: QUEUE_NAMES.infer,
       defaultConcurrency: 32,
       ecgIdOf: (job) => job.data.ecgId,
+      checkData: checkInferJobData,
       async handle(job) {
         const { ecgId, payloadKey } = job.data;
         const writeId = writeJobId(ecgId, options.predictor.model.ref);

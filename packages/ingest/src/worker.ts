@@ -4,6 +4,7 @@
  * the rejected store and the job fails for good with the decoder's reason.
  */
 import {
+  checkIngestJobData,
   type InferJobData,
   type IngestJobData,
   isPermanentFailure,
@@ -40,6 +41,7 @@ export function startIngestWorker(options: IngestWorkerOptions): Worker<IngestJo
       queue: QUEUE_NAMES.ingest,
       defaultConcurrency: 4,
       ecgIdOf: (job) => job.data.payloadKey,
+      checkData: checkIngestJobData,
       async handle(job, track) {
         const bytes = await options.payloads.get(job.data.payloadKey);
         if (bytes === undefined)

@@ -56,6 +56,11 @@ export interface StageDefinition<D, R> {
   defaultConcurrency: number;
   /** The ECG id a failure event names until the handler knows better (it may set `track.ecgId`). */
   ecgIdOf(job: Job<D>): string;
+  /**
+   * Checks the job's data before the handler runs (a contract check from @ecgcad/ecg); throwing a PermanentError
+   * sends malformed job JSON to the dead-letter set at once, with its reason, instead of retrying a TypeError.
+   */
+  checkData?(data: unknown): void;
   handle(job: Job<D>, track: { ecgId: string }): Promise<StageJobDone<R>>;
 }
 
@@ -71,8 +76,9 @@ export function startStageWorker<D, R>(definition: StageDefinition<D, R>, option
   };
   const processor = async (job: Job<D>): Promise<R> => {
     const started = performance.now();
-    const track = { ecgId: definition.ecgIdOf(job) };
+    const track = { ecgId: ecgIdOrUnknown(definition, job) };
     try {
+      definition.checkData?.(job.data);
       const done = await definition.handle(job, track);
       emit({
         stage,
@@ -106,4 +112,14 @@ export function startStageWorker<D, R>(definition: StageDefinition<D, R>, option
     lockDuration: options.lockDurationMs ?? 30_000,
     settings: { backoffStrategy: stageBackoffStrategy(options.retry) },
   });
+}
+
+/** The ECG id of a job for events, or `unknown` when its data is too broken to name one. */
+function ecgIdOrUnknown<D, R>(definition: StageDefinition<D, R>, job: Job<D>): string {
+  try {
+    const id = definition.ecgIdOf(job);
+    return typeof id === 'string' ? id : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }

@@ -1,12 +1,39 @@
-import { PermanentError, type Prediction } from '@ecgcad/ecg';
 import { describe, expect, it } from 'vitest';
-import { examplePrediction } from './example.js';
-import { checkPrediction } from './prediction-schema.js';
+import { checkInferJobData, checkIngestJobData, checkPrediction, checkWriteJobData } from './contract-schemas.js';
+import type { Prediction } from './contracts.js';
+import { PermanentError } from './errors.js';
 
-const good = examplePrediction() as Extract<Prediction, { status: 'scored' }>;
-const messageOf = (candidate: unknown): string => {
+const good: Extract<Prediction, { status: 'scored' }> = {
+  status: 'scored',
+  ecg: {
+    id: '1.2.3.4',
+    format: 'dicom',
+    sha256: 'ab'.repeat(32),
+    feed: 'cstore',
+    receivedAt: '2026-11-26T09:00:05Z',
+    patient: { identifier: 'MRN-1' },
+    device: { manufacturer: 'ACME' },
+    sampleRateHz: 500,
+    durationS: 10,
+    leads: ['I', 'II'],
+  },
+  model: {
+    id: 'demo',
+    version: '1.0.0',
+    sha256: 'cd'.repeat(32),
+    clinicalUse: false,
+    intendedUse: 'demo',
+    outcome: 'stenosis',
+  },
+  vessels: [
+    { vessel: 'RCA', probability: 0.1, stratum: 'low' },
+    { vessel: 'LAD', probability: 0.6, stratum: 'high' },
+  ],
+  predictedAt: '2026-11-26T09:00:07.250Z',
+};
+const messageOf = (candidate: unknown, check: (value: unknown) => void = checkPrediction): string => {
   try {
-    checkPrediction(candidate);
+    check(candidate);
     return 'ok';
   } catch (err) {
     expect(err).toBeInstanceOf(PermanentError);
@@ -44,6 +71,23 @@ describe('checkPrediction', () => {
     );
     expect(messageOf({ ...good, status: 'not-analysable', reasons: [1] })).toBe(
       'malformed prediction: reasons[0] must be a string',
+    );
+  });
+});
+
+describe('job data checks', () => {
+  it('pass the data the stages write, and name what is wrong with anything else', () => {
+    const ingest = { payloadKey: 'k', feed: 'http', receivedAt: '2026-11-26T09:00:05Z' };
+    expect(messageOf(ingest, checkIngestJobData)).toBe('ok');
+    expect(messageOf({ ...ingest, payloadKey: 7, name: 3 }, checkIngestJobData)).toBe(
+      'malformed ingest job data: payloadKey is missing; name must be a string',
+    );
+    const infer = { ecgId: '1.2.3', sha256: 'ab', payloadKey: 'k', receivedAt: '2026-11-26T09:00:05Z' };
+    expect(messageOf(infer, checkInferJobData)).toBe('ok');
+    expect(messageOf(null, checkInferJobData)).toBe('malformed infer job data: infer job data must be an object');
+    expect(messageOf({ prediction: good }, checkWriteJobData)).toBe('ok');
+    expect(messageOf({ prediction: { ...good, vessels: [] } }, checkWriteJobData)).toBe(
+      'malformed write job data: prediction.vessels must be a non-empty array',
     );
   });
 });

@@ -1,9 +1,11 @@
 /**
- * The shape of a Prediction as the writer needs it, as a zod schema: a write job's JSON is checked against it
- * before a Bundle is built, so a malformed one fails naming its fields, never as a TypeError half way through.
+ * The contracts between the stages as zod schemas: the Prediction and the data of each queue's jobs. A stage checks
+ * what it reads from a queue against them, so malformed job JSON fails for good (PermanentError, to the dead-letter
+ * set) with a message naming each bad field, never as a TypeError half way through, and never quoting a value.
  */
-import { PermanentError, type Prediction, VESSELS } from '@ecgcad/ecg';
 import { z } from 'zod';
+import { type InferJobData, type IngestJobData, type Prediction, VESSELS, type WriteJobData } from './contracts.js';
+import { PermanentError } from './errors.js';
 
 const INSTANT = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$/;
 
@@ -86,6 +88,21 @@ export const predictionSchema = z.discriminatedUnion(
   },
 );
 
+/** Data of an `ecg.ingest` job. */
+export const ingestJobDataSchema = z.object(
+  { payloadKey: present, feed: present, receivedAt: present, name: optionalString },
+  'must be an object',
+);
+
+/** Data of an `ecg.infer` job. */
+export const inferJobDataSchema = z.object(
+  { ecgId: present, sha256: optionalString, payloadKey: present, receivedAt: present },
+  'must be an object',
+);
+
+/** Data of an `ecg.write` job. */
+export const writeJobDataSchema = z.object({ prediction: predictionSchema }, 'must be an object');
+
 /** `vessels[0].stratum` from a zod issue path. */
 function pathLabel(path: readonly PropertyKey[]): string {
   return path
@@ -94,15 +111,35 @@ function pathLabel(path: readonly PropertyKey[]): string {
 }
 
 /**
- * Checks the shape of a Prediction that arrived as job JSON. Throws a PermanentError that names every bad field
- * (`malformed prediction: vessels[0].stratum is not a stratum; ...`), never quoting a value.
+ * Checks `value` against `schema`; throws a PermanentError `malformed <what>: <field> <problem>; ...` naming every
+ * bad field (messages name fields and rules, never values).
  */
-export function checkPrediction(prediction: unknown): asserts prediction is Prediction {
-  const result = predictionSchema.safeParse(prediction);
+export function checkContract<T>(schema: z.ZodType<T>, value: unknown, what: string): asserts value is T {
+  const result = schema.safeParse(value);
   if (result.success) return;
   const issues = result.error.issues.map((issue) => {
     const path = pathLabel(issue.path);
-    return `${path === '' ? 'prediction' : path} ${issue.message}`;
+    return `${path === '' ? what : path} ${issue.message}`;
   });
-  throw new PermanentError(`malformed prediction: ${issues.join('; ')}`);
+  throw new PermanentError(`malformed ${what}: ${issues.join('; ')}`);
+}
+
+/** Checks a Prediction that arrived as job JSON (see {@link checkContract}). */
+export function checkPrediction(prediction: unknown): asserts prediction is Prediction {
+  checkContract(predictionSchema, prediction, 'prediction');
+}
+
+/** Checks the data of an `ecg.ingest` job. */
+export function checkIngestJobData(data: unknown): asserts data is IngestJobData {
+  checkContract(ingestJobDataSchema, data, 'ingest job data');
+}
+
+/** Checks the data of an `ecg.infer` job. */
+export function checkInferJobData(data: unknown): asserts data is InferJobData {
+  checkContract(inferJobDataSchema, data, 'infer job data');
+}
+
+/** Checks the data of an `ecg.write` job. */
+export function checkWriteJobData(data: unknown): asserts data is WriteJobData {
+  checkContract(writeJobDataSchema, data, 'write job data');
 }
