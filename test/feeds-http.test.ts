@@ -5,14 +5,18 @@ import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
+import { synthesizeEcg } from '@ecgcad/ecg';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Imported by path, not through @ecgcad/ingest, so these tests do not depend on the rest of the package's exports.
 import { httpFeedsPlugin } from '../packages/ingest/src/feeds/http-feeds.js';
 import type { FeedOutcome } from '../packages/ingest/src/feeds/intake.js';
 import { RejectedStore } from '../packages/ingest/src/rejected-store.js';
+import { writeAecg } from '../packages/ingest/src/write-aecg.js';
 import { dumpToDicom, recordingIntake, tempDir } from './feeds-support.js';
-import { readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { noteSkip, readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+
+if (!samplesPresent) noteSkip(import.meta.url, SAMPLES_SKIP_REASON);
 
 const API_KEY = 'test-key-0123456789abcdef';
 const OTHER_KEY = 'second-key-fedcba9876543210';
@@ -277,7 +281,8 @@ describe.skipIf(!samplesPresent)(`HTTP feeds (${samplesPresent ? 'samples' : SAM
   });
 });
 
-describe.skipIf(!samplesPresent)('HTTP feeds over mTLS', () => {
+// Runs without the shared samples: it sends an aECG the project writes itself.
+describe('HTTP feeds over mTLS', () => {
   let app: FastifyInstance;
   let port: number;
   let certs: Record<'ca' | 'serverKey' | 'serverCert' | 'clientKey' | 'clientCert' | 'rogueKey' | 'rogueCert', Buffer>;
@@ -398,7 +403,7 @@ describe.skipIf(!samplesPresent)('HTTP feeds over mTLS', () => {
         },
       );
       req.on('error', reject);
-      req.end(Buffer.from(readSample('aecg_fda_minimum_1lead.xml')));
+      req.end(Buffer.from(writeAecg(synthesizeEcg({ seed: 31, durationS: 2 }))));
     });
 
   it('lets in a client certificate the server verified, and refuses none or an unverified one', async () => {

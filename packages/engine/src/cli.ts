@@ -6,8 +6,10 @@
 import { EcgcadError } from '@ecgcad/ecg';
 import { raiseHeapThresholds } from '@ecgcad/ingest';
 import { Command } from 'commander';
+import * as calibrate from './commands/calibrate.js';
 import * as dlq from './commands/dlq.js';
 import * as inspect from './commands/inspect.js';
+import * as ptp from './commands/ptp.js';
 import * as run from './commands/run.js';
 import * as serve from './commands/serve.js';
 import * as status from './commands/status.js';
@@ -37,6 +39,8 @@ const commands: Array<{ register(program: Command): void }> = [
   testEhr,
   inspect,
   synth,
+  calibrate,
+  ptp,
 ];
 for (const command of commands) command.register(program);
 
