@@ -3,6 +3,8 @@
  * explicit VR little and big endian; nested sequences of defined or undefined length. It never inflates,
  * never allocates in proportion to a declared length, and fails with MalformedInputError on any element that
  * runs past its container, so hostile bytes cannot make it read out of bounds or loop.
+ * Kept rather than dicom-parser (which the tests use as the independent reader): it parses the Mortara sample in
+ * about 0.1 ms against dicom-parser's 0.43 ms (commit 7339baf, docs/PERFORMANCE.md).
  */
 import { MalformedInputError } from '@ecgcad/ecg';
 
