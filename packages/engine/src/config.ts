@@ -98,7 +98,29 @@ export const configSchema = z
     out: z.string().min(1).default('./out'),
     /** Folder of refused payloads (rejected store). */
     rejectedDir: z.string().min(1).default('./.ecgcad/rejected'),
-    payloads: z.object({ ttlS: positiveInt.default(86_400) }).prefault({}),
+    payloads: z
+      .object({
+        /** Payload TTL; default derived: retention.failedJobsS + maxPendingS. A shorter one is refused at start. */
+        ttlS: positiveInt.optional(),
+        /** Longest an accepted ECG may wait (queued, delayed, retrying) before its job completes or fails. */
+        maxPendingS: positiveInt.default(86_400),
+      })
+      .prefault({}),
+    /** How long things are kept, seconds. */
+    retention: z
+      .object({
+        /** Failed jobs (the dead-letter set, for `ecgcad dlq replay`); their payloads are kept as long. */
+        failedJobsS: positiveInt.default(7 * 86_400),
+        /** Completed jobs (status answers, resend de-duplication). */
+        completedJobsS: positiveInt.default(86_400),
+        /** Files in the rejected store. */
+        rejectedS: positiveInt.default(30 * 86_400),
+        /** Files in the folder feed's done/ folder. */
+        folderDoneS: positiveInt.default(30 * 86_400),
+        /** How often the retention sweep deletes what is older than the above. */
+        sweepIntervalS: positiveInt.default(3600),
+      })
+      .prefault({}),
     retry: z
       .object({ attempts: positiveInt.max(100).default(12), backoffDelayMs: positiveInt.default(1000) })
       .prefault({}),

@@ -5,6 +5,7 @@ export * from './embedded.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './ops.js';
+export * from './payloads.js';
 export * from './queued.js';
 export * from './redis.js';
 export * from './report.js';

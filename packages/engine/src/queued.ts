@@ -21,12 +21,13 @@ import {
 } from '@ecgcad/ingest';
 import { createQueuedIntake } from '@ecgcad/ingest/queued-intake';
 import { startIngestWorker } from '@ecgcad/ingest/worker';
-import { RedisPayloadStore, type StageRetryOptions, type Worker } from '@ecgcad/queue';
+import type { StageJobRetention, StageRetryOptions, Worker } from '@ecgcad/queue';
 import type { Redis } from 'ioredis';
 import type { EngineConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { EngineMetrics } from './metrics.js';
 import { ehrCheck, type OpsServer, type ReadinessCheck, redisCheck, startOpsServer } from './ops.js';
+import { jobRetentionOf, keepPayloadsOfFailedJobs, openPayloadStore } from './payloads.js';
 import { checkEvictionPolicy, closeQueues, connectRedis, type EngineQueues, openQueues, waitReady } from './redis.js';
 import { predictorFromConfig, writerFromConfig } from './stages.js';
 
@@ -114,15 +115,14 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
     await waitReady(producer);
     await waitReady(workerConnection);
     await checkEvictionPolicy(producer, config.redis.evictionPolicyCheck, logger);
-    const workerPayloads = new RedisPayloadStore(workerConnection, {
-      prefix: `${config.redis.prefix}:payload:`,
-      ttlS: config.payloads.ttlS,
-    });
-    const producerPayloads = new RedisPayloadStore(producer, {
-      prefix: `${config.redis.prefix}:payload:`,
-      ttlS: config.payloads.ttlS,
-    });
-    const retry: StageRetryOptions = { attempts: config.retry.attempts, backoffDelayMs: config.retry.backoffDelayMs };
+    // The payload TTL derives from the retention below: a payload outlives every job that may need it.
+    const workerPayloads = openPayloadStore(workerConnection, config);
+    const producerPayloads = openPayloadStore(producer, config);
+    const retry: StageRetryOptions & StageJobRetention = {
+      attempts: config.retry.attempts,
+      backoffDelayMs: config.retry.backoffDelayMs,
+      ...jobRetentionOf(config),
+    };
     const common = {
       connection: workerConnection,
       prefix: config.redis.prefix,
@@ -179,6 +179,9 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         concurrency: config.workers.ingest,
       });
     }
+    // A job that fails into the dead-letter set keeps its payload for its whole stay there.
+    if (workers.infer) keepPayloadsOfFailedJobs(workers.infer as Worker, workerPayloads, logger);
+    if (workers.ingest) keepPayloadsOfFailedJobs(workers.ingest as Worker, workerPayloads, logger);
     for (const [stage, worker] of Object.entries(workers)) {
       worker.on('error', (err: Error) => logger.warn({ stage, error: err.message }, 'worker error'));
     }

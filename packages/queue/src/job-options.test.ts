@@ -16,4 +16,10 @@ describe('stageJobOptions', () => {
     expect(options.attempts).toBe(3);
     expect(options.backoff.delay).toBe(250);
   });
+
+  it('keeps finished jobs as long as the retention says', () => {
+    const options = stageJobOptions({ keepFailedS: 60, keepCompletedS: 5 });
+    expect(options.removeOnFail).toEqual({ age: 60 });
+    expect(options.removeOnComplete).toEqual({ age: 5, count: 200_000 });
+  });
 });

@@ -11,8 +11,16 @@ export interface StageRetryOptions {
   backoffDelayMs?: number;
 }
 
+/** How long a stage's finished jobs are kept, seconds (see QueueRetention in retention.ts). */
+export interface StageJobRetention {
+  /** Failed jobs (the dead-letter set). Default 7 days. */
+  keepFailedS?: number;
+  /** Completed jobs. Default 1 day. */
+  keepCompletedS?: number;
+}
+
 /** BullMQ `JobsOptions` (structurally) for a stage's jobs: attempts, exponential backoff, bounded history. */
-export function stageJobOptions(retry: StageRetryOptions = {}): {
+export function stageJobOptions(retry: StageRetryOptions & StageJobRetention = {}): {
   attempts: number;
   backoff: { type: 'exponential'; delay: number; jitter: number };
   removeOnComplete: { age: number; count: number };
@@ -22,8 +30,8 @@ export function stageJobOptions(retry: StageRetryOptions = {}): {
     attempts: retry.attempts ?? 12,
     backoff: { type: 'exponential', delay: retry.backoffDelayMs ?? 1000, jitter: 0.5 },
     // Completed jobs are kept a day: they answer GET /ecg/:id/status and make a resend within a day a no-op.
-    removeOnComplete: { age: 86_400, count: 200_000 },
+    removeOnComplete: { age: retry.keepCompletedS ?? 86_400, count: 200_000 },
     // Failed jobs are the dead-letter set: kept a week for `ecgcad dlq list|replay`.
-    removeOnFail: { age: 7 * 86_400 },
+    removeOnFail: { age: retry.keepFailedS ?? 7 * 86_400 },
   };
 }

@@ -3,7 +3,8 @@
  * reasons) and replaying them once the cause is fixed.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../config.js';
+import type { Redis } from 'ioredis';
+import { type EngineConfig, loadConfig } from '../config.js';
 import type { QueueKey } from '../dlq.js';
 import type { EngineQueues } from '../redis.js';
 import { addQueuedOptions, type QueuedFlags } from './serve.js';
@@ -23,7 +24,10 @@ function parseQueue(value: string): QueueKey {
   return key;
 }
 
-async function withQueues<T>(flags: QueuedFlags, fn: (queues: EngineQueues) => Promise<T>): Promise<T> {
+async function withQueues<T>(
+  flags: QueuedFlags,
+  fn: (queues: EngineQueues, redis: Redis, config: EngineConfig) => Promise<T>,
+): Promise<T> {
   const config = loadConfig({
     ...(flags.config ? { file: flags.config } : {}),
     overrides: [{ path: ['redis', 'url'], value: flags.redisUrl }],
@@ -35,7 +39,7 @@ async function withQueues<T>(flags: QueuedFlags, fn: (queues: EngineQueues) => P
   const queues = openQueues(redis, config.redis.prefix);
   try {
     await waitReady(redis, 5000);
-    return await fn(queues);
+    return await fn(queues, redis, config);
   } finally {
     await closeQueues(queues);
     redis.disconnect();
@@ -74,11 +78,14 @@ export function register(program: Command): void {
   ).action(async (flags: QueuedFlags & { queue?: QueueKey; id?: string; all?: boolean }, command: Command) => {
     if (!flags.id === !flags.all) command.error('error: give exactly one of --id <jobId> or --all');
     const { replayDeadLetters } = await import('../dlq.js');
-    const replayed = await withQueues(flags, (queues) =>
+    const { openPayloadStore } = await import('../payloads.js');
+    const replayed = await withQueues(flags, (queues, redis, config) =>
       replayDeadLetters(
         queues,
         flags.queue ? [flags.queue] : ['ingest', 'infer', 'write'],
         flags.id ? { id: flags.id } : { all: true },
+        // The replayed jobs' payloads get their full TTL again.
+        { payloads: openPayloadStore(redis, config) },
       ),
     );
     process.stdout.write(`replayed ${replayed.length} job(s)\n`);
