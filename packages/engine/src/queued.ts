@@ -7,6 +7,7 @@
  * Close (SIGTERM): feeds first (stop taking work; in-flight hand-overs finish), then workers (`worker.close()` waits
  * for active jobs), then the model session, queues and connections.
  */
+import { join } from 'node:path';
 import type { StageName } from '@ecgcad/ecg';
 import { startWriteWorker } from '@ecgcad/fhir-writer/worker';
 import type { Predictor } from '@ecgcad/infer';
@@ -16,8 +17,10 @@ import {
   type FeedLogger,
   type FolderFeed,
   RejectedStore,
+  type RetentionTarget,
   startDimseFeed,
   startFolderFeed,
+  startRetentionSweep,
 } from '@ecgcad/ingest';
 import { createQueuedIntake } from '@ecgcad/ingest/queued-intake';
 import { startIngestWorker } from '@ecgcad/ingest/worker';
@@ -225,6 +228,29 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
     if (options.feeds && config.folder.dir) {
       folder = await startFolderFeed({ ...feedCommon, dir: config.folder.dir });
       logger.info({ dir: folder.dir }, 'watching drop folder');
+    }
+    // Refused payloads and handled drop files hold patient data: deleted once past their retention.
+    const keptFiles: RetentionTarget[] = [];
+    if (rejected) keptFiles.push({ name: 'rejected', dir: rejected.dir, maxAgeS: config.retention.rejectedS });
+    if (options.feeds && config.folder.dir) {
+      keptFiles.push({
+        name: 'folder-done',
+        dir: join(config.folder.dir, 'done'),
+        maxAgeS: config.retention.folderDoneS,
+      });
+      keptFiles.push({
+        name: 'folder-rejected',
+        dir: join(config.folder.dir, 'rejected'),
+        maxAgeS: config.retention.rejectedS,
+      });
+    }
+    if (keptFiles.length > 0) {
+      const sweep = startRetentionSweep({
+        targets: keptFiles,
+        intervalMs: config.retention.sweepIntervalS * 1000,
+        logger: feedLogger(logger),
+      });
+      closers.push(() => sweep.close());
     }
     logger.info({ stages: options.stages, feeds: options.feeds }, 'engine started');
   } catch (err) {

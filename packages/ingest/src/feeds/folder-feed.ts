@@ -5,7 +5,7 @@
  * Dotfiles and `*.part` / `*.tmp` (files still being written under a temporary name) are ignored.
  */
 import { constants } from 'node:fs';
-import { access, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { ConfigError } from '@ecgcad/ecg';
 import { type FSWatcher, watch } from 'chokidar';
@@ -182,6 +182,9 @@ export async function startFolderFeed(options: FolderFeedOptions): Promise<Folde
     try {
       const target = await freeName(targetDir, name);
       await rename(path, target);
+      // The move is the file's time in done/ or rejected/ for the retention sweep (a copied file keeps an old one).
+      const now = new Date();
+      await utimes(target, now, now).catch(() => {});
       return target;
     } catch (err) {
       if (codeOf(err) !== 'ENOENT') {
