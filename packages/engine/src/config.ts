@@ -165,6 +165,23 @@ export const configSchema = z
         dir: z.string().min(1).optional(),
       })
       .prefault({}),
+    /** The audit trail (AuditEvents for every received, refused, written and replayed ECG). */
+    audit: z
+      .object({
+        /** `file` (JSON lines, default), `fhir` (POSTed to the EHR in their own Bundles) or `none`. */
+        sink: z.enum(['file', 'fhir', 'none']).default('file'),
+        /** JSON lines file of the `file` sink (append-only). */
+        file: z.string().min(1).default('./.ecgcad/audit/audit.jsonl'),
+        /** FHIR base URL of the `fhir` sink (an audit repository); default fhir.url, with its authentication. */
+        fhirUrl: z.url().optional(),
+        /** Name of this engine in the records (observer, AE side); default `ecgcad`. */
+        name: z.string().min(1).default('ecgcad'),
+        /** Events delivered per batch. */
+        batch: positiveInt.max(1000).default(100),
+        /** Time between deliveries of pending events, ms (and the retry delay after a failed one). */
+        intervalMs: positiveInt.default(1000),
+      })
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .prefault({}),

@@ -1,3 +1,4 @@
+export * from './audit-trail.js';
 export * from './config.js';
 export * from './dlq.js';
 export * from './ecg-status.js';

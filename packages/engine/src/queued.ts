@@ -8,7 +8,7 @@
  * for active jobs), then the model session, queues and connections.
  */
 import { join } from 'node:path';
-import type { StageName } from '@ecgcad/ecg';
+import type { StageEvent, StageName } from '@ecgcad/ecg';
 import { startWriteWorker } from '@ecgcad/fhir-writer/worker';
 import type { Predictor } from '@ecgcad/infer';
 import { startInferWorker } from '@ecgcad/infer/worker';
@@ -26,6 +26,7 @@ import { createQueuedIntake } from '@ecgcad/ingest/queued-intake';
 import { startIngestWorker } from '@ecgcad/ingest/worker';
 import type { StageJobRetention, StageRetryOptions, Worker } from '@ecgcad/queue';
 import type { Redis } from 'ioredis';
+import { AuditTrail, auditedIntake, auditSinkFromConfig, auditWrites } from './audit-trail.js';
 import type { EngineConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { EngineMetrics } from './metrics.js';
@@ -56,6 +57,8 @@ export interface QueuedEngine {
   http: OpsServer | undefined;
   dimse: DimseFeed | undefined;
   folder: FolderFeed | undefined;
+  /** The audit trail of this process (undefined only when the start failed early). */
+  audit: AuditTrail | undefined;
   /** Graceful stop, in order: feeds, workers, model, queues, connections. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -80,6 +83,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
   let dimse: DimseFeed | undefined;
   let folder: FolderFeed | undefined;
   let closed = false;
+  let audit: AuditTrail | undefined;
 
   const producer = connectRedis(config.redis.url, 'producer');
   const workerConnection = connectRedis(config.redis.url, 'worker');
@@ -110,6 +114,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
     for (const closer of closers.reverse()) await step('stage', closer);
     await step('queues', () => closeQueues(queues));
     await step('worker queues', () => closeQueues(workerQueues));
+    if (audit) await step('audit trail', () => (audit as AuditTrail).close());
     for (const connection of connections) await step('redis', () => connection.quit());
     logger.info({}, 'stopped');
   };
@@ -126,13 +131,31 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       backoffDelayMs: config.retry.backoffDelayMs,
       ...jobRetentionOf(config),
     };
+    // The audit trail: every process records; whichever holds the lock delivers to the sink.
+    const auditSink = auditSinkFromConfig(config);
+    if (!auditSink) logger.warn({}, '!!! audit.sink is none: no audit trail is kept !!!');
+    audit = new AuditTrail({
+      redis: producer,
+      prefix: config.redis.prefix,
+      ...(auditSink ? { sink: auditSink } : {}),
+      self: { name: config.audit.name, aeTitle: config.dimse.aeTitle },
+      logger,
+      batch: config.audit.batch,
+      intervalMs: config.audit.intervalMs,
+    });
+    const trail = audit;
+    if (auditSink) trail.start();
+    const recordWrite = auditWrites(trail, config.fhir.url ?? 'file');
     const common = {
       connection: workerConnection,
       prefix: config.redis.prefix,
       stalledIntervalMs: config.workers.stalledIntervalMs,
       maxStalledCount: config.workers.maxStalledCount,
       lockDurationMs: config.workers.lockDurationMs,
-      onEvent: metrics.onStageEvent,
+      onEvent: (event: StageEvent) => {
+        metrics.onStageEvent(event);
+        if (auditSink) recordWrite(event);
+      },
     };
     const checks: Record<string, ReadinessCheck> = { redis: redisCheck(producer) };
     // Only processes that take bytes (feeds, ingest worker) keep refused ones.
@@ -189,7 +212,10 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       worker.on('error', (err: Error) => logger.warn({ stage, error: err.message }, 'worker error'));
     }
 
-    const intake = createQueuedIntake({ inferQueue: queues.infer, payloads: producerPayloads, retry });
+    const queuedIntake = createQueuedIntake({ inferQueue: queues.infer, payloads: producerPayloads, retry });
+    const intake = auditSink
+      ? auditedIntake(queuedIntake, trail, config.folder.dir ? { folderDir: config.folder.dir } : {})
+      : queuedIntake;
     const feedCommon = {
       intake,
       rejected: rejected as RejectedStore,
@@ -267,6 +293,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
     http,
     dimse,
     folder,
+    audit,
     close,
   };
 }

@@ -2,6 +2,8 @@
  * `ecgcad dlq list|replay [--queue q] [--id id | --all]`: the dead-letter set (each queue's failed jobs with their
  * reasons) and replaying them once the cause is fixed.
  */
+
+import { hostname, userInfo } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Redis } from 'ioredis';
 import { type EngineConfig, loadConfig } from '../config.js';
@@ -79,15 +81,35 @@ export function register(program: Command): void {
     if (!flags.id === !flags.all) command.error('error: give exactly one of --id <jobId> or --all');
     const { replayDeadLetters } = await import('../dlq.js');
     const { openPayloadStore } = await import('../payloads.js');
-    const replayed = await withQueues(flags, (queues, redis, config) =>
-      replayDeadLetters(
-        queues,
-        flags.queue ? [flags.queue] : ['ingest', 'infer', 'write'],
-        flags.id ? { id: flags.id } : { all: true },
-        // The replayed jobs' payloads get their full TTL again.
-        { payloads: openPayloadStore(redis, config) },
-      ),
-    );
+    const { AuditTrail } = await import('../audit-trail.js');
+    const { createLogger } = await import('../logger.js');
+    const replayed = await withQueues(flags, async (queues, redis, config) => {
+      // Each replay is an audit event; the running engine delivers it to the audit sink.
+      const trail = new AuditTrail({ redis, prefix: config.redis.prefix, logger: createLogger('warn') });
+      const operator = { name: `ecgcad dlq replay (${userInfo().username}@${hostname()})` };
+      try {
+        return await replayDeadLetters(
+          queues,
+          flags.queue ? [flags.queue] : ['ingest', 'infer', 'write'],
+          flags.id ? { id: flags.id } : { all: true },
+          {
+            // The replayed jobs' payloads get their full TTL again.
+            payloads: openPayloadStore(redis, config),
+            onReplay: (r) =>
+              void trail.record({
+                kind: 'replayed',
+                at: new Date().toISOString(),
+                queue: r.queue,
+                jobId: r.jobId,
+                ...(r.ecgId ? { ecgId: r.ecgId } : {}),
+                operator,
+              }),
+          },
+        );
+      } finally {
+        await trail.close();
+      }
+    });
     process.stdout.write(`replayed ${replayed.length} job(s)\n`);
     if (flags.id && replayed.length === 0) process.exitCode = 1;
   });

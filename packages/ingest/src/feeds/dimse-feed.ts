@@ -304,6 +304,7 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
         receivedAt,
         contentType: 'application/dicom',
         ...(callingAe ? { remote: callingAe } : {}),
+        ...(this.#socket.remoteAddress ? { peer: this.#socket.remoteAddress } : {}),
       };
       const dataset = request.getDataset();
       const payload = dataset ? received.get(dataset) : undefined;

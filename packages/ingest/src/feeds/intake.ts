@@ -17,6 +17,10 @@ export interface IntakeMeta {
   contentType?: string;
   /** Peer address or AE title, for operators. */
   remote?: string;
+  /** Network address of a DICOM peer (whose AE title is `remote`). For the audit trail. */
+  peer?: string;
+  /** Who authenticated: `api-key:<key id>` or `cert:<subject CN>` (never a key). For the audit trail. */
+  principal?: string;
 }
 
 /** What the intake hands back once the ECG is safely stored. */
