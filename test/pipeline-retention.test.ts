@@ -4,6 +4,10 @@
  * for its whole stay in the dead-letter set, and `dlq replay` of a "6-day-old" failure runs end to end to the EHR.
  * A backlog that waits longer than the old fixed TTL (scaled: 1 s) still completes.
  */
+
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, synthesizeEcg } from '@ecgcad/ecg';
 import {
   ecgStatus,
@@ -84,7 +88,9 @@ describe('payload retention (real Redis, shortened clocks)', () => {
     const retention = [
       { path: ['retention', 'failedJobsS'], value: 7 },
       { path: ['payloads', 'maxPendingS'], value: 1 },
-      { path: ['retry', 'attempts'], value: 1 },
+      // Two attempts 1.5-3 s apart: the job fails for good well after its payload was stored.
+      { path: ['retry', 'attempts'], value: 2 },
+      { path: ['retry', 'backoffDelayMs'], value: 3000 },
     ];
     const first = await start(prefix, retention);
     // The model runtime goes away: the infer job fails (transient, no attempts left) into the dead-letter set.
@@ -93,7 +99,7 @@ describe('payload retention (real Redis, shortened clocks)', () => {
     await waitFor('the infer job to fail', async () => (await ecgStatus(first.queues, ecgId)).status === 'failed');
     const failed = (await first.queues.infer.getFailed())[0]!;
     const key = `${prefix}:payload:${failed.data.payloadKey}`;
-    // The failure reset the payload's TTL to the full 8 "days" from now.
+    // The failure reset the payload's TTL to the full 8 "days" from now (without the reset it would be under 6.5 s).
     await waitFor('the payload TTL to be reset', async () => (await redis.pttl(key)) > 7000, 5000);
     await first.close();
 
@@ -112,6 +118,41 @@ describe('payload retention (real Redis, shortened clocks)', () => {
     // Handed to the write stage (which carries the prediction itself): the payload is deleted at once.
     expect(await redis.exists(key)).toBe(0);
   }, 60_000);
+
+  it('the engine sweeps rejected-store files and done/ drop files past their retention', async () => {
+    const prefix = uniquePrefix('retention-sweep');
+    prefixes.push(prefix);
+    const folder = await mkdtemp(join(tmpdir(), 'ecgcad-sweep-drop-'));
+    const engine = await startTestEngine({
+      prefix,
+      fhirUrl: ehr.url,
+      folder,
+      stages: [],
+      overrides: [
+        { path: ['retention', 'rejectedS'], value: 2 },
+        { path: ['retention', 'folderDoneS'], value: 2 },
+        { path: ['retention', 'sweepIntervalS'], value: 1 },
+      ],
+    });
+    engines.push(engine);
+    const refused = await fetch(`${engine.http!.url}/ecg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'x-api-key': API_KEY },
+      body: 'not an ECG',
+    });
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    const rejectedDir = join(engine.tmp, 'rejected');
+    expect((await readdir(rejectedDir)).filter((n) => !n.startsWith('.'))).toHaveLength(2);
+    await writeFile(join(folder, 'done', 'old-drop.xml'), 'handled earlier');
+    await waitFor(
+      'the sweep to delete both',
+      async () =>
+        (await readdir(rejectedDir)).length === 0 && (await readdir(join(folder, 'done'))).length === 0
+          ? true
+          : undefined,
+      10_000,
+    );
+  }, 30_000);
 
   it('a backlog waiting longer than the old fixed TTL completes: payloads live as long as configured', async () => {
     const prefix = uniquePrefix('retention-backlog');
