@@ -13,6 +13,7 @@ import { startWriteWorker } from '@ecgcad/fhir-writer/worker';
 import type { Predictor } from '@ecgcad/infer';
 import { startInferWorker } from '@ecgcad/infer/worker';
 import {
+  apiKeyId,
   type DimseFeed,
   type FeedLogger,
   type FolderFeed,
@@ -224,6 +225,10 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
     };
     if (options.http ?? true) {
       const httpFeeds = options.feeds && config.http.enabled;
+      // The ids the audit trail names senders by (a hash prefix of each key), so operators can tell keys apart.
+      if (httpFeeds && config.http.apiKeys.length > 0) {
+        logger.info({ apiKeyIds: config.http.apiKeys.map(apiKeyId) }, 'http feed API keys (audit ids)');
+      }
       http = await startOpsServer({
         host: config.http.host,
         port: config.http.port,
