@@ -1,13 +1,16 @@
 /**
- * No accepted ECG lost to a payload expiry, on real Redis with shortened retention (1 s here stands for 1 day):
+ * No accepted ECG lost to a payload expiry, on real Redis with shortened retention (seconds stand for days):
  * the payload TTL is derived from the dead-letter retention and the longest wait, a failed job keeps its payload
  * for its whole stay in the dead-letter set, and `dlq replay` of a "6-day-old" failure runs end to end to the EHR.
+ * `dlq replay` runs through the built CLI (`ecgcad dlq replay --all`), or in-process when the CLI is not built.
  * A backlog that waits longer than the old fixed TTL (scaled: 1 s) still completes.
  */
 
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, synthesizeEcg } from '@ecgcad/ecg';
 import {
   ecgStatus,
@@ -26,11 +29,15 @@ import {
   dropPrefix,
   REDIS_URL,
   resources,
+  run,
   startTestEngine,
   uniquePrefix,
   waitFor,
 } from './pipeline-support.js';
 
+const CLI = fileURLToPath(new URL('../packages/engine/dist/cli.js', import.meta.url));
+/** With the CLI built, the replay goes through `ecgcad dlq replay`; without, through the same function in-process. */
+const cliBuilt = existsSync(CLI);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function post(engine: QueuedEngine, id: string, seed: number): Promise<string> {
@@ -84,10 +91,10 @@ describe('payload retention (real Redis, shortened clocks)', () => {
   it('dlq replay of a "6-day-old" failure reaches the EHR: the failed job kept its payload', async () => {
     const prefix = uniquePrefix('retention-replay');
     prefixes.push(prefix);
-    // 1 s = 1 day: failed jobs kept 7 "days", a "day" of waiting; the payload TTL is then 8 "days".
+    // 2 s = 1 day: failed jobs kept 7 "days", a "day" of waiting; the payload TTL is then 8 "days" (16 s).
     const retention = [
-      { path: ['retention', 'failedJobsS'], value: 7 },
-      { path: ['payloads', 'maxPendingS'], value: 1 },
+      { path: ['retention', 'failedJobsS'], value: 14 },
+      { path: ['payloads', 'maxPendingS'], value: 2 },
       // Two attempts 1.5-3 s apart: the job fails for good well after its payload was stored.
       { path: ['retry', 'attempts'], value: 2 },
       { path: ['retry', 'backoffDelayMs'], value: 3000 },
@@ -99,16 +106,38 @@ describe('payload retention (real Redis, shortened clocks)', () => {
     await waitFor('the infer job to fail', async () => (await ecgStatus(first.queues, ecgId)).status === 'failed');
     const failed = (await first.queues.infer.getFailed())[0]!;
     const key = `${prefix}:payload:${failed.data.payloadKey}`;
-    // The failure reset the payload's TTL to the full 8 "days" from now (without the reset it would be under 6.5 s).
-    await waitFor('the payload TTL to be reset', async () => (await redis.pttl(key)) > 7000, 5000);
+    // The failure reset the payload's TTL to the full 8 "days" from now (without the reset it would be under 14.5 s).
+    await waitFor('the payload TTL to be reset', async () => (await redis.pttl(key)) > 15_000, 5000);
     await first.close();
 
-    await sleep(6000); // six "days" later: past the old fixed TTL (one "day"), well inside the retention
+    await sleep(12_000); // six "days" later: past the old fixed TTL (one "day"), inside the retention
     expect(await redis.pttl(key)).toBeGreaterThan(0);
+    if (cliBuilt) {
+      // The operator's way: `ecgcad dlq replay --all` gives the payload its full TTL again and records the replay.
+      const configFile = join(await mkdtemp(join(tmpdir(), 'ecgcad-replay-')), 'config.json');
+      await writeFile(
+        configFile,
+        JSON.stringify({ redis: { prefix }, retention: { failedJobsS: 14 }, payloads: { maxPendingS: 2 } }),
+      );
+      const { stdout } = await run(
+        process.execPath,
+        [CLI, 'dlq', 'replay', '--all', '--queue', 'infer', '--config', configFile],
+        {
+          env: { ...process.env, ECGCAD_CONFIG: '' },
+        },
+      );
+      expect(stdout).toContain('replayed 1 job(s)');
+      expect(await redis.pttl(key)).toBeGreaterThan(12_000);
+      const pending = (await redis.lrange(`${prefix}:audit:pending`, 0, -1)).map(
+        (l) => JSON.parse(l) as { subtype: Array<{ code: string }> },
+      );
+      expect(pending.some((e) => e.subtype[0]?.code === 'replayed')).toBe(true);
+    }
     const second = await start(prefix, retention);
-    const store = openPayloadStore(redis, second.config);
-    const replayed = await replayDeadLetters(second.queues, ['infer'], { all: true }, { payloads: store });
-    expect(replayed).toHaveLength(1);
+    if (!cliBuilt) {
+      const store = openPayloadStore(redis, second.config);
+      expect(await replayDeadLetters(second.queues, ['infer'], { all: true }, { payloads: store })).toHaveLength(1);
+    }
     await waitFor(
       'the replayed ECG to be written',
       async () => (await ecgStatus(second.queues, ecgId)).status === 'written',
