@@ -43,6 +43,19 @@ describe('auditSinkFromConfig', () => {
     expect(auditSinkFromConfig(config({ sink: 'fhir', fhirUrl: 'https://arr.example.org/fhir' }))?.name).toBe('fhir');
     expect(auditSinkFromConfig(config({ sink: 'none' }))).toBeUndefined();
   });
+  it('takes the sink from the environment', () => {
+    const env = {
+      ECGCAD_AUDIT_SINK: 'fhir',
+      ECGCAD_AUDIT_FHIR_URL: 'https://arr.example.org/fhir',
+      ECGCAD_AUDIT_FILE: '/var/audit/a.jsonl',
+    };
+    expect(loadConfig({ env }).audit).toMatchObject({
+      sink: 'fhir',
+      fhirUrl: 'https://arr.example.org/fhir',
+      file: '/var/audit/a.jsonl',
+    });
+  });
+
   it('refuses a fhir sink without a URL', () => {
     expect(() => auditSinkFromConfig(config({ sink: 'fhir' }))).toThrow(ConfigError);
   });

@@ -216,6 +216,9 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_AE_TITLE: { path: ['dimse', 'aeTitle'], parse: 'string' },
   ECGCAD_FOLDER: { path: ['folder', 'dir'], parse: 'string' },
   ECGCAD_LOG_LEVEL: { path: ['log', 'level'], parse: 'string' },
+  ECGCAD_AUDIT_SINK: { path: ['audit', 'sink'], parse: 'string' },
+  ECGCAD_AUDIT_FILE: { path: ['audit', 'file'], parse: 'string' },
+  ECGCAD_AUDIT_FHIR_URL: { path: ['audit', 'fhirUrl'], parse: 'string' },
 };
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
