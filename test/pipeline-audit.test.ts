@@ -94,6 +94,12 @@ describe('audit trail through the queued engine (JSON lines sink)', () => {
       body: 'this is not an ECG at all',
     });
     expect(refused.status).toBeGreaterThanOrEqual(400);
+    // Refused before any payload: no API key (401), and an association to a called AE title that is not ours.
+    const anonymous = await fetch(`${engine.http!.url}/ecg`, { method: 'POST', body: 'x' });
+    expect(anonymous.status).toBe(401);
+    await run('storescu', ['-aet', 'CART7', '-aec', 'NOTOURS', '127.0.0.1', String(engine.dimse!.port), dcm]).catch(
+      () => undefined, // storescu exits non-zero on an association reject
+    );
     // A folder drop.
     await writeFile(
       join(folder, 'drop-1.xml'),
@@ -125,6 +131,11 @@ describe('audit trail through the queued engine (JSON lines sink)', () => {
     expect(refusal.outcome).toBe('4');
     expect(refusal.outcomeDesc).toMatch(/^[A-Z_]+: /);
     expect(refusal.agent[0]?.who?.identifier?.value).toBe(apiKeyId(API_KEY));
+    const refusals = events.filter((e) => kindOf(e) === 'refused').map((e) => e.outcomeDesc);
+    expect(refusals).toContain('UNAUTHENTICATED: no valid API key or client certificate');
+    const rejectedAssociation = events.find((e) => e.outcomeDesc?.startsWith('AE_NOT_RECOGNIZED'))!;
+    expect(rejectedAssociation.agent[0]?.who?.identifier?.value).toBe('CART7');
+    expect(rejectedAssociation.agent[0]?.network?.address).toMatch(/127\.0\.0\.1/);
     const written = events.filter((e) => kindOf(e) === 'written');
     expect(written.every((e) => e.outcome === '0' && e.agent[1]?.network?.address === ehr.url)).toBe(true);
     expect(written.map(ecgOf)).toContain(httpId);

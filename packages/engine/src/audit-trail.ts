@@ -18,7 +18,7 @@ import {
   buildAuditEvent,
   FhirClient,
 } from '@ecgcad/fhir-writer';
-import type { Intake, IntakeMeta } from '@ecgcad/ingest';
+import type { Intake, IntakeMeta, PeerRefusal } from '@ecgcad/ingest';
 import type { Redis } from 'ioredis';
 import type { EngineConfig } from './config.js';
 import { fhirAuthFromConfig } from './fhir-auth.js';
@@ -258,6 +258,26 @@ export function auditedIntake(intake: Intake, trail: AuditTrail, options: { fold
       }
       throw err;
     }
+  };
+}
+
+/** A feed listener that records a `refused` event for each sender refused before a payload was taken. */
+export function auditPeerRefusals(trail: AuditTrail, folderDir?: string): (refusal: PeerRefusal) => void {
+  return (refusal) => {
+    const sender: AuditActor =
+      refusal.feed === 'folder'
+        ? { folder: folderDir ?? 'drop folder' }
+        : {
+            ...(refusal.feed === 'cstore' && refusal.remote ? { aeTitle: refusal.remote } : {}),
+            ...(refusal.peer ? { address: refusal.peer } : {}),
+          };
+    void trail.record({
+      kind: 'refused',
+      feed: refusal.feed,
+      at: refusal.at,
+      sender,
+      reason: `${refusal.code}: ${refusal.reason}`,
+    });
   };
 }
 

@@ -27,7 +27,7 @@ import { createQueuedIntake } from '@ecgcad/ingest/queued-intake';
 import { startIngestWorker } from '@ecgcad/ingest/worker';
 import type { StageJobRetention, StageRetryOptions, Worker } from '@ecgcad/queue';
 import type { Redis } from 'ioredis';
-import { AuditTrail, auditedIntake, auditSinkFromConfig, auditWrites } from './audit-trail.js';
+import { AuditTrail, auditedIntake, auditPeerRefusals, auditSinkFromConfig, auditWrites } from './audit-trail.js';
 import type { EngineConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { EngineMetrics } from './metrics.js';
@@ -222,6 +222,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       rejected: rejected as RejectedStore,
       logger: feedLogger(logger),
       onOutcome: metrics.onFeedOutcome,
+      ...(auditSink ? { onPeerRefused: auditPeerRefusals(trail, config.folder.dir) } : {}),
     };
     if (options.http ?? true) {
       const httpFeeds = options.feeds && config.http.enabled;

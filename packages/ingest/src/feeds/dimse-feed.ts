@@ -10,7 +10,7 @@ import { Writable as WritableStream } from 'node:stream';
 import { ConfigError, type EcgcadError, LimitExceededError, UnsupportedFormatError } from '@ecgcad/ecg';
 import dimse from 'dcmjs-dimse';
 import type { FeedCommonOptions, IntakeMeta } from './intake.js';
-import { handOver, silentLogger } from './intake.js';
+import { handOver, notifyPeerRefused, silentLogger } from './intake.js';
 import { writePart10 } from './part10.js';
 import { PduGuard } from './pdu-guard.js';
 import { isEcgWaveformSopClass } from './sop-classes.js';
@@ -210,6 +210,18 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
       this.#socket = socket;
     }
 
+    #refused(calling: string, code: string, reason: string): void {
+      const peer = this.#socket.remoteAddress;
+      notifyPeerRefused(options, {
+        feed: 'cstore',
+        at: new Date().toISOString(),
+        ...(calling ? { remote: calling } : {}),
+        ...(peer ? { peer } : {}),
+        code,
+        reason,
+      });
+    }
+
     /** The peer aborted: close the connection at once (dcmtk waits for the close before it exits). */
     override abort(): void {
       this.#socket.destroy();
@@ -221,6 +233,7 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
       const called = association.getCalledAeTitle().trim();
       if (config.allowedCalling && !config.allowedCalling.has(calling)) {
         logger.warn({ feed: 'cstore', callingAe: calling }, 'association rejected: calling AE title not allowed');
+        this.#refused(calling, 'AE_NOT_ALLOWED', 'calling AE title not allowed');
         this.sendAssociationReject(
           RejectResult.Permanent,
           RejectSource.ServiceUser,
@@ -230,6 +243,7 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
       }
       if (!config.acceptAnyCalledAe && called !== config.aeTitle) {
         logger.warn({ feed: 'cstore', calledAe: called }, 'association rejected: called AE title is not ours');
+        this.#refused(calling, 'AE_NOT_RECOGNIZED', 'called AE title is not ours');
         this.sendAssociationReject(
           RejectResult.Permanent,
           RejectSource.ServiceUser,

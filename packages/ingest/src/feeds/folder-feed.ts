@@ -10,7 +10,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { ConfigError } from '@ecgcad/ecg';
 import { type FSWatcher, watch } from 'chokidar';
 import type { FeedCommonOptions } from './intake.js';
-import { handOver, silentLogger } from './intake.js';
+import { handOver, notifyPeerRefused, silentLogger } from './intake.js';
 
 /** Options of {@link startFolderFeed}. */
 export interface FolderFeedOptions extends FeedCommonOptions {
@@ -134,6 +134,12 @@ export async function startFolderFeed(options: FolderFeedOptions): Promise<Folde
     }
     const receivedAt = new Date().toISOString();
     if (size > maxFileBytes) {
+      notifyPeerRefused(options, {
+        feed: 'folder',
+        at: receivedAt,
+        code: 'LIMIT_EXCEEDED',
+        reason: `file over ${maxFileBytes} bytes`,
+      });
       await moveRejected(path, name, {
         name,
         feed: 'folder',

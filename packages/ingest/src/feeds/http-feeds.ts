@@ -9,7 +9,7 @@ import { EcgcadError, LimitExceededError, MalformedInputError } from '@ecgcad/ec
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authChecker, type HttpFeedAuth } from './http-auth.js';
 import type { FeedCommonOptions } from './intake.js';
-import { handOver, silentLogger } from './intake.js';
+import { handOver, notifyPeerRefused, silentLogger } from './intake.js';
 import { type MultipartLimits, MultipartParser, type MultipartPart, parseMediaType } from './multipart.js';
 import { storeInstances } from './stow.js';
 
@@ -115,6 +115,13 @@ export async function httpFeedsPlugin(fastify: FastifyInstance, options: HttpFee
         { feed: 'http', remote: request.ip, url: request.routeOptions.url },
         'unauthenticated request refused',
       );
+      notifyPeerRefused(options, {
+        feed: 'http',
+        at: new Date().toISOString(),
+        peer: request.ip,
+        code: 'UNAUTHENTICATED',
+        reason: 'no valid API key or client certificate',
+      });
       reply
         .code(401)
         .header('www-authenticate', 'ApiKey')
