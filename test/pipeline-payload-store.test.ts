@@ -26,6 +26,17 @@ describe('RedisPayloadStore (Redis on 127.0.0.1:6379)', () => {
     expect(await store.get('ecg:1')).toBeUndefined();
   });
 
+  it('keep() resets the TTL from now (a failed or replayed job keeps its payload) and says when it is gone', async () => {
+    const store = new RedisPayloadStore(redis, { prefix, ttlS: 600 });
+    await store.put('ecg:keep', new Uint8Array([1, 2, 3]));
+    await redis.expire(`${prefix}ecg:keep`, 5);
+    expect(await store.keep('ecg:keep')).toBe(true);
+    expect(await redis.pttl(`${prefix}ecg:keep`)).toBeGreaterThan(590_000);
+    expect(await store.keep('ecg:keep', 30)).toBe(true);
+    expect(await redis.ttl(`${prefix}ecg:keep`)).toBeLessThanOrEqual(30);
+    expect(await store.keep('ecg:absent')).toBe(false);
+  });
+
   it('defaults to the {ecgcad} hash tag and a 24 h TTL, and refuses a bad TTL', () => {
     const store = new RedisPayloadStore(redis);
     expect(store.prefix).toBe('{ecgcad}:payload:');

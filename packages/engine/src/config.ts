@@ -199,7 +199,29 @@ export const configSchema = z
     out: z.string().min(1).default('./out'),
     /** Folder of refused payloads (rejected store). */
     rejectedDir: z.string().min(1).default('./.ecgcad/rejected'),
-    payloads: z.object({ ttlS: positiveInt.default(86_400) }).prefault({}),
+    payloads: z
+      .object({
+        /** Payload TTL; default derived: retention.failedJobsS + maxPendingS. A shorter one is refused at start. */
+        ttlS: positiveInt.optional(),
+        /** Longest an accepted ECG may wait (queued, delayed, retrying) before its job completes or fails. */
+        maxPendingS: positiveInt.default(86_400),
+      })
+      .prefault({}),
+    /** How long things are kept, seconds. */
+    retention: z
+      .object({
+        /** Failed jobs (the dead-letter set, for `ecgcad dlq replay`); their payloads are kept as long. */
+        failedJobsS: positiveInt.default(7 * 86_400),
+        /** Completed jobs (status answers, resend de-duplication). */
+        completedJobsS: positiveInt.default(86_400),
+        /** Files in the rejected store. */
+        rejectedS: positiveInt.default(30 * 86_400),
+        /** Files in the folder feed's done/ folder. */
+        folderDoneS: positiveInt.default(30 * 86_400),
+        /** How often the retention sweep deletes what is older than the above. */
+        sweepIntervalS: positiveInt.default(3600),
+      })
+      .prefault({}),
     /** The one retry policy (queued stages, embedded mode, delivery, folder feed); defaults from the kernel's. */
     retry: z
       .object({
@@ -276,6 +298,23 @@ export const configSchema = z
         dir: z.string().min(1).optional(),
       })
       .prefault({}),
+    /** The audit trail (AuditEvents for every received, refused, written and replayed ECG). */
+    audit: z
+      .object({
+        /** `file` (JSON lines, default), `fhir` (POSTed to the EHR in their own Bundles) or `none`. */
+        sink: z.enum(['file', 'fhir', 'none']).default('file'),
+        /** JSON lines file of the `file` sink (append-only). */
+        file: z.string().min(1).default('./.ecgcad/audit/audit.jsonl'),
+        /** FHIR base URL of the `fhir` sink (an audit repository); default fhir.url, with its authentication. */
+        fhirUrl: z.url().optional(),
+        /** Name of this engine in the records (observer, AE side); default `ecgcad`. */
+        name: z.string().min(1).default('ecgcad'),
+        /** Events delivered per batch. */
+        batch: positiveInt.max(1000).default(100),
+        /** Time between deliveries of pending events, ms (and the retry delay after a failed one). */
+        intervalMs: positiveInt.default(1000),
+      })
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .prefault({}),
@@ -331,6 +370,9 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_PTP_ENABLED: { path: ['ptp', 'enabled'], parse: 'bool' },
   ECGCAD_PTP_MODEL: { path: ['ptp', 'model'], parse: 'string' },
   ECGCAD_PTP_MATRIX_FILE: { path: ['ptp', 'matrixFile'], parse: 'string' },
+  ECGCAD_AUDIT_SINK: { path: ['audit', 'sink'], parse: 'string' },
+  ECGCAD_AUDIT_FILE: { path: ['audit', 'file'], parse: 'string' },
+  ECGCAD_AUDIT_FHIR_URL: { path: ['audit', 'fhirUrl'], parse: 'string' },
 };
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

@@ -1,3 +1,4 @@
+export * from './audit-trail.js';
 export * from './config.js';
 export * from './dlq.js';
 export * from './ecg-status.js';
@@ -5,6 +6,7 @@ export * from './embedded.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './ops.js';
+export * from './payloads.js';
 export * from './queued.js';
 export * from './redis.js';
 export * from './report.js';

@@ -7,27 +7,33 @@
  * Close (SIGTERM): feeds first (stop taking work; in-flight hand-overs finish), then workers (`worker.close()` waits
  * for active jobs), then the model session, queues and connections.
  */
-import type { StageName } from '@ecgcad/ecg';
+import { join } from 'node:path';
+import type { RetryPolicy, StageEvent, StageName } from '@ecgcad/ecg';
 import { startWriteWorker } from '@ecgcad/fhir-writer/worker';
 import type { Predictor } from '@ecgcad/infer';
 import { startInferWorker } from '@ecgcad/infer/worker';
 import {
+  apiKeyId,
   type DimseFeed,
   type FeedLogger,
   type FolderFeed,
   RejectedStore,
+  type RetentionTarget,
   startDimseFeed,
   startFolderFeed,
+  startRetentionSweep,
 } from '@ecgcad/ingest';
 import { createQueuedIntake } from '@ecgcad/ingest/queued-intake';
 import { startIngestWorker } from '@ecgcad/ingest/worker';
-import { RedisPayloadStore, type Worker } from '@ecgcad/queue';
+import type { StageJobRetention, Worker } from '@ecgcad/queue';
 import type { Redis } from 'ioredis';
+import { AuditTrail, auditedIntake, auditPeerRefusals, auditSinkFromConfig, auditWrites } from './audit-trail.js';
 import type { EngineConfig } from './config.js';
 import { dimseFeedSettings } from './dimse-options.js';
 import type { Logger } from './logger.js';
 import { EngineMetrics } from './metrics.js';
 import { ehrCheck, type OpsServer, type ReadinessCheck, redisCheck, startOpsServer } from './ops.js';
+import { jobRetentionOf, keepPayloadsOfFailedJobs, openPayloadStore } from './payloads.js';
 import { checkEvictionPolicy, closeQueues, connectRedis, type EngineQueues, openQueues, waitReady } from './redis.js';
 import { predictorFromConfig, writerFromConfig } from './stages.js';
 
@@ -53,6 +59,8 @@ export interface QueuedEngine {
   http: OpsServer | undefined;
   dimse: DimseFeed | undefined;
   folder: FolderFeed | undefined;
+  /** The audit trail of this process (undefined only when the start failed early). */
+  audit: AuditTrail | undefined;
   /** Graceful stop, in order: feeds, workers, model, queues, connections. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -79,6 +87,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
   let dimse: DimseFeed | undefined;
   let folder: FolderFeed | undefined;
   let closed = false;
+  let audit: AuditTrail | undefined;
 
   const producer = connectRedis(config.redis.url, 'producer');
   const workerConnection = connectRedis(config.redis.url, 'worker');
@@ -109,6 +118,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
     for (const closer of closers.reverse()) await step('stage', closer);
     await step('queues', () => closeQueues(queues));
     await step('worker queues', () => closeQueues(workerQueues));
+    if (audit) await step('audit trail', () => (audit as AuditTrail).close());
     for (const connection of connections) await step('redis', () => connection.quit());
     logger.info({}, 'stopped');
   };
@@ -117,22 +127,36 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
     await waitReady(producer);
     await waitReady(workerConnection);
     await checkEvictionPolicy(producer, config.redis.evictionPolicyCheck, logger);
-    const workerPayloads = new RedisPayloadStore(workerConnection, {
-      prefix: `${config.redis.prefix}:payload:`,
-      ttlS: config.payloads.ttlS,
+    // The payload TTL derives from the retention below: a payload outlives every job that may need it.
+    const workerPayloads = openPayloadStore(workerConnection, config);
+    const producerPayloads = openPayloadStore(producer, config);
+    // The one retry policy, with how long finished jobs are kept (the payload TTL above derives from the latter).
+    const retry: Partial<RetryPolicy> & StageJobRetention = { ...config.retry, ...jobRetentionOf(config) };
+    // The audit trail: every process records; whichever holds the lock delivers to the sink.
+    const auditSink = auditSinkFromConfig(config);
+    if (!auditSink) logger.warn({}, '!!! audit.sink is none: no audit trail is kept !!!');
+    audit = new AuditTrail({
+      redis: producer,
+      prefix: config.redis.prefix,
+      ...(auditSink ? { sink: auditSink } : {}),
+      self: { name: config.audit.name, aeTitle: config.dimse.aeTitle },
+      logger,
+      batch: config.audit.batch,
+      intervalMs: config.audit.intervalMs,
     });
-    const producerPayloads = new RedisPayloadStore(producer, {
-      prefix: `${config.redis.prefix}:payload:`,
-      ttlS: config.payloads.ttlS,
-    });
-    const retry = config.retry;
+    const trail = audit;
+    if (auditSink) trail.start();
+    const recordWrite = auditWrites(trail, config.fhir.url ?? 'file');
     const common = {
       connection: workerConnection,
       prefix: config.redis.prefix,
       stalledIntervalMs: config.workers.stalledIntervalMs,
       maxStalledCount: config.workers.maxStalledCount,
       lockDurationMs: config.workers.lockDurationMs,
-      onEvent: metrics.onStageEvent,
+      onEvent: (event: StageEvent) => {
+        metrics.onStageEvent(event);
+        if (auditSink) recordWrite(event);
+      },
       retry,
     };
     const checks: Record<string, ReadinessCheck> = { redis: redisCheck(producer) };
@@ -184,19 +208,30 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         concurrency: config.workers.ingest,
       });
     }
+    // A job that fails into the dead-letter set keeps its payload for its whole stay there.
+    if (workers.infer) keepPayloadsOfFailedJobs(workers.infer as Worker, workerPayloads, logger);
+    if (workers.ingest) keepPayloadsOfFailedJobs(workers.ingest as Worker, workerPayloads, logger);
     for (const [stage, worker] of Object.entries(workers)) {
       worker.on('error', (err: Error) => logger.warn({ stage, error: err.message }, 'worker error'));
     }
 
-    const intake = createQueuedIntake({ inferQueue: queues.infer, payloads: producerPayloads, retry });
+    const queuedIntake = createQueuedIntake({ inferQueue: queues.infer, payloads: producerPayloads, retry });
+    const intake = auditSink
+      ? auditedIntake(queuedIntake, trail, config.folder.dir ? { folderDir: config.folder.dir } : {})
+      : queuedIntake;
     const feedCommon = {
       intake,
       rejected: rejected as RejectedStore,
       logger: feedLogger(logger),
       onOutcome: metrics.onFeedOutcome,
+      ...(auditSink ? { onPeerRefused: auditPeerRefusals(trail, config.folder.dir) } : {}),
     };
     if (options.http ?? true) {
       const httpFeeds = options.feeds && config.http.enabled;
+      // The ids the audit trail names senders by (a hash prefix of each key), so operators can tell keys apart.
+      if (httpFeeds && config.http.apiKeys.length > 0) {
+        logger.info({ apiKeyIds: config.http.apiKeys.map(apiKeyId) }, 'http feed API keys (audit ids)');
+      }
       http = await startOpsServer({
         host: config.http.host,
         port: config.http.port,
@@ -226,6 +261,29 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       folder = await startFolderFeed({ ...feedCommon, dir: config.folder.dir, retry: config.retry });
       logger.info({ dir: folder.dir }, 'watching drop folder');
     }
+    // Refused payloads and handled drop files hold patient data: deleted once past their retention.
+    const keptFiles: RetentionTarget[] = [];
+    if (rejected) keptFiles.push({ name: 'rejected', dir: rejected.dir, maxAgeS: config.retention.rejectedS });
+    if (options.feeds && config.folder.dir) {
+      keptFiles.push({
+        name: 'folder-done',
+        dir: join(config.folder.dir, 'done'),
+        maxAgeS: config.retention.folderDoneS,
+      });
+      keptFiles.push({
+        name: 'folder-rejected',
+        dir: join(config.folder.dir, 'rejected'),
+        maxAgeS: config.retention.rejectedS,
+      });
+    }
+    if (keptFiles.length > 0) {
+      const sweep = startRetentionSweep({
+        targets: keptFiles,
+        intervalMs: config.retention.sweepIntervalS * 1000,
+        logger: feedLogger(logger),
+      });
+      closers.push(() => sweep.close());
+    }
     logger.info({ stages: options.stages, feeds: options.feeds }, 'engine started');
   } catch (err) {
     await close();
@@ -241,6 +299,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
     http,
     dimse,
     folder,
+    audit,
     close,
   };
 }

@@ -17,6 +17,7 @@ export * from './heap.js';
 export * from './inspect.js';
 export * from './limits.js';
 export * from './rejected-store.js';
+export * from './retention-sweep.js';
 export * from './sniff.js';
 export * from './write-aecg.js';
 export * from './write-dicom.js';

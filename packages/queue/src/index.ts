@@ -8,4 +8,5 @@
 export type { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
 export * from './job-options.js';
 export * from './redis-payload-store.js';
+export * from './retention.js';
 export * from './stage-worker.js';

@@ -30,4 +30,10 @@ describe('stageBackoffStrategy', () => {
     expect(strategy(1, 'custom', new TransientError('EHR answered 429', { retryAfterMs: 7000 }))).toBe(7000);
     expect(strategy(1, 'custom', new TransientError('EHR answered 429', { retryAfterMs: 60_000 }))).toBe(8000);
   });
+
+  it('keeps finished jobs as long as the retention says', () => {
+    const options = stageJobOptions({ keepFailedS: 60, keepCompletedS: 5 });
+    expect(options.removeOnFail).toEqual({ age: 60 });
+    expect(options.removeOnComplete).toEqual({ age: 5, count: 200_000 });
+  });
 });

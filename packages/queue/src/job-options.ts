@@ -8,8 +8,16 @@ import { type RetryPolicy, retryDelayMs, retryPolicy } from '@ecgcad/ecg';
 /** The backoff type of stage jobs: BullMQ hands it to the worker's `settings.backoffStrategy`. */
 export const STAGE_BACKOFF_TYPE = 'custom';
 
+/** How long a stage's finished jobs are kept, seconds (see QueueRetention in retention.ts). */
+export interface StageJobRetention {
+  /** Failed jobs (the dead-letter set). Default 7 days. */
+  keepFailedS?: number;
+  /** Completed jobs. Default 1 day. */
+  keepCompletedS?: number;
+}
+
 /** BullMQ `JobsOptions` (structurally) for a stage's jobs: the policy's attempts, custom backoff, bounded history. */
-export function stageJobOptions(retry: Partial<RetryPolicy> = {}): {
+export function stageJobOptions(retry: Partial<RetryPolicy> & StageJobRetention = {}): {
   attempts: number;
   backoff: { type: typeof STAGE_BACKOFF_TYPE };
   removeOnComplete: { age: number; count: number };
@@ -19,9 +27,9 @@ export function stageJobOptions(retry: Partial<RetryPolicy> = {}): {
     attempts: retryPolicy(retry).attempts,
     backoff: { type: STAGE_BACKOFF_TYPE },
     // Completed jobs are kept a day: they answer GET /ecg/:id/status and make a resend within a day a no-op.
-    removeOnComplete: { age: 86_400, count: 200_000 },
+    removeOnComplete: { age: retry.keepCompletedS ?? 86_400, count: 200_000 },
     // Failed jobs are the dead-letter set: kept a week for `ecgcad dlq list|replay`.
-    removeOnFail: { age: 7 * 86_400 },
+    removeOnFail: { age: retry.keepFailedS ?? 7 * 86_400 },
   };
 }
 

@@ -10,7 +10,10 @@ import type { Redis } from 'ioredis';
 export interface RedisPayloadStoreOptions {
   /** Key prefix. Default `{ecgcad}:payload:` (QUEUE_PREFIX keeps the keys in the queues' Cluster slot). */
   prefix?: string;
-  /** Seconds a payload lives. Default 86 400 (24 h): longer than any retry schedule, short enough to bound memory. */
+  /**
+   * Seconds a payload lives. Default 86 400 (24 h); the engine derives it from the queue retention (payloadTtlS in
+   * retention.ts) so that a payload outlives the failed jobs kept for replay.
+   */
   ttlS?: number;
 }
 
@@ -37,6 +40,14 @@ export class RedisPayloadStore implements PayloadStore {
   async get(key: string): Promise<Uint8Array | undefined> {
     const value = await this.call('read', () => this.redis.getBuffer(this.prefix + key));
     return value === null ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+
+  /**
+   * Sets the TTL of the payload under `key` to `ttlS` (default the store's) from now: a job that fails into the
+   * dead-letter set, or is replayed, keeps its payload as long as it may need it. False when the payload is gone.
+   */
+  async keep(key: string, ttlS = this.ttlS): Promise<boolean> {
+    return (await this.call('extend', () => this.redis.expire(this.prefix + key, ttlS))) === 1;
   }
 
   async delete(key: string): Promise<void> {

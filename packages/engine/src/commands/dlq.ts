@@ -2,8 +2,11 @@
  * `ecgcad dlq list|replay [--queue q] [--id id | --all]`: the dead-letter set (each queue's failed jobs with their
  * reasons) and replaying them once the cause is fixed.
  */
+
+import { hostname, userInfo } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../config.js';
+import type { Redis } from 'ioredis';
+import { type EngineConfig, loadConfig } from '../config.js';
 import type { QueueKey } from '../dlq.js';
 import type { EngineQueues } from '../redis.js';
 import { addQueuedOptions, type QueuedFlags } from './serve.js';
@@ -23,7 +26,10 @@ function parseQueue(value: string): QueueKey {
   return key;
 }
 
-async function withQueues<T>(flags: QueuedFlags, fn: (queues: EngineQueues) => Promise<T>): Promise<T> {
+async function withQueues<T>(
+  flags: QueuedFlags,
+  fn: (queues: EngineQueues, redis: Redis, config: EngineConfig) => Promise<T>,
+): Promise<T> {
   const config = loadConfig({
     ...(flags.config ? { file: flags.config } : {}),
     overrides: [{ path: ['redis', 'url'], value: flags.redisUrl }],
@@ -35,7 +41,7 @@ async function withQueues<T>(flags: QueuedFlags, fn: (queues: EngineQueues) => P
   const queues = openQueues(redis, config.redis.prefix);
   try {
     await waitReady(redis, 5000);
-    return await fn(queues);
+    return await fn(queues, redis, config);
   } finally {
     await closeQueues(queues);
     redis.disconnect();
@@ -74,13 +80,36 @@ export function register(program: Command): void {
   ).action(async (flags: QueuedFlags & { queue?: QueueKey; id?: string; all?: boolean }, command: Command) => {
     if (!flags.id === !flags.all) command.error('error: give exactly one of --id <jobId> or --all');
     const { replayDeadLetters } = await import('../dlq.js');
-    const replayed = await withQueues(flags, (queues) =>
-      replayDeadLetters(
-        queues,
-        flags.queue ? [flags.queue] : ['ingest', 'infer', 'write'],
-        flags.id ? { id: flags.id } : { all: true },
-      ),
-    );
+    const { openPayloadStore } = await import('../payloads.js');
+    const { AuditTrail } = await import('../audit-trail.js');
+    const { createLogger } = await import('../logger.js');
+    const replayed = await withQueues(flags, async (queues, redis, config) => {
+      // Each replay is an audit event; the running engine delivers it to the audit sink.
+      const trail = new AuditTrail({ redis, prefix: config.redis.prefix, logger: createLogger('warn') });
+      const operator = { name: `ecgcad dlq replay (${userInfo().username}@${hostname()})` };
+      try {
+        return await replayDeadLetters(
+          queues,
+          flags.queue ? [flags.queue] : ['ingest', 'infer', 'write'],
+          flags.id ? { id: flags.id } : { all: true },
+          {
+            // The replayed jobs' payloads get their full TTL again.
+            payloads: openPayloadStore(redis, config),
+            onReplay: (r) =>
+              void trail.record({
+                kind: 'replayed',
+                at: new Date().toISOString(),
+                queue: r.queue,
+                jobId: r.jobId,
+                ...(r.ecgId ? { ecgId: r.ecgId } : {}),
+                operator,
+              }),
+          },
+        );
+      } finally {
+        await trail.close();
+      }
+    });
     process.stdout.write(`replayed ${replayed.length} job(s)\n`);
     if (flags.id && replayed.length === 0) process.exitCode = 1;
   });

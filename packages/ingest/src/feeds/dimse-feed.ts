@@ -21,7 +21,7 @@ import { isEcgWaveformSopClass } from '../dicom/sop-classes.js';
 import { encodePart10 } from '../dicom-writer/encode.js';
 import { type AddressList, normalizeAddress, parseAddressList } from './address-list.js';
 import type { FeedCommonOptions, IntakeMeta } from './intake.js';
-import { handOver, silentLogger } from './intake.js';
+import { handOver, notifyPeerRefused, silentLogger } from './intake.js';
 import { PduGuard } from './pdu-guard.js';
 
 const { Dataset, Scp, log: dimseLog } = dimse;
@@ -438,6 +438,18 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
       this.#state = state;
     }
 
+    #refused(calling: string, code: string, reason: string): void {
+      const peer = this.#socket.remoteAddress;
+      notifyPeerRefused(options, {
+        feed: 'cstore',
+        at: new Date().toISOString(),
+        ...(calling ? { remote: calling } : {}),
+        ...(peer ? { peer } : {}),
+        code,
+        reason,
+      });
+    }
+
     /** The peer aborted: close the connection at once (dcmtk waits for the close before it exits). */
     override abort(): void {
       this.#socket.destroy();
@@ -458,6 +470,7 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
       };
       if (config.allowedCalling && !config.allowedCalling.has(calling)) {
         logger.warn(who, 'association rejected: calling AE title not allowed');
+        this.#refused(calling, 'AE_NOT_ALLOWED', 'calling AE title not allowed');
         this.sendAssociationReject(
           RejectResult.Permanent,
           RejectSource.ServiceUser,
@@ -469,6 +482,7 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
       if (addresses && !addresses.has(state.remote)) {
         // The title is known but not from this address: to the sender it is the same as an unknown title.
         logger.warn(who, 'association rejected: calling AE title not allowed from this address');
+        this.#refused(calling, 'AE_NOT_ALLOWED', 'calling AE title not allowed from this address');
         this.sendAssociationReject(
           RejectResult.Permanent,
           RejectSource.ServiceUser,
@@ -478,6 +492,7 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
       }
       if (!config.acceptAnyCalledAe && called !== config.aeTitle) {
         logger.warn({ ...who, calledAe: called }, 'association rejected: called AE title is not ours');
+        this.#refused(calling, 'AE_NOT_RECOGNIZED', 'called AE title is not ours');
         this.sendAssociationReject(
           RejectResult.Permanent,
           RejectSource.ServiceUser,
@@ -488,6 +503,7 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
       if (state.overSourceLimit) {
         // PS3.8 9.3.4: rejected-transient, source service-provider (presentation), reason local-limit-exceeded.
         logger.warn(who, 'association rejected: too many associations from this source');
+        this.#refused(calling, 'TOO_MANY_ASSOCIATIONS', 'too many associations from this source');
         this.sendAssociationReject(
           RejectResult.Transient,
           RejectSource.ServiceProviderPresentation,
@@ -567,6 +583,7 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
         receivedAt,
         contentType: 'application/dicom',
         ...(callingAe ? { remote: callingAe } : {}),
+        ...(this.#socket.remoteAddress ? { peer: this.#socket.remoteAddress } : {}),
       };
       const dataset = request.getDataset();
       const payload = dataset ? received.get(dataset) : undefined;

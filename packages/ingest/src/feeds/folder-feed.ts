@@ -5,12 +5,12 @@
  * Dotfiles and `*.part` / `*.tmp` (files still being written under a temporary name) are ignored.
  */
 import { constants } from 'node:fs';
-import { access, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { ConfigError, type RetryPolicy, retryDelayMs, retryPolicy } from '@ecgcad/ecg';
 import { type FSWatcher, watch } from 'chokidar';
 import type { FeedCommonOptions } from './intake.js';
-import { handOver, silentLogger } from './intake.js';
+import { handOver, notifyPeerRefused, silentLogger } from './intake.js';
 
 /** Options of {@link startFolderFeed}. */
 export interface FolderFeedOptions extends FeedCommonOptions {
@@ -142,6 +142,12 @@ export async function startFolderFeed(options: FolderFeedOptions): Promise<Folde
     }
     const receivedAt = new Date().toISOString();
     if (size > maxFileBytes) {
+      notifyPeerRefused(options, {
+        feed: 'folder',
+        at: receivedAt,
+        code: 'LIMIT_EXCEEDED',
+        reason: `file over ${maxFileBytes} bytes`,
+      });
       await moveRejected(path, name, {
         name,
         feed: 'folder',
@@ -190,6 +196,9 @@ export async function startFolderFeed(options: FolderFeedOptions): Promise<Folde
     try {
       const target = await freeName(targetDir, name);
       await rename(path, target);
+      // The move is the file's time in done/ or rejected/ for the retention sweep (a copied file keeps an old one).
+      const now = new Date();
+      await utimes(target, now, now).catch(() => {});
       return target;
     } catch (err) {
       if (codeOf(err) !== 'ENOENT') {

@@ -21,8 +21,15 @@ export interface HttpFeedAuth {
   anonymous?: boolean;
 }
 
-/** Why a request was let in, for the log (never the key itself). */
-export type AuthResult = { ok: true; method: 'api-key' | 'client-cert' | 'anonymous' } | { ok: false };
+/** Why a request was let in, for the log (never the key itself): `principal` is `api-key:<id>` or `cert:<CN>`. */
+export type AuthResult =
+  | { ok: true; method: 'api-key' | 'client-cert' | 'anonymous'; principal?: string }
+  | { ok: false };
+
+/** The id of an API key for logs and the audit trail: 12 hex digits of its sha256 (the key cannot be recovered). */
+export function apiKeyId(key: string): string {
+  return digest(key).toString('hex').slice(0, 12);
+}
 
 /** Builds the request check; throws ConfigError when no method is configured. */
 export function authChecker(auth: HttpFeedAuth): (headers: IncomingHttpHeaders, socket: Socket) => AuthResult {
@@ -36,6 +43,7 @@ export function authChecker(auth: HttpFeedAuth): (headers: IncomingHttpHeaders, 
     issues.push('http feed auth: configure apiKeys and/or clientCert, or set anonymous: true explicitly');
   }
   if (issues.length > 0) throw new ConfigError([...new Set(issues)]);
+  const keyIds = (auth.apiKeys ?? []).map(apiKeyId);
 
   return (headers, socket) => {
     if (auth.anonymous) return { ok: true, method: 'anonymous' };
@@ -43,13 +51,18 @@ export function authChecker(auth: HttpFeedAuth): (headers: IncomingHttpHeaders, 
       const presented = presentedKey(headers);
       if (presented !== undefined) {
         const candidate = digest(presented);
-        let match = false;
+        let match = -1;
         // Compare against every key, without an early exit, so timing does not tell which key nearly matched.
-        for (const key of keys) match = timingSafeEqual(candidate, key) || match;
-        if (match) return { ok: true, method: 'api-key' };
+        keys.forEach((key, i) => {
+          if (timingSafeEqual(candidate, key)) match = i;
+        });
+        if (match >= 0) return { ok: true, method: 'api-key', principal: `api-key:${keyIds[match]}` };
       }
     }
-    if (certRule && verifiedClientCert(socket, certRule)) return { ok: true, method: 'client-cert' };
+    if (certRule && verifiedClientCert(socket, certRule)) {
+      const cn = (socket as Partial<TLSSocket>).getPeerCertificate?.()?.subject?.CN;
+      return { ok: true, method: 'client-cert', ...(cn ? { principal: `cert:${[cn].flat()[0]}` } : {}) };
+    }
     return { ok: false };
   };
 }

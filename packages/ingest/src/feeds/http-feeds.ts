@@ -9,7 +9,7 @@ import { EcgcadError, LimitExceededError, MalformedInputError } from '@ecgcad/ec
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authChecker, type HttpFeedAuth } from './http-auth.js';
 import type { FeedCommonOptions } from './intake.js';
-import { handOver, silentLogger } from './intake.js';
+import { handOver, notifyPeerRefused, silentLogger } from './intake.js';
 import { type MultipartLimits, MultipartParser, type MultipartPart, parseMediaType } from './multipart.js';
 import { storeInstances } from './stow.js';
 
@@ -86,6 +86,8 @@ function refusalStatus(code: string): { status: number; issue: IssueCode } {
 export async function httpFeedsPlugin(fastify: FastifyInstance, options: HttpFeedsOptions): Promise<void> {
   const logger = options.logger ?? silentLogger;
   const checkAuth = authChecker(options.auth);
+  /** Who each authenticated request is (for the audit trail), by its raw request. */
+  const principals = new WeakMap<object, string>();
   const maxBodyBytes = options.limits?.maxBodyBytes ?? 64 * 1024 * 1024;
   const multipartLimits: Partial<MultipartLimits> = { ...options.limits?.multipart, maxTotalBytes: maxBodyBytes };
   const retryAfterS = options.retryAfterS ?? 30;
@@ -107,11 +109,19 @@ export async function httpFeedsPlugin(fastify: FastifyInstance, options: HttpFee
 
   fastify.addHook('onRequest', async (request, reply) => {
     const result = checkAuth(request.headers, request.raw.socket);
+    if (result.ok && result.principal) principals.set(request.raw, result.principal);
     if (!result.ok) {
       logger.warn(
         { feed: 'http', remote: request.ip, url: request.routeOptions.url },
         'unauthenticated request refused',
       );
+      notifyPeerRefused(options, {
+        feed: 'http',
+        at: new Date().toISOString(),
+        peer: request.ip,
+        code: 'UNAUTHENTICATED',
+        reason: 'no valid API key or client certificate',
+      });
       reply
         .code(401)
         .header('www-authenticate', 'ApiKey')
@@ -146,6 +156,7 @@ export async function httpFeedsPlugin(fastify: FastifyInstance, options: HttpFee
         receivedAt: new Date().toISOString(),
         ...(contentType ? { contentType } : {}),
         remote: request.ip,
+        ...(principals.has(request.raw) ? { principal: principals.get(request.raw) as string } : {}),
       },
       options,
     );
@@ -179,6 +190,7 @@ export async function httpFeedsPlugin(fastify: FastifyInstance, options: HttpFee
       {
         receivedAt: new Date().toISOString(),
         remote: request.ip,
+        ...(principals.has(request.raw) ? { principal: principals.get(request.raw) as string } : {}),
         rootType,
         ...(request.params.study ? { expectedStudyUid: request.params.study } : {}),
       },

@@ -17,6 +17,10 @@ export interface IntakeMeta {
   contentType?: string;
   /** Peer address or AE title, for operators. */
   remote?: string;
+  /** Network address of a DICOM peer (whose AE title is `remote`). For the audit trail. */
+  peer?: string;
+  /** Who authenticated: `api-key:<key id>` or `cert:<subject CN>` (never a key). For the audit trail. */
+  principal?: string;
 }
 
 /** What the intake hands back once the ECG is safely stored. */
@@ -46,6 +50,30 @@ export type FeedOutcome = 'accepted' | 'refused' | 'retry';
 /** Optional metrics hook, called once per payload with the time the hand-over took. */
 export type OutcomeCallback = (feed: string, outcome: FeedOutcome, ms: number) => void;
 
+/** A sender refused before any payload was taken (AE title not allowed, no credentials, file too big). */
+export interface PeerRefusal {
+  feed: string;
+  /** ISO instant. */
+  at: string;
+  /** Calling AE title (C-STORE). */
+  remote?: string;
+  /** Network address of the peer. */
+  peer?: string;
+  /** Refusal code, e.g. `AE_NOT_ALLOWED`, `UNAUTHENTICATED`, `LIMIT_EXCEEDED`. */
+  code: string;
+  /** Patient-free reason. */
+  reason: string;
+}
+
+/** Tells `onPeerRefused` (the audit trail) about a refusal; a throwing listener changes nothing. */
+export function notifyPeerRefused(options: Pick<FeedCommonOptions, 'onPeerRefused'>, refusal: PeerRefusal): void {
+  try {
+    options.onPeerRefused?.(refusal);
+  } catch {
+    // An audit hook must not change what the sender is told.
+  }
+}
+
 /** Options every feed takes. */
 export interface FeedCommonOptions {
   /** Where accepted bytes go. */
@@ -55,6 +83,8 @@ export interface FeedCommonOptions {
   /** Defaults to a logger that drops everything. */
   logger?: FeedLogger;
   onOutcome?: OutcomeCallback;
+  /** Called for each sender refused before a payload was taken (for the audit trail). */
+  onPeerRefused?: (refusal: PeerRefusal) => void;
 }
 
 /** A logger that drops everything (the default). */
