@@ -4,6 +4,7 @@ export * from './decode-common.js';
 export * from './decode-dicom.js';
 export * from './decode-muse.js';
 export * from './decode-philips.js';
+export * from './feeds/backpressure.js';
 export * from './feeds/dimse-feed.js';
 export * from './feeds/folder-feed.js';
 export * from './feeds/http-auth.js';
