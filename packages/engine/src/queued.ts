@@ -19,14 +19,25 @@ import {
   startDimseFeed,
   startFolderFeed,
   startIngestWorker,
+  withBackpressure,
 } from '@ecgcad/ingest';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EngineConfig } from './config.js';
+import { checkHttpExposure, clientCertAuth } from './http-server.js';
 import type { Logger } from './logger.js';
 import { EngineMetrics } from './metrics.js';
 import { ehrCheck, type OpsServer, type ReadinessCheck, redisCheck, startOpsServer } from './ops.js';
-import { checkEvictionPolicy, closeQueues, connectRedis, type EngineQueues, openQueues, waitReady } from './redis.js';
+import {
+  checkEvictionPolicy,
+  checkRedisAuth,
+  closeQueues,
+  connectRedis,
+  type EngineQueues,
+  inferBacklog,
+  openQueues,
+  waitReady,
+} from './redis.js';
 import { predictorFromConfig, writerFromConfig } from './stages.js';
 
 /** Options of {@link startQueuedEngine}. */
@@ -76,8 +87,10 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
   let folder: FolderFeed | undefined;
   let closed = false;
 
-  const producer = connectRedis(config.redis.url, 'producer');
-  const workerConnection = connectRedis(config.redis.url, 'worker');
+  // Before anything connects: an exposed plain-HTTP server is a configuration error, not a runtime surprise.
+  if (options.http ?? true) checkHttpExposure(config.http, logger);
+  const producer = connectRedis(config.redis, 'producer');
+  const workerConnection = connectRedis(config.redis, 'worker');
   connections.push(producer, workerConnection);
   for (const connection of connections) {
     // ioredis reconnects by itself; log the outage once per event, without the URL (it may hold a password).
@@ -113,6 +126,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
     await waitReady(producer);
     await waitReady(workerConnection);
     await checkEvictionPolicy(producer, config.redis.evictionPolicyCheck, logger);
+    await checkRedisAuth(config.redis, logger);
     const workerPayloads = new RedisPayloadStore(workerConnection, {
       prefix: `${config.redis.prefix}:payload:`,
       ttlS: config.payloads.ttlS,
@@ -182,7 +196,15 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       worker.on('error', (err: Error) => logger.warn({ stage, error: err.message }, 'worker error'));
     }
 
-    const intake = createQueuedIntake({ inferQueue: queues.infer, payloads: producerPayloads, retry });
+    // Every feed (C-STORE, HTTP, STOW-RS, folder) goes through the depth check: 0xA700 / 503 while behind.
+    const intake = withBackpressure(
+      createQueuedIntake({ inferQueue: queues.infer, payloads: producerPayloads, retry }),
+      {
+        depth: () => inferBacklog(queues.infer),
+        maxDepth: config.backpressure.maxInferDepth,
+        retryAfterMs: config.backpressure.retryAfterS * 1000,
+      },
+    );
     const feedCommon = {
       intake,
       rejected: rejected as RejectedStore,
@@ -198,11 +220,18 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         metrics,
         queues,
         checks,
+        server: { ...config.http, retryAfterS: config.backpressure.retryAfterS },
+        opsAuth: config.ops,
         ...(httpFeeds
           ? {
               feeds: {
                 ...feedCommon,
-                auth: { apiKeys: config.http.apiKeys, anonymous: config.http.anonymous },
+                auth: {
+                  apiKeys: config.http.apiKeys,
+                  anonymous: config.http.anonymous,
+                  ...(clientCertAuth(config.http.tls) ? { clientCert: clientCertAuth(config.http.tls) } : {}),
+                },
+                retryAfterS: config.backpressure.retryAfterS,
                 ...(config.http.publicUrl ? { publicUrl: config.http.publicUrl } : {}),
               },
             }

@@ -28,7 +28,7 @@ async function withQueues<T>(flags: QueuedFlags, fn: (queues: EngineQueues) => P
     ...(flags.config ? { file: flags.config } : {}),
     overrides: [{ path: ['redis', 'url'], value: flags.redisUrl }],
   });
-  const redis = connectRedis(config.redis.url, 'producer', 'ecgcad-dlq');
+  const redis = connectRedis(config.redis, 'producer', 'ecgcad-dlq');
   redis.on('error', () => {});
   const queues = openQueues(redis, config.redis.prefix);
   try {

@@ -20,7 +20,7 @@ export function register(program: Command): void {
       ...(flags.config ? { file: flags.config } : {}),
       overrides: [{ path: ['redis', 'url'], value: flags.redisUrl }],
     });
-    const redis = connectRedis(config.redis.url, 'producer', 'ecgcad-status');
+    const redis = connectRedis(config.redis, 'producer', 'ecgcad-status');
     redis.on('error', () => {});
     const queues = openQueues(redis, config.redis.prefix);
     try {
