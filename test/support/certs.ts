@@ -63,12 +63,18 @@ function signed(dir: string, name: string, cn: string, ca: string, ext: string):
   );
 }
 
-/** Makes the set (about a second of openssl). */
-export function makeTestCertificates(): TestCertificates {
+/** Makes the set (about a second of openssl). `serverIps`: more addresses the server certificate names. */
+export function makeTestCertificates(serverIps: string[] = []): TestCertificates {
   const dir = mkdtempSync(join(tmpdir(), 'ecgcad-certs-'));
   selfSignedCa(dir, 'ca');
   selfSignedCa(dir, 'rogue-ca');
-  signed(dir, 'server', 'localhost', 'ca', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  signed(
+    dir,
+    'server',
+    'localhost',
+    'ca',
+    `subjectAltName=DNS:localhost,IP:127.0.0.1${serverIps.map((ip) => `,IP:${ip}`).join('')}\nextendedKeyUsage=serverAuth\n`,
+  );
   signed(dir, 'client', 'modality-1', 'ca', 'extendedKeyUsage=clientAuth\n');
   signed(dir, 'rogue', 'modality-1', 'rogue-ca', 'extendedKeyUsage=clientAuth\n');
   const at = (file: string) => join(dir, file);

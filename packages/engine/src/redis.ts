@@ -153,7 +153,9 @@ export async function checkRedisAuth(target: RedisTarget, logger: Logger): Promi
     connectTimeout: 3000,
     retryStrategy: () => null,
   });
-  probe.on('error', () => {});
+  // The refusal may arrive as an 'error' event (ioredis's HELLO / ready check on connect), not as a rejection.
+  const events: string[] = [];
+  probe.on('error', (err: Error) => events.push(err.message));
   try {
     await probe.connect();
     await probe.ping();
@@ -163,7 +165,7 @@ export async function checkRedisAuth(target: RedisTarget, logger: Logger): Promi
     );
     return false;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = [err instanceof Error ? err.message : String(err), ...events].join('; ');
     if (/NOAUTH|WRONGPASS|Authentication required/i.test(message)) return true;
     logger.warn({ host, error: message }, 'could not check whether Redis requires authentication');
     return undefined;
