@@ -5,9 +5,10 @@
  * Redis outside this machine that lets anyone in.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
 import { checkRedisAuth, connectRedis, type Logger, type QueuedEngine, waitReady } from '@ecgcad/engine';
 import { startTestEhr, type TestEhr } from '@ecgcad/fhir-writer';
 import type { Observation } from '@medplum/fhirtypes';
@@ -166,6 +167,66 @@ describe.skipIf(!tools)(`Redis with a password and TLS (${tools ? 'redis-server,
     probe.disconnect();
     await expect(checkRedisAuth(target, logger)).resolves.toBe(true);
     expect(logger.lines).toEqual([]);
+  });
+});
+
+describe.skipIf(!tools)('the engine ACL user of deploy/redis-users.acl.example', () => {
+  let redis: ChildProcess | undefined;
+  let port: number;
+  let dir: string;
+  let ehr: TestEhr;
+  let engine: (QueuedEngine & { tmp: string }) | undefined;
+
+  beforeAll(async () => {
+    ehr = await startTestEhr();
+    const certs = makeTestCertificates();
+    dir = certs.dir;
+    const example = await readFile(new URL('../deploy/redis-users.acl.example', import.meta.url), 'utf8');
+    await writeFile(
+      join(dir, 'users.acl'),
+      example.replace('>change-me-engine-password', `>${PASSWORD}`).replace('>change-me-admin-password', '>admin-pw'),
+    );
+    port = await freePort();
+    redis = await startRedis(['--port', String(port), '--bind', '127.0.0.1', '--aclfile', join(dir, 'users.acl')]);
+  });
+
+  afterAll(async () => {
+    await engine?.close();
+    await ehr?.close();
+    await stopRedis(redis);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is enough for the queued pipeline, and refuses keys outside its prefix and admin commands', async () => {
+    engine = await startTestEngine({
+      prefix: '{ecgcad}',
+      fhirUrl: ehr.url,
+      redisUrl: `redis://127.0.0.1:${port}`,
+      overrides: [
+        { path: ['redis', 'username'], value: 'ecgcad' },
+        { path: ['redis', 'password'], value: PASSWORD },
+      ],
+    });
+    const [body] = syntheticDicoms(1, 'acl');
+    const response = await fetch(`${engine.http?.url}/ecg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/dicom', 'x-api-key': API_KEY },
+      body: Buffer.from(body as Uint8Array),
+    });
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    await waitFor('the ECG written', async () => {
+      const status = await fetch(`${engine?.http?.url}/ecg/${encodeURIComponent(id)}/status`);
+      return ((await status.json()) as { status: string }).status === 'written';
+    });
+    expect(await resources<Observation>(ehr, 'Observation?code=34534-8')).toHaveLength(1);
+    const client = new Redis(`redis://127.0.0.1:${port}`, { username: 'ecgcad', password: PASSWORD });
+    try {
+      await expect(client.set('elsewhere', '1')).rejects.toThrow(/NOPERM/);
+      await expect(client.call('CONFIG', 'GET', 'maxmemory')).rejects.toThrow(/NOPERM/);
+    } finally {
+      client.disconnect();
+    }
   });
 });
 
