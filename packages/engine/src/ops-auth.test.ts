@@ -1,4 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
+import type { AuthResult } from '@ecgcad/ingest';
 import { describe, expect, it } from 'vitest';
 import { opsAccessChecker } from './ops-auth.js';
 
@@ -24,10 +26,8 @@ describe('opsAccessChecker', () => {
 
   it('takes the feeds credentials when the route offers them (the status URL)', () => {
     const check = opsAccessChecker({ token: TOKEN });
-    const feedAuth = (headers: { 'x-api-key'?: string | string[] }) =>
-      headers['x-api-key'] === 'sender-key-0123456789'
-        ? ({ ok: true, method: 'api-key' } as const)
-        : ({ ok: false } as const);
+    const feedAuth = (headers: IncomingHttpHeaders): AuthResult =>
+      headers['x-api-key'] === 'sender-key-0123456789' ? { ok: true, method: 'api-key' } : { ok: false };
     expect(check({ 'x-api-key': 'sender-key-0123456789' }, socket('10.1.2.3'), feedAuth)).toBe('ok');
     expect(check({ 'x-api-key': 'wrong' }, socket('10.1.2.3'), feedAuth)).toBe('missing');
   });
