@@ -6,7 +6,9 @@
  */
 import { execFile } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { ConfigError } from '@ecgcad/ecg';
 import type { QueuedEngine } from '@ecgcad/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, dropPrefix, startTestEngine, stowBody, syntheticDicoms, uniquePrefix } from './pipeline-support.js';
@@ -14,6 +16,10 @@ import { makeTestCertificates, type TestCertificates } from './support/certs.js'
 import { commandPresent } from './support/tools.js';
 
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
+/** An IPv4 address of this machine that is not loopback (to be a non-local peer of the engine). */
+const outsideIp = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 const tools = commandPresent('curl') && commandPresent('openssl', ['version']);
 
 interface CurlResult {
@@ -195,5 +201,37 @@ describe.skipIf(!tools)('HTTPS with client certificates required', () => {
     expect(rogue.status).toBe(0);
     const trusted = await curl(url, ['--cacert', certs.caCert, '--cert', certs.clientCert, '--key', certs.clientKey]);
     expect(trusted.status).toBe(200);
+  });
+});
+
+describe('plain HTTP on a non-loopback address', () => {
+  it('refuses to start without TLS unless http.allowInsecure is set; then ops answer loopback only', async () => {
+    const prefix = uniquePrefix('insecure');
+    const start = (allowInsecure: boolean) =>
+      startTestEngine({
+        prefix,
+        fhirUrl: 'http://127.0.0.1:9/unused',
+        stages: [],
+        overrides: [
+          { path: ['http', 'host'], value: '0.0.0.0' },
+          { path: ['http', 'allowInsecure'], value: allowInsecure },
+        ],
+      });
+    const refused = await start(false).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as ConfigError).issues[0]).toMatch(/^http: plain HTTP on 0\.0\.0\.0/);
+    const engine = await start(true);
+    try {
+      expect((await fetch(`http://127.0.0.1:${engine.http?.port}/healthz`)).status).toBe(200);
+      // No ops token: the ops endpoints answer loopback peers only.
+      expect((await fetch(`http://127.0.0.1:${engine.http?.port}/metrics`)).status).toBe(200);
+      if (outsideIp) {
+        expect((await fetch(`http://${outsideIp}:${engine.http?.port}/metrics`)).status).toBe(403);
+        expect((await fetch(`http://${outsideIp}:${engine.http?.port}/healthz`)).status).toBe(200);
+      }
+    } finally {
+      await engine.close();
+      await dropPrefix(prefix);
+    }
   });
 });
