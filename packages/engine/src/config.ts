@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, QUEUE_PREFIX } from '@ecgcad/ecg';
+import { DEFAULT_PTP_INPUT_OPTIONS } from '@ecgcad/fhir-writer';
 import { z } from 'zod';
 
 /** The demo model folder that `npm run build` generates, found relative to this package (src or dist). */
@@ -79,6 +80,83 @@ const httpTlsSchema = z
     message: 'clientCert optional/require needs caFile',
     path: ['caFile'],
   });
+
+/** Codes as `system|code`, or `system|prefix*` for a code family (ICD-10). */
+const codeList = z.array(
+  z.string().regex(/^[^|\s]+\|[^|\s]+$/, 'each code must be written system|code (or system|prefix*)'),
+);
+const P = DEFAULT_PTP_INPUT_OPTIONS;
+const symptomCodes = (codes: readonly string[]) => codeList.default([...codes]);
+
+/** Pre-test probability in live operation (docs/OPERATIONS.md: inputs, what counts, what is missing). */
+const ptpSchema = z
+  .object({
+    /** Read PTP inputs from the EHR and write the PTP with each scored ECG. Needs `fhir.url`. */
+    enabled: z.boolean().default(false),
+    /** The model the Bundle reports: `esc2024` (RF-CL, default) or `esc2019`. */
+    model: z.enum(['esc2019', 'esc2024']).default('esc2024'),
+    /** Reclassification matrix JSON (PTP level x AI stratum); default: the shipped cells on `model`. */
+    matrixFile: z.string().min(1).optional(),
+    /** Unrecorded risk-factor conditions count as absent (curated problem list). Default false: unknown. */
+    problemListAuthoritative: z.boolean().default(P.problemListAuthoritative),
+    conditions: z
+      .object({
+        hypertension: codeList.default([...P.conditions.hypertension]),
+        diabetes: codeList.default([...P.conditions.diabetes]),
+        dyslipidaemia: codeList.default([...P.conditions.dyslipidaemia]),
+      })
+      .strict()
+      .prefault({}),
+    smoking: z
+      .object({
+        codes: codeList.default([...P.smoking.codes]),
+        current: codeList.default([...P.smoking.current]),
+        past: codeList.default([...P.smoking.past]),
+        never: codeList.default([...P.smoking.never]),
+      })
+      .strict()
+      .prefault({}),
+    familyHistory: z
+      .object({
+        conditions: codeList.default([...P.familyHistory.conditions]),
+        maleOnsetBelow: z.number().positive().default(P.familyHistory.maleOnsetBelow),
+        femaleOnsetBelow: z.number().positive().default(P.familyHistory.femaleOnsetBelow),
+        unknownOnset: z.enum(['missing', 'count', 'ignore']).default(P.familyHistory.unknownOnset),
+        authoritative: z.boolean().default(P.familyHistory.authoritative),
+      })
+      .strict()
+      .prefault({}),
+    calcium: z
+      .object({
+        codes: codeList.default([...P.calcium.codes]),
+        lookbackDays: positiveInt.default(P.calcium.lookbackDays),
+      })
+      .strict()
+      .prefault({}),
+    symptoms: z
+      .object({
+        source: z.enum(['service-request', 'encounter', 'observation']).default(P.symptoms.source),
+        /** Per symptom type, the codes that mean it; a type given here replaces its default list. */
+        mapping: z
+          .object({
+            typical: symptomCodes(P.symptoms.mapping.typical),
+            atypical: symptomCodes(P.symptoms.mapping.atypical),
+            'non-anginal': symptomCodes(P.symptoms.mapping['non-anginal']),
+            dyspnoea: symptomCodes(P.symptoms.mapping.dyspnoea),
+            none: symptomCodes(P.symptoms.mapping.none),
+          })
+          .strict()
+          .prefault({}),
+        observationCodes: codeList.default([...P.symptoms.observationCodes]),
+        serviceRequestCodes: codeList.default([...P.symptoms.serviceRequestCodes]),
+        lookbackDays: positiveInt.default(P.symptoms.lookbackDays),
+        afterEcgHours: z.number().min(0).default(P.symptoms.afterEcgHours),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .prefault({});
 
 /** The configuration schema, with every default. */
 export const configSchema = z
@@ -232,8 +310,18 @@ export const configSchema = z
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .prefault({}),
+    ptp: ptpSchema,
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.ptp.enabled && !config.fhir.url) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ptp', 'enabled'],
+        message: 'needs fhir.url: the pre-test probability reads its inputs from the EHR',
+      });
+    }
+  });
 
 /** The validated configuration. */
 export type EngineConfig = z.infer<typeof configSchema>;
@@ -274,6 +362,9 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_AE_TITLE: { path: ['dimse', 'aeTitle'], parse: 'string' },
   ECGCAD_FOLDER: { path: ['folder', 'dir'], parse: 'string' },
   ECGCAD_LOG_LEVEL: { path: ['log', 'level'], parse: 'string' },
+  ECGCAD_PTP_ENABLED: { path: ['ptp', 'enabled'], parse: 'bool' },
+  ECGCAD_PTP_MODEL: { path: ['ptp', 'model'], parse: 'string' },
+  ECGCAD_PTP_MATRIX_FILE: { path: ['ptp', 'matrixFile'], parse: 'string' },
 };
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

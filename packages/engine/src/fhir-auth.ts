@@ -7,8 +7,15 @@ import { ConfigError } from '@ecgcad/ecg';
 import type { FhirAuth } from '@ecgcad/fhir-writer';
 import type { EngineConfig } from './config.js';
 
-/** The FhirAuth the configuration names. */
-export function fhirAuthFromConfig(fhir: EngineConfig['fhir']): FhirAuth {
+/**
+ * The FhirAuth the configuration names. `extraScopes` (the reads PTP needs) are requested beside the default
+ * `system/*.write` when the configuration sets no scope of its own; a configured scope is used as written.
+ */
+export function fhirAuthFromConfig(
+  fhir: EngineConfig['fhir'],
+  options: { extraScopes?: readonly string[] } = {},
+): FhirAuth {
+  const defaultScope = options.extraScopes?.length ? ['system/*.write', ...options.extraScopes].join(' ') : undefined;
   const auth = fhir.auth ?? (fhir.bearerToken ? { type: 'bearer' as const } : { type: 'none' as const });
   switch (auth.type) {
     case 'none':
@@ -22,7 +29,7 @@ export function fhirAuthFromConfig(fhir: EngineConfig['fhir']): FhirAuth {
         tokenUrl: auth.tokenUrl,
         clientId: auth.clientId,
         clientSecret: auth.clientSecret,
-        ...(auth.scope ? { scope: auth.scope } : {}),
+        ...(auth.scope ? { scope: auth.scope } : defaultScope ? { scope: defaultScope } : {}),
       };
     case 'smart-backend':
       return {
@@ -32,7 +39,7 @@ export function fhirAuthFromConfig(fhir: EngineConfig['fhir']): FhirAuth {
         alg: auth.alg,
         privateKey: readPrivateKey(auth.privateKeyFile),
         ...(auth.kid ? { kid: auth.kid } : {}),
-        ...(auth.scope ? { scope: auth.scope } : {}),
+        ...(auth.scope ? { scope: auth.scope } : defaultScope ? { scope: defaultScope } : {}),
       };
   }
 }

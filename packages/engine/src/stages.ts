@@ -3,9 +3,24 @@
  * FhirWriter (FhirClient to the EHR, or FileSink to a folder). Used by embedded and queued mode alike.
  */
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import {
+  defaultReclassification,
+  parseReclassificationMatrix,
+  type ReclassificationMatrix,
+  ReclassificationMatrixError,
+} from '@ecgcad/clinical';
 import { ConfigError } from '@ecgcad/ecg';
-import { type BundleSink, FhirClient, FhirWriter, FileSink, type WriterOptions } from '@ecgcad/fhir-writer';
+import {
+  type BundleSink,
+  FhirClient,
+  FhirWriter,
+  FileSink,
+  PTP_READ_SCOPES,
+  type PtpInputOptions,
+  type PtpWriterOptions,
+  type WriterOptions,
+} from '@ecgcad/fhir-writer';
 import { createPredictor, type InferLogger, type Predictor } from '@ecgcad/infer';
 import type { EngineConfig } from './config.js';
 import { fhirAuthFromConfig } from './fhir-auth.js';
@@ -34,7 +49,7 @@ export function sinkFromConfig(config: EngineConfig): BundleSink {
     return new FhirClient({
       baseUrl: config.fhir.url,
       timeoutMs: config.fhir.timeoutMs,
-      auth: fhirAuthFromConfig(config.fhir),
+      auth: fhirAuthFromConfig(config.fhir, config.ptp.enabled ? { extraScopes: PTP_READ_SCOPES } : {}),
     });
   }
   return new FileSink({ dir: config.out });
@@ -51,5 +66,31 @@ export function writerFromConfig(config: EngineConfig, sink: BundleSink = sinkFr
     },
     ...(config.fhir.timeZone ? { timeZone: config.fhir.timeZone } : {}),
   };
-  return new FhirWriter({ sink, ...options });
+  return new FhirWriter({ sink, ...options, ...(config.ptp.enabled ? { ptp: ptpFromConfig(config, sink) } : {}) });
+}
+
+/** The PTP options of the writer: the EHR client reads, the matrix file is read and checked now. */
+export function ptpFromConfig(config: EngineConfig, sink: BundleSink): PtpWriterOptions {
+  if (!(sink instanceof FhirClient)) {
+    throw new ConfigError(['ptp.enabled: needs fhir.url (the pre-test probability reads its inputs from the EHR)']);
+  }
+  const { enabled: _e, model, matrixFile, problemListAuthoritative, ...rest } = config.ptp;
+  const inputs: PtpInputOptions = { ...rest, problemListAuthoritative };
+  return { searcher: sink, model, matrix: readMatrix(matrixFile) ?? defaultReclassification(model), inputs };
+}
+
+function readMatrix(file: string | undefined): ReclassificationMatrix | undefined {
+  if (!file) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new ConfigError([`ptp.matrixFile: cannot read ${file}`]);
+  }
+  try {
+    return parseReclassificationMatrix(text);
+  } catch (err) {
+    if (err instanceof ReclassificationMatrixError) throw new ConfigError([`ptp.matrixFile: ${err.message}`]);
+    throw err;
+  }
 }

@@ -18,6 +18,7 @@ import type {
   Identifier,
   Meta,
   Observation,
+  ObservationComponent,
   Patient,
   Provenance,
   Reference,
@@ -30,6 +31,9 @@ import {
   concept,
   LOINC_12_LEAD_EKG,
   NOT_ANALYSABLE,
+  PTP_CONCEPTS,
+  ptpCategoryKey,
+  ptpCoding,
   RISK_PROBABILITY,
   STRATA,
   SYSTEMS,
@@ -38,6 +42,8 @@ import {
   vesselOutcomeCoding,
 } from './codes.js';
 import { ecgSourceIdentifier, identifierQuery, isOid, tokenQuery, uuidV5 } from './ids.js';
+import { PTP_INPUT_NAMES, type PtpAssessment, type PtpValueView } from './ptp.js';
+import { RISK_FACTORS } from './ptp-inputs.js';
 
 /** How the writer refers to the patient. */
 export interface PatientReferenceOptions {
@@ -77,6 +83,10 @@ export interface BundleParts {
   device: Device;
   ecg: Observation;
   riskAssessment?: RiskAssessment;
+  /** The pre-test probability (or why it was not computed), when PTP is on. */
+  ptp?: RiskAssessment;
+  /** CACS-CL, when a calcium score refined the PTP. */
+  ptpCacsCl?: RiskAssessment;
   vessels: Observation[];
   flag?: Flag;
   notAnalysable?: Observation;
@@ -88,15 +98,20 @@ const URI_LIKE = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$/;
 const FHIR_DATE_TIME =
   /^([0-9]{4})(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$/;
 
-/** Builds the transaction Bundle for one prediction. Throws PermanentError when no patient can be referenced. */
-export function buildBundle(prediction: Prediction, options: WriterOptions = {}): Bundle {
-  return buildBundleParts(prediction, options).bundle;
+/**
+ * Builds the transaction Bundle for one prediction. Throws PermanentError when no patient can be referenced.
+ * With `ptp` (a scored prediction, PTP on), the Bundle also carries the pre-test probability and the combined
+ * category per vessel.
+ */
+export function buildBundle(prediction: Prediction, options: WriterOptions = {}, ptp?: PtpAssessment): Bundle {
+  return buildBundleParts(prediction, options, ptp).bundle;
 }
 
 /** As buildBundle, also returning the resources by role. */
 export function buildBundleParts(
   prediction: Prediction,
   options: WriterOptions = {},
+  ptp?: PtpAssessment,
 ): { bundle: Bundle; parts: BundleParts } {
   checkPrediction(prediction);
   const { ecg, model } = prediction;
@@ -157,6 +172,21 @@ export function buildBundleParts(
     parts.riskAssessment = ra;
     add(ra, resultId('risk-assessment'));
 
+    if (ptp) {
+      const built = buildPtpRiskAssessments(ptp, {
+        subject,
+        occurrence: effective ?? prediction.predictedAt,
+        identifier: (role) => ({ system: SYSTEMS.resultId, value: resultId(role) }),
+      });
+      parts.ptp = built.ptp;
+      const ptpRef = add(built.ptp, resultId('ptp'));
+      if (built.cacsCl) {
+        built.cacsCl.parent = { reference: ptpRef, display: 'ESC 2024 RF-CL' };
+        parts.ptpCacsCl = built.cacsCl;
+        add(built.cacsCl, resultId('ptp-cacs-cl'));
+      }
+    }
+
     for (const v of orderedVessels(prediction.vessels)) {
       const obs = buildVesselObservation(v, {
         identifier: { system: SYSTEMS.resultId, value: resultId(`vessel-${v.vessel}`) },
@@ -167,6 +197,7 @@ export function buildBundleParts(
         device: deviceReference,
         ecg: ecgReference,
         notes,
+        ...(ptp ? { combined: combinedComponent(ptp, v.vessel) } : {}),
       });
       parts.vessels.push(obs);
       add(obs, resultId(`vessel-${v.vessel}`));
@@ -239,6 +270,11 @@ export function buildBundleParts(
         role: 'source',
         what: { identifier: ecgIdentifier, display: `source ECG instance (${ecg.format}, feed ${ecg.feed})` },
       },
+      // The EHR resources the pre-test probability was computed from.
+      ...(prediction.status === 'scored' && ptp ? ptpSources(ptp) : []).map((reference) => ({
+        role: 'source' as const,
+        what: { reference },
+      })),
     ],
   };
   add(provenance, resultId('provenance'));
@@ -261,6 +297,8 @@ export function buildBundleParts(
       ecg: copyOf(parts.ecg),
       vessels: parts.vessels.map(copyOf),
       ...(parts.riskAssessment ? { riskAssessment: copyOf(parts.riskAssessment) } : {}),
+      ...(parts.ptp ? { ptp: copyOf(parts.ptp) } : {}),
+      ...(parts.ptpCacsCl ? { ptpCacsCl: copyOf(parts.ptpCacsCl) } : {}),
       ...(parts.flag ? { flag: copyOf(parts.flag) } : {}),
       ...(parts.notAnalysable ? { notAnalysable: copyOf(parts.notAnalysable) } : {}),
       provenance: copyOf(provenance),
@@ -403,6 +441,8 @@ interface VesselContext {
   device: Reference<Device>;
   ecg: Reference<Observation>;
   notes: Annotation[];
+  /** The PTP x AI combined category component, when PTP is on. */
+  combined?: ObservationComponent;
 }
 
 function buildVesselObservation(v: VesselPrediction, ctx: VesselContext): Observation {
@@ -427,11 +467,119 @@ function buildVesselObservation(v: VesselPrediction, ctx: VesselContext): Observ
         code: { coding: [concept(CONCEPTS.probability)] },
         valueQuantity: { value: v.probability, unit: '1', system: SYSTEMS.ucum, code: '1' },
       },
+      ...(ctx.combined ? [ctx.combined] : []),
     ],
     device: ctx.device,
     derivedFrom: [ctx.ecg],
     ...(ctx.notes.length > 0 ? { note: ctx.notes } : {}),
   };
+}
+
+const MODEL_NAMES: Record<'esc2019' | 'esc2024' | 'cacs-cl', string> = {
+  esc2019: 'ESC 2019',
+  esc2024: 'ESC 2024 RF-CL',
+  'cacs-cl': 'CACS-CL',
+};
+
+/** The PTP RiskAssessment (final with one prediction, or cancelled with the missing inputs) and CACS-CL. */
+function buildPtpRiskAssessments(
+  ptp: PtpAssessment,
+  ctx: { subject: Reference<Patient>; occurrence: string; identifier: (role: string) => Identifier },
+): { ptp: RiskAssessment; cacsCl?: RiskAssessment } {
+  const base = (role: string, method: 'esc2019' | 'esc2024' | 'cacs-cl'): RiskAssessment => ({
+    resourceType: 'RiskAssessment',
+    identifier: [ctx.identifier(role)],
+    status: 'final',
+    method: { coding: [ptpCoding(method)], text: PTP_CONCEPTS[method].display },
+    code: { coding: [concept(CONCEPTS.ptpAssessment)], text: CONCEPTS.ptpAssessment.display },
+    subject: ctx.subject,
+    occurrenceDateTime: ctx.occurrence,
+  });
+  if (ptp.status === 'not-computed') {
+    const names = ptp.missing.map((m) => PTP_INPUT_NAMES[m.input]);
+    return {
+      ptp: {
+        ...base('ptp', ptp.model),
+        // R4 RiskAssessment has no data-absent reason: `cancelled` (not completed) with a note per missing input.
+        status: 'cancelled',
+        ...(ptp.basis.length > 0 ? { basis: ptp.basis.map((reference) => ({ reference })) } : {}),
+        note: [
+          { text: `Pre-test probability not computed: missing ${names.join(', ')}.` },
+          ...ptp.missing.map((m) => ({ text: `Missing input: ${PTP_INPUT_NAMES[m.input]}: ${m.reason}` })),
+        ],
+      },
+    };
+  }
+  const prediction = (v: PtpValueView, rationale: string): NonNullable<RiskAssessment['prediction']>[number] => ({
+    outcome: { coding: [concept(CONCEPTS.obstructiveCad)], text: CONCEPTS.obstructiveCad.display },
+    probabilityDecimal: round(v.percent / 100, 6),
+    qualitativeRisk: {
+      coding: [ptpCoding(ptpCategoryKey(v.model, v.category)), { ...RISK_PROBABILITY[v.level] }],
+      text: `${MODEL_NAMES[v.model]}: ${v.category} (${round(v.percent, 1)} %)`,
+    },
+    rationale,
+  });
+  const rationale = ptpRationale(ptp);
+  const main: RiskAssessment = {
+    ...base('ptp', ptp.model),
+    basis: ptp.basis.map((reference) => ({ reference })),
+    prediction: [prediction(ptp.value, rationale)],
+    ...(ptp.notes.length > 0 ? { note: ptp.notes.map((text) => ({ text })) } : {}),
+  };
+  if (!ptp.cacsCl) return { ptp: main };
+  const cacsBasis = [...ptp.basis, ...(ptp.cacsRef ? [ptp.cacsRef] : [])];
+  return {
+    ptp: main,
+    cacsCl: {
+      ...base('ptp-cacs-cl', 'cacs-cl'),
+      basis: cacsBasis.map((reference) => ({ reference })),
+      prediction: [prediction(ptp.cacsCl, `${rationale}; Agatston calcium score ${ptp.inputs.cacs}`)],
+    },
+  };
+}
+
+/** The inputs in words, for the clinician reading the PTP. */
+function ptpRationale(ptp: Extract<PtpAssessment, { status: 'computed' }>): string {
+  const { inputs } = ptp;
+  const present = RISK_FACTORS.filter((r) => inputs.riskFactors[r].state === 'present').map((r) => PTP_INPUT_NAMES[r]);
+  const unknown = RISK_FACTORS.filter((r) => inputs.riskFactors[r].state === 'unknown').map((r) => PTP_INPUT_NAMES[r]);
+  const rf =
+    inputs.riskFactorCount !== undefined
+      ? `risk factors ${present.length} of 5${present.length ? ` (${present.join(', ')})` : ''}${unknown.length ? `, not recorded: ${unknown.join(', ')} (cannot change the risk-factor group)` : ''}`
+      : 'risk factors not used (ESC 2019)';
+  return `Inputs at the ECG: age ${inputs.age}, ${inputs.sex}, symptoms ${inputs.symptoms}${inputs.dyspnoea ? ' with dyspnoea' : ''}, ${rf}`;
+}
+
+/** The combined-category component of a vessel Observation. */
+function combinedComponent(ptp: PtpAssessment, vessel: VesselPrediction['vessel']): ObservationComponent {
+  const code = { coding: [concept(CONCEPTS.combinedCategory)], text: CONCEPTS.combinedCategory.display };
+  const category = ptp.status === 'computed' ? ptp.combined[vessel] : undefined;
+  if (ptp.status === 'computed' && category) {
+    return {
+      code,
+      valueCodeableConcept: {
+        coding: [ptpCoding(`combined-${category}`), { ...RISK_PROBABILITY[category] }],
+        text: `${MODEL_NAMES[ptp.matrixModel]} x ECG-AI: ${PTP_CONCEPTS[`combined-${category}`].display}`,
+      },
+    };
+  }
+  const why =
+    ptp.status === 'computed'
+      ? (ptp.combinedMissing ?? 'no combined category')
+      : `pre-test probability not computed (missing ${ptp.missing.map((m) => PTP_INPUT_NAMES[m.input]).join(', ')})`;
+  return {
+    code,
+    dataAbsentReason: {
+      coding: [{ system: SYSTEMS.dataAbsentReason, code: 'unknown', display: 'Unknown' }],
+      text: `No combined category: ${why}`,
+    },
+  };
+}
+
+/** The EHR resources (`Type/id`) a PTP rests on. */
+function ptpSources(ptp: PtpAssessment): string[] {
+  const refs = ptp.status === 'computed' ? [...ptp.basis, ...(ptp.cacsRef ? [ptp.cacsRef] : [])] : ptp.basis;
+  return [...new Set(refs)];
 }
 
 function modelNotes(model: ModelRef): Annotation[] {
@@ -449,8 +597,8 @@ function orderedVessels(vessels: VesselPrediction[]): VesselPrediction[] {
 
 /** The patient reference the options ask for, or PermanentError when the ECG names no patient. */
 export function patientReference(ecg: EcgSummary, options: PatientReferenceOptions): Reference<Patient> {
-  const value = ecg.patient.identifier?.trim();
-  if (!value) {
+  const identifier = patientIdentifier(ecg, options);
+  if (!identifier) {
     if (options.whenMissing === 'placeholder') {
       return {
         type: 'Patient',
@@ -462,9 +610,15 @@ export function patientReference(ecg: EcgSummary, options: PatientReferenceOptio
       'the ECG carries no patient identifier: refusing to write results without a subject (set patient.whenMissing to "placeholder" to keep them)',
     );
   }
-  const identifier: Identifier = { system: patientSystem(ecg.patient.identifierSystem, options), value };
   if (options.reference === 'logical') return { type: 'Patient', identifier };
   return { reference: `Patient?identifier=${tokenQuery(identifier)}` };
+}
+
+/** The identifier (system + value) the writer references the ECG's patient by, or undefined when it has none. */
+export function patientIdentifier(ecg: EcgSummary, options: PatientReferenceOptions): Identifier | undefined {
+  const value = ecg.patient.identifier?.trim();
+  if (!value) return undefined;
+  return { system: patientSystem(ecg.patient.identifierSystem, options), value };
 }
 
 function patientSystem(issuer: string | undefined, options: PatientReferenceOptions): string {

@@ -5,7 +5,7 @@
  * TLS certificate verification is Node's default and there is deliberately no option to turn it off.
  */
 import { ConfigError, PermanentError, TransientError } from '@ecgcad/ecg';
-import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { type AuthProvider, createAuthProvider, type FhirAuth, type TokenClientOptions } from './auth.js';
 import { describeUrl, fetchWithTimeout, isTransientStatus, parseRetryAfter, readJsonBody } from './http.js';
 import type { BundleSink, DeliveredEntry, DeliveryResult } from './sink.js';
@@ -75,6 +75,100 @@ export class FhirClient implements BundleSink {
       created: entries.filter((e) => e.status === '201').length,
       existing: entries.filter((e) => e.status === '200').length,
     };
+  }
+
+  /**
+   * A FHIR search (`GET <base>/<type>?<params>`), following `next` links up to `maxPages` pages, returning the
+   * matched resources (search mode `match`; included ones are left out). Faults as for transactions: 408, 429,
+   * 5xx, timeouts and network faults are TransientError; any other 4xx is a PermanentError naming the resource
+   * type and the status (never the query, which holds patient identifiers).
+   */
+  async search<T extends Resource = Resource>(
+    resourceType: string,
+    params: Record<string, string>,
+    options: { maxPages?: number; signal?: AbortSignal } = {},
+  ): Promise<T[]> {
+    const maxPages = options.maxPages ?? 20;
+    let url: string | undefined = `${this.baseUrl}/${resourceType}?${new URLSearchParams(params).toString()}`;
+    const out: T[] = [];
+    for (let page = 0; url !== undefined; page++) {
+      if (page >= maxPages) {
+        throw new PermanentError(
+          `search of ${resourceType} at ${describeUrl(this.baseUrl)} has more than ${maxPages} pages`,
+        );
+      }
+      let response = await this.get(url, options.signal);
+      if (response.status === 401 && this.auth.invalidate()) {
+        await response.body?.cancel();
+        response = await this.get(url, options.signal);
+      }
+      const json = await readJsonBody(response);
+      if (!response.ok) throw this.searchFailure(resourceType, response, json);
+      const bundle = json as Bundle | undefined;
+      if (bundle?.resourceType !== 'Bundle') {
+        throw new TransientError(`${describeUrl(this.baseUrl)} answered a ${resourceType} search without a Bundle`);
+      }
+      for (const entry of bundle.entry ?? []) {
+        if (entry.resource?.resourceType === resourceType && entry.search?.mode !== 'include') {
+          out.push(entry.resource as T);
+        }
+      }
+      const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+      url = next ? this.sameServer(next, resourceType) : undefined;
+      if (!url && bundle.total !== undefined && bundle.total > out.length) {
+        // Fewer matches than the server counted and no way to the rest: deciding on part of a record is unsafe.
+        throw new PermanentError(
+          `search of ${resourceType} at ${describeUrl(this.baseUrl)}: the server counted ${bundle.total} matches, returned ${out.length} and gave no next-page link`,
+        );
+      }
+    }
+    return out;
+  }
+
+  /** A next-page link, resolved against the base; refused when it points at another server (the token stays home). */
+  private sameServer(link: string, resourceType: string): string {
+    let resolved: URL;
+    try {
+      resolved = new URL(link, `${this.baseUrl}/`);
+    } catch {
+      throw new PermanentError(`search of ${resourceType}: the server's next-page link is not a URL`);
+    }
+    if (resolved.origin !== new URL(this.baseUrl).origin) {
+      throw new PermanentError(`search of ${resourceType}: the server's next-page link points at another server`);
+    }
+    return resolved.toString();
+  }
+
+  private searchFailure(resourceType: string, response: Response, json: unknown): Error {
+    const outcome = json as OperationOutcome | undefined;
+    const details =
+      outcome?.resourceType === 'OperationOutcome'
+        ? (outcome.issue ?? [])
+            .map((i) => i.details?.text ?? i.diagnostics ?? i.code)
+            .filter(Boolean)
+            .join('; ')
+        : '';
+    // The server may echo the search, identifiers included: every `=value` and `|value` part is cut out.
+    const text = details.replace(/[|=][^\s;,]*/g, '[redacted]').slice(0, 200);
+    const message = `${describeUrl(this.baseUrl)} answered ${response.status} to a ${resourceType} search${text ? `: ${text}` : ''}`;
+    if (isTransientStatus(response.status)) {
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+      return new TransientError(message, retryAfterMs === undefined ? {} : { retryAfterMs });
+    }
+    const hint =
+      response.status === 401 || response.status === 403
+        ? " (the engine needs read access for pre-test probability: check the client's scopes)"
+        : '';
+    return new PermanentError(`${message}${hint}`);
+  }
+
+  private async get(url: string, signal?: AbortSignal): Promise<Response> {
+    const authorization = await this.auth.authorization(signal);
+    const headers: Record<string, string> = {
+      accept: 'application/fhir+json',
+      ...(authorization ? { authorization } : {}),
+    };
+    return fetchWithTimeout(url, { method: 'GET', headers }, this.timeoutMs, signal);
   }
 
   private async post(body: string, signal?: AbortSignal): Promise<Response> {

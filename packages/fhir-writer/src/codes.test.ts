@@ -4,7 +4,7 @@ import type { CodeSystem, Coding } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { buildBundle } from './bundle.js';
 import { ECGCAD_FHIR_BASE, projectCodeSystems } from './codes.js';
-import { examplePrediction } from './example.js';
+import { examplePrediction, examplePtpAssessment } from './example.js';
 import { structuralIssues } from './validate.js';
 
 const docsDir = fileURLToPath(new URL('../../../docs/fhir/', import.meta.url));
@@ -43,6 +43,7 @@ describe('project CodeSystems', () => {
     const bundles = [
       buildBundle(examplePrediction({ probabilities: [0.9, 0.2, 0.05, 0.5] })),
       buildBundle(examplePrediction({ notAnalysable: ['flat lead'] })),
+      buildBundle(examplePrediction(), {}, examplePtpAssessment()),
     ];
     const used = bundles
       .flatMap((b) => codingsIn(b))

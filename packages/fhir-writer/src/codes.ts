@@ -27,6 +27,8 @@ export const SYSTEMS = {
   riskStratum: `${ECGCAD_FHIR_BASE}/CodeSystem/risk-stratum`,
   /** Project CodeSystem: observation codes, categories, device type and flag code. */
   concept: `${ECGCAD_FHIR_BASE}/CodeSystem/ecgcad`,
+  /** Project CodeSystem: pre-test probability methods, their categories and the combined (PTP x AI) categories. */
+  ptp: `${ECGCAD_FHIR_BASE}/CodeSystem/ptp`,
   /** Identifier system: the model Device (`<model id>@<version>`). */
   modelId: `${ECGCAD_FHIR_BASE}/sid/model`,
   /** Identifier system: sha256 of model.onnx. */
@@ -114,6 +116,80 @@ export const RISK_PROBABILITY_CODES: readonly string[] = ['negligible', 'low', '
 
 type Concept = { code: string; display: string; definition: string };
 
+/** Concepts of the PTP CodeSystem: methods, each method's categories, and the combined categories. */
+export const PTP_CONCEPTS = {
+  esc2019: {
+    code: 'esc2019',
+    display: 'ESC 2019 pre-test probability',
+    definition: 'ESC 2019 chronic coronary syndromes guideline pre-test probability table (age, sex, symptoms).',
+  },
+  esc2024: {
+    code: 'esc2024-rf-cl',
+    display: 'ESC 2024 risk-factor-weighted clinical likelihood (RF-CL)',
+    definition:
+      'ESC 2024 chronic coronary syndromes guideline RF-CL (Winther et al. 2020 logistic model; age, sex, symptoms, risk factors).',
+  },
+  'cacs-cl': {
+    code: 'esc2024-cacs-cl',
+    display: 'Coronary calcium score weighted clinical likelihood (CACS-CL)',
+    definition: 'RF-CL refined by the Agatston coronary artery calcium score (Winther et al. 2020).',
+  },
+  'esc2019-low': { code: 'esc2019-low', display: 'ESC 2019 low (<= 5 %)', definition: 'ESC 2019 PTP of 5 % or less.' },
+  'esc2019-intermediate': {
+    code: 'esc2019-intermediate',
+    display: 'ESC 2019 intermediate (6-15 %)',
+    definition: 'ESC 2019 PTP of 6 to 15 %.',
+  },
+  'esc2019-high': { code: 'esc2019-high', display: 'ESC 2019 high (> 15 %)', definition: 'ESC 2019 PTP above 15 %.' },
+  'esc2024-very low': {
+    code: 'esc2024-very-low',
+    display: 'ESC 2024 very low (<= 5 %)',
+    definition: 'ESC 2024 clinical likelihood of 5 % or less.',
+  },
+  'esc2024-low': {
+    code: 'esc2024-low',
+    display: 'ESC 2024 low (> 5-15 %)',
+    definition: 'ESC 2024 clinical likelihood above 5 % and up to 15 %.',
+  },
+  'esc2024-moderate': {
+    code: 'esc2024-moderate',
+    display: 'ESC 2024 moderate (> 15 %)',
+    definition:
+      'ESC 2024 clinical likelihood above 15 % (higher classes need clinical modifiers the engine does not read).',
+  },
+  'combined-low': {
+    code: 'combined-low',
+    display: 'Combined low: rule-out',
+    definition: 'PTP x ECG-AI combined category low: no further testing for obstructive CAD.',
+  },
+  'combined-intermediate': {
+    code: 'combined-intermediate',
+    display: 'Combined intermediate: non-invasive testing',
+    definition:
+      'PTP x ECG-AI combined category intermediate: grey zone, non-invasive testing (CCTA or functional imaging).',
+  },
+  'combined-high': {
+    code: 'combined-high',
+    display: 'Combined high: testing with priority',
+    definition: 'PTP x ECG-AI combined category high: testing with priority, or referral.',
+  },
+} satisfies Record<string, Concept>;
+
+export type PtpConceptKey = keyof typeof PTP_CONCEPTS;
+
+/** Coding of a PTP concept. */
+export function ptpCoding(key: PtpConceptKey): Coding {
+  const c = PTP_CONCEPTS[key];
+  return { system: SYSTEMS.ptp, code: c.code, display: c.display };
+}
+
+/** The PTP concept key of a model's category (`esc2019` + `low` -> `esc2019-low`; CACS-CL uses ESC 2024's). */
+export function ptpCategoryKey(model: 'esc2019' | 'esc2024' | 'cacs-cl', category: string): PtpConceptKey {
+  const key = `${model === 'esc2019' ? 'esc2019' : 'esc2024'}-${category}`;
+  if (!(key in PTP_CONCEPTS)) throw new Error(`no PTP concept for ${model} category ${category}`);
+  return key as PtpConceptKey;
+}
+
 /** Project concepts: result category, assessment code, per-vessel stratum observation codes, device type, flag. */
 export const CONCEPTS = {
   category: {
@@ -140,6 +216,23 @@ export const CONCEPTS = {
     code: 'probability',
     display: 'Model probability',
     definition: 'The model output probability in [0, 1].',
+  },
+  ptpAssessment: {
+    code: 'ptp-assessment',
+    display: 'Pre-test probability of obstructive coronary artery disease',
+    definition:
+      'Guideline (ESC) pre-test probability of obstructive coronary artery disease, computed by the engine from EHR data at the time of the ECG.',
+  },
+  obstructiveCad: {
+    code: 'obstructive-cad',
+    display: 'Obstructive coronary artery disease',
+    definition: 'Obstructive coronary artery disease, the outcome of the ESC pre-test probability models.',
+  },
+  combinedCategory: {
+    code: 'ptp-ai-combined-category',
+    display: 'Pre-test probability and ECG-AI combined category',
+    definition:
+      'The category of a vessel from the site reclassification matrix: guideline pre-test probability level x ECG-AI stratum.',
   },
   RCA: stratumObservation('RCA'),
   LM: stratumObservation('LM'),
@@ -215,6 +308,13 @@ export function projectCodeSystems(): CodeSystem[] {
       'ecgcad concepts',
       'Observation codes, categories, device type and flag code used by the ecgcad FHIR writer.',
       Object.values(CONCEPTS),
+    ),
+    codeSystem(
+      'ptp',
+      SYSTEMS.ptp,
+      'ecgcad pre-test probability',
+      'Pre-test probability methods (ESC 2019, ESC 2024 RF-CL, CACS-CL), their categories, and the categories of the site reclassification matrix (PTP x ECG-AI).',
+      Object.values(PTP_CONCEPTS),
     ),
   ];
 }

@@ -3,6 +3,8 @@
  * The identifiers are made up; the ECG facts follow the Mortara el250 sample (DICOM 12-lead, 1000 Hz, 10 s).
  */
 import type { ModelRef, Prediction, Stratum, Vessel } from '@ecgcad/ecg';
+import { assessPtp, type PtpAssessment } from './ptp.js';
+import type { RiskFactorState } from './ptp-inputs.js';
 
 /** The demo model as its card describes it. */
 export const EXAMPLE_MODEL: ModelRef = {
@@ -66,4 +68,32 @@ export function examplePrediction(options: ExamplePredictionOptions = {}): Predi
       return { vessel, probability, stratum: stratum(probability) };
     }),
   };
+}
+
+/**
+ * A documented example PTP (the one docs/FHIR.md shows): a man of 64 with typical angina, hypertension and a
+ * former smoker (2 of 5 risk factors, the others absent), as the reader would derive it from EHR resources with
+ * made-up ids, combined with the example prediction's strata by the default matrix.
+ */
+export function examplePtpAssessment(prediction: Prediction = examplePrediction()): PtpAssessment {
+  const present = (ref: string): RiskFactorState => ({ state: 'present', basis: [ref] });
+  const absent: RiskFactorState = { state: 'absent', basis: [] };
+  return assessPtp(
+    {
+      age: 64,
+      sex: 'male',
+      symptoms: 'typical',
+      riskFactors: {
+        'family-history': absent,
+        smoking: present('Observation/example-smoking-status'),
+        dyslipidaemia: absent,
+        hypertension: present('Condition/example-hypertension'),
+        diabetes: absent,
+      },
+      patientRef: 'Patient/example',
+      symptomRef: 'ServiceRequest/example-chest-pain',
+      missing: [],
+    },
+    prediction.status === 'scored' ? prediction.vessels : [],
+  );
 }

@@ -27,6 +27,7 @@ import type {
 import {
   AIAST,
   CONCEPTS,
+  PTP_CONCEPTS,
   RISK_PROBABILITY,
   RISK_PROBABILITY_CODES,
   STRATA,
@@ -133,7 +134,9 @@ export function bundleIssues(bundle: Bundle): string[] {
     if (isAiProduced(resource) && !hasAiast(resource)) {
       issues.push(`${where}: AI-produced resource lacks meta.security ${AIAST.system}#${AIAST.code}`);
     }
-    if (resource.resourceType === 'RiskAssessment') issues.push(...riskAssessmentIssues(where, resource));
+    if (resource.resourceType === 'RiskAssessment') {
+      issues.push(...(isPtpAssessment(resource) ? ptpIssues(where, resource) : riskAssessmentIssues(where, resource)));
+    }
     if (resource.resourceType === 'Observation') issues.push(...observationIssues(where, resource));
     if (resource.resourceType === 'Flag') {
       if (resource.status !== 'active') issues.push(`${where}: Flag status must be active`);
@@ -194,6 +197,46 @@ function riskAssessmentIssues(where: string, ra: RiskAssessment): string[] {
   return issues;
 }
 
+/** True for the engine's pre-test probability RiskAssessment (a guideline computation, not an AI assertion). */
+export function isPtpAssessment(resource: Resource): boolean {
+  return (
+    resource.resourceType === 'RiskAssessment' && hasCoding(resource.code, SYSTEMS.concept, CONCEPTS.ptpAssessment.code)
+  );
+}
+
+const PTP_METHOD_CODES = new Set([PTP_CONCEPTS.esc2019.code, PTP_CONCEPTS.esc2024.code, PTP_CONCEPTS['cacs-cl'].code]);
+const PTP_CODES = new Set(Object.values(PTP_CONCEPTS).map((c) => c.code as string));
+
+function ptpIssues(where: string, ra: RiskAssessment): string[] {
+  const issues: string[] = [];
+  if (!ra.subject) issues.push(`${where}: subject is missing`);
+  const method = ra.method?.coding?.find((c) => c.system === SYSTEMS.ptp);
+  if (!method?.code || !PTP_METHOD_CODES.has(method.code))
+    issues.push(`${where}: method must be a PTP method from ${SYSTEMS.ptp}`);
+  const predictions = ra.prediction ?? [];
+  if (ra.status === 'cancelled') {
+    if (predictions.length > 0) issues.push(`${where}: a PTP that was not computed has no prediction`);
+    if (!ra.note?.length) issues.push(`${where}: a PTP that was not computed must say why (note)`);
+    return issues;
+  }
+  if (ra.status !== 'final') issues.push(`${where}: status must be final or cancelled`);
+  if (predictions.length !== 1) issues.push(`${where}: a PTP has exactly one prediction`);
+  predictions.forEach((p, i) => {
+    const at = `${where} prediction[${i}]`;
+    issues.push(...probabilityIssues(at, p.probabilityDecimal));
+    if (!hasCoding(p.outcome, SYSTEMS.concept, CONCEPTS.obstructiveCad.code)) {
+      issues.push(`${at}: outcome must be ${SYSTEMS.concept}#${CONCEPTS.obstructiveCad.code}`);
+    }
+    const category = p.qualitativeRisk?.coding?.find((c) => c.system === SYSTEMS.ptp);
+    if (!category?.code || !PTP_CODES.has(category.code)) {
+      issues.push(`${at} qualitativeRisk: must carry a category from ${SYSTEMS.ptp}`);
+    }
+    issues.push(...riskProbabilityIssues(`${at} qualitativeRisk`, p.qualitativeRisk, true));
+  });
+  if (!ra.basis?.length) issues.push(`${where}: basis (the EHR resources the PTP came from) is missing`);
+  return issues;
+}
+
 const VESSEL_STRATUM_CODES = new Set((['RCA', 'LM', 'LAD', 'LCx'] as const).map((v) => CONCEPTS[v].code as string));
 
 function observationIssues(where: string, obs: Observation): string[] {
@@ -219,6 +262,15 @@ function observationIssues(where: string, obs: Observation): string[] {
   for (const [i, c] of (obs.component ?? []).entries()) {
     if (hasCoding(c.code, SYSTEMS.concept, CONCEPTS.probability.code)) {
       issues.push(...probabilityIssues(`${where} component[${i}]`, c.valueQuantity?.value));
+    }
+    if (hasCoding(c.code, SYSTEMS.concept, CONCEPTS.combinedCategory.code)) {
+      const combined = c.valueCodeableConcept?.coding?.find((x) => x.system === SYSTEMS.ptp);
+      if (c.valueCodeableConcept && !combined?.code?.startsWith('combined-')) {
+        issues.push(`${where} component[${i}]: the combined category must be a combined-* code from ${SYSTEMS.ptp}`);
+      }
+      if (!c.valueCodeableConcept && !c.dataAbsentReason) {
+        issues.push(`${where} component[${i}]: a combined category or a dataAbsentReason is required`);
+      }
     }
   }
   if (!obs.derivedFrom?.length) issues.push(`${where}: derivedFrom (the ECG Observation) is missing`);
@@ -250,10 +302,12 @@ function hasAiast(resource: Resource): boolean {
 
 /**
  * Resources the model asserted: RiskAssessment, Flag and every Observation coded from the project's concepts.
- * The ECG Observation (LOINC), the model Device and the Provenance are not AI assertions.
+ * The ECG Observation (LOINC), the model Device, the Provenance and the pre-test probability RiskAssessment (a
+ * guideline computation from EHR data) are not AI assertions.
  */
 export function isAiProduced(resource: Resource): boolean {
-  if (resource.resourceType === 'RiskAssessment' || resource.resourceType === 'Flag') return true;
+  if (resource.resourceType === 'RiskAssessment') return !isPtpAssessment(resource);
+  if (resource.resourceType === 'Flag') return true;
   if (resource.resourceType === 'Observation') return !!resource.code.coding?.some((c) => c.system === SYSTEMS.concept);
   return false;
 }

@@ -15,6 +15,8 @@ export interface WriteJobResult {
   created: number;
   /** Entries the EHR already had (a resend). */
   existing: number;
+  /** With PTP on: computed, or not computed and the names of the missing inputs (no patient data). */
+  ptp?: { status: 'computed' | 'not-computed'; missing?: string[] };
 }
 
 /** Options of {@link startWriteWorker}. `concurrency` (Bundles in flight at once) defaults to 8. */
@@ -34,7 +36,12 @@ export function startWriteWorker(options: WriteWorkerOptions): Worker<WriteJobDa
         const { ecg } = job.data.prediction;
         const delivery = await options.writer.write(job.data.prediction);
         return {
-          result: { sink: delivery.sink, created: delivery.created, existing: delivery.existing },
+          result: {
+            sink: delivery.sink,
+            created: delivery.created,
+            existing: delivery.existing,
+            ...(delivery.ptp ? { ptp: delivery.ptp } : {}),
+          },
           ecgId: ecg.id,
           detail: delivery.sink,
           receivedAt: ecg.receivedAt,

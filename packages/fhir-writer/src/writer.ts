@@ -1,26 +1,59 @@
 /**
- * FhirWriter: the stage core. prediction -> Bundle -> validation -> sink. Pure apart from the sink, so the same
- * object serves the embedded runner and the BullMQ worker (which retries on TransientError).
+ * FhirWriter: the stage core. prediction -> (PTP inputs read from the EHR) -> Bundle -> validation -> sink.
+ * Pure apart from the sink and the EHR reads, so the same object serves the embedded runner and the BullMQ worker
+ * (which retries on TransientError).
  */
+import type { ReclassificationMatrix } from '@ecgcad/clinical';
 import { ConfigError, type Prediction } from '@ecgcad/ecg';
 import type { Bundle } from '@medplum/fhirtypes';
-import { buildBundle, type WriterOptions } from './bundle.js';
+import { buildBundle, fhirDateTime, patientIdentifier, type WriterOptions } from './bundle.js';
+import { assessPtp, type PtpAssessment, type ReportedPtpModel } from './ptp.js';
+import { DEFAULT_PTP_INPUT_OPTIONS, derivePtpInputs, type PtpInputOptions, type PtpSources } from './ptp-inputs.js';
+import { type FhirSearcher, readPtpSources } from './ptp-reader.js';
 import type { BundleSink, DeliveryResult } from './sink.js';
 import { loadR4Definitions, validateBundle } from './validate.js';
+
+/** Pre-test probability in live operation: where to read its inputs and how to combine it with the AI strata. */
+export interface PtpWriterOptions {
+  /** The EHR to read from (the FhirClient that also receives the Bundles). */
+  searcher: FhirSearcher;
+  /** The model the Bundle reports. Default `esc2024` (RF-CL). */
+  model?: ReportedPtpModel;
+  /** PTP level x AI stratum -> combined category. Default: the shipped matrix on `model`. */
+  matrix?: ReclassificationMatrix;
+  /** Codes and rules of the input reader. Default DEFAULT_PTP_INPUT_OPTIONS. */
+  inputs?: PtpInputOptions;
+}
 
 /** Options of FhirWriter. */
 export interface FhirWriterOptions extends WriterOptions {
   /** Where Bundles go (FhirClient or FileSink). */
   sink: BundleSink;
+  /** When set, scored predictions carry the pre-test probability and the combined category per vessel. */
+  ptp?: PtpWriterOptions;
 }
+
+/** A delivery, plus what happened to the PTP (input names only: no patient data). */
+export interface WriteResult extends DeliveryResult {
+  ptp?: { status: 'computed' | 'not-computed'; missing?: string[] };
+}
+
+const NO_SOURCES: PtpSources = {
+  conditions: [],
+  observations: [],
+  familyHistory: [],
+  serviceRequests: [],
+  encounters: [],
+};
 
 /** Builds, validates and delivers one Bundle per prediction. */
 export class FhirWriter {
   private readonly sink: BundleSink;
   private readonly builderOptions: WriterOptions;
+  private readonly ptp: PtpWriterOptions | undefined;
 
   constructor(options: FhirWriterOptions) {
-    const { sink, ...builderOptions } = options;
+    const { sink, ptp, ...builderOptions } = options;
     if (builderOptions.timeZone !== undefined) {
       try {
         new Intl.DateTimeFormat('en-US', { timeZone: builderOptions.timeZone });
@@ -30,19 +63,47 @@ export class FhirWriter {
     }
     this.sink = sink;
     this.builderOptions = builderOptions;
+    this.ptp = ptp;
     // Load the R4 definitions now (about 0.7 s) rather than on the first job.
     loadR4Definitions();
   }
 
   /** The validated Bundle for a prediction (FhirValidationError / PermanentError when it cannot be written). */
-  bundleFor(prediction: Prediction): Bundle {
-    const bundle = buildBundle(prediction, this.builderOptions);
+  bundleFor(prediction: Prediction, ptp?: PtpAssessment): Bundle {
+    const bundle = buildBundle(prediction, this.builderOptions, ptp);
     validateBundle(bundle);
     return bundle;
   }
 
-  /** Build + validate + deliver. Throws TransientError (retry) or PermanentError (dead-letter). */
-  async write(prediction: Prediction): Promise<DeliveryResult> {
-    return this.sink.deliver(this.bundleFor(prediction));
+  /**
+   * The PTP of a scored prediction, read from the EHR now; undefined when PTP is off or the ECG was not scored.
+   * EHR faults propagate: TransientError (retry the job) or PermanentError (a 4xx on a search).
+   */
+  async assessPtp(prediction: Prediction): Promise<PtpAssessment | undefined> {
+    if (!this.ptp || prediction.status !== 'scored') return undefined;
+    const inputs = this.ptp.inputs ?? DEFAULT_PTP_INPUT_OPTIONS;
+    // The placeholder subject of an unidentified ECG is no patient in the EHR: nothing to read.
+    const identifier = patientIdentifier(prediction.ecg, this.builderOptions.patient ?? {});
+    const sources = identifier ? await readPtpSources(this.ptp.searcher, identifier, inputs) : NO_SOURCES;
+    const acquiredAt = fhirDateTime(prediction.ecg.acquiredAt, this.builderOptions.timeZone);
+    const derived = derivePtpInputs(sources, acquiredAt, inputs);
+    return assessPtp(derived, prediction.vessels, {
+      ...(this.ptp.model ? { model: this.ptp.model } : {}),
+      ...(this.ptp.matrix ? { matrix: this.ptp.matrix } : {}),
+    });
+  }
+
+  /** (Read PTP inputs +) build + validate + deliver. Throws TransientError (retry) or PermanentError (dead-letter). */
+  async write(prediction: Prediction): Promise<WriteResult> {
+    const ptp = await this.assessPtp(prediction);
+    const delivery = await this.sink.deliver(this.bundleFor(prediction, ptp));
+    if (!ptp) return delivery;
+    return {
+      ...delivery,
+      ptp:
+        ptp.status === 'computed'
+          ? { status: 'computed' }
+          : { status: 'not-computed', missing: ptp.missing.map((m) => m.input) },
+    };
   }
 }

@@ -76,4 +76,23 @@ describe('parseModelCard', () => {
     expect(() => parseModelCard(null)).toThrow(InvalidModelError);
     expect(() => parseModelCard([1, 2])).toThrow(/\(card\)/);
   });
+
+  it('accepts an optional calibration block and names a bad field in it', () => {
+    const calibration = {
+      cohortSha256: 'b'.repeat(64),
+      rule: 'sens-spec',
+      date: '2026-12-03T17:00:00.000Z',
+      engineVersion: '0.1.0',
+      calibratedFrom: '1.0.0',
+      bootstrap: { resamples: 1000, seed: 42 },
+      vessels: { RCA: { n: 500, positives: 80, auc: 0.71, targetSensitivity: 0.9, targetSpecificity: 0.9 } },
+    };
+    expect(parseModelCard({ ...valid(), calibration }).calibration).toEqual(calibration);
+    expect(parseModelCard(valid()).calibration).toBeUndefined();
+    const err = refusal((c) => {
+      c.calibration = { ...calibration, rule: 'guess', vessels: { RCA: { n: 500, positives: 80, auc: 1.2 } } };
+    });
+    expect(err.issues.join('\n')).toMatch(/^calibration\.rule: /m);
+    expect(err.issues.join('\n')).toMatch(/^calibration\.vessels\.RCA\.auc: must be <= 1$/m);
+  });
 });

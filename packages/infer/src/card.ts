@@ -21,6 +21,37 @@ const thresholdSchema = z
   })
   .refine((t) => t.ruleOut <= t.ruleIn, { message: 'ruleOut must be <= ruleIn', path: ['ruleOut'] });
 
+const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');
+
+/**
+ * Where the thresholds came from when `ecgcad calibrate` derived them from a site's labelled cohort. Optional:
+ * cards written by hand or by the model's authors have none. Documentation only: nothing reads it to score.
+ */
+const calibrationSchema = z.object({
+  /** sha256 of the scores file the thresholds were derived from. */
+  cohortSha256: sha256Schema,
+  /** 'sens-spec' (target sensitivity / specificity) or 'study' (the study notebook's grid rule). */
+  rule: z.enum(['sens-spec', 'study']),
+  /** When the calibration ran (ISO 8601). */
+  date: z.iso.datetime(),
+  /** Version of the engine that ran it. */
+  engineVersion: z.string().min(1),
+  /** The card version the thresholds replaced. */
+  calibratedFrom: z.string().min(1),
+  bootstrap: z.object({ resamples: z.number().int().positive(), seed: z.number().int() }),
+  /** Per vessel: the cohort and the targets the thresholds were chosen for. */
+  vessels: z.partialRecord(
+    z.enum(VESSELS),
+    z.object({
+      n: z.number().int().nonnegative(),
+      positives: z.number().int().nonnegative(),
+      auc: probability,
+      targetSensitivity: probability.optional(),
+      targetSpecificity: probability.optional(),
+    }),
+  ),
+});
+
 const noDuplicates = <T>(list: readonly T[]): boolean => new Set(list).size === list.length;
 
 const inputSchema = z.object({
@@ -54,6 +85,7 @@ export const modelCardSchema = z
     }),
     thresholds: z.partialRecord(z.enum(VESSELS), thresholdSchema),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits (sha256 of model.onnx)'),
+    calibration: calibrationSchema.optional(),
   })
   .superRefine((card, ctx) => {
     for (const vessel of card.outputs.vessels) {
@@ -74,6 +106,9 @@ export const modelCardSchema = z
 
 /** A parsed, validated model card. */
 export type ModelCard = z.infer<typeof modelCardSchema> & { input: ModelInputSpec };
+
+/** The card's record of a site calibration. */
+export type CardCalibration = z.infer<typeof calibrationSchema>;
 
 /** Thresholds of one vessel. */
 export type VesselThresholds = z.infer<typeof thresholdSchema>;

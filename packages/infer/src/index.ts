@@ -2,6 +2,7 @@ export * from './batcher.js';
 export * from './card.js';
 export * from './demo/generate.js';
 export * from './demo/in-memory.js';
+export * from './demo/lead-mean-readout.js';
 export * from './errors.js';
 export * from './logger.js';
 export * from './model-folder.js';

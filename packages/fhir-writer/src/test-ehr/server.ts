@@ -183,7 +183,7 @@ export async function startTestEhr(options: TestEhrOptions = {}): Promise<TestEh
       if (status < 300 && (parsed as Bundle | undefined)?.resourceType === 'Bundle' && fhirPath === '') {
         stats.transactions++;
       }
-      sendJson(res, status, resource ?? result);
+      sendJson(res, status, method === 'GET' ? withNextLink(resource ?? result, url, origin) : (resource ?? result));
     };
     await (isWrite ? serialised(run) : run());
   }
@@ -257,6 +257,22 @@ async function resolveConditionalReferences(value: unknown, repo: MemoryReposito
   };
   await visit(value);
   return problems;
+}
+
+/**
+ * The Medplum router pages searches (`_count`, `_offset`) and reports `total` but gives no `next` link; real
+ * servers do. Add one when more matches remain, so clients page as they must against an EHR.
+ */
+function withNextLink(resource: unknown, url: URL, origin: string): unknown {
+  const bundle = resource as Bundle | undefined;
+  if (bundle?.resourceType !== 'Bundle' || bundle.type !== 'searchset' || bundle.total === undefined) return resource;
+  if (bundle.link?.some((l) => l.relation === 'next')) return resource;
+  const offset = Number(url.searchParams.get('_offset') ?? '0') || 0;
+  const returned = bundle.entry?.length ?? 0;
+  if (returned === 0 || offset + returned >= bundle.total) return resource;
+  const next = new URL(url.pathname + url.search, origin);
+  next.searchParams.set('_offset', String(offset + returned));
+  return { ...bundle, link: [...(bundle.link ?? []), { relation: 'next', url: next.toString() }] };
 }
 
 function outcome(code: 'transient' | 'login', text: string): OperationOutcome {
