@@ -7,12 +7,13 @@ import {
   payloadKey,
   QUEUE_NAMES,
   type StageEvent,
-  stageJobOptions,
   synthesizeEcg,
   type WriteJobData,
   writeJobId,
 } from '@ecgcad/ecg';
-import { buildModelInMemory, createSession, Predictor, startInferWorker } from '@ecgcad/infer';
+import { buildModelInMemory, createSession, Predictor } from '@ecgcad/infer';
+import { startInferWorker } from '@ecgcad/infer/worker';
+import { stageJobOptions } from '@ecgcad/queue';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -18,6 +18,7 @@ export * from './evaluate/recalibration.js';
 export * from './evaluate/reclassification.js';
 export * from './evaluate/strata.js';
 export * from './evaluate/survival.js';
+export * from './evaluate/testing-cohort.js';
 export * from './ptp/cacs-cl.js';
 export * from './ptp/esc2019.js';
 export * from './ptp/esc2024.js';

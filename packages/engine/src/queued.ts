@@ -7,23 +7,25 @@
  * Close (SIGTERM): feeds first (stop taking work; in-flight hand-overs finish), then workers (`worker.close()` waits
  * for active jobs), then the model session, queues and connections.
  */
-import { RedisPayloadStore, type StageName, type StageRetryOptions } from '@ecgcad/ecg';
-import { startWriteWorker } from '@ecgcad/fhir-writer';
-import { type Predictor, startInferWorker } from '@ecgcad/infer';
+import type { StageName } from '@ecgcad/ecg';
+import { startWriteWorker } from '@ecgcad/fhir-writer/worker';
+import type { Predictor } from '@ecgcad/infer';
+import { startInferWorker } from '@ecgcad/infer/worker';
 import {
-  createQueuedIntake,
   type DimseFeed,
   type FeedLogger,
   type FolderFeed,
   RejectedStore,
   startDimseFeed,
   startFolderFeed,
-  startIngestWorker,
   withBackpressure,
 } from '@ecgcad/ingest';
-import type { Worker } from 'bullmq';
+import { createQueuedIntake } from '@ecgcad/ingest/queued-intake';
+import { startIngestWorker } from '@ecgcad/ingest/worker';
+import { RedisPayloadStore, type StageRetryOptions, type Worker } from '@ecgcad/queue';
 import type { Redis } from 'ioredis';
 import type { EngineConfig } from './config.js';
+import { dimseFeedSettings } from './dimse-options.js';
 import { checkHttpExposure, clientCertAuth } from './http-server.js';
 import type { Logger } from './logger.js';
 import { EngineMetrics } from './metrics.js';
@@ -77,6 +79,8 @@ function feedLogger(logger: Logger): FeedLogger {
 /** Starts the configured parts. On a start failure, whatever had started is closed again. */
 export async function startQueuedEngine(options: QueuedEngineOptions): Promise<QueuedEngine> {
   const { config, logger } = options;
+  // Settings first: a missing certificate or plain DICOM on an open address stops the start before anything connects.
+  const dimseSettings = options.feeds && config.dimse.enabled ? dimseFeedSettings(config.dimse) : undefined;
   const metrics = new EngineMetrics();
   const connections: Redis[] = [];
   const closers: Array<() => Promise<unknown>> = [];
@@ -153,6 +157,9 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       const writer = writerFromConfig(config);
       workers.write = startWriteWorker({ ...common, writer, concurrency: config.workers.write });
       if (config.fhir.url) checks.ehr = ehrCheck(config.fhir.url);
+      if (config.fhir.url?.startsWith('http:')) {
+        logger.warn({ security: 'insecure' }, 'INSECURE: the EHR is reached over plain http (fhir.allowInsecureHttp)');
+      }
     }
     if (options.stages.includes('infer')) {
       predictor = await predictorFromConfig(config, {
@@ -238,14 +245,12 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
           : {}),
       });
     }
-    if (options.feeds && config.dimse.enabled) {
-      dimse = await startDimseFeed({
-        ...feedCommon,
-        aeTitle: config.dimse.aeTitle,
-        port: config.dimse.port,
-        host: config.dimse.host,
-      });
-      logger.info({ port: dimse.port, aeTitle: config.dimse.aeTitle }, 'DICOM C-STORE SCP listening');
+    if (dimseSettings) {
+      for (const warning of dimseSettings.warnings) {
+        logger.warn({ feed: 'cstore', security: 'insecure' }, `INSECURE: ${warning}`);
+      }
+      dimse = await startDimseFeed({ ...feedCommon, ...dimseSettings.options });
+      logger.info({ port: dimse.port, aeTitle: config.dimse.aeTitle, tls: dimse.tls }, 'DICOM C-STORE SCP listening');
     }
     if (options.feeds && config.folder.dir) {
       folder = await startFolderFeed({ ...feedCommon, dir: config.folder.dir });

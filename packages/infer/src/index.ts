@@ -14,4 +14,3 @@ export * from './net1d/synthetic.js';
 export * from './onnx-graph.js';
 export * from './predictor.js';
 export * from './session.js';
-export * from './worker.js';

@@ -11,13 +11,10 @@ import {
   type PayloadStore,
   PermanentError,
   QUEUE_NAMES,
-  type StageWorkerOptions,
-  stageJobOptions,
-  startStageWorker,
   type WriteJobData,
   writeJobId,
 } from '@ecgcad/ecg';
-import type { Queue, Worker } from 'bullmq';
+import { type Queue, type StageWorkerOptions, stageJobOptions, startStageWorker, type Worker } from '@ecgcad/queue';
 import type { Predictor } from './predictor.js';
 
 /** What an `ecg.infer` job returns (kept with the completed job; read by the status endpoint). */

@@ -15,11 +15,9 @@ import {
   type IngestJobData,
   type PayloadStore,
   payloadKey,
-  type StageRetryOptions,
-  stageJobOptions,
   TransientError,
 } from '@ecgcad/ecg';
-import type { Queue } from 'bullmq';
+import { type Queue, type StageRetryOptions, stageJobOptions } from '@ecgcad/queue';
 import { decodeEcg } from './decode.js';
 import type { Intake, IntakeMeta, IntakeReceipt } from './feeds/intake.js';
 import type { DecodeLimits } from './limits.js';

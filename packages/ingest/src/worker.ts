@@ -10,11 +10,14 @@ import {
   type PayloadStore,
   PermanentError,
   QUEUE_NAMES,
+} from '@ecgcad/ecg';
+import {
+  type Queue,
   type StageRetryOptions,
   type StageWorkerOptions,
   startStageWorker,
-} from '@ecgcad/ecg';
-import type { Queue, Worker } from 'bullmq';
+  type Worker,
+} from '@ecgcad/queue';
 import { decodeEcg } from './decode.js';
 import type { DecodeLimits } from './limits.js';
 import { enqueueEcg } from './queued-intake.js';

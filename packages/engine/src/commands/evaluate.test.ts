@@ -1,11 +1,10 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Evaluation, formatScoreRows, scoresHeader } from '@ecgcad/clinical';
+import { type Evaluation, formatScoreRows, scoresHeader, syntheticCohort } from '@ecgcad/clinical';
 import { generateModelFolder } from '@ecgcad/infer';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runSubcommand } from '../../../../test/support/cli.js';
-import { syntheticCohort } from '../../../clinical/src/evaluate/testing-cohort.js';
 import { register } from './evaluate.js';
 
 const run = (args: string[]) => runSubcommand(register, 'evaluate', args);

@@ -3,9 +3,9 @@
  * failure policy (a permanent fault goes straight to the failed set, the dead-letter queue, as an
  * UnrecoverableError; anything else is retried with the job's backoff). A stage supplies only its job handler.
  */
+
+import { failureReason, isPermanentFailure, QUEUE_PREFIX, type StageEventListener, type StageName } from '@ecgcad/ecg';
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
-import { QUEUE_PREFIX } from '../contracts.js';
-import { failureReason, isPermanentFailure, type StageEventListener, type StageName } from './queue-jobs.js';
 
 /** Options every stage worker takes. */
 export interface StageWorkerOptions {
