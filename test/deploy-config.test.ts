@@ -20,6 +20,8 @@ describe('deploy/', () => {
     const config = loadConfig({ file, env: { ECGCAD_OPS_TOKEN: 'x'.repeat(20) } });
     expect(config.http).toMatchObject({ host: '0.0.0.0', tls: { clientCert: 'optional' }, allowInsecure: false });
     expect(config.redis.url).toMatch(/^rediss:\/\//);
+    expect(config.dimse).toMatchObject({ host: '0.0.0.0', tls: { certFile: '/etc/ecgcad/tls/tls.crt' } });
+    expect(config.dimse.allowedCallingAeTitles?.length).toBeGreaterThan(0);
     expect(() => checkHttpExposure(config.http, { warn: () => {} })).not.toThrow();
     expect(manifest.match(/scheme: HTTPS/g)?.length).toBe(6);
     expect(manifest.match(/readOnlyRootFilesystem: true/g)?.length).toBe(3);

@@ -245,7 +245,7 @@ describe.skipIf(!tools || !outsideIp)(
     it('makes the engine warn loudly, and is not checked at a loopback address', async () => {
       const logger = recordingLogger();
       await expect(checkRedisAuth(`redis://${outsideIp}:${port}`, logger)).resolves.toBe(false);
-      expect(logger.lines.join('\n')).toMatch(/^!!! Redis at a non-loopback address accepts clients without/m);
+      expect(logger.lines.join('\n')).toMatch(/^INSECURE: Redis at a non-loopback address accepts clients without/m);
       const quiet = recordingLogger();
       await expect(checkRedisAuth('redis://127.0.0.1:6379', quiet)).resolves.toBeUndefined();
       expect(quiet.lines).toEqual([]);

@@ -45,7 +45,7 @@ describe('checkHttpExposure', () => {
   it('warns loudly when the operator allows plain HTTP on the network', () => {
     const logger = recorder();
     checkHttpExposure({ host: '0.0.0.0', allowInsecure: true }, logger);
-    expect(logger.lines[0]).toMatch(/^!!! HTTP server without TLS/);
+    expect(logger.lines[0]).toMatch(/^INSECURE: HTTP server without TLS/);
   });
 });
 

@@ -50,8 +50,8 @@ export function checkHttpExposure(
     ]);
   }
   logger.warn(
-    { host: config.host },
-    '!!! HTTP server without TLS on a non-loopback address (http.allowInsecure): only behind a TLS-terminating proxy !!!',
+    { host: config.host, security: 'insecure' },
+    'INSECURE: HTTP server without TLS on a non-loopback address (http.allowInsecure): only behind a TLS-terminating proxy',
   );
 }
 

@@ -160,8 +160,8 @@ export async function checkRedisAuth(target: RedisTarget, logger: Logger): Promi
     await probe.connect();
     await probe.ping();
     logger.warn(
-      { host },
-      '!!! Redis at a non-loopback address accepts clients without authentication: set requirepass or ACL users !!!',
+      { host, security: 'insecure' },
+      'INSECURE: Redis at a non-loopback address accepts clients without authentication: set requirepass or ACL users',
     );
     return false;
   } catch (err) {
