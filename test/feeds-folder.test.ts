@@ -66,14 +66,14 @@ describe(`folder feed (${samplesPresent ? 'shared samples' : 'synthetic files: s
     feed = undefined;
   });
 
-  const start = (extra: { stableMs?: number; retryMs?: number; maxFileBytes?: number } = {}) =>
+  const start = (extra: { stableMs?: number; retryBaseMs?: number; maxFileBytes?: number } = {}) =>
     startFolderFeed({
       dir: inbox,
       intake: harness.intake,
       rejected,
       stableMs: extra.stableMs ?? 300,
       pollMs: 50,
-      retryMs: extra.retryMs ?? 200,
+      retry: { baseDelayMs: extra.retryBaseMs ?? 200 },
       ...(extra.maxFileBytes === undefined ? {} : { maxFileBytes: extra.maxFileBytes }),
       onOutcome: (_feed, outcome) => outcomes.push(outcome),
     });
@@ -145,7 +145,7 @@ describe(`folder feed (${samplesPresent ? 'shared samples' : 'synthetic files: s
 
   it('leaves a file in place on a transient failure, stores nothing as rejected, and retries it', async () => {
     harness.control.mode = 'transient';
-    feed = await start({ retryMs: 150 });
+    feed = await start({ retryBaseMs: 150 });
     await writeFile(join(inbox, 'later.xml'), FILES.otherAecg);
     await waitFor(() => outcomes.filter((o) => o === 'retry').length >= 2);
     expect(existsSync(join(inbox, 'later.xml'))).toBe(true);

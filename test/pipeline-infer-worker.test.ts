@@ -99,4 +99,17 @@ describe('infer worker (real Redis)', () => {
     expect(failed?.attemptsMade).toBe(1);
     expect(await failed?.getState()).toBe('failed');
   });
+
+  it('a job with malformed data fails at once (no retries), naming the bad fields', async () => {
+    const job = await inferQueue.add('infer', { ecgId: 42 } as unknown as InferJobData, {
+      ...stageJobOptions({ attempts: 5 }),
+      jobId: 'worker-test-malformed',
+    });
+    await expect(job.waitUntilFinished(queueEvents, 20_000)).rejects.toThrow(
+      /PERMANENT: malformed infer job data: ecgId is missing; payloadKey is missing; receivedAt is missing/,
+    );
+    const failed = await inferQueue.getJob('worker-test-malformed');
+    expect(failed?.attemptsMade).toBe(1);
+    expect(events).toContainEqual(expect.objectContaining({ stage: 'infer', outcome: 'failed', ecgId: 'unknown' }));
+  });
 });

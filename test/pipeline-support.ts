@@ -71,7 +71,7 @@ export async function startTestEngine(options: TestEngineOptions): Promise<Queue
       { path: ['dimse', 'port'], value: 0 },
       { path: ['dimse', 'host'], value: '127.0.0.1' },
       { path: ['rejectedDir'], value: join(tmp, 'rejected') },
-      { path: ['retry', 'backoffDelayMs'], value: 200 },
+      { path: ['retry', 'baseDelayMs'], value: 200 },
       { path: ['folder', 'dir'], value: options.folder },
       ...(options.overrides ?? []),
     ],

@@ -17,8 +17,9 @@
  */
 import { type Cohort, type CohortSubject, sampleLatentAucs } from '@ecgcad/clinical';
 import {
-  computeLimbLeads,
   DEFAULT_INPUT_SPEC,
+  DERIVED_LIMB_LEADS,
+  deriveLimbLead,
   type Ecg,
   type IndependentLead,
   type LeadName,
@@ -103,14 +104,10 @@ export function cohortEcg(latents: Record<Vessel, number>, ecgSeed: number, synt
     for (let k = 0; k < n; k++) out[k] = (src[k] as number) + shift * (window[k] as number);
     leads[lead] = out;
   }
-  const derived = {
-    III: new Float32Array(n),
-    aVR: new Float32Array(n),
-    aVL: new Float32Array(n),
-    aVF: new Float32Array(n),
-  };
-  computeLimbLeads(leads.I as Float32Array, leads.II as Float32Array, derived);
-  Object.assign(leads, derived);
+  // I and II may carry a planted shift: derive the four limb leads from them again.
+  for (const lead of DERIVED_LIMB_LEADS) {
+    leads[lead] = deriveLimbLead(lead, leads.I as Float32Array, leads.II as Float32Array, new Float32Array(n));
+  }
   return { ...ecg, leads };
 }
 

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, QUEUE_PREFIX } from '@ecgcad/ecg';
+import { ConfigError, DEFAULT_RETRY_POLICY, QUEUE_PREFIX } from '@ecgcad/ecg';
 import { DEFAULT_PTP_INPUT_OPTIONS } from '@ecgcad/fhir-writer';
 import { z } from 'zod';
 
@@ -243,8 +243,16 @@ export const configSchema = z
     /** Folder of refused payloads (rejected store). */
     rejectedDir: z.string().min(1).default('./.ecgcad/rejected'),
     payloads: z.object({ ttlS: positiveInt.default(86_400) }).prefault({}),
+    /** The one retry policy (queued stages, embedded mode, delivery, folder feed); defaults from the kernel's. */
     retry: z
-      .object({ attempts: positiveInt.max(100).default(12), backoffDelayMs: positiveInt.default(1000) })
+      .object({
+        attempts: positiveInt.max(100).default(DEFAULT_RETRY_POLICY.attempts),
+        baseDelayMs: positiveInt.default(DEFAULT_RETRY_POLICY.baseDelayMs),
+        factor: z.number().min(1).max(10).default(DEFAULT_RETRY_POLICY.factor),
+        maxDelayMs: positiveInt.default(DEFAULT_RETRY_POLICY.maxDelayMs),
+        maxRetryAfterMs: z.number().int().min(0).default(DEFAULT_RETRY_POLICY.maxRetryAfterMs),
+      })
+      .strict()
       .prefault({}),
     workers: z
       .object({

@@ -22,7 +22,7 @@ import {
 } from '@ecgcad/ingest';
 import { createQueuedIntake } from '@ecgcad/ingest/queued-intake';
 import { startIngestWorker } from '@ecgcad/ingest/worker';
-import { RedisPayloadStore, type StageRetryOptions, type Worker } from '@ecgcad/queue';
+import { RedisPayloadStore, type Worker } from '@ecgcad/queue';
 import type { Redis } from 'ioredis';
 import type { EngineConfig } from './config.js';
 import { dimseFeedSettings } from './dimse-options.js';
@@ -139,7 +139,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       prefix: `${config.redis.prefix}:payload:`,
       ttlS: config.payloads.ttlS,
     });
-    const retry: StageRetryOptions = { attempts: config.retry.attempts, backoffDelayMs: config.retry.backoffDelayMs };
+    const retry = config.retry;
     const common = {
       connection: workerConnection,
       prefix: config.redis.prefix,
@@ -147,6 +147,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       maxStalledCount: config.workers.maxStalledCount,
       lockDurationMs: config.workers.lockDurationMs,
       onEvent: metrics.onStageEvent,
+      retry,
     };
     const checks: Record<string, ReadinessCheck> = { redis: redisCheck(producer) };
     // Only processes that take bytes (feeds, ingest worker) keep refused ones.
@@ -185,7 +186,6 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         predictor,
         payloads: workerPayloads,
         writeQueue: workerQueues.write,
-        writeRetry: retry,
         concurrency: config.workers.infer,
       });
     }
@@ -195,7 +195,6 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         payloads: workerPayloads,
         inferQueue: workerQueues.infer,
         ...(rejected ? { rejected } : {}),
-        inferRetry: retry,
         concurrency: config.workers.ingest,
       });
     }
@@ -253,7 +252,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       logger.info({ port: dimse.port, aeTitle: config.dimse.aeTitle, tls: dimse.tls }, 'DICOM C-STORE SCP listening');
     }
     if (options.feeds && config.folder.dir) {
-      folder = await startFolderFeed({ ...feedCommon, dir: config.folder.dir });
+      folder = await startFolderFeed({ ...feedCommon, dir: config.folder.dir, retry: config.retry });
       logger.info({ dir: folder.dir }, 'watching drop folder');
     }
     logger.info({ stages: options.stages, feeds: options.feeds }, 'engine started');

@@ -130,12 +130,13 @@ function codeAndMessage(err: unknown): { code: string; reason: string } {
 
 /**
  * Decodes and scores one file's bytes with the live engine's code: decodeEcg, then Predictor.predict (quality
- * gate, prepare, dynamic batcher), transient faults retried as in embedded mode. Never throws.
+ * gate, prepare, dynamic batcher), transient faults retried under the engine's one retry policy, as in embedded
+ * mode. Never throws.
  */
 export async function scoreBytes(
   predictor: Predictor,
   bytes: Uint8Array,
-  retry: RetryOptions = { maxAttempts: 6, baseDelayMs: 500 },
+  retry: RetryOptions = {},
 ): Promise<ScoreOutcome> {
   let ecg: ReturnType<typeof decodeEcg>;
   try {

@@ -4,7 +4,7 @@
  * lost acknowledgement writes nothing twice. Transient faults (5xx, 429, timeouts) are retried with backoff;
  * a permanent one (4xx, a Bundle that fails validation) goes straight to the failed set with its reason.
  */
-import { QUEUE_NAMES, type WriteJobData } from '@ecgcad/ecg';
+import { checkWriteJobData, QUEUE_NAMES, type WriteJobData } from '@ecgcad/ecg';
 import { type StageWorkerOptions, startStageWorker, type Worker } from '@ecgcad/queue';
 import type { FhirWriter } from './writer.js';
 
@@ -32,6 +32,7 @@ export function startWriteWorker(options: WriteWorkerOptions): Worker<WriteJobDa
       queue: QUEUE_NAMES.write,
       defaultConcurrency: 8,
       ecgIdOf: (job) => job.data.prediction.ecg.id,
+      checkData: checkWriteJobData,
       async handle(job) {
         const { ecg } = job.data.prediction;
         const delivery = await options.writer.write(job.data.prediction);

@@ -6,6 +6,7 @@
  * its reason.
  */
 import {
+  checkInferJobData,
   decodeEcgPayload,
   type InferJobData,
   type PayloadStore,
@@ -35,20 +36,19 @@ export interface InferWorkerOptions extends StageWorkerOptions {
   writeQueue: Queue<WriteJobData>;
   /** Delete the payload once the write job is in Redis (frees Redis memory early). Default true. */
   deletePayloads?: boolean;
-  /** Retry policy of the write jobs this worker adds. */
-  writeRetry?: Parameters<typeof stageJobOptions>[0];
 }
 
 /** Starts the `ecg.infer` worker. Close it with `worker.close()` (waits for active jobs). */
 export function startInferWorker(options: InferWorkerOptions): Worker<InferJobData, InferJobResult> {
   const deletePayloads = options.deletePayloads ?? true;
-  const writeOptions = stageJobOptions(options.writeRetry);
+  const writeOptions = stageJobOptions(options.retry);
   return startStageWorker<InferJobData, InferJobResult>(
     {
       stage: 'infer',
       queue: QUEUE_NAMES.infer,
       defaultConcurrency: 32,
       ecgIdOf: (job) => job.data.ecgId,
+      checkData: checkInferJobData,
       async handle(job) {
         const { ecgId, payloadKey } = job.data;
         const writeId = writeJobId(ecgId, options.predictor.model.ref);

@@ -4,6 +4,7 @@
  * the rejected store and the job fails for good with the decoder's reason.
  */
 import {
+  checkIngestJobData,
   type InferJobData,
   type IngestJobData,
   isPermanentFailure,
@@ -11,13 +12,7 @@ import {
   PermanentError,
   QUEUE_NAMES,
 } from '@ecgcad/ecg';
-import {
-  type Queue,
-  type StageRetryOptions,
-  type StageWorkerOptions,
-  startStageWorker,
-  type Worker,
-} from '@ecgcad/queue';
+import { type Queue, type StageWorkerOptions, startStageWorker, type Worker } from '@ecgcad/queue';
 import { decodeEcg } from './decode.js';
 import type { DecodeLimits } from './limits.js';
 import { enqueueEcg } from './queued-intake.js';
@@ -36,8 +31,6 @@ export interface IngestWorkerOptions extends StageWorkerOptions {
   /** Where refused bytes are kept. */
   rejected?: RejectedStore;
   limits?: Partial<DecodeLimits>;
-  /** Retry policy of the infer jobs this worker adds. */
-  inferRetry?: StageRetryOptions;
 }
 
 /** Starts the `ecg.ingest` worker. */
@@ -48,6 +41,7 @@ export function startIngestWorker(options: IngestWorkerOptions): Worker<IngestJo
       queue: QUEUE_NAMES.ingest,
       defaultConcurrency: 4,
       ecgIdOf: (job) => job.data.payloadKey,
+      checkData: checkIngestJobData,
       async handle(job, track) {
         const bytes = await options.payloads.get(job.data.payloadKey);
         if (bytes === undefined)
@@ -73,7 +67,7 @@ export function startIngestWorker(options: IngestWorkerOptions): Worker<IngestJo
         const receipt = await enqueueEcg(ecg, {
           inferQueue: options.inferQueue,
           payloads: options.payloads,
-          ...(options.inferRetry ? { retry: options.inferRetry } : {}),
+          ...(options.retry ? { retry: options.retry } : {}),
         });
         await options.payloads.delete(job.data.payloadKey);
         return { result: { ecgId: ecg.id, duplicate: receipt.duplicate === true }, ecgId: ecg.id };

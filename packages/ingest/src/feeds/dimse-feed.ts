@@ -17,12 +17,12 @@ import { Writable as WritableStream } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { ConfigError, type EcgcadError, LimitExceededError, UnsupportedFormatError } from '@ecgcad/ecg';
 import dimse from 'dcmjs-dimse';
+import { isEcgWaveformSopClass } from '../dicom/sop-classes.js';
+import { encodePart10 } from '../dicom-writer/encode.js';
 import { type AddressList, normalizeAddress, parseAddressList } from './address-list.js';
 import type { FeedCommonOptions, IntakeMeta } from './intake.js';
 import { handOver, silentLogger } from './intake.js';
-import { writePart10 } from './part10.js';
 import { PduGuard } from './pdu-guard.js';
-import { isEcgWaveformSopClass } from './sop-classes.js';
 
 const { Dataset, Scp, log: dimseLog } = dimse;
 const { CEchoResponse, CStoreResponse } = dimse.responses;
@@ -592,12 +592,15 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
           CStoreStatus.CannotUnderstand,
         );
       }
-      const file = writePart10(payload.bytes, {
-        sopClassUid,
-        sopInstanceUid: sopInstanceUid ?? '',
-        transferSyntaxUid: payload.transferSyntaxUid,
-        ...(callingAe ? { sourceAeTitle: callingAe } : {}),
-      });
+      const file = encodePart10(
+        {
+          mediaStorageSopClassUid: sopClassUid,
+          mediaStorageSopInstanceUid: sopInstanceUid ?? '',
+          transferSyntaxUid: payload.transferSyntaxUid,
+          ...(callingAe ? { sourceAeTitle: callingAe } : {}),
+        },
+        payload.bytes,
+      );
       const result = await handOver(file, meta, options);
       if (result.outcome === 'accepted') return { status: CStoreStatus.Success };
       if (result.outcome === 'retry') return { status: CStoreStatus.OutOfResources, comment: result.reason };
