@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@ecgcad/ecg';
@@ -77,6 +78,11 @@ describe.skipIf(!tools)(
             },
           },
           { path: ['ops', 'token'], value: OPS_TOKEN },
+          // Short headers limit (also the TLS handshake limit) for the silent-client test; idle stays long.
+          {
+            path: ['http', 'timeouts'],
+            value: { headersMs: 2000, requestMs: 20_000, idleMs: 60_000, keepAliveMs: 5000 },
+          },
         ],
       });
       base = `https://localhost:${engine.http?.port}`;
@@ -105,6 +111,18 @@ describe.skipIf(!tools)(
       const plain = await curl(`http://127.0.0.1:${engine.http?.port}/healthz`, []);
       expect(plain.status === 0 || plain.status >= 400).toBe(true);
       expect((await curl(`${base}/healthz`, tls())).status).toBe(200);
+    });
+
+    it('closes a connection that never completes the TLS handshake at the headers limit', async () => {
+      const started = performance.now();
+      const socket = connect(engine.http?.port as number, '127.0.0.1');
+      socket.on('error', () => {});
+      // Half a ClientHello, then silence.
+      socket.on('connect', () => socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])));
+      await new Promise((resolve) => socket.on('close', resolve));
+      const ms = performance.now() - started;
+      expect(ms).toBeGreaterThanOrEqual(1900);
+      expect(ms).toBeLessThan(10_000);
     });
 
     it('POST /ecg: 401 without a key or with a wrong one, 202 with the key', async () => {
