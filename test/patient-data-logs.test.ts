@@ -98,7 +98,7 @@ describe('no patient data in logs, rejected metadata, audit trail or ops answers
         { path: ['folder', 'dir'], value: folder },
         { path: ['audit', 'file'], value: join(tmp, 'audit.jsonl') },
         { path: ['audit', 'intervalMs'], value: 100 },
-        { path: ['retry', 'backoffDelayMs'], value: 100 },
+        { path: ['retry', 'baseDelayMs'], value: 100 },
         { path: ['retry', 'attempts'], value: 4 },
         { path: ['log', 'level'], value: 'trace' },
       ],

@@ -97,7 +97,7 @@ describe('payload retention (real Redis, shortened clocks)', () => {
       { path: ['payloads', 'maxPendingS'], value: 2 },
       // Two attempts 1.5-3 s apart: the job fails for good well after its payload was stored.
       { path: ['retry', 'attempts'], value: 2 },
-      { path: ['retry', 'backoffDelayMs'], value: 3000 },
+      { path: ['retry', 'baseDelayMs'], value: 3000 },
     ];
     const first = await start(prefix, retention);
     // The model runtime goes away: the infer job fails (transient, no attempts left) into the dead-letter set.

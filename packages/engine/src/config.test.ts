@@ -85,6 +85,50 @@ describe('loadConfig', () => {
     expect(shown).not.toMatch(/pw@|"tok"|kkkkkkkkkkkkkkkk/);
   });
 
+  it('sets the security keys from the environment, with safe defaults, and redacts the new secrets', () => {
+    const defaults = loadConfig({ env: {} });
+    expect(defaults.http).toMatchObject({ host: '127.0.0.1', allowInsecure: false, maxInFlight: 256 });
+    expect(defaults.http.tls).toBeUndefined();
+    expect(defaults.http.timeouts).toEqual({
+      headersMs: 10_000,
+      requestMs: 120_000,
+      idleMs: 30_000,
+      keepAliveMs: 5_000,
+    });
+    expect(defaults.ops).toEqual({ anonymousReadiness: false });
+    expect(defaults.backpressure).toEqual({ maxInferDepth: 10_000, retryAfterS: 30 });
+    const config = loadConfig({
+      env: {
+        ECGCAD_HTTP_HOST: '0.0.0.0',
+        ECGCAD_TLS_CERT_FILE: '/run/secrets/tls.crt',
+        ECGCAD_TLS_KEY_FILE: '/run/secrets/tls.key',
+        ECGCAD_TLS_CA_FILE: '/run/secrets/ca.crt',
+        ECGCAD_TLS_CLIENT_CERT: 'optional',
+        ECGCAD_OPS_TOKEN: 'ops-secret-0123456789',
+        ECGCAD_REDIS_URL: 'rediss://redis.internal:6380',
+        ECGCAD_REDIS_USERNAME: 'ecgcad',
+        ECGCAD_REDIS_PASSWORD: 'redis-secret-0123',
+        ECGCAD_REDIS_CA_FILE: '/run/secrets/redis-ca.crt',
+        ECGCAD_MAX_INFER_DEPTH: '500',
+      },
+    });
+    expect(config.http.tls).toMatchObject({ certFile: '/run/secrets/tls.crt', clientCert: 'optional' });
+    expect(config.redis).toMatchObject({ username: 'ecgcad', tls: { caFile: '/run/secrets/redis-ca.crt' } });
+    expect(config.backpressure.maxInferDepth).toBe(500);
+    const shown = JSON.stringify(redactedConfig(config));
+    expect(shown).not.toMatch(/ops-secret|redis-secret/);
+  });
+
+  it('refuses client certificates without a CA, and a short ops token', () => {
+    expect(() =>
+      loadConfig({
+        env: {},
+        overrides: [{ path: ['http', 'tls'], value: { certFile: 'c', keyFile: 'k', clientCert: 'require' } }],
+      }),
+    ).toThrow(/http\.tls\.caFile: clientCert optional\/require needs caFile/);
+    expect(() => loadConfig({ env: { ECGCAD_OPS_TOKEN: 'short' } })).toThrow(/ops\.token/);
+  });
+
   describe('ptp', () => {
     it('is off by default, with the documented input defaults', () => {
       const { ptp } = loadConfig({ env: {} });

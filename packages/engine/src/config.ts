@@ -45,6 +45,43 @@ const fhirAuthSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
+/** TLS of the Redis connection (used with a rediss:// URL). */
+const redisTlsSchema = z
+  .object({
+    /** CA bundle (PEM) that signed Redis's certificate; default the system store. */
+    caFile: z.string().min(1).optional(),
+    /** Client certificate and key (PEM) when Redis asks for one (`tls-auth-clients yes`). */
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    /** Name to check Redis's certificate against, when it differs from the URL's host. */
+    servername: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((tls) => (tls.certFile === undefined) === (tls.keyFile === undefined), 'certFile and keyFile go together');
+
+/** TLS of the engine's HTTP server (feeds and ops endpoints). */
+const httpTlsSchema = z
+  .object({
+    /** Server certificate chain and private key (PEM files). */
+    certFile: z.string().min(1),
+    keyFile: z.string().min(1),
+    /** CA bundle (PEM) that client certificates must chain to; needed for `clientCert` other than `off`. */
+    caFile: z.string().min(1).optional(),
+    /**
+     * Client certificates (mTLS): `off` (default), `optional` (asked for; a verified one authenticates like an API
+     * key, senders without one still need a key), `require` (the handshake fails without a verified certificate).
+     */
+    clientCert: z.enum(['off', 'optional', 'require']).default('off'),
+    /** Only these client certificate subject CNs authenticate; default any certificate the CA verified. */
+    allowedSubjects: z.array(z.string().min(1)).min(1).optional(),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+  })
+  .strict()
+  .refine((tls) => tls.clientCert === 'off' || tls.caFile !== undefined, {
+    message: 'clientCert optional/require needs caFile',
+    path: ['caFile'],
+  });
+
 /** Codes as `system|code`, or `system|prefix*` for a code family (ICD-10). */
 const codeList = z.array(
   z.string().regex(/^[^|\s]+\|[^|\s]+$/, 'each code must be written system|code (or system|prefix*)'),
@@ -136,6 +173,12 @@ export const configSchema = z
         prefix: z.string().min(1).default(QUEUE_PREFIX),
         /** What to do when Redis's maxmemory-policy is not noeviction: `refuse` to start (default) or `warn`. */
         evictionPolicyCheck: z.enum(['refuse', 'warn']).default('refuse'),
+        /** ACL user (Redis 6+); with `password` only, the `default` user. Overrides a user in the URL. */
+        username: z.string().min(1).optional(),
+        /** Secret: prefer ECGCAD_REDIS_PASSWORD. Overrides a password in the URL. */
+        password: z.string().min(1).optional(),
+        /** TLS details for a rediss:// URL (files, so keys never sit in the config). */
+        tls: redisTlsSchema.optional(),
       })
       .prefault({}),
     model: z
@@ -247,7 +290,8 @@ export const configSchema = z
     http: z
       .object({
         enabled: z.boolean().default(true),
-        host: z.string().min(1).default('0.0.0.0'),
+        /** Bind address. Loopback by default: a non-loopback address needs `tls` or `allowInsecure`. */
+        host: z.string().min(1).default('127.0.0.1'),
         port: port.default(8080),
         /** Base URL senders use to reach this server (for statusUrl); default http://<host>:<port>. */
         publicUrl: z.url().optional(),
@@ -255,6 +299,48 @@ export const configSchema = z
         apiKeys: z.array(z.string().min(16, 'API keys need at least 16 characters')).default([]),
         /** Let unauthenticated senders in (only behind an authenticating proxy). */
         anonymous: z.boolean().default(false),
+        /** HTTPS; without it the server refuses a non-loopback `host` unless `allowInsecure` is set. */
+        tls: httpTlsSchema.optional(),
+        /** Serve plain HTTP on a non-loopback address (only behind a TLS-terminating proxy). Logged loudly. */
+        allowInsecure: z.boolean().default(false),
+        /** Time limits against slow senders (slow-loris) and idle sockets. */
+        timeouts: z
+          .object({
+            /** Whole request head (and, with TLS, the handshake) must arrive within this. */
+            headersMs: positiveInt.default(10_000),
+            /** Whole request, body included, must arrive within this (a 64 MiB STOW-RS over a slow link fits). */
+            requestMs: positiveInt.default(120_000),
+            /** A socket with no traffic at all is closed after this. */
+            idleMs: positiveInt.default(30_000),
+            /** An idle keep-alive connection is closed after this. */
+            keepAliveMs: positiveInt.default(5_000),
+          })
+          .prefault({}),
+        /** Requests handled at once; more get 503 + Retry-After (/healthz is exempt). */
+        maxInFlight: positiveInt.default(256),
+        /** Open sockets at once; more are refused by the kernel-level accept check. */
+        maxConnections: positiveInt.default(1024),
+      })
+      .prefault({}),
+    /** Operations endpoints (/metrics, /readyz, /ecg/:id/status) on the HTTP server; /healthz is always open. */
+    ops: z
+      .object({
+        /**
+         * Bearer token for the ops endpoints (secret: prefer ECGCAD_OPS_TOKEN). Without one, they answer loopback
+         * peers only. /ecg/:id/status also takes the HTTP feeds' credentials (the sender follows its statusUrl).
+         */
+        token: z.string().min(16, 'the ops token needs at least 16 characters').optional(),
+        /** Let /readyz answer unauthenticated callers with its status code and no details (kubelet probes). */
+        anonymousReadiness: z.boolean().default(false),
+      })
+      .prefault({}),
+    /** Backpressure: feeds refuse new ECGs (HTTP 503 + Retry-After, C-STORE 0xA700) while the engine is behind. */
+    backpressure: z
+      .object({
+        /** Most infer jobs waiting (waiting + delayed + prioritized); 0 turns the check off. */
+        maxInferDepth: z.number().int().min(0).default(10_000),
+        /** Retry-After told to senders, in seconds. */
+        retryAfterS: positiveInt.default(30),
       })
       .prefault({}),
     dimse: z
@@ -338,6 +424,9 @@ export type EngineConfig = z.infer<typeof configSchema>;
 export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' | 'list' | 'bool' }> = {
   ECGCAD_REDIS_URL: { path: ['redis', 'url'], parse: 'string' },
   ECGCAD_REDIS_PREFIX: { path: ['redis', 'prefix'], parse: 'string' },
+  ECGCAD_REDIS_USERNAME: { path: ['redis', 'username'], parse: 'string' },
+  ECGCAD_REDIS_PASSWORD: { path: ['redis', 'password'], parse: 'string' },
+  ECGCAD_REDIS_CA_FILE: { path: ['redis', 'tls', 'caFile'], parse: 'string' },
   ECGCAD_MODEL_DIR: { path: ['model', 'dir'], parse: 'string' },
   ECGCAD_EXECUTION_PROVIDERS: { path: ['model', 'providers'], parse: 'list' },
   ECGCAD_THREADS: { path: ['model', 'threads'], parse: 'int' },
@@ -354,7 +443,15 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_FHIR_ALLOW_HTTP: { path: ['fhir', 'allowInsecureHttp'], parse: 'bool' },
   ECGCAD_OUT: { path: ['out'], parse: 'string' },
   ECGCAD_REJECTED_DIR: { path: ['rejectedDir'], parse: 'string' },
+  ECGCAD_HTTP_HOST: { path: ['http', 'host'], parse: 'string' },
   ECGCAD_HTTP_PORT: { path: ['http', 'port'], parse: 'int' },
+  ECGCAD_TLS_CERT_FILE: { path: ['http', 'tls', 'certFile'], parse: 'string' },
+  ECGCAD_TLS_KEY_FILE: { path: ['http', 'tls', 'keyFile'], parse: 'string' },
+  ECGCAD_TLS_CA_FILE: { path: ['http', 'tls', 'caFile'], parse: 'string' },
+  ECGCAD_TLS_CLIENT_CERT: { path: ['http', 'tls', 'clientCert'], parse: 'string' },
+  ECGCAD_HTTP_ALLOW_INSECURE: { path: ['http', 'allowInsecure'], parse: 'bool' },
+  ECGCAD_OPS_TOKEN: { path: ['ops', 'token'], parse: 'string' },
+  ECGCAD_MAX_INFER_DEPTH: { path: ['backpressure', 'maxInferDepth'], parse: 'int' },
   ECGCAD_PUBLIC_URL: { path: ['http', 'publicUrl'], parse: 'string' },
   ECGCAD_API_KEYS: { path: ['http', 'apiKeys'], parse: 'list' },
   ECGCAD_DIMSE_PORT: { path: ['dimse', 'port'], parse: 'int' },
@@ -457,7 +554,12 @@ export function loadConfig(options: LoadConfigOptions = {}): EngineConfig {
 export function redactedConfig(config: EngineConfig): EngineConfig {
   return {
     ...config,
-    redis: { ...config.redis, url: config.redis.url.replace(/\/\/[^@/]*@/, '//***@') },
+    redis: {
+      ...config.redis,
+      url: config.redis.url.replace(/\/\/[^@/]*@/, '//***@'),
+      ...(config.redis.password ? { password: '***' } : {}),
+    },
+    ops: { ...config.ops, ...(config.ops.token ? { token: '***' } : {}) },
     fhir: {
       ...config.fhir,
       ...(config.fhir.bearerToken ? { bearerToken: '***' } : {}),

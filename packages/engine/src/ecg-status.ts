@@ -30,6 +30,16 @@ async function jobAndState(queue: Queue, id: string): Promise<{ job: Job; state:
   return job ? { job, state } : undefined;
 }
 
+/**
+ * The failure reason a status answer may carry: the stage workers record `CODE: message` for EcgcadErrors, whose
+ * messages are patient-free by contract; anything else (BullMQ's stall text, a library's message) becomes a fixed
+ * text, and everything is capped in length.
+ */
+export function publicReason(failedReason: string | undefined): string {
+  if (failedReason && /^[A-Z][A-Z_]+: /.test(failedReason)) return failedReason.slice(0, 300);
+  return 'processing failed (details in the engine log and dead-letter list)';
+}
+
 const PENDING = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
 
 /** Looks an ECG up across the queues. */
@@ -45,7 +55,7 @@ export async function ecgStatus(queues: EngineQueues, ecgId: string): Promise<Ec
         ecgId,
         status: 'failed',
         stage: 'ingest',
-        reason: ingestJob.failedReason,
+        reason: publicReason(ingestJob.failedReason),
         attempts: ingestJob.attemptsMade,
       };
     }
@@ -55,7 +65,13 @@ export async function ecgStatus(queues: EngineQueues, ecgId: string): Promise<Ec
   if (PENDING.has(state)) return { ecgId, status: 'queued', attempts: inferJob.attemptsMade };
   if (state === 'active') return { ecgId, status: 'scoring', attempts: inferJob.attemptsMade };
   if (state === 'failed') {
-    return { ecgId, status: 'failed', stage: 'infer', reason: inferJob.failedReason, attempts: inferJob.attemptsMade };
+    return {
+      ecgId,
+      status: 'failed',
+      stage: 'infer',
+      reason: publicReason(inferJob.failedReason),
+      attempts: inferJob.attemptsMade,
+    };
   }
   const writeJobId = (inferJob.returnvalue as { writeJobId?: string } | null)?.writeJobId;
   const write = writeJobId ? await jobAndState(queues.write, writeJobId) : undefined;
@@ -64,7 +80,13 @@ export async function ecgStatus(queues: EngineQueues, ecgId: string): Promise<Ec
   const result = writeJob.data.prediction.status;
   if (writeState === 'completed') return { ecgId, status: 'written', result };
   if (writeState === 'failed') {
-    return { ecgId, status: 'failed', stage: 'write', reason: writeJob.failedReason, attempts: writeJob.attemptsMade };
+    return {
+      ecgId,
+      status: 'failed',
+      stage: 'write',
+      reason: publicReason(writeJob.failedReason),
+      attempts: writeJob.attemptsMade,
+    };
   }
   if (writeState === 'active') return { ecgId, status: 'writing', result, attempts: writeJob.attemptsMade };
   return { ecgId, status: 'scored', result, attempts: writeJob.attemptsMade };

@@ -15,7 +15,17 @@ export function createLogger(level = 'info', name = 'ecgcad'): Logger {
       level,
       base: { pid: process.pid },
       redact: {
-        paths: ['apiKey', 'token', 'bearerToken', '*.apiKeys', '*.bearerToken', 'authorization'],
+        paths: [
+          'apiKey',
+          'token',
+          'bearerToken',
+          'password',
+          '*.apiKeys',
+          '*.bearerToken',
+          '*.password',
+          '*.token',
+          'authorization',
+        ],
         censor: '***',
       },
     },

@@ -22,6 +22,7 @@ import {
   startDimseFeed,
   startFolderFeed,
   startRetentionSweep,
+  withBackpressure,
 } from '@ecgcad/ingest';
 import { createQueuedIntake } from '@ecgcad/ingest/queued-intake';
 import { startIngestWorker } from '@ecgcad/ingest/worker';
@@ -30,11 +31,21 @@ import type { Redis } from 'ioredis';
 import { AuditTrail, auditedIntake, auditPeerRefusals, auditSinkFromConfig, auditWrites } from './audit-trail.js';
 import type { EngineConfig } from './config.js';
 import { dimseFeedSettings } from './dimse-options.js';
+import { checkHttpExposure, clientCertAuth } from './http-server.js';
 import type { Logger } from './logger.js';
 import { EngineMetrics } from './metrics.js';
 import { ehrCheck, type OpsServer, type ReadinessCheck, redisCheck, startOpsServer } from './ops.js';
 import { jobRetentionOf, keepPayloadsOfFailedJobs, openPayloadStore } from './payloads.js';
-import { checkEvictionPolicy, closeQueues, connectRedis, type EngineQueues, openQueues, waitReady } from './redis.js';
+import {
+  checkEvictionPolicy,
+  checkRedisAuth,
+  closeQueues,
+  connectRedis,
+  type EngineQueues,
+  inferBacklog,
+  openQueues,
+  waitReady,
+} from './redis.js';
 import { predictorFromConfig, writerFromConfig } from './stages.js';
 
 /** Options of {@link startQueuedEngine}. */
@@ -89,8 +100,10 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
   let closed = false;
   let audit: AuditTrail | undefined;
 
-  const producer = connectRedis(config.redis.url, 'producer');
-  const workerConnection = connectRedis(config.redis.url, 'worker');
+  // Before anything connects: an exposed plain-HTTP server is a configuration error, not a runtime surprise.
+  if (options.http ?? true) checkHttpExposure(config.http, logger);
+  const producer = connectRedis(config.redis, 'producer');
+  const workerConnection = connectRedis(config.redis, 'worker');
   connections.push(producer, workerConnection);
   for (const connection of connections) {
     // ioredis reconnects by itself; log the outage once per event, without the URL (it may hold a password).
@@ -127,6 +140,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
     await waitReady(producer);
     await waitReady(workerConnection);
     await checkEvictionPolicy(producer, config.redis.evictionPolicyCheck, logger);
+    await checkRedisAuth(config.redis, logger);
     // The payload TTL derives from the retention below: a payload outlives every job that may need it.
     const workerPayloads = openPayloadStore(workerConnection, config);
     const producerPayloads = openPayloadStore(producer, config);
@@ -215,7 +229,15 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       worker.on('error', (err: Error) => logger.warn({ stage, error: err.message }, 'worker error'));
     }
 
-    const queuedIntake = createQueuedIntake({ inferQueue: queues.infer, payloads: producerPayloads, retry });
+    // Every feed (C-STORE, HTTP, STOW-RS, folder) goes through the depth check: 0xA700 / 503 while behind.
+    const queuedIntake = withBackpressure(
+      createQueuedIntake({ inferQueue: queues.infer, payloads: producerPayloads, retry }),
+      {
+        depth: () => inferBacklog(queues.infer),
+        maxDepth: config.backpressure.maxInferDepth,
+        retryAfterMs: config.backpressure.retryAfterS * 1000,
+      },
+    );
     const intake = auditSink
       ? auditedIntake(queuedIntake, trail, config.folder.dir ? { folderDir: config.folder.dir } : {})
       : queuedIntake;
@@ -239,11 +261,18 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         metrics,
         queues,
         checks,
+        server: { ...config.http, retryAfterS: config.backpressure.retryAfterS },
+        opsAuth: config.ops,
         ...(httpFeeds
           ? {
               feeds: {
                 ...feedCommon,
-                auth: { apiKeys: config.http.apiKeys, anonymous: config.http.anonymous },
+                auth: {
+                  apiKeys: config.http.apiKeys,
+                  anonymous: config.http.anonymous,
+                  ...(clientCertAuth(config.http.tls) ? { clientCert: clientCertAuth(config.http.tls) } : {}),
+                },
+                retryAfterS: config.backpressure.retryAfterS,
                 ...(config.http.publicUrl ? { publicUrl: config.http.publicUrl } : {}),
               },
             }

@@ -6,6 +6,7 @@ export * from './decode-muse.js';
 export * from './decode-philips.js';
 export * from './dicom/part10.js';
 export * from './dicom/sop-classes.js';
+export * from './feeds/backpressure.js';
 export * from './feeds/dimse-feed.js';
 export * from './feeds/folder-feed.js';
 export * from './feeds/http-auth.js';

@@ -36,7 +36,7 @@ async function withQueues<T>(
   });
   // Loaded here, not at start, so `ecgcad run` and `ecgcad inspect` never load BullMQ or ioredis.
   const { closeQueues, connectRedis, openQueues, waitReady } = await import('../redis.js');
-  const redis = connectRedis(config.redis.url, 'producer', 'ecgcad-dlq');
+  const redis = connectRedis(config.redis, 'producer', 'ecgcad-dlq');
   redis.on('error', () => {});
   const queues = openQueues(redis, config.redis.prefix);
   try {

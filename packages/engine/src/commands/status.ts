@@ -21,7 +21,7 @@ export function register(program: Command): void {
     // Loaded here, not at start, so `ecgcad run` and `ecgcad inspect` never load BullMQ or ioredis.
     const { closeQueues, connectRedis, openQueues, waitReady } = await import('../redis.js');
     const { ecgStatus } = await import('../ecg-status.js');
-    const redis = connectRedis(config.redis.url, 'producer', 'ecgcad-status');
+    const redis = connectRedis(config.redis, 'producer', 'ecgcad-status');
     redis.on('error', () => {});
     const queues = openQueues(redis, config.redis.prefix);
     try {
