@@ -119,13 +119,14 @@ export function buildReferenceProfile(
   for (const sample of samples) {
     for (const [measure, v] of Object.entries(sample.values)) {
       if (typeof v !== 'number' || !Number.isFinite(v)) continue;
-      let list = byMeasure.get(measure);
-      if (!list) byMeasure.set(measure, (list = []));
-      list.push(v);
+      const list = byMeasure.get(measure);
+      if (list) list.push(v);
+      else byMeasure.set(measure, [v]);
     }
     for (const [vessel, s] of Object.entries(sample.strata ?? {}) as [Vessel, Stratum][]) {
-      const row = (strata[vessel] ??= { low: 0, intermediate: 0, high: 0 });
+      const row = strata[vessel] ?? { low: 0, intermediate: 0, high: 0 };
       row[s]++;
+      strata[vessel] = row;
     }
   }
   const measures: Record<string, MeasureProfile> = {};
