@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { DuplicateIdError, type EcgcadError, isTransient, type Prediction } from '@ecgcad/ecg';
+import { DuplicateIdError, type Ecg, type EcgcadError, isTransient, type Prediction } from '@ecgcad/ecg';
 import { type DeliveryResult, deliverWithRetry, type FhirWriter, type RetryOptions } from '@ecgcad/fhir-writer';
 import type { Predictor } from '@ecgcad/infer';
 import { decodeEcg, type IntakeMeta } from '@ecgcad/ingest';
@@ -24,6 +24,8 @@ export interface EmbeddedPipelineOptions {
   retry?: RetryOptions;
   /** ECGs in flight at once. Default 2 x the model's batch (32). */
   concurrency?: number;
+  /** Called with each decoded ECG and its prediction (model monitoring); must not throw. */
+  onPredicted?: (ecg: Ecg, prediction: Prediction) => void;
 }
 
 /** Runs a function at most `limit` at a time, in submission order. */
@@ -57,6 +59,7 @@ export class EmbeddedPipeline {
   readonly writer: FhirWriter;
   private readonly retry: RetryOptions;
   private readonly limit: ConcurrencyLimit;
+  private readonly onPredicted: EmbeddedPipelineOptions['onPredicted'];
   /** ECG id -> sha256 and source of the first input seen with it, to catch two documents that claim one id. */
   private readonly seen = new Map<string, { sha256: string; source: string }>();
 
@@ -65,6 +68,7 @@ export class EmbeddedPipeline {
     this.writer = options.writer;
     this.retry = options.retry ?? { maxAttempts: 6, baseDelayMs: 500 };
     this.limit = new ConcurrencyLimit(options.concurrency ?? 32);
+    this.onPredicted = options.onPredicted;
   }
 
   /** Decodes, scores and writes one ECG. Never throws: every ending is an EcgOutcome. */
@@ -90,6 +94,7 @@ export class EmbeddedPipeline {
         const { code, reason } = messageOf(err);
         return { kind: 'failed', source: meta.source, ecgId: ecg.id, stage: 'infer', reason: `${code}: ${reason}` };
       }
+      this.onPredicted?.(ecg, prediction);
       try {
         const delivery = await deliverWithRetry(() => this.writer.write(prediction), this.retry);
         return { kind: 'done', source: meta.source, ecgId: ecg.id, prediction, delivery };

@@ -86,6 +86,24 @@ export class EngineMetrics {
         }
       },
     });
+    new Gauge({
+      name: 'ecgcad_queue_oldest_waiting_seconds',
+      help: 'Age of the oldest waiting job per queue (0 when none waits), read from Redis at scrape time.',
+      labelNames: ['queue'],
+      registers,
+      async collect() {
+        if (!self.queues) return;
+        this.reset();
+        for (const queue of Object.values(self.queues)) {
+          try {
+            const [oldest] = await queue.getJobs(['waiting'], 0, 0, true);
+            this.set({ queue: queue.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
+          } catch {
+            // Redis away: as above.
+          }
+        }
+      },
+    });
   }
 
   /** Queues whose depth the gauge reports. */

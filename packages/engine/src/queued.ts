@@ -25,6 +25,7 @@ import type { Redis } from 'ioredis';
 import type { EngineConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { EngineMetrics } from './metrics.js';
+import { ModelMonitor } from './monitoring.js';
 import { ehrCheck, type OpsServer, type ReadinessCheck, redisCheck, startOpsServer } from './ops.js';
 import { checkEvictionPolicy, closeQueues, connectRedis, type EngineQueues, openQueues, waitReady } from './redis.js';
 import { predictorFromConfig, writerFromConfig } from './stages.js';
@@ -159,9 +160,21 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         if (!loaded.model.ref.sha256) throw new Error('model not loaded');
         if (!loaded.session.alive) throw new Error('inference session stopped');
       };
+      const monitor = config.monitor.enabled
+        ? await ModelMonitor.open({
+            redis: producer,
+            prefix: config.redis.prefix,
+            modelDir: config.model.dir,
+            model: predictor.model.ref,
+            settings: config.monitor,
+            registry: metrics.registry,
+            onError: (err) => logger.warn({ error: err.message }, 'drift window write failed'),
+          })
+        : undefined;
       workers.infer = startInferWorker({
         ...common,
         predictor,
+        ...(monitor ? { onPredicted: (ecg, prediction) => monitor.observe(ecg, prediction) } : {}),
         payloads: workerPayloads,
         writeQueue: workerQueues.write,
         writeRetry: retry,

@@ -7,9 +7,11 @@
  */
 import {
   decodeEcgPayload,
+  type Ecg,
   type InferJobData,
   type PayloadStore,
   PermanentError,
+  type Prediction,
   QUEUE_NAMES,
   type StageWorkerOptions,
   stageJobOptions,
@@ -40,6 +42,8 @@ export interface InferWorkerOptions extends StageWorkerOptions {
   deletePayloads?: boolean;
   /** Retry policy of the write jobs this worker adds. */
   writeRetry?: Parameters<typeof stageJobOptions>[0];
+  /** Called with each decoded ECG and its prediction (model monitoring); must not throw. */
+  onPredicted?: (ecg: Ecg, prediction: Prediction) => void;
 }
 
 /** Starts the `ecg.infer` worker. Close it with `worker.close()` (waits for active jobs). */
@@ -64,8 +68,10 @@ export function startInferWorker(options: InferWorkerOptions): Worker<InferJobDa
           }
           throw new PermanentError('the ECG payload is missing or expired from the payload store');
         }
-        const prediction = await options.predictor.predict(decodeEcgPayload(bytes));
+        const ecg = decodeEcgPayload(bytes);
+        const prediction = await options.predictor.predict(ecg);
         await options.writeQueue.add('write', { prediction }, { ...writeOptions, jobId: writeId });
+        options.onPredicted?.(ecg, prediction);
         if (deletePayloads) await options.payloads.delete(payloadKey);
         return { result: { status: prediction.status, writeJobId: writeId }, ecgId, detail: prediction.status };
       },
