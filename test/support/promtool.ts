@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
 
 const run = promisify(execFile);
 
@@ -18,4 +19,23 @@ export async function promtool(...args: string[]): Promise<{ code: number; outpu
     if (e.code === 'ENOENT') throw new Error('promtool is not installed (apt-get install prometheus)');
     return { code: typeof e.code === 'number' ? e.code : 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
   }
+}
+
+/** The k8s PrometheusRule manifest (Prometheus Operator) checked in beside the other manifests. */
+export const PROMETHEUS_RULE_FILE = fileURLToPath(new URL('../../deploy/k8s/prometheus-rule.yaml', import.meta.url));
+
+/** The PrometheusRule manifest generated from the rules file's text: the same groups, under `spec`. */
+export function prometheusRuleYaml(rulesText: string): string {
+  const rules = parse(rulesText) as { groups: unknown[] };
+  const manifest = {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'PrometheusRule',
+    metadata: { name: 'ecgcad', labels: { 'app.kubernetes.io/name': 'ecgcad', role: 'alert-rules' } },
+    spec: { groups: rules.groups },
+  };
+  return [
+    '# Generated from deploy/prometheus/ecgcad-rules.yml by test/alert-rules.test.ts (UPDATE_DEPLOY=1 rewrites it).',
+    '# Do not edit here. Add the label your Prometheus Operator selects rules by (e.g. release: prometheus).',
+    stringify(manifest, { lineWidth: 0 }),
+  ].join('\n');
 }
