@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildReferenceProfile,
+  cohortReferenceProfile,
   driftRows,
   measureValues,
   type ProfileSample,
@@ -84,5 +85,28 @@ describe('reference profile', () => {
     expect(() => parseReferenceProfile('{')).toThrow(ReferenceProfileError);
     const bad = { ...profile, measures: { x: { edges: [1, 2], counts: [1] } } };
     expect(() => parseReferenceProfile(bad)).toThrow(/measures\.x/);
+  });
+});
+
+describe('cohortReferenceProfile', () => {
+  it('profiles the scored rows with strata under the given thresholds', () => {
+    const rows = [
+      { status: 'scored', probabilities: { LAD: 0.05, RCA: 0.5 } },
+      { status: 'scored', probabilities: { LAD: 0.35, RCA: 0.95 } },
+      { status: 'scored', probabilities: { LAD: 0.75 } },
+      { status: 'not-analysable', probabilities: {} },
+    ];
+    const profile = cohortReferenceProfile(
+      rows,
+      { LAD: { ruleOut: 0.1, ruleIn: 0.7 }, RCA: { ruleOut: 0.2, ruleIn: 0.9 } },
+      meta,
+    );
+    expect(profile.n).toBe(3);
+    expect(Object.keys(profile.measures)).toEqual(['probability_LAD', 'probability_RCA']);
+    expect(profile.measures.probability_LAD?.counts).toEqual([1, 0, 0, 1, 0, 0, 0, 1, 0, 0]);
+    expect(profile.strata).toEqual({
+      LAD: { low: 1, intermediate: 1, high: 1 },
+      RCA: { low: 0, intermediate: 1, high: 1 },
+    });
   });
 });

@@ -9,7 +9,7 @@
  */
 import { type InputStats, type Stratum, VESSELS, type Vessel } from '@ecgcad/ecg';
 import { z } from 'zod';
-import { STRATA } from '../evaluate/strata.js';
+import { STRATA, type StratumThresholds, stratumOf } from '../evaluate/strata.js';
 import { histogram, PSI_MAJOR, PSI_MODERATE, populationStabilityIndex, quantileEdges } from './psi.js';
 
 /** File name of the reference profile inside a model folder. */
@@ -211,4 +211,26 @@ export function stratumBands(profile: ReferenceProfile, windowN: number): Stratu
     }
   }
   return bands;
+}
+
+/**
+ * The reference profile of a scored cohort (a scores file's rows): each vessel's probabilities, and its strata under
+ * `thresholds` (the calibrated ones). Input statistics are not in a scores file; the engine captures those live.
+ */
+export function cohortReferenceProfile(
+  rows: ReadonlyArray<{ status: string; probabilities: Partial<Record<Vessel, number>> }>,
+  thresholds: Partial<Record<Vessel, StratumThresholds>>,
+  meta: { source: ReferenceProfile['source']; createdAt: string; model?: ReferenceProfile['model'] },
+): ReferenceProfile {
+  const samples: ProfileSample[] = [];
+  for (const row of rows) {
+    if (row.status !== 'scored') continue;
+    const strata: Partial<Record<Vessel, Stratum>> = {};
+    for (const [vessel, p] of Object.entries(row.probabilities) as [Vessel, number | undefined][]) {
+      const t = thresholds[vessel];
+      if (t && typeof p === 'number') strata[vessel] = stratumOf(p, t);
+    }
+    samples.push({ values: measureValues(undefined, row.probabilities), strata });
+  }
+  return buildReferenceProfile(samples, meta);
 }
