@@ -291,57 +291,71 @@ export class ModelMonitor {
 
 function registerMetrics(registry: Registry, monitor: ModelMonitor) {
   const registers = [registry];
-  const drift = new Gauge({
+  // Each gauge fills itself from one cached report: the registry collects its metrics concurrently.
+  const report = () => monitor.cachedDriftReport().catch(() => undefined);
+  new Gauge({
     name: 'ecgcad_drift_psi',
     help: 'Population stability index of each measure (vessel output, input statistic): rolling window vs reference.',
     labelNames: ['measure'],
     registers,
     async collect() {
+      const r = await report();
       this.reset();
-      const report = await monitor.cachedDriftReport().catch(() => undefined);
-      for (const row of report?.rows ?? []) if (Number.isFinite(row.psi)) this.set({ measure: row.measure }, row.psi);
-      windowEcgs.set(report?.windowEcgs ?? 0);
-      referenceEcgs.set(report?.reference?.n ?? 0);
-      captured.set(report?.captured ?? 0);
-      reference.reset();
-      window.reset();
-      for (const b of report?.bands ?? []) {
-        const labels = { vessel: b.vessel, stratum: b.stratum };
-        reference.set({ ...labels, bound: 'expected' }, b.share);
-        reference.set({ ...labels, bound: 'lower' }, b.lower);
-        reference.set({ ...labels, bound: 'upper' }, b.upper);
-        if (b.window !== undefined) window.set(labels, b.window);
-      }
+      for (const row of r?.rows ?? []) if (Number.isFinite(row.psi)) this.set({ measure: row.measure }, row.psi);
     },
   });
-  const windowEcgs = new Gauge({
+  new Gauge({
     name: 'ecgcad_drift_window_ecgs',
     help: 'ECGs in the rolling drift window.',
     registers,
+    async collect() {
+      this.set((await report())?.windowEcgs ?? 0);
+    },
   });
-  const referenceEcgs = new Gauge({
+  new Gauge({
     name: 'ecgcad_drift_reference_ecgs',
     help: 'ECGs (or cohort rows) the reference profile summarises; 0 while none exists.',
     registers,
+    async collect() {
+      this.set((await report())?.reference?.n ?? 0);
+    },
   });
-  const captured = new Gauge({
+  new Gauge({
     name: 'ecgcad_drift_reference_captured_ecgs',
     help: 'ECGs captured so far for a live reference (when the model folder has no complete profile).',
     registers,
+    async collect() {
+      this.set((await report())?.captured ?? 0);
+    },
   });
-  const reference = new Gauge({
+  new Gauge({
     name: 'ecgcad_stratum_reference_share',
     help: "Reference share of each stratum per vessel, and the band (lower, upper) the window's share should stay in.",
     labelNames: ['vessel', 'stratum', 'bound'],
     registers,
+    async collect() {
+      const r = await report();
+      this.reset();
+      for (const b of r?.bands ?? []) {
+        const labels = { vessel: b.vessel, stratum: b.stratum };
+        this.set({ ...labels, bound: 'expected' }, b.share);
+        this.set({ ...labels, bound: 'lower' }, b.lower);
+        this.set({ ...labels, bound: 'upper' }, b.upper);
+      }
+    },
   });
-  const window = new Gauge({
+  new Gauge({
     name: 'ecgcad_stratum_window_share',
     help: 'Share of each stratum per vessel over the rolling drift window.',
     labelNames: ['vessel', 'stratum'],
     registers,
+    async collect() {
+      const r = await report();
+      this.reset();
+      for (const b of r?.bands ?? [])
+        if (b.window !== undefined) this.set({ vessel: b.vessel, stratum: b.stratum }, b.window);
+    },
   });
-  void drift;
   return {
     outcomes: new Counter({
       name: 'ecgcad_prediction_outcomes_total',
