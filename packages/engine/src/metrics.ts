@@ -3,6 +3,7 @@
  * latency, batch sizes from the dynamic batcher, feed outcomes, and queue depths collected on each scrape.
  */
 import type { StageEvent } from '@ecgcad/ecg';
+import type { WriteResult } from '@ecgcad/fhir-writer';
 import type { BatchEvent } from '@ecgcad/infer';
 import type { FeedOutcome } from '@ecgcad/ingest';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -18,6 +19,7 @@ export class EngineMetrics {
   readonly batchRunSeconds: Histogram;
   readonly feedOutcomes: Counter<'feed' | 'outcome'>;
   readonly feedSeconds: Histogram<'feed'>;
+  readonly ptp: Counter<'status' | 'level'>;
   private queues: EngineQueues | undefined;
 
   constructor() {
@@ -65,6 +67,12 @@ export class EngineMetrics {
       help: 'Time from receipt to the job being in Redis (what the sender waits for).',
       labelNames: ['feed'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.ptp = new Counter({
+      name: 'ecgcad_ptp_total',
+      help: 'Written results with PTP on: computed (by PTP level low, intermediate, high) or not computed (level none).',
+      labelNames: ['status', 'level'],
       registers,
     });
     const self = this;
@@ -125,6 +133,11 @@ export class EngineMetrics {
   readonly onBatch = (event: BatchEvent): void => {
     this.batchSize.observe(event.size);
     this.batchRunSeconds.observe(event.runMs / 1000);
+  };
+
+  /** Listener for the write worker's deliveries: the PTP category mix. */
+  readonly onWritten = (result: WriteResult): void => {
+    if (result.ptp) this.ptp.inc({ status: result.ptp.status, level: result.ptp.level ?? 'none' });
   };
 
   /** OutcomeCallback for the feeds. */

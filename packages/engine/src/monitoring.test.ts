@@ -10,6 +10,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { runSubcommand } from '../../../test/support/cli.js';
 import { register } from './commands/monitor.js';
 import { bar, formatDriftReport } from './drift-report.js';
+import { EngineMetrics } from './metrics.js';
 import { LabelCap, ModelMonitor } from './monitoring.js';
 
 const DEMO = fileURLToPath(new URL('../../../models/ecgcad-demo', import.meta.url));
@@ -148,6 +149,20 @@ describe('ModelMonitor', () => {
     await expect(ModelMonitor.open({ redis, prefix, modelDir: dir, model: { id: 'x', version: '1' } })).rejects.toThrow(
       /reference profile: format/,
     );
+  });
+});
+
+describe('EngineMetrics.onWritten', () => {
+  it('counts the PTP category mix of written results', async () => {
+    const metrics = new EngineMetrics();
+    const delivery = { sink: 'fhir' as const, created: 3, existing: 0 };
+    metrics.onWritten({ ...delivery, ptp: { status: 'computed', level: 'high' } });
+    metrics.onWritten({ ...delivery, ptp: { status: 'computed', level: 'high' } });
+    metrics.onWritten({ ...delivery, ptp: { status: 'not-computed', missing: ['age'] } });
+    metrics.onWritten(delivery);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('ecgcad_ptp_total{status="computed",level="high"} 2');
+    expect(text).toContain('ecgcad_ptp_total{status="not-computed",level="none"} 1');
   });
 });
 

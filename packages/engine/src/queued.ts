@@ -138,7 +138,12 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
 
     if (options.stages.includes('write')) {
       const writer = writerFromConfig(config);
-      workers.write = startWriteWorker({ ...common, writer, concurrency: config.workers.write });
+      workers.write = startWriteWorker({
+        ...common,
+        writer,
+        concurrency: config.workers.write,
+        onWritten: metrics.onWritten,
+      });
       if (config.fhir.url) checks.ehr = ehrCheck(config.fhir.url);
     }
     if (options.stages.includes('infer')) {
