@@ -165,6 +165,13 @@ describe.skipIf(!samplesPresent)(
       expect(metrics).toMatch(/ecgcad_feed_outcomes_total\{feed="http",outcome="refused"\} 3/);
       expect(metrics).toMatch(/ecgcad_batch_size_count \d+/);
       expect(metrics).toMatch(/ecgcad_queue_depth\{queue="ecg.infer",state="waiting"\} 0/);
+      expect(metrics).toMatch(/ecgcad_queue_oldest_waiting_seconds\{queue="ecg.infer"\} 0/);
+      // Model monitoring through the infer worker's hook (docs/MONITORING.md).
+      expect(metrics).toMatch(/ecgcad_prediction_outcomes_total\{status="scored"\} [1-9]/);
+      expect(metrics).toMatch(/ecgcad_predictions_total\{vessel="LAD",stratum="(low|intermediate|high)"\} [1-9]/);
+      expect(metrics).toMatch(/ecgcad_inputs_total\{feed="cstore",device="[^"]+"\} [1-9]/);
+      expect(metrics).toMatch(/ecgcad_input_sample_rate_hz_count [1-9]/);
+      expect(metrics).toMatch(/ecgcad_drift_reference_captured_ecgs [1-9]/);
       expect((await fetch(`${url}/ecg/no-such-ecg/status`)).status).toBe(404);
     });
 
