@@ -3,6 +3,7 @@ export * from './dlq.js';
 export * from './drift-store.js';
 export * from './ecg-status.js';
 export * from './embedded.js';
+export * from './label-cap.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './monitoring.js';

@@ -7,6 +7,7 @@ import type { WriteResult } from '@ecgcad/fhir-writer';
 import type { BatchEvent } from '@ecgcad/infer';
 import type { FeedOutcome } from '@ecgcad/ingest';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { LabelCap } from './label-cap.js';
 import type { EngineQueues } from './redis.js';
 
 /** The engine's metrics. */
@@ -19,6 +20,9 @@ export class EngineMetrics {
   readonly batchRunSeconds: Histogram;
   readonly feedOutcomes: Counter<'feed' | 'outcome'>;
   readonly feedSeconds: Histogram<'feed'>;
+  readonly feedSenders: Counter<'feed' | 'sender' | 'outcome'>;
+  /** Caps the sender label (AE titles, API key ids): the first 50 keep their name, later ones count as other. */
+  private readonly senderLabels = new LabelCap(50);
   readonly ptp: Counter<'status' | 'level'>;
   private queues: EngineQueues | undefined;
 
@@ -67,6 +71,12 @@ export class EngineMetrics {
       help: 'Time from receipt to the job being in Redis (what the sender waits for).',
       labelNames: ['feed'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.feedSenders = new Counter({
+      name: 'ecgcad_feed_sender_outcomes_total',
+      help: 'Payloads received per feed, sender (ae:<calling AE title>, key:<API key id>, cert, anonymous) and outcome.',
+      labelNames: ['feed', 'sender', 'outcome'],
       registers,
     });
     this.ptp = new Counter({
@@ -141,8 +151,9 @@ export class EngineMetrics {
   };
 
   /** OutcomeCallback for the feeds. */
-  readonly onFeedOutcome = (feed: string, outcome: FeedOutcome, ms: number): void => {
+  readonly onFeedOutcome = (feed: string, outcome: FeedOutcome, ms: number, sender?: string): void => {
     this.feedOutcomes.inc({ feed, outcome });
+    this.feedSenders.inc({ feed, sender: this.senderLabels.value(sender), outcome });
     this.feedSeconds.observe({ feed }, ms / 1000);
   };
 }

@@ -10,8 +10,9 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { runSubcommand } from '../../../test/support/cli.js';
 import { register } from './commands/monitor.js';
 import { bar, formatDriftReport } from './drift-report.js';
+import { LabelCap } from './label-cap.js';
 import { EngineMetrics } from './metrics.js';
-import { LabelCap, ModelMonitor } from './monitoring.js';
+import { ModelMonitor } from './monitoring.js';
 
 const DEMO = fileURLToPath(new URL('../../../models/ecgcad-demo', import.meta.url));
 const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });

@@ -29,6 +29,7 @@ import { type Ecg, type InputStats, inputStats, type Prediction, qualityReasonCo
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { DriftStore } from './drift-store.js';
+import { LabelCap } from './label-cap.js';
 
 /** Monitoring settings (config key `monitor`). */
 export interface MonitorSettings {
@@ -51,25 +52,6 @@ export const MONITOR_DEFAULTS: MonitorSettings = {
   captureEcgs: 500,
   maxLabelValues: 20,
 };
-
-/** Caps a label's distinct values: the first `max` seen keep their name, later ones become `other`. */
-export class LabelCap {
-  private readonly seen = new Set<string>();
-  constructor(readonly max: number) {}
-
-  /** The label value for `raw` (trimmed to printable ASCII, 64 characters). */
-  value(raw: string | undefined): string {
-    const clean =
-      (raw ?? '')
-        .replace(/[^\x20-\x7e]/g, '')
-        .trim()
-        .slice(0, 64) || 'unknown';
-    if (this.seen.has(clean)) return clean;
-    if (this.seen.size >= this.max) return 'other';
-    this.seen.add(clean);
-    return clean;
-  }
-}
 
 /** What `ecgcad monitor` and the gauges show. */
 export interface DriftReport {

@@ -303,7 +303,7 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
         feed: 'cstore',
         receivedAt,
         contentType: 'application/dicom',
-        ...(callingAe ? { remote: callingAe } : {}),
+        ...(callingAe ? { remote: callingAe, sender: `ae:${callingAe}` } : {}),
       };
       const dataset = request.getDataset();
       const payload = dataset ? received.get(dataset) : undefined;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { authChecker } from './http-auth.js';
@@ -10,7 +11,12 @@ describe('authChecker', () => {
   const key = 'k'.repeat(20);
   it('accepts any configured key by header or Authorization: ApiKey, nothing else', () => {
     const check = authChecker({ apiKeys: [key, 'another-key-1234567'] });
-    expect(check({ 'x-api-key': key }, plainSocket)).toEqual({ ok: true, method: 'api-key' });
+    // The key id is the sha256 prefix of the key that matched: stable, and not the key.
+    const keyId = createHash('sha256').update(key).digest('hex').slice(0, 8);
+    expect(check({ 'x-api-key': key }, plainSocket)).toEqual({ ok: true, method: 'api-key', keyId });
+    expect(check({ authorization: 'ApiKey another-key-1234567' }, plainSocket)).toMatchObject({
+      keyId: createHash('sha256').update('another-key-1234567').digest('hex').slice(0, 8),
+    });
     expect(check({ authorization: 'ApiKey another-key-1234567' }, plainSocket).ok).toBe(true);
     expect(check({ authorization: `Bearer ${key}` }, plainSocket).ok).toBe(false);
     expect(check({ 'x-api-key': `${key}k` }, plainSocket).ok).toBe(false);

@@ -22,7 +22,14 @@ export interface HttpFeedAuth {
 }
 
 /** Why a request was let in, for the log (never the key itself). */
-export type AuthResult = { ok: true; method: 'api-key' | 'client-cert' | 'anonymous' } | { ok: false };
+export type AuthResult =
+  | {
+      ok: true;
+      method: 'api-key' | 'client-cert' | 'anonymous';
+      /** With an API key: its id, the first 8 hex digits of its sha256 (for per-sender metrics; not the key). */
+      keyId?: string;
+    }
+  | { ok: false };
 
 /** Builds the request check; throws ConfigError when no method is configured. */
 export function authChecker(auth: HttpFeedAuth): (headers: IncomingHttpHeaders, socket: Socket) => AuthResult {
@@ -46,7 +53,7 @@ export function authChecker(auth: HttpFeedAuth): (headers: IncomingHttpHeaders, 
         let match = false;
         // Compare against every key, without an early exit, so timing does not tell which key nearly matched.
         for (const key of keys) match = timingSafeEqual(candidate, key) || match;
-        if (match) return { ok: true, method: 'api-key' };
+        if (match) return { ok: true, method: 'api-key', keyId: candidate.toString('hex').slice(0, 8) };
       }
     }
     if (certRule && verifiedClientCert(socket, certRule)) return { ok: true, method: 'client-cert' };

@@ -105,8 +105,11 @@ export async function httpFeedsPlugin(fastify: FastifyInstance, options: HttpFee
     );
   });
 
+  // Who each authenticated request came from (per-sender metrics), by raw request.
+  const senders = new WeakMap<object, string>();
   fastify.addHook('onRequest', async (request, reply) => {
     const result = checkAuth(request.headers, request.raw.socket);
+    if (result.ok) senders.set(request.raw, result.keyId ? `key:${result.keyId}` : result.method);
     if (!result.ok) {
       logger.warn(
         { feed: 'http', remote: request.ip, url: request.routeOptions.url },
@@ -146,6 +149,7 @@ export async function httpFeedsPlugin(fastify: FastifyInstance, options: HttpFee
         receivedAt: new Date().toISOString(),
         ...(contentType ? { contentType } : {}),
         remote: request.ip,
+        ...(senders.has(request.raw) ? { sender: senders.get(request.raw) as string } : {}),
       },
       options,
     );
@@ -179,6 +183,7 @@ export async function httpFeedsPlugin(fastify: FastifyInstance, options: HttpFee
       {
         receivedAt: new Date().toISOString(),
         remote: request.ip,
+        ...(senders.has(request.raw) ? { sender: senders.get(request.raw) as string } : {}),
         rootType,
         ...(request.params.study ? { expectedStudyUid: request.params.study } : {}),
       },

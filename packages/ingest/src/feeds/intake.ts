@@ -17,6 +17,8 @@ export interface IntakeMeta {
   contentType?: string;
   /** Peer address or AE title, for operators. */
   remote?: string;
+  /** Who sent it, for per-sender metrics: `ae:<calling AE title>`, `key:<API key id>`, `cert`. Never patient data. */
+  sender?: string;
 }
 
 /** What the intake hands back once the ECG is safely stored. */
@@ -44,7 +46,7 @@ export interface FeedLogger {
 export type FeedOutcome = 'accepted' | 'refused' | 'retry';
 
 /** Optional metrics hook, called once per payload with the time the hand-over took. */
-export type OutcomeCallback = (feed: string, outcome: FeedOutcome, ms: number) => void;
+export type OutcomeCallback = (feed: string, outcome: FeedOutcome, ms: number, sender?: string) => void;
 
 /** Options every feed takes. */
 export interface FeedCommonOptions {
@@ -140,7 +142,7 @@ export async function handOver(
     }
   }
   try {
-    options.onOutcome?.(meta.feed, result.outcome, result.ms);
+    options.onOutcome?.(meta.feed, result.outcome, result.ms, meta.sender);
   } catch {
     // A broken metrics hook must not change what the sender is told.
   }

@@ -48,7 +48,7 @@ export interface StowResponse {
  */
 export async function storeInstances(
   parts: readonly MultipartPart[],
-  context: { expectedStudyUid?: string; receivedAt: string; remote?: string; rootType: string },
+  context: { expectedStudyUid?: string; receivedAt: string; remote?: string; sender?: string; rootType: string },
   options: FeedCommonOptions,
 ): Promise<StowResponse> {
   const results: StowInstanceResult[] = [];
@@ -77,7 +77,7 @@ export async function storeInstances(
 
 async function storeOne(
   part: MultipartPart,
-  context: { expectedStudyUid?: string; receivedAt: string; remote?: string; rootType: string },
+  context: { expectedStudyUid?: string; receivedAt: string; remote?: string; sender?: string; rootType: string },
   options: FeedCommonOptions,
 ): Promise<{ result: StowInstanceResult; retryAfterMs?: number }> {
   const partType = parseMediaType(part.headers['content-type'] ?? context.rootType)?.type;
@@ -121,6 +121,7 @@ async function storeOne(
       contentType: 'application/dicom',
       ...(location ? { name: location.slice(0, 256) } : {}),
       ...(context.remote ? { remote: context.remote } : {}),
+      ...(context.sender ? { sender: context.sender } : {}),
     },
     options,
   );
