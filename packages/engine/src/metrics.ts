@@ -146,7 +146,7 @@ export class EngineMetrics {
   };
 
   /** Listener for the write worker's deliveries: the PTP category mix. */
-  readonly onWritten = (result: WriteResult): void => {
+  readonly onWritten = (result: Pick<WriteResult, 'ptp'>): void => {
     if (result.ptp) this.ptp.inc({ status: result.ptp.status, level: result.ptp.level ?? 'none' });
   };
 

@@ -156,11 +156,11 @@ describe('ModelMonitor', () => {
 describe('EngineMetrics.onWritten', () => {
   it('counts the PTP category mix of written results', async () => {
     const metrics = new EngineMetrics();
-    const delivery = { sink: 'fhir' as const, created: 3, existing: 0 };
-    metrics.onWritten({ ...delivery, ptp: { status: 'computed', level: 'high' } });
-    metrics.onWritten({ ...delivery, ptp: { status: 'computed', level: 'high' } });
-    metrics.onWritten({ ...delivery, ptp: { status: 'not-computed', missing: ['age'] } });
-    metrics.onWritten(delivery);
+    metrics.onWritten({ ptp: { status: 'computed', level: 'high' } });
+    metrics.onWritten({ ptp: { status: 'computed', level: 'high' } });
+    metrics.onWritten({ ptp: { status: 'not-computed', missing: ['age'] } });
+    // PTP off: nothing counted.
+    metrics.onWritten({});
     const text = await metrics.registry.metrics();
     expect(text).toContain('ecgcad_ptp_total{status="computed",level="high"} 2');
     expect(text).toContain('ecgcad_ptp_total{status="not-computed",level="none"} 1');
