@@ -30,14 +30,39 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** The k-th smallest of a[0 .. n) (Hoare's selection, in place; O(n) on average, against O(n log n) for a sort). */
+function select(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1] as number;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((a[i] as number) < pivot) i++;
+      while ((a[j] as number) > pivot) j--;
+      if (i <= j) {
+        const t = a[i] as number;
+        a[i] = a[j] as number;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k] as number;
+  }
+  return a[k] as number;
+}
+
 /** Robust second-difference noise of x[0 .. n), in the units of x. */
 function secondDifferenceNoise(x: Float32Array, n: number, scratch: Float64Array): number {
   if (n < 3) return 0;
   let m = 0;
   for (let i = 1; i + 1 < n; i++)
     scratch[m++] = Math.abs((x[i + 1] as number) - 2 * (x[i] as number) + (x[i - 1] as number));
-  const view = scratch.subarray(0, m).sort();
-  return (view[m >> 1] as number) / (0.6745 * Math.sqrt(6));
+  return select(scratch, m, m >> 1) / (0.6745 * Math.sqrt(6));
 }
 
 /** Computes the input statistics of `ecg` over at most its first `maxSeconds` (default 10). Never throws. */
