@@ -9,8 +9,16 @@ import { join } from 'node:path';
 import { type Ecg, type LeadName, MalformedInputError, STANDARD_LEADS, UnsupportedFormatError } from '@ecgcad/ecg';
 import { decodeEcg, detectFormat, inspectEcg } from '@ecgcad/ingest';
 import { describe, expect, it } from 'vitest';
-import { readSample, SAMPLES_DIR as SAMPLES_DIR_PATH, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import {
+  noteSkip,
+  readSample,
+  SAMPLES_DIR as SAMPLES_DIR_PATH,
+  SAMPLES_SKIP_REASON,
+  samplesPresent,
+} from './support/samples.js';
 import { commandPresent } from './support/tools.js';
+
+if (!samplesPresent) noteSkip(import.meta.url, SAMPLES_SKIP_REASON);
 
 const meta = { feed: 'file', receivedAt: '2024-01-01T00:00:00.000Z' };
 const TWELVE = [...STANDARD_LEADS].sort();

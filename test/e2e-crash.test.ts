@@ -67,7 +67,7 @@ describe.skipIf(!built)(
           redis: { prefix },
           model: { maxBatch: 8 },
           workers: { infer: 16, lockDurationMs: 3000, stalledIntervalMs: 1000 },
-          retry: { backoffDelayMs: 200 },
+          retry: { baseDelayMs: 200 },
           log: { level: 'warn' },
         }),
       );

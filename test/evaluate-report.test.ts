@@ -8,11 +8,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type Evaluation, formatPValue, formatScoreRows, scoresHeader } from '@ecgcad/clinical';
+import { type Evaluation, formatPValue, formatScoreRows, scoresHeader, syntheticCohort } from '@ecgcad/clinical';
 import { generateModelFolder } from '@ecgcad/infer';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { syntheticCohort } from '../packages/clinical/src/evaluate/testing-cohort.js';
 import { runEvaluate } from '../packages/engine/src/commands/evaluate.js';
 
 const CHROMIUM = '/usr/bin/chromium';

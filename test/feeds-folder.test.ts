@@ -1,17 +1,40 @@
 /**
  * The watched-folder feed on a real directory with chokidar: slow writers, files present at start, refusals with
- * reason files, transient failures left in place and retried.
+ * reason files, transient failures left in place and retried. The feed's mechanics need ECG files, not particular
+ * ones: it uses the shared samples where present, else files the project writes itself, so it also runs in a clone
+ * without ../shared.
  */
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { synthesizeEcg } from '@ecgcad/ecg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // Imported by path, not through @ecgcad/ingest, so these tests do not depend on the rest of the package's exports.
 import { type FolderFeed, type FolderRejection, startFolderFeed } from '../packages/ingest/src/feeds/folder-feed.js';
 import type { FeedOutcome } from '../packages/ingest/src/feeds/intake.js';
 import { RejectedStore } from '../packages/ingest/src/rejected-store.js';
+import { writeAecg } from '../packages/ingest/src/write-aecg.js';
+import { writeDicomEcg } from '../packages/ingest/src/write-dicom.js';
 import { recordingIntake, tempDir } from './feeds-support.js';
-import { readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { readSample, samplesPresent } from './support/samples.js';
+
+/** The files the tests drop: the real samples where present, else files written here for the same roles. */
+const FILES = samplesPresent
+  ? {
+      dicom: readSample('dicom_mortara_el250_12lead.dcm'),
+      aecg: readSample('aecg_hl7_2003_example.xml'),
+      otherAecg: readSample('aecg_liryc_100hz_example.xml'),
+      philips: readSample('philips_sierraecg_1_03_129DYPRG.xml'),
+    }
+  : {
+      dicom: writeDicomEcg(synthesizeEcg({ seed: 41, sampleRateHz: 1000 })),
+      aecg: writeAecg(synthesizeEcg({ seed: 42 })),
+      otherAecg: writeAecg(synthesizeEcg({ seed: 43, durationS: 4 })),
+      // A Philips root is recognised and refused whatever its content (XLI waveforms are not decoded).
+      philips: new TextEncoder().encode(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<restingecgdata xmlns="http://www3.medical.philips.com"></restingecgdata>\n',
+      ),
+    };
 
 async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -22,7 +45,7 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_0
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!samplesPresent)(`folder feed (${samplesPresent ? 'samples' : SAMPLES_SKIP_REASON})`, () => {
+describe(`folder feed (${samplesPresent ? 'shared samples' : 'synthetic files: shared samples absent'})`, () => {
   let root: string;
   let inbox: string;
   let rejected: RejectedStore;
@@ -43,35 +66,35 @@ describe.skipIf(!samplesPresent)(`folder feed (${samplesPresent ? 'samples' : SA
     feed = undefined;
   });
 
-  const start = (extra: { stableMs?: number; retryMs?: number; maxFileBytes?: number } = {}) =>
+  const start = (extra: { stableMs?: number; retryBaseMs?: number; maxFileBytes?: number } = {}) =>
     startFolderFeed({
       dir: inbox,
       intake: harness.intake,
       rejected,
       stableMs: extra.stableMs ?? 300,
       pollMs: 50,
-      retryMs: extra.retryMs ?? 200,
+      retry: { baseDelayMs: extra.retryBaseMs ?? 200 },
       ...(extra.maxFileBytes === undefined ? {} : { maxFileBytes: extra.maxFileBytes }),
       onOutcome: (_feed, outcome) => outcomes.push(outcome),
     });
 
   it('takes files present at start and moves them to done/', async () => {
-    await writeFile(join(inbox, 'a.dcm'), readSample('dicom_mortara_el250_12lead.dcm'));
-    await writeFile(join(inbox, 'b.xml'), readSample('aecg_hl7_2003_example.xml'));
+    await writeFile(join(inbox, 'a.dcm'), FILES.dicom);
+    await writeFile(join(inbox, 'b.xml'), FILES.aecg);
     feed = await start();
     await waitFor(() => existsSync(join(inbox, 'done', 'a.dcm')) && existsSync(join(inbox, 'done', 'b.xml')));
     expect(harness.taken.map((t) => t.meta.name).sort()).toEqual(['a.dcm', 'b.xml']);
     expect(harness.taken.every((t) => t.meta.feed === 'folder')).toBe(true);
     expect((await readdir(inbox)).sort()).toEqual(['done', 'rejected']);
     // A second file of the same name does not overwrite the first in done/.
-    await writeFile(join(inbox, 'a.dcm'), readSample('dicom_mortara_el250_12lead.dcm'));
+    await writeFile(join(inbox, 'a.dcm'), FILES.dicom);
     await waitFor(() => existsSync(join(inbox, 'done', 'a-1.dcm')));
     expect(harness.taken).toHaveLength(3);
   });
 
   it('waits until a slowly written file is complete, and ignores dotfiles and *.part', async () => {
     feed = await start({ stableMs: 400 });
-    const bytes = readSample('dicom_mortara_el250_12lead.dcm');
+    const bytes = FILES.dicom;
     const path = join(inbox, 'slow.dcm');
     const pieces = 8;
     const step = Math.ceil(bytes.byteLength / pieces);
@@ -100,7 +123,7 @@ describe.skipIf(!samplesPresent)(`folder feed (${samplesPresent ? 'samples' : SA
 
   it('moves refused files to rejected/ with a reason file and keeps their bytes in the rejected store', async () => {
     feed = await start();
-    await writeFile(join(inbox, 'philips.xml'), readSample('philips_sierraecg_1_03_129DYPRG.xml'));
+    await writeFile(join(inbox, 'philips.xml'), FILES.philips);
     await writeFile(join(inbox, 'junk.bin'), 'definitely not an ECG');
     await waitFor(
       () =>
@@ -113,7 +136,7 @@ describe.skipIf(!samplesPresent)(`folder feed (${samplesPresent ? 'samples' : SA
     expect(reason).toMatchObject({ name: 'philips.xml', feed: 'folder', code: 'UNSUPPORTED_FORMAT' });
     expect(reason.reason.length).toBeGreaterThan(0);
     const kept = await rejected.get(reason.rejectedId!);
-    expect(kept?.bytes.byteLength).toBe(readSample('philips_sierraecg_1_03_129DYPRG.xml').byteLength);
+    expect(kept?.bytes.byteLength).toBe(FILES.philips.byteLength);
     expect(kept?.entry.name).toBe('philips.xml');
     expect(await readFile(join(inbox, 'rejected', 'junk.bin'), 'utf8')).toBe('definitely not an ECG');
     expect(harness.taken).toHaveLength(0);
@@ -122,8 +145,8 @@ describe.skipIf(!samplesPresent)(`folder feed (${samplesPresent ? 'samples' : SA
 
   it('leaves a file in place on a transient failure, stores nothing as rejected, and retries it', async () => {
     harness.control.mode = 'transient';
-    feed = await start({ retryMs: 150 });
-    await writeFile(join(inbox, 'later.xml'), readSample('aecg_liryc_100hz_example.xml'));
+    feed = await start({ retryBaseMs: 150 });
+    await writeFile(join(inbox, 'later.xml'), FILES.otherAecg);
     await waitFor(() => outcomes.filter((o) => o === 'retry').length >= 2);
     expect(existsSync(join(inbox, 'later.xml'))).toBe(true);
     expect(await rejected.list()).toEqual([]);
@@ -135,7 +158,7 @@ describe.skipIf(!samplesPresent)(`folder feed (${samplesPresent ? 'samples' : SA
 
   it('refuses files over maxFileBytes unread', async () => {
     feed = await start({ maxFileBytes: 100_000 });
-    await writeFile(join(inbox, 'huge.dcm'), readSample('dicom_mortara_el250_12lead.dcm'));
+    await writeFile(join(inbox, 'huge.dcm'), FILES.dicom);
     await waitFor(() => existsSync(join(inbox, 'rejected', 'huge.dcm.reason.json')));
     const reason = JSON.parse(
       await readFile(join(inbox, 'rejected', 'huge.dcm.reason.json'), 'utf8'),
@@ -152,7 +175,7 @@ describe.skipIf(!samplesPresent)(`folder feed (${samplesPresent ? 'samples' : SA
       await writeFile(p, 'x');
       await rename(p, join(root, `moved-${i}.dcm`));
     }
-    await writeFile(join(inbox, 'after.dcm'), readSample('dicom_mortara_el250_12lead.dcm'));
+    await writeFile(join(inbox, 'after.dcm'), FILES.dicom);
     await waitFor(() => existsSync(join(inbox, 'done', 'after.dcm')));
     expect(harness.taken.map((t) => t.meta.name)).toEqual(['after.dcm']);
   });

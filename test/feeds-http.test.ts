@@ -1,23 +1,57 @@
 /**
- * HTTP feeds through a real fastify server and a real HTTP client (fetch, node:https for mTLS).
+ * HTTP feeds through a real fastify server and a real HTTP client (fetch, node:https for mTLS). The tests post the
+ * shared sample files where present, else files the project writes itself for the same roles, so the suite also
+ * runs in a clone without ../shared.
  */
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
+import { synthesizeEcg } from '@ecgcad/ecg';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeEcg } from '../packages/ingest/src/decode.js';
 // Imported by path, not through @ecgcad/ingest, so these tests do not depend on the rest of the package's exports.
 import { httpFeedsPlugin } from '../packages/ingest/src/feeds/http-feeds.js';
 import type { FeedOutcome } from '../packages/ingest/src/feeds/intake.js';
 import { RejectedStore } from '../packages/ingest/src/rejected-store.js';
+import { writeAecg } from '../packages/ingest/src/write-aecg.js';
+import { writeDicomEcg } from '../packages/ingest/src/write-dicom.js';
 import { dumpToDicom, recordingIntake, tempDir } from './feeds-support.js';
-import { readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { readSample, samplesPresent } from './support/samples.js';
 
 const API_KEY = 'test-key-0123456789abcdef';
 const OTHER_KEY = 'second-key-fedcba9876543210';
-const MORTARA_UID = '1.3.6.1.4.1.20029.40.20130125105919.5407.1.1';
-const HEMO_UID = '1.3.6.1.4.1.6018.3.999';
+
+const xml = (text: string): Uint8Array => new TextEncoder().encode(`<?xml version="1.0" encoding="UTF-8"?>\n${text}\n`);
+/** The files the tests post: the real samples where present, else files written here for the same roles. */
+const FILES = samplesPresent
+  ? {
+      dicom: readSample('dicom_mortara_el250_12lead.dcm'),
+      otherDicom: readSample('dicom_gemarquette_maclab_hemodynamic_12ch.dcm'),
+      aecg: readSample('aecg_hl7_2003_example.xml'),
+      otherAecg: readSample('aecg_liryc_100hz_example.xml'),
+      smallAecg: readSample('aecg_fda_minimum_1lead.xml'),
+      aecgWithoutWaveform: readSample('aecg_fda_empty_no_waveform.xml'),
+      philips: readSample('philips_sierraecg_1_03_129DYPRG.xml'),
+    }
+  : {
+      dicom: writeDicomEcg(synthesizeEcg({ seed: 61, sampleRateHz: 1000 })),
+      otherDicom: writeDicomEcg(synthesizeEcg({ seed: 62 }), { leads: 8 }),
+      aecg: writeAecg(synthesizeEcg({ seed: 63 })),
+      otherAecg: writeAecg(synthesizeEcg({ seed: 64, durationS: 4 })),
+      smallAecg: writeAecg(synthesizeEcg({ seed: 65, durationS: 1 })),
+      aecgWithoutWaveform: xml('<AnnotatedECG xmlns="urn:hl7-org:v3"><id root="2.25.1234"/></AnnotatedECG>'),
+      philips: xml('<restingecgdata xmlns="http://www3.medical.philips.com"></restingecgdata>'),
+    };
+const synthetic = (bytes: Uint8Array) => decodeEcg(bytes, { feed: 'test' });
+/** SOP Instance UIDs and class of the two DICOM files, and the first one's Study Instance UID. */
+const DICOM_UID = samplesPresent ? '1.3.6.1.4.1.20029.40.20130125105919.5407.1.1' : synthetic(FILES.dicom).id;
+const OTHER_DICOM_UID = samplesPresent ? '1.3.6.1.4.1.6018.3.999' : synthetic(FILES.otherDicom).id;
+const OTHER_DICOM_SOP_CLASS = samplesPresent ? '1.2.840.10008.5.1.4.1.1.9.2.1' : '1.2.840.10008.5.1.4.1.1.9.1.1';
+const DICOM_STUDY_UID = samplesPresent
+  ? '1.3.76.13.65829.2.20130125082826.1072139.2'
+  : (synthetic(FILES.dicom).source.studyInstanceUid as string);
 const NO_WAVEFORM_DUMP = `(0008,0016) UI [1.2.840.10008.5.1.4.1.1.9.1.1]
 (0008,0018) UI [1.2.826.0.1.3680043.9.9999.1.1]
 (0008,0060) CS [ECG]
@@ -36,7 +70,7 @@ function multipart(boundary: string, parts: { type: string; body: Uint8Array }[]
   return new Uint8Array(Buffer.concat(chunks));
 }
 
-describe.skipIf(!samplesPresent)(`HTTP feeds (${samplesPresent ? 'samples' : SAMPLES_SKIP_REASON})`, () => {
+describe(`HTTP feeds (${samplesPresent ? 'shared samples' : 'synthetic files: shared samples absent'})`, () => {
   let app: FastifyInstance;
   let base: string;
   let dir: string;
@@ -69,7 +103,7 @@ describe.skipIf(!samplesPresent)(`HTTP feeds (${samplesPresent ? 'samples' : SAM
 
   describe('POST /ecg', () => {
     it('takes an aECG with an API key header and answers 202 with id, status URL and Location', async () => {
-      const res = await post('/ecg', readSample('aecg_hl7_2003_example.xml'), {
+      const res = await post('/ecg', FILES.aecg, {
         'content-type': 'application/xml',
         'x-api-key': API_KEY,
       });
@@ -84,12 +118,12 @@ describe.skipIf(!samplesPresent)(`HTTP feeds (${samplesPresent ? 'samples' : SAM
 
     it('takes DICOM with `Authorization: ApiKey` and flags a re-send as duplicate', async () => {
       const headers = { 'content-type': 'application/dicom', authorization: `ApiKey ${OTHER_KEY}` };
-      const first = await post('/ecg', readSample('dicom_mortara_el250_12lead.dcm'), headers);
+      const first = await post('/ecg', FILES.dicom, headers);
       expect(first.status).toBe(202);
-      expect(await first.json()).toEqual({ id: MORTARA_UID, status: `/ecg/${MORTARA_UID}` });
-      const again = await post('/ecg', readSample('dicom_mortara_el250_12lead.dcm'), headers);
+      expect(await first.json()).toEqual({ id: DICOM_UID, status: `/ecg/${DICOM_UID}` });
+      const again = await post('/ecg', FILES.dicom, headers);
       expect(again.status).toBe(202);
-      expect(await again.json()).toMatchObject({ id: MORTARA_UID, duplicate: true });
+      expect(await again.json()).toMatchObject({ id: DICOM_UID, duplicate: true });
     });
 
     it('refuses bad bodies with an OperationOutcome and keeps their bytes', async () => {
@@ -108,11 +142,11 @@ describe.skipIf(!samplesPresent)(`HTTP feeds (${samplesPresent ? 'samples' : SAM
       expect(Buffer.from(kept!.bytes).toString()).toBe('<notAnEcg/>');
       expect(kept?.entry.reason.message).toBe(outcome.issue[0]?.diagnostics);
 
-      const empty = await post('/ecg', readSample('aecg_fda_empty_no_waveform.xml'), headers);
+      const empty = await post('/ecg', FILES.aecgWithoutWaveform, headers);
       expect([400, 422]).toContain(empty.status);
       expect(((await empty.json()) as { issue: { code: string }[] }).issue[0]?.code).toMatch(/invalid|processing/);
 
-      const philips = await post('/ecg', readSample('philips_sierraecg_1_03_129DYPRG.xml'), headers);
+      const philips = await post('/ecg', FILES.philips, headers);
       expect(philips.status).toBe(415);
       const dicomNoWave = await post('/ecg', noWaveform, { ...headers, 'content-type': 'application/dicom' });
       expect(dicomNoWave.status).toBeGreaterThanOrEqual(400);
@@ -121,10 +155,10 @@ describe.skipIf(!samplesPresent)(`HTTP feeds (${samplesPresent ? 'samples' : SAM
 
     it('answers 401 without a valid key, before reading the body or calling intake', async () => {
       const before = taken.length;
-      const none = await post('/ecg', readSample('aecg_fda_minimum_1lead.xml'), { 'content-type': 'application/xml' });
+      const none = await post('/ecg', FILES.smallAecg, { 'content-type': 'application/xml' });
       expect(none.status).toBe(401);
       expect(((await none.json()) as { issue: { code: string }[] }).issue[0]?.code).toBe('login');
-      const wrong = await post('/ecg', readSample('aecg_fda_minimum_1lead.xml'), {
+      const wrong = await post('/ecg', FILES.smallAecg, {
         'content-type': 'application/xml',
         'x-api-key': `${API_KEY}x`,
       });
@@ -146,7 +180,7 @@ describe.skipIf(!samplesPresent)(`HTTP feeds (${samplesPresent ? 'samples' : SAM
       const before = (await rejected.list()).length;
       control.mode = 'transient';
       try {
-        const res = await post('/ecg', readSample('aecg_liryc_100hz_example.xml'), {
+        const res = await post('/ecg', FILES.otherAecg, {
           'content-type': 'application/hl7-v3+xml',
           'x-api-key': API_KEY,
         });
@@ -173,17 +207,17 @@ describe.skipIf(!samplesPresent)(`HTTP feeds (${samplesPresent ? 'samples' : SAM
     it('stores the good parts and reports the bad one: 202 with Referenced and Failed SOP sequences', async () => {
       const boundary = 'stow-boundary-1';
       const body = multipart(boundary, [
-        { type: 'application/dicom', body: readSample('dicom_mortara_el250_12lead.dcm') },
+        { type: 'application/dicom', body: FILES.dicom },
         { type: 'application/dicom', body: noWaveform },
-        { type: 'application/dicom', body: readSample('dicom_gemarquette_maclab_hemodynamic_12ch.dcm') },
+        { type: 'application/dicom', body: FILES.otherDicom },
       ]);
       const res = await post('/dicomweb/studies', body, stowHeaders(boundary));
       expect(res.status).toBe(202);
       expect(res.headers.get('content-type')).toMatch(/application\/dicom\+json/);
       const json = (await res.json()) as Record<string, { vr: string; Value: Record<string, { Value?: unknown[] }>[] }>;
       const referenced = json['00081199']!.Value.map((item) => item['00081155']?.Value?.[0]);
-      expect(referenced).toEqual([MORTARA_UID, HEMO_UID]);
-      expect(json['00081199']!.Value[1]?.['00081150']?.Value).toEqual(['1.2.840.10008.5.1.4.1.1.9.2.1']);
+      expect(referenced).toEqual([DICOM_UID, OTHER_DICOM_UID]);
+      expect(json['00081199']!.Value[1]?.['00081150']?.Value).toEqual([OTHER_DICOM_SOP_CLASS]);
       const failed = json['00081198']!.Value;
       expect(failed).toHaveLength(1);
       expect(failed[0]?.['00081155']?.Value).toEqual(['1.2.826.0.1.3680043.9.9999.1.1']);
@@ -197,7 +231,7 @@ describe.skipIf(!samplesPresent)(`HTTP feeds (${samplesPresent ? 'samples' : SAM
       const boundary = 'b2';
       const ok = await post(
         '/dicomweb/studies',
-        multipart(boundary, [{ type: 'application/dicom', body: readSample('dicom_mortara_el250_12lead.dcm') }]),
+        multipart(boundary, [{ type: 'application/dicom', body: FILES.dicom }]),
         stowHeaders(boundary, false),
       );
       expect(ok.status).toBe(200);
@@ -220,14 +254,14 @@ describe.skipIf(!samplesPresent)(`HTTP feeds (${samplesPresent ? 'samples' : SAM
       const boundary = 'b3';
       const res = await post(
         '/dicomweb/studies/1.2.3.4.5',
-        multipart(boundary, [{ type: 'application/dicom', body: readSample('dicom_mortara_el250_12lead.dcm') }]),
+        multipart(boundary, [{ type: 'application/dicom', body: FILES.dicom }]),
         stowHeaders(boundary),
       );
       expect(res.status).toBe(409);
       expect(res.headers.get('warning')).toMatch(/Study Instance UID/);
       const same = await post(
-        '/dicomweb/studies/1.3.76.13.65829.2.20130125082826.1072139.2',
-        multipart(boundary, [{ type: 'application/dicom', body: readSample('dicom_mortara_el250_12lead.dcm') }]),
+        `/dicomweb/studies/${DICOM_STUDY_UID}`,
+        multipart(boundary, [{ type: 'application/dicom', body: FILES.dicom }]),
         stowHeaders(boundary),
       );
       expect(same.status).toBe(200);
@@ -235,9 +269,7 @@ describe.skipIf(!samplesPresent)(`HTTP feeds (${samplesPresent ? 'samples' : SAM
 
     it('answers 415 for another multipart type, 400 for a broken body, 413 over the limits', async () => {
       const boundary = 'b4';
-      const body = multipart(boundary, [
-        { type: 'application/dicom', body: readSample('dicom_mortara_el250_12lead.dcm') },
-      ]);
+      const body = multipart(boundary, [{ type: 'application/dicom', body: FILES.dicom }]);
       const wrongType = await post('/dicomweb/studies', body, {
         ...stowHeaders(boundary),
         'content-type': `multipart/related; type="application/dicom+json"; boundary=${boundary}`,
@@ -263,7 +295,7 @@ describe.skipIf(!samplesPresent)(`HTTP feeds (${samplesPresent ? 'samples' : SAM
       try {
         const res = await post(
           '/dicomweb/studies',
-          multipart(boundary, [{ type: 'application/dicom', body: readSample('dicom_mortara_el250_12lead.dcm') }]),
+          multipart(boundary, [{ type: 'application/dicom', body: FILES.dicom }]),
           stowHeaders(boundary),
         );
         expect(res.status).toBe(503);
@@ -277,7 +309,8 @@ describe.skipIf(!samplesPresent)(`HTTP feeds (${samplesPresent ? 'samples' : SAM
   });
 });
 
-describe.skipIf(!samplesPresent)('HTTP feeds over mTLS', () => {
+// Runs without the shared samples: it sends an aECG the project writes itself.
+describe('HTTP feeds over mTLS', () => {
   let app: FastifyInstance;
   let port: number;
   let certs: Record<'ca' | 'serverKey' | 'serverCert' | 'clientKey' | 'clientCert' | 'rogueKey' | 'rogueCert', Buffer>;
@@ -398,7 +431,7 @@ describe.skipIf(!samplesPresent)('HTTP feeds over mTLS', () => {
         },
       );
       req.on('error', reject);
-      req.end(Buffer.from(readSample('aecg_fda_minimum_1lead.xml')));
+      req.end(Buffer.from(writeAecg(synthesizeEcg({ seed: 31, durationS: 2 }))));
     });
 
   it('lets in a client certificate the server verified, and refuses none or an unverified one', async () => {

@@ -71,7 +71,7 @@ describe('FHIR delivery', () => {
     const results = await Promise.all(
       predictions.map((p) =>
         deliverWithRetry(() => writer.write(p), {
-          maxAttempts: 100,
+          attempts: 100,
           baseDelayMs: 250,
           maxDelayMs: 4000,
           onRetry: () => {

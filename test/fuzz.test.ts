@@ -12,8 +12,10 @@ import { type Ecg, EcgcadError, STANDARD_LEADS } from '@ecgcad/ecg';
 import { decodeEcg } from '@ecgcad/ingest';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readSample, SAMPLES_DIR, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { noteSkip, readSample, SAMPLES_DIR, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
 import { commandPresent } from './support/tools.js';
+
+if (!samplesPresent) noteSkip(import.meta.url, SAMPLES_SKIP_REASON);
 
 const meta = { feed: 'fuzz', receivedAt: '2024-01-01T00:00:00.000Z' };
 /** A single decode that takes longer than this counts as a hang. */

@@ -7,12 +7,13 @@ import {
   payloadKey,
   QUEUE_NAMES,
   type StageEvent,
-  stageJobOptions,
   synthesizeEcg,
   type WriteJobData,
   writeJobId,
 } from '@ecgcad/ecg';
-import { buildModelInMemory, createSession, Predictor, startInferWorker } from '@ecgcad/infer';
+import { buildModelInMemory, createSession, Predictor } from '@ecgcad/infer';
+import { startInferWorker } from '@ecgcad/infer/worker';
+import { stageJobOptions } from '@ecgcad/queue';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,5 +98,18 @@ describe('infer worker (real Redis)', () => {
     const failed = await inferQueue.getJob('worker-test-missing');
     expect(failed?.attemptsMade).toBe(1);
     expect(await failed?.getState()).toBe('failed');
+  });
+
+  it('a job with malformed data fails at once (no retries), naming the bad fields', async () => {
+    const job = await inferQueue.add('infer', { ecgId: 42 } as unknown as InferJobData, {
+      ...stageJobOptions({ attempts: 5 }),
+      jobId: 'worker-test-malformed',
+    });
+    await expect(job.waitUntilFinished(queueEvents, 20_000)).rejects.toThrow(
+      /PERMANENT: malformed infer job data: ecgId is missing; payloadKey is missing; receivedAt is missing/,
+    );
+    const failed = await inferQueue.getJob('worker-test-malformed');
+    expect(failed?.attemptsMade).toBe(1);
+    expect(events).toContainEqual(expect.objectContaining({ stage: 'infer', outcome: 'failed', ecgId: 'unknown' }));
   });
 });

@@ -8,7 +8,7 @@ import {
   QUEUE_NAMES,
   synthesizeEcg,
 } from '@ecgcad/ecg';
-import { enqueueEcg } from '@ecgcad/ingest';
+import { enqueueEcg } from '@ecgcad/ingest/queued-intake';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';

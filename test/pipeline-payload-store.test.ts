@@ -1,6 +1,7 @@
 /** RedisPayloadStore against the real Redis on 127.0.0.1:6379 (a prefix of its own, removed afterwards). */
 import { randomUUID } from 'node:crypto';
-import { ConfigError, RedisPayloadStore, TransientError } from '@ecgcad/ecg';
+import { ConfigError, TransientError } from '@ecgcad/ecg';
+import { RedisPayloadStore } from '@ecgcad/queue';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 

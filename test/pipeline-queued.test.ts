@@ -24,7 +24,9 @@ import {
   uniquePrefix,
   waitFor,
 } from './pipeline-support.js';
-import { readSample, SAMPLES_DIR, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { noteSkip, readSample, SAMPLES_DIR, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+
+if (!samplesPresent) noteSkip(import.meta.url, SAMPLES_SKIP_REASON);
 
 const DICOM_SAMPLES = ['dicom_mortara_el250_12lead.dcm', 'dicom_gemarquette_maclab_hemodynamic_12ch.dcm'];
 const MORTARA_UID = '1.3.6.1.4.1.20029.40.20130125105919.5407.1.1';

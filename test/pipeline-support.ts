@@ -61,6 +61,8 @@ export async function startTestEngine(options: TestEngineOptions): Promise<Queue
       { path: ['redis', 'url'], value: options.redisUrl ?? REDIS_URL },
       { path: ['redis', 'prefix'], value: options.prefix },
       { path: ['fhir', 'url'], value: options.fhirUrl },
+      // The test EHR speaks http on loopback; the engine refuses http without this flag.
+      { path: ['fhir', 'allowInsecureHttp'], value: true },
       { path: ['fhir', 'patientReference'], value: 'logical' },
       { path: ['fhir', 'unidentified'], value: 'placeholder' },
       { path: ['http', 'port'], value: 0 },
@@ -69,7 +71,7 @@ export async function startTestEngine(options: TestEngineOptions): Promise<Queue
       { path: ['dimse', 'port'], value: 0 },
       { path: ['dimse', 'host'], value: '127.0.0.1' },
       { path: ['rejectedDir'], value: join(tmp, 'rejected') },
-      { path: ['retry', 'backoffDelayMs'], value: 200 },
+      { path: ['retry', 'baseDelayMs'], value: 200 },
       { path: ['folder', 'dir'], value: options.folder },
       ...(options.overrides ?? []),
     ],

@@ -160,28 +160,56 @@ export function parseClinicalColumns(record: Record<string, string | undefined>)
       column: values.maceDays === undefined ? 'mace_days' : 'mace_event',
       problem: 'mace_days and mace_event go together',
     });
+    // Half a follow-up pair is no follow-up: keep neither.
+    delete values.maceDays;
+    delete values.maceEvent;
   }
   return { values, problems };
 }
 
-/** Parses CSV text with a header into records (column name -> cell). ScoresFileError for malformed CSV. */
-export function parseCsv(text: string): { columns: string[]; records: Array<Record<string, string>> } {
-  let rows: string[][];
+/** Line breaks inside a cell (a quoted cell may span lines). */
+const LINE_BREAKS = /\r\n|\r|\n/g;
+
+/**
+ * Parses CSV text with a header into records (column name -> cell) and the 1-based line each record starts on
+ * (blank lines and cells that span lines counted). ScoresFileError for malformed CSV, a repeated column name or a
+ * row with more or fewer cells than the header.
+ */
+export function parseCsv(text: string): {
+  columns: string[];
+  records: Array<Record<string, string>>;
+  lines: number[];
+} {
+  let rows: Array<{ record: string[]; info: { lines: number } }>;
   try {
-    rows = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false, trim: false });
+    // With `info`, csv-parse returns { record, info } per row (its typings only know the plain shape).
+    rows = parse(text, {
+      bom: true,
+      skip_empty_lines: true,
+      relax_column_count: false,
+      trim: false,
+      info: true,
+    }) as unknown as typeof rows;
   } catch (err) {
-    const line = (err as { lines?: number }).lines;
-    throw new ScoresFileError(
-      `not valid CSV${line ? ` at line ${line}` : ''}: ${(err as Error).message}`,
-      undefined,
-      line,
-    );
+    // csv-parse's messages quote the offending cell, which may be patient data: say what broke by its code.
+    const { lines: line, code } = err as { lines?: number; code?: string };
+    const what = code ? code.toLowerCase().replace(/^csv_/, '').replaceAll('_', ' ') : 'unreadable';
+    throw new ScoresFileError(`not valid CSV${line ? ` at line ${line}` : ''}: ${what}`, undefined, line);
   }
   const [header, ...body] = rows;
   if (!header) throw new ScoresFileError('the file is empty: a header line is needed');
-  const columns = header.map((name) => name.trim());
-  const records = body.map((cells) => Object.fromEntries(columns.map((name, i) => [name, cells[i] ?? ''])));
-  return { columns, records };
+  const columns = header.record.map((name) => name.trim());
+  const seen = new Set<string>();
+  for (const name of columns) {
+    if (seen.has(name)) throw new ScoresFileError(`column "${name}" appears twice in the header`, name, 1);
+    seen.add(name);
+  }
+  // info.lines is the line a record ends on; a quoted cell with line breaks started it earlier.
+  const lines = body.map(
+    ({ record, info }) => info.lines - record.reduce((n, cell) => n + (cell.match(LINE_BREAKS)?.length ?? 0), 0),
+  );
+  const records = body.map(({ record }) => Object.fromEntries(columns.map((name, i) => [name, record[i] ?? ''])));
+  return { columns, records, lines };
 }
 
 /**
@@ -189,12 +217,12 @@ export function parseCsv(text: string): { columns: string[]; records: Array<Reco
  * that is not a number in [0, 1] (NaN included), a malformed label or clinical cell.
  */
 export function readScores(text: string): ScoreRow[] {
-  const { columns, records } = parseCsv(text);
+  const { columns, records, lines } = parseCsv(text);
   for (const required of ['ecg_id', 'path', ...VESSELS]) {
     if (!columns.includes(required)) throw new ScoresFileError(`missing column "${required}"`, required);
   }
   return records.map((record, index) => {
-    const line = index + 2;
+    const line = lines[index] as number;
     const { values, problems } = parseClinicalColumns(record);
     const first = problems[0];
     if (first)
@@ -219,6 +247,16 @@ export function readScores(text: string): ScoreRow[] {
       throw new ScoresFileError(
         `line ${line}, column "status": must be scored, not-analysable, refused or failed`,
         'status',
+        line,
+      );
+    }
+    // A scored row without probabilities (or a refused one with them) is a broken file, not a result.
+    const scored = Object.keys(probabilities).length > 0;
+    if (scored !== (status === 'scored')) {
+      const column = scored ? (VESSELS.find((v) => probabilities[v] !== undefined) as string) : 'status';
+      throw new ScoresFileError(
+        `line ${line}, column "${column}": ${scored ? `probabilities belong to scored rows only (status ${status})` : 'a scored row needs probabilities'}`,
+        column,
         line,
       );
     }

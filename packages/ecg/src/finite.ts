@@ -2,10 +2,7 @@
  * Finiteness checks for model inputs: one NaN or infinity in a tensor would turn that ECG's scores into noise, so
  * the infer stage refuses such an input before it joins a batch.
  */
-import { simdKernels } from './simd-kernels.js';
-
-/** Below this many values, copying them into the kernels' memory is not worth it. */
-const SIMD_MIN_VALUES = 256;
+import { SIMD_MIN_VALUES, simdKernels } from './simd-kernels.js';
 
 /** True when no value of `values` is NaN or infinite (WebAssembly SIMD where it runs, else a JavaScript loop). */
 export function allFinite(values: Float32Array): boolean {

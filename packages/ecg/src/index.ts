@@ -1,3 +1,4 @@
+export * from './contract-schemas.js';
 export * from './contracts.js';
 export * from './ecg.js';
 export * from './errors.js';
@@ -11,6 +12,7 @@ export * from './payload/index.js';
 export * from './prepare.js';
 export * from './quality.js';
 export * from './resample.js';
+export * from './retry-policy.js';
 export { deinterleaveInt16, withoutSimd } from './simd-kernels.js';
 export * from './summary.js';
 export * from './synth/index.js';

@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type LeadName, STANDARD_LEADS } from './ecg.js';
-import { deriveLimbLeads, leadFromDicomCode, leadFromLabel } from './leads.js';
+import {
+  DERIVED_LIMB_LEADS,
+  deriveLimbLead,
+  deriveLimbLeads,
+  isDerivedLimbLead,
+  LIMB_LEAD_WEIGHTS,
+  leadFromDicomCode,
+  leadFromLabel,
+} from './leads.js';
 
 /** Lead numbers shared by SCP-ECG (5.6.3-9-N) and MDC (2:N, 131328 + N). */
 const LEAD_NUMBERS: [number, LeadName][] = [
@@ -115,5 +123,35 @@ describe('deriveLimbLeads', () => {
     expect(Object.keys(input)).toEqual(['I', 'II', 'III']);
     expect(Object.keys(deriveLimbLeads({ I }))).toEqual(['I']);
     expect(Object.keys(deriveLimbLeads({ I, II: Float32Array.from([1]) }))).toEqual(['I', 'II']);
+  });
+});
+
+describe('deriveLimbLead', () => {
+  it('gives the textbook formulas (III = II - I, aVR = -(I + II)/2, aVL = I - II/2, aVF = II - I/2) bit for bit', () => {
+    const textbook = {
+      III: (a: number, b: number) => b - a,
+      aVR: (a: number, b: number) => -(a + b) / 2,
+      aVL: (a: number, b: number) => a - b / 2,
+      aVF: (a: number, b: number) => b - a / 2,
+    };
+    const value = fc.float({ min: -30_000, max: 30_000, noNaN: true, noDefaultInfinity: true });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(value, value), { minLength: 1, maxLength: 50 }), (pairs) => {
+        const I = Float32Array.from(pairs, ([a]) => a);
+        const II = Float32Array.from(pairs, ([, b]) => b);
+        for (const lead of DERIVED_LIMB_LEADS) {
+          const got = deriveLimbLead(lead, I, II, new Float32Array(I.length));
+          const want = Float32Array.from(pairs, ([a, b]) => textbook[lead](a, b));
+          // The same floats; the weighted form gives +0 where the textbook aVR gives -0 (I = -II).
+          expect(Array.from(got, (v) => v + 0)).toEqual(Array.from(want, (v) => v + 0));
+        }
+      }),
+    );
+  });
+
+  it('names the four limb leads derived from I and II, with their weights', () => {
+    expect(DERIVED_LIMB_LEADS.filter(isDerivedLimbLead)).toEqual(['III', 'aVR', 'aVL', 'aVF']);
+    expect((['I', 'II', 'V1'] as const).some(isDerivedLimbLead)).toBe(false);
+    expect(Object.keys(LIMB_LEAD_WEIGHTS)).toEqual([...DERIVED_LIMB_LEADS]);
   });
 });

@@ -73,10 +73,47 @@ export function leadFromLabel(label: string): LeadName | undefined {
   return UPPER_NAME[key];
 }
 
+/** The limb leads that follow from I and II (Einthoven and Goldberger), in standard order. */
+export const DERIVED_LIMB_LEADS = ['III', 'aVR', 'aVL', 'aVF'] as const satisfies readonly LeadName[];
+
+/** The leads the limb leads are derived from. */
+export const LIMB_LEAD_SOURCES = ['I', 'II'] as const satisfies readonly LeadName[];
+
+/** One of the four limb leads derived from I and II. */
+export type DerivedLimbLead = (typeof DERIVED_LIMB_LEADS)[number];
+
 /**
- * Adds III, aVR, aVL and aVF computed from I and II where they are missing (Einthoven and Goldberger):
- * III = II - I; aVR = -(I + II)/2; aVL = I - II/2; aVF = II - I/2. Leads already present are kept as they are.
- * Returns a new map; the input is not modified. Without both I and II nothing is derived.
+ * Each derived limb lead as a I + b II, [a, b]: III = II - I; aVR = -(I + II)/2; aVL = I - II/2; aVF = II - I/2.
+ * The one definition of the derivation: deriveLimbLead computes it sample by sample, and prepare(), where every
+ * step is linear, applies the same weights to the processed I and II (and to their sums).
+ */
+export const LIMB_LEAD_WEIGHTS: Readonly<Record<DerivedLimbLead, readonly [number, number]>> = {
+  III: [-1, 1],
+  aVR: [-0.5, -0.5],
+  aVL: [1, -0.5],
+  aVF: [-0.5, 1],
+};
+
+/** True for III, aVR, aVL and aVF. */
+export function isDerivedLimbLead(lead: LeadName): lead is DerivedLimbLead {
+  return Object.hasOwn(LIMB_LEAD_WEIGHTS, lead);
+}
+
+/** Writes limb lead `lead` computed from I and II (LIMB_LEAD_WEIGHTS) into `out`, over its length, and returns it. */
+export function deriveLimbLead(
+  lead: DerivedLimbLead,
+  i: ArrayLike<number>,
+  ii: ArrayLike<number>,
+  out: Float32Array,
+): Float32Array {
+  const [a, b] = LIMB_LEAD_WEIGHTS[lead];
+  for (let k = 0; k < out.length; k++) out[k] = a * (i[k] as number) + b * (ii[k] as number);
+  return out;
+}
+
+/**
+ * Adds III, aVR, aVL and aVF computed from I and II where they are missing (deriveLimbLead). Leads already present
+ * are kept as they are. Returns a new map; the input is not modified. Without both I and II nothing is derived.
  */
 export function deriveLimbLeads(
   leads: Partial<Record<LeadName, Float32Array>>,
@@ -85,15 +122,6 @@ export function deriveLimbLeads(
   const i = leads.I;
   const ii = leads.II;
   if (!i || !ii || i.length !== ii.length) return out;
-  const n = i.length;
-  const make = (f: (a: number, b: number) => number): Float32Array => {
-    const arr = new Float32Array(n);
-    for (let k = 0; k < n; k++) arr[k] = f(i[k] as number, ii[k] as number);
-    return arr;
-  };
-  out.III ??= make((a, b) => b - a);
-  out.aVR ??= make((a, b) => -(a + b) / 2);
-  out.aVL ??= make((a, b) => a - b / 2);
-  out.aVF ??= make((a, b) => b - a / 2);
+  for (const lead of DERIVED_LIMB_LEADS) out[lead] ??= deriveLimbLead(lead, i, ii, new Float32Array(i.length));
   return out;
 }

@@ -20,17 +20,23 @@
  * Padding: normalisation statistics come from the real samples only, and the padded tail is 0 in the output:
  * the record's mean level for the z-score modes, 0 in `spec.units` for `none`.
  *
+ * In the code, prepare() runs named steps in this order: cropWindow (what is read), assignRows (which leads become
+ * rows, which are derived), layOutWorkspace, resampleRows, the filter over all rows, leadSums and computeMaps,
+ * then writeStaged or writeRows. Where the workspace is the WebAssembly SIMD kernels' memory, a step runs its
+ * kernel, else its JavaScript loops; the two give the same bits (prepare.test.ts compares them, withoutSimd).
+ *
  * Kernels and filter designs are cached per (rate, spec); a spec object is validated once and then treated as
  * immutable (cards are loaded once). Scratch buffers are reused across calls (prepare() is synchronous).
  */
 import { type Ecg, type LeadName, sampleCount } from './ecg.js';
 import { ConfigError, NotAnalysableError } from './errors.js';
 import { designFilter, filterWorkspace, type ZeroPhaseFilter } from './filter.js';
+import { type DerivedLimbLead, isDerivedLimbLead, LIMB_LEAD_SOURCES, LIMB_LEAD_WEIGHTS } from './leads.js';
 import type { ModelInputSpec } from './model-input.js';
 import { type ZScore, zscoreFromSums } from './normalize.js';
 import { assessQuality, type QualityOptions } from './quality.js';
-import { getResampler, snapRate } from './resample.js';
-import { type SimdKernels, simdKernels } from './simd-kernels.js';
+import { getResampler, type Resampler, snapRate } from './resample.js';
+import { type RowSums, SIMD_MIN_VALUES, type SimdKernels, simdKernels } from './simd-kernels.js';
 
 /** Options for prepare(). */
 export interface PrepareOptions {
@@ -63,67 +69,6 @@ const PROTECT_BAND_FACTOR = 1.25;
 
 /** Real signal kept after the crop window so the filter's backward pass starts on data, in seconds. */
 const CROP_MARGIN_S = 1;
-
-/** Limb leads prepare() can derive from I and II. */
-const LIMB_DERIVED: readonly LeadName[] = ['III', 'aVR', 'aVL', 'aVF'];
-
-/** Coefficients (a, b) of each derived lead as a * I + b * II. */
-const DERIVATION: Partial<Record<LeadName, readonly [number, number]>> = {
-  III: [-1, 1],
-  aVR: [-0.5, -0.5],
-  aVL: [1, -0.5],
-  aVF: [-0.5, 1],
-};
-
-/** True when stored lead `name` is a * I + b * II to within `tolerance` over the first `n` samples. */
-function isStoredDerivation(leads: Ecg['leads'], name: LeadName, n: number, tolerance: number): boolean {
-  const coef = DERIVATION[name];
-  const x = leads[name];
-  const i = leads.I;
-  const ii = leads.II;
-  if (!coef || !x || !i || !ii || x.length < n || i.length < n || ii.length < n) return false;
-  const [a, b] = coef;
-  for (let t = 0; t < n; t++) {
-    const d = (x[t] as number) - (a * (i[t] as number) + b * (ii[t] as number));
-    if (!(d <= tolerance && d >= -tolerance)) return false; // NaN fails too
-  }
-  return true;
-}
-
-/** Below this many samples, copying leads into the kernels' memory for the derivation check is not worth it. */
-const SIMD_MIN_SAMPLES = 256;
-
-/**
- * Card leads prepare() derives from I and II: those the record lacks, and stored limb leads that equal their
- * derivation to within `tolerance` over the first `n` samples (isStoredDerivation; through the SIMD kernel, same
- * verdicts, where WebAssembly has it). A negative tolerance derives only the missing ones.
- */
-function derivedLeads(
-  leads: Ecg['leads'],
-  specLeads: readonly LeadName[],
-  n: number,
-  tolerance: number,
-): Set<LeadName> {
-  const candidates = tolerance >= 0 ? specLeads.filter((l) => leads[l] && DERIVATION[l]) : [];
-  const equal = new Set<LeadName>();
-  const i = leads.I;
-  const ii = leads.II;
-  const kernel = n >= SIMD_MIN_SAMPLES ? simdKernels() : undefined;
-  if (kernel && i && ii && i.length >= n && ii.length >= n) {
-    const checked = candidates.filter((l) => (leads[l] as Float32Array).length >= n);
-    const rows = checked.map((l) => {
-      const [a, b] = DERIVATION[l] as readonly [number, number];
-      return { x: leads[l] as Float32Array, a, b };
-    });
-    kernel.storedDerivations(i, ii, n, rows, tolerance).forEach((within, k) => {
-      if (within) equal.add(checked[k] as LeadName);
-    });
-  } else {
-    for (const l of candidates) if (isStoredDerivation(leads, l, n, tolerance)) equal.add(l);
-  }
-  // In the card's order.
-  return new Set(specLeads.filter((l) => !leads[l] || equal.has(l)));
-}
 
 /** Validated, precomputed facts about one spec. */
 interface Plan {
@@ -169,10 +114,6 @@ export function preparedLength(spec: ModelInputSpec): number {
   return spec.leads.length * spec.samples;
 }
 
-// Scratch rows (Float64, [row][rowLength]) come from filterWorkspace() (the SIMD filter kernel's memory), reused
-// across calls; prepare() is synchronous, so no sharing issues.
-let wide = new Float64Array(0);
-
 /**
  * Builds the model input for `ecg`. Writes `leads x samples` values into `out` at `offset` (a batch tensor, say)
  * or into a new Float32Array, and returns the array written. Throws NotAnalysableError when the quality gate
@@ -186,8 +127,7 @@ export function prepare(
   options: PrepareOptions = {},
 ): Float32Array {
   const plan = planFor(spec);
-  const { leads: specLeads, samples, rateHz, unitScale, filter, protectBandHz } = plan;
-  const total = specLeads.length * samples;
+  const total = plan.leads.length * plan.samples;
   const target = out ?? new Float32Array(total);
   if (!Number.isInteger(offset) || offset < 0 || offset + total > target.length) {
     throw new RangeError(`prepare: output needs ${total} values at offset ${offset}, has ${target.length}`);
@@ -196,213 +136,225 @@ export function prepare(
     const verdict = assessQuality(ecg, spec, options.quality);
     if (!verdict.analysable) throw new NotAnalysableError(verdict.reasons);
   }
-
-  const source = ecg.leads;
-  const n = sampleCount(ecg);
-  const resampler = getResampler(ecg.sampleRateHz, rateHz, { protectBandHz });
-  const fromHz = resampler.fromHz;
-  // Input the kept window needs, plus a margin of real signal after it.
-  const inputNeeded = Math.min(n, Math.ceil(((samples + 1) * fromHz) / rateHz + CROP_MARGIN_S * fromHz));
-  const rowLength = resampler.outputLength(inputNeeded);
-  const kept = Math.min(rowLength, samples);
-
-  // Rows: each card lead stored in the record, then I and II if they are needed only for derivation.
+  const window = cropWindow(ecg, plan);
   const tolerance = options.derivedLeadToleranceUv ?? DEFAULT_DERIVED_LEAD_TOLERANCE_UV;
-  const derivedSet = derivedLeads(source, specLeads, inputNeeded, tolerance);
+  const rows = assignRows(ecg.leads, plan.leads, window.inputNeeded, tolerance);
+  const work = layOutWorkspace(rows, window, plan.filter?.padLength ?? 0, total);
+  resampleRows(ecg.leads, rows, window, work);
+  // All rows at once (two per SIMD vector where WebAssembly has SIMD). Unscaled: the filter's overall gain is
+  // folded into the final affine map below (one multiplication saved).
+  plan.filter?.applyRowsUnscaled(work.buf, work.starts, window.rowLength);
+  const sums = spec.normalize === 'none' ? new Map<LeadName, RowSums>() : leadSums(rows, work, window.kept);
+  // Normalisation maps per card lead, over the kept real samples (microvolts / filter gain).
+  const maps = computeMaps(
+    plan.leads.map((l) => sums.get(l) ?? { s: 0, q: 0 }),
+    window.kept,
+    spec.normalize,
+    plan.unitScale * (plan.filter?.gain ?? 1),
+  );
+  if (work.kernel && spec.layout === 'NCL')
+    writeStaged(work.kernel, target, offset, plan, rows, work, maps, window.kept);
+  else writeRows(target, offset, spec.layout, plan, rows, work, maps, window.kept);
+  return target;
+}
+
+// --- Step 1: the window of the record that is read. ---
+
+/** The part of the record prepare() reads, and the rows it becomes. */
+interface CropWindow {
+  resampler: Resampler;
+  /** Source samples read: those the kept window needs, plus a margin of real signal after it. */
+  inputNeeded: number;
+  /** Samples per row once resampled. */
+  rowLength: number;
+  /** Real samples kept in the output (the rest, up to `samples`, is padding). */
+  kept: number;
+}
+
+function cropWindow(ecg: Ecg, plan: Plan): CropWindow {
+  const resampler = getResampler(ecg.sampleRateHz, plan.rateHz, { protectBandHz: plan.protectBandHz });
+  const fromHz = resampler.fromHz;
+  const inputNeeded = Math.min(
+    sampleCount(ecg),
+    Math.ceil(((plan.samples + 1) * fromHz) / plan.rateHz + CROP_MARGIN_S * fromHz),
+  );
+  const rowLength = resampler.outputLength(inputNeeded);
+  return { resampler, inputNeeded, rowLength, kept: Math.min(rowLength, plan.samples) };
+}
+
+// --- Step 2: which leads are processed as rows, and which are derived from I and II. ---
+
+/** The leads behind the rows. */
+interface Rows {
+  /** One row each: the card leads stored in the record, then I and II where they are needed only to derive. */
+  stored: LeadName[];
+  /** Card leads formed from rows I and II in the final write, in the card's order. */
+  derived: ReadonlySet<DerivedLimbLead>;
+  /** Row index of each stored lead. */
+  rowOf: ReadonlyMap<LeadName, number>;
+}
+
+function assignRows(leads: Ecg['leads'], specLeads: readonly LeadName[], n: number, tolerance: number): Rows {
+  const derivedSet = derivedLeads(leads, specLeads, n, tolerance);
+  // The gate has refused records missing anything else; this guards against a caller's custom gate options.
+  const underivable = [...derivedSet].filter((l) => !isDerivedLimbLead(l));
+  if (underivable.length > 0) {
+    throw new NotAnalysableError([`missing leads that cannot be derived: ${underivable.join(', ')}`]);
+  }
+  const derived = derivedSet as ReadonlySet<DerivedLimbLead>;
   const rowOf = new Map<LeadName, number>();
   const stored: LeadName[] = [];
-  for (const l of specLeads) {
-    if (!derivedSet.has(l) && !rowOf.has(l)) {
-      rowOf.set(l, stored.length);
-      stored.push(l);
-    }
+  const addRow = (l: LeadName) => {
+    if (rowOf.has(l)) return;
+    rowOf.set(l, stored.length);
+    stored.push(l);
+  };
+  for (const l of specLeads) if (!derived.has(l as DerivedLimbLead)) addRow(l);
+  if (derived.size > 0) for (const l of LIMB_LEAD_SOURCES) addRow(l);
+  return { stored, derived, rowOf };
+}
+
+/** True when stored lead `name` is a * I + b * II to within `tolerance` over the first `n` samples. */
+function isStoredDerivation(leads: Ecg['leads'], name: DerivedLimbLead, n: number, tolerance: number): boolean {
+  const x = leads[name];
+  const i = leads.I;
+  const ii = leads.II;
+  if (!x || !i || !ii || x.length < n || i.length < n || ii.length < n) return false;
+  const [a, b] = LIMB_LEAD_WEIGHTS[name];
+  for (let t = 0; t < n; t++) {
+    const d = (x[t] as number) - (a * (i[t] as number) + b * (ii[t] as number));
+    if (!(d <= tolerance && d >= -tolerance)) return false; // NaN fails too
   }
-  const derived = [...derivedSet];
-  // The gate has refused records missing anything else; this guards against a caller's custom gate options.
-  const underivable = derived.filter((l) => !LIMB_DERIVED.includes(l));
-  if (underivable.length > 0)
-    throw new NotAnalysableError([`missing leads that cannot be derived: ${underivable.join(', ')}`]);
-  if (derived.length > 0) {
-    for (const l of ['I', 'II'] as const) {
-      if (!rowOf.has(l)) {
-        rowOf.set(l, stored.length);
-        stored.push(l);
-      }
-    }
+  return true;
+}
+
+/**
+ * Card leads prepare() derives from I and II: those the record lacks, and stored limb leads that equal their
+ * derivation to within `tolerance` over the first `n` samples (isStoredDerivation; through the SIMD kernel, same
+ * verdicts, where WebAssembly has it). A negative tolerance derives only the missing ones.
+ */
+function derivedLeads(
+  leads: Ecg['leads'],
+  specLeads: readonly LeadName[],
+  n: number,
+  tolerance: number,
+): Set<LeadName> {
+  const candidates = tolerance >= 0 ? specLeads.filter((l) => leads[l] !== undefined && isDerivedLimbLead(l)) : [];
+  const equal = new Set<LeadName>();
+  const i = leads.I;
+  const ii = leads.II;
+  const kernel = n >= SIMD_MIN_VALUES ? simdKernels() : undefined;
+  if (kernel && i && ii && i.length >= n && ii.length >= n) {
+    const checked = candidates.filter((l) => (leads[l] as Float32Array).length >= n) as DerivedLimbLead[];
+    const rows = checked.map((l) => {
+      const [a, b] = LIMB_LEAD_WEIGHTS[l];
+      return { x: leads[l] as Float32Array, a, b };
+    });
+    kernel.storedDerivations(i, ii, n, rows, tolerance).forEach((within, k) => {
+      if (within) equal.add(checked[k] as LeadName);
+    });
+  } else {
+    for (const l of candidates as DerivedLimbLead[]) if (isStoredDerivation(leads, l, n, tolerance)) equal.add(l);
   }
-  const rows = stored.length;
-  // Each row: [pad | rowLength resampled samples | pad], the pads being room for the filter's reflected edges.
-  const pad = filter?.padLength ?? 0;
-  const stride = rowLength + 2 * pad;
-  // Behind the rows, room for the output as Float32 (the SIMD write stages it there; one copy to `target`), then
-  // for two source leads as Float32 (the SIMD half-band decimation reads them there).
-  const stage = rows * stride;
+  // In the card's order.
+  return new Set(specLeads.filter((l) => !leads[l] || equal.has(l)));
+}
+
+// --- Step 3: the workspace the rows live in. ---
+
+/** Where the rows lie. */
+interface Workspace {
+  /** Float64 rows: each [pad | rowLength resampled samples | pad], the pads room for the filter's reflected edges. */
+  buf: Float64Array;
+  /** The SIMD kernels when `buf` is their memory (every kernel step below then runs), else undefined. */
+  kernel: SimdKernels | undefined;
+  /** Index of each row's first sample, by row. */
+  starts: number[];
+  /** Float32 index of the output's staging area behind the rows (the SIMD write; one copy to the target). */
+  stage: number;
+  /** Float64 index past the staging area: room for two source leads as Float32 (the SIMD half-band decimation). */
+  free: number;
+}
+
+function layOutWorkspace(rows: Rows, window: CropWindow, pad: number, total: number): Workspace {
+  const stride = window.rowLength + 2 * pad;
+  const stage = rows.stored.length * stride;
   const free = stage + Math.ceil(total / 2);
-  const buf = filterWorkspace(free + inputNeeded);
+  // filterWorkspace() is the SIMD kernels' memory where they run, reused across calls (prepare() is synchronous).
+  const buf = filterWorkspace(free + window.inputNeeded);
   const kernels = simdKernels();
-  const kernel = kernels?.owns(buf) ? kernels : undefined;
-  const starts: number[] = [];
-  for (let r = 0; r < stored.length; r++) starts.push(r * stride + pad);
-  const halfBand = kernel ? resampler.halfBand : undefined;
+  const starts = rows.stored.map((_, r) => r * stride + pad);
+  return { buf, kernel: kernels?.owns(buf) ? kernels : undefined, starts, stage: 2 * stage, free };
+}
+
+// --- Step 4: resample each stored lead into its row. ---
+
+/** Float64 copy of a source lead for the resampler's many-tap paths, reused across calls. */
+let wide = new Float64Array(0);
+
+function resampleRows(source: Ecg['leads'], rows: Rows, window: CropWindow, work: Workspace): void {
+  const { resampler, inputNeeded, rowLength } = window;
+  const { stored } = rows;
+  const { buf, kernel, starts } = work;
+  const halfBand = resampler.halfBand;
   if (kernel && halfBand) {
-    // Two leads per vector; an odd one out runs in both lanes (same values to the same places).
+    // 2:1 half-band decimation in the SIMD kernel, two leads per vector; an odd one out runs in both lanes (same
+    // values to the same places). The resampler writes the reflected edges, the kernel the interior.
     for (let r = 0; r < stored.length; r += 2) {
       const r2 = Math.min(r + 1, stored.length - 1);
       const a = source[stored[r] as LeadName] as Float32Array;
       const b = source[stored[r2] as LeadName] as Float32Array;
       const [lo, hi] = resampler.processEdges(a, inputNeeded, buf, rowLength, starts[r] as number);
       if (r2 !== r) resampler.processEdges(b, inputNeeded, buf, rowLength, starts[r2] as number);
-      kernel.halfBand(a, b, inputNeeded, starts[r] as number, starts[r2] as number, lo, hi, halfBand, free);
+      kernel.halfBand(a, b, inputNeeded, starts[r] as number, starts[r2] as number, lo, hi, halfBand, work.free);
     }
-  } else {
-    for (let r = 0; r < stored.length; r++) {
-      const start = starts[r] as number;
-      const src = source[stored[r] as LeadName] as Float32Array;
-      if (resampler.identity || resampler.decimationFactor > 0) {
-        // A copy, or a few taps per output: the Float32 lead is read as it is.
-        resampler.process(src, inputNeeded, buf, rowLength, start);
-      } else {
-        // The kernel reads each input sample for many outputs: widen it to Float64 once. This also keeps the
-        // resampler's inner loops monomorphic (measured 1.2-1.6x faster when upsampling).
-        if (wide.length < inputNeeded) wide = new Float64Array(inputNeeded);
-        wide.set(src.subarray(0, inputNeeded));
-        resampler.process(wide, inputNeeded, buf, rowLength, start);
-      }
-    }
+    return;
   }
-  // All rows at once (two per SIMD vector where WebAssembly has SIMD). Unscaled: the filter's overall gain is
-  // folded into the final affine map below (one multiplication saved).
-  filter?.applyRowsUnscaled(buf, starts, rowLength);
-  const rowI = (rowOf.get('I') ?? 0) * stride + pad;
-  const rowII = (rowOf.get('II') ?? 0) * stride + pad;
-  const startOf = (l: LeadName): number => (rowOf.get(l) as number) * stride + pad;
-
-  // Derived limb leads (a * I + b * II) are never written out as rows: their sums follow from those of I and II
-  // and their cross sum, and the final write forms them on the fly (the same arithmetic as deriving a row).
-  const mode = spec.normalize;
-  const sums = new Map<LeadName, RowSums>();
-  if (mode !== 'none') {
-    for (const l of stored) {
-      if (kernel) {
-        kernel.sums(startOf(l), kept, sumsOut);
-        sums.set(l, { s: sumsOut[0] as number, q: sumsOut[1] as number });
-      } else sums.set(l, rowSums(buf, startOf(l), kept));
-    }
-    if (derived.length > 0) {
-      const si = sums.get('I') as RowSums;
-      const sii = sums.get('II') as RowSums;
-      const cross = kernel ? kernel.cross(rowI, rowII, kept) : crossSum(buf, rowI, rowII, kept);
-      for (const l of derived) {
-        const [a, b] = DERIVATION[l] as readonly [number, number];
-        sums.set(l, { s: a * si.s + b * sii.s, q: a * a * si.q + 2 * a * b * cross + b * b * sii.q });
-      }
-    }
-  }
-  // Normalisation maps per card lead, over the kept real samples (microvolts / filter gain).
-  const maps = computeMaps(
-    specLeads.map((l) => sums.get(l) ?? { s: 0, q: 0 }),
-    kept,
-    mode,
-    unitScale * (filter?.gain ?? 1),
-  );
-
-  // Final write in the card's layout.
-  const nlc = spec.layout === 'NLC';
-  if (kernel && !nlc) {
-    writeStaged(kernel, target, offset, stage * 2, specLeads, maps, derivedSet, startOf, rowI, rowII, kept, samples);
-    return target;
-  }
-  const leadCount = specLeads.length;
-  const step = nlc ? leadCount : 1;
-  for (let c = 0; c < leadCount; c++) {
-    const l = specLeads[c] as LeadName;
-    const { mean, scale } = maps[c] as ZScore;
-    const o = offset + (nlc ? c : c * samples);
-    if (derivedSet.has(l)) {
-      const [a, b] = DERIVATION[l] as readonly [number, number];
-      if (step === 1) writeDerivedRow(target, o, buf, rowI, rowII, a, b, kept, mean, scale);
-      else
-        for (let t = 0; t < kept; t++)
-          target[o + t * step] = (a * (buf[rowI + t] as number) + b * (buf[rowII + t] as number) - mean) * scale;
+  for (let r = 0; r < stored.length; r++) {
+    const src = source[stored[r] as LeadName] as Float32Array;
+    if (resampler.identity || resampler.decimationFactor > 0) {
+      // A copy, or a few taps per output: the Float32 lead is read as it is.
+      resampler.process(src, inputNeeded, buf, rowLength, starts[r] as number);
     } else {
-      const base = startOf(l);
-      if (step === 1) writeRow(target, o, buf, base, kept, mean, scale);
-      else for (let t = 0; t < kept; t++) target[o + t * step] = ((buf[base + t] as number) - mean) * scale;
+      // The kernel reads each input sample for many outputs: widen it to Float64 once. This also keeps the
+      // resampler's inner loops monomorphic (measured 1.2-1.6x faster when upsampling).
+      if (wide.length < inputNeeded) wide = new Float64Array(inputNeeded);
+      wide.set(src.subarray(0, inputNeeded));
+      resampler.process(wide, inputNeeded, buf, rowLength, starts[r] as number);
     }
-    for (let t = kept; t < samples; t++) target[o + t * step] = 0;
   }
-  return target;
 }
 
-/** Sum kernel results [s, q], reused. */
-const sumsOut = new Float64Array(2);
+// --- Step 5 (after the filter): sums for the z-score. ---
+
+/** Row start of a stored lead. */
+function startOf(rows: Rows, work: Workspace, l: LeadName): number {
+  return work.starts[rows.rowOf.get(l) as number] as number;
+}
 
 /**
- * The NCL write through the SIMD kernels: every card lead into Float32 staging behind the rows (Float32 index
- * `stage` of the workspace), then one copy into `target`. The same values as writeRow and writeDerivedRow.
+ * Sum and sum of squares of each card lead's kept samples. Derived limb leads (a * I + b * II) are never written
+ * out as rows: their sums follow from those of I and II and their cross sum.
  */
-function writeStaged(
-  kernel: SimdKernels,
-  target: Float32Array,
-  offset: number,
-  stage: number,
-  leads: readonly LeadName[],
-  maps: readonly ZScore[],
-  derivedSet: ReadonlySet<LeadName>,
-  startOf: (l: LeadName) => number,
-  rowI: number,
-  rowII: number,
-  kept: number,
-  samples: number,
-): void {
-  const f32 = kernel.workspace32();
-  for (let c = 0; c < leads.length; c++) {
-    const l = leads[c] as LeadName;
-    const { mean, scale } = maps[c] as ZScore;
-    const o = stage + c * samples;
-    if (derivedSet.has(l)) {
-      const [a, b] = DERIVATION[l] as readonly [number, number];
-      kernel.writeDerived(rowI, rowII, o, kept, a, b, mean, scale);
-    } else kernel.write(startOf(l), o, kept, mean, scale);
-    if (kept < samples) f32.fill(0, o + kept, o + samples);
+function leadSums(rows: Rows, work: Workspace, kept: number): Map<LeadName, RowSums> {
+  const { buf, kernel } = work;
+  const sums = new Map<LeadName, RowSums>();
+  for (const l of rows.stored) {
+    const start = startOf(rows, work, l);
+    sums.set(l, kernel ? kernel.sums(start, kept) : rowSums(buf, start, kept));
   }
-  target.set(f32.subarray(stage, stage + leads.length * samples), offset);
-}
-
-/** target[o + t] = (buf[base + t] - mean) * scale for t < kept (NCL: one contiguous row). */
-function writeRow(
-  target: Float32Array,
-  o: number,
-  buf: Float64Array,
-  base: number,
-  kept: number,
-  mean: number,
-  scale: number,
-): void {
-  for (let t = 0; t < kept; t++) target[o + t] = ((buf[base + t] as number) - mean) * scale;
-}
-
-/** writeRow for a derived lead a * I + b * II, formed on the fly from rows I and II. */
-function writeDerivedRow(
-  target: Float32Array,
-  o: number,
-  buf: Float64Array,
-  i: number,
-  ii: number,
-  a: number,
-  b: number,
-  kept: number,
-  mean: number,
-  scale: number,
-): void {
-  for (let t = 0; t < kept; t++)
-    target[o + t] = (a * (buf[i + t] as number) + b * (buf[ii + t] as number) - mean) * scale;
-}
-
-/** Sum and sum of squares of one row's kept samples. */
-interface RowSums {
-  s: number;
-  q: number;
+  if (rows.derived.size > 0) {
+    const si = sums.get('I') as RowSums;
+    const sii = sums.get('II') as RowSums;
+    const rowI = startOf(rows, work, 'I');
+    const rowII = startOf(rows, work, 'II');
+    const cross = kernel ? kernel.cross(rowI, rowII, kept) : crossSum(buf, rowI, rowII, kept);
+    for (const l of rows.derived) {
+      const [a, b] = LIMB_LEAD_WEIGHTS[l];
+      sums.set(l, { s: a * si.s + b * sii.s, q: a * a * si.q + 2 * a * b * cross + b * b * sii.q });
+    }
+  }
+  return sums;
 }
 
 function rowSums(buf: Float64Array, base: number, kept: number): RowSums {
@@ -454,4 +406,101 @@ function computeMaps(sums: RowSums[], kept: number, mode: ModelInputSpec['normal
   }
   const z = zscoreFromSums(s, q, kept * sums.length);
   return sums.map(() => z);
+}
+
+// --- Step 6: the final write in the card's layout; derived leads are formed on the fly from rows I and II. ---
+
+/**
+ * The NCL write through the SIMD kernels: every card lead into Float32 staging behind the rows, then one copy into
+ * `target`. The same values as writeRows.
+ */
+function writeStaged(
+  kernel: SimdKernels,
+  target: Float32Array,
+  offset: number,
+  plan: Plan,
+  rows: Rows,
+  work: Workspace,
+  maps: readonly ZScore[],
+  kept: number,
+): void {
+  const { leads, samples } = plan;
+  const f32 = kernel.workspace32();
+  for (let c = 0; c < leads.length; c++) {
+    const l = leads[c] as LeadName;
+    const { mean, scale } = maps[c] as ZScore;
+    const o = work.stage + c * samples;
+    if (rows.derived.has(l as DerivedLimbLead)) {
+      const [a, b] = LIMB_LEAD_WEIGHTS[l as DerivedLimbLead];
+      kernel.writeDerived(startOf(rows, work, 'I'), startOf(rows, work, 'II'), o, kept, a, b, mean, scale);
+    } else kernel.write(startOf(rows, work, l), o, kept, mean, scale);
+    if (kept < samples) f32.fill(0, o + kept, o + samples);
+  }
+  target.set(f32.subarray(work.stage, work.stage + leads.length * samples), offset);
+}
+
+/** The JavaScript write, NCL ([lead][sample]) or NLC ([sample][lead]): target = (row - mean) * scale, then zeros. */
+function writeRows(
+  target: Float32Array,
+  offset: number,
+  layout: ModelInputSpec['layout'],
+  plan: Plan,
+  rows: Rows,
+  work: Workspace,
+  maps: readonly ZScore[],
+  kept: number,
+): void {
+  const { leads, samples } = plan;
+  const buf = work.buf;
+  const nlc = layout === 'NLC';
+  const step = nlc ? leads.length : 1;
+  for (let c = 0; c < leads.length; c++) {
+    const l = leads[c] as LeadName;
+    const { mean, scale } = maps[c] as ZScore;
+    const o = offset + (nlc ? c : c * samples);
+    if (rows.derived.has(l as DerivedLimbLead)) {
+      const [a, b] = LIMB_LEAD_WEIGHTS[l as DerivedLimbLead];
+      const i = startOf(rows, work, 'I');
+      const ii = startOf(rows, work, 'II');
+      if (step === 1) writeDerivedRow(target, o, buf, i, ii, a, b, kept, mean, scale);
+      else
+        for (let t = 0; t < kept; t++)
+          target[o + t * step] = (a * (buf[i + t] as number) + b * (buf[ii + t] as number) - mean) * scale;
+    } else {
+      const base = startOf(rows, work, l);
+      if (step === 1) writeRow(target, o, buf, base, kept, mean, scale);
+      else for (let t = 0; t < kept; t++) target[o + t * step] = ((buf[base + t] as number) - mean) * scale;
+    }
+    for (let t = kept; t < samples; t++) target[o + t * step] = 0;
+  }
+}
+
+/** target[o + t] = (buf[base + t] - mean) * scale for t < kept (NCL: one contiguous row). */
+function writeRow(
+  target: Float32Array,
+  o: number,
+  buf: Float64Array,
+  base: number,
+  kept: number,
+  mean: number,
+  scale: number,
+): void {
+  for (let t = 0; t < kept; t++) target[o + t] = ((buf[base + t] as number) - mean) * scale;
+}
+
+/** writeRow for a derived lead a * I + b * II, formed on the fly from rows I and II. */
+function writeDerivedRow(
+  target: Float32Array,
+  o: number,
+  buf: Float64Array,
+  i: number,
+  ii: number,
+  a: number,
+  b: number,
+  kept: number,
+  mean: number,
+  scale: number,
+): void {
+  for (let t = 0; t < kept; t++)
+    target[o + t] = (a * (buf[i + t] as number) + b * (buf[ii + t] as number) - mean) * scale;
 }

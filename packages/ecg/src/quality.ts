@@ -7,8 +7,9 @@
  * II where the limb leads III, aVR, aVL, aVF have to be derived from them.
  */
 import { durationS, type Ecg, type LeadName, sampleCount } from './ecg.js';
+import { isDerivedLimbLead, LIMB_LEAD_SOURCES } from './leads.js';
 import type { ModelInputSpec } from './model-input.js';
-import { simdKernels } from './simd-kernels.js';
+import { SIMD_MIN_VALUES, simdKernels } from './simd-kernels.js';
 
 /** Thresholds of the quality gate. */
 export interface QualityOptions {
@@ -53,8 +54,6 @@ export const QUALITY_DEFAULTS: Readonly<Required<Omit<QualityOptions, 'minDurati
   maxAmplitudeUv: 10_000,
 };
 
-const DERIVABLE: readonly LeadName[] = ['III', 'aVR', 'aVL', 'aVF'];
-
 /** Formats a number for a reason: one decimal (two below 1), no trailing zeros. */
 function fmt(x: number): string {
   if (!Number.isFinite(x)) return String(x);
@@ -74,8 +73,6 @@ interface LeadStats {
 
 /** Kernel results, reused: [s0, s1, s2, s3, q0, q1, q2, q3, max, atMax, min, atMin]. */
 const part = new Float64Array(12);
-/** Below this many samples the copy into the kernel's memory is not worth it. */
-const SIMD_MIN_SAMPLES = 256;
 
 /**
  * One pass over x[0 .. n): extremes, how many samples sit on each, mean and population SD; undefined when a
@@ -100,7 +97,7 @@ function leadStats(x: Float32Array, n: number): LeadStats | undefined {
   let q3 = 0;
   let i = 0;
   const kernel = simdKernels();
-  if (kernel && n >= SIMD_MIN_SAMPLES) {
+  if (kernel && n >= SIMD_MIN_VALUES) {
     // The same sums in the same order and the same extremes, four lanes at a time (WebAssembly SIMD).
     kernel.leadStats(x, n, part);
     s0 = part[0] as number;
@@ -224,8 +221,8 @@ export function assessQuality(ecg: Ecg, spec: ModelInputSpec, options: QualityOp
   }
 
   const needed = spec.leads;
-  const canDerive = present.has('I') && present.has('II');
-  const missing = needed.filter((l) => !present.has(l) && !(canDerive && DERIVABLE.includes(l)));
+  const canDerive = LIMB_LEAD_SOURCES.every((l) => present.has(l));
+  const missing = needed.filter((l) => !present.has(l) && !(canDerive && isDerivedLimbLead(l)));
   if (missing.length > 0) reasons.push(`missing leads that cannot be derived: ${missing.join(', ')}`);
 
   let tooShort = false;
@@ -239,8 +236,8 @@ export function assessQuality(ecg: Ecg, spec: ModelInputSpec, options: QualityOp
 
   // Signal checks over the window prepare() uses, on the leads it reads.
   const checked: LeadName[] = needed.filter((l) => present.has(l));
-  if (needed.some((l) => !present.has(l) && DERIVABLE.includes(l))) {
-    for (const l of ['I', 'II'] as const) if (present.has(l) && !checked.includes(l)) checked.push(l);
+  if (needed.some((l) => !present.has(l) && isDerivedLimbLead(l))) {
+    for (const l of LIMB_LEAD_SOURCES) if (present.has(l) && !checked.includes(l)) checked.push(l);
   }
   const window = rateOk ? Math.min(n, Math.ceil(modelDurationS * rate)) : n;
   const nonFinite: LeadName[] = [];

@@ -7,12 +7,14 @@ import { EcgcadError } from '@ecgcad/ecg';
 import { raiseHeapThresholds } from '@ecgcad/ingest';
 import { Command } from 'commander';
 import * as calibrate from './commands/calibrate.js';
+import * as cohort from './commands/cohort.js';
 import * as dlq from './commands/dlq.js';
 import * as evaluate from './commands/evaluate.js';
 import * as inspect from './commands/inspect.js';
 import * as monitor from './commands/monitor.js';
 import * as ptp from './commands/ptp.js';
 import * as run from './commands/run.js';
+import * as score from './commands/score.js';
 import * as serve from './commands/serve.js';
 import * as status from './commands/status.js';
 import * as synth from './commands/synth.js';
@@ -41,6 +43,8 @@ const commands: Array<{ register(program: Command): void }> = [
   testEhr,
   inspect,
   synth,
+  score,
+  cohort,
   calibrate,
   evaluate,
   ptp,

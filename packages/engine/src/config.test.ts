@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '@ecgcad/ecg';
+import { ConfigError, DEFAULT_RETRY_POLICY } from '@ecgcad/ecg';
 import { DEFAULT_PTP_INPUT_OPTIONS, FhirClient } from '@ecgcad/fhir-writer';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, redactedConfig } from './config.js';
@@ -14,7 +14,7 @@ describe('loadConfig', () => {
     expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: '{ecgcad}', evictionPolicyCheck: 'refuse' });
     expect(config.http.port).toBe(8080);
     expect(config.dimse).toMatchObject({ port: 11112, aeTitle: 'ECGCAD' });
-    expect(config.retry).toEqual({ attempts: 12, backoffDelayMs: 1000 });
+    expect(config.retry).toEqual(DEFAULT_RETRY_POLICY);
     expect(config.model.dir).toMatch(/models\/ecgcad-demo$/);
     expect(config.model.instances).toBe(1);
     expect(config.model.threads).toBeUndefined();
@@ -62,6 +62,14 @@ describe('loadConfig', () => {
     }
   });
 
+  it('takes the retry policy from the file, and names the old backoffDelayMs key rather than ignoring it', () => {
+    const retry = { attempts: 5, baseDelayMs: 250, factor: 3, maxDelayMs: 10_000, maxRetryAfterMs: 30_000 };
+    expect(loadConfig({ env: {}, overrides: [{ path: ['retry'], value: retry }] }).retry).toEqual(retry);
+    expect(() => loadConfig({ env: {}, overrides: [{ path: ['retry'], value: { backoffDelayMs: 200 } }] })).toThrow(
+      /retry: .*backoffDelayMs/,
+    );
+  });
+
   it('refuses a non-numeric port from the environment and an unreadable file', () => {
     expect(() => loadConfig({ env: { ECGCAD_DIMSE_PORT: '11x' } })).toThrow(
       /ECGCAD_DIMSE_PORT: must be a whole number/,
@@ -100,7 +108,7 @@ describe('loadConfig', () => {
       const config = loadConfig({
         env: {
           ECGCAD_PTP_ENABLED: 'true',
-          ECGCAD_FHIR_URL: 'http://127.0.0.1:1/fhir',
+          ECGCAD_FHIR_URL: 'https://127.0.0.1:1/fhir',
           ECGCAD_PTP_MATRIX_FILE: matrixFile,
         },
       });

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, QUEUE_PREFIX } from '@ecgcad/ecg';
+import { ConfigError, DEFAULT_RETRY_POLICY, QUEUE_PREFIX } from '@ecgcad/ecg';
 import { DEFAULT_PTP_INPUT_OPTIONS } from '@ecgcad/fhir-writer';
 import { z } from 'zod';
 
@@ -13,6 +13,7 @@ import { z } from 'zod';
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../models/ecgcad-demo', import.meta.url));
 
 const port = z.number().int().min(0).max(65_535);
+const aeTitle = z.string().regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, 'must be 1-16 printable characters without backslash');
 const positiveInt = z.number().int().positive();
 
 /** EHR authentication: OAuth2 client credentials, or SMART Backend Services (private_key_jwt). */
@@ -170,6 +171,28 @@ export const configSchema = z
         unidentified: z.enum(['refuse', 'placeholder']).optional(),
         /** IANA zone of acquisition times that carry none. */
         timeZone: z.string().min(1).optional(),
+        /**
+         * Allow http:// for `url` and the token URL (a test EHR; loopback included: there is no implicit exception).
+         * Default false: patient data and client credentials go to the EHR over https only.
+         */
+        allowInsecureHttp: z.boolean().default(false),
+      })
+      .superRefine((fhir, ctx) => {
+        if (fhir.allowInsecureHttp) return;
+        const urls: Array<[string[], string | undefined]> = [
+          [['url'], fhir.url],
+          [['auth', 'tokenUrl'], fhir.auth && 'tokenUrl' in fhir.auth ? fhir.auth.tokenUrl : undefined],
+        ];
+        for (const [path, url] of urls) {
+          if (url !== undefined && !url.toLowerCase().startsWith('https://')) {
+            ctx.addIssue({
+              code: 'custom',
+              path,
+              message:
+                'must be an https:// URL (set fhir.allowInsecureHttp or ECGCAD_FHIR_ALLOW_HTTP=1 for a test EHR)',
+            });
+          }
+        }
       })
       .prefault({}),
     /** Folder for Bundle files when no FHIR URL is set. */
@@ -177,8 +200,16 @@ export const configSchema = z
     /** Folder of refused payloads (rejected store). */
     rejectedDir: z.string().min(1).default('./.ecgcad/rejected'),
     payloads: z.object({ ttlS: positiveInt.default(86_400) }).prefault({}),
+    /** The one retry policy (queued stages, embedded mode, delivery, folder feed); defaults from the kernel's. */
     retry: z
-      .object({ attempts: positiveInt.max(100).default(12), backoffDelayMs: positiveInt.default(1000) })
+      .object({
+        attempts: positiveInt.max(100).default(DEFAULT_RETRY_POLICY.attempts),
+        baseDelayMs: positiveInt.default(DEFAULT_RETRY_POLICY.baseDelayMs),
+        factor: z.number().min(1).max(10).default(DEFAULT_RETRY_POLICY.factor),
+        maxDelayMs: positiveInt.default(DEFAULT_RETRY_POLICY.maxDelayMs),
+        maxRetryAfterMs: z.number().int().min(0).default(DEFAULT_RETRY_POLICY.maxRetryAfterMs),
+      })
+      .strict()
       .prefault({}),
     workers: z
       .object({
@@ -209,10 +240,34 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         host: z.string().min(1).default('0.0.0.0'),
         port: port.default(11112),
-        aeTitle: z
-          .string()
-          .regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, 'must be 1-16 printable characters without backslash')
-          .default('ECGCAD'),
+        aeTitle: aeTitle.default('ECGCAD'),
+        /** Calling AE titles allowed to associate; unset (and no callingAeAddresses) = any, with a loud warning. */
+        allowedCallingAeTitles: z.array(aeTitle).min(1).optional(),
+        /** Calling AE title -> source IPs / CIDR blocks it may call from (the title is then allowed, from there only). */
+        callingAeAddresses: z.record(aeTitle, z.array(z.string().min(1)).min(1)).optional(),
+        /**
+         * DICOM TLS (BCP 195 profile). Unset = plain TCP: refused on a non-loopback `host` unless `allowInsecure`,
+         * and logged loudly either way.
+         */
+        tls: z
+          .object({
+            certFile: z.string().min(1),
+            keyFile: z.string().min(1),
+            /** CA of the client certificates; with it, clients must present one it signed (unless verifyClient false). */
+            caFile: z.string().min(1).optional(),
+            verifyClient: z.boolean().optional(),
+            minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+          })
+          .strict()
+          .optional(),
+        /** Plain TCP on a non-loopback address (a closed network the site vouches for). Logged loudly. */
+        allowInsecure: z.boolean().default(false),
+        /** Open associations per source address; more get A-ASSOCIATE-RJ local-limit-exceeded. */
+        maxAssociationsPerSource: positiveInt.max(1024).default(8),
+        /** ARTIM: connection to A-ASSOCIATE-RQ. */
+        associationTimeoutMs: positiveInt.default(30_000),
+        /** A peer that completes no PDU this long while we owe it nothing is aborted. */
+        pduTimeoutMs: positiveInt.default(60_000),
       })
       .prefault({}),
     folder: z
@@ -273,6 +328,8 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_FHIR_CLIENT_SECRET: { path: ['fhir', 'auth', 'clientSecret'], parse: 'string' },
   ECGCAD_FHIR_PRIVATE_KEY_FILE: { path: ['fhir', 'auth', 'privateKeyFile'], parse: 'string' },
   ECGCAD_FHIR_KEY_ALG: { path: ['fhir', 'auth', 'alg'], parse: 'string' },
+  ECGCAD_FHIR_SCOPE: { path: ['fhir', 'auth', 'scope'], parse: 'string' },
+  ECGCAD_FHIR_ALLOW_HTTP: { path: ['fhir', 'allowInsecureHttp'], parse: 'bool' },
   ECGCAD_OUT: { path: ['out'], parse: 'string' },
   ECGCAD_REJECTED_DIR: { path: ['rejectedDir'], parse: 'string' },
   ECGCAD_HTTP_PORT: { path: ['http', 'port'], parse: 'int' },
@@ -280,6 +337,12 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_API_KEYS: { path: ['http', 'apiKeys'], parse: 'list' },
   ECGCAD_DIMSE_PORT: { path: ['dimse', 'port'], parse: 'int' },
   ECGCAD_AE_TITLE: { path: ['dimse', 'aeTitle'], parse: 'string' },
+  ECGCAD_DIMSE_HOST: { path: ['dimse', 'host'], parse: 'string' },
+  ECGCAD_DIMSE_ALLOW_INSECURE: { path: ['dimse', 'allowInsecure'], parse: 'bool' },
+  ECGCAD_DIMSE_ALLOWED_AE: { path: ['dimse', 'allowedCallingAeTitles'], parse: 'list' },
+  ECGCAD_DIMSE_TLS_CERT: { path: ['dimse', 'tls', 'certFile'], parse: 'string' },
+  ECGCAD_DIMSE_TLS_KEY: { path: ['dimse', 'tls', 'keyFile'], parse: 'string' },
+  ECGCAD_DIMSE_TLS_CA: { path: ['dimse', 'tls', 'caFile'], parse: 'string' },
   ECGCAD_FOLDER: { path: ['folder', 'dir'], parse: 'string' },
   ECGCAD_LOG_LEVEL: { path: ['log', 'level'], parse: 'string' },
   ECGCAD_PTP_ENABLED: { path: ['ptp', 'enabled'], parse: 'bool' },

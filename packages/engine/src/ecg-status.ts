@@ -3,7 +3,7 @@
  * with its reason. Backs `GET /ecg/:id/status` (the statusUrl the HTTP feeds hand out).
  */
 import { ecgJobId } from '@ecgcad/ecg';
-import type { Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { EngineQueues } from './redis.js';
 
 /** The answer of the status endpoint. */
@@ -19,8 +19,15 @@ export interface EcgStatus {
   attempts?: number;
 }
 
-async function stateOf(job: Job): Promise<string> {
-  return job.getState();
+/**
+ * A job with its state, the state read first: a job read after its state is at least as new as it. (Read the other
+ * way round, a job fetched while active could be reported failed, with no reason and no attempts yet.)
+ */
+async function jobAndState(queue: Queue, id: string): Promise<{ job: Job; state: string } | undefined> {
+  const state = await queue.getJobState(id);
+  if (state === 'unknown') return undefined;
+  const job = await queue.getJob(id);
+  return job ? { job, state } : undefined;
 }
 
 const PENDING = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
@@ -28,11 +35,11 @@ const PENDING = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children'
 /** Looks an ECG up across the queues. */
 export async function ecgStatus(queues: EngineQueues, ecgId: string): Promise<EcgStatus> {
   const jobId = ecgJobId(ecgId);
-  const inferJob = await queues.infer.getJob(jobId);
-  if (!inferJob) {
-    const ingestJob = await queues.ingest.getJob(jobId);
-    if (!ingestJob) return { ecgId, status: 'unknown' };
-    const state = await stateOf(ingestJob);
+  const infer = await jobAndState(queues.infer, jobId);
+  if (!infer) {
+    const ingest = await jobAndState(queues.ingest, jobId);
+    if (!ingest) return { ecgId, status: 'unknown' };
+    const { job: ingestJob, state } = ingest;
     if (state === 'failed') {
       return {
         ecgId,
@@ -44,16 +51,16 @@ export async function ecgStatus(queues: EngineQueues, ecgId: string): Promise<Ec
     }
     return { ecgId, status: 'queued' };
   }
-  const state = await stateOf(inferJob);
+  const { job: inferJob, state } = infer;
   if (PENDING.has(state)) return { ecgId, status: 'queued', attempts: inferJob.attemptsMade };
   if (state === 'active') return { ecgId, status: 'scoring', attempts: inferJob.attemptsMade };
   if (state === 'failed') {
     return { ecgId, status: 'failed', stage: 'infer', reason: inferJob.failedReason, attempts: inferJob.attemptsMade };
   }
   const writeJobId = (inferJob.returnvalue as { writeJobId?: string } | null)?.writeJobId;
-  const writeJob = writeJobId ? await queues.write.getJob(writeJobId) : undefined;
-  if (!writeJob) return { ecgId, status: 'scored' };
-  const writeState = await stateOf(writeJob);
+  const write = writeJobId ? await jobAndState(queues.write, writeJobId) : undefined;
+  if (!write) return { ecgId, status: 'scored' };
+  const { job: writeJob, state: writeState } = write;
   const result = writeJob.data.prediction.status;
   if (writeState === 'completed') return { ecgId, status: 'written', result };
   if (writeState === 'failed') {

@@ -6,7 +6,7 @@ import { type BundleSink, FhirWriter, FileSink } from '@ecgcad/fhir-writer';
 import { buildModelInMemory, createSession, Predictor } from '@ecgcad/infer';
 import { writeAecg, writeDicomEcg } from '@ecgcad/ingest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConcurrencyLimit, EmbeddedPipeline, expandPaths, runFiles } from './embedded.js';
+import { EmbeddedPipeline, expandPaths, runFiles } from './embedded.js';
 import { formatProblems, formatTable } from './report.js';
 
 const { model } = buildModelInMemory();
@@ -19,27 +19,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await predictor.close();
-});
-
-describe('ConcurrencyLimit', () => {
-  it('never runs more than the limit at once and runs everything', async () => {
-    const limit = new ConcurrencyLimit(3);
-    let active = 0;
-    let peak = 0;
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        limit.run(async () => {
-          active++;
-          peak = Math.max(peak, active);
-          await new Promise((resolve) => setTimeout(resolve, 2));
-          active--;
-          return i;
-        }),
-      ),
-    );
-    expect(peak).toBe(3);
-    expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i));
-  });
 });
 
 describe('EmbeddedPipeline', () => {
@@ -95,6 +74,32 @@ describe('EmbeddedPipeline', () => {
     expect((await readdir(out)).filter((f) => f.endsWith('.json'))).toHaveLength(1);
   });
 
+  it('keeps at most `concurrency` ECGs in flight', async () => {
+    let active = 0;
+    let peak = 0;
+    const slow: BundleSink = {
+      async deliver() {
+        peak = Math.max(peak, ++active);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        active--;
+        return { sink: 'file', target: 'memory', entries: [], created: 1, existing: 0 };
+      },
+    };
+    const pipeline = new EmbeddedPipeline({
+      predictor,
+      writer: new FhirWriter({ sink: slow, patient: { whenMissing: 'placeholder' } }),
+      concurrency: 3,
+    });
+    const meta = { feed: 'file' as const, receivedAt: new Date().toISOString() };
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        pipeline.process(writeDicomEcg(synthesizeEcg({ seed: 100 + i })), { ...meta, source: `${i}.dcm` }),
+      ),
+    );
+    expect(outcomes.every((o) => o.kind === 'done')).toBe(true);
+    expect(peak).toBe(3);
+  });
+
   it('retries a transient sink fault, and reports a permanent one without retrying', async () => {
     let calls = 0;
     const flaky: BundleSink = {
@@ -107,7 +112,7 @@ describe('EmbeddedPipeline', () => {
     const pipeline = new EmbeddedPipeline({
       predictor,
       writer: new FhirWriter({ sink: flaky, patient: { whenMissing: 'placeholder' } }),
-      retry: { maxAttempts: 5, baseDelayMs: 1 },
+      retry: { attempts: 5, baseDelayMs: 1 },
     });
     const bytes = writeDicomEcg(synthesizeEcg({ seed: 3 }));
     const ok = await pipeline.process(bytes, { feed: 'file', receivedAt: new Date().toISOString(), source: 'x.dcm' });
@@ -117,7 +122,7 @@ describe('EmbeddedPipeline', () => {
     const refusing = new EmbeddedPipeline({
       predictor,
       writer: new FhirWriter({ sink: flaky, patient: { whenMissing: 'refuse' } }),
-      retry: { maxAttempts: 5, baseDelayMs: 1 },
+      retry: { attempts: 5, baseDelayMs: 1 },
     });
     const anonymous = synthesizeEcg({ seed: 4 });
     anonymous.patient = {};

@@ -5,10 +5,19 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { DuplicateIdError, type Ecg, type EcgcadError, isTransient, type Prediction } from '@ecgcad/ecg';
-import { type DeliveryResult, deliverWithRetry, type FhirWriter, type RetryOptions } from '@ecgcad/fhir-writer';
+import {
+  DuplicateIdError,
+  type Ecg,
+  type EcgcadError,
+  isTransient,
+  type Prediction,
+  type RetryPolicy,
+  retryPolicy,
+} from '@ecgcad/ecg';
+import { type DeliveryResult, deliverWithRetry, type FhirWriter } from '@ecgcad/fhir-writer';
 import type { Predictor } from '@ecgcad/infer';
 import { decodeEcg, type IntakeMeta } from '@ecgcad/ingest';
+import pLimit, { type LimitFunction } from 'p-limit';
 
 /** How one input ended. */
 export type EcgOutcome =
@@ -20,30 +29,12 @@ export type EcgOutcome =
 export interface EmbeddedPipelineOptions {
   predictor: Predictor;
   writer: FhirWriter;
-  /** Retries of transient faults (inference and delivery). Default 6 attempts from 500 ms. */
-  retry?: RetryOptions;
+  /** Retries of transient faults (inference and delivery): the engine's retry policy. Default DEFAULT_RETRY_POLICY. */
+  retry?: Partial<RetryPolicy>;
   /** ECGs in flight at once. Default 2 x the model's batch (32). */
   concurrency?: number;
   /** Called with each decoded ECG and its prediction (model monitoring); must not throw. */
   onPredicted?: (ecg: Ecg, prediction: Prediction) => void;
-}
-
-/** Runs a function at most `limit` at a time, in submission order. */
-export class ConcurrencyLimit {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(readonly limit: number) {}
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
 }
 
 function messageOf(err: unknown): { code: string; reason: string } {
@@ -57,8 +48,8 @@ function messageOf(err: unknown): { code: string; reason: string } {
 export class EmbeddedPipeline {
   readonly predictor: Predictor;
   readonly writer: FhirWriter;
-  private readonly retry: RetryOptions;
-  private readonly limit: ConcurrencyLimit;
+  private readonly retry: RetryPolicy;
+  private readonly limit: LimitFunction;
   private readonly onPredicted: EmbeddedPipelineOptions['onPredicted'];
   /** ECG id -> sha256 and source of the first input seen with it, to catch two documents that claim one id. */
   private readonly seen = new Map<string, { sha256: string; source: string }>();
@@ -66,14 +57,14 @@ export class EmbeddedPipeline {
   constructor(options: EmbeddedPipelineOptions) {
     this.predictor = options.predictor;
     this.writer = options.writer;
-    this.retry = options.retry ?? { maxAttempts: 6, baseDelayMs: 500 };
-    this.limit = new ConcurrencyLimit(options.concurrency ?? 32);
+    this.retry = retryPolicy(options.retry);
+    this.limit = pLimit(options.concurrency ?? 32);
     this.onPredicted = options.onPredicted;
   }
 
   /** Decodes, scores and writes one ECG. Never throws: every ending is an EcgOutcome. */
   process(bytes: Uint8Array, meta: IntakeMeta & { source: string }): Promise<EcgOutcome> {
-    return this.limit.run(async () => {
+    return this.limit(async (): Promise<EcgOutcome> => {
       let ecg: ReturnType<typeof decodeEcg>;
       try {
         ecg = decodeEcg(bytes, { feed: meta.feed, receivedAt: meta.receivedAt });
@@ -154,7 +145,7 @@ export async function runFiles(
   onDone?: (outcome: EcgOutcome, index: number) => void,
 ): Promise<EcgOutcome[]> {
   // Bounds the files read ahead of the pipeline, so a large folder is not read into memory at once.
-  const readAhead = new ConcurrencyLimit(64);
+  const readAhead = pLimit(64);
   const turns = files.map(() => {
     let resolve!: () => void;
     const promise = new Promise<void>((r) => {
@@ -165,7 +156,7 @@ export async function runFiles(
   turns[0]?.resolve();
   return Promise.all(
     files.map((file, index) =>
-      readAhead.run(async () => {
+      readAhead(async () => {
         const bytes = await readFile(file).then(
           (buffer) => new Uint8Array(buffer),
           () => undefined,

@@ -39,7 +39,7 @@ describe('EHR authentication from the engine configuration', () => {
   });
 
   const writeThrough = (env: NodeJS.ProcessEnv) => {
-    const config = loadConfig({ env: { ECGCAD_FHIR_URL: ehr.url, ...env } });
+    const config = loadConfig({ env: { ECGCAD_FHIR_URL: ehr.url, ECGCAD_FHIR_ALLOW_HTTP: '1', ...env } });
     const client = new FhirClient({ baseUrl: ehr.url, auth: fhirAuthFromConfig(config.fhir) });
     return new FhirWriter({ sink: client }).write(examplePrediction());
   };
@@ -106,5 +106,37 @@ describe('EHR authentication from the engine configuration', () => {
         },
       }),
     ).toThrow(/fhir\.auth\.clientSecret/);
+  });
+
+  it('requires https for the EHR and the token URL unless fhir.allowInsecureHttp (loopback included)', () => {
+    const oauth = {
+      ECGCAD_FHIR_AUTH: 'client-credentials',
+      ECGCAD_FHIR_CLIENT_ID: 'x',
+      ECGCAD_FHIR_CLIENT_SECRET: 'y',
+    };
+    const load = (env: NodeJS.ProcessEnv) => () => loadConfig({ env });
+    expect(load({ ECGCAD_FHIR_URL: 'http://127.0.0.1:8103/fhir' })).toThrow(/fhir\.url: must be an https:\/\/ URL/);
+    expect(
+      load({
+        ...oauth,
+        ECGCAD_FHIR_URL: 'https://ehr.example.org/fhir',
+        ECGCAD_FHIR_TOKEN_URL: 'http://ehr.example.org/token',
+      }),
+    ).toThrow(/fhir\.auth\.tokenUrl: must be an https:\/\/ URL/);
+    expect(
+      load({
+        ...oauth,
+        ECGCAD_FHIR_URL: 'https://ehr.example.org/fhir',
+        ECGCAD_FHIR_TOKEN_URL: 'https://ehr.example.org/token',
+      })(),
+    ).toMatchObject({ fhir: { allowInsecureHttp: false } });
+    expect(
+      load({
+        ...oauth,
+        ECGCAD_FHIR_URL: 'http://127.0.0.1:8103/fhir',
+        ECGCAD_FHIR_TOKEN_URL: 'http://127.0.0.1:8103/token',
+        ECGCAD_FHIR_ALLOW_HTTP: '1',
+      })(),
+    ).toMatchObject({ fhir: { allowInsecureHttp: true, url: 'http://127.0.0.1:8103/fhir' } });
   });
 });

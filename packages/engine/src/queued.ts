@@ -7,22 +7,24 @@
  * Close (SIGTERM): feeds first (stop taking work; in-flight hand-overs finish), then workers (`worker.close()` waits
  * for active jobs), then the model session, queues and connections.
  */
-import { RedisPayloadStore, type StageName, type StageRetryOptions } from '@ecgcad/ecg';
-import { startWriteWorker } from '@ecgcad/fhir-writer';
-import { type Predictor, startInferWorker } from '@ecgcad/infer';
+import type { StageName } from '@ecgcad/ecg';
+import { startWriteWorker } from '@ecgcad/fhir-writer/worker';
+import type { Predictor } from '@ecgcad/infer';
+import { startInferWorker } from '@ecgcad/infer/worker';
 import {
-  createQueuedIntake,
   type DimseFeed,
   type FeedLogger,
   type FolderFeed,
   RejectedStore,
   startDimseFeed,
   startFolderFeed,
-  startIngestWorker,
 } from '@ecgcad/ingest';
-import type { Worker } from 'bullmq';
+import { createQueuedIntake } from '@ecgcad/ingest/queued-intake';
+import { startIngestWorker } from '@ecgcad/ingest/worker';
+import { RedisPayloadStore, type Worker } from '@ecgcad/queue';
 import type { Redis } from 'ioredis';
 import type { EngineConfig } from './config.js';
+import { dimseFeedSettings } from './dimse-options.js';
 import type { Logger } from './logger.js';
 import { EngineMetrics } from './metrics.js';
 import { ModelMonitor } from './monitoring.js';
@@ -67,6 +69,8 @@ function feedLogger(logger: Logger): FeedLogger {
 /** Starts the configured parts. On a start failure, whatever had started is closed again. */
 export async function startQueuedEngine(options: QueuedEngineOptions): Promise<QueuedEngine> {
   const { config, logger } = options;
+  // Settings first: a missing certificate or plain DICOM on an open address stops the start before anything connects.
+  const dimseSettings = options.feeds && config.dimse.enabled ? dimseFeedSettings(config.dimse) : undefined;
   const metrics = new EngineMetrics();
   const connections: Redis[] = [];
   const closers: Array<() => Promise<unknown>> = [];
@@ -122,7 +126,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       prefix: `${config.redis.prefix}:payload:`,
       ttlS: config.payloads.ttlS,
     });
-    const retry: StageRetryOptions = { attempts: config.retry.attempts, backoffDelayMs: config.retry.backoffDelayMs };
+    const retry = config.retry;
     const common = {
       connection: workerConnection,
       prefix: config.redis.prefix,
@@ -130,6 +134,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       maxStalledCount: config.workers.maxStalledCount,
       lockDurationMs: config.workers.lockDurationMs,
       onEvent: metrics.onStageEvent,
+      retry,
     };
     const checks: Record<string, ReadinessCheck> = { redis: redisCheck(producer) };
     // Only processes that take bytes (feeds, ingest worker) keep refused ones.
@@ -145,6 +150,9 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         onWritten: metrics.onWritten,
       });
       if (config.fhir.url) checks.ehr = ehrCheck(config.fhir.url);
+      if (config.fhir.url?.startsWith('http:')) {
+        logger.warn({ security: 'insecure' }, 'INSECURE: the EHR is reached over plain http (fhir.allowInsecureHttp)');
+      }
     }
     if (options.stages.includes('infer')) {
       predictor = await predictorFromConfig(config, {
@@ -182,7 +190,6 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         ...(monitor ? { onPredicted: (ecg, prediction) => monitor.observe(ecg, prediction) } : {}),
         payloads: workerPayloads,
         writeQueue: workerQueues.write,
-        writeRetry: retry,
         concurrency: config.workers.infer,
       });
     }
@@ -192,7 +199,6 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         payloads: workerPayloads,
         inferQueue: workerQueues.infer,
         ...(rejected ? { rejected } : {}),
-        inferRetry: retry,
         concurrency: config.workers.ingest,
       });
     }
@@ -227,17 +233,15 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
           : {}),
       });
     }
-    if (options.feeds && config.dimse.enabled) {
-      dimse = await startDimseFeed({
-        ...feedCommon,
-        aeTitle: config.dimse.aeTitle,
-        port: config.dimse.port,
-        host: config.dimse.host,
-      });
-      logger.info({ port: dimse.port, aeTitle: config.dimse.aeTitle }, 'DICOM C-STORE SCP listening');
+    if (dimseSettings) {
+      for (const warning of dimseSettings.warnings) {
+        logger.warn({ feed: 'cstore', security: 'insecure' }, `INSECURE: ${warning}`);
+      }
+      dimse = await startDimseFeed({ ...feedCommon, ...dimseSettings.options });
+      logger.info({ port: dimse.port, aeTitle: config.dimse.aeTitle, tls: dimse.tls }, 'DICOM C-STORE SCP listening');
     }
     if (options.feeds && config.folder.dir) {
-      folder = await startFolderFeed({ ...feedCommon, dir: config.folder.dir });
+      folder = await startFolderFeed({ ...feedCommon, dir: config.folder.dir, retry: config.retry });
       logger.info({ dir: folder.dir }, 'watching drop folder');
     }
     logger.info({ stages: options.stages, feeds: options.feeds }, 'engine started');

@@ -39,7 +39,10 @@ describe('writerFromConfig with ptp.enabled', () => {
   });
 
   it('reads from the configured EHR with the configured source and rules', async () => {
-    const base = { fhir: { url: ehr.url }, ptp: { enabled: true, symptoms: { source: 'encounter' } } };
+    const base = {
+      fhir: { url: ehr.url, allowInsecureHttp: true },
+      ptp: { enabled: true, symptoms: { source: 'encounter' } },
+    };
     const strict = writerFromConfig(loadConfigWith(base));
     const prediction = examplePrediction({ ecgId: '1.2.3.5150.1', patientId: 'MRN-CFG-1' });
     // Without a curated problem list, unrecorded risk factors are unknown: no PTP, and the reasons.

@@ -1,7 +1,9 @@
-import { ConfigError, PermanentError } from '@ecgcad/ecg';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ConfigError, PermanentError, TransientError } from '@ecgcad/ecg';
 import { decodeJwt, decodeProtectedHeader, exportJWK, exportPKCS8, generateKeyPair, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OAuthTokenProvider } from './auth.js';
+import { DEFAULT_SMART_SCOPES, OAuthTokenProvider } from './auth.js';
 import { FhirClient } from './client.js';
 import { SYSTEMS } from './codes.js';
 import { examplePrediction } from './example.js';
@@ -186,5 +188,94 @@ describe('SMART Backend Services and client credentials against the test EHR', (
           assertionLifetimeS: 600,
         }),
     ).toThrow(ConfigError);
+  });
+});
+
+describe('token endpoint faults (a real local HTTP server)', () => {
+  /** A token endpoint answering from a script of responses, recording each request body. */
+  async function scriptedTokenServer(
+    script: Array<{ status: number; body: object; headers?: Record<string, string> }>,
+  ) {
+    const bodies: URLSearchParams[] = [];
+    const server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      req.on('end', () => {
+        bodies.push(new URLSearchParams(text));
+        const next = script.shift() ?? { status: 500, body: { error: 'script exhausted' } };
+        res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
+        res.end(JSON.stringify(next.body));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}/token`,
+      bodies,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+  const provider = (tokenUrl: string) =>
+    new OAuthTokenProvider({ type: 'client-credentials', tokenUrl, clientId: 'ecgcad', clientSecret: 's3cret' });
+
+  it('treats 503 as transient (Retry-After kept) and gets the token on the next try', async () => {
+    const token = await scriptedTokenServer([
+      { status: 503, body: { error: 'temporarily_unavailable' }, headers: { 'retry-after': '7' } },
+      { status: 200, body: { access_token: 'tok-1', token_type: 'bearer', expires_in: 300 } },
+    ]);
+    try {
+      const auth = provider(token.url);
+      const first = await auth.authorization().catch((e: unknown) => e);
+      expect(first).toBeInstanceOf(TransientError);
+      expect((first as TransientError).retryAfterMs).toBe(7000);
+      expect(String((first as Error).message)).toMatch(/answered 503/);
+      await expect(auth.authorization()).resolves.toBe('Bearer tok-1');
+      expect(auth.tokenRequests).toBe(2);
+    } finally {
+      await token.close();
+    }
+  });
+
+  it('makes a write fail transiently (to be retried), not permanently, while the token endpoint is down', async () => {
+    const token = await scriptedTokenServer([{ status: 502, body: {} }]);
+    try {
+      const client = new FhirClient({
+        baseUrl: 'http://127.0.0.1:9/fhir',
+        auth: { type: 'client-credentials', tokenUrl: token.url, clientId: 'ecgcad', clientSecret: 's3cret' },
+      });
+      const bundle = new FhirWriter({ sink: client }).bundleFor(examplePrediction());
+      await expect(client.deliver(bundle)).rejects.toBeInstanceOf(TransientError);
+    } finally {
+      await token.close();
+    }
+    // Nothing listening at all: a network fault, also transient.
+    await expect(provider(token.url).authorization()).rejects.toBeInstanceOf(TransientError);
+  });
+
+  it('keeps 4xx permanent with the reason the server gave, and requests the named default scopes', async () => {
+    const token = await scriptedTokenServer([
+      { status: 401, body: { error: 'invalid_client', error_description: 'unknown client' } },
+      { status: 400, body: { error: 'invalid_scope' } },
+    ]);
+    try {
+      const err = await provider(token.url)
+        .authorization()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PermanentError);
+      expect(String((err as Error).message)).toMatch(
+        /answered 401 \(invalid_client: unknown client\): the EHR refused this client's credentials/,
+      );
+      await expect(provider(token.url).authorization()).rejects.toThrow(
+        /invalid_scope\): the EHR refused the requested scope/,
+      );
+      const scope = token.bodies[0]?.get('scope')?.split(' ');
+      expect(scope).toEqual([...DEFAULT_SMART_SCOPES]);
+      expect(scope).toContain('system/RiskAssessment.cs');
+      expect(scope?.some((s) => s.includes('*'))).toBe(false);
+    } finally {
+      await token.close();
+    }
   });
 });

@@ -8,6 +8,28 @@ import { ConfigError, PermanentError, TransientError } from '@ecgcad/ecg';
 import { type CryptoKey, importJWK, importPKCS8, type JWK, type KeyObject, SignJWT } from 'jose';
 import { describeUrl, fetchWithTimeout, isTransientStatus, parseRetryAfter, readJsonBody } from './http.js';
 
+/**
+ * The scopes requested by default, in SMART App Launch 2 syntax (`system/<Type>.<cruds>`), which Backend Services
+ * uses: create and search on each type the engine writes (every entry is a conditional create, which searches), and
+ * read and search on what conditional Patient references and the pre-test-probability reader read. Servers that
+ * speak only SMART v1 need the `.read` / `.write` form, set through `scope` (see docs/OPERATIONS.md).
+ */
+export const DEFAULT_SMART_SCOPES: readonly string[] = [
+  'system/Device.cs',
+  'system/Observation.crs',
+  'system/RiskAssessment.cs',
+  'system/Provenance.cs',
+  'system/Flag.cs',
+  'system/Patient.rs',
+  'system/Condition.rs',
+  'system/FamilyMemberHistory.rs',
+  'system/ServiceRequest.rs',
+  'system/Encounter.rs',
+];
+
+/** {@link DEFAULT_SMART_SCOPES} as one space-separated `scope` value. */
+export const DEFAULT_SMART_SCOPE = DEFAULT_SMART_SCOPES.join(' ');
+
 /** SMART Backend Services signing algorithms. */
 export type SmartAlgorithm = 'RS384' | 'ES384';
 
@@ -20,7 +42,7 @@ export type FhirAuth =
       tokenUrl: string;
       clientId: string;
       clientSecret: string;
-      /** Requested scope. Default `system/*.write`. */
+      /** Requested scope. Default {@link DEFAULT_SMART_SCOPE}. */
       scope?: string;
     }
   | {
@@ -32,7 +54,7 @@ export type FhirAuth =
       alg: SmartAlgorithm;
       /** Key id sent in the JWT header so the server can pick the key from the client's JWKS. */
       kid?: string;
-      /** Requested scope. Default `system/*.write`. */
+      /** Requested scope. Default {@link DEFAULT_SMART_SCOPE}. */
       scope?: string;
       /** Client assertion lifetime in seconds, at most 300 (SMART's limit). Default 300. */
       assertionLifetimeS?: number;
@@ -145,7 +167,7 @@ export class OAuthTokenProvider implements AuthProvider {
 
   private async requestToken(signal?: AbortSignal): Promise<CachedToken> {
     const auth = this.auth;
-    const form = new URLSearchParams({ grant_type: 'client_credentials', scope: auth.scope ?? 'system/*.write' });
+    const form = new URLSearchParams({ grant_type: 'client_credentials', scope: auth.scope ?? DEFAULT_SMART_SCOPE });
     const headers: Record<string, string> = {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
@@ -174,7 +196,9 @@ export class OAuthTokenProvider implements AuthProvider {
         const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
         throw new TransientError(message, retryAfterMs === undefined ? {} : { retryAfterMs });
       }
-      throw new PermanentError(`${message}: the EHR refused this client's credentials`);
+      // 4xx: the request itself is wrong (RFC 6749 5.2); retrying the same credentials cannot help.
+      const what = body?.error === 'invalid_scope' ? 'the requested scope' : "this client's credentials";
+      throw new PermanentError(`${message}: the EHR refused ${what}`);
     }
     const token = body?.access_token;
     if (typeof token !== 'string' || token === '') throw new PermanentError(`${where} returned no access_token`);

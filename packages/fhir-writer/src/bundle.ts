@@ -7,7 +7,14 @@
  * Every entry is a conditional create (`ifNoneExist` on its identifier) and every identifier and fullUrl is
  * derived from the ECG id and model version, so a resend is recognised and leaves exactly one of each resource.
  */
-import { type EcgSummary, type ModelRef, PermanentError, type Prediction, type VesselPrediction } from '@ecgcad/ecg';
+import {
+  checkPrediction,
+  type EcgSummary,
+  type ModelRef,
+  PermanentError,
+  type Prediction,
+  type VesselPrediction,
+} from '@ecgcad/ecg';
 import type {
   Annotation,
   Bundle,
@@ -304,73 +311,6 @@ export function buildBundleParts(
       provenance: copyOf(provenance),
     },
   };
-}
-
-const INSTANT = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$/;
-const KNOWN_VESSELS = new Set<string>(VESSEL_ORDER);
-const KNOWN_STRATA = new Set<string>(['low', 'intermediate', 'high']);
-
-/**
- * Checks the shape of a Prediction that arrived as job JSON, so a malformed one fails as a PermanentError
- * naming the field, never as a TypeError half way through the build.
- */
-export function checkPrediction(prediction: unknown): asserts prediction is Prediction {
-  const issues: string[] = [];
-  const p = (prediction ?? {}) as Record<string, unknown>;
-  const str = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
-  const obj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
-  if (p.status !== 'scored' && p.status !== 'not-analysable') issues.push('status must be scored or not-analysable');
-  if (!str(p.predictedAt) || !INSTANT.test(p.predictedAt)) issues.push('predictedAt must be an ISO 8601 instant');
-  const ecg = obj(p.ecg) ? p.ecg : undefined;
-  if (!ecg) issues.push('ecg is missing');
-  else {
-    if (!str(ecg.id)) issues.push('ecg.id is missing');
-    if (!str(ecg.format)) issues.push('ecg.format is missing');
-    if (!str(ecg.sha256)) issues.push('ecg.sha256 is missing');
-    if (!str(ecg.feed)) issues.push('ecg.feed is missing');
-    const optionalStrings = (o: unknown, keys: string[], where: string): void => {
-      if (!obj(o)) issues.push(`${where} must be an object`);
-      else
-        for (const k of keys)
-          if (o[k] !== undefined && typeof o[k] !== 'string') issues.push(`${where}.${k} must be a string`);
-    };
-    optionalStrings(ecg.patient, ['identifier', 'identifierSystem'], 'ecg.patient');
-    optionalStrings(ecg.device, ['manufacturer', 'model'], 'ecg.device');
-    optionalStrings(ecg, ['acquiredAt'], 'ecg');
-    if (!Array.isArray(ecg.leads)) issues.push('ecg.leads must be an array');
-    if (typeof ecg.sampleRateHz !== 'number' || typeof ecg.durationS !== 'number') {
-      issues.push('ecg.sampleRateHz and ecg.durationS must be numbers');
-    }
-  }
-  const model = obj(p.model) ? p.model : undefined;
-  if (!model) issues.push('model is missing');
-  else {
-    for (const key of ['id', 'version', 'sha256', 'intendedUse', 'outcome']) {
-      if (!str(model[key])) issues.push(`model.${key} is missing`);
-    }
-    if (typeof model.clinicalUse !== 'boolean') issues.push('model.clinicalUse must be a boolean');
-  }
-  if (p.status === 'scored') {
-    const vessels = Array.isArray(p.vessels) ? p.vessels : undefined;
-    if (!vessels || vessels.length === 0) issues.push('vessels must be a non-empty array');
-    const seen = new Set<string>();
-    (vessels ?? []).forEach((v: unknown, i) => {
-      const vp = obj(v) ? v : {};
-      if (!str(vp.vessel) || !KNOWN_VESSELS.has(vp.vessel))
-        issues.push(`vessels[${i}].vessel is not RCA, LM, LAD or LCx`);
-      else if (seen.has(vp.vessel)) issues.push(`vessels[${i}].vessel ${vp.vessel} appears twice`);
-      else seen.add(vp.vessel);
-      const prob = vp.probability;
-      if (typeof prob !== 'number' || !Number.isFinite(prob) || prob < 0 || prob > 1) {
-        issues.push(`vessels[${i}].probability must be in [0, 1]`);
-      }
-      if (!str(vp.stratum) || !KNOWN_STRATA.has(vp.stratum)) issues.push(`vessels[${i}].stratum is not a stratum`);
-    });
-  }
-  if (p.status === 'not-analysable' && !(Array.isArray(p.reasons) && p.reasons.every((r) => typeof r === 'string'))) {
-    issues.push('reasons must be an array of strings');
-  }
-  if (issues.length > 0) throw new PermanentError(`malformed prediction: ${issues.join('; ')}`);
 }
 
 /**

@@ -35,19 +35,15 @@ export function describeUrl(url: string): string {
 
 /**
  * Milliseconds a Retry-After header asks for: delta-seconds or an HTTP date. Undefined when absent or unreadable;
- * never negative; capped at `maxMs` (default 10 minutes) so a hostile header cannot park a worker for days.
+ * never negative. Not capped here: the retry policy caps what it honours (`maxRetryAfterMs`).
  */
-export function parseRetryAfter(
-  value: string | null | undefined,
-  now = Date.now(),
-  maxMs = 600_000,
-): number | undefined {
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, maxMs);
+  if (/^\d{1,12}$/.test(trimmed)) return Number(trimmed) * 1000;
   const at = Date.parse(trimmed);
   if (!Number.isFinite(at)) return undefined;
-  return Math.min(Math.max(0, at - now), maxMs);
+  return Math.max(0, at - now);
 }
 
 /** True for statuses a retry may fix: 408, 429 and every 5xx. */

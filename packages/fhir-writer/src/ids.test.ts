@@ -8,6 +8,12 @@ describe('uuidV5', () => {
       '2ed6657d-e927-568b-95e1-2665a8aea6a2',
     );
   });
+  it('gives the ids it always gave (values pinned from the hand-written SHA-1 version)', () => {
+    expect(uuidV5('result\u0000k\u0000role')).toBe('9d2e5b29-f041-521a-a7ab-89b328385e38');
+    expect(uuidV5('subject\u0000\u00e9')).toBe('6ff2ace0-0a37-5fdc-9877-5f93cda8de57');
+    // A lone surrogate (hostile input) is encoded as U+FFFD, as Buffer did, rather than thrown on.
+    expect(uuidV5('x\ud800')).toBe(uuidV5('x\ufffd'));
+  });
   it('is stable and sensitive to the name', () => {
     expect(uuidV5('a')).toBe(uuidV5('a'));
     expect(uuidV5('a')).not.toBe(uuidV5('b'));

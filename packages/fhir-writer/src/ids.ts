@@ -2,22 +2,22 @@
  * Deterministic identifiers. A resend of the same ECG through the same model version must produce the same
  * identifiers and fullUrls, so that conditional creates on the EHR recognise it.
  */
-import { createHash } from 'node:crypto';
 import type { EcgSummary } from '@ecgcad/ecg';
 import type { Identifier } from '@medplum/fhirtypes';
+import { v5 } from 'uuid';
 import { SYSTEMS } from './codes.js';
 
 /** Namespace uuid of the project for name-based (v5) uuids. */
 export const ECGCAD_UUID_NAMESPACE = '6f0b5c3e-2a51-4d43-9c6e-3f9d2e7a1b54';
 
-/** RFC 9562 version 5 (SHA-1, name-based) uuid of `name` in `namespace`. */
+const utf8 = new TextEncoder();
+
+/**
+ * RFC 9562 version 5 (SHA-1, name-based) uuid of `name` in `namespace`. The name goes in as UTF-8 bytes: the
+ * `uuid` package's own string conversion throws on a lone surrogate, which hostile input can carry.
+ */
 export function uuidV5(name: string, namespace: string = ECGCAD_UUID_NAMESPACE): string {
-  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
-  const hash = createHash('sha1').update(ns).update(name, 'utf8').digest();
-  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50;
-  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  return v5(utf8.encode(name), namespace);
 }
 
 const OID = /^[0-2](\.(0|[1-9][0-9]*))+$/;

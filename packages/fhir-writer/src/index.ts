@@ -15,5 +15,4 @@ export * from './test-ehr/faults.js';
 export * from './test-ehr/server.js';
 export * from './test-ehr/token.js';
 export * from './validate.js';
-export * from './worker.js';
 export * from './writer.js';

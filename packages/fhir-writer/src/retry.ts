@@ -1,9 +1,9 @@
 /**
- * Retry policy helpers: classify a failure as transient or permanent, compute the next delay (exponential backoff
- * with full jitter, never shorter than the server's Retry-After), and a small retry loop for embedded mode.
- * The queued pipeline uses `classifyError` / `retryDelayMs` in its BullMQ backoff instead of the loop.
+ * Retrying in-process (embedded mode, direct delivery): classify a failure as transient or permanent, and a small
+ * retry loop whose attempts and delays are the engine's one retry policy (@ecgcad/ecg's RetryPolicy, the same
+ * numbers the queued stages' BullMQ backoff uses), an EHR's Retry-After honoured up to the policy's cap.
  */
-import { isTransient, TransientError } from '@ecgcad/ecg';
+import { isTransient, type RetryPolicy, retryDelayMs, retryPolicy } from '@ecgcad/ecg';
 
 /** What a retry policy should do with a failure. */
 export type ErrorClass = 'transient' | 'permanent';
@@ -13,52 +13,29 @@ export function classifyError(err: unknown): ErrorClass {
   return isTransient(err) ? 'transient' : 'permanent';
 }
 
-/** Backoff options. */
-export interface BackoffOptions {
-  /** First delay. Default 500 ms. */
-  baseDelayMs?: number;
-  /** Cap on any one delay (Retry-After included). Default 30 000 ms. */
-  maxDelayMs?: number;
-  /** Random source in [0, 1) for jitter (tests pass a fixed one). Default Math.random. */
-  random?: () => number;
-}
-
-/**
- * Delay before retry number `attempt` (1 = first retry): base * 2^(attempt-1), with jitter between half and all
- * of it, capped at maxDelayMs, and at least the error's Retry-After.
- */
-export function retryDelayMs(err: unknown, attempt: number, options: BackoffOptions = {}): number {
-  const base = options.baseDelayMs ?? 500;
-  const max = options.maxDelayMs ?? 30_000;
-  const random = options.random ?? Math.random;
-  const exp = Math.min(max, base * 2 ** Math.max(0, attempt - 1));
-  const jittered = exp / 2 + random() * (exp / 2);
-  const retryAfter = err instanceof TransientError ? (err.retryAfterMs ?? 0) : 0;
-  return Math.min(max, Math.max(jittered, retryAfter));
-}
-
-/** Options of deliverWithRetry. */
-export interface RetryOptions extends BackoffOptions {
-  /** Attempts in all, the first included. Default 8. */
-  maxAttempts?: number;
+/** Options of deliverWithRetry: the policy's fields (defaults DEFAULT_RETRY_POLICY) and the loop's own. */
+export interface RetryOptions extends Partial<RetryPolicy> {
   /** Stop waiting when aborted (the last error is thrown). */
   signal?: AbortSignal;
   /** Called before each wait, e.g. to log (the error message carries no patient data). */
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+  /** Random source in [0, 1) for jitter (tests pass a fixed one). Default Math.random. */
+  random?: () => number;
 }
 
-/** Runs `fn` until it succeeds, a permanent error occurs, attempts run out or the signal aborts. */
+/** Runs `fn` until it succeeds, a permanent error occurs, the policy's attempts run out or the signal aborts. */
 export async function deliverWithRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
-  const maxAttempts = options.maxAttempts ?? 8;
+  const { signal, onRetry, random, ...overrides } = options;
+  const policy = retryPolicy(overrides);
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (classifyError(err) === 'permanent' || attempt >= maxAttempts || options.signal?.aborted) throw err;
-      const delay = retryDelayMs(err, attempt, options);
-      options.onRetry?.(err, attempt, delay);
-      await sleep(delay, options.signal);
-      if (options.signal?.aborted) throw err;
+      if (classifyError(err) === 'permanent' || attempt >= policy.attempts || signal?.aborted) throw err;
+      const delay = retryDelayMs(policy, attempt, err, random);
+      onRetry?.(err, attempt, delay);
+      await sleep(delay, signal);
+      if (signal?.aborted) throw err;
     }
   }
 }

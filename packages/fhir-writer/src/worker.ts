@@ -4,8 +4,8 @@
  * lost acknowledgement writes nothing twice. Transient faults (5xx, 429, timeouts) are retried with backoff;
  * a permanent one (4xx, a Bundle that fails validation) goes straight to the failed set with its reason.
  */
-import { QUEUE_NAMES, type StageWorkerOptions, startStageWorker, type WriteJobData } from '@ecgcad/ecg';
-import type { Worker } from 'bullmq';
+import { checkWriteJobData, QUEUE_NAMES, type WriteJobData } from '@ecgcad/ecg';
+import { type StageWorkerOptions, startStageWorker, type Worker } from '@ecgcad/queue';
 import type { FhirWriter, WriteResult } from './writer.js';
 
 /** What an `ecg.write` job returns (kept with the completed job; read by the status endpoint). */
@@ -34,6 +34,7 @@ export function startWriteWorker(options: WriteWorkerOptions): Worker<WriteJobDa
       queue: QUEUE_NAMES.write,
       defaultConcurrency: 8,
       ecgIdOf: (job) => job.data.prediction.ecg.id,
+      checkData: checkWriteJobData,
       async handle(job) {
         const { ecg } = job.data.prediction;
         const delivery = await options.writer.write(job.data.prediction);

@@ -6,6 +6,7 @@
  * its reason.
  */
 import {
+  checkInferJobData,
   decodeEcgPayload,
   type Ecg,
   type InferJobData,
@@ -13,13 +14,10 @@ import {
   PermanentError,
   type Prediction,
   QUEUE_NAMES,
-  type StageWorkerOptions,
-  stageJobOptions,
-  startStageWorker,
   type WriteJobData,
   writeJobId,
 } from '@ecgcad/ecg';
-import type { Queue, Worker } from 'bullmq';
+import { type Queue, type StageWorkerOptions, stageJobOptions, startStageWorker, type Worker } from '@ecgcad/queue';
 import type { Predictor } from './predictor.js';
 
 /** What an `ecg.infer` job returns (kept with the completed job; read by the status endpoint). */
@@ -40,8 +38,6 @@ export interface InferWorkerOptions extends StageWorkerOptions {
   writeQueue: Queue<WriteJobData>;
   /** Delete the payload once the write job is in Redis (frees Redis memory early). Default true. */
   deletePayloads?: boolean;
-  /** Retry policy of the write jobs this worker adds. */
-  writeRetry?: Parameters<typeof stageJobOptions>[0];
   /** Called with each decoded ECG and its prediction (model monitoring); must not throw. */
   onPredicted?: (ecg: Ecg, prediction: Prediction) => void;
 }
@@ -49,13 +45,14 @@ export interface InferWorkerOptions extends StageWorkerOptions {
 /** Starts the `ecg.infer` worker. Close it with `worker.close()` (waits for active jobs). */
 export function startInferWorker(options: InferWorkerOptions): Worker<InferJobData, InferJobResult> {
   const deletePayloads = options.deletePayloads ?? true;
-  const writeOptions = stageJobOptions(options.writeRetry);
+  const writeOptions = stageJobOptions(options.retry);
   return startStageWorker<InferJobData, InferJobResult>(
     {
       stage: 'infer',
       queue: QUEUE_NAMES.infer,
       defaultConcurrency: 32,
       ecgIdOf: (job) => job.data.ecgId,
+      checkData: checkInferJobData,
       async handle(job) {
         const { ecgId, payloadKey } = job.data;
         const writeId = writeJobId(ecgId, options.predictor.model.ref);

@@ -19,23 +19,11 @@ import {
   UnsupportedFormatError,
 } from '@ecgcad/ecg';
 import { type DecodeMeta, guardDecode, shownValue, sourceFor } from './decode-common.js';
-import {
-  type DicomDataset,
-  type DicomEncoding,
-  parseDataset,
-  readPart10Header,
-  type TextDecoderLike,
-} from './dicom/dataset.js';
+import { type DicomDataset, type DicomEncoding, parseDataset, type TextDecoderLike } from './dicom/dataset.js';
+import { bareDatasetEncoding, encodingOfTransferSyntax, isDicomPart10, readPart10Header } from './dicom/part10.js';
+import { isEcgWaveformSopClass } from './dicom/sop-classes.js';
 import { checkInputSize, checkSignalShape, type DecodeLimits, resolveLimits } from './limits.js';
-import { isDicomPart10 } from './sniff.js';
 import { isoDate, isoFromDateAndTime, isoFromTimestamp } from './timestamps.js';
-
-/** Transfer syntaxes this decoder reads. */
-export const DICOM_TRANSFER_SYNTAXES = {
-  implicitLittle: '1.2.840.10008.1.2',
-  explicitLittle: '1.2.840.10008.1.2.1',
-  explicitBig: '1.2.840.10008.1.2.2',
-} as const;
 
 /** Names of transfer syntaxes that are refused, for a message a human can act on. */
 const REFUSED_SYNTAX_NAMES: Record<string, string> = {
@@ -47,14 +35,6 @@ const REFUSED_SYNTAX_NAMES: Record<string, string> = {
   '1.2.840.10008.1.2.4.91': 'JPEG 2000',
 };
 
-/** SOP classes whose waveforms are ECG leads. */
-export const ECG_SOP_CLASSES: Record<string, string> = {
-  '1.2.840.10008.5.1.4.1.1.9.1.1': '12-Lead ECG Waveform Storage',
-  '1.2.840.10008.5.1.4.1.1.9.1.2': 'General ECG Waveform Storage',
-  '1.2.840.10008.5.1.4.1.1.9.1.3': 'Ambulatory ECG Waveform Storage',
-  '1.2.840.10008.5.1.4.1.1.9.1.4': 'General 32-bit ECG Waveform Storage',
-  '1.2.840.10008.5.1.4.1.1.9.2.1': 'Hemodynamic Waveform Storage',
-};
 const HEMODYNAMIC_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.9.2.1';
 
 // Tags as numbers (group << 16 | element).
@@ -131,7 +111,7 @@ function decodeDicomUnguarded(bytes: Uint8Array, meta: DecodeMeta, limits: Decod
 
   const sopClassUid = ds.string(T.sopClassUid);
   if (!sopClassUid) throw new MalformedInputError(FORMAT, 'missing SOPClassUID', '(0008,0016)');
-  if (!ECG_SOP_CLASSES[sopClassUid]) {
+  if (!isEcgWaveformSopClass(sopClassUid)) {
     throw new UnsupportedFormatError(FORMAT, `DICOM SOP class ${shownUid(sopClassUid)} is not an ECG waveform`);
   }
 
@@ -169,28 +149,15 @@ function decodeDicomUnguarded(bytes: Uint8Array, meta: DecodeMeta, limits: Decod
  * carries it) is implicit VR little endian, unless its first element shows an explicit VR.
  */
 function encodingOf(bytes: Uint8Array): { encoding: DicomEncoding; datasetStart: number } {
-  if (!isDicomPart10(bytes)) {
-    const b4 = bytes[4] ?? 0;
-    const b5 = bytes[5] ?? 0;
-    const explicitVr = b4 >= 0x41 && b4 <= 0x5a && b5 >= 0x41 && b5 <= 0x5a;
-    return { encoding: { littleEndian: true, explicitVr }, datasetStart: 0 };
-  }
+  if (!isDicomPart10(bytes)) return { encoding: bareDatasetEncoding(bytes), datasetStart: 0 };
   const { transferSyntaxUid: syntax, datasetStart } = readPart10Header(bytes);
-  switch (syntax) {
-    case DICOM_TRANSFER_SYNTAXES.implicitLittle:
-      return { encoding: { littleEndian: true, explicitVr: false }, datasetStart };
-    case DICOM_TRANSFER_SYNTAXES.explicitLittle:
-      return { encoding: { littleEndian: true, explicitVr: true }, datasetStart };
-    case DICOM_TRANSFER_SYNTAXES.explicitBig:
-      return { encoding: { littleEndian: false, explicitVr: true }, datasetStart };
-    default: {
-      const name = REFUSED_SYNTAX_NAMES[syntax];
-      throw new UnsupportedFormatError(
-        FORMAT,
-        `DICOM transfer syntax ${shownUid(syntax)}${name ? ` (${name})` : ''} is not supported`,
-      );
-    }
-  }
+  const encoding = encodingOfTransferSyntax(syntax);
+  if (encoding) return { encoding, datasetStart };
+  const name = REFUSED_SYNTAX_NAMES[syntax];
+  throw new UnsupportedFormatError(
+    FORMAT,
+    `DICOM transfer syntax ${shownUid(syntax)}${name ? ` (${name})` : ''} is not supported`,
+  );
 }
 
 /** A UID as it may appear in a message: hostile files can put any text in a UID field. */

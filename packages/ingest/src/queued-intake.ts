@@ -15,11 +15,10 @@ import {
   type IngestJobData,
   type PayloadStore,
   payloadKey,
-  type StageRetryOptions,
-  stageJobOptions,
+  type RetryPolicy,
   TransientError,
 } from '@ecgcad/ecg';
-import type { Queue } from 'bullmq';
+import { type Queue, stageJobOptions } from '@ecgcad/queue';
 import { decodeEcg } from './decode.js';
 import type { Intake, IntakeMeta, IntakeReceipt } from './feeds/intake.js';
 import type { DecodeLimits } from './limits.js';
@@ -32,7 +31,7 @@ export interface QueuedIntakeOptions {
   /** Decoder limits (defaults in limits.ts). */
   limits?: Partial<DecodeLimits>;
   /** Retry policy of the infer jobs. */
-  retry?: StageRetryOptions;
+  retry?: Partial<RetryPolicy>;
 }
 
 /** Where a Redis call failed, as a TransientError (the sender retries; 0xA700 / HTTP 503). */
@@ -102,7 +101,7 @@ export interface RawIntakeOptions {
   /** Producer for `ecg.ingest`. */
   ingestQueue: Queue<IngestJobData>;
   payloads: PayloadStore;
-  retry?: StageRetryOptions;
+  retry?: Partial<RetryPolicy>;
 }
 
 /**

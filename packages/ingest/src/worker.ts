@@ -4,17 +4,15 @@
  * the rejected store and the job fails for good with the decoder's reason.
  */
 import {
+  checkIngestJobData,
   type InferJobData,
   type IngestJobData,
   isPermanentFailure,
   type PayloadStore,
   PermanentError,
   QUEUE_NAMES,
-  type StageRetryOptions,
-  type StageWorkerOptions,
-  startStageWorker,
 } from '@ecgcad/ecg';
-import type { Queue, Worker } from 'bullmq';
+import { type Queue, type StageWorkerOptions, startStageWorker, type Worker } from '@ecgcad/queue';
 import { decodeEcg } from './decode.js';
 import type { DecodeLimits } from './limits.js';
 import { enqueueEcg } from './queued-intake.js';
@@ -33,8 +31,6 @@ export interface IngestWorkerOptions extends StageWorkerOptions {
   /** Where refused bytes are kept. */
   rejected?: RejectedStore;
   limits?: Partial<DecodeLimits>;
-  /** Retry policy of the infer jobs this worker adds. */
-  inferRetry?: StageRetryOptions;
 }
 
 /** Starts the `ecg.ingest` worker. */
@@ -45,6 +41,7 @@ export function startIngestWorker(options: IngestWorkerOptions): Worker<IngestJo
       queue: QUEUE_NAMES.ingest,
       defaultConcurrency: 4,
       ecgIdOf: (job) => job.data.payloadKey,
+      checkData: checkIngestJobData,
       async handle(job, track) {
         const bytes = await options.payloads.get(job.data.payloadKey);
         if (bytes === undefined)
@@ -70,7 +67,7 @@ export function startIngestWorker(options: IngestWorkerOptions): Worker<IngestJo
         const receipt = await enqueueEcg(ecg, {
           inferQueue: options.inferQueue,
           payloads: options.payloads,
-          ...(options.inferRetry ? { retry: options.inferRetry } : {}),
+          ...(options.retry ? { retry: options.retry } : {}),
         });
         await options.payloads.delete(job.data.payloadKey);
         return { result: { ecgId: ecg.id, duplicate: receipt.duplicate === true }, ecgId: ecg.id };

@@ -6,15 +6,23 @@
  * 200-1000 Hz) is written as General ECG Waveform Storage instead, whose limits are wider.
  */
 import { ConfigError, type Ecg, type LeadName, type Sex } from '@ecgcad/ecg';
-import { type DicomElement, type DicomItem, ds, encodePart10, tag } from './dicom-writer/encode.js';
+import { DICOM_TRANSFER_SYNTAXES } from './dicom/part10.js';
+import {
+  type DicomElement,
+  type DicomItem,
+  ds,
+  ECGCAD_IMPLEMENTATION_VERSION_NAME,
+  encodePart10,
+  tag,
+} from './dicom-writer/encode.js';
 import { checkUidRoot, derivedUid, implementationClassUid, isValidUid } from './dicom-writer/uid.js';
 import { compactDate, INT16_LIMIT, leadsToWrite, type StoredLeads, timestampParts } from './writer-common.js';
 
 /** SOP classes the writer produces. */
 export const TWELVE_LEAD_ECG_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.9.1.1';
 export const GENERAL_ECG_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.9.1.2';
-/** Explicit VR Little Endian. */
-export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+/** Explicit VR Little Endian, the transfer syntax the writer uses. */
+export const EXPLICIT_VR_LITTLE_ENDIAN = DICOM_TRANSFER_SYNTAXES.explicitLittle;
 
 /** Options of {@link writeDicomEcg}. */
 export interface WriteDicomOptions {
@@ -215,7 +223,7 @@ export function writeDicomEcg(ecg: Ecg, options: WriteDicomOptions = {}): Uint8A
       mediaStorageSopInstanceUid: sopInstanceUid,
       transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN,
       implementationClassUid: implementationClassUid(root),
-      implementationVersionName: cut(options.implementationVersionName ?? 'ECGCAD_0_1', 16),
+      implementationVersionName: cut(options.implementationVersionName ?? ECGCAD_IMPLEMENTATION_VERSION_NAME, 16),
     },
     dataset,
   );

@@ -1,5 +1,5 @@
 /**
- * A synthetic labelled cohort for the evaluation's tests (not exported from the package): per vessel a label drawn
+ * A synthetic scored cohort, for tests and for trying `evaluate` without ECGs: per vessel a label drawn
  * from a clinical prior (age, sex, chest pain, risk factors), a binormal model score whose probability is the exact
  * posterior (so the model is calibrated by construction), the PTP inputs, and MACE follow-up that depends on disease.
  */

@@ -4,6 +4,7 @@ import {
   clinicalMdPresent,
   markdownTableAfter,
 } from '../../../../test/support/clinical-md.js';
+import { noteSkip } from '../../../../test/support/samples.js';
 import {
   ESC2019_AGE_BANDS,
   ESC2019_NO_SYMPTOM_REASON,
@@ -15,6 +16,8 @@ import {
   esc2019Ptp,
 } from './esc2019.js';
 import { PtpInputError } from './input.js';
+
+if (!clinicalMdPresent) noteSkip(import.meta.url, CLINICAL_MD_SKIP_REASON);
 
 describe('ESC 2019 table', () => {
   // An independent copy of a few cells (guideline Table 5), so this runs where CLINICAL.md is absent.

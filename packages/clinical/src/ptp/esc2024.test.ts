@@ -4,6 +4,7 @@ import {
   clinicalMdPresent,
   markdownTableAfter,
 } from '../../../../test/support/clinical-md.js';
+import { noteSkip } from '../../../../test/support/samples.js';
 import type { Sex, SymptomType } from '../scores.js';
 import {
   esc2024Category,
@@ -22,6 +23,8 @@ import {
   symptomScore,
 } from './esc2024.js';
 import { PtpInputError } from './input.js';
+
+if (!clinicalMdPresent) noteSkip(import.meta.url, CLINICAL_MD_SKIP_REASON);
 
 const inputOf = (fn: () => unknown): string | undefined => {
   try {

@@ -75,6 +75,36 @@ describe('ecg payload codec', () => {
     expect(() => decodeEcgPayload(bytes.subarray(0, 5))).toThrow(MalformedInputError);
   });
 
+  it('names the header field a payload gets wrong', () => {
+    const bytes = encodeEcgPayload(small());
+    const headerBytes = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerBytes)));
+    /** The payload with its header replaced (padded to the same length, so the lead blocks stay where they are). */
+    const withHeader = (changed: unknown): Uint8Array => {
+      // A shorter device object makes room for the changed field.
+      const text = JSON.stringify(Array.isArray(changed) ? changed : { ...(changed as object), device: {} });
+      expect(text.length).toBeLessThanOrEqual(headerBytes);
+      const out = bytes.slice();
+      out.set(new TextEncoder().encode(text.padEnd(headerBytes, ' ')), 12);
+      return out;
+    };
+    expect(decodeEcgPayload(withHeader(header)).id).toBe(header.id);
+    const cases: Array<[unknown, RegExp]> = [
+      [[], /header is not an object/],
+      [{ ...header, id: '' }, /header has no id.*header\.id/],
+      [{ ...header, patient: [] }, /no patient object.*header\.patient/],
+      [{ ...header, source: { ...header.source, feed: 1 } }, /source lacks feed or receivedAt.*header\.source/],
+      [{ ...header, sampleRateHz: -1 }, /sample rate is not a positive number/],
+      [{ ...header, samples: 1.5 }, /sample count is not a non-negative integer/],
+      [{ ...header, leads: ['I', 'I'] }, /unknown or repeated lead.*header\.leads/],
+      [{ ...header, leads: ['X'] }, /unknown or repeated lead/],
+    ];
+    for (const [changed, message] of cases) {
+      expect(() => decodeEcgPayload(withHeader(changed))).toThrow(MalformedInputError);
+      expect(() => decodeEcgPayload(withHeader(changed))).toThrow(message);
+    }
+  });
+
   it('refuses any corruption with MalformedInputError or decodes to a well-formed record, never a raw error', () => {
     const bytes = encodeEcgPayload(small());
     fc.assert(

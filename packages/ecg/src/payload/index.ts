@@ -1,4 +1,3 @@
 export * from './codec.js';
 export * from './queue-jobs.js';
-export * from './stage-worker.js';
 export * from './store.js';

@@ -1,7 +1,7 @@
 /**
  * What the three stage workers share about jobs, without depending on BullMQ: job ids (one per ECG per stage, so a
- * resent ECG is not processed twice), the default retry policy, the reason text that lands in the dead-letter set,
- * and the typed event each worker reports per job.
+ * resent ECG is not processed twice), the reason text that lands in the dead-letter set, and the typed event each
+ * worker reports per job. The BullMQ side (job options, the worker shell) lives in @ecgcad/queue.
  */
 import { createHash } from 'node:crypto';
 import type { ModelRef } from '../contracts.js';
@@ -24,31 +24,6 @@ export function ecgJobId(ecgId: string): string {
 export function writeJobId(ecgId: string, model: Pick<ModelRef, 'id' | 'version'>): string {
   const modelPart = `${model.id}@${model.version}`.replace(/[^A-Za-z0-9._@-]/g, '_');
   return `${ecgJobId(ecgId)}~${modelPart}`;
-}
-
-/** Retry policy of the queued stages. */
-export interface StageRetryOptions {
-  /** Attempts in all, the first included. Default 12 (with the default delay, about an hour of retries). */
-  attempts?: number;
-  /** First retry delay; each further retry doubles it (with jitter). Default 1000 ms. */
-  backoffDelayMs?: number;
-}
-
-/** BullMQ `JobsOptions` (structurally) for a stage's jobs: attempts, exponential backoff, bounded history. */
-export function stageJobOptions(retry: StageRetryOptions = {}): {
-  attempts: number;
-  backoff: { type: 'exponential'; delay: number; jitter: number };
-  removeOnComplete: { age: number; count: number };
-  removeOnFail: { age: number };
-} {
-  return {
-    attempts: retry.attempts ?? 12,
-    backoff: { type: 'exponential', delay: retry.backoffDelayMs ?? 1000, jitter: 0.5 },
-    // Completed jobs are kept a day: they answer GET /ecg/:id/status and make a resend within a day a no-op.
-    removeOnComplete: { age: 86_400, count: 200_000 },
-    // Failed jobs are the dead-letter set: kept a week for `ecgcad dlq list|replay`.
-    removeOnFail: { age: 7 * 86_400 },
-  };
 }
 
 /**

@@ -25,23 +25,3 @@ export const DOWER_MATRIX: Readonly<Record<IndependentLead, readonly [number, nu
   V5: [1.125, 0.127, -0.086],
   V6: [0.831, 0.076, 0.23],
 };
-
-/**
- * Computes III, aVR, aVL and aVF from I and II in place of the given output arrays
- * (III = II - I, aVR = -(I + II)/2, aVL = I - II/2, aVF = II - I/2).
- */
-export function computeLimbLeads(
-  i: Float32Array,
-  ii: Float32Array,
-  out: { III: Float32Array; aVR: Float32Array; aVL: Float32Array; aVF: Float32Array },
-): void {
-  const { III, aVR, aVL, aVF } = out;
-  for (let k = 0; k < i.length; k++) {
-    const a = i[k] as number;
-    const b = ii[k] as number;
-    III[k] = b - a;
-    aVR[k] = -(a + b) / 2;
-    aVL[k] = a - b / 2;
-    aVF[k] = b - a / 2;
-  }
-}

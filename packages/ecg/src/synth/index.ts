@@ -1,5 +1,6 @@
-export { computeLimbLeads, DOWER_MATRIX, INDEPENDENT_LEADS, type IndependentLead } from './dower.js';
+export { DOWER_MATRIX, INDEPENDENT_LEADS, type IndependentLead } from './dower.js';
 export { type PlotSvgOptions, plotEcgSvg } from './plot-svg.js';
+export { gaussian, mulberry32, type Uniform, uniformIn } from './prng.js';
 export {
   ST_GROUP_LEADS,
   type StLeadGroup,

@@ -24,7 +24,8 @@
 import { createHash } from 'node:crypto';
 import { type Ecg, type LeadName, STANDARD_LEADS } from '../ecg.js';
 import { ConfigError } from '../errors.js';
-import { computeLimbLeads, DOWER_MATRIX, INDEPENDENT_LEADS, type IndependentLead } from './dower.js';
+import { DERIVED_LIMB_LEADS, deriveLimbLead } from '../leads.js';
+import { DOWER_MATRIX, INDEPENDENT_LEADS, type IndependentLead } from './dower.js';
 import { gaussian, mulberry32, type Uniform, uniformIn } from './prng.js';
 
 /** Lead groups an ST shift can be applied to (the usual territories). */
@@ -465,14 +466,9 @@ export function synthesize(options: SynthOptions = {}): SynthResult {
     }
     leads[lead] = out;
   }
-  const derived = {
-    III: new Float32Array(n),
-    aVR: new Float32Array(n),
-    aVL: new Float32Array(n),
-    aVF: new Float32Array(n),
-  };
-  computeLimbLeads(leads.I as Float32Array, leads.II as Float32Array, derived);
-  Object.assign(leads, derived);
+  for (const lead of DERIVED_LIMB_LEADS) {
+    leads[lead] = deriveLimbLead(lead, leads.I as Float32Array, leads.II as Float32Array, new Float32Array(n));
+  }
   for (const lead of o.flatLeads) leads[lead] = new Float32Array(n);
 
   // Standard lead order in the record.

@@ -4,8 +4,8 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config.js';
-import { listDeadLetters, type QueueKey, replayDeadLetters } from '../dlq.js';
-import { closeQueues, connectRedis, type EngineQueues, openQueues, waitReady } from '../redis.js';
+import type { QueueKey } from '../dlq.js';
+import type { EngineQueues } from '../redis.js';
 import { addQueuedOptions, type QueuedFlags } from './serve.js';
 
 const QUEUE_KEYS: Record<string, QueueKey> = {
@@ -28,6 +28,8 @@ async function withQueues<T>(flags: QueuedFlags, fn: (queues: EngineQueues) => P
     ...(flags.config ? { file: flags.config } : {}),
     overrides: [{ path: ['redis', 'url'], value: flags.redisUrl }],
   });
+  // Loaded here, not at start, so `ecgcad run` and `ecgcad inspect` never load BullMQ or ioredis.
+  const { closeQueues, connectRedis, openQueues, waitReady } = await import('../redis.js');
   const redis = connectRedis(config.redis.url, 'producer', 'ecgcad-dlq');
   redis.on('error', () => {});
   const queues = openQueues(redis, config.redis.prefix);
@@ -49,6 +51,7 @@ export function register(program: Command): void {
       .option('-q, --queue <queue>', 'only this queue (ingest, infer, write)', parseQueue)
       .option('--json', 'print JSON lines'),
   ).action(async (flags: QueuedFlags & { queue?: QueueKey; json?: boolean }) => {
+    const { listDeadLetters } = await import('../dlq.js');
     const letters = await withQueues(flags, (queues) =>
       listDeadLetters(queues, flags.queue ? [flags.queue] : ['ingest', 'infer', 'write']),
     );
@@ -70,6 +73,7 @@ export function register(program: Command): void {
       .option('--all', 'replay every failed job of the queue(s)'),
   ).action(async (flags: QueuedFlags & { queue?: QueueKey; id?: string; all?: boolean }, command: Command) => {
     if (!flags.id === !flags.all) command.error('error: give exactly one of --id <jobId> or --all');
+    const { replayDeadLetters } = await import('../dlq.js');
     const replayed = await withQueues(flags, (queues) =>
       replayDeadLetters(
         queues,

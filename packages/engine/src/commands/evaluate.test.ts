@@ -7,11 +7,11 @@ import {
   parseReferenceProfile,
   REFERENCE_PROFILE_FILE,
   scoresHeader,
+  syntheticCohort,
 } from '@ecgcad/clinical';
 import { generateModelFolder } from '@ecgcad/infer';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runSubcommand } from '../../../../test/support/cli.js';
-import { syntheticCohort } from '../../../clinical/src/evaluate/testing-cohort.js';
 import { register } from './evaluate.js';
 
 const run = (args: string[]) => runSubcommand(register, 'evaluate', args);

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runSubcommand } from '../../../../test/support/cli.js';
-import { readSample, SAMPLES_SKIP_REASON, samplesPresent } from '../../../../test/support/samples.js';
+import { noteSkip, readSample, SAMPLES_SKIP_REASON, samplesPresent } from '../../../../test/support/samples.js';
 import { register } from './inspect.js';
+
+if (!samplesPresent) noteSkip(import.meta.url, SAMPLES_SKIP_REASON);
 
 const run = (args: string[]) => runSubcommand(register, 'inspect', args);
 

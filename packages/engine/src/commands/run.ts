@@ -50,6 +50,7 @@ export async function runCommand(paths: string[], flags: RunFlags, out = process
   const pipeline = new EmbeddedPipeline({
     predictor: await predictorFromConfig(config),
     writer: writerFromConfig(config),
+    retry: config.retry,
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
   });
   const progress = new ProgressLine(files.length, process.stderr, flags.progress === false ? false : undefined);

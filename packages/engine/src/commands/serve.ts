@@ -6,7 +6,6 @@
 import type { Command } from 'commander';
 import { loadConfig, redactedConfig } from '../config.js';
 import { createLogger } from '../logger.js';
-import { closeOnSignals, startQueuedEngine } from '../queued.js';
 
 /** Flags every queued-mode command takes. */
 export interface QueuedFlags {
@@ -54,6 +53,8 @@ export function register(program: Command): void {
     });
     const logger = createLogger(config.log.level);
     logger.info({ config: redactedConfig(config) }, 'configuration');
+    // Queue code (BullMQ, ioredis) loads here, not at start, so `ecgcad run` and `ecgcad inspect` never load it.
+    const { closeOnSignals, startQueuedEngine } = await import('../queued.js');
     const engine = await startQueuedEngine({ config, stages: ['ingest', 'infer', 'write'], feeds: true, logger });
     closeOnSignals(engine, logger);
   });

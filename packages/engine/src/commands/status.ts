@@ -4,8 +4,6 @@
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { ecgStatus } from '../ecg-status.js';
-import { closeQueues, connectRedis, openQueues, waitReady } from '../redis.js';
 import { addQueuedOptions, type QueuedFlags } from './serve.js';
 
 export function register(program: Command): void {
@@ -20,6 +18,9 @@ export function register(program: Command): void {
       ...(flags.config ? { file: flags.config } : {}),
       overrides: [{ path: ['redis', 'url'], value: flags.redisUrl }],
     });
+    // Loaded here, not at start, so `ecgcad run` and `ecgcad inspect` never load BullMQ or ioredis.
+    const { closeQueues, connectRedis, openQueues, waitReady } = await import('../redis.js');
+    const { ecgStatus } = await import('../ecg-status.js');
     const redis = connectRedis(config.redis.url, 'producer', 'ecgcad-status');
     redis.on('error', () => {});
     const queues = openQueues(redis, config.redis.prefix);

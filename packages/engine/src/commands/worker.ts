@@ -6,7 +6,6 @@ import type { StageName } from '@ecgcad/ecg';
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadConfig, redactedConfig } from '../config.js';
 import { createLogger } from '../logger.js';
-import { closeOnSignals, startQueuedEngine } from '../queued.js';
 import { addQueuedOptions, parsePort, type QueuedFlags } from './serve.js';
 
 const STAGES: StageName[] = ['ingest', 'infer', 'write'];
@@ -46,6 +45,8 @@ export function register(program: Command): void {
       });
       const logger = createLogger(config.log.level).child({ stage });
       logger.info({ config: redactedConfig(config) }, 'configuration');
+      // Loaded here, not at start: see serve.ts.
+      const { closeOnSignals, startQueuedEngine } = await import('../queued.js');
       const engine = await startQueuedEngine({ config, stages: [stage], feeds: false, http: flags.http, logger });
       closeOnSignals(engine, logger);
     },

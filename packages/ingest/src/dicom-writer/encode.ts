@@ -1,8 +1,10 @@
 /**
  * A small DICOM encoder: data elements in explicit VR little endian, defined-length sequences and items,
- * and the Part 10 file wrapper (preamble, `DICM`, File Meta Information group). Enough to write waveform objects;
- * it does no dictionary lookups, so each element states its VR.
+ * and the Part 10 file wrapper (preamble, `DICM`, File Meta Information group). Enough to write waveform objects,
+ * and to wrap a data set received over DIMSE as a file; it does no dictionary lookups, so each element states its
+ * VR. The one DICOM writer of the project; the reader is ../dicom/.
  */
+import { ECGCAD_IMPLEMENTATION_CLASS_UID } from './uid.js';
 
 /** Value representations this encoder writes. */
 export type Vr =
@@ -152,30 +154,48 @@ function encodeElementParts(elements: readonly DicomElement[]): Uint8Array[] {
   return out;
 }
 
+/** ecgcad's Implementation Version Name (SH, at most 16 characters). */
+export const ECGCAD_IMPLEMENTATION_VERSION_NAME = 'ECGCAD_0_1';
+
 /** File Meta Information values of a Part 10 file. */
 export interface FileMeta {
   mediaStorageSopClassUid: string;
   mediaStorageSopInstanceUid: string;
   transferSyntaxUid: string;
-  implementationClassUid: string;
-  implementationVersionName: string;
+  /** Default ecgcad's own, {@link ECGCAD_IMPLEMENTATION_CLASS_UID}. */
+  implementationClassUid?: string;
+  /** Default {@link ECGCAD_IMPLEMENTATION_VERSION_NAME}. */
+  implementationVersionName?: string;
+  /** Source Application Entity Title (0002,0016): who sent a data set received over the network. */
+  sourceAeTitle?: string;
 }
 
 /**
  * A complete DICOM Part 10 file: 128-byte zero preamble, `DICM`, the group 0002 meta header (with its group
- * length) in explicit VR little endian, then the data set, encoded in explicit VR little endian.
+ * length) in explicit VR little endian, then the data set: elements, encoded in explicit VR little endian, or bytes
+ * already encoded in `meta.transferSyntaxUid` (a data set received over DIMSE), copied once, unchanged.
  */
-export function encodePart10(meta: FileMeta, dataset: readonly DicomElement[]): Uint8Array {
-  const metaBody = encodeElements([
+export function encodePart10(meta: FileMeta, dataset: readonly DicomElement[] | Uint8Array): Uint8Array {
+  const metaElements: DicomElement[] = [
     { tag: tag(0x0002, 0x0001), vr: 'OB', value: new Uint8Array([0, 1]) },
     { tag: tag(0x0002, 0x0002), vr: 'UI', value: meta.mediaStorageSopClassUid },
     { tag: tag(0x0002, 0x0003), vr: 'UI', value: meta.mediaStorageSopInstanceUid },
     { tag: tag(0x0002, 0x0010), vr: 'UI', value: meta.transferSyntaxUid },
-    { tag: tag(0x0002, 0x0012), vr: 'UI', value: meta.implementationClassUid },
-    { tag: tag(0x0002, 0x0013), vr: 'SH', value: meta.implementationVersionName },
-  ]);
+    { tag: tag(0x0002, 0x0012), vr: 'UI', value: meta.implementationClassUid ?? ECGCAD_IMPLEMENTATION_CLASS_UID },
+    { tag: tag(0x0002, 0x0013), vr: 'SH', value: meta.implementationVersionName ?? ECGCAD_IMPLEMENTATION_VERSION_NAME },
+  ];
+  if (meta.sourceAeTitle) {
+    // AE: at most 16 characters of printable ASCII; the calling AE title comes from the network, so it is cut here.
+    const ae = meta.sourceAeTitle
+      .trim()
+      .slice(0, 16)
+      .replace(/[^\x20-\x7e]/g, '?');
+    metaElements.push({ tag: tag(0x0002, 0x0016), vr: 'AE', value: ae });
+  }
+  const metaBody = encodeElements(metaElements);
   const groupLength = encodeElements([{ tag: tag(0x0002, 0x0000), vr: 'UL', value: [metaBody.length] }]);
   const preamble = new Uint8Array(132);
   preamble.set([0x44, 0x49, 0x43, 0x4d], 128);
-  return concatBytes([preamble, groupLength, metaBody, ...encodeElementParts(dataset)]);
+  const body = dataset instanceof Uint8Array ? [dataset] : encodeElementParts(dataset);
+  return concatBytes([preamble, groupLength, metaBody, ...body]);
 }

@@ -4,11 +4,11 @@
  * UIDs are name-based (derived from the record's id and the UID's role), so writing the same record twice gives
  * the same instance: a re-sent file is recognised as the same object, as the Ecg id contract expects.
  */
-import { createHash } from 'node:crypto';
 import { ConfigError } from '@ecgcad/ecg';
+import { v5 } from 'uuid';
 
-/** The ecgcad namespace for name-based (RFC 4122 version 5) UUIDs. */
-const ECGCAD_UUID_NAMESPACE = Buffer.from('6f1b3c52a1e84bd29a0c5e7d2f4b8a91', 'hex');
+/** The ecgcad namespace for name-based (RFC 9562 version 5) UUIDs of DICOM and aECG objects. */
+const ECGCAD_UUID_NAMESPACE = '6f1b3c52-a1e8-4bd2-9a0c-5e7d2f4b8a91';
 
 /** ecgcad's Implementation Class UID when no site root is configured (a fixed 2.25 UUID UID). */
 export const ECGCAD_IMPLEMENTATION_CLASS_UID = '2.25.272490099822139803263812910024052822894';
@@ -27,12 +27,14 @@ export function checkUidRoot(root: string): void {
   }
 }
 
-/** A version 5 UUID (SHA-1, ecgcad namespace) of `name`, as 32 hex digits. */
+const utf8 = new TextEncoder();
+
+/**
+ * A version 5 UUID (SHA-1, ecgcad namespace) of `name`, as 32 hex digits. The name goes in as UTF-8 bytes: the
+ * `uuid` package's own string conversion throws on a lone surrogate.
+ */
 function nameBasedUuidHex(name: string): string {
-  const hash = createHash('sha1').update(ECGCAD_UUID_NAMESPACE).update(name, 'utf8').digest();
-  hash[6] = ((hash[6] as number) & 0x0f) | 0x50;
-  hash[8] = ((hash[8] as number) & 0x3f) | 0x80;
-  return hash.subarray(0, 16).toString('hex');
+  return Buffer.from(v5(utf8.encode(name), ECGCAD_UUID_NAMESPACE, new Uint8Array(16))).toString('hex');
 }
 
 /** A UID derived from `name`: under `root` when given, else in the 2.25 UUID form. */

@@ -175,3 +175,27 @@ describe('parseDataset', () => {
     expect(() => ds.uint16(0x003a0005)).toThrow(/shorter than 2 bytes/);
   });
 });
+
+describe('parseDataset stopAtTag', () => {
+  it('stops before the first top-level element at or above the tag, and says where', () => {
+    const b = new Bytes()
+      .tag(0x0008, 0x0016)
+      .ascii('UI')
+      .u16(4)
+      .ascii('1.2\0')
+      .tag(0x0020, 0x000d)
+      .ascii('UI')
+      .u16(4)
+      .ascii('1.3\0')
+      .tag(0x0020, 0x000e)
+      // garbage after the stop is never read
+      .ascii('??')
+      .u16(0xffff)
+      .build();
+    const ds = parseDataset(b, 0, b.length, EXPLICIT, { stopAtTag: 0x0020000e });
+    expect(ds.string(0x0020000d)).toBe('1.3');
+    expect(ds.end).toBe(24);
+    expect(() => parseDataset(b, 0, b.length, EXPLICIT)).toThrow(MalformedInputError);
+    expect(parseDataset(b, 0, b.length, EXPLICIT, { stopAtTag: 0x00080017 }).end).toBe(12);
+  });
+});

@@ -3,6 +3,8 @@
  * explicit VR little and big endian; nested sequences of defined or undefined length. It never inflates,
  * never allocates in proportion to a declared length, and fails with MalformedInputError on any element that
  * runs past its container, so hostile bytes cannot make it read out of bounds or loop.
+ * Kept rather than dicom-parser (which the tests use as the independent reader): it parses the Mortara sample in
+ * about 0.1 ms against dicom-parser's 0.43 ms (commit 7339baf, docs/PERFORMANCE.md).
  */
 import { MalformedInputError } from '@ecgcad/ecg';
 
@@ -48,6 +50,8 @@ interface PendingSequence {
 /** Elements of one data set (the top level or one sequence item), by tag (group << 16 | element). */
 export class DicomDataset {
   readonly elements = new Map<number, DicomElement>();
+  /** Offset just after the last element read (where a `stopAtTag` parse stopped). */
+  end = 0;
   /** Sequences not read yet, by tag. */
   readonly #pending = new Map<number, PendingSequence>();
   constructor(
@@ -177,16 +181,31 @@ const NEVER_SEQUENCES = new Set([0x54001010, 0x5400100a]);
 /** Deepest sequence nesting accepted (waveform objects nest 3-4 deep). */
 const MAX_DEPTH = 16;
 
+/** Options of {@link parseDataset}. */
+export interface ParseDatasetOptions {
+  /**
+   * Stop before the first top-level element whose tag is at or above this one (elements come in tag order): reads
+   * the group 0002 meta header alone, or a data set only as far as the identifiers a caller needs.
+   */
+  stopAtTag?: number;
+}
+
 /**
  * Parses a data set from `start` to `end` (exclusive) of `bytes`. Every element header is checked now; the items
  * of a sequence are read when DicomDataset.items() first asks for them. An undefined-length sequence is walked
  * now, with every check, to find where it ends; a defined-length one is only bounds-checked.
  */
-export function parseDataset(bytes: Uint8Array, start: number, end: number, encoding: DicomEncoding): DicomDataset {
+export function parseDataset(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  encoding: DicomEncoding,
+  options: ParseDatasetOptions = {},
+): DicomDataset {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const reader = new Reader(bytes, view, encoding);
   const ds = new DicomDataset(bytes, view, encoding);
-  reader.readElements(ds, start, end, 0, false);
+  ds.end = reader.readElements(ds, start, end, 0, false, options.stopAtTag);
   return ds;
 }
 
@@ -227,11 +246,23 @@ class Reader {
    * or, without one, only checking them (the walk that finds where an undefined-length sequence ends).
    * Returns the position after the last element (after the delimiter, when one ended the item).
    */
-  readElements(ds: DicomDataset | undefined, pos: number, end: number, depth: number, untilDelimiter: boolean): number {
+  readElements(
+    ds: DicomDataset | undefined,
+    pos: number,
+    end: number,
+    depth: number,
+    untilDelimiter: boolean,
+    stopAtTag = 0x100000000,
+  ): number {
     const { bytes, explicitVr } = this;
     while (pos < end) {
-      if (pos + 8 > end) throw malformed('element header runs past the end', pos);
+      // The tag alone decides a stop: what follows may be in another encoding (the data set after the meta header).
+      if (pos + 8 > end) {
+        if (pos + 4 <= end && this.tagAt(pos) >= stopAtTag) return pos;
+        throw malformed('element header runs past the end', pos);
+      }
       const tag = this.tagAt(pos);
+      if (tag >= stopAtTag) return pos;
       if (tag === ITEM_DELIMITER) {
         if (!untilDelimiter) throw malformed('item delimiter outside an undefined-length item', pos);
         return pos + 8;
@@ -350,35 +381,4 @@ class Reader {
 
 function malformed(message: string, offset: number): MalformedInputError {
   return new MalformedInputError(FORMAT, message, `byte ${offset}`);
-}
-
-/** What a Part 10 meta header says, and where the data set begins. */
-export interface Part10Header {
-  transferSyntaxUid: string;
-  datasetStart: number;
-}
-
-/**
- * Reads the Part 10 file meta information (group 0002, always explicit VR little endian) after the preamble.
- * Returns the transfer syntax and the offset of the data set.
- */
-export function readPart10Header(bytes: Uint8Array): Part10Header {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const encoding = { littleEndian: true, explicitVr: true };
-  let pos = 132;
-  // Walk group 0002 element by element (the group length may be missing or wrong in the wild).
-  let end = pos;
-  while (end + 8 <= bytes.length && view.getUint16(end, true) === 0x0002) {
-    const long = LONG_VRS[((bytes[end + 4] as number) << 8) | (bytes[end + 5] as number)] === 1;
-    if (long && end + 12 > bytes.length) break;
-    const length = long ? view.getUint32(end + 8, true) : view.getUint16(end + 6, true);
-    const next = end + (long ? 12 : 8) + length;
-    if (length === UNDEFINED_LENGTH || next > bytes.length) throw malformed('broken file meta information', end);
-    end = next;
-  }
-  const meta = parseDataset(bytes, pos, end, encoding);
-  const transferSyntaxUid = meta.string(0x00020010);
-  if (!transferSyntaxUid) throw new MalformedInputError(FORMAT, 'missing TransferSyntaxUID', '(0002,0010)');
-  pos = end;
-  return { transferSyntaxUid, datasetStart: pos };
 }

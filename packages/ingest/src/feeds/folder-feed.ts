@@ -7,7 +7,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { ConfigError } from '@ecgcad/ecg';
+import { ConfigError, type RetryPolicy, retryDelayMs, retryPolicy } from '@ecgcad/ecg';
 import { type FSWatcher, watch } from 'chokidar';
 import type { FeedCommonOptions } from './intake.js';
 import { handOver, silentLogger } from './intake.js';
@@ -20,8 +20,11 @@ export interface FolderFeedOptions extends FeedCommonOptions {
   stableMs?: number;
   /** How often sizes are polled while waiting for stability. Default 250 ms. */
   pollMs?: number;
-  /** First wait before retrying a file after a transient failure; doubles up to 10x. Default 5000 ms. */
-  retryMs?: number;
+  /**
+   * Waits between retries of a file after a transient failure (Retry-After honoured). Default DEFAULT_RETRY_POLICY.
+   * A dropped file is never given up on: after `attempts` it is logged once and retried at the longest delay.
+   */
+  retry?: Partial<RetryPolicy>;
   /** Larger files are refused unread (moved to `rejected/`). Default 64 MiB. */
   maxFileBytes?: number;
   /** Poll the directory instead of using inotify (network shares). Default false. */
@@ -52,12 +55,12 @@ export async function startFolderFeed(options: FolderFeedOptions): Promise<Folde
   const dir = resolve(options.dir);
   const stableMs = options.stableMs ?? 2000;
   const pollMs = options.pollMs ?? 250;
-  const retryMs = options.retryMs ?? 5000;
+  const retry = retryPolicy(options.retry);
   const maxFileBytes = options.maxFileBytes ?? 64 * 1024 * 1024;
   const issues: string[] = [];
   if (!(stableMs >= 0)) issues.push('folder feed stableMs: 0 or more');
   if (!(pollMs > 0)) issues.push('folder feed pollMs: more than 0');
-  if (!(retryMs > 0)) issues.push('folder feed retryMs: more than 0');
+  if (!(retry.baseDelayMs > 0)) issues.push('folder feed retry.baseDelayMs: more than 0');
   if (issues.length > 0) throw new ConfigError(issues);
   const logger = options.logger ?? silentLogger;
   const doneDir = join(dir, 'done');
@@ -103,11 +106,16 @@ export async function startFolderFeed(options: FolderFeedOptions): Promise<Folde
     inFlight.add(task);
   };
 
-  const retryLater = (path: string): void => {
+  const retryLater = (path: string, failure?: unknown): void => {
     if (closed) return;
     const n = (attempts.get(path) ?? 0) + 1;
     attempts.set(path, n);
-    const wait = Math.min(retryMs * 2 ** (n - 1), retryMs * 10);
+    // The file on disk is the durable copy and has no dead-letter queue: past the policy's attempts it stays and is
+    // retried at the longest delay, with one error line for the operator.
+    if (n === retry.attempts) {
+      logger.error({ feed: 'folder', attempts: n }, 'a dropped file still cannot be handed over; retrying');
+    }
+    const wait = retryDelayMs(retry, Math.min(n, retry.attempts), failure);
     clearTimeout(retryTimers.get(path));
     retryTimers.set(
       path,
@@ -159,7 +167,7 @@ export async function startFolderFeed(options: FolderFeedOptions): Promise<Folde
     }
     const result = await handOver(bytes, { feed: 'folder', receivedAt, name }, options);
     if (result.outcome === 'retry') {
-      retryLater(path);
+      retryLater(path, result);
       return;
     }
     attempts.delete(path);

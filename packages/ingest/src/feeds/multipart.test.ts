@@ -29,9 +29,18 @@ describe('parseMediaType', () => {
     });
     expect(parseMediaType('application/xml; charset=utf-8')?.type).toBe('application/xml');
   });
-  it('refuses what breaks the grammar', () => {
-    for (const bad of ['', 'multipart', 'a/b; =x', 'a/b; x="unterminated', 'a/b x=y', 'a/b; x']) {
+  it('takes an unquoted type parameter with a slash, as senders write it', () => {
+    expect(parseMediaType('multipart/related; type=application/dicom; boundary=abc')?.params).toEqual({
+      type: 'application/dicom',
+      boundary: 'abc',
+    });
+  });
+  it('refuses a value without type/subtype, and drops a broken parameter', () => {
+    for (const bad of [undefined, '', 'multipart', 'a/b x=y', 'a/', `a/b; x=${'y'.repeat(1100)}`]) {
       expect(parseMediaType(bad)).toBeUndefined();
+    }
+    for (const broken of ['a/b; =x', 'a/b; x="unterminated', 'a/b; x', 'a/b;']) {
+      expect(parseMediaType(broken)).toEqual({ type: 'a/b', params: {} });
     }
   });
 });

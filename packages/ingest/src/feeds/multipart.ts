@@ -5,6 +5,7 @@
  * a body that ends before the closing delimiter is an error.
  */
 import { LimitExceededError, MalformedInputError } from '@ecgcad/ecg';
+import { parse as parseContentType } from 'content-type';
 
 /** A media type with lower-cased type/subtype and parameter names. */
 export interface MediaType {
@@ -14,67 +15,20 @@ export interface MediaType {
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const TYPE_SUBTYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
- * Parses a Content-Type value (RFC 9110 8.3.1): `type/subtype *( OWS ";" OWS name=(token|quoted-string) )`.
- * Returns undefined for anything that does not follow the grammar.
+ * Parses a Content-Type value (RFC 9110 8.3.1) with the `content-type` package, which reads parameters the way
+ * senders write them (an unquoted `type=application/dicom` although "/" is not a token character) and drops a
+ * broken one. Returns undefined when the value is missing, over 1 KiB, or its type is not `type/subtype`.
  */
 export function parseMediaType(value: string | undefined): MediaType | undefined {
   if (value === undefined || value.length > 1024) return undefined;
-  let at = 0;
-  const skipOws = () => {
-    while (value[at] === ' ' || value[at] === '\t') at++;
-  };
-  const readToken = (): string => {
-    const start = at;
-    while (at < value.length && TOKEN.test(value[at]!)) at++;
-    return value.slice(start, at);
-  };
-  skipOws();
-  const type = readToken();
-  if (!type || value[at] !== '/') return undefined;
-  at++;
-  const subtype = readToken();
-  if (!subtype) return undefined;
+  const { type, parameters } = parseContentType(value);
+  if (!TYPE_SUBTYPE.test(type)) return undefined;
   const params: Record<string, string> = {};
-  for (;;) {
-    skipOws();
-    if (at >= value.length) break;
-    if (value[at] !== ';') return undefined;
-    at++;
-    skipOws();
-    if (at >= value.length) break; // a trailing ";" is tolerated
-    const name = readToken().toLowerCase();
-    if (!name || value[at] !== '=') return undefined;
-    at++;
-    let paramValue: string;
-    if (value[at] === '"') {
-      at++;
-      paramValue = '';
-      for (;;) {
-        const c = value[at];
-        if (c === undefined) return undefined;
-        at++;
-        if (c === '"') break;
-        if (c === '\\') {
-          const escaped = value[at];
-          if (escaped === undefined) return undefined;
-          paramValue += escaped;
-          at++;
-        } else {
-          paramValue += c;
-        }
-      }
-    } else {
-      // Senders commonly leave `type=application/dicom` unquoted although "/" is not a token character.
-      const start = at;
-      while (at < value.length && (TOKEN.test(value[at]!) || value[at] === '/')) at++;
-      paramValue = value.slice(start, at);
-      if (!paramValue) return undefined;
-    }
-    if (!(name in params)) params[name] = paramValue;
-  }
-  return { type: `${type}/${subtype}`.toLowerCase(), params };
+  for (const [name, paramValue] of Object.entries(parameters)) if (TOKEN.test(name)) params[name] = paramValue;
+  return { type, params };
 }
 
 /** RFC 2046 boundary: 1-70 bchars, not ending in a space. */

@@ -23,6 +23,7 @@ describe('PduGuard', () => {
           for (let at = 0; at < stream.byteLength; at += size) {
             expect(guard.push(stream.subarray(at, at + size))).toBe(true);
           }
+          expect(guard.completed).toBe(pdus.length);
         },
       ),
     );
@@ -35,5 +36,14 @@ describe('PduGuard', () => {
     expect(guard.push(big.subarray(0, 3))).toBe(true);
     expect(guard.push(big.subarray(3))).toBe(false);
     expect(new PduGuard(1 << 20).push(Buffer.from('GET / HTTP/1.1\r\n'))).toBe(false);
+  });
+
+  it('counts a PDU as completed only when its last byte arrives, however slowly the bytes trickle', () => {
+    const stream = pdu(4, 10);
+    const guard = new PduGuard(100);
+    for (let at = 0; at < stream.byteLength - 1; at++) guard.push(stream.subarray(at, at + 1));
+    expect(guard.completed).toBe(0);
+    guard.push(stream.subarray(stream.byteLength - 1));
+    expect(guard.completed).toBe(1);
   });
 });

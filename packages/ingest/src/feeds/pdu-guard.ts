@@ -7,6 +7,8 @@ export class PduGuard {
   #remaining = 0;
   /** Bytes of a header split across chunks. */
   #header: number[] = [];
+  /** PDUs received in full so far (the SCP's idle timer counts progress in whole PDUs, so trickled bytes do not). */
+  completed = 0;
 
   constructor(private readonly maxPduBytes: number) {}
 
@@ -18,6 +20,7 @@ export class PduGuard {
         const take = Math.min(this.#remaining, chunk.byteLength - at);
         this.#remaining -= take;
         at += take;
+        if (this.#remaining === 0) this.completed++;
         continue;
       }
       this.#header.push(chunk[at]!);
@@ -29,6 +32,7 @@ export class PduGuard {
         const length = ((b0 << 24) >>> 0) + (b1 << 16) + (b2 << 8) + b3;
         if (length > this.maxPduBytes) return false;
         this.#remaining = length;
+        if (length === 0) this.completed++;
       }
     }
     return true;

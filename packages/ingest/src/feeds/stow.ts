@@ -2,13 +2,14 @@
  * DICOMweb STOW-RS (PS3.18 10.5): one multipart/related request, many instances, one Store Instances Response.
  * Pure here: the route in http-feeds.ts parses the body and calls {@link storeInstances}.
  */
-import dicomParser from 'dicom-parser';
+import { MalformedInputError } from '@ecgcad/ecg';
+import { parseDataset } from '../dicom/dataset.js';
+import { encodingOfTransferSyntax, isDicomPart10, type Part10Meta, readPart10Meta } from '../dicom/part10.js';
+import { isEcgWaveformSopClass } from '../dicom/sop-classes.js';
 import type { FeedCommonOptions } from './intake.js';
 import { handOver } from './intake.js';
 import type { MultipartPart } from './multipart.js';
 import { parseMediaType } from './multipart.js';
-import { readPart10Meta } from './part10.js';
-import { isEcgWaveformSopClass } from './sop-classes.js';
 
 /** FailureReason (0008,1197) values used in STOW-RS responses (PS3.18 Annex I, PS3.4 B.2.3). */
 export const FailureReason = {
@@ -84,11 +85,11 @@ async function storeOne(
   if (partType !== 'application/dicom') {
     return { result: { failureReason: FailureReason.CannotUnderstand, reason: 'part is not application/dicom' } };
   }
-  const meta = readPart10Meta(part.body);
+  const meta = part10Meta(part.body);
   // The dataset's own UIDs name the instance; the meta header's copies can disagree (seen in real files).
-  const dataset = meta ? datasetIds(part.body) : undefined;
-  const sopClassUid = dataset?.sopClassUid ?? meta?.sopClassUid;
-  const sopInstanceUid = dataset?.sopInstanceUid ?? meta?.sopInstanceUid;
+  const dataset = meta ? datasetIds(part.body, meta) : undefined;
+  const sopClassUid = dataset?.sopClassUid ?? validUid(meta?.sopClassUid);
+  const sopInstanceUid = dataset?.sopInstanceUid ?? validUid(meta?.sopInstanceUid);
   const ids = {
     ...(sopClassUid ? { sopClassUid } : {}),
     ...(sopInstanceUid ? { sopInstanceUid } : {}),
@@ -137,28 +138,54 @@ async function storeOne(
   return { result: { ...ids, failureReason, reason: outcome.reason } };
 }
 
-/** SOP Class, SOP Instance and Study Instance UIDs from the dataset; undefined when it cannot be read. */
+/** The meta header of Part 10 bytes; undefined when they are not Part 10 or the header is broken. */
+function part10Meta(bytes: Uint8Array): Part10Meta | undefined {
+  if (!isDicomPart10(bytes)) return undefined;
+  try {
+    return readPart10Meta(bytes);
+  } catch (err) {
+    if (err instanceof MalformedInputError) return undefined;
+    throw err;
+  }
+}
+
+/** A UID is at most 64 chars of digits and dots; anything else is dropped rather than echoed back. */
+function validUid(value: string | undefined): string | undefined {
+  return value && /^[0-9.]{1,64}$/.test(value) ? value : undefined;
+}
+
+/** The last element read for the response: Study Instance UID (elements come in tag order). */
+const AFTER_STUDY_UID = 0x0020000e;
+
+/**
+ * SOP Class, SOP Instance and Study Instance UIDs from the dataset; undefined when it cannot be read. Only the
+ * elements up to the Study Instance UID are read. Syntaxes the decoder refuses are read as explicit VR little endian
+ * (all the compressed ones are) so that the response names the instance; deflated data sets cannot be read.
+ */
 function datasetIds(
   bytes: Uint8Array,
+  meta: Part10Meta,
 ): { sopClassUid?: string; sopInstanceUid?: string; studyInstanceUid?: string } | undefined {
+  const syntax = meta.transferSyntaxUid;
+  if (syntax === undefined || syntax === DEFLATED_EXPLICIT_LITTLE) return undefined;
+  const encoding = encodingOfTransferSyntax(syntax) ?? { littleEndian: true, explicitVr: true };
   try {
-    const dataset = dicomParser.parseDicom(bytes, { untilTag: 'x0020000d' });
-    const uid = (tag: string) => {
-      const value = dataset.string(tag)?.replace(/\0/g, '').trim();
-      return value && /^[0-9.]{1,64}$/.test(value) ? value : undefined;
-    };
-    const sopClassUid = uid('x00080016');
-    const sopInstanceUid = uid('x00080018');
-    const studyInstanceUid = uid('x0020000d');
+    const dataset = parseDataset(bytes, meta.datasetStart, bytes.length, encoding, { stopAtTag: AFTER_STUDY_UID });
+    const sopClassUid = validUid(dataset.string(0x00080016));
+    const sopInstanceUid = validUid(dataset.string(0x00080018));
+    const studyInstanceUid = validUid(dataset.string(0x0020000d));
     return {
       ...(sopClassUid ? { sopClassUid } : {}),
       ...(sopInstanceUid ? { sopInstanceUid } : {}),
       ...(studyInstanceUid ? { studyInstanceUid } : {}),
     };
-  } catch {
-    return undefined;
+  } catch (err) {
+    if (err instanceof MalformedInputError) return undefined;
+    throw err;
   }
 }
+
+const DEFLATED_EXPLICIT_LITTLE = '1.2.840.10008.1.2.1.99';
 
 /** The Store Instances Response Module in the DICOM JSON model (PS3.18 F.2). */
 function responseDataset(stored: StowInstanceResult[], failed: StowInstanceResult[]): Record<string, unknown> {

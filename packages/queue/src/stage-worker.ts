@@ -1,11 +1,22 @@
 /**
  * The BullMQ worker shell every stage shares: worker settings with their defaults, the stage events, and the
  * failure policy (a permanent fault goes straight to the failed set, the dead-letter queue, as an
- * UnrecoverableError; anything else is retried with the job's backoff). A stage supplies only its job handler.
+ * UnrecoverableError; anything else is retried after the retry policy's delay, an EHR's Retry-After honoured). A
+ * stage supplies only its job handler.
  */
+
+import {
+  failureReason,
+  isPermanentFailure,
+  QUEUE_PREFIX,
+  type RetryPolicy,
+  retryAfterOf,
+  type StageEventListener,
+  type StageName,
+  TransientError,
+} from '@ecgcad/ecg';
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
-import { QUEUE_PREFIX } from '../contracts.js';
-import { failureReason, isPermanentFailure, type StageEventListener, type StageName } from './queue-jobs.js';
+import { stageBackoffStrategy } from './job-options.js';
 
 /** Options every stage worker takes. */
 export interface StageWorkerOptions {
@@ -23,6 +34,11 @@ export interface StageWorkerOptions {
   lockDurationMs?: number;
   /** Stage events for metrics and logs; a throwing listener never changes a job's fate. */
   onEvent?: StageEventListener;
+  /**
+   * The retry policy: its delays are the worker's backoff strategy; a stage that adds jobs to the next queue gives
+   * them its attempts. Default DEFAULT_RETRY_POLICY.
+   */
+  retry?: Partial<RetryPolicy>;
 }
 
 /** What a stage's handler reports for the `done` event, beside the job's result. */
@@ -40,6 +56,11 @@ export interface StageDefinition<D, R> {
   defaultConcurrency: number;
   /** The ECG id a failure event names until the handler knows better (it may set `track.ecgId`). */
   ecgIdOf(job: Job<D>): string;
+  /**
+   * Checks the job's data before the handler runs (a contract check from @ecgcad/ecg); throwing a PermanentError
+   * sends malformed job JSON to the dead-letter set at once, with its reason, instead of retrying a TypeError.
+   */
+  checkData?(data: unknown): void;
   handle(job: Job<D>, track: { ecgId: string }): Promise<StageJobDone<R>>;
 }
 
@@ -55,8 +76,9 @@ export function startStageWorker<D, R>(definition: StageDefinition<D, R>, option
   };
   const processor = async (job: Job<D>): Promise<R> => {
     const started = performance.now();
-    const track = { ecgId: definition.ecgIdOf(job) };
+    const track = { ecgId: ecgIdOrUnknown(definition, job) };
     try {
+      definition.checkData?.(job.data);
       const done = await definition.handle(job, track);
       emit({
         stage,
@@ -76,7 +98,9 @@ export function startStageWorker<D, R>(definition: StageDefinition<D, R>, option
       }
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       emit({ stage, outcome: lastAttempt ? 'failed' : 'retry', ecgId: track.ecgId, ms, reason });
-      throw new Error(reason);
+      // The reason only (patient-free), and the peer's Retry-After, which the backoff strategy honours.
+      const retryAfterMs = retryAfterOf(err);
+      throw new TransientError(reason, retryAfterMs === undefined ? {} : { retryAfterMs });
     }
   };
   return new Worker<D, R>(definition.queue, processor, {
@@ -86,5 +110,16 @@ export function startStageWorker<D, R>(definition: StageDefinition<D, R>, option
     stalledInterval: options.stalledIntervalMs ?? 30_000,
     maxStalledCount: options.maxStalledCount ?? 2,
     lockDuration: options.lockDurationMs ?? 30_000,
+    settings: { backoffStrategy: stageBackoffStrategy(options.retry) },
   });
+}
+
+/** The ECG id of a job for events, or `unknown` when its data is too broken to name one. */
+function ecgIdOrUnknown<D, R>(definition: StageDefinition<D, R>, job: Job<D>): string {
+  try {
+    const id = definition.ecgIdOf(job);
+    return typeof id === 'string' ? id : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }

@@ -1,0 +1,561 @@
+;; WebAssembly SIMD kernels for the hot loops of prepare(), the quality gate, the finiteness check and the DICOM
+;; decoder. The source of truth: packages/ecg/scripts/build-kernels.mjs assembles this file with wabt into
+;; dist/kernels/simd-kernels.wasm, which ../simd-kernels.ts loads (and documents: memory layout, callers).
+;;
+;; Every kernel computes exactly what its JavaScript counterpart computes, lane by lane, in the same order, in
+;; float64 without fused multiply-adds, so the results are bit-identical (simd-kernels.test.ts and the callers'
+;; tests compare them). Addresses are byte offsets into the one exported memory; the caller keeps its rows there.
+;;
+;; Loops are counted: `count` steps, skipped when count is 0, pointers advanced at the end of each step:
+;;   (block $done (br_if $done (i32.eqz count)) (loop $step ... (br_if $step (local.tee count (count - 1)))))
+(module
+  (memory (export "memory") 1)
+
+  ;; --- Zero-phase filter: three fused symmetric second-order sections (numerator 1, b1, 1). ---
+  ;;
+  ;; filter.ts's runSymmetric, per section and sample, with the section's input x and output y:
+  ;;   y = (x + z1) - a1 * y[n-1];   z1 = b1 * x + z2;   z2 = x - a2 * y
+  ;; the output of one section being the input of the next. A vector carries two leads (lanes), each at its own
+  ;; address; one section's recursion is bound by the latency of its multiply and subtract, so biquads2 runs two
+  ;; vectors (four leads) section by section across them, and the independent vectors hide each other's latency.
+  ;;
+  ;; biquads1 / biquads2 (pairs, odd, step): 2 pairs + odd samples per lead, two samples per step (measured
+  ;; 1.05x against one), forward (step +16 bytes) or backward (-16), the second sample of a step half a step on.
+  ;; Their other inputs lie at fixed addresses (SimdKernels in ../simd-kernels.ts writes them there):
+  ;; - byte 0: i32 address of each lead's first sample (2 or 4 of them);
+  ;; - byte 64: f64 [b1, a1, a2] of sections 1, 2 and 3 (9 values);
+  ;; - byte 256: per vector, f64x2 start states z1 and z2 of sections 1, 2, 3 (lane 0 for the first lead).
+  ;; Every y[n-1] starts at 0. (Passing these three addresses as parameters instead measured 5-10 % slower on
+  ;; this kernel, Node 20, same loop; the other kernels take theirs as parameters at no measured cost.)
+
+  (func (export "biquads1")
+    (param $pairs i32) (param $odd i32) (param $step i32)
+    (local $half i32)
+    ;; lane pointers: the current sample, and the next one half a step on
+    (local $p0 i32) (local $p1 i32) (local $q0 i32) (local $q1 i32)
+    ;; coefficients, splat over both lanes
+    (local $b1_1 v128) (local $a1_1 v128) (local $a2_1 v128)
+    (local $b1_2 v128) (local $a1_2 v128) (local $a2_2 v128)
+    (local $b1_3 v128) (local $a1_3 v128) (local $a2_3 v128)
+    ;; the input and each section's z1, z2 and y (which holds y[n-1] until it is set)
+    (local $x v128)
+    (local $z1_1 v128) (local $z2_1 v128) (local $y_1 v128)
+    (local $z1_2 v128) (local $z2_2 v128) (local $y_2 v128)
+    (local $z1_3 v128) (local $z2_3 v128) (local $y_3 v128)
+    (local.set $half (i32.shr_s (local.get $step) (i32.const 1)))
+    ;; lane pointers at byte 0, coefficients at 64, start states at 256
+    (local.set $p0 (i32.load (i32.const 0)))
+    (local.set $p1 (i32.load (i32.const 4)))
+    (local.set $b1_1 (v128.load64_splat (i32.const 64)))
+    (local.set $a1_1 (v128.load64_splat (i32.const 72)))
+    (local.set $a2_1 (v128.load64_splat (i32.const 80)))
+    (local.set $b1_2 (v128.load64_splat (i32.const 88)))
+    (local.set $a1_2 (v128.load64_splat (i32.const 96)))
+    (local.set $a2_2 (v128.load64_splat (i32.const 104)))
+    (local.set $b1_3 (v128.load64_splat (i32.const 112)))
+    (local.set $a1_3 (v128.load64_splat (i32.const 120)))
+    (local.set $a2_3 (v128.load64_splat (i32.const 128)))
+    (local.set $z1_1 (v128.load (i32.const 256)))
+    (local.set $z2_1 (v128.load (i32.const 272)))
+    (local.set $z1_2 (v128.load (i32.const 288)))
+    (local.set $z2_2 (v128.load (i32.const 304)))
+    (local.set $z1_3 (v128.load (i32.const 320)))
+    (local.set $z2_3 (v128.load (i32.const 336)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $pairs)))
+      (loop $step
+        ;; sample n at p
+        (local.set $x (v128.load64_lane 1 (local.get $p1) (v128.load64_zero (local.get $p0))))
+        (local.set $y_1 (f64x2.sub (f64x2.add (local.get $x) (local.get $z1_1)) (f64x2.mul (local.get $a1_1) (local.get $y_1))))
+        (local.set $z1_1 (f64x2.add (f64x2.mul (local.get $b1_1) (local.get $x)) (local.get $z2_1)))
+        (local.set $z2_1 (f64x2.sub (local.get $x) (f64x2.mul (local.get $a2_1) (local.get $y_1))))
+        (local.set $y_2 (f64x2.sub (f64x2.add (local.get $y_1) (local.get $z1_2)) (f64x2.mul (local.get $a1_2) (local.get $y_2))))
+        (local.set $z1_2 (f64x2.add (f64x2.mul (local.get $b1_2) (local.get $y_1)) (local.get $z2_2)))
+        (local.set $z2_2 (f64x2.sub (local.get $y_1) (f64x2.mul (local.get $a2_2) (local.get $y_2))))
+        (local.set $y_3 (f64x2.sub (f64x2.add (local.get $y_2) (local.get $z1_3)) (f64x2.mul (local.get $a1_3) (local.get $y_3))))
+        (local.set $z1_3 (f64x2.add (f64x2.mul (local.get $b1_3) (local.get $y_2)) (local.get $z2_3)))
+        (local.set $z2_3 (f64x2.sub (local.get $y_2) (f64x2.mul (local.get $a2_3) (local.get $y_3))))
+        (v128.store64_lane 0 (local.get $p0) (local.get $y_3))
+        (v128.store64_lane 1 (local.get $p1) (local.get $y_3))
+        ;; sample n + 1 at q, half a step on
+        (local.set $q0 (i32.add (local.get $p0) (local.get $half)))
+        (local.set $q1 (i32.add (local.get $p1) (local.get $half)))
+        (local.set $x (v128.load64_lane 1 (local.get $q1) (v128.load64_zero (local.get $q0))))
+        (local.set $y_1 (f64x2.sub (f64x2.add (local.get $x) (local.get $z1_1)) (f64x2.mul (local.get $a1_1) (local.get $y_1))))
+        (local.set $z1_1 (f64x2.add (f64x2.mul (local.get $b1_1) (local.get $x)) (local.get $z2_1)))
+        (local.set $z2_1 (f64x2.sub (local.get $x) (f64x2.mul (local.get $a2_1) (local.get $y_1))))
+        (local.set $y_2 (f64x2.sub (f64x2.add (local.get $y_1) (local.get $z1_2)) (f64x2.mul (local.get $a1_2) (local.get $y_2))))
+        (local.set $z1_2 (f64x2.add (f64x2.mul (local.get $b1_2) (local.get $y_1)) (local.get $z2_2)))
+        (local.set $z2_2 (f64x2.sub (local.get $y_1) (f64x2.mul (local.get $a2_2) (local.get $y_2))))
+        (local.set $y_3 (f64x2.sub (f64x2.add (local.get $y_2) (local.get $z1_3)) (f64x2.mul (local.get $a1_3) (local.get $y_3))))
+        (local.set $z1_3 (f64x2.add (f64x2.mul (local.get $b1_3) (local.get $y_2)) (local.get $z2_3)))
+        (local.set $z2_3 (f64x2.sub (local.get $y_2) (f64x2.mul (local.get $a2_3) (local.get $y_3))))
+        (v128.store64_lane 0 (local.get $q0) (local.get $y_3))
+        (v128.store64_lane 1 (local.get $q1) (local.get $y_3))
+        (local.set $p0 (i32.add (local.get $p0) (local.get $step)))
+        (local.set $p1 (i32.add (local.get $p1) (local.get $step)))
+        (br_if $step (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1))))))
+    ;; the odd sample out, at p
+    (if (local.get $odd)
+      (then
+        (local.set $x (v128.load64_lane 1 (local.get $p1) (v128.load64_zero (local.get $p0))))
+        (local.set $y_1 (f64x2.sub (f64x2.add (local.get $x) (local.get $z1_1)) (f64x2.mul (local.get $a1_1) (local.get $y_1))))
+        (local.set $z1_1 (f64x2.add (f64x2.mul (local.get $b1_1) (local.get $x)) (local.get $z2_1)))
+        (local.set $z2_1 (f64x2.sub (local.get $x) (f64x2.mul (local.get $a2_1) (local.get $y_1))))
+        (local.set $y_2 (f64x2.sub (f64x2.add (local.get $y_1) (local.get $z1_2)) (f64x2.mul (local.get $a1_2) (local.get $y_2))))
+        (local.set $z1_2 (f64x2.add (f64x2.mul (local.get $b1_2) (local.get $y_1)) (local.get $z2_2)))
+        (local.set $z2_2 (f64x2.sub (local.get $y_1) (f64x2.mul (local.get $a2_2) (local.get $y_2))))
+        (local.set $y_3 (f64x2.sub (f64x2.add (local.get $y_2) (local.get $z1_3)) (f64x2.mul (local.get $a1_3) (local.get $y_3))))
+        (local.set $z1_3 (f64x2.add (f64x2.mul (local.get $b1_3) (local.get $y_2)) (local.get $z2_3)))
+        (local.set $z2_3 (f64x2.sub (local.get $y_2) (f64x2.mul (local.get $a2_3) (local.get $y_3))))
+        (v128.store64_lane 0 (local.get $p0) (local.get $y_3))
+        (v128.store64_lane 1 (local.get $p1) (local.get $y_3)))))
+
+  ;; biquads1 over two vectors (leads 0 and 1 in vector A, 2 and 3 in vector B), section by section across them.
+  (func (export "biquads2")
+    (param $pairs i32) (param $odd i32) (param $step i32)
+    (local $half i32)
+    (local $p0 i32) (local $p1 i32) (local $p2 i32) (local $p3 i32)
+    (local $q0 i32) (local $q1 i32) (local $q2 i32) (local $q3 i32)
+    (local $b1_1 v128) (local $a1_1 v128) (local $a2_1 v128)
+    (local $b1_2 v128) (local $a1_2 v128) (local $a2_2 v128)
+    (local $b1_3 v128) (local $a1_3 v128) (local $a2_3 v128)
+    (local $xA v128)
+    (local $z1_1A v128) (local $z2_1A v128) (local $y_1A v128)
+    (local $z1_2A v128) (local $z2_2A v128) (local $y_2A v128)
+    (local $z1_3A v128) (local $z2_3A v128) (local $y_3A v128)
+    (local $xB v128)
+    (local $z1_1B v128) (local $z2_1B v128) (local $y_1B v128)
+    (local $z1_2B v128) (local $z2_2B v128) (local $y_2B v128)
+    (local $z1_3B v128) (local $z2_3B v128) (local $y_3B v128)
+    (local.set $half (i32.shr_s (local.get $step) (i32.const 1)))
+    ;; lane pointers at byte 0, coefficients at 64, start states at 256
+    (local.set $p0 (i32.load (i32.const 0)))
+    (local.set $p1 (i32.load (i32.const 4)))
+    (local.set $p2 (i32.load (i32.const 8)))
+    (local.set $p3 (i32.load (i32.const 12)))
+    (local.set $b1_1 (v128.load64_splat (i32.const 64)))
+    (local.set $a1_1 (v128.load64_splat (i32.const 72)))
+    (local.set $a2_1 (v128.load64_splat (i32.const 80)))
+    (local.set $b1_2 (v128.load64_splat (i32.const 88)))
+    (local.set $a1_2 (v128.load64_splat (i32.const 96)))
+    (local.set $a2_2 (v128.load64_splat (i32.const 104)))
+    (local.set $b1_3 (v128.load64_splat (i32.const 112)))
+    (local.set $a1_3 (v128.load64_splat (i32.const 120)))
+    (local.set $a2_3 (v128.load64_splat (i32.const 128)))
+    (local.set $z1_1A (v128.load (i32.const 256)))
+    (local.set $z2_1A (v128.load (i32.const 272)))
+    (local.set $z1_2A (v128.load (i32.const 288)))
+    (local.set $z2_2A (v128.load (i32.const 304)))
+    (local.set $z1_3A (v128.load (i32.const 320)))
+    (local.set $z2_3A (v128.load (i32.const 336)))
+    (local.set $z1_1B (v128.load (i32.const 352)))
+    (local.set $z2_1B (v128.load (i32.const 368)))
+    (local.set $z1_2B (v128.load (i32.const 384)))
+    (local.set $z2_2B (v128.load (i32.const 400)))
+    (local.set $z1_3B (v128.load (i32.const 416)))
+    (local.set $z2_3B (v128.load (i32.const 432)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $pairs)))
+      (loop $step
+        ;; sample n at p
+        (local.set $xA (v128.load64_lane 1 (local.get $p1) (v128.load64_zero (local.get $p0))))
+        (local.set $xB (v128.load64_lane 1 (local.get $p3) (v128.load64_zero (local.get $p2))))
+        (local.set $y_1A (f64x2.sub (f64x2.add (local.get $xA) (local.get $z1_1A)) (f64x2.mul (local.get $a1_1) (local.get $y_1A))))
+        (local.set $z1_1A (f64x2.add (f64x2.mul (local.get $b1_1) (local.get $xA)) (local.get $z2_1A)))
+        (local.set $z2_1A (f64x2.sub (local.get $xA) (f64x2.mul (local.get $a2_1) (local.get $y_1A))))
+        (local.set $y_1B (f64x2.sub (f64x2.add (local.get $xB) (local.get $z1_1B)) (f64x2.mul (local.get $a1_1) (local.get $y_1B))))
+        (local.set $z1_1B (f64x2.add (f64x2.mul (local.get $b1_1) (local.get $xB)) (local.get $z2_1B)))
+        (local.set $z2_1B (f64x2.sub (local.get $xB) (f64x2.mul (local.get $a2_1) (local.get $y_1B))))
+        (local.set $y_2A (f64x2.sub (f64x2.add (local.get $y_1A) (local.get $z1_2A)) (f64x2.mul (local.get $a1_2) (local.get $y_2A))))
+        (local.set $z1_2A (f64x2.add (f64x2.mul (local.get $b1_2) (local.get $y_1A)) (local.get $z2_2A)))
+        (local.set $z2_2A (f64x2.sub (local.get $y_1A) (f64x2.mul (local.get $a2_2) (local.get $y_2A))))
+        (local.set $y_2B (f64x2.sub (f64x2.add (local.get $y_1B) (local.get $z1_2B)) (f64x2.mul (local.get $a1_2) (local.get $y_2B))))
+        (local.set $z1_2B (f64x2.add (f64x2.mul (local.get $b1_2) (local.get $y_1B)) (local.get $z2_2B)))
+        (local.set $z2_2B (f64x2.sub (local.get $y_1B) (f64x2.mul (local.get $a2_2) (local.get $y_2B))))
+        (local.set $y_3A (f64x2.sub (f64x2.add (local.get $y_2A) (local.get $z1_3A)) (f64x2.mul (local.get $a1_3) (local.get $y_3A))))
+        (local.set $z1_3A (f64x2.add (f64x2.mul (local.get $b1_3) (local.get $y_2A)) (local.get $z2_3A)))
+        (local.set $z2_3A (f64x2.sub (local.get $y_2A) (f64x2.mul (local.get $a2_3) (local.get $y_3A))))
+        (local.set $y_3B (f64x2.sub (f64x2.add (local.get $y_2B) (local.get $z1_3B)) (f64x2.mul (local.get $a1_3) (local.get $y_3B))))
+        (local.set $z1_3B (f64x2.add (f64x2.mul (local.get $b1_3) (local.get $y_2B)) (local.get $z2_3B)))
+        (local.set $z2_3B (f64x2.sub (local.get $y_2B) (f64x2.mul (local.get $a2_3) (local.get $y_3B))))
+        (v128.store64_lane 0 (local.get $p0) (local.get $y_3A))
+        (v128.store64_lane 1 (local.get $p1) (local.get $y_3A))
+        (v128.store64_lane 0 (local.get $p2) (local.get $y_3B))
+        (v128.store64_lane 1 (local.get $p3) (local.get $y_3B))
+        ;; sample n + 1 at q, half a step on
+        (local.set $q0 (i32.add (local.get $p0) (local.get $half)))
+        (local.set $q1 (i32.add (local.get $p1) (local.get $half)))
+        (local.set $q2 (i32.add (local.get $p2) (local.get $half)))
+        (local.set $q3 (i32.add (local.get $p3) (local.get $half)))
+        (local.set $xA (v128.load64_lane 1 (local.get $q1) (v128.load64_zero (local.get $q0))))
+        (local.set $xB (v128.load64_lane 1 (local.get $q3) (v128.load64_zero (local.get $q2))))
+        (local.set $y_1A (f64x2.sub (f64x2.add (local.get $xA) (local.get $z1_1A)) (f64x2.mul (local.get $a1_1) (local.get $y_1A))))
+        (local.set $z1_1A (f64x2.add (f64x2.mul (local.get $b1_1) (local.get $xA)) (local.get $z2_1A)))
+        (local.set $z2_1A (f64x2.sub (local.get $xA) (f64x2.mul (local.get $a2_1) (local.get $y_1A))))
+        (local.set $y_1B (f64x2.sub (f64x2.add (local.get $xB) (local.get $z1_1B)) (f64x2.mul (local.get $a1_1) (local.get $y_1B))))
+        (local.set $z1_1B (f64x2.add (f64x2.mul (local.get $b1_1) (local.get $xB)) (local.get $z2_1B)))
+        (local.set $z2_1B (f64x2.sub (local.get $xB) (f64x2.mul (local.get $a2_1) (local.get $y_1B))))
+        (local.set $y_2A (f64x2.sub (f64x2.add (local.get $y_1A) (local.get $z1_2A)) (f64x2.mul (local.get $a1_2) (local.get $y_2A))))
+        (local.set $z1_2A (f64x2.add (f64x2.mul (local.get $b1_2) (local.get $y_1A)) (local.get $z2_2A)))
+        (local.set $z2_2A (f64x2.sub (local.get $y_1A) (f64x2.mul (local.get $a2_2) (local.get $y_2A))))
+        (local.set $y_2B (f64x2.sub (f64x2.add (local.get $y_1B) (local.get $z1_2B)) (f64x2.mul (local.get $a1_2) (local.get $y_2B))))
+        (local.set $z1_2B (f64x2.add (f64x2.mul (local.get $b1_2) (local.get $y_1B)) (local.get $z2_2B)))
+        (local.set $z2_2B (f64x2.sub (local.get $y_1B) (f64x2.mul (local.get $a2_2) (local.get $y_2B))))
+        (local.set $y_3A (f64x2.sub (f64x2.add (local.get $y_2A) (local.get $z1_3A)) (f64x2.mul (local.get $a1_3) (local.get $y_3A))))
+        (local.set $z1_3A (f64x2.add (f64x2.mul (local.get $b1_3) (local.get $y_2A)) (local.get $z2_3A)))
+        (local.set $z2_3A (f64x2.sub (local.get $y_2A) (f64x2.mul (local.get $a2_3) (local.get $y_3A))))
+        (local.set $y_3B (f64x2.sub (f64x2.add (local.get $y_2B) (local.get $z1_3B)) (f64x2.mul (local.get $a1_3) (local.get $y_3B))))
+        (local.set $z1_3B (f64x2.add (f64x2.mul (local.get $b1_3) (local.get $y_2B)) (local.get $z2_3B)))
+        (local.set $z2_3B (f64x2.sub (local.get $y_2B) (f64x2.mul (local.get $a2_3) (local.get $y_3B))))
+        (v128.store64_lane 0 (local.get $q0) (local.get $y_3A))
+        (v128.store64_lane 1 (local.get $q1) (local.get $y_3A))
+        (v128.store64_lane 0 (local.get $q2) (local.get $y_3B))
+        (v128.store64_lane 1 (local.get $q3) (local.get $y_3B))
+        (local.set $p0 (i32.add (local.get $p0) (local.get $step)))
+        (local.set $p1 (i32.add (local.get $p1) (local.get $step)))
+        (local.set $p2 (i32.add (local.get $p2) (local.get $step)))
+        (local.set $p3 (i32.add (local.get $p3) (local.get $step)))
+        (br_if $step (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1))))))
+    ;; the odd sample out, at p
+    (if (local.get $odd)
+      (then
+        (local.set $xA (v128.load64_lane 1 (local.get $p1) (v128.load64_zero (local.get $p0))))
+        (local.set $xB (v128.load64_lane 1 (local.get $p3) (v128.load64_zero (local.get $p2))))
+        (local.set $y_1A (f64x2.sub (f64x2.add (local.get $xA) (local.get $z1_1A)) (f64x2.mul (local.get $a1_1) (local.get $y_1A))))
+        (local.set $z1_1A (f64x2.add (f64x2.mul (local.get $b1_1) (local.get $xA)) (local.get $z2_1A)))
+        (local.set $z2_1A (f64x2.sub (local.get $xA) (f64x2.mul (local.get $a2_1) (local.get $y_1A))))
+        (local.set $y_1B (f64x2.sub (f64x2.add (local.get $xB) (local.get $z1_1B)) (f64x2.mul (local.get $a1_1) (local.get $y_1B))))
+        (local.set $z1_1B (f64x2.add (f64x2.mul (local.get $b1_1) (local.get $xB)) (local.get $z2_1B)))
+        (local.set $z2_1B (f64x2.sub (local.get $xB) (f64x2.mul (local.get $a2_1) (local.get $y_1B))))
+        (local.set $y_2A (f64x2.sub (f64x2.add (local.get $y_1A) (local.get $z1_2A)) (f64x2.mul (local.get $a1_2) (local.get $y_2A))))
+        (local.set $z1_2A (f64x2.add (f64x2.mul (local.get $b1_2) (local.get $y_1A)) (local.get $z2_2A)))
+        (local.set $z2_2A (f64x2.sub (local.get $y_1A) (f64x2.mul (local.get $a2_2) (local.get $y_2A))))
+        (local.set $y_2B (f64x2.sub (f64x2.add (local.get $y_1B) (local.get $z1_2B)) (f64x2.mul (local.get $a1_2) (local.get $y_2B))))
+        (local.set $z1_2B (f64x2.add (f64x2.mul (local.get $b1_2) (local.get $y_1B)) (local.get $z2_2B)))
+        (local.set $z2_2B (f64x2.sub (local.get $y_1B) (f64x2.mul (local.get $a2_2) (local.get $y_2B))))
+        (local.set $y_3A (f64x2.sub (f64x2.add (local.get $y_2A) (local.get $z1_3A)) (f64x2.mul (local.get $a1_3) (local.get $y_3A))))
+        (local.set $z1_3A (f64x2.add (f64x2.mul (local.get $b1_3) (local.get $y_2A)) (local.get $z2_3A)))
+        (local.set $z2_3A (f64x2.sub (local.get $y_2A) (f64x2.mul (local.get $a2_3) (local.get $y_3A))))
+        (local.set $y_3B (f64x2.sub (f64x2.add (local.get $y_2B) (local.get $z1_3B)) (f64x2.mul (local.get $a1_3) (local.get $y_3B))))
+        (local.set $z1_3B (f64x2.add (f64x2.mul (local.get $b1_3) (local.get $y_2B)) (local.get $z2_3B)))
+        (local.set $z2_3B (f64x2.sub (local.get $y_2B) (f64x2.mul (local.get $a2_3) (local.get $y_3B))))
+        (v128.store64_lane 0 (local.get $p0) (local.get $y_3A))
+        (v128.store64_lane 1 (local.get $p1) (local.get $y_3A))
+        (v128.store64_lane 0 (local.get $p2) (local.get $y_3B))
+        (v128.store64_lane 1 (local.get $p3) (local.get $y_3B)))))
+
+  ;; --- prepare(): z-score sums, the I/II cross sum, the final write to Float32. ---
+
+  ;; sums(ptr, pairs, out): over `pairs` pairs of f64 values from ptr, the even and the odd samples in accumulators
+  ;; of their own (prepare()'s rowSums): [s0, s1] += x and [q0, q1] += x * x; f64x2 s at out, q at out + 16.
+  (func (export "sums") (param $ptr i32) (param $pairs i32) (param $out i32)
+    (local $s v128) (local $q v128) (local $x v128)
+    (block $done
+      (br_if $done (i32.eqz (local.get $pairs)))
+      (loop $step
+        (local.set $s (f64x2.add (local.tee $x (v128.load align=8 (local.get $ptr))) (local.get $s)))
+        (local.set $q (f64x2.add (f64x2.mul (local.get $x) (local.get $x)) (local.get $q)))
+        (local.set $ptr (i32.add (local.get $ptr) (i32.const 16)))
+        (br_if $step (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1))))))
+    (v128.store offset=0 (local.get $out) (local.get $s))
+    (v128.store offset=16 (local.get $out) (local.get $q)))
+
+  ;; cross(a, b, pairs, out): [p0, p1] += a * b over two rows of f64 (prepare()'s crossSum); f64x2 p at out.
+  (func (export "cross") (param $a i32) (param $b i32) (param $pairs i32) (param $out i32)
+    (local $p v128)
+    (block $done
+      (br_if $done (i32.eqz (local.get $pairs)))
+      (loop $step
+        (local.set $p
+          (f64x2.add (f64x2.mul (v128.load align=8 (local.get $a)) (v128.load align=8 (local.get $b))) (local.get $p)))
+        (local.set $a (i32.add (local.get $a) (i32.const 16)))
+        (local.set $b (i32.add (local.get $b) (i32.const 16)))
+        (br_if $step (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1))))))
+    (v128.store (local.get $out) (local.get $p)))
+
+  ;; write(src, dst, pairs, mean, scale): Float32 dst = (src - mean) * scale, two samples per step (writeRow).
+  (func (export "write") (param $src i32) (param $dst i32) (param $pairs i32) (param $mean f64) (param $scale f64)
+    (local $m v128) (local $k v128)
+    (local.set $m (f64x2.splat (local.get $mean)))
+    (local.set $k (f64x2.splat (local.get $scale)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $pairs)))
+      (loop $step
+        ;; the low two Float32 of demote((x - mean) * scale)
+        (v128.store64_lane 0 (local.get $dst)
+          (f32x4.demote_f64x2_zero
+            (f64x2.mul (f64x2.sub (v128.load align=8 (local.get $src)) (local.get $m)) (local.get $k))))
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+        (br_if $step (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1)))))))
+
+  ;; writeDerived(i, ii, dst, pairs, a, b, mean, scale): Float32 dst = (a * i + b * ii - mean) * scale, the
+  ;; derived limb lead formed on the fly from rows I and II (writeDerivedRow).
+  (func (export "writeDerived")
+    (param $i i32) (param $ii i32) (param $dst i32) (param $pairs i32)
+    (param $a f64) (param $b f64) (param $mean f64) (param $scale f64)
+    (local $va v128) (local $vb v128) (local $m v128) (local $k v128)
+    (local.set $va (f64x2.splat (local.get $a)))
+    (local.set $vb (f64x2.splat (local.get $b)))
+    (local.set $m (f64x2.splat (local.get $mean)))
+    (local.set $k (f64x2.splat (local.get $scale)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $pairs)))
+      (loop $step
+        (v128.store64_lane 0 (local.get $dst)
+          (f32x4.demote_f64x2_zero
+            (f64x2.mul
+              (f64x2.sub
+                (f64x2.add
+                  (f64x2.mul (local.get $va) (v128.load align=8 (local.get $i)))
+                  (f64x2.mul (local.get $vb) (v128.load align=8 (local.get $ii))))
+                (local.get $m))
+              (local.get $k))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (local.set $ii (i32.add (local.get $ii) (i32.const 16)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+        (br_if $step (local.tee $pairs (i32.sub (local.get $pairs) (i32.const 1)))))))
+
+  ;; --- prepare(): resampling and the stored limb leads check, over Float32 leads. ---
+
+  ;; halfBand(a, b, outA, outB, count, h0, w1, w3, w5): 2:1 half-band decimation of two Float32 leads at once (one
+  ;; per lane), as resample.ts's interior loop. `a` and `b` point at input 2 lo - 5, outA and outB (f64 rows) at
+  ;; output lo; with c the centre input of an output,
+  ;;   out = (x[c] h0 + (x[c-1] + x[c+1]) w1) + ((x[c-3] + x[c+3]) w3 + (x[c-5] + x[c+5]) w5)
+  ;; the odd inputs kept in locals from one output to the next (the centre moves on by two).
+  (func (export "halfBand")
+    (param $a i32) (param $b i32) (param $outA i32) (param $outB i32) (param $count i32)
+    (param $h0 f64) (param $w1 f64) (param $w3 f64) (param $w5 f64)
+    (local $vh0 v128) (local $vw1 v128) (local $vw3 v128) (local $vw5 v128)
+    ;; x[c-5], x[c-3], x[c-1], x[c+1], x[c+3], x[c+5] of both leads, promoted to f64
+    (local $xm5 v128) (local $xm3 v128) (local $xm1 v128) (local $xp1 v128) (local $xp3 v128) (local $xp5 v128)
+    (local.set $vh0 (f64x2.splat (local.get $h0)))
+    (local.set $vw1 (f64x2.splat (local.get $w1)))
+    (local.set $vw3 (f64x2.splat (local.get $w3)))
+    (local.set $vw5 (f64x2.splat (local.get $w5)))
+    ;; input k (relative to the centre c) sits at byte offset 4 (k + 5) from a and b
+    (local.set $xm5
+      (f64x2.promote_low_f32x4 (v128.load32_lane offset=0 1 (local.get $b) (v128.load32_zero offset=0 (local.get $a)))))
+    (local.set $xm3
+      (f64x2.promote_low_f32x4 (v128.load32_lane offset=8 1 (local.get $b) (v128.load32_zero offset=8 (local.get $a)))))
+    (local.set $xm1
+      (f64x2.promote_low_f32x4 (v128.load32_lane offset=16 1 (local.get $b) (v128.load32_zero offset=16 (local.get $a)))))
+    (local.set $xp1
+      (f64x2.promote_low_f32x4 (v128.load32_lane offset=24 1 (local.get $b) (v128.load32_zero offset=24 (local.get $a)))))
+    (local.set $xp3
+      (f64x2.promote_low_f32x4 (v128.load32_lane offset=32 1 (local.get $b) (v128.load32_zero offset=32 (local.get $a)))))
+    (block $done
+      (br_if $done (i32.eqz (local.get $count)))
+      (loop $step
+        (local.set $xp5
+          (f64x2.promote_low_f32x4
+            (v128.load32_lane offset=40 1 (local.get $b) (v128.load32_zero offset=40 (local.get $a)))))
+        ;; the output (kept in xm5, which is free once read) to lane 0 at outA and lane 1 at outB
+        (v128.store64_lane 0 (local.get $outA)
+          (local.tee $xm5
+            (f64x2.add
+              (f64x2.add
+                (f64x2.mul
+                  (f64x2.promote_low_f32x4
+                    (v128.load32_lane offset=20 1 (local.get $b) (v128.load32_zero offset=20 (local.get $a))))
+                  (local.get $vh0))
+                (f64x2.mul (f64x2.add (local.get $xm1) (local.get $xp1)) (local.get $vw1)))
+              (f64x2.add
+                (f64x2.mul (f64x2.add (local.get $xm3) (local.get $xp3)) (local.get $vw3))
+                (f64x2.mul (f64x2.add (local.get $xm5) (local.get $xp5)) (local.get $vw5))))))
+        (v128.store64_lane 1 (local.get $outB) (local.get $xm5))
+        ;; slide the odd inputs by two
+        (local.set $xm5 (local.get $xm3))
+        (local.set $xm3 (local.get $xm1))
+        (local.set $xm1 (local.get $xp1))
+        (local.set $xp1 (local.get $xp3))
+        (local.set $xp3 (local.get $xp5))
+        (local.set $a (i32.add (local.get $a) (i32.const 8)))
+        (local.set $b (i32.add (local.get $b) (i32.const 8)))
+        (local.set $outA (i32.add (local.get $outA) (i32.const 8)))
+        (local.set $outB (i32.add (local.get $outB) (i32.const 8)))
+        (br_if $step (local.tee $count (i32.sub (local.get $count) (i32.const 1)))))))
+
+  ;; derivation(x, i, ii, quads, a, b, tol) -> steps left: whether x - (a i + b ii) lies within [-tol, tol] at every
+  ;; sample of three Float32 rows, four samples per step, in f64 as prepare()'s isStoredDerivation computes it
+  ;; (|d| <= tol holds exactly where both bounds do; NaN fails both). Stops at the first step that fails and
+  ;; returns how many steps were left, counting that one (0: every sample within).
+  (func (export "derivation")
+    (param $x i32) (param $i i32) (param $ii i32) (param $quads i32) (param $a f64) (param $b f64) (param $tol f64)
+    (result i32)
+    (local $va v128) (local $vb v128) (local $vt v128)
+    (local $vx v128) (local $vi v128) (local $vii v128) (local $low v128)
+    (local.set $va (f64x2.splat (local.get $a)))
+    (local.set $vb (f64x2.splat (local.get $b)))
+    (local.set $vt (f64x2.splat (local.get $tol)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $quads)))
+      (loop $step
+        (local.set $vx (v128.load align=4 (local.get $x)))
+        (local.set $vi (v128.load align=4 (local.get $i)))
+        (local.set $vii (v128.load align=4 (local.get $ii)))
+        ;; samples 0 and 1: all ones in each lane within the tolerance
+        (local.set $low
+          (f64x2.le
+            (f64x2.abs
+              (f64x2.sub
+                (f64x2.promote_low_f32x4 (local.get $vx))
+                (f64x2.add
+                  (f64x2.mul (local.get $va) (f64x2.promote_low_f32x4 (local.get $vi)))
+                  (f64x2.mul (local.get $vb) (f64x2.promote_low_f32x4 (local.get $vii))))))
+            (local.get $vt)))
+        ;; samples 2 and 3 (moved down to lanes 0 and 1 first), and leave when any of the four is out
+        (br_if $done
+          (i32.eqz
+            (i64x2.all_true
+              (v128.and
+                (f64x2.le
+                  (f64x2.abs
+                    (f64x2.sub
+                      (f64x2.promote_low_f32x4
+                        (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $vx) (local.get $vx)))
+                      (f64x2.add
+                        (f64x2.mul
+                          (local.get $va)
+                          (f64x2.promote_low_f32x4
+                            (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $vi) (local.get $vi))))
+                        (f64x2.mul
+                          (local.get $vb)
+                          (f64x2.promote_low_f32x4
+                            (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $vii) (local.get $vii)))))))
+                  (local.get $vt))
+                (local.get $low)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (local.set $ii (i32.add (local.get $ii) (i32.const 16)))
+        (br_if $step (local.tee $quads (i32.sub (local.get $quads) (i32.const 1))))))
+    (local.get $quads))
+
+  ;; --- The quality gate's lead statistics and the finiteness check, over Float32 values. ---
+
+  ;; stats(ptr, quads, out): as quality.ts's leadStats, four samples per step: s_k += the samples at k mod 4 and
+  ;; q_k += their squares (promoted to f64, in order; four independent chains, so the additions' latency does not
+  ;; bound the loop), and per lane the largest and the smallest value (pmax / pmin keep the first of equal values,
+  ;; as leadStats's `v > max` does). Stores f64x2 [s0, s1], [s2, s3], [q0, q1], [q2, q3], then f32x4 max and min,
+  ;; from out on. extremeCounts then counts the samples equal to each extreme.
+  (func (export "stats") (param $ptr i32) (param $quads i32) (param $out i32)
+    (local $s01 v128) (local $s23 v128) (local $q01 v128) (local $q23 v128)
+    (local $max v128) (local $min v128) (local $v v128) (local $h v128)
+    (local.set $max (f32x4.splat (f32.const -inf)))
+    (local.set $min (f32x4.splat (f32.const inf)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $quads)))
+      (loop $step
+        ;; samples 0 and 1
+        (local.set $h (f64x2.promote_low_f32x4 (local.tee $v (v128.load align=4 (local.get $ptr)))))
+        (local.set $s01 (f64x2.add (local.get $s01) (local.get $h)))
+        (local.set $q01 (f64x2.add (local.get $q01) (f64x2.mul (local.get $h) (local.get $h))))
+        ;; samples 2 and 3, moved down to lanes 0 and 1
+        (local.set $h
+          (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v))))
+        (local.set $s23 (f64x2.add (local.get $s23) (local.get $h)))
+        (local.set $q23 (f64x2.add (local.get $q23) (f64x2.mul (local.get $h) (local.get $h))))
+        ;; pmax(a, b) = a < b ? b : a; pmin(a, b) = b < a ? b : a: the first of equal values (never a NaN v) is kept
+        (local.set $max (f32x4.pmax (local.get $max) (local.get $v)))
+        (local.set $min (f32x4.pmin (local.get $min) (local.get $v)))
+        (local.set $ptr (i32.add (local.get $ptr) (i32.const 16)))
+        (br_if $step (local.tee $quads (i32.sub (local.get $quads) (i32.const 1))))))
+    (v128.store offset=0 (local.get $out) (local.get $s01))
+    (v128.store offset=16 (local.get $out) (local.get $s23))
+    (v128.store offset=32 (local.get $out) (local.get $q01))
+    (v128.store offset=48 (local.get $out) (local.get $q23))
+    (v128.store offset=64 (local.get $out) (local.get $max))
+    (v128.store offset=80 (local.get $out) (local.get $min)))
+
+  ;; extremeCounts(ptr, quads, max, min, out): per lane, how many of the Float32 values equal max and min; i32x4
+  ;; counts of max at out, of min at out + 16.
+  (func (export "extremeCounts") (param $ptr i32) (param $quads i32) (param $max f32) (param $min f32) (param $out i32)
+    (local $vmax v128) (local $vmin v128) (local $atMax v128) (local $atMin v128) (local $v v128)
+    (local.set $vmax (f32x4.splat (local.get $max)))
+    (local.set $vmin (f32x4.splat (local.get $min)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $quads)))
+      (loop $step
+        (local.set $v (v128.load align=4 (local.get $ptr)))
+        ;; an equal lane is all ones (-1): subtracting it counts one
+        (local.set $atMax (i32x4.sub (local.get $atMax) (f32x4.eq (local.get $v) (local.get $vmax))))
+        (local.set $atMin (i32x4.sub (local.get $atMin) (f32x4.eq (local.get $v) (local.get $vmin))))
+        (local.set $ptr (i32.add (local.get $ptr) (i32.const 16)))
+        (br_if $step (local.tee $quads (i32.sub (local.get $quads) (i32.const 1))))))
+    (v128.store offset=0 (local.get $out) (local.get $atMax))
+    (v128.store offset=16 (local.get $out) (local.get $atMin)))
+
+  ;; nonFinite(ptr, quads) -> 1 when any of 4 quads Float32 values is NaN or infinite (its exponent bits all ones),
+  ;; else 0. One bitwise chain: and, compare, or per four values.
+  (func (export "nonFinite") (param $ptr i32) (param $quads i32) (result i32)
+    (local $exponent v128) (local $any v128)
+    (local.set $exponent (i32x4.splat (i32.const 0x7f800000)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $quads)))
+      (loop $step
+        (local.set $any
+          (v128.or
+            (local.get $any)
+            (i32x4.eq (v128.and (v128.load align=4 (local.get $ptr)) (local.get $exponent)) (local.get $exponent))))
+        (local.set $ptr (i32.add (local.get $ptr) (i32.const 16)))
+        (br_if $step (local.tee $quads (i32.sub (local.get $quads) (i32.const 1))))))
+    (v128.any_true (local.get $any)))
+
+  ;; --- The DICOM decoder: 16-bit interleaved samples to Float32 leads. ---
+
+  ;; deint16(ptr, stride, quads, oa, ob, oc, od, sa, sb, sc, sd): four neighbouring channels of little-endian signed
+  ;; 16-bit frames (`stride` bytes apart, the first at ptr), four frames per step, out to four Float32 rows:
+  ;; out = f32(raw) * s + 0 (+ 0 turns -0 into +0, as the float64 formula does). Exact only where s is a Float32
+  ;; and the offset 0 (see SimdKernels.deinterleaveInt16).
+  (func (export "deint16")
+    (param $ptr i32) (param $stride i32) (param $quads i32)
+    (param $oa i32) (param $ob i32) (param $oc i32) (param $od i32)
+    (param $sa f32) (param $sb f32) (param $sc f32) (param $sd f32)
+    (local $next i32)
+    ;; frames 0 and 1, frames 2 and 3 (one frame's four channels per 64-bit lane)
+    (local $v v128) (local $w v128)
+    ;; channels a and b of the four frames as i16x8 [a0..a3 b0..b3]; c and d likewise
+    (local $ab v128) (local $cd v128)
+    (local $vsa v128) (local $vsb v128) (local $vsc v128) (local $vsd v128) (local $zero v128)
+    (local.set $vsa (f32x4.splat (local.get $sa)))
+    (local.set $vsb (f32x4.splat (local.get $sb)))
+    (local.set $vsc (f32x4.splat (local.get $sc)))
+    (local.set $vsd (f32x4.splat (local.get $sd)))
+    (local.set $zero (v128.const f32x4 0 0 0 0))
+    (block $done
+      (br_if $done (i32.eqz (local.get $quads)))
+      (loop $step
+        ;; two frames per vector: the 8 bytes at ptr (lane 0) and at ptr + stride (lane 1); ptr moves two frames on
+        (local.set $next (i32.add (local.get $ptr) (local.get $stride)))
+        (local.set $v (v128.load64_lane 1 (local.get $next) (v128.load64_zero (local.get $ptr))))
+        (local.set $ptr (i32.add (local.get $next) (local.get $stride)))
+        (local.set $next (i32.add (local.get $ptr) (local.get $stride)))
+        (local.set $w (v128.load64_lane 1 (local.get $next) (v128.load64_zero (local.get $ptr))))
+        (local.set $ptr (i32.add (local.get $next) (local.get $stride)))
+        (local.set $ab
+          (i8x16.shuffle 0 1 8 9 16 17 24 25 2 3 10 11 18 19 26 27 (local.get $v) (local.get $w)))
+        (local.set $cd
+          (i8x16.shuffle 4 5 12 13 20 21 28 29 6 7 14 15 22 23 30 31 (local.get $v) (local.get $w)))
+        (v128.store (local.get $oa)
+          (f32x4.add
+            (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $ab))) (local.get $vsa))
+            (local.get $zero)))
+        (v128.store (local.get $ob)
+          (f32x4.add
+            (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $ab))) (local.get $vsb))
+            (local.get $zero)))
+        (v128.store (local.get $oc)
+          (f32x4.add
+            (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $cd))) (local.get $vsc))
+            (local.get $zero)))
+        (v128.store (local.get $od)
+          (f32x4.add
+            (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $cd))) (local.get $vsd))
+            (local.get $zero)))
+        (local.set $oa (i32.add (local.get $oa) (i32.const 16)))
+        (local.set $ob (i32.add (local.get $ob) (i32.const 16)))
+        (local.set $oc (i32.add (local.get $oc) (i32.const 16)))
+        (local.set $od (i32.add (local.get $od) (i32.const 16)))
+        (br_if $step (local.tee $quads (i32.sub (local.get $quads) (i32.const 1))))))))

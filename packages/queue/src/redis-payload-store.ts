@@ -1,0 +1,53 @@
+/**
+ * The claim-check store of queued mode: payloads in Redis, keys under the `{ecgcad}` hash tag (so they share the
+ * queues' Cluster slot) with a TTL so nothing lingers. The contract (PayloadStore) and the in-memory store of
+ * embedded mode live in @ecgcad/ecg.
+ */
+import { ConfigError, type PayloadStore, QUEUE_PREFIX, TransientError } from '@ecgcad/ecg';
+import type { Redis } from 'ioredis';
+
+/** Options of RedisPayloadStore. */
+export interface RedisPayloadStoreOptions {
+  /** Key prefix. Default `{ecgcad}:payload:` (QUEUE_PREFIX keeps the keys in the queues' Cluster slot). */
+  prefix?: string;
+  /** Seconds a payload lives. Default 86 400 (24 h): longer than any retry schedule, short enough to bound memory. */
+  ttlS?: number;
+}
+
+/** Payloads in Redis (SET with EX; GET as a Buffer). */
+export class RedisPayloadStore implements PayloadStore {
+  readonly prefix: string;
+  readonly ttlS: number;
+  private readonly redis: Redis;
+
+  constructor(redis: Redis, options: RedisPayloadStoreOptions = {}) {
+    this.redis = redis;
+    this.prefix = options.prefix ?? `${QUEUE_PREFIX}:payload:`;
+    this.ttlS = options.ttlS ?? 86_400;
+    if (!Number.isInteger(this.ttlS) || this.ttlS <= 0)
+      throw new ConfigError(['payloads.ttlS: must be a positive integer']);
+  }
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    await this.call('store', () =>
+      this.redis.set(this.prefix + key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'EX', this.ttlS),
+    );
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const value = await this.call('read', () => this.redis.getBuffer(this.prefix + key));
+    return value === null ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.call('delete', () => this.redis.del(this.prefix + key));
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new TransientError(`payload store: could not ${what} a payload in Redis`, { cause: err });
+    }
+  }
+}
