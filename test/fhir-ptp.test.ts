@@ -234,7 +234,7 @@ describe('PTP in live operation', () => {
 
   it('writes the ESC 2024 PTP, CACS-CL and the combined categories computed from the seeded inputs', async () => {
     const result = await writer().write(predict(1, 'MRN-PTP-1'));
-    expect(result.ptp).toEqual({ status: 'computed' });
+    expect(result.ptp).toEqual({ status: 'computed', level: expect.stringMatching(/^(low|intermediate|high)$/) });
     const expected = pretestProbability({ age: 64, sex: 'male', symptoms: 'typical', riskFactors: 4, cacs: 150 });
 
     const ras = await ptpOf(ids.p1 as string);
@@ -322,7 +322,7 @@ describe('PTP in live operation', () => {
     ehr.faults.failNext(1, { status: 503 });
     await expect(writer().write(predict(4, 'MRN-PTP-2'))).rejects.toBeInstanceOf(TransientError);
     const retried = await writer().write(predict(4, 'MRN-PTP-2'));
-    expect(retried.ptp).toEqual({ status: 'computed' });
+    expect(retried.ptp).toEqual({ status: 'computed', level: expect.stringMatching(/^(low|intermediate|high)$/) });
 
     const wrong = new FhirClient({ baseUrl: `${ehr.url}/no-such-base` });
     const refused = new FhirWriter({ sink: wrong, ptp: { searcher: wrong, inputs: INPUTS } });

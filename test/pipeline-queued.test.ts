@@ -4,6 +4,7 @@
  * refused inputs get a reason and sit in the rejected store; the status endpoint follows an ECG; ops endpoints answer.
  * The infer stage runs two model instances here.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,8 +166,24 @@ describe.skipIf(!samplesPresent)(
       expect(metrics).toMatch(/ecgcad_jobs_total\{stage="write",outcome="done"\} \d+/);
       expect(metrics).toMatch(/ecgcad_feed_outcomes_total\{feed="cstore",outcome="accepted"\} \d+/);
       expect(metrics).toMatch(/ecgcad_feed_outcomes_total\{feed="http",outcome="refused"\} 3/);
+      // Per sender: storescu's default calling AE title, and the API key's id (sha256 prefix, not the key).
+      expect(metrics).toMatch(
+        /ecgcad_feed_sender_outcomes_total\{feed="cstore",sender="ae:STORESCU",outcome="accepted"\} [1-9]/,
+      );
+      const keyId = createHash('sha256').update(API_KEY).digest('hex').slice(0, 12);
+      expect(metrics).toContain(
+        `ecgcad_feed_sender_outcomes_total{feed="http",sender="key:${keyId}",outcome="refused"} 3`,
+      );
+      expect(metrics).not.toContain(API_KEY);
       expect(metrics).toMatch(/ecgcad_batch_size_count \d+/);
       expect(metrics).toMatch(/ecgcad_queue_depth\{queue="ecg.infer",state="waiting"\} 0/);
+      expect(metrics).toMatch(/ecgcad_queue_oldest_waiting_seconds\{queue="ecg.infer"\} 0/);
+      // Model monitoring through the infer worker's hook (docs/MONITORING.md).
+      expect(metrics).toMatch(/ecgcad_prediction_outcomes_total\{status="scored"\} [1-9]/);
+      expect(metrics).toMatch(/ecgcad_predictions_total\{vessel="LAD",stratum="(low|intermediate|high)"\} [1-9]/);
+      expect(metrics).toMatch(/ecgcad_inputs_total\{feed="cstore",device="[^"]+"\} [1-9]/);
+      expect(metrics).toMatch(/ecgcad_input_sample_rate_hz_count [1-9]/);
+      expect(metrics).toMatch(/ecgcad_drift_reference_captured_ecgs [1-9]/);
       expect((await fetch(`${url}/ecg/no-such-ecg/status`)).status).toBe(404);
     });
 

@@ -19,6 +19,8 @@ export * from './evaluate/reclassification.js';
 export * from './evaluate/strata.js';
 export * from './evaluate/survival.js';
 export * from './evaluate/testing-cohort.js';
+export * from './monitor/profile.js';
+export * from './monitor/psi.js';
 export * from './ptp/cacs-cl.js';
 export * from './ptp/esc2019.js';
 export * from './ptp/esc2024.js';

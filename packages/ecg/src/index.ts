@@ -4,6 +4,7 @@ export * from './ecg.js';
 export * from './errors.js';
 export * from './filter.js';
 export * from './finite.js';
+export * from './input-stats.js';
 export * from './leads.js';
 export * from './model-input.js';
 export * from './normalize.js';

@@ -11,6 +11,7 @@ import * as cohort from './commands/cohort.js';
 import * as dlq from './commands/dlq.js';
 import * as evaluate from './commands/evaluate.js';
 import * as inspect from './commands/inspect.js';
+import * as monitor from './commands/monitor.js';
 import * as ptp from './commands/ptp.js';
 import * as run from './commands/run.js';
 import * as score from './commands/score.js';
@@ -47,6 +48,7 @@ const commands: Array<{ register(program: Command): void }> = [
   calibrate,
   evaluate,
   ptp,
+  monitor,
 ];
 for (const command of commands) command.register(program);
 

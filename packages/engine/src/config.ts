@@ -405,6 +405,23 @@ export const configSchema = z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .prefault({}),
     ptp: ptpSchema,
+    /** Model monitoring and drift (docs/MONITORING.md). */
+    monitor: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Rolling drift window: at most this many days... */
+        windowDays: z.number().positive().max(366).default(7),
+        /** ...and at most this many ECGs. */
+        windowEcgs: positiveInt.default(2000),
+        /** Time bucket of the window in Redis, in minutes. */
+        bucketMinutes: positiveInt.max(1440).default(60),
+        /** ECGs captured as the reference when the model folder has no reference-profile.json. */
+        captureEcgs: positiveInt.default(500),
+        /** Distinct feed and device label values before the rest is counted as `other`. */
+        maxLabelValues: positiveInt.max(1000).default(20),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -470,6 +487,7 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_AUDIT_SINK: { path: ['audit', 'sink'], parse: 'string' },
   ECGCAD_AUDIT_FILE: { path: ['audit', 'file'], parse: 'string' },
   ECGCAD_AUDIT_FHIR_URL: { path: ['audit', 'fhirUrl'], parse: 'string' },
+  ECGCAD_MONITOR_ENABLED: { path: ['monitor', 'enabled'], parse: 'bool' },
 };
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

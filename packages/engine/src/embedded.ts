@@ -7,6 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   DuplicateIdError,
+  type Ecg,
   type EcgcadError,
   isTransient,
   type Prediction,
@@ -32,6 +33,8 @@ export interface EmbeddedPipelineOptions {
   retry?: Partial<RetryPolicy>;
   /** ECGs in flight at once. Default 2 x the model's batch (32). */
   concurrency?: number;
+  /** Called with each decoded ECG and its prediction (model monitoring); must not throw. */
+  onPredicted?: (ecg: Ecg, prediction: Prediction) => void;
 }
 
 function messageOf(err: unknown): { code: string; reason: string } {
@@ -47,6 +50,7 @@ export class EmbeddedPipeline {
   readonly writer: FhirWriter;
   private readonly retry: RetryPolicy;
   private readonly limit: LimitFunction;
+  private readonly onPredicted: EmbeddedPipelineOptions['onPredicted'];
   /** ECG id -> sha256 and source of the first input seen with it, to catch two documents that claim one id. */
   private readonly seen = new Map<string, { sha256: string; source: string }>();
 
@@ -55,6 +59,7 @@ export class EmbeddedPipeline {
     this.writer = options.writer;
     this.retry = retryPolicy(options.retry);
     this.limit = pLimit(options.concurrency ?? 32);
+    this.onPredicted = options.onPredicted;
   }
 
   /** Decodes, scores and writes one ECG. Never throws: every ending is an EcgOutcome. */
@@ -80,6 +85,7 @@ export class EmbeddedPipeline {
         const { code, reason } = messageOf(err);
         return { kind: 'failed', source: meta.source, ecgId: ecg.id, stage: 'infer', reason: `${code}: ${reason}` };
       }
+      this.onPredicted?.(ecg, prediction);
       try {
         const delivery = await deliverWithRetry(() => this.writer.write(prediction), this.retry);
         return { kind: 'done', source: meta.source, ecgId: ecg.id, prediction, delivery };

@@ -3,9 +3,11 @@
  * latency, batch sizes from the dynamic batcher, feed outcomes, and queue depths collected on each scrape.
  */
 import type { StageEvent } from '@ecgcad/ecg';
+import type { WriteResult } from '@ecgcad/fhir-writer';
 import type { BatchEvent } from '@ecgcad/infer';
 import type { FeedOutcome } from '@ecgcad/ingest';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { LabelCap } from './label-cap.js';
 import type { EngineQueues } from './redis.js';
 
 /** The engine's metrics. */
@@ -18,6 +20,10 @@ export class EngineMetrics {
   readonly batchRunSeconds: Histogram;
   readonly feedOutcomes: Counter<'feed' | 'outcome'>;
   readonly feedSeconds: Histogram<'feed'>;
+  readonly feedSenders: Counter<'feed' | 'sender' | 'outcome'>;
+  /** Caps the sender label (AE titles, API key ids): the first 50 keep their name, later ones count as other. */
+  private readonly senderLabels = new LabelCap(50);
+  readonly ptp: Counter<'status' | 'level'>;
   private queues: EngineQueues | undefined;
 
   constructor() {
@@ -67,6 +73,18 @@ export class EngineMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
+    this.feedSenders = new Counter({
+      name: 'ecgcad_feed_sender_outcomes_total',
+      help: 'Payloads received per feed, sender (ae:<calling AE title>, key:<API key id>, cert, anonymous) and outcome.',
+      labelNames: ['feed', 'sender', 'outcome'],
+      registers,
+    });
+    this.ptp = new Counter({
+      name: 'ecgcad_ptp_total',
+      help: 'Written results with PTP on: computed (by PTP level low, intermediate, high) or not computed (level none).',
+      labelNames: ['status', 'level'],
+      registers,
+    });
     const self = this;
     new Gauge({
       name: 'ecgcad_queue_depth',
@@ -82,6 +100,24 @@ export class EngineMetrics {
             for (const [state, n] of Object.entries(counts)) this.set({ queue: queue.name, state }, Number(n));
           } catch {
             // Redis away: the gauge stays empty; /readyz reports the outage.
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'ecgcad_queue_oldest_waiting_seconds',
+      help: 'Age of the oldest waiting job per queue (0 when none waits), read from Redis at scrape time.',
+      labelNames: ['queue'],
+      registers,
+      async collect() {
+        if (!self.queues) return;
+        this.reset();
+        for (const queue of Object.values(self.queues)) {
+          try {
+            const [oldest] = await queue.getJobs(['waiting'], 0, 0, true);
+            this.set({ queue: queue.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
+          } catch {
+            // Redis away: as above.
           }
         }
       },
@@ -109,9 +145,15 @@ export class EngineMetrics {
     this.batchRunSeconds.observe(event.runMs / 1000);
   };
 
+  /** Listener for the write worker's deliveries: the PTP category mix. */
+  readonly onWritten = (result: Pick<WriteResult, 'ptp'>): void => {
+    if (result.ptp) this.ptp.inc({ status: result.ptp.status, level: result.ptp.level ?? 'none' });
+  };
+
   /** OutcomeCallback for the feeds. */
-  readonly onFeedOutcome = (feed: string, outcome: FeedOutcome, ms: number): void => {
+  readonly onFeedOutcome = (feed: string, outcome: FeedOutcome, ms: number, sender?: string): void => {
     this.feedOutcomes.inc({ feed, outcome });
+    this.feedSenders.inc({ feed, sender: this.senderLabels.value(sender), outcome });
     this.feedSeconds.observe({ feed }, ms / 1000);
   };
 }

@@ -34,6 +34,7 @@ import { dimseFeedSettings } from './dimse-options.js';
 import { checkHttpExposure, clientCertAuth } from './http-server.js';
 import type { Logger } from './logger.js';
 import { EngineMetrics } from './metrics.js';
+import { ModelMonitor } from './monitoring.js';
 import { ehrCheck, type OpsServer, type ReadinessCheck, redisCheck, startOpsServer } from './ops.js';
 import { jobRetentionOf, keepPayloadsOfFailedJobs, openPayloadStore } from './payloads.js';
 import {
@@ -180,7 +181,12 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
 
     if (options.stages.includes('write')) {
       const writer = writerFromConfig(config);
-      workers.write = startWriteWorker({ ...common, writer, concurrency: config.workers.write });
+      workers.write = startWriteWorker({
+        ...common,
+        writer,
+        concurrency: config.workers.write,
+        onWritten: metrics.onWritten,
+      });
       if (config.fhir.url) checks.ehr = ehrCheck(config.fhir.url);
       if (config.fhir.url?.startsWith('http:')) {
         logger.warn({ security: 'insecure' }, 'INSECURE: the EHR is reached over plain http (fhir.allowInsecureHttp)');
@@ -205,9 +211,21 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         if (!loaded.model.ref.sha256) throw new Error('model not loaded');
         if (!loaded.session.alive) throw new Error('inference session stopped');
       };
+      const monitor = config.monitor.enabled
+        ? await ModelMonitor.open({
+            redis: producer,
+            prefix: config.redis.prefix,
+            modelDir: config.model.dir,
+            model: predictor.model.ref,
+            settings: config.monitor,
+            registry: metrics.registry,
+            onError: (err) => logger.warn({ error: err.message }, 'drift window write failed'),
+          })
+        : undefined;
       workers.infer = startInferWorker({
         ...common,
         predictor,
+        ...(monitor ? { onPredicted: (ecg, prediction) => monitor.observe(ecg, prediction) } : {}),
         payloads: workerPayloads,
         writeQueue: workerQueues.write,
         concurrency: config.workers.infer,

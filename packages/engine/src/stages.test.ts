@@ -58,7 +58,10 @@ describe('writerFromConfig with ptp.enabled', () => {
     );
     // Smoking stays unknown, but with 0 risk factors present the group is 0-1 either way: computed.
     const second = examplePrediction({ ecgId: '1.2.3.5150.2', patientId: 'MRN-CFG-1' });
-    expect((await curated.write(second)).ptp).toEqual({ status: 'computed' });
+    expect((await curated.write(second)).ptp).toEqual({
+      status: 'computed',
+      level: expect.stringMatching(/^(low|intermediate|high)$/),
+    });
     const ras = (await (
       await fetch(`${ehr.url}/RiskAssessment?method=${encodeURIComponent(`${SYSTEMS.ptp}|esc2024-rf-cl`)}`)
     ).json()) as {

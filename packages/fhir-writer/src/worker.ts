@@ -6,7 +6,7 @@
  */
 import { checkWriteJobData, QUEUE_NAMES, type WriteJobData } from '@ecgcad/ecg';
 import { type StageWorkerOptions, startStageWorker, type Worker } from '@ecgcad/queue';
-import type { FhirWriter } from './writer.js';
+import type { FhirWriter, WriteResult } from './writer.js';
 
 /** What an `ecg.write` job returns (kept with the completed job; read by the status endpoint). */
 export interface WriteJobResult {
@@ -16,12 +16,14 @@ export interface WriteJobResult {
   /** Entries the EHR already had (a resend). */
   existing: number;
   /** With PTP on: computed, or not computed and the names of the missing inputs (no patient data). */
-  ptp?: { status: 'computed' | 'not-computed'; missing?: string[] };
+  ptp?: WriteResult['ptp'];
 }
 
 /** Options of {@link startWriteWorker}. `concurrency` (Bundles in flight at once) defaults to 8. */
 export interface WriteWorkerOptions extends StageWorkerOptions {
   writer: FhirWriter;
+  /** Called with each delivery (metrics: the PTP category mix); must not throw. */
+  onWritten?: (result: WriteResult) => void;
 }
 
 /** Starts the `ecg.write` worker. Close it with `worker.close()` (waits for active jobs). */
@@ -36,6 +38,7 @@ export function startWriteWorker(options: WriteWorkerOptions): Worker<WriteJobDa
       async handle(job) {
         const { ecg } = job.data.prediction;
         const delivery = await options.writer.write(job.data.prediction);
+        options.onWritten?.(delivery);
         return {
           result: {
             sink: delivery.sink,

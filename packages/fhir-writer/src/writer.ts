@@ -3,7 +3,7 @@
  * Pure apart from the sink and the EHR reads, so the same object serves the embedded runner and the BullMQ worker
  * (which retries on TransientError).
  */
-import type { ReclassificationMatrix } from '@ecgcad/clinical';
+import type { PtpLevel, ReclassificationMatrix } from '@ecgcad/clinical';
 import { ConfigError, type Prediction } from '@ecgcad/ecg';
 import type { Bundle } from '@medplum/fhirtypes';
 import { buildBundle, fhirDateTime, patientIdentifier, type WriterOptions } from './bundle.js';
@@ -35,7 +35,8 @@ export interface FhirWriterOptions extends WriterOptions {
 
 /** A delivery, plus what happened to the PTP (input names only: no patient data). */
 export interface WriteResult extends DeliveryResult {
-  ptp?: { status: 'computed' | 'not-computed'; missing?: string[] };
+  /** `level`: the PTP on the matrix's three-level scale, when computed (for the category-mix metric). */
+  ptp?: { status: 'computed' | 'not-computed'; level?: PtpLevel; missing?: string[] };
 }
 
 const NO_SOURCES: PtpSources = {
@@ -102,7 +103,7 @@ export class FhirWriter {
       ...delivery,
       ptp:
         ptp.status === 'computed'
-          ? { status: 'computed' }
+          ? { status: 'computed', level: ptp.value.level }
           : { status: 'not-computed', missing: ptp.missing.map((m) => m.input) },
     };
   }

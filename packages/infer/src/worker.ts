@@ -8,9 +8,11 @@
 import {
   checkInferJobData,
   decodeEcgPayload,
+  type Ecg,
   type InferJobData,
   type PayloadStore,
   PermanentError,
+  type Prediction,
   QUEUE_NAMES,
   type WriteJobData,
   writeJobId,
@@ -36,6 +38,8 @@ export interface InferWorkerOptions extends StageWorkerOptions {
   writeQueue: Queue<WriteJobData>;
   /** Delete the payload once the write job is in Redis (frees Redis memory early). Default true. */
   deletePayloads?: boolean;
+  /** Called with each decoded ECG and its prediction (model monitoring); must not throw. */
+  onPredicted?: (ecg: Ecg, prediction: Prediction) => void;
 }
 
 /** Starts the `ecg.infer` worker. Close it with `worker.close()` (waits for active jobs). */
@@ -61,8 +65,10 @@ export function startInferWorker(options: InferWorkerOptions): Worker<InferJobDa
           }
           throw new PermanentError('the ECG payload is missing or expired from the payload store');
         }
-        const prediction = await options.predictor.predict(decodeEcgPayload(bytes));
+        const ecg = decodeEcgPayload(bytes);
+        const prediction = await options.predictor.predict(ecg);
         await options.writeQueue.add('write', { prediction }, { ...writeOptions, jobId: writeId });
+        options.onPredicted?.(ecg, prediction);
         if (deletePayloads) await options.payloads.delete(payloadKey);
         return { result: { status: prediction.status, writeJobId: writeId }, ecgId, detail: prediction.status };
       },

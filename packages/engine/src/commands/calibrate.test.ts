@@ -3,7 +3,13 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatScoreRows, type ScoreRow, scoresHeader } from '@ecgcad/clinical';
+import {
+  formatScoreRows,
+  parseReferenceProfile,
+  REFERENCE_PROFILE_FILE,
+  type ScoreRow,
+  scoresHeader,
+} from '@ecgcad/clinical';
 import { synthesizeEcg, type Vessel } from '@ecgcad/ecg';
 import { createPredictor, generateModelFolder, loadModelFolder } from '@ecgcad/infer';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -134,6 +140,12 @@ describe('ecgcad calibrate', () => {
     });
     expect(sha(join(out, 'model.onnx'))).toBe(sha(join(model, 'model.onnx')));
     expect(JSON.parse(readFileSync(join(out, 'calibration.json'), 'utf8')).vessels.RCA.roc.length).toBeGreaterThan(2);
+    // The drift reference of the new version: the cohort's outputs, and its strata under the new thresholds.
+    const profile = parseReferenceProfile(readFileSync(join(out, REFERENCE_PROFILE_FILE), 'utf8'));
+    expect(profile).toMatchObject({ source: 'calibrate', n: 200, model: { version: loaded.card.version } });
+    const lad = profile.strata?.LAD;
+    expect((lad?.low ?? 0) + (lad?.intermediate ?? 0) + (lad?.high ?? 0)).toBe(200);
+    expect(profile.measures.probability_LAD?.counts.reduce((a, b) => a + b, 0)).toBe(200);
     const after = await strataOf(out);
     expect(after.probabilities).toEqual(before.probabilities);
     expect(after.strata).not.toEqual(before.strata);

@@ -24,6 +24,8 @@ import {
   type CalibrationResult,
   type CalibrationRule,
   calibrateCohort,
+  cohortReferenceProfile,
+  REFERENCE_PROFILE_FILE,
   readScores,
   ScoresFileError,
   STUDY_RULES,
@@ -150,6 +152,13 @@ export async function calibrateModel(options: CalibrateModelOptions): Promise<Ca
       join(temp, CALIBRATION_FILE),
       `${JSON.stringify({ model: { id: model.card.id, version, calibratedFrom: model.card.version }, cohortSha256, ...result }, null, 2)}\n`,
     );
+    // The cohort's outputs and strata under the new thresholds: the drift reference of this version (MONITORING.md).
+    const profile = cohortReferenceProfile(rows, thresholds as Record<Vessel, { ruleOut: number; ruleIn: number }>, {
+      source: 'calibrate',
+      createdAt: now.toISOString(),
+      model: { id: model.card.id, version },
+    });
+    await writeFile(join(temp, REFERENCE_PROFILE_FILE), `${JSON.stringify(profile, null, 2)}\n`);
     // The whole folder is checked as the engine will load it (hash, graph, card) before it is made visible.
     await loadModelFolder(temp);
     if (existsSync(outDir)) throw new CalibrateUsageError(`${outDir} already exists: choose another --out`);

@@ -1,7 +1,14 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Evaluation, formatScoreRows, scoresHeader, syntheticCohort } from '@ecgcad/clinical';
+import {
+  type Evaluation,
+  formatScoreRows,
+  parseReferenceProfile,
+  REFERENCE_PROFILE_FILE,
+  scoresHeader,
+  syntheticCohort,
+} from '@ecgcad/clinical';
 import { generateModelFolder } from '@ecgcad/infer';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runSubcommand } from '../../../../test/support/cli.js';
@@ -33,7 +40,13 @@ describe('ecgcad evaluate', () => {
     const r = await run(['--scores', scores, '--model', modelDir, '--out', out, '--bootstrap', '100']);
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBeUndefined();
-    expect(readdirSync(out).sort()).toEqual(['evaluation.json', 'report.html']);
+    expect(readdirSync(out).sort()).toEqual(['evaluation.json', 'reference-profile.json', 'report.html']);
+    // The drift reference: the cohort's outputs, and its strata under the card's thresholds; not in the model
+    // folder unless asked.
+    const profile = parseReferenceProfile(readFileSync(join(out, REFERENCE_PROFILE_FILE), 'utf8'));
+    expect(profile).toMatchObject({ source: 'evaluate', n: 400, model: { id: 'ecgcad-demo' } });
+    expect(Object.values(profile.strata?.RCA ?? {}).reduce((a, b) => a + b, 0)).toBe(400);
+    expect(existsSync(join(modelDir, REFERENCE_PROFILE_FILE))).toBe(false);
     const evaluation = JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8')) as Evaluation;
     expect(evaluation.schema).toBe('ecgcad-evaluation/1');
     expect(evaluation.model).toMatchObject({ id: 'ecgcad-demo', clinicalUse: false });
@@ -58,6 +71,25 @@ describe('ecgcad evaluate', () => {
     expect(lines[2]).toMatch(/^LM: not evaluable \(0 positive and 400 negative/);
     expect(lines.at(-1)).toBe(`wrote ${join(out, 'report.html')} and ${join(out, 'evaluation.json')}`);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('NOT FOR CLINICAL USE');
+  });
+
+  it('writes the reference profile into the model folder with --write-reference', async () => {
+    const out = join(tmp(), 'report');
+    const r = await run([
+      '--scores',
+      scores,
+      '--model',
+      modelDir,
+      '--out',
+      out,
+      '--bootstrap',
+      '20',
+      '--write-reference',
+    ]);
+    expect(r.exitCode).toBeUndefined();
+    const written = readFileSync(join(modelDir, REFERENCE_PROFILE_FILE), 'utf8');
+    expect(written).toBe(readFileSync(join(out, REFERENCE_PROFILE_FILE), 'utf8'));
+    expect(parseReferenceProfile(written).measures.probability_LAD?.counts.reduce((a, b) => a + b, 0)).toBe(400);
   });
 
   it('is reproducible: the same seed gives the same JSON apart from the time stamp', async () => {

@@ -11,12 +11,14 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
 import {
+  cohortReferenceProfile,
   DEFAULT_RECLASSIFICATION,
   type Evaluation,
   evaluateCohort,
   type PtpComparison,
   parseReclassificationMatrix,
   ptpComparison,
+  REFERENCE_PROFILE_FILE,
   type ReclassificationMatrix,
   ReclassificationMatrixError,
   readScores,
@@ -41,6 +43,8 @@ export interface EvaluateCommandOptions {
   /** Bootstrap resamples (default 1,000) and seed (default 42). */
   bootstrap?: number;
   seed?: number;
+  /** Also write the cohort's reference-profile.json into the model folder (drift reference; MONITORING.md). */
+  writeReference?: boolean;
   /** The clock, for tests. */
   now?: () => Date;
 }
@@ -134,6 +138,18 @@ export async function runEvaluate(options: EvaluateCommandOptions): Promise<Eval
   const reportPath = join(options.out, 'report.html');
   await writeAtomically(jsonPath, `${JSON.stringify(evaluation, null, 2)}\n`);
   await writeAtomically(reportPath, renderEvaluationReport(evaluation));
+  // The cohort's outputs and strata: the drift reference, beside the report and (asked for) in the model folder.
+  const profile = `${JSON.stringify(
+    cohortReferenceProfile(rows, thresholds, {
+      source: 'evaluate',
+      createdAt: evaluation.generatedAt,
+      model: { id: card.id, version: card.version },
+    }),
+    null,
+    2,
+  )}\n`;
+  await writeAtomically(join(options.out, REFERENCE_PROFILE_FILE), profile);
+  if (options.writeReference) await writeAtomically(join(options.model, REFERENCE_PROFILE_FILE), profile);
   return { evaluation, reportPath, jsonPath };
 }
 
@@ -176,6 +192,10 @@ export function register(program: Command): void {
       1000,
     )
     .option('--seed <s>', 'bootstrap seed', count('seed', 0, 0xffffffff), 42)
+    .option(
+      '--write-reference',
+      "also write the cohort's reference-profile.json (drift reference) into the model folder",
+    )
     .action(
       async (opts: {
         scores: string;
@@ -184,6 +204,7 @@ export function register(program: Command): void {
         matrix?: string;
         bootstrap: number;
         seed: number;
+        writeReference?: boolean;
       }) => {
         try {
           const result = await runEvaluate({
@@ -193,6 +214,7 @@ export function register(program: Command): void {
             bootstrap: opts.bootstrap,
             seed: opts.seed,
             ...(opts.matrix ? { matrix: opts.matrix } : {}),
+            ...(opts.writeReference ? { writeReference: true } : {}),
           });
           const lines = summaryLines(result.evaluation);
           if (!result.evaluation.model.clinicalUse)

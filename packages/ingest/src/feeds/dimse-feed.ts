@@ -582,7 +582,7 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
         feed: 'cstore',
         receivedAt,
         contentType: 'application/dicom',
-        ...(callingAe ? { remote: callingAe } : {}),
+        ...(callingAe ? { remote: callingAe, sender: `ae:${callingAe}` } : {}),
         ...(this.#socket.remoteAddress ? { peer: this.#socket.remoteAddress } : {}),
       };
       const dataset = request.getDataset();

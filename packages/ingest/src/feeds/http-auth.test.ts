@@ -15,11 +15,13 @@ describe('authChecker', () => {
       ok: true,
       method: 'api-key',
       principal: `api-key:${apiKeyId(key)}`,
+      keyId: apiKeyId(key),
     });
     expect(check({ authorization: 'ApiKey another-key-1234567' }, plainSocket)).toEqual({
       ok: true,
       method: 'api-key',
       principal: `api-key:${apiKeyId('another-key-1234567')}`,
+      keyId: apiKeyId('another-key-1234567'),
     });
     expect(apiKeyId(key)).toMatch(/^[0-9a-f]{12}$/);
     expect(apiKeyId(key)).not.toBe(apiKeyId('another-key-1234567'));

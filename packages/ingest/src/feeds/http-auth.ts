@@ -21,12 +21,15 @@ export interface HttpFeedAuth {
   anonymous?: boolean;
 }
 
-/** Why a request was let in, for the log (never the key itself): `principal` is `api-key:<id>` or `cert:<CN>`. */
+/**
+ * Why a request was let in, for the log and the audit trail (never the key itself): `principal` is
+ * `api-key:<id>` or `cert:<CN>`; `keyId` is the API key's id alone (for per-sender metrics).
+ */
 export type AuthResult =
-  | { ok: true; method: 'api-key' | 'client-cert' | 'anonymous'; principal?: string }
+  | { ok: true; method: 'api-key' | 'client-cert' | 'anonymous'; principal?: string; keyId?: string }
   | { ok: false };
 
-/** The id of an API key for logs and the audit trail: 12 hex digits of its sha256 (the key cannot be recovered). */
+/** The id of an API key for logs, metrics and the audit trail: 12 hex digits of its sha256 (not recoverable). */
 export function apiKeyId(key: string): string {
   return digest(key).toString('hex').slice(0, 12);
 }
@@ -56,7 +59,8 @@ export function authChecker(auth: HttpFeedAuth): (headers: IncomingHttpHeaders, 
         keys.forEach((key, i) => {
           if (timingSafeEqual(candidate, key)) match = i;
         });
-        if (match >= 0) return { ok: true, method: 'api-key', principal: `api-key:${keyIds[match]}` };
+        if (match >= 0)
+          return { ok: true, method: 'api-key', principal: `api-key:${keyIds[match]}`, keyId: keyIds[match] };
       }
     }
     if (certRule && verifiedClientCert(socket, certRule)) {

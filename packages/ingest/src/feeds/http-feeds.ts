@@ -107,9 +107,12 @@ export async function httpFeedsPlugin(fastify: FastifyInstance, options: HttpFee
     );
   });
 
+  // Who each authenticated request came from (per-sender metrics), by raw request.
+  const senders = new WeakMap<object, string>();
   fastify.addHook('onRequest', async (request, reply) => {
     const result = checkAuth(request.headers, request.raw.socket);
     if (result.ok && result.principal) principals.set(request.raw, result.principal);
+    if (result.ok) senders.set(request.raw, result.keyId ? `key:${result.keyId}` : result.method);
     if (!result.ok) {
       logger.warn(
         { feed: 'http', remote: request.ip, url: request.routeOptions.url },
@@ -157,6 +160,7 @@ export async function httpFeedsPlugin(fastify: FastifyInstance, options: HttpFee
         ...(contentType ? { contentType } : {}),
         remote: request.ip,
         ...(principals.has(request.raw) ? { principal: principals.get(request.raw) as string } : {}),
+        ...(senders.has(request.raw) ? { sender: senders.get(request.raw) as string } : {}),
       },
       options,
     );
@@ -191,6 +195,7 @@ export async function httpFeedsPlugin(fastify: FastifyInstance, options: HttpFee
         receivedAt: new Date().toISOString(),
         remote: request.ip,
         ...(principals.has(request.raw) ? { principal: principals.get(request.raw) as string } : {}),
+        ...(senders.has(request.raw) ? { sender: senders.get(request.raw) as string } : {}),
         rootType,
         ...(request.params.study ? { expectedStudyUid: request.params.study } : {}),
       },

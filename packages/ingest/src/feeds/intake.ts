@@ -21,6 +21,8 @@ export interface IntakeMeta {
   peer?: string;
   /** Who authenticated: `api-key:<key id>` or `cert:<subject CN>` (never a key). For the audit trail. */
   principal?: string;
+  /** Who sent it, for per-sender metrics: `ae:<calling AE title>`, `key:<API key id>`, `cert`. Never patient data. */
+  sender?: string;
 }
 
 /** What the intake hands back once the ECG is safely stored. */
@@ -48,7 +50,7 @@ export interface FeedLogger {
 export type FeedOutcome = 'accepted' | 'refused' | 'retry';
 
 /** Optional metrics hook, called once per payload with the time the hand-over took. */
-export type OutcomeCallback = (feed: string, outcome: FeedOutcome, ms: number) => void;
+export type OutcomeCallback = (feed: string, outcome: FeedOutcome, ms: number, sender?: string) => void;
 
 /** A sender refused before any payload was taken (AE title not allowed, no credentials, file too big). */
 export interface PeerRefusal {
@@ -170,7 +172,7 @@ export async function handOver(
     }
   }
   try {
-    options.onOutcome?.(meta.feed, result.outcome, result.ms);
+    options.onOutcome?.(meta.feed, result.outcome, result.ms, meta.sender);
   } catch {
     // A broken metrics hook must not change what the sender is told.
   }

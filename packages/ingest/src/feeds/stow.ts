@@ -49,7 +49,14 @@ export interface StowResponse {
  */
 export async function storeInstances(
   parts: readonly MultipartPart[],
-  context: { expectedStudyUid?: string; receivedAt: string; remote?: string; principal?: string; rootType: string },
+  context: {
+    expectedStudyUid?: string;
+    receivedAt: string;
+    remote?: string;
+    principal?: string;
+    sender?: string;
+    rootType: string;
+  },
   options: FeedCommonOptions,
 ): Promise<StowResponse> {
   const results: StowInstanceResult[] = [];
@@ -78,7 +85,14 @@ export async function storeInstances(
 
 async function storeOne(
   part: MultipartPart,
-  context: { expectedStudyUid?: string; receivedAt: string; remote?: string; principal?: string; rootType: string },
+  context: {
+    expectedStudyUid?: string;
+    receivedAt: string;
+    remote?: string;
+    principal?: string;
+    sender?: string;
+    rootType: string;
+  },
   options: FeedCommonOptions,
 ): Promise<{ result: StowInstanceResult; retryAfterMs?: number }> {
   const partType = parseMediaType(part.headers['content-type'] ?? context.rootType)?.type;
@@ -123,6 +137,7 @@ async function storeOne(
       ...(location ? { name: location.slice(0, 256) } : {}),
       ...(context.remote ? { remote: context.remote } : {}),
       ...(context.principal ? { principal: context.principal } : {}),
+      ...(context.sender ? { sender: context.sender } : {}),
     },
     options,
   );
