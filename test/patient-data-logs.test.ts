@@ -87,6 +87,7 @@ describe('no patient data in logs, rejected metadata, audit trail or ops answers
         { path: ['redis', 'url'], value: REDIS_URL },
         { path: ['redis', 'prefix'], value: prefix },
         { path: ['fhir', 'url'], value: ehr.url },
+        { path: ['fhir', 'allowInsecureHttp'], value: true },
         // Conditional references: the EHR resolves the patient by identifier, and refuses one it does not know.
         { path: ['fhir', 'patientReference'], value: 'conditional' },
         { path: ['http', 'port'], value: 0 },
