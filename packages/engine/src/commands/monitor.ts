@@ -10,8 +10,6 @@ import { loadModelFolder } from '@ecgcad/infer';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { formatDriftReport } from '../drift-report.js';
-import { ModelMonitor } from '../monitoring.js';
-import { connectRedis, waitReady } from '../redis.js';
 import { addQueuedOptions, type QueuedFlags } from './serve.js';
 
 export function register(program: Command): void {
@@ -27,8 +25,11 @@ export function register(program: Command): void {
       ...(flags.config ? { file: flags.config } : {}),
       overrides: [{ path: ['redis', 'url'], value: flags.redisUrl }],
     });
+    // Queue and Redis code loads only here, so the CLI's other commands (inspect, run) never load it.
+    const { ModelMonitor } = await import('../monitoring.js');
+    const { connectRedis, waitReady } = await import('../redis.js');
     const model = await loadModelFolder(config.model.dir);
-    const redis = connectRedis(config.redis.url, 'producer', 'ecgcad-monitor');
+    const redis = connectRedis(config.redis, 'producer', 'ecgcad-monitor');
     redis.on('error', () => {});
     try {
       await waitReady(redis, 5000);
