@@ -4,6 +4,7 @@
  * The demo cohort's model (`ecgcad cohort`) is one: its weights read an ST shift planted in synthetic ECGs.
  */
 import onnxProto from 'onnx-proto';
+import { encodeOnnxModel, float32ValueInfo, intAttr, intsAttr } from '../onnx-build.js';
 
 const { onnx } = onnxProto;
 
@@ -40,10 +41,6 @@ export function exportLeadMeanReadoutOnnx(readout: LeadMeanReadout): Uint8Array 
       dataType: FLOAT,
       rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
     });
-  const intsAttr = (name: string, ints: number[]) =>
-    onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints });
-  const intAttr = (name: string, i: number) =>
-    onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i });
   const nodes = [
     onnx.NodeProto.create({
       opType: 'ReduceMean',
@@ -60,36 +57,12 @@ export function exportLeadMeanReadoutOnnx(readout: LeadMeanReadout): Uint8Array 
     }),
     onnx.NodeProto.create({ opType: 'Sigmoid', input: ['readout.logits'], output: [outputName], name: outputName }),
   ];
-  const valueInfo = (name: string, dims: (number | string)[]) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: onnx.TypeProto.create({
-        tensorType: onnx.TypeProto.Tensor.create({
-          elemType: FLOAT,
-          shape: onnx.TensorShapeProto.create({
-            dim: dims.map((d) =>
-              typeof d === 'number'
-                ? onnx.TensorShapeProto.Dimension.create({ dimValue: d })
-                : onnx.TensorShapeProto.Dimension.create({ dimParam: d }),
-            ),
-          }),
-        }),
-      }),
-    });
   const graph = onnx.GraphProto.create({
     name: 'lead-mean-readout',
     node: nodes,
     initializer: [tensor('readout.weight', [leads, outputs], weights), tensor('readout.bias', [outputs], bias)],
-    input: [valueInfo(inputName, ['N', leads, samples])],
-    output: [valueInfo(outputName, ['N', outputs])],
+    input: [float32ValueInfo(inputName, ['N', leads, samples])],
+    output: [float32ValueInfo(outputName, ['N', outputs])],
   });
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: 17 })],
-    producerName: 'ecgcad',
-    producerVersion: '0.1.0',
-    docString: readout.docString ?? '',
-    graph,
-  });
-  return onnx.ModelProto.encode(model).finish();
+  return encodeOnnxModel(graph, readout.docString);
 }

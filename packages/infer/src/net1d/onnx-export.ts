@@ -5,6 +5,7 @@
  * With `float16`, weights and activations are float16 while the graph's input and output stay float32 (Cast nodes).
  */
 import onnxProto from 'onnx-proto';
+import { encodeOnnxModel, float32ValueInfo, floatAttr, intAttr, intsAttr } from '../onnx-build.js';
 import { toFloat16Array } from './float16.js';
 import type { ConvLayer, Net1dNetwork } from './network.js';
 
@@ -28,13 +29,6 @@ export interface OnnxExportOptions {
   /** Free-text doc string stored in the model. */
   docString?: string;
 }
-
-const intsAttr = (name: string, ints: number[]): AttributeProto =>
-  onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints });
-const intAttr = (name: string, i: number): AttributeProto =>
-  onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i });
-const floatAttr = (name: string, f: number): AttributeProto =>
-  onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.FLOAT, f });
 
 /** Serialises the network; returns the bytes of model.onnx. */
 export function exportNet1dOnnx(net: Net1dNetwork, options: OnnxExportOptions = {}): Uint8Array {
@@ -133,36 +127,12 @@ export function exportNet1dOnnx(net: Net1dNetwork, options: OnnxExportOptions = 
   }
 
   const { inChannels, samples, outputs } = net.config;
-  const valueInfo = (name: string, dims: (number | string)[]) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: onnx.TypeProto.create({
-        tensorType: onnx.TypeProto.Tensor.create({
-          elemType: FLOAT,
-          shape: onnx.TensorShapeProto.create({
-            dim: dims.map((d) =>
-              typeof d === 'number'
-                ? onnx.TensorShapeProto.Dimension.create({ dimValue: d })
-                : onnx.TensorShapeProto.Dimension.create({ dimParam: d }),
-            ),
-          }),
-        }),
-      }),
-    });
   const graph = onnx.GraphProto.create({
     name: `net1d-${net.config.name}`,
     node: nodes,
     initializer: initializers,
-    input: [valueInfo(inputName, ['N', inChannels, samples])],
-    output: [valueInfo(outputName, ['N', outputs])],
+    input: [float32ValueInfo(inputName, ['N', inChannels, samples])],
+    output: [float32ValueInfo(outputName, ['N', outputs])],
   });
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: 17 })],
-    producerName: 'ecgcad',
-    producerVersion: '0.1.0',
-    docString: options.docString ?? '',
-    graph,
-  });
-  return onnx.ModelProto.encode(model).finish();
+  return encodeOnnxModel(graph, options.docString);
 }
