@@ -140,26 +140,16 @@ export class FhirClient implements BundleSink {
   }
 
   private searchFailure(resourceType: string, response: Response, json: unknown): Error {
-    const outcome = json as OperationOutcome | undefined;
-    const details =
-      outcome?.resourceType === 'OperationOutcome'
-        ? (outcome.issue ?? [])
-            .map((i) => i.details?.text ?? i.diagnostics ?? i.code)
-            .filter(Boolean)
-            .join('; ')
-        : '';
     // The server may echo the search, identifiers included: every `=value` and `|value` part is cut out.
-    const text = details.replace(/[|=][^\s;,]*/g, '[redacted]').slice(0, 200);
+    const text = outcomeText(json)
+      .replace(/[|=][^\s;,]*/g, '[redacted]')
+      .slice(0, 200);
     const message = `${describeUrl(this.baseUrl)} answered ${response.status} to a ${resourceType} search${text ? `: ${text}` : ''}`;
-    if (isTransientStatus(response.status)) {
-      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-      return new TransientError(message, retryAfterMs === undefined ? {} : { retryAfterMs });
-    }
     const hint =
       response.status === 401 || response.status === 403
         ? " (the engine needs read access for pre-test probability: check the client's scopes)"
         : '';
-    return new PermanentError(`${message}${hint}`);
+    return faultOf(response, message, hint);
   }
 
   private async get(url: string, signal?: AbortSignal): Promise<Response> {
@@ -182,21 +172,8 @@ export class FhirClient implements BundleSink {
   }
 
   private failure(response: Response, json: unknown, bundle: Bundle): Error {
-    const outcome = json as OperationOutcome | undefined;
-    const details =
-      outcome?.resourceType === 'OperationOutcome'
-        ? (outcome.issue ?? [])
-            .map((i) => i.details?.text ?? i.diagnostics ?? i.code)
-            .filter(Boolean)
-            .join('; ')
-        : '';
-    const text = redactPatientIdentifiers(details, bundle).slice(0, 2000);
-    const message = `${describeUrl(this.baseUrl)} answered ${response.status}${text ? `: ${text}` : ''}`;
-    if (isTransientStatus(response.status)) {
-      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-      return new TransientError(message, retryAfterMs === undefined ? {} : { retryAfterMs });
-    }
-    return new PermanentError(message);
+    const text = redactPatientIdentifiers(outcomeText(json), bundle).slice(0, 2000);
+    return faultOf(response, `${describeUrl(this.baseUrl)} answered ${response.status}${text ? `: ${text}` : ''}`);
   }
 }
 
@@ -230,4 +207,23 @@ function safeDecode(s: string): string {
   } catch {
     return s;
   }
+}
+
+/** The issues' texts of an OperationOutcome answer ('' for anything else). */
+function outcomeText(json: unknown): string {
+  const outcome = json as OperationOutcome | undefined;
+  if (outcome?.resourceType !== 'OperationOutcome') return '';
+  return (outcome.issue ?? [])
+    .map((i) => i.details?.text ?? i.diagnostics ?? i.code)
+    .filter(Boolean)
+    .join('; ');
+}
+
+/** A TransientError (with the answer's Retry-After) for a status worth retrying, else a PermanentError. */
+function faultOf(response: Response, message: string, permanentHint = ''): Error {
+  if (isTransientStatus(response.status)) {
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+    return new TransientError(message, retryAfterMs === undefined ? {} : { retryAfterMs });
+  }
+  return new PermanentError(`${message}${permanentHint}`);
 }
