@@ -28,7 +28,8 @@ import {
 } from '@ecgcad/clinical';
 import type { Vessel } from '@ecgcad/ecg';
 import { InvalidModelError, loadModelFolder } from '@ecgcad/infer';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { integerOption } from './options.js';
 
 /** Options of {@link runEvaluate}. */
 export interface EvaluateCommandOptions {
@@ -165,16 +166,6 @@ export function summaryLines(evaluation: Evaluation): string[] {
   });
 }
 
-const count =
-  (what: string, min: number, max: number) =>
-  (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
-      throw new InvalidArgumentError(`${what} must be an integer in [${min}, ${max}]`);
-    }
-    return n;
-  };
-
 export function register(program: Command): void {
   program
     .command('evaluate')
@@ -188,10 +179,10 @@ export function register(program: Command): void {
     .option(
       '--bootstrap <n>',
       'bootstrap resamples for the AUC and operating-point CIs',
-      count('bootstrap', 1, 100_000),
+      integerOption('bootstrap', 1, 100_000),
       1000,
     )
-    .option('--seed <s>', 'bootstrap seed', count('seed', 0, 0xffffffff), 42)
+    .option('--seed <s>', 'bootstrap seed', integerOption('seed', 0, 0xffffffff), 42)
     .option(
       '--write-reference',
       "also write the cohort's reference-profile.json (drift reference) into the model folder",

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { EcgcadError, synthesizeEcg } from '@ecgcad/ecg';
 import { type StoredLeads, writeAecg, writeDicomEcg } from '@ecgcad/ingest';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { integerOption } from './options.js';
 
 /** Options of {@link runSynth}. */
 export interface SynthCommandOptions {
@@ -109,16 +110,6 @@ export async function runSynth(options: SynthCommandOptions): Promise<SynthSumma
   };
 }
 
-const integer =
-  (what: string, min: number, max: number) =>
-  (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
-      throw new InvalidArgumentError(`${what} must be an integer in [${min}, ${max}]`);
-    }
-    return n;
-  };
-
 const seconds = (value: string): number => {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 1 || n > 60) throw new InvalidArgumentError('duration must be 1 to 60 seconds');
@@ -129,10 +120,10 @@ export function register(program: Command): void {
   program
     .command('synth')
     .description('write synthetic 12-lead ECGs (ECGSYN-style, deterministic per seed) as DICOM or HL7 aECG files')
-    .requiredOption('--count <n>', 'number of ECG files', integer('count', 1, 10_000_000))
+    .requiredOption('--count <n>', 'number of ECG files', integerOption('count', 1, 10_000_000))
     .addOption(new Option('--format <format>', 'file format').choices(['dicom', 'aecg']).makeOptionMandatory())
     .requiredOption('--out <dir>', 'output folder (created if missing)')
-    .option('--seed <s>', 'seed of the first file; file i uses seed + i', integer('seed', 0, 0xffffffff), 1)
+    .option('--seed <s>', 'seed of the first file; file i uses seed + i', integerOption('seed', 0, 0xffffffff), 1)
     .addOption(new Option('--rate <hz>', 'samples per second').choices(['500', '1000']).default('500'))
     .addOption(new Option('--leads <n>', 'stored leads (8 = I, II, V1-V6)').choices(['8', '12']).default('12'))
     .option('--duration <s>', 'seconds per ECG', seconds, 10)
