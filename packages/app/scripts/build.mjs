@@ -1,0 +1,26 @@
+/**
+ * Builds the app into dist/: the TypeScript entry points bundled by esbuild (everything the browser runs comes from
+ * this folder: no file is fetched from the internet at run time) and the static pages and styles copied beside them.
+ */
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+await build({
+  entryPoints: { app: join(root, 'src/main.ts'), launch: join(root, 'src/launch.ts') },
+  outdir: dist,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome110', 'firefox115', 'safari16'],
+  minify: true,
+  sourcemap: true,
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
+cpSync(join(root, 'static'), dist, { recursive: true });

@@ -1,0 +1,2 @@
+/** The SMART App Launch entry point (launch.html). */
+export {};

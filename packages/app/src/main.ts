@@ -1,0 +1,2 @@
+/** The app's entry point (index.html): worklist and viewer. */
+export {};
