@@ -48,6 +48,16 @@ const vessel = z.object(
     vessel: z.enum(VESSELS, 'is not RCA, LM, LAD or LCx'),
     probability: z.number('must be in [0, 1]').min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]'),
     stratum: z.enum(['low', 'intermediate', 'high'], 'is not a stratum'),
+    thresholds: z
+      .object(
+        {
+          ruleOut: z.number('must be in [0, 1]').min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]'),
+          ruleIn: z.number('must be in [0, 1]').min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]'),
+        },
+        { error: objectError },
+      )
+      .refine((t) => t.ruleOut <= t.ruleIn, { message: 'ruleOut must be <= ruleIn', path: ['ruleOut'] })
+      .optional(),
   },
   { error: objectError },
 );

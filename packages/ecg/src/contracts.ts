@@ -23,6 +23,11 @@ export interface VesselPrediction {
   /** Model probability in [0, 1]. */
   probability: number;
   stratum: Stratum;
+  /**
+   * The model card thresholds that made the stratum (p < ruleOut: low; p >= ruleIn: high), so a reader of the
+   * result can show where the probability sits on the scale. Absent in results from before they were recorded.
+   */
+  thresholds?: { ruleOut: number; ruleIn: number };
 }
 
 /** Identifies the model that produced a result. */

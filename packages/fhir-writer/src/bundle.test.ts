@@ -142,6 +142,20 @@ describe('buildBundle', () => {
     expect(lad.component?.[0]?.valueQuantity?.value).toBe(0.6);
   });
 
+  it('puts the thresholds that made each stratum on the probability component, one range per stratum', () => {
+    const { parts } = buildBundleParts(examplePrediction({ probabilities: [0.05, 0.2, 0.6, 0.119] }));
+    const ranges = (parts.vessels[1] as Observation).component?.[0]?.referenceRange ?? [];
+    expect(ranges.map((r) => [r.type?.coding?.[0]?.code, r.low?.value, r.high?.value])).toEqual([
+      ['low', undefined, 0.12],
+      ['intermediate', 0.12, 0.41],
+      ['high', 0.41, undefined],
+    ]);
+    // Results recorded before thresholds travelled with the prediction keep their old shape.
+    const old = examplePrediction();
+    if (old.status === 'scored') for (const v of old.vessels) delete v.thresholds;
+    expect(buildBundleParts(old).parts.vessels[0]?.component?.[0]?.referenceRange).toBeUndefined();
+  });
+
   it('raises an active clinical Flag on the patient only when a vessel is high', () => {
     const high = buildBundle(examplePrediction({ probabilities: [0.05, 0.05, 0.6, 0.05] }));
     const flags = ofType<Flag>(high, 'Flag');

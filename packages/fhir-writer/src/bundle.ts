@@ -13,6 +13,7 @@ import {
   type ModelRef,
   PermanentError,
   type Prediction,
+  type Stratum,
   type VesselPrediction,
 } from '@ecgcad/ecg';
 import type {
@@ -26,6 +27,7 @@ import type {
   Meta,
   Observation,
   ObservationComponent,
+  ObservationReferenceRange,
   Patient,
   Provenance,
   Reference,
@@ -406,6 +408,7 @@ function buildVesselObservation(v: VesselPrediction, ctx: VesselContext): Observ
       {
         code: { coding: [concept(CONCEPTS.probability)] },
         valueQuantity: { value: v.probability, unit: '1', system: SYSTEMS.ucum, code: '1' },
+        ...(v.thresholds ? { referenceRange: strataRanges(v.thresholds) } : {}),
       },
       ...(ctx.combined ? [ctx.combined] : []),
     ],
@@ -413,6 +416,26 @@ function buildVesselObservation(v: VesselPrediction, ctx: VesselContext): Observ
     derivedFrom: [ctx.ecg],
     ...(ctx.notes.length > 0 ? { note: ctx.notes } : {}),
   };
+}
+
+/**
+ * The model card's thresholds as one reference range per stratum on the probability component, typed by the
+ * stratum code, so a viewer can draw the scale: low below ruleOut, intermediate from ruleOut to below ruleIn, high
+ * from ruleIn. The text states the bound's side, which `low`/`high` alone (inclusive in FHIR) cannot.
+ */
+export function strataRanges(t: { ruleOut: number; ruleIn: number }): ObservationReferenceRange[] {
+  const q = (value: number) => ({ value, unit: '1', system: SYSTEMS.ucum, code: '1' });
+  const type = (s: Stratum) => ({ coding: [stratumCoding(s)], text: STRATA[s].display });
+  return [
+    { high: q(t.ruleOut), type: type('low'), text: `low: probability below ${t.ruleOut}` },
+    {
+      low: q(t.ruleOut),
+      high: q(t.ruleIn),
+      type: type('intermediate'),
+      text: `intermediate: probability from ${t.ruleOut} to below ${t.ruleIn}`,
+    },
+    { low: q(t.ruleIn), type: type('high'), text: `high: probability ${t.ruleIn} or above` },
+  ];
 }
 
 const MODEL_NAMES: Record<'esc2019' | 'esc2024' | 'cacs-cl', string> = {

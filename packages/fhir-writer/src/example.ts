@@ -31,9 +31,11 @@ export interface ExamplePredictionOptions {
 
 const VESSELS: Vessel[] = ['RCA', 'LM', 'LAD', 'LCx'];
 
-/** Strata for the example with the demo card's LAD-like thresholds (rule-out 0.12, rule-in 0.41). */
+/** The demo card's LAD-like thresholds, used for every vessel of the example. */
+const EXAMPLE_THRESHOLDS = { ruleOut: 0.12, ruleIn: 0.41 };
+
 function stratum(p: number): Stratum {
-  return p < 0.12 ? 'low' : p >= 0.41 ? 'high' : 'intermediate';
+  return p < EXAMPLE_THRESHOLDS.ruleOut ? 'low' : p >= EXAMPLE_THRESHOLDS.ruleIn ? 'high' : 'intermediate';
 }
 
 /** An example Prediction, scored unless `notAnalysable` is given. */
@@ -65,7 +67,7 @@ export function examplePrediction(options: ExamplePredictionOptions = {}): Predi
     predictedAt,
     vessels: VESSELS.map((vessel, i) => {
       const probability = probabilities[i] ?? 0;
-      return { vessel, probability, stratum: stratum(probability) };
+      return { vessel, probability, stratum: stratum(probability), thresholds: { ...EXAMPLE_THRESHOLDS } };
     }),
   };
 }

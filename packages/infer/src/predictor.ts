@@ -88,7 +88,12 @@ export class Predictor {
         throw new PermanentError(`model ${ref.id} ${ref.version} returned a probability outside [0, 1] for ${vessel}`);
       }
       const thresholds = card.thresholds[vessel] as VesselThresholds;
-      return { vessel, probability, stratum: stratumOf(probability, thresholds) };
+      return {
+        vessel,
+        probability,
+        stratum: stratumOf(probability, thresholds),
+        thresholds: { ruleOut: thresholds.ruleOut, ruleIn: thresholds.ruleIn },
+      };
     });
     return { status: 'scored', ecg: ecgSummary, model: ref, vessels, predictedAt: this.now().toISOString() };
   }
