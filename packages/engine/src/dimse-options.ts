@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '@ecgcad/ecg';
 import type { DimseFeedOptions, FeedCommonOptions } from '@ecgcad/ingest';
 import type { EngineConfig } from './config.js';
+import { isLoopbackHost } from './http-server.js';
 
 /** What {@link dimseFeedSettings} returns. */
 export interface DimseFeedSettings {
@@ -13,15 +14,6 @@ export interface DimseFeedSettings {
   options: Omit<DimseFeedOptions, keyof FeedCommonOptions>;
   /** One line per security control that is off (plain TCP, any calling AE, no client certificates). */
   warnings: string[];
-}
-
-/** True for a loopback bind address (127.0.0.0/8, ::1, localhost). */
-function isLoopbackHost(host: string): boolean {
-  const h = host
-    .trim()
-    .toLowerCase()
-    .replace(/^\[(.*)\]$/, '$1');
-  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 /**
