@@ -113,28 +113,24 @@ function reproduces(samples: Float32Array, origin: number, factor: number): bool
 
 /**
  * The quantum of the lead's values: the coarsest decimal factor (and origin, 0 when it fits) that gives back every
- * sample exactly, or undefined. Candidates are the smallest gap between two distinct values (counting 0 when the
+ * sample exactly, or undefined. Candidates are the smallest step between successive samples (or from 0, when the
  * origin is 0) divided by 1, 2, 3, ... and read to 1..9 significant digits, so the source's decimal step (2.5,
  * 4.88, 1.22...) is recovered rather than the Float32 rounding of it.
  */
 function findQuantum(samples: Float32Array): { origin: number; factor: number } | undefined {
-  const values = distinctFinite(samples);
-  if (values.length === 0) return { origin: 0, factor: 1 };
-  const gapWithZero = smallestGap(values, true);
+  const gaps = smallestGaps(samples);
+  if (gaps === undefined) return { origin: 0, factor: 1 };
   // A lead of zeros only.
-  if (gapWithZero === undefined) return { origin: 0, factor: 1 };
-  for (const factor of factorCandidates(gapWithZero, MAX_DIVISOR)) {
+  if (gaps.withZero === undefined) return { origin: 0, factor: 1 };
+  for (const factor of factorCandidates(gaps.withZero, MAX_DIVISOR)) {
     if (reproduces(samples, 0, factor)) return { origin: 0, factor };
   }
-  const gap = smallestGap(values, false);
-  if (gap === undefined) {
+  if (gaps.between === undefined) {
     // One value throughout (not 0): it is the origin.
-    const origin = values[0] as number;
-    return reproduces(samples, origin, 1) ? { origin, factor: 1 } : undefined;
+    return reproduces(samples, gaps.first, 1) ? { origin: gaps.first, factor: 1 } : undefined;
   }
-  const first = values[0] as number;
-  for (const factor of factorCandidates(gap, MAX_DIVISOR_WITH_ORIGIN)) {
-    const residual = first - factor * Math.round(first / factor);
+  for (const factor of factorCandidates(gaps.between, MAX_DIVISOR_WITH_ORIGIN)) {
+    const residual = gaps.first - factor * Math.round(gaps.first / factor);
     for (const origin of decimalReadings(residual)) {
       if (reproduces(samples, origin, factor)) return { origin, factor };
     }
@@ -142,21 +138,29 @@ function findQuantum(samples: Float32Array): { origin: number; factor: number } 
   return undefined;
 }
 
-function distinctFinite(samples: Float32Array): Float64Array {
-  const sorted = Float64Array.from(samples.filter(Number.isFinite)).sort();
-  let n = 0;
-  for (let i = 0; i < sorted.length; i++) {
-    if (n === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i] as number;
+/**
+ * The smallest non-zero difference between successive finite samples (`between`; every difference is a multiple
+ * of the quantum), the same counting each sample's distance from 0 (`withZero`: the quantum when the origin is 0),
+ * and the first finite sample. Undefined when no sample is finite. One pass, no sorting.
+ */
+function smallestGaps(
+  samples: Float32Array,
+): { between: number | undefined; withZero: number | undefined; first: number } | undefined {
+  let between = Number.POSITIVE_INFINITY;
+  let fromZero = Number.POSITIVE_INFINITY;
+  let first: number | undefined;
+  let previous: number | undefined;
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i] as number;
+    if (!Number.isFinite(v)) continue;
+    if (first === undefined) first = v;
+    if (v !== 0) fromZero = Math.min(fromZero, Math.abs(v));
+    if (previous !== undefined && v !== previous) between = Math.min(between, Math.abs(v - previous));
+    previous = v;
   }
-  return sorted.subarray(0, n);
-}
-
-/** The smallest positive difference between consecutive values (and between 0 and the values, with `withZero`). */
-function smallestGap(sorted: Float64Array, withZero: boolean): number | undefined {
-  let gap = Number.POSITIVE_INFINITY;
-  for (let i = 1; i < sorted.length; i++) gap = Math.min(gap, (sorted[i] as number) - (sorted[i - 1] as number));
-  if (withZero) for (const v of sorted) if (v !== 0) gap = Math.min(gap, Math.abs(v));
-  return Number.isFinite(gap) && gap > 0 ? gap : undefined;
+  if (first === undefined) return undefined;
+  const positive = (x: number): number | undefined => (Number.isFinite(x) && x > 0 ? x : undefined);
+  return { between: positive(between), withZero: positive(Math.min(between, fromZero)), first };
 }
 
 function* factorCandidates(gap: number, maxDivisor: number): Generator<number> {
