@@ -22,7 +22,15 @@ import { decodeEcg, writeAecg, writeDicomEcg } from '@ecgcad/ingest';
 import type { Bundle, Observation } from '@medplum/fhirtypes';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY, dropPrefix, REDIS_URL, startTestEngine, uniquePrefix, waitFor } from './pipeline-support.js';
+import {
+  API_KEY,
+  dropPrefix,
+  REDIS_URL,
+  resources,
+  startTestEngine,
+  uniquePrefix,
+  waitFor,
+} from './pipeline-support.js';
 import { noteSkip, readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
 
 if (!samplesPresent) noteSkip(import.meta.url, SAMPLES_SKIP_REASON);
@@ -237,6 +245,26 @@ describe('queued mode: the payload travels to the writer', () => {
     expect((await engine.queues.write.getJob(letter?.jobId as string))?.returnvalue).toMatchObject({
       waveform: 'included',
     });
+  });
+
+  it('a write job whose payload expired still writes the result, without the leads, and says so', async () => {
+    const prefix = uniquePrefix('waveform-expired');
+    prefixes.push(prefix);
+    const engine = await startTestEngine({ prefix, fhirUrl: ehr.url, stages: ['write'], feeds: false });
+    engines.push(engine);
+    const ecg = decodeEcg(writeDicomEcg({ ...synthesizeEcg({ seed: 54 }), id: 'waveform-queued-expired' }), META);
+    const before = (await resources(ehr, 'RiskAssessment')).length;
+    const job = await engine.queues.write.add('write', { prediction: scored(ecg), payloadKey: 'ecg:gone' });
+    await waitFor('the write job to complete', async () => (await job.getState()) === 'completed');
+    expect((await engine.queues.write.getJob(job.id as string))?.returnvalue).toMatchObject({
+      waveform: 'unavailable',
+    });
+    const observation = await observationOf(ecg.id);
+    expect(observation?.component).toBeUndefined();
+    expect(observation?.note?.map((n) => n.text)).toContain(
+      'Waveform not included: the ECG samples had expired from the payload store before the result was written',
+    );
+    expect((await resources(ehr, 'RiskAssessment')).length).toBe(before + 1);
   });
 
   it('with fhir.waveform off: no components, and the infer stage frees the payload', async () => {
