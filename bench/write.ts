@@ -1,12 +1,14 @@
 /**
  * FHIR writer benchmark: Bundles built, built + validated (one core, this process), and posted to the test EHR
- * (running in its own process, so client and server do not share an event loop), as new results and as resends.
+ * (running in its own process, so client and server do not share an event loop), as new results and as resends;
+ * then the same with the waveform in the ECG Observation (12 leads, 10 s at 500 Hz, a DICOM-like 2.5 uV step).
  * Run after `npm run build`: `npx tsx bench/write.ts [--seconds 3]` (--seconds: per build/validate phase).
  */
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { STANDARD_LEADS, synthesizeEcg } from '@ecgcad/ecg';
 import {
   buildBundle,
   bundleIssues,
@@ -15,6 +17,7 @@ import {
   loadR4Definitions,
   SYSTEMS,
 } from '@ecgcad/fhir-writer';
+import type { Bundle } from '@medplum/fhirtypes';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' } } });
 const seconds = Number(values.seconds);
@@ -41,6 +44,17 @@ const prediction = (i: number) =>
     ecgId: `1.2.826.0.1.3680043.8.498.${i + 1}`,
     probabilities: [0.05, 0.2, i % 2 ? 0.6 : 0.3, 0.1],
   });
+
+/** One 12-lead 10 s 500 Hz ECG on a 2.5 uV grid (as a DICOM cart stores it), under each prediction's id. */
+const ecg = synthesizeEcg({ seed: 1 });
+for (const lead of STANDARD_LEADS) {
+  ecg.leads[lead] = (ecg.leads[lead] as Float32Array).map((v) => Math.round(v / 2.5) * 2.5 + 0);
+}
+const withWaveform = (i: number): Bundle => {
+  const p = prediction(i);
+  return buildBundle(p, {}, undefined, { ...ecg, id: p.ecg.id });
+};
+const withoutWaveform = (i: number): Bundle => buildBundle(prediction(i));
 
 const t0 = performance.now();
 loadR4Definitions();
@@ -73,17 +87,22 @@ async function startEhr(): Promise<{ url: string; stop: () => void }> {
  * Posts `count` Bundles (new results, or resends of the first 50) at a concurrency, on a fresh EHR: its in-memory
  * search is linear in the stored resources, so a fixed count keeps phases comparable.
  */
-async function posted(count: number, concurrency: number, resend: boolean): Promise<number> {
+async function posted(
+  count: number,
+  concurrency: number,
+  resend: boolean,
+  build: (i: number) => Bundle = withoutWaveform,
+): Promise<number> {
   const ehr = await startEhr();
   try {
     const client = new FhirClient({ baseUrl: ehr.url });
-    for (let i = 0; i < 50; i++) await client.postTransaction(buildBundle(prediction(i)));
+    for (let i = 0; i < 50; i++) await client.postTransaction(build(i));
     let next = 0;
     const started = performance.now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         for (let i = next++; i < count; i = next++) {
-          await client.postTransaction(buildBundle(prediction(resend ? i % 50 : 50 + i)));
+          await client.postTransaction(build(resend ? i % 50 : 50 + i));
         }
       }),
     );
@@ -97,6 +116,16 @@ const POSTS = 300;
 const posted1 = await posted(POSTS, 1, false);
 const posted8 = await posted(POSTS, 8, false);
 const resent = await posted(POSTS, 8, true);
+
+// The waveform: Bundle size, build + validate, and posting.
+const sizeOff = JSON.stringify(withoutWaveform(0)).length;
+const sizeOn = JSON.stringify(withWaveform(0)).length;
+const builtOn = await rate(withWaveform);
+const validatedOn = await rate((i) => {
+  const issues = bundleIssues(withWaveform(i));
+  if (issues.length > 0) throw new Error(issues.join('\n'));
+});
+const postedOn8 = await posted(POSTS / 3, 8, false, withWaveform);
 
 const cpu = cpus();
 const f = (x: number) => x.toFixed(0);
@@ -112,3 +141,13 @@ console.log(
 console.log(`posted, new, conc 8:   ${f(posted8)} Bundles/s (${(posted8 / posted1).toFixed(2)}x concurrency 1)`);
 console.log(`posted, resend, conc 8: ${f(resent)} Bundles/s (${(resent / posted8).toFixed(2)}x new)`);
 console.log('(the test EHR validates every entry and serialises writes, so posting measures it as much as the client)');
+console.log(
+  `waveform: Bundle ${(sizeOn / 1024).toFixed(0)} KB (12 leads x 5000 samples) vs ${(sizeOff / 1024).toFixed(1)} KB without`,
+);
+console.log(`waveform, built:       ${f(builtOn)} Bundles/s (${(built / builtOn).toFixed(1)}x slower than without)`);
+console.log(
+  `waveform, built + validated: ${f(validatedOn)} Bundles/s (${(validated / validatedOn).toFixed(1)}x slower than without)`,
+);
+console.log(
+  `waveform, posted, new, conc 8: ${f(postedOn8)} Bundles/s (${POSTS / 3} Bundles; ${(posted8 / postedOn8).toFixed(1)}x slower than without)`,
+);

@@ -10,6 +10,7 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Bundle, Observation } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { noteSkip, SAMPLES_DIR, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
 
@@ -81,7 +82,16 @@ describe.skipIf(!built)(`ecgcad run (${built ? 'built CLI' : 'CLI not built: run
     expect(result.stdout).toMatch(/demo-07\.dcm +not analysable: flat leads \(lead off or no signal\): V3/);
     expect(result.stdout).toMatch(/NO clinical meaning/);
     expect((await readdir(join(cwd, 'out', 'demo-input'))).sort()).toHaveLength(7);
-    expect((await readdir(join(cwd, 'out', 'bundles'))).filter((f) => f.endsWith('.json'))).toHaveLength(7);
+    const bundles = (await readdir(join(cwd, 'out', 'bundles'))).filter((f) => f.endsWith('.json'));
+    expect(bundles).toHaveLength(7);
+    // Embedded mode hands the decoded ECG to the writer: each ECG Observation carries the leads (fhir.waveform).
+    for (const name of bundles) {
+      const bundle = JSON.parse(await readFile(join(cwd, 'out', 'bundles', name), 'utf8')) as Bundle;
+      const ecg = bundle.entry?.find((e) => e.resource?.resourceType === 'Observation')?.resource as Observation;
+      expect(ecg.code.coding?.[0]?.code).toBe('34534-8');
+      expect(ecg.component?.length).toBeGreaterThanOrEqual(8);
+      expect(ecg.component?.[0]?.valueSampledData?.data?.split(' ').length).toBeGreaterThan(1000);
+    }
   });
 
   it('a bad configuration value exits 2 with one line naming the key', async () => {

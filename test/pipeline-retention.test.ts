@@ -144,7 +144,7 @@ describe('payload retention (real Redis, shortened clocks)', () => {
     );
     const assessments = await resources(ehr, 'RiskAssessment');
     expect(assessments.length).toBeGreaterThanOrEqual(1);
-    // Handed to the write stage (which carries the prediction itself): the payload is deleted at once.
+    // Written: the payload is deleted (by the writer, once it put the waveform into the ECG Observation).
     expect(await redis.exists(key)).toBe(0);
   }, 60_000);
 

@@ -86,6 +86,10 @@ describe('job data checks', () => {
     expect(messageOf(infer, checkInferJobData)).toBe('ok');
     expect(messageOf(null, checkInferJobData)).toBe('malformed infer job data: infer job data must be an object');
     expect(messageOf({ prediction: good }, checkWriteJobData)).toBe('ok');
+    expect(messageOf({ prediction: good, payloadKey: 'k' }, checkWriteJobData)).toBe('ok');
+    expect(messageOf({ prediction: good, payloadKey: 7 }, checkWriteJobData)).toBe(
+      'malformed write job data: payloadKey must be a string',
+    );
     expect(messageOf({ prediction: { ...good, vessels: [] } }, checkWriteJobData)).toBe(
       'malformed write job data: prediction.vessels must be a non-empty array',
     );

@@ -111,7 +111,10 @@ export const inferJobDataSchema = z.object(
 );
 
 /** Data of an `ecg.write` job. */
-export const writeJobDataSchema = z.object({ prediction: predictionSchema }, 'must be an object');
+export const writeJobDataSchema = z.object(
+  { prediction: predictionSchema, payloadKey: optionalString },
+  'must be an object',
+);
 
 /** `vessels[0].stratum` from a zod issue path. */
 function pathLabel(path: readonly PropertyKey[]): string {

@@ -99,4 +99,10 @@ export interface InferJobData {
 /** Job data on `ecg.write`: the prediction itself (small JSON). */
 export interface WriteJobData {
   prediction: Prediction;
+  /**
+   * Payload-store key of the encoded Ecg, when the writer is to put the waveform into the ECG Observation: the
+   * infer stage hands its claim check on instead of deleting the payload, and the write stage deletes it once
+   * delivered (the dead-letter hooks keep it while the job waits for a replay).
+   */
+  payloadKey?: string;
 }

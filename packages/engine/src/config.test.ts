@@ -18,6 +18,8 @@ describe('loadConfig', () => {
     expect(config.model.dir).toMatch(/models\/ecgcad-demo$/);
     expect(config.model.instances).toBe(1);
     expect(config.model.threads).toBeUndefined();
+    expect(config.fhir.waveform).toBe(true);
+    expect(loadConfig({ env: { ECGCAD_FHIR_WAVEFORM: 'false' } }).fhir.waveform).toBe(false);
   });
 
   it('merges file, environment and overrides in that order of precedence', () => {

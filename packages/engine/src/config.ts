@@ -214,6 +214,8 @@ export const configSchema = z
         unidentified: z.enum(['refuse', 'placeholder']).optional(),
         /** IANA zone of acquisition times that carry none. */
         timeZone: z.string().min(1).optional(),
+        /** The ECG Observation carries the leads (SampledData); false for EHRs that refuse large resources. */
+        waveform: z.boolean().default(true),
         /**
          * Allow http:// for `url` and the token URL (a test EHR; loopback included: there is no implicit exception).
          * Default false: patient data and client credentials go to the EHR over https only.
@@ -458,6 +460,7 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_FHIR_KEY_ALG: { path: ['fhir', 'auth', 'alg'], parse: 'string' },
   ECGCAD_FHIR_SCOPE: { path: ['fhir', 'auth', 'scope'], parse: 'string' },
   ECGCAD_FHIR_ALLOW_HTTP: { path: ['fhir', 'allowInsecureHttp'], parse: 'bool' },
+  ECGCAD_FHIR_WAVEFORM: { path: ['fhir', 'waveform'], parse: 'bool' },
   ECGCAD_OUT: { path: ['out'], parse: 'string' },
   ECGCAD_REJECTED_DIR: { path: ['rejectedDir'], parse: 'string' },
   ECGCAD_HTTP_HOST: { path: ['http', 'host'], parse: 'string' },

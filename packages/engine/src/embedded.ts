@@ -87,7 +87,7 @@ export class EmbeddedPipeline {
       }
       this.onPredicted?.(ecg, prediction);
       try {
-        const delivery = await deliverWithRetry(() => this.writer.write(prediction), this.retry);
+        const delivery = await deliverWithRetry(() => this.writer.write(prediction, ecg), this.retry);
         return { kind: 'done', source: meta.source, ecgId: ecg.id, prediction, delivery };
       } catch (err) {
         const { code, reason } = messageOf(err);

@@ -27,9 +27,9 @@ export function openPayloadStore(redis: Redis, config: EngineConfig): RedisPaylo
 }
 
 /**
- * On every failed attempt of a job that holds a payload (`ecg.ingest`, `ecg.infer`), resets the payload's TTL to the
- * full derived TTL from now: a job that waited long before failing into the dead-letter set stays replayable for
- * its whole stay there. Best effort (a crash in between leaves the TTL set at intake, which already covers
+ * On every failed attempt of a job that holds a payload (`ecg.ingest`, `ecg.infer`, `ecg.write` with the waveform
+ * on), resets the payload's TTL to the full derived TTL from now: a job that waited long before failing into the
+ * dead-letter set stays replayable for its whole stay there. Best effort (a crash in between leaves the TTL set at intake, which already covers
  * `maxPendingS` of waiting); a failure here is logged, never thrown.
  */
 export function keepPayloadsOfFailedJobs(

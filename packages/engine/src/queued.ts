@@ -184,6 +184,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
       workers.write = startWriteWorker({
         ...common,
         writer,
+        payloads: workerPayloads,
         concurrency: config.workers.write,
         onWritten: metrics.onWritten,
       });
@@ -228,6 +229,8 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         ...(monitor ? { onPredicted: (ecg, prediction) => monitor.observe(ecg, prediction) } : {}),
         payloads: workerPayloads,
         writeQueue: workerQueues.write,
+        // The writer puts the waveform into the ECG Observation: it reads the payload and deletes it once delivered.
+        handOverPayloads: config.fhir.waveform,
         concurrency: config.workers.infer,
       });
     }
@@ -243,6 +246,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
     // A job that fails into the dead-letter set keeps its payload for its whole stay there.
     if (workers.infer) keepPayloadsOfFailedJobs(workers.infer as Worker, workerPayloads, logger);
     if (workers.ingest) keepPayloadsOfFailedJobs(workers.ingest as Worker, workerPayloads, logger);
+    if (workers.write) keepPayloadsOfFailedJobs(workers.write as Worker, workerPayloads, logger);
     for (const [stage, worker] of Object.entries(workers)) {
       worker.on('error', (err: Error) => logger.warn({ stage, error: err.message }, 'worker error'));
     }

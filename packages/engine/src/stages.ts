@@ -65,6 +65,7 @@ export function writerFromConfig(config: EngineConfig, sink: BundleSink = sinkFr
       ...(config.fhir.patientSystem ? { system: config.fhir.patientSystem } : {}),
     },
     ...(config.fhir.timeZone ? { timeZone: config.fhir.timeZone } : {}),
+    waveform: config.fhir.waveform,
   };
   return new FhirWriter({ sink, ...options, ...(config.ptp.enabled ? { ptp: ptpFromConfig(config, sink) } : {}) });
 }

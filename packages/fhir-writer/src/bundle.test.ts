@@ -1,12 +1,23 @@
 import JSONSchemaValidator from '@asymmetrik/fhir-json-schema-validator';
-import { type ModelRef, PermanentError, type Prediction, type Stratum, VESSELS } from '@ecgcad/ecg';
-import type { Bundle, Flag, Observation, Resource, RiskAssessment } from '@medplum/fhirtypes';
+import {
+  type LeadName,
+  type ModelRef,
+  PermanentError,
+  type Prediction,
+  STANDARD_LEADS,
+  type Stratum,
+  summarizeEcg,
+  synthesizeEcg,
+  VESSELS,
+} from '@ecgcad/ecg';
+import type { Bundle, Flag, Observation, Resource, RiskAssessment, SampledData } from '@medplum/fhirtypes';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildBundle, buildBundleParts, fhirDateTime } from './bundle.js';
-import { AIAST, SYSTEMS } from './codes.js';
+import { AIAST, MDC_LEADS, SYSTEMS } from './codes.js';
 import { EXAMPLE_MODEL, examplePrediction } from './example.js';
 import { bundleIssues, collectReferences } from './validate.js';
+import { decodeSampledData } from './waveform.js';
 
 const schema = new JSONSchemaValidator();
 
@@ -298,5 +309,51 @@ describe('buildBundle', () => {
     expect(fhirDateTime('2025-07-01T09:10:00.5', 'America/New_York')).toBe('2025-07-01T09:10:00.5-04:00');
     expect(fhirDateTime('2025-07-01T09:10:00', 'UTC')).toBe('2025-07-01T09:10:00+00:00');
     expect(fhirDateTime(undefined)).toBeUndefined();
+  });
+});
+
+describe('buildBundle: the waveform in the ECG Observation', () => {
+  /** A 12-lead 10 s 500 Hz ECG whose samples are raw integers * 2.5 uV, as a DICOM source gives them. */
+  const ecg = synthesizeEcg({ seed: 11 });
+  for (const lead of STANDARD_LEADS) {
+    ecg.leads[lead] = (ecg.leads[lead] as Float32Array).map((v) => Math.round(v / 2.5) * 2.5 + 0); // + 0: no -0
+  }
+  const prediction: Prediction = { ...examplePrediction({ ecgId: ecg.id }), ecg: summarizeEcg(ecg) };
+
+  it('carries one SampledData component per lead that gives back the samples exactly', () => {
+    const { bundle, parts } = buildBundleParts(prediction, {}, undefined, ecg);
+    expect(bundleIssues(bundle)).toEqual([]);
+    expect(schema.validate(bundle)).toEqual([]);
+    const components = parts.ecg.component ?? [];
+    expect(components.map((c) => c.code.coding?.[0])).toEqual(
+      STANDARD_LEADS.map((lead) => ({ system: 'urn:oid:2.16.840.1.113883.6.24', ...MDC_LEADS[lead] })),
+    );
+    for (const [i, c] of components.entries()) {
+      const samples = ecg.leads[STANDARD_LEADS[i] as LeadName] as Float32Array;
+      const sd = c.valueSampledData as SampledData;
+      expect(sd).toMatchObject({ period: 2, factor: 2.5, dimensions: 1, origin: { value: 0, code: 'uV' } });
+      expect(sd.data?.split(' ')).toHaveLength(samples.length);
+      expect(Float32Array.from(decodeSampledData(sd))).toEqual(samples);
+    }
+    expect(parts.ecg.note?.map((n) => n.text)).toEqual(['12 leads, 10 s at 500 Hz, format dicom']);
+  });
+
+  it('leaves the components out when the option is off, as before', () => {
+    const off = buildBundleParts(prediction, { waveform: false }, undefined, ecg).parts.ecg;
+    expect(off).toEqual(buildBundleParts(prediction).parts.ecg);
+    expect(off.component).toBeUndefined();
+    expect(JSON.stringify(buildBundle(prediction, { waveform: false }, undefined, ecg)).length).toBeLessThan(20_000);
+  });
+
+  it('says so in a note when the samples could not be had, and still builds the result', () => {
+    const { bundle, parts } = buildBundleParts(prediction, {}, undefined, { unavailable: 'the payload expired' });
+    expect(bundleIssues(bundle)).toEqual([]);
+    expect(parts.ecg.component).toBeUndefined();
+    expect(parts.ecg.note?.[1]?.text).toBe('Waveform not included: the payload expired');
+    expect(parts.vessels).toHaveLength(4);
+  });
+
+  it('refuses the samples of another ECG', () => {
+    expect(() => buildBundle(prediction, {}, undefined, { ...ecg, id: 'another' })).toThrow(/another ECG/);
   });
 });

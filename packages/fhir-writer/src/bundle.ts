@@ -53,6 +53,7 @@ import {
 import { ecgSourceIdentifier, identifierQuery, isOid, tokenQuery, uuidV5 } from './ids.js';
 import { PTP_INPUT_NAMES, type PtpAssessment, type PtpValueView } from './ptp.js';
 import { RISK_FACTORS } from './ptp-inputs.js';
+import { type EcgWaveform, waveformComponents } from './waveform.js';
 
 /** How the writer refers to the patient. */
 export interface PatientReferenceOptions {
@@ -85,7 +86,18 @@ export interface WriterOptions {
    * Default: the process's zone. Set it to the site's zone when the engine runs elsewhere (e.g. UTC containers).
    */
   timeZone?: string;
+  /**
+   * Put the ECG's samples into the ECG Observation (one SampledData component per lead) when they are given.
+   * Default true; false for EHRs that refuse large resources (the Observation is then as before, without them).
+   */
+  waveform?: boolean;
 }
+
+/**
+ * The samples for the ECG Observation, or why they could not be had (the result is still written, without them,
+ * and the Observation says so in a note).
+ */
+export type WaveformInput = EcgWaveform | { unavailable: string };
 
 /** The resources of one built Bundle by role, for callers and tests that want them without searching entries. */
 export interface BundleParts {
@@ -110,10 +122,15 @@ const FHIR_DATE_TIME =
 /**
  * Builds the transaction Bundle for one prediction. Throws PermanentError when no patient can be referenced.
  * With `ptp` (a scored prediction, PTP on), the Bundle also carries the pre-test probability and the combined
- * category per vessel.
+ * category per vessel. With `waveform` (and `options.waveform` not false), the ECG Observation carries the leads.
  */
-export function buildBundle(prediction: Prediction, options: WriterOptions = {}, ptp?: PtpAssessment): Bundle {
-  return buildBundleParts(prediction, options, ptp).bundle;
+export function buildBundle(
+  prediction: Prediction,
+  options: WriterOptions = {},
+  ptp?: PtpAssessment,
+  waveform?: WaveformInput,
+): Bundle {
+  return buildBundleParts(prediction, options, ptp, waveform).bundle;
 }
 
 /** As buildBundle, also returning the resources by role. */
@@ -121,6 +138,7 @@ export function buildBundleParts(
   prediction: Prediction,
   options: WriterOptions = {},
   ptp?: PtpAssessment,
+  waveform?: WaveformInput,
 ): { bundle: Bundle; parts: BundleParts } {
   checkPrediction(prediction);
   const { ecg, model } = prediction;
@@ -151,6 +169,7 @@ export function buildBundleParts(
     ecgIdentifier,
     subject,
     fhirDateTime(ecg.acquiredAt, options.timeZone),
+    options.waveform === false ? undefined : waveform,
   );
   const ecgRef = add(ecgObservation, uuidV5(`ecg\u0000${ecgIdentifier.system}\u0000${ecgIdentifier.value}`));
   const ecgReference: Reference<Observation> = { reference: ecgRef, display: '12 lead ECG' };
@@ -351,8 +370,15 @@ function buildEcgObservation(
   identifier: Identifier,
   subject: Reference<Patient>,
   effective: string | undefined,
+  waveform: WaveformInput | undefined,
 ): Observation {
   const deviceName = [ecg.device.manufacturer, ecg.device.model].filter((s) => s && s.trim() !== '').join(' ');
+  if (waveform && 'id' in waveform && waveform.id !== ecg.id) {
+    throw new Error('builder bug: the waveform given belongs to another ECG than the prediction');
+  }
+  const component = waveform && 'leads' in waveform ? waveformComponents(waveform) : [];
+  const missing =
+    waveform && 'unavailable' in waveform ? [{ text: `Waveform not included: ${waveform.unavailable}` }] : [];
   return {
     resourceType: 'Observation',
     identifier: [identifier, { system: SYSTEMS.ecgSha256, value: ecg.sha256 }],
@@ -370,7 +396,9 @@ function buildEcgObservation(
       {
         text: `${ecg.leads.length} leads, ${round(ecg.durationS, 2)} s at ${round(ecg.sampleRateHz, 3)} Hz, format ${ecg.format}`,
       },
+      ...missing,
     ],
+    ...(component.length > 0 ? { component } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
  * these tables (`projectCodeSystems()`) and published under docs/fhir/, so the published JSON and the codes in the
  * resources cannot drift apart (a test compares them).
  */
-import type { Stratum, Vessel } from '@ecgcad/ecg';
+import type { LeadName, Stratum, Vessel } from '@ecgcad/ecg';
 import type { CodeSystem, Coding } from '@medplum/fhirtypes';
 
 /** Base of every canonical URL the project owns. */
@@ -21,6 +21,8 @@ export const SYSTEMS = {
   provenanceEntityRole: 'http://hl7.org/fhir/provenance-entity-role',
   v3DataOperation: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation',
   ucum: 'http://unitsofmeasure.org',
+  /** ISO/IEEE 11073-10101 (MDC) nomenclature, as HL7 names it by OID: the ECG lead codes. */
+  mdc: 'urn:oid:2.16.840.1.113883.6.24',
   /** Project CodeSystem: the four vessel outcomes the model predicts. */
   vesselOutcome: `${ECGCAD_FHIR_BASE}/CodeSystem/vessel-outcome`,
   /** Project CodeSystem: risk strata and the not-analysable result. */
@@ -58,6 +60,31 @@ export const AIAST: Coding = {
 
 /** LOINC code of the ECG itself. */
 export const LOINC_12_LEAD_EKG: Coding = { system: SYSTEMS.loinc, code: '34534-8', display: '12 lead EKG panel' };
+
+/**
+ * MDC code of the electric potential of each lead (ISO/IEEE 11073-10101 MDC_ECG_ELEC_POTL_*, partition 2: code =
+ * 131072 + term code), as FHIR R4's own ECG example (Observation/ekg) codes its SampledData components. The ECG
+ * Observation's waveform components and the attribution maps' lead components carry these.
+ */
+export const MDC_LEADS: Readonly<Record<LeadName, { code: string; display: string }>> = Object.freeze({
+  I: { code: '131329', display: 'MDC_ECG_ELEC_POTL_I' },
+  II: { code: '131330', display: 'MDC_ECG_ELEC_POTL_II' },
+  III: { code: '131389', display: 'MDC_ECG_ELEC_POTL_III' },
+  aVR: { code: '131390', display: 'MDC_ECG_ELEC_POTL_AVR' },
+  aVL: { code: '131391', display: 'MDC_ECG_ELEC_POTL_AVL' },
+  aVF: { code: '131392', display: 'MDC_ECG_ELEC_POTL_AVF' },
+  V1: { code: '131331', display: 'MDC_ECG_ELEC_POTL_V1' },
+  V2: { code: '131332', display: 'MDC_ECG_ELEC_POTL_V2' },
+  V3: { code: '131333', display: 'MDC_ECG_ELEC_POTL_V3' },
+  V4: { code: '131334', display: 'MDC_ECG_ELEC_POTL_V4' },
+  V5: { code: '131335', display: 'MDC_ECG_ELEC_POTL_V5' },
+  V6: { code: '131336', display: 'MDC_ECG_ELEC_POTL_V6' },
+});
+
+/** The Coding of a lead's potential (MDC_LEADS). */
+export function mdcLeadCoding(lead: LeadName): Coding {
+  return { system: SYSTEMS.mdc, ...MDC_LEADS[lead] };
+}
 
 const VESSEL_NAMES: Record<Vessel, string> = {
   RCA: 'right coronary artery',

@@ -16,4 +16,5 @@ export * from './test-ehr/faults.js';
 export * from './test-ehr/server.js';
 export * from './test-ehr/token.js';
 export * from './validate.js';
+export * from './waveform.js';
 export * from './writer.js';

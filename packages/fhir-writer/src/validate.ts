@@ -35,6 +35,7 @@ import {
   VESSEL_OUTCOMES,
 } from './codes.js';
 import { tokenQuery } from './ids.js';
+import { waveformIssues } from './waveform.js';
 
 /** The Bundle or a resource in it broke R4 or the project's rules. `issues` lists every finding (no patient data). */
 export class FhirValidationError extends PermanentError {
@@ -138,6 +139,7 @@ export function bundleIssues(bundle: Bundle): string[] {
       issues.push(...(isPtpAssessment(resource) ? ptpIssues(where, resource) : riskAssessmentIssues(where, resource)));
     }
     if (resource.resourceType === 'Observation') issues.push(...observationIssues(where, resource));
+    if (resource.resourceType === 'Observation') issues.push(...waveformIssues(where, resource));
     if (resource.resourceType === 'Flag') {
       if (resource.status !== 'active') issues.push(`${where}: Flag status must be active`);
       if (!resource.category?.some((c) => hasCoding(c, SYSTEMS.flagCategory, 'clinical'))) {

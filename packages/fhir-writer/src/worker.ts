@@ -1,11 +1,12 @@
 /**
- * The fhir-writer stage as a BullMQ worker: `ecg.write` job {prediction} -> FhirWriter.write (build, validate,
- * deliver). The EHR side is idempotent (identifiers + conditional creates), so a job re-run after a crash or a
+ * The fhir-writer stage as a BullMQ worker: `ecg.write` job {prediction, payloadKey?} -> FhirWriter.write (build,
+ * validate, deliver), with the ECG's samples read from the payload store for the ECG Observation's waveform. The EHR side is idempotent (identifiers + conditional creates), so a job re-run after a crash or a
  * lost acknowledgement writes nothing twice. Transient faults (5xx, 429, timeouts) are retried with backoff;
  * a permanent one (4xx, a Bundle that fails validation) goes straight to the failed set with its reason.
  */
-import { checkWriteJobData, QUEUE_NAMES, type WriteJobData } from '@ecgcad/ecg';
+import { checkWriteJobData, decodeEcgPayload, type PayloadStore, QUEUE_NAMES, type WriteJobData } from '@ecgcad/ecg';
 import { type StageWorkerOptions, startStageWorker, type Worker } from '@ecgcad/queue';
+import type { WaveformInput } from './bundle.js';
 import type { FhirWriter, WriteResult } from './writer.js';
 
 /** What an `ecg.write` job returns (kept with the completed job; read by the status endpoint). */
@@ -17,11 +18,18 @@ export interface WriteJobResult {
   existing: number;
   /** With PTP on: computed, or not computed and the names of the missing inputs (no patient data). */
   ptp?: WriteResult['ptp'];
+  /** With the waveform on: whether the ECG Observation got the leads, or went without them (payload gone). */
+  waveform?: 'included' | 'unavailable';
 }
 
 /** Options of {@link startWriteWorker}. `concurrency` (Bundles in flight at once) defaults to 8. */
 export interface WriteWorkerOptions extends StageWorkerOptions {
   writer: FhirWriter;
+  /**
+   * Where the infer stage left the encoded Ecg (the job's `payloadKey`): read for the waveform, deleted once the
+   * Bundle is delivered. Without it the ECG Observation goes without the leads.
+   */
+  payloads?: PayloadStore;
   /** Called with each delivery (metrics: the PTP category mix); must not throw. */
   onWritten?: (result: WriteResult) => void;
 }
@@ -36,8 +44,12 @@ export function startWriteWorker(options: WriteWorkerOptions): Worker<WriteJobDa
       ecgIdOf: (job) => job.data.prediction.ecg.id,
       checkData: checkWriteJobData,
       async handle(job) {
-        const { ecg } = job.data.prediction;
-        const delivery = await options.writer.write(job.data.prediction);
+        const { prediction, payloadKey } = job.data;
+        const { ecg } = prediction;
+        const waveform = await waveformOf(job.data, options);
+        const delivery = await options.writer.write(prediction, waveform);
+        // Best effort: the payload's TTL removes it anyway, and a Redis fault here must not resend the Bundle.
+        if (payloadKey && options.payloads) await options.payloads.delete(payloadKey).catch(() => undefined);
         options.onWritten?.(delivery);
         return {
           result: {
@@ -45,6 +57,7 @@ export function startWriteWorker(options: WriteWorkerOptions): Worker<WriteJobDa
             created: delivery.created,
             existing: delivery.existing,
             ...(delivery.ptp ? { ptp: delivery.ptp } : {}),
+            ...(waveform ? { waveform: 'leads' in waveform ? 'included' : 'unavailable' } : {}),
           },
           ecgId: ecg.id,
           detail: delivery.sink,
@@ -54,4 +67,31 @@ export function startWriteWorker(options: WriteWorkerOptions): Worker<WriteJobDa
     },
     options,
   );
+}
+
+/**
+ * The samples for the ECG Observation, read from the payload store; undefined when the writer's waveform option is
+ * off. A payload that is gone (expired, or never handed on) or unreadable never fails the job: the result is
+ * written without the leads and the Observation says why.
+ */
+async function waveformOf(
+  data: WriteJobData,
+  options: Pick<WriteWorkerOptions, 'writer' | 'payloads'>,
+): Promise<WaveformInput | undefined> {
+  if (!options.writer.waveform) return undefined;
+  if (!data.payloadKey || !options.payloads) {
+    return { unavailable: 'the ECG samples were not handed on to the writer (waveform off in the infer stage)' };
+  }
+  // A Redis fault is a TransientError: the job is retried, not written without the leads.
+  const bytes = await options.payloads.get(data.payloadKey);
+  if (bytes === undefined) {
+    return { unavailable: 'the ECG samples had expired from the payload store before the result was written' };
+  }
+  try {
+    const ecg = decodeEcgPayload(bytes);
+    if (ecg.id === data.prediction.ecg.id) return ecg;
+  } catch {
+    // Unreadable: fall through.
+  }
+  return { unavailable: 'the stored ECG samples could not be read' };
 }

@@ -6,7 +6,7 @@
 import type { PtpLevel, ReclassificationMatrix } from '@ecgcad/clinical';
 import { ConfigError, type Prediction } from '@ecgcad/ecg';
 import type { Bundle } from '@medplum/fhirtypes';
-import { buildBundle, fhirDateTime, patientIdentifier, type WriterOptions } from './bundle.js';
+import { buildBundle, fhirDateTime, patientIdentifier, type WaveformInput, type WriterOptions } from './bundle.js';
 import { assessPtp, type PtpAssessment, type ReportedPtpModel } from './ptp.js';
 import { DEFAULT_PTP_INPUT_OPTIONS, derivePtpInputs, type PtpInputOptions, type PtpSources } from './ptp-inputs.js';
 import { type FhirSearcher, readPtpSources } from './ptp-reader.js';
@@ -52,6 +52,8 @@ export class FhirWriter {
   private readonly sink: BundleSink;
   private readonly builderOptions: WriterOptions;
   private readonly ptp: PtpWriterOptions | undefined;
+  /** True when the ECG Observation carries the leads (option `waveform`, default true). */
+  readonly waveform: boolean;
 
   constructor(options: FhirWriterOptions) {
     const { sink, ptp, ...builderOptions } = options;
@@ -65,13 +67,17 @@ export class FhirWriter {
     this.sink = sink;
     this.builderOptions = builderOptions;
     this.ptp = ptp;
+    this.waveform = builderOptions.waveform ?? true;
     // Load the R4 definitions now (about 0.7 s) rather than on the first job.
     loadR4Definitions();
   }
 
-  /** The validated Bundle for a prediction (FhirValidationError / PermanentError when it cannot be written). */
-  bundleFor(prediction: Prediction, ptp?: PtpAssessment): Bundle {
-    const bundle = buildBundle(prediction, this.builderOptions, ptp);
+  /**
+   * The validated Bundle for a prediction (FhirValidationError / PermanentError when it cannot be written).
+   * `waveform`: the ECG's samples for the ECG Observation (ignored when the option is off).
+   */
+  bundleFor(prediction: Prediction, ptp?: PtpAssessment, waveform?: WaveformInput): Bundle {
+    const bundle = buildBundle(prediction, this.builderOptions, ptp, waveform);
     validateBundle(bundle);
     return bundle;
   }
@@ -94,10 +100,14 @@ export class FhirWriter {
     });
   }
 
-  /** (Read PTP inputs +) build + validate + deliver. Throws TransientError (retry) or PermanentError (dead-letter). */
-  async write(prediction: Prediction): Promise<WriteResult> {
+  /**
+   * (Read PTP inputs +) build + validate + deliver. Throws TransientError (retry) or PermanentError (dead-letter).
+   * `waveform`: the decoded ECG (embedded mode) or, in queued mode, why its payload could not be read; without it
+   * the ECG Observation carries no leads.
+   */
+  async write(prediction: Prediction, waveform?: WaveformInput): Promise<WriteResult> {
     const ptp = await this.assessPtp(prediction);
-    const delivery = await this.sink.deliver(this.bundleFor(prediction, ptp));
+    const delivery = await this.sink.deliver(this.bundleFor(prediction, ptp, waveform));
     if (!ptp) return delivery;
     return {
       ...delivery,

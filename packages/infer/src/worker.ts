@@ -38,6 +38,11 @@ export interface InferWorkerOptions extends StageWorkerOptions {
   writeQueue: Queue<WriteJobData>;
   /** Delete the payload once the write job is in Redis (frees Redis memory early). Default true. */
   deletePayloads?: boolean;
+  /**
+   * Hand the payload on to the write job (its `payloadKey`) instead of deleting it: the writer puts the waveform
+   * into the ECG Observation and deletes the payload once delivered. Default false.
+   */
+  handOverPayloads?: boolean;
   /** Called with each decoded ECG and its prediction (model monitoring); must not throw. */
   onPredicted?: (ecg: Ecg, prediction: Prediction) => void;
 }
@@ -67,9 +72,11 @@ export function startInferWorker(options: InferWorkerOptions): Worker<InferJobDa
         }
         const ecg = decodeEcgPayload(bytes);
         const prediction = await options.predictor.predict(ecg);
-        await options.writeQueue.add('write', { prediction }, { ...writeOptions, jobId: writeId });
+        const handOver = options.handOverPayloads === true;
+        const data: WriteJobData = handOver ? { prediction, payloadKey } : { prediction };
+        await options.writeQueue.add('write', data, { ...writeOptions, jobId: writeId });
         options.onPredicted?.(ecg, prediction);
-        if (deletePayloads) await options.payloads.delete(payloadKey);
+        if (deletePayloads && !handOver) await options.payloads.delete(payloadKey);
         return { result: { status: prediction.status, writeJobId: writeId }, ecgId, detail: prediction.status };
       },
     },

@@ -1,0 +1,159 @@
+import { STANDARD_LEADS, synthesizeEcg } from '@ecgcad/ecg';
+import type { Observation, ObservationComponent, SampledData } from '@medplum/fhirtypes';
+import { describe, expect, it } from 'vitest';
+import { LOINC_12_LEAD_EKG, MDC_LEADS, SYSTEMS } from './codes.js';
+import {
+  decodeSampledData,
+  encodeLead,
+  FALLBACK_FACTOR_UV,
+  leadOfMdcCode,
+  leadSampledData,
+  waveformComponents,
+  waveformIssues,
+} from './waveform.js';
+
+/** Float32 samples as a source computes them: raw integers * scale + offset. */
+function fromRaw(raw: number[], scale: number, offset = 0): Float32Array {
+  return Float32Array.from(raw, (r) => r * scale + offset);
+}
+
+/** Deterministic pseudo-random integers in [-range, range], with runs of repeated values and small steps. */
+function rawSamples(n: number, range: number, seed = 1): number[] {
+  let x = seed;
+  let v = 0;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    v = Math.max(-range, Math.min(range, v + ((x >> 8) % 41) - 20));
+    out.push(v);
+  }
+  return out;
+}
+
+function expectExactRoundTrip(samples: Float32Array): ReturnType<typeof encodeLead> {
+  const encoded = encodeLead(samples);
+  expect(encoded.exact).toBe(true);
+  const sd = leadSampledData(samples, 500);
+  const back = decodeSampledData(sd);
+  expect(back.length).toBe(samples.length);
+  expect(Float32Array.from(back)).toEqual(samples);
+  for (const token of (sd.data ?? '').split(' ')) expect(token).toMatch(/^-?\d+$/);
+  return encoded;
+}
+
+describe('encodeLead', () => {
+  it('recovers a DICOM sensitivity of 2.5 uV: the data are the raw integers', () => {
+    const raw = rawSamples(5000, 3000);
+    const encoded = expectExactRoundTrip(fromRaw(raw, 2.5));
+    expect(encoded).toMatchObject({ origin: 0, factor: 2.5 });
+    expect(encoded.data.split(' ').map(Number)).toEqual(raw);
+  });
+
+  it('recovers steps that Float32 cannot hold exactly (MUSE 4.88 uV per bit, 0.00122 mV = 1.22 uV)', () => {
+    expect(expectExactRoundTrip(fromRaw(rawSamples(5000, 1000, 2), 4.88)).factor).toBe(4.88);
+    expect(expectExactRoundTrip(fromRaw(rawSamples(5000, 4000, 3), 0.00122 * 1000)).factor).toBe(1.22);
+    // A step of 1 uV and large values (8 mV) still round-trip.
+    expect(expectExactRoundTrip(fromRaw(rawSamples(5000, 8000, 4), 1)).factor).toBe(1);
+  });
+
+  it('keeps samples with a channel baseline exact', () => {
+    expectExactRoundTrip(fromRaw(rawSamples(2000, 500, 5), 5, 12.8));
+    expectExactRoundTrip(fromRaw(rawSamples(2000, 500, 5), 2.5, 1 / 3));
+  });
+
+  it('keeps a derived lead exact (aVR = -(I + II)/2 has half the step)', () => {
+    const i = rawSamples(3000, 800, 6);
+    const ii = rawSamples(3000, 800, 7);
+    const avr = Float32Array.from(i, (v, k) => (-(v * 2.5) - (ii[k] as number) * 2.5) / 2);
+    expect(expectExactRoundTrip(avr).factor).toBe(1.25);
+  });
+
+  it('falls back to a 0.1 uV step for arbitrary floats, within 0.05 uV', () => {
+    const samples = Float32Array.from({ length: 5000 }, (_, k) => 1234.5678 * Math.sin(k / 37.3) + 0.01 * k);
+    const encoded = encodeLead(samples);
+    expect(encoded).toMatchObject({ origin: 0, factor: FALLBACK_FACTOR_UV, exact: false });
+    const back = decodeSampledData(leadSampledData(samples, 500));
+    let worst = 0;
+    samples.forEach((v, k) => {
+      worst = Math.max(worst, Math.abs(v - (back[k] as number)));
+    });
+    expect(worst).toBeGreaterThan(0);
+    expect(worst).toBeLessThanOrEqual(FALLBACK_FACTOR_UV / 2 + 1e-3);
+  });
+
+  it('writes E for a sample that is not a finite number, and encodes a flat lead', () => {
+    const samples = fromRaw([4, 9, 0, -3], 2.5);
+    samples[2] = Number.NaN;
+    expect(encodeLead(samples).data).toBe('4 9 E -3');
+    expect(encodeLead(new Float32Array(10))).toMatchObject({ origin: 0, factor: 1, exact: true });
+    expect(expectExactRoundTrip(new Float32Array(10).fill(-37.5)).data.split(' ')).toHaveLength(10);
+  });
+});
+
+describe('waveformComponents', () => {
+  it('gives one component per stored lead in the standard order, with the MDC code, period and dimensions', () => {
+    const ecg = synthesizeEcg({ seed: 3 });
+    const eightLeads = { ...ecg, leads: { ...ecg.leads } };
+    for (const lead of ['III', 'aVR', 'aVL', 'aVF'] as const) delete eightLeads.leads[lead];
+    const components = waveformComponents(eightLeads);
+    expect(components.map((c) => c.code.coding?.[0]?.code)).toEqual(
+      ['I', 'II', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6'].map((l) => MDC_LEADS[l as 'I'].code),
+    );
+    for (const c of components) {
+      const lead = leadOfMdcCode(c.code.coding?.[0]?.code) as (typeof STANDARD_LEADS)[number];
+      expect(c.code.coding?.[0]?.system).toBe(SYSTEMS.mdc);
+      expect(c.valueSampledData).toMatchObject({
+        origin: { value: 0, unit: 'uV', system: 'http://unitsofmeasure.org', code: 'uV' },
+        period: 1000 / ecg.sampleRateHz,
+        dimensions: 1,
+      });
+      const back = decodeSampledData(c.valueSampledData as never);
+      const source = ecg.leads[lead] as Float32Array;
+      expect(back.length).toBe(source.length);
+      const step = c.valueSampledData?.factor as number;
+      source.forEach((v, k) => {
+        expect(Math.abs(v - (back[k] as number))).toBeLessThanOrEqual(step / 2 + 1e-3);
+      });
+    }
+  });
+
+  it('uses the codes of FHIR R4 Observation/ekg for leads I, II and III', () => {
+    expect([MDC_LEADS.I.code, MDC_LEADS.II.code, MDC_LEADS.III.code]).toEqual(['131329', '131330', '131389']);
+    expect(new Set(STANDARD_LEADS.map((l) => MDC_LEADS[l].code)).size).toBe(12);
+  });
+});
+
+describe('waveformIssues', () => {
+  const ecg = synthesizeEcg({ seed: 4 });
+  const observation = (component: ObservationComponent[]): Observation => ({
+    resourceType: 'Observation',
+    status: 'final',
+    code: { coding: [{ ...LOINC_12_LEAD_EKG }] },
+    component,
+  });
+
+  it('accepts the components the encoder makes', () => {
+    expect(waveformIssues('ecg', observation(waveformComponents(ecg)))).toEqual([]);
+  });
+
+  it('finds unknown or repeated lead codes, bad SampledData and leads of different lengths', () => {
+    const [i, ii, iii] = waveformComponents(ecg) as [ObservationComponent, ObservationComponent, ObservationComponent];
+    const sd = i.valueSampledData as SampledData;
+    const broken = [
+      i,
+      { ...ii, code: { coding: [{ system: SYSTEMS.mdc, code: '999' }] } },
+      { ...i, valueSampledData: { ...sd, dimensions: 2, data: '1.5 2' } },
+      { ...iii, valueSampledData: { ...sd, origin: { value: 0, unit: 'mV' } } },
+    ];
+    expect(waveformIssues('ecg', observation(broken))).toEqual([
+      'ecg component[1]: code must be an MDC lead code (urn:oid:2.16.840.1.113883.6.24)',
+      'ecg component[2]: lead I appears twice',
+      'ecg component[2]: dimensions must be 1',
+      'ecg component[2]: data must be single-space-separated integers (or E, L, U)',
+      'ecg component[3]: origin must be in uV (UCUM)',
+      'ecg: the leads differ in their number of samples',
+    ]);
+    // Other Observations are not its business.
+    expect(waveformIssues('x', { ...observation(broken), code: { text: 'other' } })).toEqual([]);
+  });
+});
