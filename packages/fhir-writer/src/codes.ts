@@ -3,7 +3,7 @@
  * these tables (`projectCodeSystems()`) and published under docs/fhir/, so the published JSON and the codes in the
  * resources cannot drift apart (a test compares them).
  */
-import type { Stratum, Vessel } from '@ecgcad/ecg';
+import type { LeadName, Stratum, Vessel } from '@ecgcad/ecg';
 import type { CodeSystem, Coding } from '@medplum/fhirtypes';
 
 /** Base of every canonical URL the project owns. */
@@ -55,6 +55,28 @@ export const AIAST: Coding = {
   code: 'AIAST',
   display: 'Artificial Intelligence asserted',
 };
+
+/** ISO/IEEE 11073 MDC nomenclature, as HL7 names it for ECG leads. */
+export const MDC_SYSTEM = 'urn:oid:2.16.840.1.113883.6.24';
+
+/** MDC codes of the twelve standard leads (the same table as the ECG Observation's waveform components). */
+export const MDC_LEADS: Record<LeadName, { code: string; display: string }> = {
+  I: { code: '131329', display: 'MDC_ECG_LEAD_I' },
+  II: { code: '131330', display: 'MDC_ECG_LEAD_II' },
+  III: { code: '131389', display: 'MDC_ECG_LEAD_III' },
+  aVR: { code: '131390', display: 'MDC_ECG_LEAD_AVR' },
+  aVL: { code: '131391', display: 'MDC_ECG_LEAD_AVL' },
+  aVF: { code: '131392', display: 'MDC_ECG_LEAD_AVF' },
+  V1: { code: '131331', display: 'MDC_ECG_LEAD_V1' },
+  V2: { code: '131332', display: 'MDC_ECG_LEAD_V2' },
+  V3: { code: '131333', display: 'MDC_ECG_LEAD_V3' },
+  V4: { code: '131334', display: 'MDC_ECG_LEAD_V4' },
+  V5: { code: '131335', display: 'MDC_ECG_LEAD_V5' },
+  V6: { code: '131336', display: 'MDC_ECG_LEAD_V6' },
+};
+
+/** Extension on the occlusion-sensitivity Observation: time of window 0 in the ECG (valueQuantity, s). */
+export const ATTRIBUTION_WINDOW_START_URL = `${ECGCAD_FHIR_BASE}/StructureDefinition/attribution-window-start`;
 
 /** LOINC code of the ECG itself. */
 export const LOINC_12_LEAD_EKG: Coding = { system: SYSTEMS.loinc, code: '34534-8', display: '12 lead EKG panel' };
@@ -227,6 +249,12 @@ export const CONCEPTS = {
     code: 'obstructive-cad',
     display: 'Obstructive coronary artery disease',
     definition: 'Obstructive coronary artery disease, the outcome of the ESC pre-test probability models.',
+  },
+  occlusionSensitivity: {
+    code: 'occlusion-sensitivity',
+    display: 'ECG occlusion-sensitivity map',
+    definition:
+      'Per lead and time window of the ECG, how much the model probability of one vessel fell when that window of that lead was replaced by the lead baseline: the sensitivity of the model, not a causal explanation.',
   },
   combinedCategory: {
     code: 'ptp-ai-combined-category',
