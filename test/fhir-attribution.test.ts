@@ -1,0 +1,83 @@
+/**
+ * The occlusion-sensitivity Observations against the test EHR over real HTTP: they arrive with the rest of the
+ * Bundle, their focus and derivedFrom resolve to the EHR's own vessel and ECG Observations, their SampledData
+ * reads back as the map, and a resend adds nothing.
+ */
+import type { EcgAttribution, Prediction } from '@ecgcad/ecg';
+import { examplePrediction, FhirClient, FhirWriter, SYSTEMS, startTestEhr, type TestEhr } from '@ecgcad/fhir-writer';
+import type { Bundle, Observation } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const PATIENT = { system: SYSTEMS.patientId, value: 'MRN-000123' };
+const CODE = `${encodeURIComponent(SYSTEMS.concept)}|occlusion-sensitivity`;
+
+async function search(ehr: TestEhr, query: string): Promise<Observation[]> {
+  const res = await fetch(`${ehr.url}/${query}&_count=100`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as Bundle<Observation>).entry?.map((e) => e.resource as Observation) ?? [];
+}
+
+async function read(ehr: TestEhr, reference: string): Promise<Observation> {
+  const res = await fetch(`${ehr.url}/${reference}`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as Observation;
+}
+
+describe('attribution Observations in the EHR', () => {
+  let ehr: TestEhr;
+  const prediction = examplePrediction({ ecgId: '1.2.3.9101', attribution: true }) as Extract<
+    Prediction,
+    { status: 'scored' }
+  >;
+  const attribution = prediction.attribution as EcgAttribution;
+
+  beforeAll(async () => {
+    ehr = await startTestEhr({ patients: [PATIENT] });
+  });
+  afterAll(async () => {
+    await ehr.close();
+  });
+
+  it('are stored with links to the EHR ids of the vessel and ECG Observations and read back as the map', async () => {
+    const writer = new FhirWriter({ sink: new FhirClient({ baseUrl: ehr.url }) });
+    const first = await writer.write(prediction);
+    // Device, ECG, RiskAssessment, 4 vessels, 4 maps, Flag, Provenance.
+    expect(first.created).toBe(13);
+
+    const maps = await search(ehr, `Observation?code=${CODE}`);
+    expect(maps).toHaveLength(4);
+    const ecg = (await search(ehr, `Observation?code=http://loinc.org|34534-8`))[0] as Observation;
+    for (const obs of maps) {
+      const vessel = /\((RCA|LM|LAD|LCx)\)$/.exec(obs.code.text ?? '')?.[1] as keyof typeof attribution.vessels;
+      expect(vessel).toBeDefined();
+      // The EHR rewrote the urn:uuid references to its own ids.
+      const focus = await read(ehr, obs.focus?.[0]?.reference as string);
+      expect(focus.code.coding?.[0]?.code).toBe(`${vessel}-risk-stratum`);
+      expect(obs.derivedFrom?.[0]?.reference).toBe(`Observation/${ecg.id}`);
+      expect(obs.meta?.security?.some((s) => s.code === 'AIAST')).toBe(true);
+      const rows = (obs.component ?? []).map((c) => {
+        const sd = c.valueSampledData;
+        return (sd?.data ?? '').split(' ').map((d) => (sd?.origin.value ?? 0) + (sd?.factor ?? 0) * Number(d));
+      });
+      expect(obs.component?.map((c) => c.code.text)).toEqual(attribution.leads);
+      const expected = attribution.vessels[vessel] as number[][];
+      rows.forEach((row, l) =>
+        row.forEach((v, w) => {
+          expect(Math.abs(v - (expected[l]?.[w] as number))).toBeLessThan(1e-9);
+        }),
+      );
+      // Searchable from the vessel result a viewer starts at.
+      const byFocus = await search(ehr, `Observation?code=${CODE}&focus=Observation/${focus.id}`);
+      expect(byFocus.map((o) => o.id)).toEqual([obs.id]);
+    }
+    const provenance = (await (await fetch(`${ehr.url}/Provenance?_count=10`)).json()) as Bundle;
+    const targets = provenance.entry?.flatMap((e) =>
+      (e.resource as { target: { reference: string }[] }).target.map((t) => t.reference),
+    );
+    for (const obs of maps) expect(targets).toContain(`Observation/${obs.id}`);
+
+    const again = await writer.write(prediction);
+    expect(again.created).toBe(0);
+    expect(await search(ehr, `Observation?code=${CODE}`)).toHaveLength(4);
+  });
+});
