@@ -3,9 +3,19 @@
  * Bundle, their focus and derivedFrom resolve to the EHR's own vessel and ECG Observations, their SampledData
  * reads back as the map, and a resend adds nothing.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { EcgAttribution, Prediction } from '@ecgcad/ecg';
-import { examplePrediction, FhirClient, FhirWriter, SYSTEMS, startTestEhr, type TestEhr } from '@ecgcad/fhir-writer';
-import type { Bundle, Observation } from '@medplum/fhirtypes';
+import {
+  buildBundleParts,
+  examplePrediction,
+  FhirClient,
+  FhirWriter,
+  SYSTEMS,
+  startTestEhr,
+  type TestEhr,
+} from '@ecgcad/fhir-writer';
+import type { Bundle, BundleEntry, Observation } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const PATIENT = { system: SYSTEMS.patientId, value: 'MRN-000123' };
@@ -79,5 +89,24 @@ describe('attribution Observations in the EHR', () => {
     const again = await writer.write(prediction);
     expect(again.created).toBe(0);
     expect(await search(ehr, `Observation?code=${CODE}`)).toHaveLength(4);
+  });
+});
+
+describe('docs/FHIR.md attribution example', () => {
+  it('is the LAD map entry the writer builds, with the components the doc leaves out removed', () => {
+    const doc = readFileSync(fileURLToPath(new URL('../docs/FHIR.md', import.meta.url)), 'utf8');
+    const m = /<!-- example-attribution:start -->\s*```json\n([\s\S]*?)\n```\s*<!-- example-attribution:end -->/.exec(
+      doc,
+    );
+    if (!m?.[1]) throw new Error('docs/FHIR.md has no attribution example between the markers');
+    const shown = JSON.parse(m[1]) as BundleEntry<Observation>;
+    const { bundle, parts } = buildBundleParts(examplePrediction({ attribution: true }));
+    const lad = parts.attribution?.find((o) => o.code.text?.endsWith('(LAD)'));
+    const entry = JSON.parse(JSON.stringify(bundle.entry?.find((e) => e.resource === lad))) as BundleEntry<Observation>;
+    const leads = shown.resource?.component?.map((c) => c.code.text);
+    expect(leads).toEqual(['I', 'V3']);
+    const resource = entry.resource as Observation;
+    resource.component = resource.component?.filter((c) => leads?.includes(c.code.text));
+    expect(shown).toEqual(entry);
   });
 });
