@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { EcgAttribution, Prediction } from '@ecgcad/ecg';
+import { type EcgAttribution, type Prediction, synthesizeEcg } from '@ecgcad/ecg';
+import type { QueuedEngine } from '@ecgcad/engine';
 import {
   buildBundleParts,
   examplePrediction,
@@ -15,8 +16,10 @@ import {
   startTestEhr,
   type TestEhr,
 } from '@ecgcad/fhir-writer';
+import { writeAecg } from '@ecgcad/ingest';
 import type { Bundle, BundleEntry, Observation } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_KEY, dropPrefix, resources, startTestEngine, uniquePrefix, waitFor } from './pipeline-support.js';
 
 const PATIENT = { system: SYSTEMS.patientId, value: 'MRN-000123' };
 const CODE = `${encodeURIComponent(SYSTEMS.concept)}|occlusion-sensitivity`;
@@ -108,5 +111,53 @@ describe('docs/FHIR.md attribution example', () => {
     const resource = entry.resource as Observation;
     resource.component = resource.component?.filter((c) => leads?.includes(c.code.text));
     expect(shown).toEqual(entry);
+  });
+});
+
+describe('attribution through the queued engine', () => {
+  let ehr: TestEhr;
+  let engine: QueuedEngine & { tmp: string };
+  const prefix = uniquePrefix('attribution');
+  beforeAll(async () => {
+    ehr = await startTestEhr();
+    engine = await startTestEngine({
+      prefix,
+      fhirUrl: ehr.url,
+      overrides: [
+        { path: ['attribution', 'when'], value: 'always' },
+        { path: ['attribution', 'windowS'], value: 2 },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await engine?.close();
+    await ehr?.close();
+    await dropPrefix(prefix);
+  });
+
+  it('an ECG posted over HTTP ends in the EHR with a map per vessel, 2 s windows, linked to its results', async () => {
+    const response = await fetch(`${engine.http?.url}/ecg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml', 'x-api-key': API_KEY },
+      body: Buffer.from(writeAecg(synthesizeEcg({ seed: 71 }))),
+    });
+    expect(response.status).toBe(202);
+    const maps = await waitFor('four attribution Observations', async () => {
+      const found = await resources<Observation>(ehr, `Observation?code=${CODE}`);
+      return found.length >= 4 ? found : undefined;
+    });
+    expect(maps).toHaveLength(4);
+    const ecg = (await resources<Observation>(ehr, 'Observation?code=34534-8'))[0] as Observation;
+    const vessels = await resources<Observation>(ehr, 'Observation?category=ecg-cad-risk');
+    for (const obs of maps) {
+      expect(obs.derivedFrom?.[0]?.reference).toBe(`Observation/${ecg.id}`);
+      const focus = vessels.find((v) => `Observation/${v.id}` === obs.focus?.[0]?.reference);
+      expect(focus?.code.coding?.[0]?.code).toMatch(/-risk-stratum$/);
+      expect(obs.component).toHaveLength(12);
+      for (const c of obs.component ?? []) {
+        expect(c.valueSampledData?.period).toBe(2000);
+        expect(c.valueSampledData?.data?.split(' ')).toHaveLength(5);
+      }
+    }
   });
 });
