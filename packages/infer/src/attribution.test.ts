@@ -13,6 +13,7 @@ import onnxProto from 'onnx-proto';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   leadBaselines,
+  MapSlots,
   occludedWriter,
   occlusionAttribution,
   occlusionWindows,
@@ -233,6 +234,41 @@ describe('occlusion attribution through the Predictor', () => {
     expect(scored(await unset.predict(raised))).not.toHaveProperty('attribution');
     expect(wantsAttribution('any-high', [{ stratum: 'intermediate' }, { stratum: 'high' }])).toBe(true);
     expect(wantsAttribution('any-high', [{ stratum: 'intermediate' }, { stratum: 'low' }])).toBe(false);
+  });
+
+  it('keeps maps from filling the batcher queue: ECGs mapped at once never get a queue-full refusal', async () => {
+    // maxQueue 4 in batches of 4: one map at a time. Five maps at once would queue 20 copies and be refused.
+    const predictor = await predictorFor(v2WindowModel('NCL'), {
+      batching: { maxBatch: 4, maxQueue: 4, maxDelayMs: 1 },
+      attribution: { when: 'always', windowS: 2 },
+    });
+    const results = await Promise.all(
+      [31, 32, 33, 34, 35].map((seed) => predictor.predict(ecgWithV2Bump({ seed, bumpUv: 800 }))),
+    );
+    for (const r of results)
+      expect(nonZeroCells(scored(r).attribution?.vessels.RCA as number[][], STANDARD_LEADS)).toEqual(['V2@1']);
+  });
+
+  it('runs at most `size` maps at once (MapSlots)', async () => {
+    const slots = MapSlots.forBatcher({ maxQueue: 1024, maxBatch: 16 });
+    expect(slots.size).toBe(32);
+    const two = new MapSlots(2);
+    let running = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 6 }, () =>
+        two.run(async () => {
+          running++;
+          most = Math.max(most, running);
+          await new Promise((r) => setTimeout(r, 2));
+          running--;
+        }),
+      ),
+    );
+    expect(most).toBe(2);
+    await expect(two.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    // A failed map gives its slot back.
+    expect(await two.run(async () => 'next')).toBe('next');
   });
 
   it('gives the same map with batches of 1 and of 32, for the demo Net1D model, with ECGs scored side by side', async () => {

@@ -101,6 +101,39 @@ export function occludedWriter(
   };
 }
 
+/**
+ * Maps computed at once by one Predictor. Each map keeps up to one batch of copies in the batcher's queue; bounding
+ * the maps bounds that share to about half the queue, so the plain requests of other ECGs always find room (a
+ * full queue refuses them with a TransientError).
+ */
+export class MapSlots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError('map slots must be a positive integer');
+    this.free = size;
+  }
+
+  /** The slots for a batcher: half its queue in batches of `maxBatch`, at least one. */
+  static forBatcher(batcher: { maxQueue: number; maxBatch: number }): MapSlots {
+    return new MapSlots(Math.max(1, Math.floor(batcher.maxQueue / (2 * batcher.maxBatch))));
+  }
+
+  /** Runs `work` once a slot is free. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
+
 /** What occlusionAttribution() needs. */
 export interface OcclusionInput {
   /** The prepared model input of one ECG (card layout, leads x samples values). */

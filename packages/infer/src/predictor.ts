@@ -20,6 +20,7 @@ import {
   type AttributionOptions,
   type AttributionWhen,
   DEFAULT_ATTRIBUTION_WINDOW_S,
+  MapSlots,
   occlusionAttribution,
   wantsAttribution,
 } from './attribution.js';
@@ -58,6 +59,7 @@ export class Predictor {
   private readonly now: () => Date;
   private readonly attributionWhen: AttributionWhen;
   private readonly attributionWindowS: number;
+  private readonly mapSlots: MapSlots;
 
   constructor(session: ModelSession, options: PredictorOptions = {}) {
     this.session = session;
@@ -67,6 +69,7 @@ export class Predictor {
     this.now = options.now ?? (() => new Date());
     this.attributionWhen = options.attribution?.when ?? 'never';
     this.attributionWindowS = options.attribution?.windowS ?? DEFAULT_ATTRIBUTION_WINDOW_S;
+    this.mapSlots = MapSlots.forBatcher(this.batcher);
     if (!(this.attributionWindowS * session.model.card.input.sampleRateHz >= 1)) {
       throw new RangeError(`attribution.windowS ${this.attributionWindowS} is under one sample of the model input`);
     }
@@ -113,16 +116,18 @@ export class Predictor {
     });
     const attribution =
       input && wantsAttribution(this.attributionWhen, vessels)
-        ? await occlusionAttribution({
-            input,
-            spec: card.input,
-            span: preparedSpan(ecg, card.input),
-            vessels: card.outputs.vessels,
-            probabilities: probs,
-            submit: (writer) => this.batcher.submit(writer, options),
-            chunk: this.batcher.maxBatch,
-            windowS: this.attributionWindowS,
-          })
+        ? await this.mapSlots.run(() =>
+            occlusionAttribution({
+              input: input as Float32Array,
+              spec: card.input,
+              span: preparedSpan(ecg, card.input),
+              vessels: card.outputs.vessels,
+              probabilities: probs,
+              submit: (writer) => this.batcher.submit(writer, options),
+              chunk: this.batcher.maxBatch,
+              windowS: this.attributionWindowS,
+            }),
+          )
         : undefined;
     return {
       status: 'scored',
