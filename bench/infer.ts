@@ -12,7 +12,9 @@
  * default K = N on the CPU and none on a GPU; 0 or 1 skips it), each in rounds alternating with the bare session;
  * the gain of batching over
  * maxBatch 1; the Predictor's ECG/s on synthetic 500 Hz 12-lead Ecgs (quality gate + prepare() on the JS thread
- * included); and peak RSS. Model folders are generated under models/ when missing (the full one takes seconds).
+ * included); the cost of an occlusion-sensitivity map per ECG (attribution 'always', `--attribution-window S`,
+ * default 1 s: 12 x 10 extra model rows for a 10 s ECG) against the plain Predictor on the same session, as ms per
+ * ECG and as a ratio; and peak RSS. Model folders are generated under models/ when missing (the full one takes seconds).
  *
  * On a machine with only node (e.g. a GPU box), bundle it and carry onnxruntime-node's linux-x64 files beside it:
  *   node_modules/esbuild/bin/esbuild bench/infer.ts --bundle --platform=node --format=esm --target=node20 \
@@ -57,6 +59,7 @@ const { values } = parseArgs({
     check: { type: 'boolean', default: false },
     thread: { type: 'string', default: 'worker' },
     instances: { type: 'string' },
+    'attribution-window': { type: 'string', default: '1' },
     child: { type: 'boolean', default: false },
   },
 });
@@ -101,6 +104,8 @@ interface ModelResult {
   stageCpuMs: number;
   stageBatch1: number;
   predictor: number;
+  /** The Predictor with a map for every ECG: ECGs per second, ms and CPU ms per ECG (two ECGs in flight). */
+  attribution: { windowS: number; rows: number; ecgPerS: number; msPerEcg: number; cpuMsPerEcg: number };
   meanBatch: number;
   peakRssMB: number;
   maxRelError: number | undefined;
@@ -296,8 +301,37 @@ async function runModel(config: string): Promise<ModelResult> {
   const { ecgPerS: predictorRate } = await saturate(4 * best.batch, (i) =>
     predictor.predict(ecgs[i % ecgs.length] as Ecg),
   );
-  await predictor.close();
+  // Its batcher only: the session serves the attribution Predictor next.
+  await predictor.batcher.close();
   process.stderr.write(`  ${config}: predictor: ${predictorRate.toFixed(1)} ECG/s\n`);
+  // 4. The same Predictor with an occlusion map for every ECG ('always'): two ECGs in flight, each sending its
+  // occluded copies a batch at a time, for at least `seconds` and two ECGs (a full-size map takes seconds).
+  const windowS = Number(values['attribution-window']);
+  const attributing = new Predictor(session, {
+    batching: { maxBatch: best.batch, maxDelayMs: 2, maxQueue: 100_000, timeoutMs: 600_000 },
+    attribution: { when: 'always', windowS },
+  });
+  const rows = 12 * Math.ceil(model.card.input.samples / Math.round(windowS * model.card.input.sampleRateHz));
+  await attributing.predict(ecgs[0] as Ecg);
+  let mapped = 0;
+  const mapStart = performance.now();
+  const mapCpu = process.cpuUsage();
+  while (mapped < 2 || performance.now() - mapStart < seconds * 1000) {
+    await Promise.all([0, 1].map((k) => attributing.predict(ecgs[(mapped + k) % ecgs.length] as Ecg)));
+    mapped += 2;
+  }
+  const mapMs = performance.now() - mapStart;
+  const attribution = {
+    windowS,
+    rows,
+    ecgPerS: mapped / (mapMs / 1000),
+    msPerEcg: mapMs / mapped,
+    cpuMsPerEcg: cpuMsSince(mapCpu) / mapped,
+  };
+  await attributing.close();
+  process.stderr.write(
+    `  ${config}: predictor with attribution: ${attribution.ecgPerS.toFixed(2)} ECG/s, ${attribution.msPerEcg.toFixed(1)} ms/ECG\n`,
+  );
   // The same on the instances (closing the Predictor releases them).
   let poolPredictorRate: number | undefined;
   if (pool) {
@@ -330,6 +364,7 @@ async function runModel(config: string): Promise<ModelResult> {
     stageCpuMs,
     stageBatch1,
     predictor: predictorRate,
+    attribution,
     meanBatch,
     maxRelError,
     peakRssMB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20,
@@ -414,6 +449,13 @@ if (values.child) {
         (r.instances?.predictor
           ? `; on ${r.instances.count} instances ${fmt(r.instances.predictor)} ECG/s (prepare() runs on the one JS thread)`
           : ''),
+    );
+    const a = r.attribution;
+    console.log(
+      `  attribution (occlusion map for every ECG, ${fmt(a.windowS, 2)} s windows = ${a.rows} extra model rows): ` +
+        `${fmt(a.msPerEcg, 1)} ms per ECG (CPU ${fmt(a.cpuMsPerEcg, 1)} ms), ${fmt(a.ecgPerS, 2)} ECG/s; ` +
+        `${fmt(a.msPerEcg / (1000 / r.predictor), 1)}x the plain Predictor's ${fmt(1000 / r.predictor, 2)} ms per ECG ` +
+        `(only ECGs attribution.when selects pay it)`,
     );
     if (r.maxRelError !== undefined) {
       console.log(`  outputs vs float64 reference (2 ECGs): max relative error ${r.maxRelError.toExponential(2)}`);

@@ -1,6 +1,6 @@
 /**
- * Rewrites the example JSON blocks that docs/FHIR.md embeds (between its `example-bundle` and `example-ptp`
- * markers) from what the writer builds today; test/fhir-docs.test.ts fails until they match.
+ * Rewrites the example JSON blocks that docs/FHIR.md embeds (between its `example-bundle`, `example-ptp` and
+ * `example-attribution` markers) from what the writer builds today; test/fhir-docs.test.ts fails until they match.
  * Usage: `tsx scripts/render-fhir-doc-examples.ts`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -21,5 +21,13 @@ const lad = parts.vessels.find((o) => o.code.coding?.some((c) => c.code === 'LAD
 let doc = readFileSync(path, 'utf8');
 doc = replaceBlock(doc, 'example-bundle', buildBundle(examplePrediction()));
 doc = replaceBlock(doc, 'example-ptp', [entryOf(parts.ptp), entryOf(lad)]);
+// The LAD attribution map with only leads I and V3 kept, as the doc shows it.
+const withMap = buildBundleParts(examplePrediction({ attribution: true }));
+const ladMap = withMap.parts.attribution?.find((o) => o.code.text?.endsWith('(LAD)'));
+const mapEntry = structuredClone(withMap.bundle.entry?.find((e) => e.resource === ladMap));
+if (mapEntry?.resource?.resourceType === 'Observation') {
+  mapEntry.resource.component = mapEntry.resource.component?.filter((c) => ['I', 'V3'].includes(c.code.text ?? ''));
+}
+doc = replaceBlock(doc, 'example-attribution', mapEntry);
 writeFileSync(path, doc);
 console.log('docs/FHIR.md: example blocks rewritten');

@@ -75,6 +75,60 @@ describe('checkPrediction', () => {
   });
 });
 
+describe('checkPrediction: attribution', () => {
+  const attribution = {
+    method: 'occlusion',
+    windowS: 1,
+    startS: 0,
+    leads: ['I', 'II'],
+    vessels: {
+      RCA: [
+        [0.01, -0.002, 0],
+        [0, 0, 0.3],
+      ],
+      LAD: [
+        [0, 0, 0],
+        [0, 0, 0],
+      ],
+    },
+  };
+
+  it('passes a map with one row per lead and equal window counts', () => {
+    expect(messageOf({ ...good, attribution })).toBe('ok');
+  });
+
+  it('refuses a map of the wrong shape, an unknown vessel or a non-number', () => {
+    expect(messageOf({ ...good, attribution: { ...attribution, vessels: { RCA: [[0, 0, 0]] } } })).toBe(
+      'malformed prediction: attribution.vessels.RCA must have one row per lead',
+    );
+    expect(
+      messageOf({
+        ...good,
+        attribution: {
+          ...attribution,
+          vessels: {
+            RCA: [
+              [0, 0, 0],
+              [0, 0],
+            ],
+          },
+        },
+      }),
+    ).toBe('malformed prediction: attribution.vessels.RCA[1] must have as many windows as the others');
+    expect(messageOf({ ...good, attribution: { ...attribution, vessels: { PDA: [[0], [0]] } } })).toContain(
+      'attribution.vessels',
+    );
+    expect(
+      messageOf({
+        ...good,
+        attribution: { ...attribution, method: 'shap', windowS: 0, vessels: { RCA: [['x'], [0]] } },
+      }),
+    ).toBe(
+      'malformed prediction: attribution.method must be occlusion; attribution.windowS must be a positive number; attribution.vessels.RCA[0][0] must be a finite number',
+    );
+  });
+});
+
 describe('job data checks', () => {
   it('pass the data the stages write, and name what is wrong with anything else', () => {
     const ingest = { payloadKey: 'k', feed: 'http', receivedAt: '2026-11-26T09:00:05Z' };

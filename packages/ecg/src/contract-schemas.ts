@@ -62,6 +62,45 @@ const vessel = z.object(
   { error: objectError },
 );
 
+/** A finite number (JSON has no NaN; a map value that is not a number fails here, not in the FHIR writer). */
+const finite = z.number('must be a finite number').refine(Number.isFinite, 'must be a finite number');
+
+/** An occlusion-sensitivity map: every vessel's map is leads x windows, the same shape for every vessel. */
+const attribution = z
+  .object(
+    {
+      method: z.literal('occlusion', 'must be occlusion'),
+      windowS: z.number('must be a positive number').positive('must be a positive number'),
+      startS: z.number('must be a number >= 0').min(0, 'must be a number >= 0'),
+      leads: z.array(present, 'must be an array of lead names').min(1, 'must name at least one lead'),
+      vessels: z.partialRecord(
+        z.enum(VESSELS, 'is not RCA, LM, LAD or LCx'),
+        z.array(z.array(finite, 'must be an array of numbers').min(1, 'must have a window'), 'must be an array'),
+        { error: objectError },
+      ),
+    },
+    { error: objectError },
+  )
+  .superRefine((a, ctx) => {
+    let windows: number | undefined;
+    for (const [vessel, map] of Object.entries(a.vessels)) {
+      if (!map) continue;
+      if (map.length !== a.leads.length) {
+        ctx.addIssue({ code: 'custom', path: ['vessels', vessel], message: 'must have one row per lead' });
+      }
+      map.forEach((row, i) => {
+        windows ??= row.length;
+        if (row.length !== windows) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['vessels', vessel, i],
+            message: 'must have as many windows as the others',
+          });
+        }
+      });
+    }
+  });
+
 const common = {
   ecg: ecgSummary,
   model: modelRef,
@@ -85,6 +124,7 @@ export const predictionSchema = z.discriminatedUnion(
             seen.add(v.vessel);
           });
         }),
+      attribution: attribution.optional(),
     }),
     z.object({
       status: z.literal('not-analysable'),

@@ -58,6 +58,27 @@ export interface EcgSummary {
   leads: string[];
 }
 
+/**
+ * Occlusion-sensitivity map of one scored ECG (the infer stage's `attribution` option): for each vessel, lead and
+ * time window, how much that vessel's probability fell when the window of that lead was replaced by the lead's
+ * baseline (its median over the record in the model input: the isoelectric level). It shows what this model is
+ * sensitive to, not what causes the disease.
+ */
+export interface EcgAttribution {
+  method: 'occlusion';
+  /** Window length, s (the last window may be shorter where the record ends). */
+  windowS: number;
+  /** Time of window 0 in the source ECG, s. */
+  startS: number;
+  /** Lead names in model order: the first index of each map. */
+  leads: string[];
+  /**
+   * Per vessel, [lead][window]: baseline probability minus the probability with that lead x window occluded.
+   * Positive: that region raised the risk; negative: it lowered it.
+   */
+  vessels: Partial<Record<Vessel, number[][]>>;
+}
+
 /** The infer stage's output for one ECG: either scored, or not analysable with reasons. */
 export type Prediction =
   | {
@@ -67,6 +88,8 @@ export type Prediction =
       vessels: VesselPrediction[];
       /** ISO 8601 instant the prediction was made. */
       predictedAt: string;
+      /** Occlusion-sensitivity map, for the ECGs the infer stage's attribution setting selects. */
+      attribution?: EcgAttribution;
     }
   | {
       status: 'not-analysable';

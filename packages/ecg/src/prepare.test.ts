@@ -4,7 +4,7 @@ import type { Ecg, LeadName } from './ecg.js';
 import { ConfigError, NotAnalysableError } from './errors.js';
 import { deriveLimbLeads } from './leads.js';
 import { DEFAULT_INPUT_SPEC, type ModelInputSpec } from './model-input.js';
-import { prepare, preparedLength } from './prepare.js';
+import { prepare, preparedLength, preparedSpan } from './prepare.js';
 import { assessQuality } from './quality.js';
 import { simdKernels, withoutSimd } from './simd-kernels.js';
 import { synthesize, synthesizeEcg } from './synth/index.js';
@@ -318,5 +318,23 @@ describe('prepare', () => {
     expect(() => prepare(ecg, { ...CARD, leads: [] })).toThrow(ConfigError);
     expect(() => prepare(ecg, { ...CARD, filter: { lowpassHz: 300 } })).toThrow(ConfigError);
     expect(() => prepare(ecg, { ...CARD, normalize: 'minmax' as never })).toThrow(ConfigError);
+  });
+});
+
+describe('preparedSpan', () => {
+  it('says where the input lies in the source: from 0 s, real samples first, then the zero padding', () => {
+    const spec = DEFAULT_INPUT_SPEC as ModelInputSpec;
+    const long = synthesizeEcg({ seed: 7, durationS: 12, sampleRateHz: 1000 });
+    expect(preparedSpan(long, spec)).toEqual({ startS: 0, keptSamples: spec.samples });
+    const short = synthesizeEcg({ seed: 8, durationS: 8.5, sampleRateHz: 250 });
+    const span = preparedSpan(short, spec);
+    expect(span).toEqual({ startS: 0, keptSamples: 4250 });
+    const input = prepare(short, spec);
+    // Every lead's real part ends exactly where the span says: zeros after it, signal just before.
+    for (let c = 0; c < spec.leads.length; c++) {
+      const row = input.subarray(c * spec.samples, (c + 1) * spec.samples);
+      expect(row.subarray(span.keptSamples).every((v) => v === 0)).toBe(true);
+      expect(row.subarray(span.keptSamples - 50, span.keptSamples).some((v) => v !== 0)).toBe(true);
+    }
   });
 });

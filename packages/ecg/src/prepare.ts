@@ -114,6 +114,24 @@ export function preparedLength(spec: ModelInputSpec): number {
   return spec.leads.length * spec.samples;
 }
 
+/** Where the model input of one ECG lies in its source record (see preparedSpan). */
+export interface PreparedSpan {
+  /** Time in the source record of the input's first sample, s. */
+  startS: number;
+  /** Samples of real signal at the start of each input row; the rest, up to `spec.samples`, is zero padding. */
+  keptSamples: number;
+}
+
+/**
+ * Where prepare() takes `ecg`'s model input from: it keeps the FIRST `spec.samples` samples (so the input starts
+ * at 0 s of the source) and pads a shorter record at the end. Lets a reader of the input (attribution maps) map
+ * input samples back to source time and skip the padding.
+ */
+export function preparedSpan(ecg: Pick<Ecg, 'leads' | 'sampleRateHz'>, spec: ModelInputSpec): PreparedSpan {
+  const plan = planFor(spec);
+  return { startS: 0, keptSamples: cropWindow(ecg as Ecg, plan).kept };
+}
+
 /**
  * Builds the model input for `ecg`. Writes `leads x samples` values into `out` at `offset` (a batch tensor, say)
  * or into a new Float32Array, and returns the array written. Throws NotAnalysableError when the quality gate

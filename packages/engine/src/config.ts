@@ -407,6 +407,16 @@ export const configSchema = z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .prefault({}),
     ptp: ptpSchema,
+    /** Occlusion-sensitivity maps per vessel in the infer stage (docs/FHIR.md, "Attribution"). */
+    attribution: z
+      .object({
+        /** Which scored ECGs get one: `any-high` (a vessel in the high stratum; default), `always`, `never`. */
+        when: z.enum(['any-high', 'always', 'never']).default('any-high'),
+        /** Window length, s (rounded to whole samples of the model input); 12 leads x duration / windowS model runs. */
+        windowS: z.number().min(0.05).max(10).default(1),
+      })
+      .strict()
+      .prefault({}),
     /** Model monitoring and drift (docs/MONITORING.md). */
     monitor: z
       .object({
@@ -491,6 +501,7 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_AUDIT_FILE: { path: ['audit', 'file'], parse: 'string' },
   ECGCAD_AUDIT_FHIR_URL: { path: ['audit', 'fhirUrl'], parse: 'string' },
   ECGCAD_MONITOR_ENABLED: { path: ['monitor', 'enabled'], parse: 'bool' },
+  ECGCAD_ATTRIBUTION: { path: ['attribution', 'when'], parse: 'string' },
 };
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

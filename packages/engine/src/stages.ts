@@ -39,6 +39,7 @@ export async function predictorFromConfig(config: EngineConfig, logger?: InferLo
       ...(config.model.threads === undefined ? {} : { intraOpNumThreads: config.model.threads }),
     },
     batching: { maxBatch: config.model.maxBatch, maxDelayMs: config.model.maxDelayMs },
+    attribution: config.attribution,
     ...(logger ? { logger } : {}),
   });
 }

@@ -34,6 +34,7 @@ import type {
   Resource,
   RiskAssessment,
 } from '@medplum/fhirtypes';
+import { buildAttributionObservation } from './attribution-observation.js';
 import {
   AIAST,
   CONCEPTS,
@@ -109,6 +110,8 @@ export interface BundleParts {
   /** CACS-CL, when a calcium score refined the PTP. */
   ptpCacsCl?: RiskAssessment;
   vessels: Observation[];
+  /** One occlusion-sensitivity map per vessel, when the prediction carries an attribution. */
+  attribution?: Observation[];
   flag?: Flag;
   notAnalysable?: Observation;
   provenance: Provenance;
@@ -215,6 +218,7 @@ export function buildBundleParts(
       }
     }
 
+    const vesselRefs = new Map<string, string>();
     for (const v of orderedVessels(prediction.vessels)) {
       const obs = buildVesselObservation(v, {
         identifier: { system: SYSTEMS.resultId, value: resultId(`vessel-${v.vessel}`) },
@@ -228,7 +232,26 @@ export function buildBundleParts(
         ...(ptp ? { combined: combinedComponent(ptp, v.vessel) } : {}),
       });
       parts.vessels.push(obs);
-      add(obs, resultId(`vessel-${v.vessel}`));
+      vesselRefs.set(v.vessel, add(obs, resultId(`vessel-${v.vessel}`)));
+    }
+
+    // The occlusion-sensitivity map of each vessel, pointing at the stratum Observation it explains.
+    const { attribution } = prediction;
+    for (const v of attribution ? orderedVessels(prediction.vessels) : []) {
+      const focus = vesselRefs.get(v.vessel);
+      if (!attribution?.vessels[v.vessel] || !focus) continue;
+      const obs = buildAttributionObservation(attribution, v.vessel, {
+        identifier: { system: SYSTEMS.resultId, value: resultId(`attribution-${v.vessel}`) },
+        subject,
+        effective,
+        issued: prediction.predictedAt,
+        device: deviceReference,
+        ecg: ecgReference,
+        focus: { reference: focus, display: `${v.vessel} stenosis risk stratum` },
+        notes,
+      });
+      parts.attribution = [...(parts.attribution ?? []), obs];
+      add(obs, resultId(`attribution-${v.vessel}`));
     }
 
     const high = prediction.vessels.filter((v) => v.stratum === 'high').map((v) => v.vessel);
@@ -324,6 +347,7 @@ export function buildBundleParts(
       device: copyOf(parts.device),
       ecg: copyOf(parts.ecg),
       vessels: parts.vessels.map(copyOf),
+      ...(parts.attribution ? { attribution: parts.attribution.map(copyOf) } : {}),
       ...(parts.riskAssessment ? { riskAssessment: copyOf(parts.riskAssessment) } : {}),
       ...(parts.ptp ? { ptp: copyOf(parts.ptp) } : {}),
       ...(parts.ptpCacsCl ? { ptpCacsCl: copyOf(parts.ptpCacsCl) } : {}),

@@ -58,6 +58,12 @@ export const AIAST: Coding = {
   display: 'Artificial Intelligence asserted',
 };
 
+/** ISO/IEEE 11073 MDC nomenclature, as HL7 names it for ECG leads. */
+export const MDC_SYSTEM = SYSTEMS.mdc;
+
+/** Extension on the occlusion-sensitivity Observation: time of window 0 in the ECG (valueQuantity, s). */
+export const ATTRIBUTION_WINDOW_START_URL = `${ECGCAD_FHIR_BASE}/StructureDefinition/attribution-window-start`;
+
 /** LOINC code of the ECG itself. */
 export const LOINC_12_LEAD_EKG: Coding = { system: SYSTEMS.loinc, code: '34534-8', display: '12 lead EKG panel' };
 
@@ -254,6 +260,12 @@ export const CONCEPTS = {
     code: 'obstructive-cad',
     display: 'Obstructive coronary artery disease',
     definition: 'Obstructive coronary artery disease, the outcome of the ESC pre-test probability models.',
+  },
+  occlusionSensitivity: {
+    code: 'occlusion-sensitivity',
+    display: 'ECG occlusion-sensitivity map',
+    definition:
+      'Per lead and time window of the ECG, how much the model probability of one vessel fell when that window of that lead was replaced by the lead baseline: the sensitivity of the model, not a causal explanation.',
   },
   combinedCategory: {
     code: 'ptp-ai-combined-category',

@@ -2,7 +2,7 @@
  * A documented example Prediction (the one docs/FHIR.md shows), for demos, benchmarks and tests.
  * The identifiers are made up; the ECG facts follow the Mortara el250 sample (DICOM 12-lead, 1000 Hz, 10 s).
  */
-import type { ModelRef, Prediction, Stratum, Vessel } from '@ecgcad/ecg';
+import type { EcgAttribution, ModelRef, Prediction, Stratum, Vessel } from '@ecgcad/ecg';
 import { assessPtp, type PtpAssessment } from './ptp.js';
 import type { RiskFactorState } from './ptp-inputs.js';
 
@@ -27,6 +27,8 @@ export interface ExamplePredictionOptions {
   /** Not-analysable reasons: when given, the prediction is not-analysable. */
   notAnalysable?: string[];
   model?: ModelRef;
+  /** Add the example occlusion-sensitivity map (exampleAttribution) to a scored prediction. Default false. */
+  attribution?: boolean;
 }
 
 const VESSELS: Vessel[] = ['RCA', 'LM', 'LAD', 'LCx'];
@@ -69,6 +71,37 @@ export function examplePrediction(options: ExamplePredictionOptions = {}): Predi
       const probability = probabilities[i] ?? 0;
       return { vessel, probability, stratum: stratum(probability), thresholds: { ...EXAMPLE_THRESHOLDS } };
     }),
+    ...(options.attribution ? { attribution: exampleAttribution() } : {}),
+  };
+}
+
+const LEADS = ['I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6'];
+
+/**
+ * A made-up occlusion-sensitivity map, 12 leads x 10 windows of 1 s: each vessel's map peaks on the leads that
+ * face its territory (LAD: V2-V4, RCA: II, III, aVF, LCx: I, aVL, V5, V6, LM: aVR), around 3-5 s, with small
+ * negative values elsewhere; the same every call.
+ */
+export function exampleAttribution(): EcgAttribution {
+  const territory: Record<Vessel, string[]> = {
+    RCA: ['II', 'III', 'aVF'],
+    LM: ['aVR'],
+    LAD: ['V2', 'V3', 'V4'],
+    LCx: ['I', 'aVL', 'V5', 'V6'],
+  };
+  const map = (vessel: Vessel): number[][] =>
+    LEADS.map((lead, l) =>
+      Array.from({ length: 10 }, (_, w) => {
+        const peak = territory[vessel].includes(lead) ? 0.08 * Math.exp(-((w - 4) ** 2) / 2) : 0;
+        return Math.round((peak - 0.002 * Math.cos(l + w)) * 1e6) / 1e6;
+      }),
+    );
+  return {
+    method: 'occlusion',
+    windowS: 1,
+    startS: 0,
+    leads: [...LEADS],
+    vessels: { RCA: map('RCA'), LM: map('LM'), LAD: map('LAD'), LCx: map('LCx') },
   };
 }
 

@@ -1,3 +1,4 @@
+export * from './attribution-observation.js';
 export * from './audit.js';
 export * from './auth.js';
 export * from './bundle.js';

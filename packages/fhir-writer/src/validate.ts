@@ -24,6 +24,7 @@ import type {
   SearchParameter,
   StructureDefinition,
 } from '@medplum/fhirtypes';
+import { attributionObservationIssues, isAttributionObservation } from './attribution-observation.js';
 import {
   AIAST,
   CONCEPTS,
@@ -243,6 +244,7 @@ const VESSEL_STRATUM_CODES = new Set((['RCA', 'LM', 'LAD', 'LCx'] as const).map(
 
 function observationIssues(where: string, obs: Observation): string[] {
   const issues: string[] = [];
+  if (isAttributionObservation(obs)) return attributionObservationIssues(where, obs);
   const vesselCode = obs.code.coding?.find(
     (c) => c.system === SYSTEMS.concept && VESSEL_STRATUM_CODES.has(c.code ?? ''),
   );

@@ -1,3 +1,4 @@
+export * from './attribution.js';
 export * from './batcher.js';
 export * from './card.js';
 export * from './demo/generate.js';

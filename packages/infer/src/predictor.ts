@@ -10,11 +10,20 @@ import {
   PermanentError,
   type Prediction,
   prepare,
+  preparedSpan,
   type QualityOptions,
   type Stratum,
   summarizeEcg,
   type VesselPrediction,
 } from '@ecgcad/ecg';
+import {
+  type AttributionOptions,
+  type AttributionWhen,
+  DEFAULT_ATTRIBUTION_WINDOW_S,
+  MapSlots,
+  occlusionAttribution,
+  wantsAttribution,
+} from './attribution.js';
 import { DynamicBatcher, type DynamicBatcherOptions, type SubmitOptions } from './batcher.js';
 import type { VesselThresholds } from './card.js';
 import { type InferLogger, silentLogger } from './logger.js';
@@ -36,6 +45,8 @@ export interface PredictorOptions {
   quality?: QualityOptions;
   /** Clock for `predictedAt` (tests). Default: the system clock. */
   now?: () => Date;
+  /** Occlusion-sensitivity maps (attribution.ts); default none. */
+  attribution?: AttributionOptions;
 }
 
 /** Turns Ecgs into Predictions with one model session. */
@@ -46,6 +57,9 @@ export class Predictor {
   readonly batcher: DynamicBatcher;
   private readonly quality: QualityOptions | undefined;
   private readonly now: () => Date;
+  private readonly attributionWhen: AttributionWhen;
+  private readonly attributionWindowS: number;
+  private readonly mapSlots: MapSlots;
 
   constructor(session: ModelSession, options: PredictorOptions = {}) {
     this.session = session;
@@ -53,6 +67,12 @@ export class Predictor {
     this.batcher = new DynamicBatcher(session, options.batching);
     this.quality = options.quality;
     this.now = options.now ?? (() => new Date());
+    this.attributionWhen = options.attribution?.when ?? 'never';
+    this.attributionWindowS = options.attribution?.windowS ?? DEFAULT_ATTRIBUTION_WINDOW_S;
+    this.mapSlots = MapSlots.forBatcher(this.batcher);
+    if (!(this.attributionWindowS * session.model.card.input.sampleRateHz >= 1)) {
+      throw new RangeError(`attribution.windowS ${this.attributionWindowS} is under one sample of the model input`);
+    }
   }
 
   /**
@@ -72,11 +92,15 @@ export class Predictor {
     });
     if (!verdict.analysable) return notAnalysable(verdict.reasons);
     let probs: Float32Array;
+    // Kept for the occlusion map: a copy out of the batch tensor, cheaper than preparing the record again.
+    let input: Float32Array | undefined;
+    const keepInput = this.attributionWhen !== 'never';
     try {
       // The gate just ran on this record with these thresholds: prepare() need not run it again.
       const prepareOptions = { qualityChecked: true, ...(this.quality ? { quality: this.quality } : {}) };
       probs = await this.batcher.submit((batch, offset) => {
         prepare(ecg, card.input, batch, offset, prepareOptions);
+        if (keepInput) input = batch.slice(offset, offset + this.model.inputSize);
       }, options);
     } catch (err) {
       if (err instanceof NotAnalysableError) return notAnalysable(err.reasons);
@@ -95,7 +119,29 @@ export class Predictor {
         thresholds: { ruleOut: thresholds.ruleOut, ruleIn: thresholds.ruleIn },
       };
     });
-    return { status: 'scored', ecg: ecgSummary, model: ref, vessels, predictedAt: this.now().toISOString() };
+    const attribution =
+      input && wantsAttribution(this.attributionWhen, vessels)
+        ? await this.mapSlots.run(() =>
+            occlusionAttribution({
+              input: input as Float32Array,
+              spec: card.input,
+              span: preparedSpan(ecg, card.input),
+              vessels: card.outputs.vessels,
+              probabilities: probs,
+              submit: (writer) => this.batcher.submit(writer, options),
+              chunk: this.batcher.maxBatch,
+              windowS: this.attributionWindowS,
+            }),
+          )
+        : undefined;
+    return {
+      status: 'scored',
+      ecg: ecgSummary,
+      model: ref,
+      vessels,
+      predictedAt: this.now().toISOString(),
+      ...(attribution ? { attribution } : {}),
+    };
   }
 
   /** Waits for accepted requests, then releases the session. */

@@ -151,7 +151,9 @@ export async function scoreCommand(
   if (todo.length > 0) {
     // Only rows that need the model load it: a rerun with nothing left, or only bad rows, needs none.
     const needed = todo.some((item) => !item.problem);
-    const predictor: Predictor | undefined = needed ? (shared ?? (await predictorFromConfig(config))) : undefined;
+    // Scores files hold probabilities only: no occlusion maps (they would multiply the model work for high ECGs).
+    const scoring = { ...config, attribution: { ...config.attribution, when: 'never' as const } };
+    const predictor: Predictor | undefined = needed ? (shared ?? (await predictorFromConfig(scoring))) : undefined;
     await mkdir(dirname(resolve(flags.out)), { recursive: true });
     const file = await open(flags.out, 'a+');
     const progress = new ProgressLine(todo.length, stderr, flags.progress === false ? false : undefined);
