@@ -97,6 +97,8 @@ export function renderEcgViewer(container: HTMLElement, input: ViewerInput, opti
       b.textContent = v === overlay ? `Hide ${v} map` : `Show ${v} map`;
     }
     panel.legend.hidden = overlay === null;
+    const title = panel.legend.querySelector('.ecgv-legend-title');
+    if (title) title.textContent = overlay ? `${overlay} map: ` : '';
     root.setAttribute('data-overlay', overlay ?? '');
   };
   for (const [v, b] of Object.entries(panel.buttons) as [Vessel, HTMLButtonElement][]) {

@@ -74,6 +74,7 @@ export function buildVesselPanel(doc: Document, input: ViewerInput): VesselPanel
     doc,
     'div',
     { class: 'ecgv-legend', hidden: true, 'aria-live': 'polite' },
+    h(doc, 'strong', { class: 'ecgv-legend-title' }),
     h(doc, 'span', { class: 'ecgv-swatch', style: `background:${OVERLAY_COLOURS.raised}` }),
     ' raised the risk ',
     h(doc, 'span', { class: 'ecgv-swatch', style: `background:${OVERLAY_COLOURS.lowered}` }),
@@ -205,6 +206,6 @@ function modelSection(doc: Document, input: ViewerInput): HTMLElement {
     h(doc, 'h3', {}, 'Model'),
     h(doc, 'p', {}, h(doc, 'strong', {}, name), m.clinicalUse === false ? ' \u2014 demonstration only' : ''),
     h(doc, 'p', { class: 'ecgv-intended-use' }, `Intended use: ${m.intendedUse ?? 'not recorded'}`),
-    m.outcome ? h(doc, 'p', { class: 'ecgv-small' }, `Outcome: ${m.outcome}`) : undefined,
+    m.outcome ? h(doc, 'p', { class: 'ecgv-small ecgv-outcome' }, `Outcome: ${m.outcome}`) : undefined,
   );
 }
