@@ -463,6 +463,28 @@ describe('12-lead viewer in headless Chromium (synthetic ECG, writer FHIR)', () 
     await page.close();
   });
 
+  it('says why a not-analysable ECG has no result, and still draws its waveform', async () => {
+    const reasons = ['lead V2 flat (electrode off)', 'too short: 4.0 s'];
+    const { parts } = buildBundleParts(examplePrediction({ notAnalysable: reasons }));
+    const fhir: Fhir = {
+      ecg: { ...parts.ecg, component: waveformComponents(synthetic) },
+      vessels: [],
+      attribution: [],
+      device: parts.device,
+      notAnalysable: parts.notAnalysable,
+    };
+    const { page, problems } = await openViewer(fhir);
+    expect(problems).toEqual([`ECG not analysable: ${reasons.join('; ')}`]);
+    expect(await page.textContent('.ecgv-banner-na')).toBe(
+      `ECG not analysable. No risk was computed: ${reasons.join('; ')}.`,
+    );
+    expect(await page.$$eval('.ecgv-vessel .ecgv-missing', (els) => els.map((e) => e.textContent))).toEqual(
+      Array(4).fill('No result'),
+    );
+    expect(await page.$$('path.ecgv-trace')).toHaveLength(13);
+    await page.close();
+  });
+
   it('shows problems instead of failing when the waveform is missing', async () => {
     const fhir = fhirFor(synthetic);
     delete fhir.ecg.component;

@@ -103,6 +103,15 @@ describe('viewerInputFromFhir: waveform (C1)', () => {
     expect(ecg.acquiredAt).toBe('2026-11-26T08:59:40+01:00');
   });
 
+  it('reads filter settings from a "Filters:" note when the ECG Observation has one', () => {
+    const ecg = ecgObservation(eightLeads());
+    expect(viewerInputFromFhir({ ecg, vessels: [], attribution: [] }).ecg!.filters).toBeUndefined();
+    ecg.note!.push({ text: 'Filters: 0.05-150 Hz, 50 Hz notch' });
+    const read = viewerInputFromFhir({ ecg, vessels: [], attribution: [] }).ecg!;
+    expect(read.filters).toBe('0.05-150 Hz, 50 Hz notch');
+    expect(read.summary).toBe('12 leads, 10 s at 500 Hz, format dicom');
+  });
+
   it('turns 8 stored leads into 12, the four limb leads derived from I and II and marked derived', () => {
     const input = viewerInputFromFhir({ ecg: ecgObservation(eightLeads()), vessels: [], attribution: [] });
     const leads = input.ecg!.leads;

@@ -212,7 +212,11 @@ function decodeWaveform(obs: Observation | undefined, problems: string[]): Viewe
   const missing = STANDARD_LEADS.filter((l) => !leads.some((x) => x.name === l));
   if (missing.length > 0) problems.push(`leads not in the record: ${missing.join(', ')}`);
   const device = obs.device?.display?.trim();
-  const summary = obs.note?.map((n) => n.text).find((t) => t && t.trim() !== '');
+  const notes = noteTexts(obs.note);
+  // The writer records no filter settings today; a note "Filters: 0.05-150 Hz" is read when one appears.
+  const filterNote = notes.find((t) => /^filters?:/i.test(t));
+  const filters = filterNote?.replace(/^filters?:\s*/i, '');
+  const summary = notes.find((t) => t !== filterNote);
   return {
     sampleRateHz,
     durationS: samples / sampleRateHz,
@@ -220,6 +224,7 @@ function decodeWaveform(obs: Observation | undefined, problems: string[]): Viewe
     ...(obs.effectiveDateTime ? { acquiredAt: obs.effectiveDateTime } : {}),
     ...(device ? { device } : {}),
     ...(summary ? { summary } : {}),
+    ...(filters ? { filters } : {}),
   };
 }
 
