@@ -545,8 +545,13 @@ describe('12-lead viewer: 8 stored leads of a synthetic record', () => {
         .map((l) => l[2])
         .sort(),
     ).toEqual(['III (derived)', 'aVF (derived)', 'aVL (derived)', 'aVR (derived)']);
-    // The derived III trace equals II - I: compare its first drawn point with the stored leads'.
     expect(await page.$$('path.ecgv-trace[data-derived="true"]')).toHaveLength(4);
+    // III is drawn as II - I: its first point (row 3 of the grid, baseline 95 mm) is that difference at 10 mm/mV.
+    const d = (await page.getAttribute('path.ecgv-trace[data-lead="III"]', 'd')) ?? '';
+    const first = /^M([\d.]+) ([\d.]+)/.exec(d);
+    const uv = (lead: LeadName): number => Math.round((synthetic.leads[lead] as Float32Array)[0] as number);
+    expect(Number(first?.[1])).toBe(15);
+    expect(Number(first?.[2])).toBeCloseTo(95 - (uv('II') - uv('I')) / 100, 3);
     await page.close();
   });
 });
