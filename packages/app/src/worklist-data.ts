@@ -55,6 +55,8 @@ export interface WorklistCursor {
   next?: string;
   /** ECG ids already shown (the "all" list shows high ECGs first, then the rest). */
   seen: string[];
+  /** Rows a page aims at: a page reads on into the next stream until it has them. */
+  pageSize: number;
   done: boolean;
 }
 
@@ -100,7 +102,7 @@ export function worklistQueries(filter: WorklistFilter, count = PAGE_SIZE): stri
 
 /** The first cursor of a filter. */
 export function startCursor(filter: WorklistFilter, count = PAGE_SIZE): WorklistCursor {
-  return { streams: worklistQueries(filter, count), seen: [], done: false };
+  return { streams: worklistQueries(filter, count), seen: [], pageSize: count, done: false };
 }
 
 const resourcesOf = <T extends Resource>(bundle: Bundle, type: T['resourceType']): T[] =>
@@ -126,8 +128,9 @@ export async function loadWorklistPage(search: FhirSearch, cursor: WorklistCurso
   let { streams, next } = cursor;
   const ecgIds: string[] = [];
   const ecgs = new Map<string, Observation>();
-  // Read stream pages until this page has ECGs or every stream is done.
-  while (ecgIds.length === 0 && streams.length > 0) {
+  // Read stream pages until this page has its rows or every stream is done (a page may hold up to two pages'
+  // worth where the high stream ends and the next begins).
+  while (ecgIds.length < cursor.pageSize && streams.length > 0) {
     const url = next ?? streams[0] ?? '';
     const bundle = await search(url);
     for (const obs of resourcesOf<Observation>(bundle, 'Observation')) {
@@ -150,7 +153,13 @@ export async function loadWorklistPage(search: FhirSearch, cursor: WorklistCurso
   const rows = ecgIds.length > 0 ? await rowsFor(search, ecgIds, ecgs) : [];
   return {
     rows,
-    cursor: { streams, ...(next ? { next } : {}), seen: [...seen], done: streams.length === 0 },
+    cursor: {
+      streams,
+      ...(next ? { next } : {}),
+      seen: [...seen],
+      pageSize: cursor.pageSize,
+      done: streams.length === 0,
+    },
   };
 }
 
