@@ -15,7 +15,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRoutes } from '../packages/engine/src/app-routes.js';
-import { PATIENT_MRN, SEEDED, seedResults, seededPatients, writerClient } from './support/app-results.js';
+import { PATIENT_MRN, SEEDED, seededPatients, seedResults, writerClient } from './support/app-results.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const image = (name: string) => fileURLToPath(new URL(`../docs/images/${name}`, import.meta.url));
@@ -79,7 +79,10 @@ afterAll(async () => {
 });
 
 /** Opens the app the way the EHR does: its launcher URL with a patient (and an appContext). */
-async function ehrLaunch(patient: string, appContext?: string): Promise<{ page: Page; errors: string[]; urls: string[] }> {
+async function ehrLaunch(
+  patient: string,
+  appContext?: string,
+): Promise<{ page: Page; errors: string[]; urls: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const errors: string[] = [];
@@ -130,7 +133,7 @@ describe('the app in a browser after an EHR launch', () => {
     );
     // The RiskAssessment of that ECG, found as the app does: through its Provenance.
     const provenance = await fhir<Bundle>(`Provenance?target=Observation/${ids[0]}`);
-    const raRef = ((provenance.entry?.[0]?.resource as Provenance).target ?? [])
+    const raRef = ((provenance.entry?.[0]?.resource as Provenance | undefined)?.target ?? [])
       .map((t) => t.reference ?? '')
       .find((r) => r.startsWith('RiskAssessment/'));
     const ra = await fhir<RiskAssessment>(raRef ?? '');
