@@ -15,7 +15,14 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRoutes } from '../packages/engine/src/app-routes.js';
-import { PATIENT_MRN, SEEDED, seededPatients, seedResults, writerClient } from './support/app-results.js';
+import {
+  NO_WAVEFORM_UID,
+  PATIENT_MRN,
+  SEEDED,
+  seededPatients,
+  seedResults,
+  writerClient,
+} from './support/app-results.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const image = (name: string) => fileURLToPath(new URL(`../docs/images/${name}`, import.meta.url));
@@ -163,6 +170,21 @@ describe('the app in a browser after an EHR launch', () => {
     await page.selectOption('#filter-show', 'high-LAD');
     await page.waitForSelector('tr[data-ecg]');
     expect(await page.$$eval('tr[data-ecg]', (rows) => rows.length)).toBe(1);
+
+    // An ECG written without its waveform: the result shows, with a sentence instead of the tracing.
+    await page.selectOption('#filter-show', 'all');
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-ecg]').length === 2);
+    const bare = [...uidOf.entries()].find(([, uid]) => uid === NO_WAVEFORM_UID)?.[0] ?? '';
+    await page.click(`tr[data-ecg="${bare}"] button.open`);
+    await page.waitForSelector('.result-table');
+    expect(await page.textContent('.tracing')).toContain('no waveform');
+    await page.click('button.back');
+
+    // The EHR unreachable: a clear message, not a blank page.
+    await page.route(`${ehr.url}/**`, (route) => route.abort('connectionrefused'));
+    await page.selectOption('#filter-show', 'not-analysable');
+    const alert = await page.waitForSelector('[role=alert]');
+    expect(await alert.textContent()).toContain('The EHR cannot be reached');
     await page.context().close();
   });
 
@@ -174,6 +196,20 @@ describe('the app in a browser after an EHR launch', () => {
     const seeded = SEEDED.find((s) => s.ecgUid === '1.2.3.100.5')?.probabilities ?? [];
     expect(probs).toEqual(seeded.map((p) => `${(p * 100).toFixed(1)} %`));
     await page.context().close();
+  });
+
+  it('runs a standalone launch: the EHR asks for the patient, the worklist then shows that patient only', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${appUrl}launch.html`);
+    await page.waitForSelector('input[name=patient]', { timeout: 30_000 });
+    await page.check(`input[name=patient][value="${patientId.B}"]`);
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('.status')?.textContent?.includes('shown'));
+    const ids = await page.$$eval('tr[data-ecg]', (rows) => rows.map((r) => r.getAttribute('data-ecg') ?? ''));
+    expect(ids.map((id) => uidOf.get(id))).toEqual(['1.2.3.200.1', '1.2.3.200.2']);
+    expect(page.url()).toBe(`${appUrl}index.html`);
+    await context.close();
   });
 
   it('asks to sign in again when the EHR no longer takes the token', async () => {

@@ -66,12 +66,19 @@ function leadData(lead: number): string {
   return out.join(' ');
 }
 
-/** Adds C1 waveform components to the Bundle's ECG Observation when it has none. */
+/** The ECG written without a waveform (as a writer with `fhir.waveform` false writes it). */
+export const NO_WAVEFORM_UID = '1.2.3.200.2';
+
+/** Adds C1 waveform components to the Bundle's ECG Observation when it has none (not to NO_WAVEFORM_UID). */
 function withWaveform(bundle: Bundle): Bundle {
   for (const entry of bundle.entry ?? []) {
     const r = entry.resource as Observation | undefined;
     if (r?.resourceType !== 'Observation' || !r.code?.coding?.some((c) => c.code === '34534-8')) continue;
     if (r.component?.length) continue;
+    if (r.identifier?.some((i) => i.value === `urn:oid:${NO_WAVEFORM_UID}`)) {
+      r.component = undefined;
+      continue;
+    }
     r.component = LEADS.map(([name, code], i) => ({
       code: { coding: [{ system: MDC, code, display: `MDC_ECG_LEAD_${name}` }] },
       valueSampledData: {

@@ -71,6 +71,12 @@ export const PAGE_SIZE = 25;
 
 const enc = encodeURIComponent;
 
+/**
+ * The ECG Observation's elements a row needs: not its waveform components (about 200 kB an ECG), which the viewer
+ * reads when the ECG is opened. Servers that ignore `_elements` send everything, which works too.
+ */
+const ECG_SUMMARY = 'identifier,status,code,subject,effective,device';
+
 function common(filter: WorklistFilter, count: number): string {
   const parts = [`_sort=-date`, `_count=${count}`];
   if (filter.patient) parts.push(`subject=${enc(`Patient/${filter.patient}`)}`);
@@ -97,7 +103,7 @@ export function worklistQueries(filter: WorklistFilter, count = PAGE_SIZE): stri
     `&${tail}`;
   if (filter.show === 'high') return [high];
   if (filter.show === 'not-analysable') return [`Observation?code=${enc(`${ECGCAD}|${ASSESSMENT}`)}&${tail}`];
-  return [high, `Observation?code=${enc(`${LOINC}|${ECG_CODE}`)}&${tail}`];
+  return [high, `Observation?code=${enc(`${LOINC}|${ECG_CODE}`)}&${tail}&_elements=${ECG_SUMMARY}`];
 }
 
 /** The first cursor of a filter. */
@@ -172,7 +178,9 @@ export async function rowsFor(
   const refs = ecgIds.map((id) => `Observation/${id}`).join(',');
   const missing = ecgIds.filter((id) => !known.has(id));
   const [ecgEntries, relatedEntries, provenanceEntries] = await Promise.all([
-    missing.length ? searchAll(search, `Observation?_id=${enc(missing.join(','))}&_count=${missing.length}`) : [],
+    missing.length
+      ? searchAll(search, `Observation?_id=${enc(missing.join(','))}&_count=${missing.length}&_elements=${ECG_SUMMARY}`)
+      : [],
     searchAll(search, `Observation?derived-from=${enc(refs)}&_count=200`),
     searchAll(search, `Provenance?target=${enc(refs)}&_count=200`),
   ]);
