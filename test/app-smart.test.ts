@@ -107,7 +107,7 @@ describe('the app in a browser after an EHR launch', () => {
   it("lists only the patient's ECGs, high risk first then newest, and opens one whose numbers equal the RiskAssessment", async () => {
     const { page, errors, urls } = await ehrLaunch(patientId.A);
     await page.waitForSelector('tr[data-ecg]', { timeout: 30_000 });
-    await page.waitForFunction(() => document.querySelector('.status')?.textContent?.includes('shown'));
+    await page.waitForFunction(`document.querySelector('.status')?.textContent?.includes('shown')`);
     const ids = await page.$$eval('tr[data-ecg]', (rows) => rows.map((r) => r.getAttribute('data-ecg') ?? ''));
     expect(ids.map((id) => uidOf.get(id))).toEqual([
       '1.2.3.100.2',
@@ -125,7 +125,7 @@ describe('the app in a browser after an EHR launch', () => {
     // Nothing about the patient in the address bar (fhirclient removed code and state) or in localStorage.
     expect(page.url()).toBe(`${appUrl}index.html`);
     for (const url of urls) expect(url).not.toContain(patientId.A);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
 
     // Keyboard: the first row's button takes focus and Enter opens the ECG.
     await page.focus('tr[data-ecg] button.open');
@@ -162,18 +162,18 @@ describe('the app in a browser after an EHR launch', () => {
 
   it("shows the other patient's ECGs only to a launch with that patient, and filters by vessel", async () => {
     const { page } = await ehrLaunch(patientId.B);
-    await page.waitForFunction(() => document.querySelector('.status')?.textContent?.includes('shown'));
+    await page.waitForFunction(`document.querySelector('.status')?.textContent?.includes('shown')`);
     const ids = await page.$$eval('tr[data-ecg]', (rows) => rows.map((r) => r.getAttribute('data-ecg') ?? ''));
     expect(ids.map((id) => uidOf.get(id))).toEqual(['1.2.3.200.1', '1.2.3.200.2']);
     await page.selectOption('#filter-show', 'high-RCA');
-    await page.waitForFunction(() => document.querySelector('.status')?.textContent?.includes('No ECG results match'));
+    await page.waitForFunction(`document.querySelector('.status')?.textContent?.includes('No ECG results match')`);
     await page.selectOption('#filter-show', 'high-LAD');
     await page.waitForSelector('tr[data-ecg]');
     expect(await page.$$eval('tr[data-ecg]', (rows) => rows.length)).toBe(1);
 
     // An ECG written without its waveform: the result shows, with a sentence instead of the tracing.
     await page.selectOption('#filter-show', 'all');
-    await page.waitForFunction(() => document.querySelectorAll('tr[data-ecg]').length === 2);
+    await page.waitForFunction(`document.querySelectorAll('tr[data-ecg]').length === 2`);
     const bare = [...uidOf.entries()].find(([, uid]) => uid === NO_WAVEFORM_UID)?.[0] ?? '';
     await page.click(`tr[data-ecg="${bare}"] button.open`);
     await page.waitForSelector('.result-table');
@@ -205,7 +205,7 @@ describe('the app in a browser after an EHR launch', () => {
     await page.waitForSelector('input[name=patient]', { timeout: 30_000 });
     await page.check(`input[name=patient][value="${patientId.B}"]`);
     await page.click('button[type=submit]');
-    await page.waitForFunction(() => document.querySelector('.status')?.textContent?.includes('shown'));
+    await page.waitForFunction(`document.querySelector('.status')?.textContent?.includes('shown')`);
     const ids = await page.$$eval('tr[data-ecg]', (rows) => rows.map((r) => r.getAttribute('data-ecg') ?? ''));
     expect(ids.map((id) => uidOf.get(id))).toEqual(['1.2.3.200.1', '1.2.3.200.2']);
     expect(page.url()).toBe(`${appUrl}index.html`);

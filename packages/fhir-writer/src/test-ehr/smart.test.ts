@@ -175,7 +175,12 @@ describe('test EHR SMART App Launch', () => {
   });
 
   it('requires PKCE S256 (plain and missing refused) and aud = the FHIR base, with the state echoed', async () => {
-    for (const extra of [{ code_challenge_method: 'plain' }, { code_challenge: '' }, { aud: 'http://other/fhir' }]) {
+    const bad: Record<string, string>[] = [
+      { code_challenge_method: 'plain' },
+      { code_challenge: '' },
+      { aud: 'http://other/fhir' },
+    ];
+    for (const extra of bad) {
       const back = await authorize(ehr, authParams(ehr, extra).params);
       expect(back.searchParams.get('error')).toBe('invalid_request');
       expect(back.searchParams.get('code')).toBeNull();
