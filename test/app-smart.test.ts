@@ -89,25 +89,30 @@ afterAll(async () => {
 async function ehrLaunch(
   patient: string,
   appContext?: string,
-): Promise<{ page: Page; errors: string[]; urls: string[] }> {
+): Promise<{ page: Page; errors: string[]; urls: string[]; console: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const errors: string[] = [];
   const urls: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  // Console errors include CSP violations (a script or style the policy refused) and failed requests.
+  const consoleErrors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
   page.on('request', (r) => {
     if (r.url().startsWith(appUrl)) urls.push(r.url());
   });
   const q = new URLSearchParams({ app: `${appUrl}launch.html`, patient, ...(appContext ? { appContext } : {}) });
   await page.goto(`${ehr.origin}/smart/ehr-launch?${q}`);
-  return { page, errors, urls };
+  return { page, errors, urls, console: consoleErrors };
 }
 
 describe('the app in a browser after an EHR launch', () => {
   it("lists only the patient's ECGs, high risk first then newest, and opens one whose numbers equal the RiskAssessment", async () => {
-    const { page, errors, urls } = await ehrLaunch(patientId.A);
+    const { page, errors, urls, console: consoleErrors } = await ehrLaunch(patientId.A);
     await page.waitForSelector('tr[data-ecg]', { timeout: 30_000 });
-    await page.waitForFunction(`document.querySelector('.status')?.textContent?.includes('shown')`);
+    await page.waitForSelector('.status:has-text("shown")');
     const ids = await page.$$eval('tr[data-ecg]', (rows) => rows.map((r) => r.getAttribute('data-ecg') ?? ''));
     expect(ids.map((id) => uidOf.get(id))).toEqual([
       '1.2.3.100.2',
@@ -153,27 +158,29 @@ describe('the app in a browser after an EHR launch', () => {
     expect(shown.find((s) => s.vessel === 'RCA')?.stratum).toBe('High');
     await page.screenshot({ path: image('app-viewer.png'), fullPage: true });
 
-    // Back returns to the worklist with its rows.
+    // Back returns to the worklist with its rows, focus on the row that was opened.
     await page.click('button.back');
     await page.waitForSelector('tr[data-ecg]', { state: 'visible' });
+    expect(await page.evaluate(`document.activeElement?.closest('tr')?.getAttribute('data-ecg')`)).toBe(ids[0]);
     expect(errors).toEqual([]);
+    expect(consoleErrors).toEqual([]);
     await page.context().close();
   });
 
   it("shows the other patient's ECGs only to a launch with that patient, and filters by vessel", async () => {
     const { page } = await ehrLaunch(patientId.B);
-    await page.waitForFunction(`document.querySelector('.status')?.textContent?.includes('shown')`);
+    await page.waitForSelector('.status:has-text("shown")');
     const ids = await page.$$eval('tr[data-ecg]', (rows) => rows.map((r) => r.getAttribute('data-ecg') ?? ''));
     expect(ids.map((id) => uidOf.get(id))).toEqual(['1.2.3.200.1', '1.2.3.200.2']);
     await page.selectOption('#filter-show', 'high-RCA');
-    await page.waitForFunction(`document.querySelector('.status')?.textContent?.includes('No ECG results match')`);
+    await page.waitForSelector('.status:has-text("No ECG results match")');
     await page.selectOption('#filter-show', 'high-LAD');
     await page.waitForSelector('tr[data-ecg]');
     expect(await page.$$eval('tr[data-ecg]', (rows) => rows.length)).toBe(1);
 
     // An ECG written without its waveform: the result shows, with a sentence instead of the tracing.
     await page.selectOption('#filter-show', 'all');
-    await page.waitForFunction(`document.querySelectorAll('tr[data-ecg]').length === 2`);
+    await page.waitForSelector('tr[data-ecg] >> nth=1');
     const bare = [...uidOf.entries()].find(([, uid]) => uid === NO_WAVEFORM_UID)?.[0] ?? '';
     await page.click(`tr[data-ecg="${bare}"] button.open`);
     await page.waitForSelector('.result-table');
@@ -205,7 +212,7 @@ describe('the app in a browser after an EHR launch', () => {
     await page.waitForSelector('input[name=patient]', { timeout: 30_000 });
     await page.check(`input[name=patient][value="${patientId.B}"]`);
     await page.click('button[type=submit]');
-    await page.waitForFunction(`document.querySelector('.status')?.textContent?.includes('shown')`);
+    await page.waitForSelector('.status:has-text("shown")');
     const ids = await page.$$eval('tr[data-ecg]', (rows) => rows.map((r) => r.getAttribute('data-ecg') ?? ''));
     expect(ids.map((id) => uidOf.get(id))).toEqual(['1.2.3.200.1', '1.2.3.200.2']);
     expect(page.url()).toBe(`${appUrl}index.html`);

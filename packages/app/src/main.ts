@@ -7,6 +7,7 @@
  */
 import type { Bundle, Patient } from '@medplum/fhirtypes';
 import FHIR from 'fhirclient';
+import { ecgFromAppContext } from './app-context.js';
 import { el } from './dom.js';
 import { type Problem, problemOf } from './messages.js';
 import { type FhirRead, renderViewerPage } from './viewer-page.js';
@@ -22,20 +23,6 @@ import type { WorklistRow } from './worklist-model.js';
 import { WorklistView } from './worklist-view.js';
 
 const app = document.getElementById('app') as HTMLElement;
-
-/** The ECG id a CDS card's appContext names, if any (a JSON string or object `{"ecg": id}`). */
-export function ecgFromAppContext(appContext: unknown): string | undefined {
-  let value = appContext;
-  if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return undefined;
-    }
-  }
-  const ecg = (value as { ecg?: unknown } | null)?.ecg;
-  return typeof ecg === 'string' && /^[A-Za-z0-9\-.]{1,64}$/.test(ecg) ? ecg : undefined;
-}
 
 function showProblem(problem: Problem, where: HTMLElement = app): void {
   const box = el(
@@ -82,6 +69,8 @@ async function start(): Promise<void> {
   let cursor: WorklistCursor = startCursor(filter);
   let generation = 0;
   let viewerHandle: { destroy(): void } | undefined;
+  /** The row button that opened the ECG: focus goes back to it (keyboard users keep their place). */
+  let opener: HTMLElement | undefined;
 
   const closeViewer = (): void => {
     viewerHandle?.destroy();
@@ -89,8 +78,11 @@ async function start(): Promise<void> {
     viewerArea.hidden = true;
     viewerArea.replaceChildren();
     worklistArea.hidden = false;
+    opener?.focus();
   };
   const openRow = async (row: WorklistRow, push = true): Promise<void> => {
+    opener =
+      worklistArea.querySelector<HTMLElement>(`tr[data-ecg="${CSS.escape(row.ecgId)}"] button.open`) ?? undefined;
     notice.replaceChildren();
     worklistArea.hidden = true;
     viewerArea.hidden = false;

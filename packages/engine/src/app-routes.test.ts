@@ -5,6 +5,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appCsp, appRouteOptions, appRoutes } from './app-routes.js';
 import { configSchema } from './config.js';
+import { createLogger } from './logger.js';
+import { EngineMetrics } from './metrics.js';
+import { startOpsServer } from './ops.js';
+import type { EngineQueues } from './redis.js';
 
 describe('app routes', () => {
   let app: FastifyInstance;
@@ -80,6 +84,28 @@ describe('app routes', () => {
       expect(res.body).toContain('launch.js');
     } finally {
       await real.close();
+    }
+  });
+
+  it('are on the engine HTTP server when the ops server gets them, open to callers without the ops token', async () => {
+    const server = await startOpsServer({
+      host: '127.0.0.1',
+      port: 0,
+      logger: createLogger('silent'),
+      metrics: new EngineMetrics(),
+      // Only /ecg/:id/status reads the queues; this test does not call it.
+      queues: {} as EngineQueues,
+      checks: {},
+      opsAuth: { token: 'an-ops-token-of-sixteen-chars' },
+      app: { clientId: 'ecgcad-viewer', scope: 's', distDir: dist },
+    });
+    try {
+      const page = await fetch(`${server.url}/app/launch.html`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('launch');
+      expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+    } finally {
+      await server.close();
     }
   });
 });

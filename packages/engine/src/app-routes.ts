@@ -65,7 +65,8 @@ export function appCsp(options: AppRoutesOptions): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
-    "style-src 'self'",
+    // Inline styles stay allowed (the viewer sizes its SVG paper with them); scripts come from this origin only.
+    "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "font-src 'self'",
     `connect-src ${[...connect].join(' ')}`,
