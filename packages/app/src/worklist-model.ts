@@ -170,14 +170,3 @@ export function worklistRow(resources: RowResources): WorklistRow {
     resources,
   };
 }
-
-/** Worklist order: any vessel high first, then newest first (rows without a time last). */
-export function compareRows(a: WorklistRow, b: WorklistRow): number {
-  if (a.anyHigh !== b.anyHigh) return a.anyHigh ? -1 : 1;
-  return timeOf(b) - timeOf(a);
-}
-
-function timeOf(row: WorklistRow): number {
-  const t = row.acquiredAt ? Date.parse(row.acquiredAt) : Number.NaN;
-  return Number.isNaN(t) ? 0 : t;
-}
