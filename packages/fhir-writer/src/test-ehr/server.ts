@@ -19,7 +19,7 @@ import type { Bundle, Identifier, OperationOutcome, Patient, Resource } from '@m
 import { loadR4Definitions, structuralIssues } from '../validate.js';
 import { FaultSwitches } from './faults.js';
 import { IndexedMemoryRepository } from './indexed-repository.js';
-import { SmartAuthorizer, type SmartOptions, type SmartReply } from './smart.js';
+import { inPatientCompartment, SmartAuthorizer, type SmartOptions, type SmartReply } from './smart.js';
 import { type TestEhrClient, TokenService } from './token.js';
 
 /** Options of startTestEhr. */
@@ -257,7 +257,21 @@ export async function startTestEhr(options: TestEhrOptions = {}): Promise<TestEh
       if (status < 300 && (parsed as Bundle | undefined)?.resourceType === 'Bundle' && fhirPath === '') {
         stats.transactions++;
       }
-      sendJson(res, status, method === 'GET' ? withNextLink(resource ?? result, url, origin) : (resource ?? result));
+      let answer: unknown = method === 'GET' ? withNextLink(resource ?? result, url, origin) : (resource ?? result);
+      if (token?.patient && status < 300) {
+        const compartment = token.patient;
+        const bundle = answer as Bundle;
+        if (bundle?.resourceType === 'Bundle' && bundle.type === 'searchset') {
+          // A patient-scoped token sees only its patient's resources in a search.
+          answer = {
+            ...bundle,
+            entry: (bundle.entry ?? []).filter((e) => inPatientCompartment(e.resource, compartment)),
+          };
+        } else if (!inPatientCompartment(answer, compartment)) {
+          return sendJson(res, 403, outcome('forbidden', "outside this token's patient compartment"));
+        }
+      }
+      sendJson(res, status, answer);
     };
     await (isWrite ? serialised(run) : run());
   }

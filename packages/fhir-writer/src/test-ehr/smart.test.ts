@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { parseSearchRequest } from '@medplum/core';
+import type { Bundle, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEhr, type TestEhr } from './server.js';
-import { readOnlyScopes, s256 } from './smart.js';
+import { patientScopesOnly, readOnlyScopes, s256 } from './smart.js';
 
 const APP = 'http://app.test:9000';
 const REDIRECT = `${APP}/app/index.html`;
@@ -122,6 +124,21 @@ describe('test EHR SMART App Launch', () => {
     expect(late.status).toBe(401);
   });
 
+  it('keeps a patient-scoped token inside its patient: other patients filtered from searches, reads refused', async () => {
+    await ehr.addPatient({ system: 'urn:test', value: 'P-2' });
+    const other =
+      (await ehr.repo.searchResources(parseSearchRequest<Patient>('Patient?identifier=urn:test|P-2')))[0]?.id ?? '';
+    const launch = await ehrLaunch(ehr, patientId);
+    const { params, verifier } = authParams(ehr, { launch });
+    const code = (await authorize(ehr, params)).searchParams.get('code') ?? '';
+    const { body } = await exchange(ehr, { code, code_verifier: verifier });
+    const auth = { authorization: `Bearer ${body.access_token}` };
+    const all = (await (await fetch(`${ehr.url}/Patient`, { headers: auth })).json()) as Bundle;
+    expect((all.entry ?? []).map((e) => e.resource?.id)).toEqual([patientId]);
+    expect((await fetch(`${ehr.url}/Patient/${other}`, { headers: auth })).status).toBe(403);
+    expect((await fetch(`${ehr.url}/Patient/${patientId}`, { headers: auth })).status).toBe(200);
+  });
+
   it('answers CORS preflights for the app origin on /fhir', async () => {
     const res = await fetch(`${ehr.url}/Observation`, {
       method: 'OPTIONS',
@@ -240,5 +257,8 @@ describe('test EHR SMART App Launch', () => {
     expect(readOnlyScopes('launch patient/*.read patient/Observation.rs')).toBe(true);
     expect(readOnlyScopes('user/*.write')).toBe(false);
     expect(readOnlyScopes('patient/Observation.cruds')).toBe(false);
+    expect(patientScopesOnly('launch patient/*.read')).toBe(true);
+    expect(patientScopesOnly('launch user/*.read patient/*.read')).toBe(false);
+    expect(patientScopesOnly('launch')).toBe(false);
   });
 });

@@ -109,6 +109,30 @@ export function readOnlyScopes(scope: string): boolean {
   return true;
 }
 
+/** True when every resource scope is a `patient/` one: the token then reads one patient's compartment. */
+export function patientScopesOnly(scope: string): boolean {
+  const resourceScopes = scope.split(/\s+/).filter((s) => /^(patient|user|system)\//.test(s));
+  return resourceScopes.length > 0 && resourceScopes.every((s) => s.startsWith('patient/'));
+}
+
+/**
+ * True when a resource lies in the Patient's compartment as far as the test EHR checks: the Patient itself, or a
+ * resource whose `subject` or `patient` names it. Resources with neither (Device, Provenance) stay readable: this
+ * is a test stand-in for an EHR's compartment rules, not a full implementation of them.
+ */
+export function inPatientCompartment(resource: unknown, patientId: string): boolean {
+  const r = resource as {
+    resourceType?: string;
+    id?: string;
+    subject?: { reference?: string };
+    patient?: { reference?: string };
+  };
+  if (r?.resourceType === 'Patient') return r.id === patientId;
+  const ref = r?.subject?.reference ?? r?.patient?.reference;
+  if (ref === undefined || !ref.startsWith('Patient/')) return true;
+  return ref === `Patient/${patientId}`;
+}
+
 /** The SMART authorization server of the test EHR. */
 export class SmartAuthorizer {
   private readonly clients = new Map<string, SmartAppClient>();
@@ -299,6 +323,7 @@ export class SmartAuthorizer {
     const { token, ttlS } = this.tokens.issue(grant.clientId, {
       ...(this.options.tokenTtlS !== undefined ? { ttlS: this.options.tokenTtlS } : {}),
       readOnly: readOnlyScopes(grant.scope),
+      ...(grant.patient && patientScopesOnly(grant.scope) ? { patient: grant.patient } : {}),
     });
     grant.tokens.push(token);
     return {

@@ -31,6 +31,8 @@ export interface IssuedToken {
   expiresAt: number;
   /** True for SMART user tokens granted only read scopes: writes with them are refused (403). */
   readOnly?: boolean;
+  /** SMART `patient/` tokens: reads stay in this Patient's compartment (permission-patient). */
+  patient?: string;
 }
 
 /** Issues and checks opaque access tokens. */
@@ -62,13 +64,17 @@ export class TokenService {
   }
 
   /** Issues a token for a grant checked elsewhere (the SMART authorization code flow); ttlS default this one's. */
-  issue(clientId: string, options: { ttlS?: number; readOnly?: boolean } = {}): { token: string; ttlS: number } {
+  issue(
+    clientId: string,
+    options: { ttlS?: number; readOnly?: boolean; patient?: string } = {},
+  ): { token: string; ttlS: number } {
     const ttlS = options.ttlS ?? this.ttlS;
     const token = randomBytes(24).toString('base64url');
     this.tokens.set(token, {
       clientId,
       expiresAt: Date.now() + ttlS * 1000,
       ...(options.readOnly ? { readOnly: true } : {}),
+      ...(options.patient ? { patient: options.patient } : {}),
     });
     this.stats.issued++;
     return { token, ttlS };
