@@ -74,6 +74,19 @@ describe('app routes', () => {
     expect(appRouteOptions(configSchema.parse({ app: { enabled: false } }))).toBeUndefined();
   });
 
+  it('answers 503 "not built" instead of failing the engine when the app was not built', async () => {
+    const bare = Fastify();
+    try {
+      await bare.register(appRoutes, { clientId: 'x', scope: 's', distDir: join(dist, 'missing') });
+      await bare.ready();
+      const res = await bare.inject('/app/launch.html');
+      expect(res.statusCode).toBe(503);
+      expect(res.body).toContain('not built');
+    } finally {
+      await bare.close();
+    }
+  });
+
   it('finds the built app through @ecgcad/app when no folder is given', async () => {
     const real = Fastify();
     try {

@@ -8,7 +8,7 @@
  *   GET /app/launch.html   the SMART launch URL
  *   GET /app/config.json   { clientId, scope, fhirBaseUrl }
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { APP_DIST_URL } from '@ecgcad/app/dist-dir';
@@ -76,18 +76,19 @@ export function appCsp(options: AppRoutesOptions): string {
   ].join('; ');
 }
 
-/** Reads the built app into memory (a few hundred kB); throws when it was not built. */
-function readDist(dir: string): Map<string, Buffer> {
+/**
+ * Reads the built app into memory (a few hundred kB). Undefined when it was not built (an engine run from source
+ * without `npm run build`): the engine still starts, and /app/ says so.
+ */
+function readDist(dir: string): Map<string, Buffer> | undefined {
   const files = new Map<string, Buffer>();
+  if (!existsSync(dir)) return undefined;
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (NOT_SERVED.has(name) || !statSync(path).isFile()) continue;
     files.set(name, readFileSync(path));
   }
-  if (!files.has('index.html') || !files.has('launch.html')) {
-    throw new Error(`the app is not built in ${dir} (run npm run build)`);
-  }
-  return files;
+  return files.has('index.html') && files.has('launch.html') ? files : undefined;
 }
 
 /** Registers /app/* on a fastify instance (one line in ops.ts). */
@@ -109,6 +110,16 @@ export async function appRoutes(app: FastifyInstance, options: AppRoutesOptions)
       .header('cache-control', cache);
 
   app.get('/app', async (_request, reply) => reply.redirect('/app/', 302));
+  if (!files) {
+    const notBuilt = async (_request: unknown, reply: FastifyReply) =>
+      reply
+        .code(503)
+        .header('content-type', 'text/plain; charset=utf-8')
+        .send('The ecgcad app is not built (npm run build).');
+    app.get('/app/', notBuilt);
+    app.get('/app/*', notBuilt);
+    return;
+  }
   app.get('/app/config.json', async (_request, reply) =>
     common(reply, TYPES['.json'] as string, 'no-store').send(config),
   );
