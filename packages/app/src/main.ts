@@ -92,6 +92,9 @@ async function start(): Promise<void> {
       viewerHandle = await renderViewerPage(viewerArea, row, read, () => history.back());
     } catch (error) {
       showProblem(problemOf(error), viewerArea);
+      const back = el('button', { type: 'button', class: 'back' }, '← Back to the worklist');
+      back.addEventListener('click', () => history.back());
+      viewerArea.append(back);
     }
   };
   window.addEventListener('popstate', () => closeViewer());
@@ -106,8 +109,10 @@ async function start(): Promise<void> {
       cursor = page.cursor;
       view.append(page.rows, cursor.done);
     } catch (error) {
-      if (mine === generation) showProblem(problemOf(error), notice);
-      view.append([], true);
+      if (mine === generation) {
+        showProblem(problemOf(error), notice);
+        view.failed();
+      }
     }
   };
   const readLabels = async (rows: WorklistRow[]): Promise<void> => {

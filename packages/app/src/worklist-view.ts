@@ -119,6 +119,14 @@ export class WorklistView {
     this.more.disabled = true;
   }
 
+  /** The page could not be read (the owner shows why): keep the rows, offer "Load more" again. */
+  failed(): void {
+    this.status.textContent = 'The list could not be loaded.';
+    this.more.textContent = 'Try again';
+    this.more.hidden = false;
+    this.more.disabled = false;
+  }
+
   /** Appends a page of rows. */
   append(rows: WorklistRow[], done: boolean): void {
     for (const row of rows) this.body.append(this.row(row));
@@ -127,6 +135,7 @@ export class WorklistView {
       count === 0
         ? 'No ECG results match.'
         : `${count} ECG${count === 1 ? '' : 's'} shown${done ? '' : '; more below'}.`;
+    this.more.textContent = 'Load more';
     this.more.hidden = done;
     this.more.disabled = false;
   }
