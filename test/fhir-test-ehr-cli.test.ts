@@ -40,4 +40,33 @@ describe('test EHR command line', () => {
       child.kill('SIGTERM');
     }
   }, 30_000);
+
+  it('registers the app with --app-url: SMART configuration, launcher page, EHR launch into the app', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', cli, '--port', '0', '--app-url', 'http://127.0.0.1:8080/app/', '--patient', 'urn:x|P1'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      const banner = await new Promise<{ url: string; launcher: string; auth: boolean }>((resolve, reject) => {
+        child.stdout.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString())));
+        child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+      });
+      expect(banner.auth).toBe(true);
+      const conf = (await (await fetch(`${banner.url}/.well-known/smart-configuration`)).json()) as {
+        code_challenge_methods_supported: string[];
+      };
+      expect(conf.code_challenge_methods_supported).toEqual(['S256']);
+      const page = await (await fetch(banner.launcher)).text();
+      const link = /href="([^"]+)"/.exec(page)?.[1]?.replaceAll('&#38;', '&') ?? '';
+      const launch = await fetch(new URL(link, banner.launcher), { redirect: 'manual' });
+      expect(launch.status).toBe(302);
+      const to = new URL(launch.headers.get('location') ?? '');
+      expect(`${to.origin}${to.pathname}`).toBe('http://127.0.0.1:8080/app/launch.html');
+      expect(to.searchParams.get('iss')).toBe(banner.url);
+      expect((await fetch(`${banner.url}/Patient`)).status).toBe(401);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 30_000);
 });

@@ -23,4 +23,12 @@ await build({
   legalComments: 'linked',
   logLevel: 'warning',
 });
+// The engine finds dist/ through this module (@ecgcad/app/dist-dir); it runs on Node, so no bundling.
+await build({
+  entryPoints: { 'dist-dir': join(root, 'src/dist-dir.ts') },
+  outdir: dist,
+  format: 'esm',
+  platform: 'neutral',
+  logLevel: 'warning',
+});
 cpSync(join(root, 'static'), dist, { recursive: true });

@@ -336,6 +336,23 @@ export const configSchema = z
         anonymousReadiness: z.boolean().default(false),
       })
       .prefault({}),
+    /** The ecgcad app (SMART on FHIR worklist and viewer) served at /app/ by the HTTP server (docs/VIEWER.md). */
+    app: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** The app's client id as registered in the EHR (a public client: PKCE, no secret). */
+        clientId: z.string().min(1).default('ecgcad-viewer'),
+        /** Scopes the app asks for (a standalone launch adds launch/patient). */
+        scope: z.string().min(1).default('launch launch/patient patient/*.read'),
+        /** FHIR base of a standalone launch; default fhir.url. */
+        fhirBaseUrl: z.url().optional(),
+        /** More origins the app may call (CSP connect-src), e.g. an http:// authorization server. */
+        connectSrc: z.array(z.url()).default([]),
+        /** CSP frame-ancestors: who may embed the app; default anyone (EHRs embed SMART apps). */
+        frameAncestors: z.array(z.string().min(1)).optional(),
+      })
+      .strict()
+      .prefault({}),
     /** Backpressure: feeds refuse new ECGs (HTTP 503 + Retry-After, C-STORE 0xA700) while the engine is behind. */
     backpressure: z
       .object({
@@ -461,6 +478,8 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_THREADS: { path: ['model', 'threads'], parse: 'int' },
   ECGCAD_INSTANCES: { path: ['model', 'instances'], parse: 'int' },
   ECGCAD_FHIR_URL: { path: ['fhir', 'url'], parse: 'string' },
+  ECGCAD_APP_ENABLED: { path: ['app', 'enabled'], parse: 'bool' },
+  ECGCAD_APP_CLIENT_ID: { path: ['app', 'clientId'], parse: 'string' },
   ECGCAD_FHIR_TOKEN: { path: ['fhir', 'bearerToken'], parse: 'string' },
   ECGCAD_FHIR_AUTH: { path: ['fhir', 'auth', 'type'], parse: 'string' },
   ECGCAD_FHIR_TOKEN_URL: { path: ['fhir', 'auth', 'tokenUrl'], parse: 'string' },

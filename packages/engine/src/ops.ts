@@ -19,6 +19,7 @@ import {
 } from '@ecgcad/ingest';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
+import { type AppRoutesOptions, appRoutes } from './app-routes.js';
 import { ecgStatus } from './ecg-status.js';
 import { type HttpServerSettings, hardenedServerFactory, limitInFlight } from './http-server.js';
 import type { Logger } from './logger.js';
@@ -50,6 +51,8 @@ export interface OpsServerOptions {
   server?: HttpServerSettings & { maxInFlight?: number; retryAfterS?: number };
   /** Who may read /metrics, /readyz, /ecg/:id/status; default loopback peers only. */
   opsAuth?: { token?: string; anonymousReadiness?: boolean };
+  /** The ecgcad app at /app/ (public pages; the app signs in to the EHR itself). */
+  app?: AppRoutesOptions;
 }
 
 /** A running ops server. */
@@ -173,6 +176,8 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       return reply.code(503).header('retry-after', '5').send({ status: 'unavailable', reason: 'queue unavailable' });
     }
   });
+
+  if (options.app) await app.register(appRoutes, options.app);
 
   let publicUrl = '';
   if (options.feeds) {

@@ -28,6 +28,7 @@ import { createQueuedIntake } from '@ecgcad/ingest/queued-intake';
 import { startIngestWorker } from '@ecgcad/ingest/worker';
 import type { StageJobRetention, Worker } from '@ecgcad/queue';
 import type { Redis } from 'ioredis';
+import { appRouteOptions } from './app-routes.js';
 import { AuditTrail, auditedIntake, auditPeerRefusals, auditSinkFromConfig, auditWrites } from './audit-trail.js';
 import type { EngineConfig } from './config.js';
 import { dimseFeedSettings } from './dimse-options.js';
@@ -285,6 +286,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         checks,
         server: { ...config.http, retryAfterS: config.backpressure.retryAfterS },
         opsAuth: config.ops,
+        ...(appRouteOptions(config) ? { app: appRouteOptions(config) } : {}),
         ...(httpFeeds
           ? {
               feeds: {

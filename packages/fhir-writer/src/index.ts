@@ -15,6 +15,7 @@ export * from './retry.js';
 export * from './sink.js';
 export * from './test-ehr/faults.js';
 export * from './test-ehr/server.js';
+export * from './test-ehr/smart.js';
 export * from './test-ehr/token.js';
 export * from './validate.js';
 export * from './waveform.js';

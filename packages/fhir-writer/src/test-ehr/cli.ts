@@ -4,12 +4,16 @@
  *   node packages/fhir-writer/dist/test-ehr/cli.js --port 8103 [--host 127.0.0.1]
  *     [--client-id ecgcad --client-secret s3cret] [--jwks client-public.jwks.json]
  *     [--patient https://hospital.example/mrn|MRN-000123 ...]
+ *     [--app-url http://127.0.0.1:8080/app/ [--app-client-id ecgcad-viewer] [--default-patient <Patient id>]]
  * With --client-id, /fhir needs a bearer token from /token (client secret and/or SMART assertion keys).
+ * With --app-url, SMART App Launch is on for that app (public client, redirect URI <app-url>index.html, launch URL
+ * <app-url>launch.html): open <origin>/smart/launcher to launch it with a patient; /fhir then needs a token too.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { JWK } from 'jose';
 import { startTestEhr } from './server.js';
+import { smartAppOptions } from './smart.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,6 +23,9 @@ const { values } = parseArgs({
     'client-secret': { type: 'string' },
     jwks: { type: 'string' },
     patient: { type: 'string', multiple: true },
+    'app-url': { type: 'string' },
+    'app-client-id': { type: 'string', default: 'ecgcad-viewer' },
+    'default-patient': { type: 'string' },
   },
 });
 
@@ -38,10 +45,15 @@ const patients = (values.patient ?? []).map((p) => {
   return bar < 0 ? { value: p } : { system: p.slice(0, bar), value: p.slice(bar + 1) };
 });
 
+const smart = values['app-url']
+  ? smartAppOptions(values['app-url'], values['app-client-id'], values['default-patient'])
+  : undefined;
+
 const ehr = await startTestEhr({
   port,
   host: values.host,
   patients,
+  ...(smart ? { smart } : {}),
   ...(clientId
     ? {
         auth: {
@@ -56,7 +68,15 @@ const ehr = await startTestEhr({
       }
     : {}),
 });
-console.log(JSON.stringify({ msg: 'test EHR listening', url: ehr.url, tokenUrl: ehr.tokenUrl, auth: !!clientId }));
+console.log(
+  JSON.stringify({
+    msg: 'test EHR listening',
+    url: ehr.url,
+    tokenUrl: ehr.tokenUrl,
+    auth: !!clientId || !!smart,
+    ...(smart ? { launcher: `${ehr.origin}/smart/launcher` } : {}),
+  }),
+);
 const stop = (): void => {
   ehr.close().then(() => process.exit(0));
 };

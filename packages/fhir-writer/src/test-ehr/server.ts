@@ -6,6 +6,7 @@
  * - conditional creates (ifNoneExist / If-None-Exist) dedupe, and writes are serialised so two concurrent resends
  *   cannot both create;
  * - an optional OAuth2 token endpoint (client secret or SMART Backend Services assertion) protects `/fhir`;
+ * - optional SMART App Launch (smart.ts): authorize with PKCE, EHR launch simulator, CORS for the apps' origins;
  * - fault switches: outages (503 for N ms or N requests, with Retry-After), added latency, dropped connections.
  * Transactions are validated and their references resolved before anything is written, so a refused Bundle
  * leaves nothing behind; the router itself does not roll back a transaction that fails half way.
@@ -14,10 +15,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { badRequest, getStatus, normalizeOperationOutcome, parseSearchRequest } from '@medplum/core';
 import { FhirRouter, type HttpMethod, type MemoryRepository } from '@medplum/fhir-router';
-import type { Bundle, Identifier, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Identifier, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
 import { loadR4Definitions, structuralIssues } from '../validate.js';
 import { FaultSwitches } from './faults.js';
 import { IndexedMemoryRepository } from './indexed-repository.js';
+import { inPatientCompartment, SmartAuthorizer, type SmartOptions, type SmartReply } from './smart.js';
 import { type TestEhrClient, TokenService } from './token.js';
 
 /** Options of startTestEhr. */
@@ -28,6 +30,11 @@ export interface TestEhrOptions {
   host?: string;
   /** When given, `/fhir` needs a bearer token from `/token`, issued to these clients. Default: no auth. */
   auth?: { clients: TestEhrClient[]; tokenTtlS?: number };
+  /**
+   * SMART App Launch for registered public clients (apps). Turns on auth: `/fhir` then needs a token from either
+   * flow. Default off.
+   */
+  smart?: SmartOptions;
   /** Patients to create at start (the writer references patients by identifier). Default none. */
   patients?: Identifier[];
   /** Largest request body accepted. Default 20 MiB. */
@@ -57,6 +64,10 @@ export interface TestEhr {
   stats: TestEhrStats;
   /** The token service (stats, revokeAll), when auth is on. */
   tokens: TokenService | undefined;
+  /** The SMART authorization server, when `smart` is on. */
+  smart: SmartAuthorizer | undefined;
+  /** Server origin, e.g. `http://127.0.0.1:40123` (SMART pages: `/smart/launcher`, `/smart/ehr-launch`). */
+  origin: string;
   /** Creates a Patient with this identifier (idempotent). */
   addPatient(identifier: Identifier): Promise<void>;
   close(): Promise<void>;
@@ -72,9 +83,28 @@ export async function startTestEhr(options: TestEhrOptions = {}): Promise<TestEh
   const maxBody = options.maxBodyBytes ?? 20 * 1024 * 1024;
   const host = options.host ?? '127.0.0.1';
   let origin = '';
-  const tokens = options.auth
-    ? new TokenService(options.auth.clients, () => `${origin}/token`, options.auth.tokenTtlS)
-    : undefined;
+  const tokens =
+    options.auth || options.smart
+      ? new TokenService(options.auth?.clients ?? [], () => `${origin}/token`, options.auth?.tokenTtlS)
+      : undefined;
+  const smart =
+    options.smart && tokens
+      ? new SmartAuthorizer(options.smart, tokens, () => ({ origin, fhirBase: `${origin}/fhir` }), {
+          exists: async (id) => {
+            try {
+              await repo.readResource('Patient', id);
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          list: async () =>
+            (await repo.searchResources(parseSearchRequest<Patient>('Patient?_count=100&_sort=_id'))).map((p) => ({
+              id: p.id ?? '',
+              label: patientLabel(p),
+            })),
+        })
+      : undefined;
 
   // One write at a time: conditional creates are check-then-create, which concurrent requests would race.
   let writeChain: Promise<unknown> = Promise.resolve();
@@ -105,13 +135,51 @@ export async function startTestEhr(options: TestEhrOptions = {}): Promise<TestEh
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', origin);
+    // CORS for the registered apps' origins (browsers call /fhir, /token and the SMART configuration directly).
+    const requestOrigin = req.headers.origin;
+    if (smart?.allowsOrigin(requestOrigin)) {
+      res.setHeader('access-control-allow-origin', requestOrigin as string);
+      res.setHeader('vary', 'Origin');
+      res.setHeader('access-control-expose-headers', 'location, content-location, etag, www-authenticate');
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, {
+          'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
+          'access-control-allow-headers': 'authorization, content-type, accept, prefer, if-none-exist, if-match',
+          'access-control-max-age': '600',
+        });
+        return void res.end();
+      }
+    }
     const body = await readBody(req, maxBody);
     if (body === undefined) return sendJson(res, 413, badRequest('request body too large'));
 
     if (url.pathname === '/token') {
       if (!tokens || req.method !== 'POST') return sendJson(res, 404, { error: 'not_found' });
-      const reply = await tokens.handle(new URLSearchParams(body.toString('utf8')), req.headers.authorization);
-      return sendJson(res, reply.status, reply.body, 'application/json');
+      const form = new URLSearchParams(body.toString('utf8'));
+      const reply =
+        smart && form.get('grant_type') === 'authorization_code'
+          ? smart.exchange(form)
+          : await tokens.handle(form, req.headers.authorization);
+      return sendJson(res, reply.status, reply.body, 'application/json', {
+        'cache-control': 'no-store',
+        pragma: 'no-cache',
+      });
+    }
+    if (smart && url.pathname === '/fhir/.well-known/smart-configuration' && req.method === 'GET') {
+      return sendJson(res, 200, smart.configuration(), 'application/json');
+    }
+    if (smart && url.pathname.startsWith('/smart/')) {
+      let reply: SmartReply | undefined;
+      if (url.pathname === '/smart/authorize' && req.method === 'GET') reply = await smart.authorize(url.searchParams);
+      else if (url.pathname === '/smart/authorize' && req.method === 'POST')
+        reply = await smart.authorize(new URLSearchParams(body.toString('utf8')), true);
+      else if (url.pathname === '/smart/ehr-launch' && req.method === 'GET')
+        reply = await smart.ehrLaunch(url.searchParams);
+      else if (url.pathname === '/smart/launcher' && req.method === 'GET') reply = await smart.launcherPage();
+      if (reply) {
+        res.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(reply.body) });
+        return void res.end(reply.body);
+      }
     }
     if (url.pathname !== '/fhir' && !url.pathname.startsWith('/fhir/')) {
       return sendJson(res, 404, badRequest('not found'));
@@ -137,13 +205,19 @@ export async function startTestEhr(options: TestEhrOptions = {}): Promise<TestEh
         headers,
       );
     }
-    if (tokens && !tokens.check(req.headers.authorization)) {
-      return sendJson(res, 401, outcome('login', 'missing or invalid bearer token'), undefined, {
+    const method = (req.method ?? 'GET').toUpperCase() as HttpMethod;
+    // SMART: the CapabilityStatement is public, as apps read it before they have a token.
+    const publicRead = smart !== undefined && method === 'GET' && url.pathname === '/fhir/metadata';
+    const token = tokens?.lookup(req.headers.authorization);
+    if (tokens && !token && !publicRead) {
+      return sendJson(res, 401, outcome('login', 'missing, invalid or expired bearer token'), undefined, {
         'www-authenticate': 'Bearer',
       });
     }
+    if (token?.readOnly && method !== 'GET' && !(method === 'POST' && url.pathname.endsWith('/_search'))) {
+      return sendJson(res, 403, outcome('forbidden', 'this token grants read scopes only'));
+    }
 
-    const method = (req.method ?? 'GET').toUpperCase() as HttpMethod;
     let parsed: unknown;
     if (body.length > 0) {
       try {
@@ -183,7 +257,21 @@ export async function startTestEhr(options: TestEhrOptions = {}): Promise<TestEh
       if (status < 300 && (parsed as Bundle | undefined)?.resourceType === 'Bundle' && fhirPath === '') {
         stats.transactions++;
       }
-      sendJson(res, status, method === 'GET' ? withNextLink(resource ?? result, url, origin) : (resource ?? result));
+      let answer: unknown = method === 'GET' ? withNextLink(resource ?? result, url, origin) : (resource ?? result);
+      if (token?.patient && status < 300) {
+        const compartment = token.patient;
+        const bundle = answer as Bundle;
+        if (bundle?.resourceType === 'Bundle' && bundle.type === 'searchset') {
+          // A patient-scoped token sees only its patient's resources in a search.
+          answer = {
+            ...bundle,
+            entry: (bundle.entry ?? []).filter((e) => inPatientCompartment(e.resource, compartment)),
+          };
+        } else if (!inPatientCompartment(answer, compartment)) {
+          return sendJson(res, 403, outcome('forbidden', "outside this token's patient compartment"));
+        }
+      }
+      sendJson(res, status, answer);
     };
     await (isWrite ? serialised(run) : run());
   }
@@ -202,6 +290,8 @@ export async function startTestEhr(options: TestEhrOptions = {}): Promise<TestEh
     repo,
     stats,
     tokens,
+    smart,
+    origin,
     addPatient,
     close: () =>
       new Promise<void>((resolve) => {
@@ -275,7 +365,14 @@ function withNextLink(resource: unknown, url: URL, origin: string): unknown {
   return { ...bundle, link: [...(bundle.link ?? []), { relation: 'next', url: next.toString() }] };
 }
 
-function outcome(code: 'transient' | 'login', text: string): OperationOutcome {
+/** A patient's label on the SMART pages: name, else first identifier, else id. */
+function patientLabel(p: Patient): string {
+  const name = p.name?.[0];
+  const named = name?.text ?? [name?.given?.join(' '), name?.family].filter(Boolean).join(' ');
+  return named || p.identifier?.[0]?.value || p.id || '';
+}
+
+function outcome(code: 'transient' | 'login' | 'forbidden', text: string): OperationOutcome {
   return { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, details: { text } }] };
 }
 

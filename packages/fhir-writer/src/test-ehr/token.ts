@@ -25,10 +25,20 @@ const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const MAX_ASSERTION_LIFETIME_S = 300;
 const CLOCK_SKEW_S = 5;
 
+/** What an issued access token stands for. */
+export interface IssuedToken {
+  clientId: string;
+  expiresAt: number;
+  /** True for SMART user tokens granted only read scopes: writes with them are refused (403). */
+  readOnly?: boolean;
+  /** SMART `patient/` tokens: reads stay in this Patient's compartment (permission-patient). */
+  patient?: string;
+}
+
 /** Issues and checks opaque access tokens. */
 export class TokenService {
   private readonly clients = new Map<string, TestEhrClient>();
-  private readonly tokens = new Map<string, { clientId: string; expiresAt: number }>();
+  private readonly tokens = new Map<string, IssuedToken>();
   private readonly seenJti = new Map<string, number>();
   /** Token requests answered, by outcome. */
   readonly stats = { issued: 0, refused: 0 };
@@ -43,9 +53,41 @@ export class TokenService {
 
   /** True when the bearer token was issued here and has not expired. */
   check(authorization: string | undefined): boolean {
+    return this.lookup(authorization) !== undefined;
+  }
+
+  /** The live token a bearer header carries (undefined: none, unknown or expired). */
+  lookup(authorization: string | undefined): IssuedToken | undefined {
     const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
     const token = m?.[1] ? this.tokens.get(m[1]) : undefined;
-    return !!token && token.expiresAt > Date.now();
+    return token && token.expiresAt > Date.now() ? token : undefined;
+  }
+
+  /** Issues a token for a grant checked elsewhere (the SMART authorization code flow); ttlS default this one's. */
+  issue(
+    clientId: string,
+    options: { ttlS?: number; readOnly?: boolean; patient?: string } = {},
+  ): { token: string; ttlS: number } {
+    const ttlS = options.ttlS ?? this.ttlS;
+    const token = randomBytes(24).toString('base64url');
+    this.tokens.set(token, {
+      clientId,
+      expiresAt: Date.now() + ttlS * 1000,
+      ...(options.readOnly ? { readOnly: true } : {}),
+      ...(options.patient ? { patient: options.patient } : {}),
+    });
+    this.stats.issued++;
+    return { token, ttlS };
+  }
+
+  /** Revokes one token (a reused authorization code revokes what the code gave). */
+  revoke(token: string): void {
+    this.tokens.delete(token);
+  }
+
+  /** Counts a refusal decided elsewhere (the SMART token exchange). */
+  countRefusal(): void {
+    this.stats.refused++;
   }
 
   /** Forget every issued token (clients then get 401 and must fetch a new one). */
@@ -80,9 +122,7 @@ export class TokenService {
       }
       clientId = client.clientId;
     }
-    const token = randomBytes(24).toString('base64url');
-    this.tokens.set(token, { clientId, expiresAt: Date.now() + this.ttlS * 1000 });
-    this.stats.issued++;
+    const { token } = this.issue(clientId);
     return {
       status: 200,
       body: {
