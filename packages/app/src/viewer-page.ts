@@ -1,33 +1,17 @@
 /**
  * The page of one ECG: its result (the RiskAssessment's probabilities and strata, the quality verdict, the PTP)
- * and the 12-lead viewer of helper "app-viewer" (contract C4: `viewerInputFromFhir` then `renderEcgViewer`).
+ * and the 12-lead viewer (`viewerInputFromFhir` then `renderEcgViewer`, src/viewer).
  * Bad input gets a sentence, never a blank page: no waveform, missing vessels, a not-analysable ECG, a viewer
  * that refuses its input.
  */
 import type { Device, Observation, Reference } from '@medplum/fhirtypes';
 import { el, formatProbability, formatTime } from './dom.js';
 import { VESSELS } from './fhir-codes.js';
-import * as viewerModule from './viewer/index.js';
+import { renderEcgViewer, type ViewerHandle, viewerInputFromFhir } from './viewer/index.js';
 import type { RowResources, WorklistRow } from './worklist-model.js';
 
 /** Reads one resource by its reference (`Observation/<id>`), relative to the FHIR base. */
 export type FhirRead = <T>(reference: string) => Promise<T>;
-
-/** The viewer's API as contract C4 states it. */
-interface ViewerApi {
-  renderEcgViewer(container: HTMLElement, input: unknown, options?: unknown): { destroy?(): void } | undefined;
-  viewerInputFromFhir(resources: {
-    ecg: Observation;
-    riskAssessment?: RowResources['riskAssessment'];
-    vessels: Observation[];
-    attribution: Observation[];
-    device?: Device;
-    ptp?: RowResources['ptp'];
-    notAnalysable?: Observation;
-  }): unknown;
-}
-
-const viewer = viewerModule as unknown as Partial<ViewerApi>;
 
 const STRATUM = { low: 'Low', intermediate: 'Intermediate', high: 'High' } as const;
 
@@ -138,16 +122,14 @@ export async function renderViewerPage(
   );
   (container.querySelector('#ecg-title') as HTMLElement | null)?.focus();
 
-  let handle: { destroy?(): void } | undefined;
+  let handle: ViewerHandle | undefined;
   if (!hasWaveform(ecg)) {
     tracing.append(
       el('p', { class: 'warning', role: 'note' }, 'This ECG has no waveform in the EHR: the tracing cannot be shown.'),
     );
-  } else if (!viewer.renderEcgViewer || !viewer.viewerInputFromFhir) {
-    tracing.append(el('p', { class: 'warning', role: 'note' }, 'The tracing viewer is not available in this build.'));
   } else {
     try {
-      const input = viewer.viewerInputFromFhir({
+      const input = viewerInputFromFhir({
         ecg,
         vessels: row.resources.vessels,
         attribution: row.resources.attribution,
@@ -156,7 +138,7 @@ export async function renderViewerPage(
         ...(row.resources.ptp ? { ptp: row.resources.ptp } : {}),
         ...(row.resources.notAnalysable ? { notAnalysable: row.resources.notAnalysable } : {}),
       });
-      handle = viewer.renderEcgViewer(tracing, input) ?? undefined;
+      handle = renderEcgViewer(tracing, input);
     } catch {
       tracing.replaceChildren(
         el(
@@ -167,5 +149,5 @@ export async function renderViewerPage(
       );
     }
   }
-  return { destroy: () => handle?.destroy?.() };
+  return { destroy: () => handle?.destroy() };
 }

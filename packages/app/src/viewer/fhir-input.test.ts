@@ -1,6 +1,12 @@
 import type { Device, Observation, RiskAssessment } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { decodeSampledData, MDC_LEAD_CODES, viewerInputFromFhir, withDerivedLimbLeads } from './fhir-input.js';
+import {
+  decodeSampledData,
+  MDC_LEAD_CODES,
+  thresholdsOf,
+  viewerInputFromFhir,
+  withDerivedLimbLeads,
+} from './fhir-input.js';
 import type { LeadName } from './types.js';
 
 const MDC = 'urn:oid:2.16.840.1.113883.6.24';
@@ -402,5 +408,13 @@ describe('viewerInputFromFhir: attribution (C2)', () => {
     });
     expect(input.attribution).toEqual({});
     expect(input.problems).toContain('an attribution map names no vessel the viewer can match (focus)');
+  });
+});
+
+describe('thresholdsOf on what the writer emits', () => {
+  it('reads rule-out and rule-in from the one-range-per-stratum referenceRange of the probability component', async () => {
+    const { buildBundleParts, examplePrediction } = await import('@ecgcad/fhir-writer');
+    const { parts } = buildBundleParts(examplePrediction());
+    for (const vessel of parts.vessels) expect(thresholdsOf(vessel)).toEqual({ ruleOut: 0.12, ruleIn: 0.41 });
   });
 });

@@ -8,8 +8,8 @@ import type {
   Device,
   Observation,
   ObservationComponent,
+  ObservationReferenceRange,
   Quantity,
-  Range,
   RiskAssessment,
   SampledData,
 } from '@medplum/fhirtypes';
@@ -293,14 +293,16 @@ function hasConcept(concept: CodeableConcept | undefined, code: string): boolean
 }
 
 /**
- * Thresholds of a vessel: the probability component's referenceRange, else the Observation's (low = rule-out,
- * high = rule-in). The writer does not record them yet; this reads them once it does.
+ * Thresholds of a vessel from the probability component's referenceRange (the writer emits one range per stratum,
+ * typed by the risk-stratum code: the `intermediate` one spans rule-out to rule-in), else any range on the
+ * component or the Observation with both bounds (low = rule-out, high = rule-in).
  */
 export function thresholdsOf(obs: Observation | undefined): VesselThresholds | undefined {
   if (!obs) return undefined;
   const probability = obs.component?.find((c) => hasConcept(c.code, 'probability'));
-  const ranges: Range[] = [...(probability?.referenceRange ?? []), ...(obs.referenceRange ?? [])];
-  for (const r of ranges) {
+  const ranges: ObservationReferenceRange[] = [...(probability?.referenceRange ?? []), ...(obs.referenceRange ?? [])];
+  const intermediate = ranges.filter((r) => r.type?.coding?.some((c) => c.code === 'intermediate'));
+  for (const r of [...intermediate, ...ranges]) {
     const ruleOut = r.low?.value;
     const ruleIn = r.high?.value;
     if (typeof ruleOut === 'number' && typeof ruleIn === 'number' && ruleOut >= 0 && ruleIn <= 1 && ruleOut <= ruleIn)
