@@ -19,6 +19,7 @@ import {
 } from '@ecgcad/ingest';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
+import { type CdsRoutesOptions, cdsRoutes } from './cds/routes.js';
 import { ecgStatus } from './ecg-status.js';
 import { type HttpServerSettings, hardenedServerFactory, limitInFlight } from './http-server.js';
 import type { Logger } from './logger.js';
@@ -50,6 +51,8 @@ export interface OpsServerOptions {
   server?: HttpServerSettings & { maxInFlight?: number; retryAfterS?: number };
   /** Who may read /metrics, /readyz, /ecg/:id/status; default loopback peers only. */
   opsAuth?: { token?: string; anonymousReadiness?: boolean };
+  /** The CDS Hooks service (/cds-services), when enabled. */
+  cds?: CdsRoutesOptions;
 }
 
 /** A running ops server. */
@@ -183,6 +186,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       statusUrl: (ecgId: string) => `${publicUrl}/ecg/${encodeURIComponent(ecgId)}/status`,
     });
   }
+  if (options.cds) await app.register(cdsRoutes, options.cds);
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;

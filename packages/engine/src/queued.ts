@@ -29,6 +29,7 @@ import { startIngestWorker } from '@ecgcad/ingest/worker';
 import type { StageJobRetention, Worker } from '@ecgcad/queue';
 import type { Redis } from 'ioredis';
 import { AuditTrail, auditedIntake, auditPeerRefusals, auditSinkFromConfig, auditWrites } from './audit-trail.js';
+import { cdsRoutesOptionsFromConfig } from './cds/setup.js';
 import type { EngineConfig } from './config.js';
 import { dimseFeedSettings } from './dimse-options.js';
 import { checkHttpExposure, clientCertAuth } from './http-server.js';
@@ -281,6 +282,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         checks,
         server: { ...config.http, retryAfterS: config.backpressure.retryAfterS },
         opsAuth: config.ops,
+        ...(config.cds.enabled ? { cds: cdsRoutesOptionsFromConfig(config, logger, () => http?.url ?? '') } : {}),
         ...(httpFeeds
           ? {
               feeds: {
