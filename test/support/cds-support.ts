@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_PTP_INPUT_OPTIONS, examplePrediction, FhirClient, FhirWriter, SYSTEMS } from '@ecgcad/fhir-writer';
-import type { Bundle, Observation } from '@medplum/fhirtypes';
+import type { Bundle, Observation, Resource } from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 
 /** A running CDS client identity. */
@@ -176,4 +176,20 @@ export async function seedCdsEhr(fhirBase: string, tag = randomUUID().slice(0, 8
   });
   if (!ecg?.id) throw new Error('seed: the ECG Observation was not found');
   return { highPatientId, highEcgId: ecg.id, nonePatientId };
+}
+
+/**
+ * A transaction Bundle's resources as a FHIR server stores them: ids from the fullUrls, `urn:uuid:` references
+ * made `Type/id` (what the service reads back, without a server).
+ */
+export function asStored(bundle: Bundle): Resource[] {
+  const types = new Map<string, string>();
+  for (const e of bundle.entry ?? []) if (e.fullUrl && e.resource) types.set(e.fullUrl, e.resource.resourceType);
+  const text = JSON.stringify((bundle.entry ?? []).map((e) => ({ ...e.resource, id: e.fullUrl?.slice(9) })));
+  return JSON.parse(
+    text.replace(/"urn:uuid:([0-9a-f-]{36})"/g, (all, id: string) => {
+      const type = types.get(`urn:uuid:${id}`);
+      return type ? `"${type}/${id}"` : all;
+    }),
+  ) as Resource[];
 }

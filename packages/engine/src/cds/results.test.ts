@@ -1,20 +1,8 @@
 import { buildBundleParts, examplePrediction, examplePtpAssessment } from '@ecgcad/fhir-writer';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
+import { asStored } from '../../../../test/support/cds-support.js';
 import { ecgResults, observationId } from './results.js';
-
-/** The Bundle's resources as a FHIR server stores them: ids given, `urn:uuid:` references made `Type/id`. */
-function asStored(bundle: Bundle): Resource[] {
-  const types = new Map<string, string>();
-  for (const e of bundle.entry ?? []) if (e.fullUrl && e.resource) types.set(e.fullUrl, e.resource.resourceType);
-  const text = JSON.stringify((bundle.entry ?? []).map((e) => ({ ...e.resource, id: e.fullUrl?.slice(9) })));
-  return JSON.parse(
-    text.replace(/"urn:uuid:([0-9a-f-]{36})"/g, (all, id: string) => {
-      const type = types.get(`urn:uuid:${id}`);
-      return type ? `"${type}/${id}"` : all;
-    }),
-  ) as Resource[];
-}
 
 describe('ecgResults', () => {
   it('reads a scored ECG with its PTP and combined categories back from what the writer wrote', () => {
