@@ -6,7 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_PTP_INPUT_OPTIONS, examplePrediction, FhirClient, FhirWriter, SYSTEMS } from '@ecgcad/fhir-writer';
+import {
+  DEFAULT_PTP_INPUT_OPTIONS,
+  examplePrediction,
+  FhirClient,
+  FhirWriter,
+  loadR4Definitions,
+  SYSTEMS,
+} from '@ecgcad/fhir-writer';
 import type { Bundle, Observation, Resource } from '@medplum/fhirtypes';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 
@@ -121,6 +128,9 @@ export interface SeededEhr {
  * never smoked: the PTP is computed) with LAD and LCx high, and creates a second patient with no result.
  */
 export async function seedCdsEhr(fhirBase: string, tag = randomUUID().slice(0, 8)): Promise<SeededEhr> {
+  // The writer loads the R4 definitions synchronously (seconds on a loaded host): done first, so that no pooled
+  // keep-alive connection sits through it and is reused after the server has closed it.
+  loadR4Definitions();
   const create = async (resource: Record<string, unknown>): Promise<string> => {
     const res = await fetch(`${fhirBase}/${resource.resourceType as string}`, {
       method: 'POST',
