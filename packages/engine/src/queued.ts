@@ -282,7 +282,9 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         checks,
         server: { ...config.http, retryAfterS: config.backpressure.retryAfterS },
         opsAuth: config.ops,
-        ...(config.cds.enabled ? { cds: cdsRoutesOptionsFromConfig(config, logger, () => http?.url ?? '') } : {}),
+        ...(config.cds.enabled
+          ? { cds: cdsRoutesOptionsFromConfig(config, logger, () => http?.url ?? '', metrics.registry) }
+          : {}),
         ...(httpFeeds
           ? {
               feeds: {

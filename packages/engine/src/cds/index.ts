@@ -1,6 +1,7 @@
 export * from './cards.js';
 export * from './client-auth.js';
 export * from './data.js';
+export * from './metrics.js';
 export * from './results.js';
 export * from './routes.js';
 export * from './services.js';

@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import { buildCards } from './cards.js';
 import { ClientAuthError, type ClientAuthenticator } from './client-auth.js';
 import { type DataOptions, loadResources, PreconditionFailed } from './data.js';
+import type { CdsMetrics } from './metrics.js';
 import { ecgResults } from './results.js';
 import { discovery, hasCoronaryTestOrder, type ServedService, servedServices } from './services.js';
 import { type CdsRequest, type CdsResponse, cdsRequestSchema, patientContextSchema } from './spec.js';
@@ -38,6 +39,8 @@ export interface CdsRoutesOptions {
   maxBodyBytes?: number;
   logger: Logger;
   services?: ServedService[];
+  /** Calls and answer times (Prometheus). */
+  metrics?: CdsMetrics;
   now?: () => Date;
 }
 
@@ -79,6 +82,16 @@ export const cdsRoutes: FastifyPluginAsync<CdsRoutesOptions> = async (app: Fasti
       .header('access-control-max-age', '600')
       .send();
   };
+  if (options.metrics) {
+    const metrics = options.metrics;
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.method !== 'POST') return;
+      const id = (request.params as { id?: string } | undefined)?.id;
+      const service = id && byId.has(id) ? id : 'unknown';
+      metrics.calls.inc({ service, status: String(reply.statusCode) });
+      metrics.seconds.observe({ service }, reply.elapsedTime / 1000);
+    });
+  }
   app.options('/cds-services', preflight);
   app.options('/cds-services/:id', preflight);
 

@@ -57,15 +57,16 @@ describe('CDS Hooks from the engine configuration', () => {
       overrides: [{ path: ['cds'], value: { enabled: true, clients: [{ iss: client.iss, jwksUrl: client.jwksUrl }] } }],
     });
     const logger = createLogger('silent');
+    const metrics = new EngineMetrics();
     let server: OpsServer | undefined;
     server = await startOpsServer({
       host: '127.0.0.1',
       port: 0,
       logger,
-      metrics: new EngineMetrics(),
+      metrics,
       queues: {} as EngineQueues,
       checks: {},
-      cds: cdsRoutesOptionsFromConfig(config, logger, () => server?.url ?? ''),
+      cds: cdsRoutesOptionsFromConfig(config, logger, () => server?.url ?? '', metrics.registry),
     });
     try {
       const discovery = await fetch(`${server.url}/cds-services`);
@@ -87,6 +88,10 @@ describe('CDS Hooks from the engine configuration', () => {
       const ok = await call(await client.sign(url));
       expect(ok.status).toBe(200);
       expect(await ok.json()).toEqual({ cards: [] });
+      const text = await metrics.registry.metrics();
+      expect(text).toContain('ecgcad_cds_calls_total{service="ecgcad-ecg-cad-risk",status="401"} 1');
+      expect(text).toContain('ecgcad_cds_calls_total{service="ecgcad-ecg-cad-risk",status="200"} 1');
+      expect(text).toMatch(/ecgcad_cds_call_duration_seconds_count\{service="ecgcad-ecg-cad-risk"\} 2/);
     } finally {
       await server.close();
     }

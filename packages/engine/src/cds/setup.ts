@@ -4,10 +4,12 @@
  * (with read scopes added when the site configured no scope of its own).
  */
 import { FhirClient } from '@ecgcad/fhir-writer';
+import type { Registry } from 'prom-client';
 import type { EngineConfig } from '../config.js';
 import { fhirAuthFromConfig } from '../fhir-auth.js';
 import type { Logger } from '../logger.js';
 import { createClientAuthenticator } from './client-auth.js';
+import { createCdsMetrics } from './metrics.js';
 import type { CdsRoutesOptions } from './routes.js';
 
 /** The SMART scopes the fallback reads need (added to the engine's default scope when CDS Hooks is on). */
@@ -15,12 +17,13 @@ export const CDS_READ_SCOPES = ['system/Observation.read', 'system/RiskAssessmen
 
 /**
  * The routes' options. `listenUrl` is the server's own URL once it listens (used when neither cds.baseUrl nor
- * http.publicUrl is set).
+ * http.publicUrl is set); with `registry`, the CDS metrics are registered on it.
  */
 export function cdsRoutesOptionsFromConfig(
   config: EngineConfig,
   logger: Logger,
   listenUrl: () => string,
+  registry?: Registry,
 ): CdsRoutesOptions {
   const cds = config.cds;
   const baseUrl = (): string => (cds.baseUrl ?? config.http.publicUrl ?? listenUrl()).replace(/\/+$/, '');
@@ -48,5 +51,6 @@ export function cdsRoutesOptionsFromConfig(
     },
     corsOrigins: cds.corsOrigins,
     logger,
+    ...(registry ? { metrics: createCdsMetrics(registry) } : {}),
   };
 }
