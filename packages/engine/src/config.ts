@@ -190,8 +190,24 @@ const cdsSchema = z
     fhirTimeoutMs: positiveInt.max(30_000).default(2000),
     /** Origins of browser-based CDS clients allowed by CORS (`*` for any); default none. */
     corsOrigins: z.array(z.string().min(1)).default([]),
+    /** Allow http:// JWK Set URLs (a test EHR only): keys fetched in clear could be swapped on the way. */
+    allowInsecureHttp: z.boolean().default(false),
   })
   .strict()
+  .superRefine((cds, ctx) => {
+    if (cds.allowInsecureHttp) return;
+    cds.clients.forEach((client, i) => {
+      for (const [key, url] of [['jwksUrl', client.jwksUrl], ...(client.jku ?? []).map((u) => ['jku', u])]) {
+        if (!url?.toLowerCase().startsWith('https://')) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clients', i, key as string],
+            message: 'must be an https:// URL (set cds.allowInsecureHttp for a test EHR)',
+          });
+        }
+      }
+    });
+  })
   .prefault({});
 
 /** The configuration schema, with every default. */

@@ -17,12 +17,16 @@ describe('CDS Hooks from the engine configuration', () => {
     await client?.close();
   });
 
-  it('refuses cds.enabled without a trusted client, and checks the order codes', () => {
+  it('refuses cds.enabled without a trusted client, http JWK Sets and malformed order codes', () => {
     expect(() => loadConfig({ env: { ECGCAD_CDS_ENABLED: '1' } })).toThrow(
       /cds\.clients: .*at least one trusted client/,
     );
     expect(() => loadConfig({ env: {}, overrides: [{ path: ['cds', 'orderCodes'], value: ['75574'] }] })).toThrow(
       /cds\.orderCodes/,
+    );
+    const plain = [{ iss: 'https://ehr.example.org', jwksUrl: 'http://ehr.example.org/jwks' }];
+    expect(() => loadConfig({ env: {}, overrides: [{ path: ['cds', 'clients'], value: plain }] })).toThrow(
+      /cds\.clients\.0\.jwksUrl: must be an https/,
     );
     const defaults = loadConfig({ env: {} }).cds;
     expect(defaults).toMatchObject({ enabled: false, recentDays: 365, maxCards: 3, maxTokenLifetimeS: 300 });
@@ -54,7 +58,12 @@ describe('CDS Hooks from the engine configuration', () => {
   it('serves discovery and authenticated calls on the ops server when enabled (the `serve` wiring)', async () => {
     const config = loadConfig({
       env: {},
-      overrides: [{ path: ['cds'], value: { enabled: true, clients: [{ iss: client.iss, jwksUrl: client.jwksUrl }] } }],
+      overrides: [
+        {
+          path: ['cds'],
+          value: { enabled: true, allowInsecureHttp: true, clients: [{ iss: client.iss, jwksUrl: client.jwksUrl }] },
+        },
+      ],
     });
     const logger = createLogger('silent');
     const metrics = new EngineMetrics();
