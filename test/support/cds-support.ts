@@ -1,6 +1,6 @@
 /**
- * A stand-in CDS client (an EHR calling CDS Hooks services) for tests and the bench: an ES384 key pair made by
- * jose, its JWK Set served over real HTTP (node:http), signed JWTs as CDS Hooks asks (kid, typ JWT, jku, iss, aud,
+ * A stand-in CDS client (an EHR calling CDS Hooks services) for tests and the bench: an ES384 (or RS384) key pair
+ * made by jose, its JWK Set served over real HTTP (node:http), signed JWTs as CDS Hooks asks (kid, typ JWT, jku, iss, aud,
  * exp, iat, jti), and prefetch templates filled by running them against a FHIR server as an EHR would.
  */
 import { randomUUID } from 'node:crypto';
@@ -44,12 +44,15 @@ export interface JwtOverrides {
   omitJti?: boolean;
 }
 
-/** Starts a JWK Set server for a new ES384 key and returns the identity. */
-export async function startCdsClientIdentity(options: { iss?: string } = {}): Promise<CdsClientIdentity> {
+/** Starts a JWK Set server for a new key (ES384 unless `alg` says RS384) and returns the identity. */
+export async function startCdsClientIdentity(
+  options: { iss?: string; alg?: 'ES384' | 'RS384' } = {},
+): Promise<CdsClientIdentity> {
+  const alg = options.alg ?? 'ES384';
   const kid = `cds-test-${randomUUID().slice(0, 8)}`;
-  const { privateKey, publicKey } = await generateKeyPair('ES384', { extractable: true });
-  const foreign = await generateKeyPair('ES384');
-  const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const foreign = await generateKeyPair(alg);
+  const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
   let fetches = 0;
   const server: Server = createServer((req, res) => {
     if (req.url === '/jwks.json') {
@@ -71,7 +74,7 @@ export async function startCdsClientIdentity(options: { iss?: string } = {}): Pr
     jwksFetches: () => fetches,
     async sign(aud, o = {}) {
       const nowS = Math.floor(Date.now() / 1000);
-      const header: Record<string, string> = { alg: 'ES384', typ: 'JWT', kid: o.kid ?? kid };
+      const header: Record<string, string> = { alg, typ: 'JWT', kid: o.kid ?? kid };
       if (o.jku !== null) header.jku = o.jku ?? jwksUrl;
       const jwt = new SignJWT(o.omitJti ? {} : { jti: o.jti ?? randomUUID() })
         .setProtectedHeader(header as { alg: string })

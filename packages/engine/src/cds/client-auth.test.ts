@@ -34,6 +34,22 @@ describe('CDS client JWT check (real ES384 keys, JWK Set over HTTP)', () => {
     await expect(check(`Bearer ${token}`, AUD)).resolves.toMatchObject({ iss: client.iss });
   });
 
+  it('accepts RS384 as well as ES384 (the two algorithms CDS Hooks recommends)', async () => {
+    const rsa = await startCdsClientIdentity({ alg: 'RS384', iss: 'https://rsa-ehr.example.org' });
+    try {
+      const both = createClientAuthenticator({
+        clients: [
+          { iss: client.iss, jwksUrl: client.jwksUrl },
+          { iss: rsa.iss, jwksUrl: rsa.jwksUrl },
+        ],
+      });
+      await expect(both(`Bearer ${await rsa.sign(AUD)}`, AUD)).resolves.toMatchObject({ iss: rsa.iss });
+      await expect(both(`Bearer ${await client.sign(AUD)}`, AUD)).resolves.toMatchObject({ iss: client.iss });
+    } finally {
+      await rsa.close();
+    }
+  });
+
   it('accepts a JWT with no jku (keys from the configured JWK Set URL)', async () => {
     await expect(check(`Bearer ${await client.sign(AUD, { jku: null })}`, AUD)).resolves.toBeDefined();
   });
