@@ -10,12 +10,12 @@ import {
   cdsResponseSchema,
   cdsRoutes,
   createClientAuthenticator,
-  createLogger,
   discoverySchema,
   prefetchTemplates,
 } from '@ecgcad/engine';
 import { FhirClient, startTestEhr, type TestEhr } from '@ecgcad/fhir-writer';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CdsClientIdentity,
@@ -35,6 +35,7 @@ describe('CDS Hooks service', () => {
   let client: CdsClientIdentity;
   let app: FastifyInstance;
   let base: string;
+  const logLines: string[] = [];
 
   beforeAll(async () => {
     ehr = await startTestEhr();
@@ -54,7 +55,7 @@ describe('CDS Hooks service', () => {
         timeoutMs: 5000,
       },
       corsOrigins: ['https://sandbox.example.org'],
-      logger: createLogger('silent'),
+      logger: pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }),
       now: () => NOW,
     };
     await app.register(cdsRoutes, options);
@@ -218,6 +219,15 @@ describe('CDS Hooks service', () => {
       (await call('ecgcad-ecg-cad-risk', { ...patientView(seeded.highPatientId), hook: 'order-sign' })).status,
     ).toBe(400);
     expect((await call('no-such-service', patientView(seeded.highPatientId))).status).toBe(404);
+  });
+
+  it('logs each answer and refusal without patient data', () => {
+    const text = logLines.join('');
+    expect(text).toContain('cds call answered');
+    expect(text).toContain('cds call refused');
+    for (const secret of [seeded.highPatientId, seeded.nonePatientId, seeded.highEcgId, 'MRN-CDS']) {
+      expect(text).not.toContain(secret);
+    }
   });
 
   it('answers a CORS preflight for an allowed origin only', async () => {
