@@ -221,6 +221,32 @@ describe('CDS Hooks service', () => {
     expect((await call('no-such-service', patientView(seeded.highPatientId))).status).toBe(404);
   });
 
+  it('takes feedback on a card with a JWT for the feedback endpoint, and refuses one for the service', async () => {
+    const id = 'ecgcad-ecg-cad-risk';
+    const url = `${base}/cds-services/${id}/feedback`;
+    const body = JSON.stringify({
+      feedback: [
+        { card: crypto.randomUUID(), outcome: 'overridden', outcomeTimestamp: '2026-12-03T12:00:00Z' },
+        {
+          card: crypto.randomUUID(),
+          outcome: 'overridden',
+          overrideReason: { userComment: 'already booked' },
+          outcomeTimestamp: '2026-12-03T12:00:01Z',
+        },
+      ],
+    });
+    const post = async (token: string, payload = body) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: payload,
+      });
+    expect((await post(await client.sign(url))).status).toBe(200);
+    expect((await post(await client.sign(`${base}/cds-services/${id}`))).status).toBe(401);
+    expect((await post(await client.sign(url), JSON.stringify({ feedback: [{ card: 'x' }] }))).status).toBe(400);
+    expect(logLines.join('')).toMatch(/"overridden":2[^\n]*cds feedback|cds feedback[^\n]*"overridden":2/);
+  });
+
   it('logs each answer and refusal without patient data', () => {
     const text = logLines.join('');
     expect(text).toContain('cds call answered');

@@ -9,6 +9,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 export interface CdsMetrics {
   calls: Counter<'service' | 'status'>;
   seconds: Histogram<'service'>;
+  feedback: Counter<'service' | 'outcome'>;
 }
 
 /** Registers the CDS metrics on `registry`. */
@@ -26,6 +27,12 @@ export function createCdsMetrics(registry: Registry): CdsMetrics {
       help: 'Time to answer a CDS Hooks service call, by service id.',
       labelNames: ['service'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    feedback: new Counter({
+      name: 'ecgcad_cds_feedback_total',
+      help: 'Card outcomes the EHR reported (accepted, overridden), by service id.',
+      labelNames: ['service', 'outcome'],
       registers,
     }),
   };

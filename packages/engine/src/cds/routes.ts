@@ -2,6 +2,7 @@
  * The CDS Hooks endpoints, as a fastify plugin (registered by ops.ts):
  *   GET  /cds-services        discovery; open (it lists services and prefetch templates, no patient data)
  *   POST /cds-services/{id}   a hook call; the caller's JWT is checked before the body is read (401 otherwise)
+ *   POST /cds-services/{id}/feedback   what the user did with the cards (accepted / overridden): counted, logged
  *   OPTIONS on both           CORS preflight for browser-based CDS clients (only for `corsOrigins`)
  * Answers: 200 `{ cards }` (an empty list when there is nothing to say), 400 for a request that breaks the spec's
  * shape, 404 for an unknown service, 412 when the FHIR data cannot be had; errors carry an OperationOutcome.
@@ -16,7 +17,7 @@ import { type DataOptions, loadResources, PreconditionFailed } from './data.js';
 import type { CdsMetrics } from './metrics.js';
 import { ecgResults } from './results.js';
 import { discovery, hasCoronaryTestOrder, type ServedService, servedServices } from './services.js';
-import { type CdsRequest, type CdsResponse, cdsRequestSchema, patientContextSchema } from './spec.js';
+import { type CdsRequest, type CdsResponse, cdsRequestSchema, feedbackSchema, patientContextSchema } from './spec.js';
 
 /** Options of {@link cdsRoutes}. */
 export interface CdsRoutesOptions {
@@ -85,7 +86,7 @@ export const cdsRoutes: FastifyPluginAsync<CdsRoutesOptions> = async (app: Fasti
   if (options.metrics) {
     const metrics = options.metrics;
     app.addHook('onResponse', async (request, reply) => {
-      if (request.method !== 'POST') return;
+      if (request.method !== 'POST' || request.routeOptions.url !== '/cds-services/:id') return;
       const id = (request.params as { id?: string } | undefined)?.id;
       const service = id && byId.has(id) ? id : 'unknown';
       metrics.calls.inc({ service, status: String(reply.statusCode) });
@@ -94,38 +95,62 @@ export const cdsRoutes: FastifyPluginAsync<CdsRoutesOptions> = async (app: Fasti
   }
   app.options('/cds-services', preflight);
   app.options('/cds-services/:id', preflight);
+  app.options('/cds-services/:id/feedback', preflight);
 
   app.get('/cds-services', async (request, reply) => {
     cors(request, reply, origins);
     return reply.send(discovery(services));
   });
 
+  /** Checks the caller's JWT for `<baseUrl>/cds-services/<id><suffix>` before the body is read (401 otherwise). */
+  const authenticated =
+    (suffix: string) =>
+    async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<unknown> => {
+      cors(request, reply, origins);
+      const service = byId.get(request.params.id);
+      if (!service) {
+        return reply.code(404).send(operationOutcome('not-found', 'no such CDS service'));
+      }
+      const audience = `${value(options.baseUrl).replace(/\/+$/, '')}/cds-services/${service.id}${suffix}`;
+      try {
+        const client = await options.authenticate(request.headers.authorization, audience);
+        (request as FastifyRequest & { cdsClient?: string }).cdsClient = client.iss;
+      } catch (err) {
+        const reason = err instanceof ClientAuthError ? err.message : 'authentication failed';
+        log.warn({ service: service.id, remote: request.ip, reason }, 'cds call refused');
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer error="invalid_token"')
+          .send(operationOutcome('login', reason));
+      }
+      return undefined;
+    };
+
+  // Feedback (spec: Feedback): the outcome of each card the user acted on, counted and logged (card uuids only).
+  app.post<{ Params: { id: string }; Body: unknown }>(
+    '/cds-services/:id/feedback',
+    { bodyLimit: 1024 * 1024, onRequest: authenticated('/feedback') },
+    async (request, reply) => {
+      const parsed = feedbackSchema.safeParse(request.body);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const where = issue?.path.join('.') || '(body)';
+        return reply.code(400).send(operationOutcome('invalid', `${where}: ${issue?.message ?? 'invalid'}`));
+      }
+      const outcomes = { accepted: 0, overridden: 0 };
+      for (const item of parsed.data.feedback) {
+        outcomes[item.outcome]++;
+        options.metrics?.feedback.inc({ service: request.params.id, outcome: item.outcome });
+      }
+      const iss = (request as FastifyRequest & { cdsClient?: string }).cdsClient;
+      log.info({ service: request.params.id, iss, ...outcomes }, 'cds feedback');
+      return reply.code(200).send({});
+    },
+  );
+
   app.post<{ Params: { id: string }; Body: unknown }>(
     '/cds-services/:id',
-    {
-      bodyLimit: options.maxBodyBytes ?? 8 * 1024 * 1024,
-      // Before the body is read: an unauthenticated caller costs no parsing.
-      onRequest: async (request, reply) => {
-        cors(request, reply, origins);
-        const service = byId.get(request.params.id);
-        if (!service) {
-          return reply.code(404).send(operationOutcome('not-found', 'no such CDS service'));
-        }
-        const audience = `${value(options.baseUrl).replace(/\/+$/, '')}/cds-services/${service.id}`;
-        try {
-          const client = await options.authenticate(request.headers.authorization, audience);
-          (request as FastifyRequest & { cdsClient?: string }).cdsClient = client.iss;
-        } catch (err) {
-          const reason = err instanceof ClientAuthError ? err.message : 'authentication failed';
-          log.warn({ service: service.id, remote: request.ip, reason }, 'cds call refused');
-          return reply
-            .code(401)
-            .header('www-authenticate', 'Bearer error="invalid_token"')
-            .send(operationOutcome('login', reason));
-        }
-        return undefined;
-      },
-    },
+    { bodyLimit: options.maxBodyBytes ?? 8 * 1024 * 1024, onRequest: authenticated('') },
     async (request, reply) => {
       const started = performance.now();
       const service = byId.get(request.params.id) as ServedService;

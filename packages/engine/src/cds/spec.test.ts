@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cardSchema, cdsRequestSchema, discoverySchema } from './spec.js';
+import { cardSchema, cdsRequestSchema, discoverySchema, feedbackSchema } from './spec.js';
 
 const card = {
   summary: 'A card',
@@ -41,5 +41,14 @@ describe('CDS Hooks shapes', () => {
       cdsRequestSchema.safeParse({ ...request, fhirAuthorization: auth, fhirServer: 'https://ehr.example.org/fhir' })
         .success,
     ).toBe(true);
+  });
+
+  it('takes feedback items with card, outcome and time, and accepted ones only with the accepted suggestions', () => {
+    const item = { card: 'c1', outcome: 'overridden', outcomeTimestamp: '2026-12-03T12:00:00Z' };
+    expect(feedbackSchema.safeParse({ feedback: [item] }).success).toBe(true);
+    expect(feedbackSchema.safeParse({ feedback: [] }).success).toBe(false);
+    expect(feedbackSchema.safeParse({ feedback: [{ ...item, outcome: 'accepted' }] }).success).toBe(false);
+    const accepted = { ...item, outcome: 'accepted', acceptedSuggestions: [{ id: 's1' }] };
+    expect(feedbackSchema.safeParse({ feedback: [accepted] }).success).toBe(true);
   });
 });

@@ -121,6 +121,29 @@ export const cdsResponseSchema = z
   .object({ cards: z.array(cardSchema), systemActions: z.array(z.record(z.string(), z.unknown())).min(1).optional() })
   .strict();
 
+/** POST {baseUrl}/cds-services/{id}/feedback (spec: Feedback). */
+export const feedbackSchema = z.object({
+  feedback: z
+    .array(
+      z
+        .object({
+          card: text,
+          outcome: z.enum(['accepted', 'overridden']),
+          acceptedSuggestions: z
+            .array(z.object({ id: text }))
+            .min(1)
+            .optional(),
+          overrideReason: z.object({ reason: codingSchema.optional(), userComment: z.string().optional() }).optional(),
+          outcomeTimestamp: text,
+        })
+        .refine((f) => f.outcome !== 'accepted' || f.acceptedSuggestions !== undefined, {
+          message: 'acceptedSuggestions is required for an accepted outcome',
+          path: ['acceptedSuggestions'],
+        }),
+    )
+    .min(1),
+});
+
 export type CdsService = z.infer<typeof cdsServiceSchema>;
 export type Discovery = z.infer<typeof discoverySchema>;
 export type CdsRequest = z.infer<typeof cdsRequestSchema>;
