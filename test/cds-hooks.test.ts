@@ -32,6 +32,10 @@ const CCTA = { system: 'http://www.ama-assn.org/go/cpt', code: '75574' };
 describe('CDS Hooks service', () => {
   let ehr: TestEhr;
   let seeded: SeededEhr;
+  /** A second EHR that needs a bearer token, allowed by `cds.fhirServers`. */
+  let lockedEhr: TestEhr;
+  let locked: SeededEhr;
+  let lockedToken: string;
   let client: CdsClientIdentity;
   let app: FastifyInstance;
   let base: string;
@@ -40,6 +44,18 @@ describe('CDS Hooks service', () => {
   beforeAll(async () => {
     ehr = await startTestEhr();
     seeded = await seedCdsEhr(ehr.url);
+    lockedEhr = await startTestEhr({ auth: { clients: [{ clientId: 'cds-service', secret: 'a-long-test-secret' }] } });
+    const token = await fetch(lockedEhr.tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'cds-service',
+        client_secret: 'a-long-test-secret',
+      }),
+    });
+    lockedToken = ((await token.json()) as { access_token: string }).access_token;
+    locked = await seedCdsEhr(lockedEhr.url, { token: lockedToken });
     client = await startCdsClientIdentity();
     app = Fastify();
     const options: CdsRoutesOptions = {
@@ -51,7 +67,7 @@ describe('CDS Hooks service', () => {
       orderCodes: [`${CCTA.system}|${CCTA.code}`],
       data: {
         engine: { baseUrl: ehr.url, searcher: new FhirClient({ baseUrl: ehr.url }) },
-        allowedFhirServers: [],
+        allowedFhirServers: [lockedEhr.url],
         timeoutMs: 5000,
       },
       corsOrigins: ['https://sandbox.example.org'],
@@ -66,6 +82,7 @@ describe('CDS Hooks service', () => {
     await app?.close();
     await client?.close();
     await ehr?.close();
+    await lockedEhr?.close();
   });
 
   const call = async (
@@ -151,6 +168,27 @@ describe('CDS Hooks service', () => {
     });
   });
 
+  it("reads an allowed FHIR server with the EHR's access token (fhirAuthorization), and gets 412 without it", async () => {
+    const fhirAuthorization = {
+      access_token: lockedToken,
+      token_type: 'Bearer',
+      expires_in: 300,
+      scope: 'patient/Observation.read patient/RiskAssessment.read',
+      subject: 'cds-service',
+    };
+    const withToken = await call(
+      'ecgcad-ecg-cad-risk',
+      patientView(locked.highPatientId, { fhirServer: lockedEhr.url, fhirAuthorization }),
+    );
+    expect(withToken.status).toBe(200);
+    const [card] = cdsResponseSchema.parse(withToken.json).cards;
+    expect(card?.indicator).toBe('warning');
+    expect(card?.links?.[0]?.appContext).toBe(JSON.stringify({ ecg: locked.highEcgId }));
+    const without = await call('ecgcad-ecg-cad-risk', patientView(locked.highPatientId, { fhirServer: lockedEhr.url }));
+    expect(without.status).toBe(412);
+    expect(JSON.stringify(without.json)).not.toContain(lockedToken);
+  });
+
   it('refuses to read a FHIR server it was not given (412), never sending it a request', async () => {
     const { status, json } = await call(
       'ecgcad-ecg-cad-risk',
@@ -160,7 +198,7 @@ describe('CDS Hooks service', () => {
     expect(json.resourceType).toBe('OperationOutcome');
   });
 
-  it('answers order-select for a coronary CTA order, and nothing for an unrelated order', async () => {
+  it('answers order-select and order-sign for a coronary CTA order, and nothing for an unrelated order', async () => {
     const order = (code: { system: string; code: string }) => ({
       hook: 'order-select',
       hookInstance: crypto.randomUUID(),
@@ -195,6 +233,15 @@ describe('CDS Hooks service', () => {
       order({ system: 'http://loinc.org', code: '57698-3' }),
     );
     expect(lipids).toEqual({ status: 200, json: { cards: [] } });
+    // order-sign has no selections: every draft order counts.
+    const { selections: _s, ...signContext } = order(CCTA).context;
+    const sign = await call('ecgcad-ecg-cad-risk-order-sign', {
+      ...order(CCTA),
+      hook: 'order-sign',
+      context: signContext,
+    });
+    expect(sign.status).toBe(200);
+    expectHighCard(sign.json);
   });
 
   it('refuses a call with a missing, forged, expired, replayed or misdirected JWT (401)', async () => {
@@ -251,7 +298,7 @@ describe('CDS Hooks service', () => {
     const text = logLines.join('');
     expect(text).toContain('cds call answered');
     expect(text).toContain('cds call refused');
-    for (const secret of [seeded.highPatientId, seeded.nonePatientId, seeded.highEcgId, 'MRN-CDS']) {
+    for (const secret of [seeded.highPatientId, seeded.nonePatientId, seeded.highEcgId, 'MRN-CDS', lockedToken]) {
       expect(text).not.toContain(secret);
     }
   });

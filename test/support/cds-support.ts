@@ -128,16 +128,19 @@ export interface SeededEhr {
 
 /**
  * Writes, with the real FhirWriter (PTP on), one scored ECG for a patient (woman, 54 at the ECG, atypical chest pain,
- * never smoked: the PTP is computed) with LAD and LCx high, and creates a second patient with no result.
+ * never smoked: the PTP is computed) with LAD and LCx high, and creates a second patient with no result. With
+ * `token`, every request carries it (an EHR that needs authentication).
  */
-export async function seedCdsEhr(fhirBase: string, tag = randomUUID().slice(0, 8)): Promise<SeededEhr> {
+export async function seedCdsEhr(fhirBase: string, options: { token?: string } = {}): Promise<SeededEhr> {
+  const tag = randomUUID().slice(0, 8);
+  const auth = options.token ? { authorization: `Bearer ${options.token}` } : {};
   // The writer loads the R4 definitions synchronously (seconds on a loaded host): done first, so that no pooled
   // keep-alive connection sits through it and is reused after the server has closed it.
   loadR4Definitions();
   const create = async (resource: Record<string, unknown>): Promise<string> => {
     const res = await fetch(`${fhirBase}/${resource.resourceType as string}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/fhir+json' },
+      headers: { 'content-type': 'application/fhir+json', ...auth },
       body: JSON.stringify(resource),
     });
     if (res.status !== 201)
@@ -175,7 +178,10 @@ export async function seedCdsEhr(fhirBase: string, tag = randomUUID().slice(0, 8
     gender: 'male',
     birthDate: '1960-01-01',
   });
-  const client = new FhirClient({ baseUrl: fhirBase });
+  const client = new FhirClient({
+    baseUrl: fhirBase,
+    ...(options.token ? { auth: { type: 'bearer' as const, token: options.token } } : {}),
+  });
   const inputs = {
     ...DEFAULT_PTP_INPUT_OPTIONS,
     problemListAuthoritative: true,
