@@ -133,7 +133,7 @@ export interface SeededEhr {
  */
 export async function seedCdsEhr(fhirBase: string, options: { token?: string } = {}): Promise<SeededEhr> {
   const tag = randomUUID().slice(0, 8);
-  const auth = options.token ? { authorization: `Bearer ${options.token}` } : {};
+  const auth: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
   // The writer loads the R4 definitions synchronously (seconds on a loaded host): done first, so that no pooled
   // keep-alive connection sits through it and is reused after the server has closed it.
   loadR4Definitions();
