@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, DEFAULT_RETRY_POLICY, QUEUE_PREFIX } from '@ecgcad/ecg';
 import { DEFAULT_PTP_INPUT_OPTIONS } from '@ecgcad/fhir-writer';
 import { z } from 'zod';
+import { DEFAULT_ORDER_CODES } from './cds/services.js';
 
 /** The demo model folder that `npm run build` generates, found relative to this package (src or dist). */
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../models/ecgcad-demo', import.meta.url));
@@ -157,6 +158,56 @@ const ptpSchema = z
       .prefault({}),
   })
   .strict()
+  .prefault({});
+
+/** CDS Hooks service (docs/CDS-HOOKS.md): /cds-services on the HTTP server. */
+const cdsSchema = z
+  .object({
+    /** Serve /cds-services. Off by default: a site registers the service with its EHR first. */
+    enabled: z.boolean().default(false),
+    /**
+     * Public base URL of this server as the EHR calls it (JWT `aud` = `<baseUrl>/cds-services/<id>`); default
+     * http.publicUrl, else the listen address.
+     */
+    baseUrl: z.url().optional(),
+    /** The CDS clients (EHRs) trusted: their JWT issuer and JWK Set URL, plus other JWK Set URLs they may name in `jku`. */
+    clients: z
+      .array(z.object({ iss: z.string().min(1), jwksUrl: z.url(), jku: z.array(z.url()).min(1).optional() }).strict())
+      .default([]),
+    /** Longest JWT life accepted (exp - now), seconds. */
+    maxTokenLifetimeS: positiveInt.max(3600).default(300),
+    /** SMART launch URL of the ECG viewer in the cards; default `<baseUrl>/app/launch.html`. */
+    appLaunchUrl: z.url().optional(),
+    /** Results older than this many days get no card. */
+    recentDays: positiveInt.max(3650).default(365),
+    /** At most this many cards per call (the newest results). */
+    maxCards: positiveInt.max(50).default(3),
+    /** Draft-order codes (system|code) that make order-select / order-sign answer: CCTA and stress tests. */
+    orderCodes: codeList.min(1).default([...DEFAULT_ORDER_CODES]),
+    /** FHIR servers (besides fhir.url) a request's fhirServer may name for the read fallback. */
+    fhirServers: z.array(z.url()).default([]),
+    /** Time limit of each fallback FHIR read, ms (the EHR waits for the card). */
+    fhirTimeoutMs: positiveInt.max(30_000).default(2000),
+    /** Origins of browser-based CDS clients allowed by CORS (`*` for any); default none. */
+    corsOrigins: z.array(z.string().min(1)).default([]),
+    /** Allow http:// JWK Set URLs (a test EHR only): keys fetched in clear could be swapped on the way. */
+    allowInsecureHttp: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((cds, ctx) => {
+    if (cds.allowInsecureHttp) return;
+    cds.clients.forEach((client, i) => {
+      for (const [key, url] of [['jwksUrl', client.jwksUrl], ...(client.jku ?? []).map((u) => ['jku', u])]) {
+        if (!url?.toLowerCase().startsWith('https://')) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clients', i, key as string],
+            message: 'must be an https:// URL (set cds.allowInsecureHttp for a test EHR)',
+          });
+        }
+      }
+    });
+  })
   .prefault({});
 
 /** The configuration schema, with every default. */
@@ -434,6 +485,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    cds: cdsSchema,
     /** Model monitoring and drift (docs/MONITORING.md). */
     monitor: z
       .object({
@@ -454,6 +506,13 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.cds.enabled && config.cds.clients.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cds', 'clients'],
+        message: 'cds.enabled needs at least one trusted client (iss + jwksUrl): every call would be refused',
+      });
+    }
     if (config.ptp.enabled && !config.fhir.url) {
       ctx.addIssue({
         code: 'custom',
@@ -521,6 +580,9 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_AUDIT_FHIR_URL: { path: ['audit', 'fhirUrl'], parse: 'string' },
   ECGCAD_MONITOR_ENABLED: { path: ['monitor', 'enabled'], parse: 'bool' },
   ECGCAD_ATTRIBUTION: { path: ['attribution', 'when'], parse: 'string' },
+  ECGCAD_CDS_ENABLED: { path: ['cds', 'enabled'], parse: 'bool' },
+  ECGCAD_CDS_BASE_URL: { path: ['cds', 'baseUrl'], parse: 'string' },
+  ECGCAD_CDS_APP_LAUNCH_URL: { path: ['cds', 'appLaunchUrl'], parse: 'string' },
 };
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

@@ -1,4 +1,5 @@
 export * from './audit-trail.js';
+export * from './cds/index.js';
 export * from './config.js';
 export * from './dlq.js';
 export * from './drift-store.js';

@@ -20,6 +20,7 @@ import {
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { type AppRoutesOptions, appRoutes } from './app-routes.js';
+import { type CdsRoutesOptions, cdsRoutes } from './cds/routes.js';
 import { ecgStatus } from './ecg-status.js';
 import { type HttpServerSettings, hardenedServerFactory, limitInFlight } from './http-server.js';
 import type { Logger } from './logger.js';
@@ -53,6 +54,8 @@ export interface OpsServerOptions {
   opsAuth?: { token?: string; anonymousReadiness?: boolean };
   /** The ecgcad app at /app/ (public pages; the app signs in to the EHR itself). */
   app?: AppRoutesOptions;
+  /** The CDS Hooks service (/cds-services), when enabled. */
+  cds?: CdsRoutesOptions;
 }
 
 /** A running ops server. */
@@ -188,6 +191,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       statusUrl: (ecgId: string) => `${publicUrl}/ecg/${encodeURIComponent(ecgId)}/status`,
     });
   }
+  if (options.cds) await app.register(cdsRoutes, options.cds);
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;

@@ -30,6 +30,7 @@ import type { StageJobRetention, Worker } from '@ecgcad/queue';
 import type { Redis } from 'ioredis';
 import { appRouteOptions } from './app-routes.js';
 import { AuditTrail, auditedIntake, auditPeerRefusals, auditSinkFromConfig, auditWrites } from './audit-trail.js';
+import { cdsRoutesOptionsFromConfig } from './cds/setup.js';
 import type { EngineConfig } from './config.js';
 import { dimseFeedSettings } from './dimse-options.js';
 import { checkHttpExposure, clientCertAuth } from './http-server.js';
@@ -287,6 +288,9 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         server: { ...config.http, retryAfterS: config.backpressure.retryAfterS },
         opsAuth: config.ops,
         ...(appRouteOptions(config) ? { app: appRouteOptions(config) } : {}),
+        ...(config.cds.enabled
+          ? { cds: cdsRoutesOptionsFromConfig(config, logger, () => http?.url ?? '', metrics.registry) }
+          : {}),
         ...(httpFeeds
           ? {
               feeds: {
