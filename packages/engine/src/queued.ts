@@ -281,6 +281,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         checks,
         server: { ...config.http, retryAfterS: config.backpressure.retryAfterS },
         opsAuth: config.ops,
+        ...(config.ops.dashboard ? { dashboard: { audit: trail, payloads: producerPayloads } } : {}),
         ...(httpFeeds
           ? {
               feeds: {
