@@ -158,13 +158,16 @@ describe('queue dashboard in headless Chromium', () => {
       expect(shown?.readOnlyMode).toBe(true);
     }
     expect(status.find((row) => row.queue === 'ecg.write')).toMatchObject({ failed: 1, waiting: 0 });
-    // The page shows them: each queue card with its total, the write queue with its one failed job.
-    for (const [name, total] of [
-      ['ecg.ingest', '2 Jobs'],
-      ['ecg.infer', '3 Jobs'],
-      ['ecg.write', '1 Job'],
-    ]) {
-      const card = page.locator('div', { has: page.getByText(name, { exact: true }) }).filter({ hasText: total });
+    // The page shows them: for each queue an element of its own (no other queue's name in it) with its total.
+    const names = ['ecg.ingest', 'ecg.infer', 'ecg.write'];
+    for (const [name, ...shown] of [
+      ['ecg.ingest', /2 Jobs/],
+      ['ecg.infer', /3 Jobs/],
+      ['ecg.write', /1 Job/, /FAILED\s*1/i],
+    ] as const) {
+      let card = page.locator('div', { has: page.getByText(name, { exact: true }) });
+      for (const text of shown) card = card.filter({ hasText: text });
+      for (const other of names.filter((n) => n !== name)) card = card.filter({ hasNotText: other });
       await expect.poll(() => card.count()).toBeGreaterThan(0);
     }
     await page.waitForLoadState('networkidle');
