@@ -41,7 +41,7 @@ describe('MaskedQueueAdapter', () => {
     }
     expect(json?.failedReason).toBe(`PERMANENT: EHR answered 400: Patient ${MASK} born ${MASK}`);
     expect(json?.stacktrace).toEqual([]);
-    expect((json?.data as { prediction: { ecg: { id: string } } }).prediction.ecg.id).toBe('1.2.3');
+    expect(json?.data).toMatchObject({ prediction: { ecg: { id: '1.2.3' } } });
     expect(adapter.format('data', job?.data)).toEqual({
       prediction: { ecg: { id: '1.2.3', patient: { identifier: MASK, name: MASK, birthDate: MASK, sex: MASK } } },
     });
