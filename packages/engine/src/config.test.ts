@@ -97,7 +97,7 @@ describe('loadConfig', () => {
       idleMs: 30_000,
       keepAliveMs: 5_000,
     });
-    expect(defaults.ops).toEqual({ anonymousReadiness: false });
+    expect(defaults.ops).toEqual({ anonymousReadiness: false, users: [], dashboard: true });
     expect(defaults.backpressure).toEqual({ maxInferDepth: 10_000, retryAfterS: 30 });
     const config = loadConfig({
       env: {
@@ -129,6 +129,44 @@ describe('loadConfig', () => {
       }),
     ).toThrow(/http\.tls\.caFile: clientCert optional\/require needs caFile/);
     expect(() => loadConfig({ env: { ECGCAD_OPS_TOKEN: 'short' } })).toThrow(/ops\.token/);
+  });
+
+  it('ops users: name:role:token from ECGCAD_OPS_USERS or objects with a token hash; tokens never shown', () => {
+    const config = loadConfig({
+      env: { ECGCAD_OPS_USERS: 'alice:operator:alice-secret-0123456789,bob:viewer:bob-secret-0123:with:colons' },
+    });
+    expect(config.ops.users).toEqual([
+      { name: 'alice', role: 'operator', token: 'alice-secret-0123456789' },
+      { name: 'bob', role: 'viewer', token: 'bob-secret-0123:with:colons' },
+    ]);
+    expect(JSON.stringify(redactedConfig(config))).not.toMatch(/alice-secret|bob-secret/);
+    const hashed = loadConfig({
+      env: {},
+      overrides: [{ path: ['ops', 'users'], value: [{ name: 'carol', role: 'viewer', tokenSha256: 'AB'.repeat(32) }] }],
+    });
+    expect(hashed.ops.users[0]?.tokenSha256).toBe('ab'.repeat(32));
+  });
+
+  it('refuses an unknown role, a short user token, both or neither token forms, and a duplicate name', () => {
+    const bad =
+      (users: unknown, env: Record<string, string> = {}) =>
+      () =>
+        loadConfig({ env, overrides: [{ path: ['ops', 'users'], value: users }] });
+    expect(bad(['alice:admin:alice-secret-0123456789'])).toThrow(/ops\.users\.0\.role/);
+    expect(bad(['alice:viewer:short'])).toThrow(/ops\.users\.0\.token/);
+    expect(bad([{ name: 'a', role: 'viewer' }])).toThrow(/exactly one of token or tokenSha256/);
+    expect(bad([{ name: 'a', role: 'viewer', token: 'x'.repeat(16), tokenSha256: 'a'.repeat(64) }])).toThrow(
+      /exactly one/,
+    );
+    expect(bad(['a:viewer:aaaaaaaaaaaaaaaa', 'a:operator:bbbbbbbbbbbbbbbb'])).toThrow(
+      /ops\.users\.1\.name: user names/,
+    );
+    expect(bad(['ops:viewer:aaaaaaaaaaaaaaaa'], { ECGCAD_OPS_TOKEN: 'ops-secret-0123456789' })).toThrow(/unique/);
+    try {
+      bad(['alice:admin:alice-secret-0123456789'])();
+    } catch (err) {
+      expect(String((err as Error).message)).not.toContain('alice-secret');
+    }
   });
 
   describe('ptp', () => {

@@ -9,6 +9,7 @@ import { ConfigError, DEFAULT_RETRY_POLICY, QUEUE_PREFIX } from '@ecgcad/ecg';
 import { DEFAULT_PTP_INPUT_OPTIONS } from '@ecgcad/fhir-writer';
 import { z } from 'zod';
 import { DEFAULT_ORDER_CODES } from './cds/services.js';
+import { OPS_TOKEN_NAME } from './ops-auth.js';
 
 /** The demo model folder that `npm run build` generates, found relative to this package (src or dist). */
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../models/ecgcad-demo', import.meta.url));
@@ -59,6 +60,32 @@ const redisTlsSchema = z
   })
   .strict()
   .refine((tls) => (tls.certFile === undefined) === (tls.keyFile === undefined), 'certFile and keyFile go together');
+
+const opsUserObject = z
+  .object({
+    /** Shown in logs and the audit trail; the Basic user name. */
+    name: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'letters, digits, . _ @ - only (1-64)'),
+    role: z.enum(['viewer', 'operator']),
+    /** The token itself (secret: prefer ECGCAD_OPS_USERS). */
+    token: z.string().min(16, 'ops user tokens need at least 16 characters').optional(),
+    /** Hex sha256 of the token, so a config file need not hold the secret. */
+    tokenSha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'hex sha256 (64 digits)')
+      .transform((hex) => hex.toLowerCase())
+      .optional(),
+  })
+  .strict()
+  .refine((user) => (user.token === undefined) !== (user.tokenSha256 === undefined), {
+    message: 'give exactly one of token or tokenSha256',
+  });
+
+/** One ops user: an object, or `name:role:token` (the ECGCAD_OPS_USERS form; the token may hold colons). */
+const opsUserSchema = z.preprocess((entry) => {
+  if (typeof entry !== 'string') return entry;
+  const [name, role, ...rest] = entry.split(':');
+  return { name, role, token: rest.length > 0 ? rest.join(':') : undefined };
+}, opsUserObject);
 
 /** TLS of the engine's HTTP server (feeds and ops endpoints). */
 const httpTlsSchema = z
@@ -385,6 +412,23 @@ export const configSchema = z
         token: z.string().min(16, 'the ops token needs at least 16 characters').optional(),
         /** Let /readyz answer unauthenticated callers with its status code and no details (kubelet probes). */
         anonymousReadiness: z.boolean().default(false),
+        /**
+         * Named ops users with a role (secret tokens: prefer ECGCAD_OPS_USERS, `name:role:token,...`, or keep only
+         * `tokenSha256` in the file). `viewer` reads the ops endpoints and the queue dashboard; `operator` may also
+         * replay dead-lettered jobs from the dashboard, each replay audited under the user's name.
+         */
+        users: z.array(opsUserSchema).default([]),
+        /** The queue dashboard (bull-board) at /ops/queues, behind the same credentials. */
+        dashboard: z.boolean().default(true),
+      })
+      .superRefine((ops, ctx) => {
+        const names = new Set<string>();
+        for (const [i, user] of ops.users.entries()) {
+          if (names.has(user.name) || (user.name === OPS_TOKEN_NAME && ops.token !== undefined)) {
+            ctx.addIssue({ code: 'custom', path: ['users', i, 'name'], message: 'user names must be unique' });
+          }
+          names.add(user.name);
+        }
       })
       .prefault({}),
     /** The ecgcad app (SMART on FHIR worklist and viewer) served at /app/ by the HTTP server (docs/VIEWER.md). */
@@ -559,6 +603,7 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_TLS_CLIENT_CERT: { path: ['http', 'tls', 'clientCert'], parse: 'string' },
   ECGCAD_HTTP_ALLOW_INSECURE: { path: ['http', 'allowInsecure'], parse: 'bool' },
   ECGCAD_OPS_TOKEN: { path: ['ops', 'token'], parse: 'string' },
+  ECGCAD_OPS_USERS: { path: ['ops', 'users'], parse: 'list' },
   ECGCAD_MAX_INFER_DEPTH: { path: ['backpressure', 'maxInferDepth'], parse: 'int' },
   ECGCAD_PUBLIC_URL: { path: ['http', 'publicUrl'], parse: 'string' },
   ECGCAD_API_KEYS: { path: ['http', 'apiKeys'], parse: 'list' },
@@ -672,7 +717,11 @@ export function redactedConfig(config: EngineConfig): EngineConfig {
       url: config.redis.url.replace(/\/\/[^@/]*@/, '//***@'),
       ...(config.redis.password ? { password: '***' } : {}),
     },
-    ops: { ...config.ops, ...(config.ops.token ? { token: '***' } : {}) },
+    ops: {
+      ...config.ops,
+      ...(config.ops.token ? { token: '***' } : {}),
+      users: config.ops.users.map((user) => (user.token ? { ...user, token: '***' } : user)),
+    },
     fhir: {
       ...config.fhir,
       ...(config.fhir.bearerToken ? { bearerToken: '***' } : {}),

@@ -5,6 +5,7 @@
  *   GET /readyz           Redis reachable, model loaded (infer), EHR reachable (write): 200 or 503 with the checks
  *   GET /metrics          Prometheus text
  *   GET /ecg/:id/status   where an ECG is: queued / scoring / scored / writing / written / failed (+ reason)
+ *   /ops/queues           the queue dashboard (bull-board; dashboard/plugin.ts): viewers read, operators replay
  * Everything but /healthz needs the ops token (or, without one, a loopback peer); see ops-auth.ts. With `server`
  * settings the server speaks HTTPS and enforces time limits and caps (http-server.ts).
  */
@@ -21,11 +22,12 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Redis } from 'ioredis';
 import { type AppRoutesOptions, appRoutes } from './app-routes.js';
 import { type CdsRoutesOptions, cdsRoutes } from './cds/routes.js';
+import { DASHBOARD_PATH, type QueueDashboardOptions, queueDashboard } from './dashboard/plugin.js';
 import { ecgStatus } from './ecg-status.js';
 import { type HttpServerSettings, hardenedServerFactory, limitInFlight } from './http-server.js';
 import type { Logger } from './logger.js';
 import type { EngineMetrics } from './metrics.js';
-import { opsAccessChecker } from './ops-auth.js';
+import { type OpsUserCredential, opsAccessChecker } from './ops-auth.js';
 import type { EngineQueues } from './redis.js';
 
 /**
@@ -50,8 +52,10 @@ export interface OpsServerOptions {
   feeds?: FeedCommonOptions & { auth: HttpFeedAuth; publicUrl?: string; retryAfterS?: number };
   /** TLS, time limits and caps (the config's `http`); default plain HTTP with Node's limits, no caps. */
   server?: HttpServerSettings & { maxInFlight?: number; retryAfterS?: number };
-  /** Who may read /metrics, /readyz, /ecg/:id/status; default loopback peers only. */
-  opsAuth?: { token?: string; anonymousReadiness?: boolean };
+  /** Who may read /metrics, /readyz, /ecg/:id/status and the dashboard; default loopback peers only. */
+  opsAuth?: { token?: string; users?: readonly OpsUserCredential[]; anonymousReadiness?: boolean };
+  /** The queue dashboard at /ops/queues (dashboard/plugin.ts): where replays are audited. */
+  dashboard?: Pick<QueueDashboardOptions, 'audit' | 'payloads'>;
   /** The ecgcad app at /app/ (public pages; the app signs in to the EHR itself). */
   app?: AppRoutesOptions;
   /** The CDS Hooks service (/cds-services), when enabled. */
@@ -115,7 +119,11 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     limitInFlight(app, { max: server.maxInFlight, retryAfterS: server.retryAfterS ?? 5, exempt: ['/healthz'] });
   }
 
-  const access = opsAccessChecker({ ...(options.opsAuth?.token ? { token: options.opsAuth.token } : {}) });
+  const opsAuth = {
+    ...(options.opsAuth?.token ? { token: options.opsAuth.token } : {}),
+    users: options.opsAuth?.users ?? [],
+  };
+  const access = opsAccessChecker(opsAuth);
   const feedAuth: ((headers: IncomingHttpHeaders, socket: Socket) => AuthResult) | undefined = options.feeds
     ? authChecker(options.feeds.auth)
     : undefined;
@@ -192,6 +200,9 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     });
   }
   if (options.cds) await app.register(cdsRoutes, options.cds);
+  const { queues, logger } = options;
+  if (options.dashboard)
+    await app.register(queueDashboard, { prefix: DASHBOARD_PATH, ...options.dashboard, queues, auth: opsAuth, logger });
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;

@@ -291,6 +291,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         ...(config.cds.enabled
           ? { cds: cdsRoutesOptionsFromConfig(config, logger, () => http?.url ?? '', metrics.registry) }
           : {}),
+        ...(config.ops.dashboard ? { dashboard: { audit: trail, payloads: producerPayloads } } : {}),
         ...(httpFeeds
           ? {
               feeds: {

@@ -201,6 +201,27 @@ export async function inferBacklog(queue: Queue<InferJobData>): Promise<number> 
   return Object.values(counts).reduce((sum, n) => sum + n, 0);
 }
 
+/** The job states `ecgcad status` counts, in its column order. */
+export const STATUS_COUNTS = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'] as const;
+
+/** Job counts per queue, as `ecgcad status` prints them (failed = the dead-letter set). */
+export async function queueCounts(
+  queues: EngineQueues,
+): Promise<Array<{ queue: string } & Record<(typeof STATUS_COUNTS)[number], number>>> {
+  const rows = [];
+  for (const queue of Object.values(queues) as Queue[]) {
+    const counts = await queue.getJobCounts(...STATUS_COUNTS);
+    rows.push({
+      queue: queue.name,
+      ...(Object.fromEntries(STATUS_COUNTS.map((state) => [state, counts[state] ?? 0])) as Record<
+        (typeof STATUS_COUNTS)[number],
+        number
+      >),
+    });
+  }
+  return rows;
+}
+
 /** Closes the queues (the connection stays open: its owner closes it). */
 export async function closeQueues(queues: EngineQueues): Promise<void> {
   await Promise.all([queues.ingest.close(), queues.infer.close(), queues.write.close()]);

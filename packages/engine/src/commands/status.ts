@@ -19,7 +19,9 @@ export function register(program: Command): void {
       overrides: [{ path: ['redis', 'url'], value: flags.redisUrl }],
     });
     // Loaded here, not at start, so `ecgcad run` and `ecgcad inspect` never load BullMQ or ioredis.
-    const { closeQueues, connectRedis, openQueues, waitReady } = await import('../redis.js');
+    const { closeQueues, connectRedis, openQueues, queueCounts, STATUS_COUNTS, waitReady } = await import(
+      '../redis.js'
+    );
     const { ecgStatus } = await import('../ecg-status.js');
     const redis = connectRedis(config.redis, 'producer', 'ecgcad-status');
     redis.on('error', () => {});
@@ -32,16 +34,12 @@ export function register(program: Command): void {
         if (status.status === 'unknown' || status.status === 'failed') process.exitCode = 1;
         return;
       }
-      const rows: Array<Record<string, number | string>> = [];
-      for (const queue of Object.values(queues)) {
-        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed');
-        rows.push({ queue: queue.name, ...counts });
-      }
+      const rows: Array<Record<string, number | string>> = await queueCounts(queues);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(rows)}\n`);
         return;
       }
-      const columns = ['queue', 'waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'];
+      const columns = ['queue', ...STATUS_COUNTS];
       process.stdout.write(`${columns.map((c) => c.padEnd(12)).join('')}\n`);
       for (const row of rows) process.stdout.write(`${columns.map((c) => String(row[c] ?? 0).padEnd(12)).join('')}\n`);
     } finally {
