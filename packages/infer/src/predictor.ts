@@ -38,6 +38,15 @@ export interface PredictorOptions {
   now?: () => Date;
 }
 
+/** Per-call options of Predictor.predict(). */
+export interface PredictOptions extends SubmitOptions {
+  /**
+   * Sees the prepared model input once it sits in the batch tensor (a view: copy it before returning). Shadow mode
+   * scores the same input with a second model instead of preparing the ECG twice.
+   */
+  onPrepared?: (input: Float32Array) => void;
+}
+
 /** Turns Ecgs into Predictions with one model session. */
 export class Predictor {
   readonly model: LoadedModel;
@@ -59,7 +68,7 @@ export class Predictor {
    * Scores one ECG (`options.timeoutMs` overrides the batcher's per-request timeout). Resolves with a `not-analysable` Prediction when the quality gate refuses the record;
    * rejects with TransientError for batcher faults (full queue, timeout, failed run), which a retry may fix.
    */
-  async predict(ecg: Ecg, options: SubmitOptions = {}): Promise<Prediction> {
+  async predict(ecg: Ecg, options: PredictOptions = {}): Promise<Prediction> {
     const { card, ref } = this.model;
     const ecgSummary = summarizeEcg(ecg);
     const verdict = assessQuality(ecg, card.input, this.quality);
@@ -77,6 +86,7 @@ export class Predictor {
       const prepareOptions = { qualityChecked: true, ...(this.quality ? { quality: this.quality } : {}) };
       probs = await this.batcher.submit((batch, offset) => {
         prepare(ecg, card.input, batch, offset, prepareOptions);
+        options.onPrepared?.(batch.subarray(offset, offset + this.model.inputSize));
       }, options);
     } catch (err) {
       if (err instanceof NotAnalysableError) return notAnalysable(err.reasons);
