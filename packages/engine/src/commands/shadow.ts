@@ -65,7 +65,10 @@ async function readRecords(
 }
 
 /** Prints the report (text, or JSON with --json). */
-export async function shadowReport(flags: ShadowReportFlags, out = process.stdout): Promise<void> {
+export async function shadowReport(
+  flags: ShadowReportFlags,
+  out: { write(text: string): unknown } = process.stdout,
+): Promise<void> {
   const config = loadConfig({
     ...(flags.config ? { file: flags.config } : {}),
     overrides: [{ path: ['redis', 'url'], value: flags.redisUrl }],
