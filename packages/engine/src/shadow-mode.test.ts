@@ -35,7 +35,7 @@ const configWith = (shadow: unknown) =>
 function logger() {
   const lines: Array<{ fields: Record<string, unknown>; msg: string }> = [];
   const log = (fields: Record<string, unknown>, msg: string) => void lines.push({ fields, msg });
-  return { lines, info: log, warn: log } as never as { lines: typeof lines; info: typeof log; warn: typeof log };
+  return { lines, info: log, warn: log };
 }
 
 describe('model.shadow configuration', () => {

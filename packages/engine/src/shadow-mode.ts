@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { ConfigError, EcgcadError } from '@ecgcad/ecg';
 import { createPredictor, type InferLogger, modelTag, type Predictor, ShadowScorer } from '@ecgcad/infer';
 import type { EngineConfig } from './config.js';
-import type { Logger } from './logger.js';
 import type { ShadowMetrics } from './shadow-metrics.js';
 import { pairName, type ShadowStore } from './shadow-store.js';
 
@@ -43,7 +42,8 @@ export interface StartShadowOptions {
   /** The store for this model pair (from {@link shadowPairOf}). */
   store: (pair: string) => ShadowStore;
   metrics: ShadowMetrics;
-  logger: Pick<Logger, 'info' | 'warn'>;
+  /** pino or anything with info / warn (fields, message). */
+  logger: InferLogger;
 }
 
 /** The name of the live/shadow pair whose records the store keeps. */
