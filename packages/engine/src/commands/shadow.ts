@@ -75,7 +75,10 @@ export async function shadowReport(
   });
   const { records, source } = await readRecords(flags, config);
   const comparison = compareShadow(records);
-  out.write(flags.json ? `${JSON.stringify({ source, ...comparison })}\n` : formatShadowReport(comparison, source));
+  // JSON: a value the report cannot give (kappa of one-cell matrices, an empty vessel) is null, not left out.
+  const json = (): string =>
+    JSON.stringify({ source, ...comparison }, (_key, value) => (value === undefined ? null : value));
+  out.write(flags.json ? `${json()}\n` : formatShadowReport(comparison, source));
 }
 
 export function register(program: Command): void {
