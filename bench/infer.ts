@@ -14,7 +14,9 @@
  * maxBatch 1; the Predictor's ECG/s on synthetic 500 Hz 12-lead Ecgs (quality gate + prepare() on the JS thread
  * included); the cost of an occlusion-sensitivity map per ECG (attribution 'always', `--attribution-window S`,
  * default 1 s: 12 x 10 extra model rows for a 10 s ECG) against the plain Predictor on the same session, as ms per
- * ECG and as a ratio; and peak RSS. Model folders are generated under models/ when missing (the full one takes seconds).
+ * ECG and as a ratio; the cost of shadow mode (`model.shadow`: a second model scoring every ECG on the same
+ * prepared input) as the Predictor's ECG/s with a shadow over without, in alternating rounds; and peak RSS. Model
+ * folders are generated under models/ when missing (the full one takes seconds).
  *
  * On a machine with only node (e.g. a GPU box), bundle it and carry onnxruntime-node's linux-x64 files beside it:
  *   node_modules/esbuild/bin/esbuild bench/infer.ts --bundle --platform=node --format=esm --target=node20 \
@@ -38,9 +40,11 @@ import {
   type ExecutionProviderName,
   forwardReference,
   generateModelFolder,
+  type LoadedModel,
   loadModelFolder,
   NET1D_CONFIGS,
   Predictor,
+  ShadowScorer,
   syntheticModelInput,
 } from '@ecgcad/infer';
 import * as ort from 'onnxruntime-node';
@@ -109,6 +113,8 @@ interface ModelResult {
   meanBatch: number;
   peakRssMB: number;
   maxRelError: number | undefined;
+  /** Predictor ECG/s without and with a shadow model (same weights, other thresholds), medians over rounds. */
+  shadow: { plain: number; shadowed: number; roundRatio: number };
 }
 
 function median(xs: number[]): number {
@@ -347,8 +353,48 @@ async function runModel(config: string): Promise<ModelResult> {
     );
   }
 
+  // 4. Shadow mode: the same Predictor load with and without a shadow model (the same graph under another card
+  // version, as `ecgcad calibrate` writes one), in alternating rounds. The shadow has its own session.
+  const sessionOptions = { executionProviders: [ep], intraOpNumThreads: threads, intraOpSpinning: spinning };
+  const shadowModel: LoadedModel = {
+    ...model,
+    card: { ...model.card, version: `${model.card.version}-shadow` },
+    ref: { ...model.ref, version: `${model.ref.version}-shadow` },
+  };
+  const batching = { maxBatch: best.batch, maxDelayMs: 2, maxQueue: 100_000, timeoutMs: 600_000 };
+  const livePredictor = new Predictor(await createSession(model, sessionOptions), { batching });
+  const scorer = new ShadowScorer({
+    live: livePredictor,
+    shadow: new Predictor(await createSession(shadowModel, sessionOptions), { batching }),
+    onScored: () => {},
+  });
+  const plainRounds: number[] = [];
+  const shadowRounds: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const plain = (await saturate(4 * best.batch, (i) => livePredictor.predict(ecgs[i % ecgs.length] as Ecg))).ecgPerS;
+    const shadowed = (
+      await saturate(4 * best.batch, async (i) => {
+        const result = await scorer.predict(ecgs[i % ecgs.length] as Ecg);
+        await result.settle(true);
+      })
+    ).ecgPerS;
+    plainRounds.push(plain);
+    shadowRounds.push(shadowed);
+    process.stderr.write(
+      `  ${config}: shadow round ${r + 1}: without ${plain.toFixed(1)}, with shadow ${shadowed.toFixed(1)} ECG/s (ratio ${(shadowed / plain).toFixed(3)})\n`,
+    );
+  }
+  await scorer.close();
+  await livePredictor.close();
+  const shadow = {
+    plain: median(plainRounds),
+    shadowed: median(shadowRounds),
+    roundRatio: median(shadowRounds.map((x, i) => x / (plainRounds[i] as number))),
+  };
+
   return {
     model: `${model.ref.id} ${model.ref.version}`,
+    shadow,
     provider: session.provider,
     parameters: generated.parameters,
     gflopPerEcg: generated.flopsPerEcg / 1e9,
@@ -456,6 +502,10 @@ if (values.child) {
         `${fmt(a.msPerEcg, 1)} ms per ECG (CPU ${fmt(a.cpuMsPerEcg, 1)} ms), ${fmt(a.ecgPerS, 2)} ECG/s; ` +
         `${fmt(a.msPerEcg / (1000 / r.predictor), 1)}x the plain Predictor's ${fmt(1000 / r.predictor, 2)} ms per ECG ` +
         `(only ECGs attribution.when selects pay it)`,
+    );
+    console.log(
+      `  shadow mode (second model on the same prepared input): ${fmt(r.shadow.shadowed)} ECG/s vs ${fmt(r.shadow.plain)} without; ` +
+        `ratio ${fmt(r.shadow.shadowed / r.shadow.plain, 3)} (median of the per-round ratios ${fmt(r.shadow.roundRatio, 3)})`,
     );
     if (r.maxRelError !== undefined) {
       console.log(`  outputs vs float64 reference (2 ECGs): max relative error ${r.maxRelError.toExponential(2)}`);

@@ -16,6 +16,7 @@ import * as ptp from './commands/ptp.js';
 import * as run from './commands/run.js';
 import * as score from './commands/score.js';
 import * as serve from './commands/serve.js';
+import * as shadow from './commands/shadow.js';
 import * as status from './commands/status.js';
 import * as synth from './commands/synth.js';
 import * as testEhr from './commands/test-ehr.js';
@@ -49,6 +50,7 @@ const commands: Array<{ register(program: Command): void }> = [
   evaluate,
   ptp,
   monitor,
+  shadow,
 ];
 for (const command of commands) command.register(program);
 

@@ -273,6 +273,25 @@ export const configSchema = z
         instances: positiveInt.max(64).default(1),
         maxBatch: positiveInt.max(1024).default(16),
         maxDelayMs: z.number().min(0).max(1000).default(5),
+        /**
+         * Shadow mode (docs/OPERATIONS.md): a second model folder scores the same ECGs; its results go to metrics and
+         * the shadow store only, never to the EHR. Promotion: set `dir` to the shadow's folder, remove `shadow`.
+         */
+        shadow: z
+          .object({
+            /** The shadow model folder (e.g. a new version from `ecgcad calibrate`). */
+            dir: z.string().min(1),
+            /** Share of ECGs the shadow scores, picked by a hash of the ECG id (a replay scores the same set). */
+            fraction: z.number().min(0).max(1).default(1),
+            /** Shadow records kept in Redis (queued mode): this many days... */
+            retentionDays: z.number().positive().max(3660).default(90),
+            /** ...and at most this many per live/shadow model pair. */
+            maxRecords: positiveInt.default(1_000_000),
+            /** Embedded mode: the JSONL file of shadow records; default `<out>/shadow-results.jsonl`. */
+            file: z.string().min(1).optional(),
+          })
+          .strict()
+          .optional(),
       })
       .prefault({}),
     fhir: z
@@ -580,6 +599,7 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_EXECUTION_PROVIDERS: { path: ['model', 'providers'], parse: 'list' },
   ECGCAD_THREADS: { path: ['model', 'threads'], parse: 'int' },
   ECGCAD_INSTANCES: { path: ['model', 'instances'], parse: 'int' },
+  ECGCAD_SHADOW_MODEL_DIR: { path: ['model', 'shadow', 'dir'], parse: 'string' },
   ECGCAD_FHIR_URL: { path: ['fhir', 'url'], parse: 'string' },
   ECGCAD_APP_ENABLED: { path: ['app', 'enabled'], parse: 'bool' },
   ECGCAD_APP_CLIENT_ID: { path: ['app', 'clientId'], parse: 'string' },

@@ -15,7 +15,7 @@ import {
   retryPolicy,
 } from '@ecgcad/ecg';
 import { type DeliveryResult, deliverWithRetry, type FhirWriter } from '@ecgcad/fhir-writer';
-import type { Predictor } from '@ecgcad/infer';
+import type { Predictor, ShadowedPrediction, ShadowScorer } from '@ecgcad/infer';
 import { decodeEcg, type IntakeMeta } from '@ecgcad/ingest';
 import pLimit, { type LimitFunction } from 'p-limit';
 
@@ -35,6 +35,8 @@ export interface EmbeddedPipelineOptions {
   concurrency?: number;
   /** Called with each decoded ECG and its prediction (model monitoring); must not throw. */
   onPredicted?: (ecg: Ecg, prediction: Prediction) => void;
+  /** Shadow mode: scores with `predictor` (its live model) and a shadow model; only the live result is written. */
+  shadow?: ShadowScorer;
 }
 
 function messageOf(err: unknown): { code: string; reason: string } {
@@ -51,6 +53,7 @@ export class EmbeddedPipeline {
   private readonly retry: RetryPolicy;
   private readonly limit: LimitFunction;
   private readonly onPredicted: EmbeddedPipelineOptions['onPredicted'];
+  private readonly shadow: ShadowScorer | undefined;
   /** ECG id -> sha256 and source of the first input seen with it, to catch two documents that claim one id. */
   private readonly seen = new Map<string, { sha256: string; source: string }>();
 
@@ -60,6 +63,7 @@ export class EmbeddedPipeline {
     this.retry = retryPolicy(options.retry);
     this.limit = pLimit(options.concurrency ?? 32);
     this.onPredicted = options.onPredicted;
+    this.shadow = options.shadow;
   }
 
   /** Decodes, scores and writes one ECG. Never throws: every ending is an EcgOutcome. */
@@ -79,8 +83,13 @@ export class EmbeddedPipeline {
       }
       if (!first) this.seen.set(ecg.id, { sha256: ecg.source.sha256, source: meta.source });
       let prediction: Prediction;
+      let shadowed: ShadowedPrediction | undefined;
       try {
-        prediction = await deliverWithRetry(() => this.predictor.predict(ecg), this.retry);
+        if (this.shadow) {
+          const shadow = this.shadow;
+          shadowed = await deliverWithRetry(() => shadow.predict(ecg), this.retry);
+          prediction = shadowed.prediction;
+        } else prediction = await deliverWithRetry(() => this.predictor.predict(ecg), this.retry);
       } catch (err) {
         const { code, reason } = messageOf(err);
         return { kind: 'failed', source: meta.source, ecgId: ecg.id, stage: 'infer', reason: `${code}: ${reason}` };
@@ -88,8 +97,10 @@ export class EmbeddedPipeline {
       this.onPredicted?.(ecg, prediction);
       try {
         const delivery = await deliverWithRetry(() => this.writer.write(prediction, ecg), this.retry);
+        await shadowed?.settle(true);
         return { kind: 'done', source: meta.source, ecgId: ecg.id, prediction, delivery };
       } catch (err) {
+        await shadowed?.settle(false);
         const { code, reason } = messageOf(err);
         const note = isTransient(err) ? ' (gave up after retries)' : '';
         return {
@@ -105,6 +116,7 @@ export class EmbeddedPipeline {
 
   /** Waits for work in flight and releases the model session. */
   async close(): Promise<void> {
+    await this.shadow?.close();
     await this.predictor.close();
   }
 }

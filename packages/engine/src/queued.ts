@@ -49,6 +49,9 @@ import {
   openQueues,
   waitReady,
 } from './redis.js';
+import { ShadowMetrics } from './shadow-metrics.js';
+import { startShadow } from './shadow-mode.js';
+import { RedisShadowStore } from './shadow-store.js';
 import { predictorFromConfig, writerFromConfig } from './stages.js';
 
 /** Options of {@link startQueuedEngine}. */
@@ -225,9 +228,21 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
             onError: (err) => logger.warn({ error: err.message }, 'drift window write failed'),
           })
         : undefined;
+      const shadowSettings = config.model.shadow;
+      const shadow = shadowSettings
+        ? await startShadow({
+            config,
+            live: predictor,
+            metrics: new ShadowMetrics(metrics.registry),
+            logger,
+            store: (pair) => new RedisShadowStore(producer, { prefix: config.redis.prefix, pair, ...shadowSettings }),
+          })
+        : undefined;
+      if (shadow) closers.push(() => shadow.close());
       workers.infer = startInferWorker({
         ...common,
         predictor,
+        ...(shadow ? { shadow } : {}),
         ...(monitor ? { onPredicted: (ecg, prediction) => monitor.observe(ecg, prediction) } : {}),
         payloads: workerPayloads,
         writeQueue: workerQueues.write,

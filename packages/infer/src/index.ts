@@ -15,3 +15,6 @@ export * from './net1d/synthetic.js';
 export * from './onnx-graph.js';
 export * from './predictor.js';
 export * from './session.js';
+export * from './shadow.js';
+export * from './shadow-compare.js';
+export * from './shadow-sample.js';

@@ -49,6 +49,15 @@ export interface PredictorOptions {
   attribution?: AttributionOptions;
 }
 
+/** Per-call options of Predictor.predict(). */
+export interface PredictOptions extends SubmitOptions {
+  /**
+   * Sees the prepared model input once it sits in the batch tensor (a view: copy it before returning). Shadow mode
+   * scores the same input with a second model instead of preparing the ECG twice.
+   */
+  onPrepared?: (input: Float32Array) => void;
+}
+
 /** Turns Ecgs into Predictions with one model session. */
 export class Predictor {
   readonly model: LoadedModel;
@@ -79,7 +88,7 @@ export class Predictor {
    * Scores one ECG (`options.timeoutMs` overrides the batcher's per-request timeout). Resolves with a `not-analysable` Prediction when the quality gate refuses the record;
    * rejects with TransientError for batcher faults (full queue, timeout, failed run), which a retry may fix.
    */
-  async predict(ecg: Ecg, options: SubmitOptions = {}): Promise<Prediction> {
+  async predict(ecg: Ecg, options: PredictOptions = {}): Promise<Prediction> {
     const { card, ref } = this.model;
     const ecgSummary = summarizeEcg(ecg);
     const verdict = assessQuality(ecg, card.input, this.quality);
@@ -101,6 +110,7 @@ export class Predictor {
       probs = await this.batcher.submit((batch, offset) => {
         prepare(ecg, card.input, batch, offset, prepareOptions);
         if (keepInput) input = batch.slice(offset, offset + this.model.inputSize);
+        options.onPrepared?.(batch.subarray(offset, offset + this.model.inputSize));
       }, options);
     } catch (err) {
       if (err instanceof NotAnalysableError) return notAnalysable(err.reasons);

@@ -19,6 +19,7 @@ import {
 } from '@ecgcad/ecg';
 import { type Queue, type StageWorkerOptions, stageJobOptions, startStageWorker, type Worker } from '@ecgcad/queue';
 import type { Predictor } from './predictor.js';
+import type { ShadowScorer } from './shadow.js';
 
 /** What an `ecg.infer` job returns (kept with the completed job; read by the status endpoint). */
 export interface InferJobResult {
@@ -45,6 +46,8 @@ export interface InferWorkerOptions extends StageWorkerOptions {
   handOverPayloads?: boolean;
   /** Called with each decoded ECG and its prediction (model monitoring); must not throw. */
   onPredicted?: (ecg: Ecg, prediction: Prediction) => void;
+  /** Shadow mode: scores with `predictor` (its live model) and a shadow model; only the live result is written. */
+  shadow?: ShadowScorer;
 }
 
 /** Starts the `ecg.infer` worker. Close it with `worker.close()` (waits for active jobs). */
@@ -71,12 +74,15 @@ export function startInferWorker(options: InferWorkerOptions): Worker<InferJobDa
           throw new PermanentError('the ECG payload is missing or expired from the payload store');
         }
         const ecg = decodeEcgPayload(bytes);
-        const prediction = await options.predictor.predict(ecg);
+        const shadowed = options.shadow ? await options.shadow.predict(ecg) : undefined;
+        const prediction = shadowed ? shadowed.prediction : await options.predictor.predict(ecg);
         const handOver = options.handOverPayloads === true;
         const data: WriteJobData = handOver ? { prediction, payloadKey } : { prediction };
         await options.writeQueue.add('write', data, { ...writeOptions, jobId: writeId });
         options.onPredicted?.(ecg, prediction);
         if (deletePayloads && !handOver) await options.payloads.delete(payloadKey);
+        // After the hand-over: the shadow never holds up the live result (settle never rejects).
+        await shadowed?.settle(true);
         return { result: { status: prediction.status, writeJobId: writeId }, ecgId, detail: prediction.status };
       },
     },

@@ -9,9 +9,14 @@ import { join, resolve } from 'node:path';
 import { type Ecg, synthesizeEcg } from '@ecgcad/ecg';
 import { writeAecg, writeDicomEcg } from '@ecgcad/ingest';
 import { type Command, InvalidArgumentError } from 'commander';
+import { Registry } from 'prom-client';
 import { type EngineConfig, loadConfig } from '../config.js';
 import { type EcgOutcome, EmbeddedPipeline, expandPaths, runFiles } from '../embedded.js';
+import { createLogger } from '../logger.js';
 import { formatProblems, formatTable, ProgressLine } from '../report.js';
+import { ShadowMetrics } from '../shadow-metrics.js';
+import { shadowFileOf, startShadow } from '../shadow-mode.js';
+import { JsonlShadowStore } from '../shadow-store.js';
 import { predictorFromConfig, writerFromConfig } from '../stages.js';
 
 /** Flags of `ecgcad run`. */
@@ -47,8 +52,23 @@ function configFrom(flags: RunFlags): EngineConfig {
 export async function runCommand(paths: string[], flags: RunFlags, out = process.stdout): Promise<RunSummary> {
   const config = configFrom(flags);
   const files = await expandPaths(paths);
+  const predictor = await predictorFromConfig(config);
+  // Shadow mode: the shadow's records go to a JSONL file (`ecgcad shadow report --file`), never to the sink.
+  let compared = 0;
+  const shadowFile = shadowFileOf(config);
+  const shadow = await startShadow({
+    config,
+    live: predictor,
+    metrics: new ShadowMetrics(new Registry()),
+    logger: createLogger(config.log.level === 'info' ? 'warn' : config.log.level),
+    store: () => {
+      const store = new JsonlShadowStore(shadowFile);
+      return { records: () => store.records(), append: (r) => store.append(r).then(() => void compared++) };
+    },
+  });
   const pipeline = new EmbeddedPipeline({
-    predictor: await predictorFromConfig(config),
+    predictor,
+    ...(shadow ? { shadow } : {}),
     writer: writerFromConfig(config),
     retry: config.retry,
     ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
@@ -74,6 +94,11 @@ export async function runCommand(paths: string[], flags: RunFlags, out = process
   out.write(
     `${files.length} input(s): ${summary.written} Bundle(s) written ${target}, ${summary.refused} refused, ${summary.failed} failed\n`,
   );
+  if (shadow) {
+    out.write(
+      `shadow: ${compared} ECG(s) also scored by ${shadow.shadow.model.ref.id}@${shadow.shadow.model.ref.version} (not written), recorded in ${resolve(shadowFile)}: ecgcad shadow report --file <that file>\n`,
+    );
+  }
   return summary;
 }
 
