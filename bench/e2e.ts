@@ -7,7 +7,7 @@
  * of the engine process and of the EHR process during the end-to-end phase.
  *
  *   npx turbo run build && npx tsx bench/e2e.ts [--count 400] [--model models/ecgcad-net1d-full] [--threads N]
- *     [--peers child|in-process] [--profile DIR]
+ *     [--peers child|in-process] [--profile DIR] [--validation fast|full]
  *
  * The test EHR stands for the hospital's EHR and the HTTP sender for the carts: separate systems. By default each
  * runs in a child process of its own (`--peers child`), as storescu always does, so the EHR's R4 validation and
@@ -251,6 +251,7 @@ async function runBench(): Promise<void> {
       { path: ['fhir', 'unidentified'], value: 'placeholder' },
       { path: ['model', 'dir'], value: MODEL_DIR },
       { path: ['model', 'threads'], value: THREADS },
+      { path: ['fhir', 'validation'], value: arg('--validation') },
     ],
   });
 

@@ -43,6 +43,25 @@ describe('queued intake (real Redis)', () => {
     expect(await inferQueue.getJobCounts('waiting')).toMatchObject({ waiting: 1 });
   });
 
+  it('a resend or a refused document leaves the stored payloads as they were (nothing written for nothing)', async () => {
+    const payloads = new MemoryPayloadStore();
+    const [doc, other] = twoDocuments(`intake-payload-${randomUUID()}`);
+    await enqueueEcg(doc, { inferQueue, payloads });
+    const job = (await inferQueue.getJobs(['waiting'])).find((j) => j.data.ecgId === doc.id);
+    const key = job!.data.payloadKey;
+    const first = await payloads.get(key);
+    // The resend (another receipt time, so other payload bytes) must not replace the waiting job's payload.
+    const resend = { ...doc, source: { ...doc.source, receivedAt: '2030-01-01T00:00:00.000Z' } };
+    expect(await enqueueEcg(resend, { inferQueue, payloads })).toEqual({ ecgId: doc.id, duplicate: true });
+    expect(await payloads.get(key)).toEqual(first);
+    await expect(enqueueEcg(other, { inferQueue, payloads })).rejects.toBeInstanceOf(DuplicateIdError);
+    expect(payloads.size).toBe(1);
+    // The job's payload already gone (the infer worker deletes it once handed over): a resend writes none back.
+    await payloads.delete(key);
+    expect(await enqueueEcg(doc, { inferQueue, payloads })).toEqual({ ecgId: doc.id, duplicate: true });
+    expect(payloads.size).toBe(0);
+  });
+
   it('two first deliveries racing: exactly one is taken, and its job reads its own waveform', async () => {
     for (let round = 0; round < 5; round++) {
       const payloads = new MemoryPayloadStore();

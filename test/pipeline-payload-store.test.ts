@@ -26,6 +26,14 @@ describe('RedisPayloadStore (Redis on 127.0.0.1:6379)', () => {
     expect(await store.get('ecg:1')).toBeUndefined();
   });
 
+  it('putIfAbsent() stores only where nothing is, with the TTL, and says whether it did', async () => {
+    const store = new RedisPayloadStore(redis, { prefix, ttlS: 60 });
+    expect(await store.putIfAbsent('ecg:nx', new Uint8Array([1, 2]))).toBe(true);
+    expect(await store.putIfAbsent('ecg:nx', new Uint8Array([3, 4]))).toBe(false);
+    expect([...((await store.get('ecg:nx')) ?? [])]).toEqual([1, 2]);
+    expect(await redis.ttl(`${prefix}ecg:nx`)).toBeGreaterThan(50);
+  });
+
   it('keep() resets the TTL from now (a failed or replayed job keeps its payload) and says when it is gone', async () => {
     const store = new RedisPayloadStore(redis, { prefix, ttlS: 600 });
     await store.put('ecg:keep', new Uint8Array([1, 2, 3]));

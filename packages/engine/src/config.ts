@@ -318,6 +318,11 @@ export const configSchema = z
          * Default false: patient data and client credentials go to the EHR over https only.
          */
         allowInsecureHttp: z.boolean().default(false),
+        /**
+         * R4 validation of each Bundle before it leaves: `fast` (default; a compiled walk, with @medplum/core's full
+         * validation for anything it cannot vouch for: same verdicts) or `full` (@medplum/core on every resource).
+         */
+        validation: z.enum(['fast', 'full']).default('fast'),
       })
       .superRefine((fhir, ctx) => {
         if (fhir.allowInsecureHttp) return;
@@ -613,6 +618,7 @@ export const ENV_KEYS: Record<string, { path: string[]; parse: 'string' | 'int' 
   ECGCAD_FHIR_SCOPE: { path: ['fhir', 'auth', 'scope'], parse: 'string' },
   ECGCAD_FHIR_ALLOW_HTTP: { path: ['fhir', 'allowInsecureHttp'], parse: 'bool' },
   ECGCAD_FHIR_WAVEFORM: { path: ['fhir', 'waveform'], parse: 'bool' },
+  ECGCAD_FHIR_VALIDATION: { path: ['fhir', 'validation'], parse: 'string' },
   ECGCAD_OUT: { path: ['out'], parse: 'string' },
   ECGCAD_REJECTED_DIR: { path: ['rejectedDir'], parse: 'string' },
   ECGCAD_HTTP_HOST: { path: ['http', 'host'], parse: 'string' },

@@ -68,7 +68,12 @@ export function writerFromConfig(config: EngineConfig, sink: BundleSink = sinkFr
     ...(config.fhir.timeZone ? { timeZone: config.fhir.timeZone } : {}),
     waveform: config.fhir.waveform,
   };
-  return new FhirWriter({ sink, ...options, ...(config.ptp.enabled ? { ptp: ptpFromConfig(config, sink) } : {}) });
+  return new FhirWriter({
+    sink,
+    ...options,
+    validation: config.fhir.validation,
+    ...(config.ptp.enabled ? { ptp: ptpFromConfig(config, sink) } : {}),
+  });
 }
 
 /** The PTP options of the writer: the EHR client reads, the matrix file is read and checked now. */

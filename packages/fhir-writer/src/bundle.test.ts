@@ -89,6 +89,7 @@ describe('buildBundle', () => {
       fc.property(predictionArb, (prediction) => {
         const bundle = buildBundle(prediction);
         expect(bundleIssues(bundle)).toEqual([]);
+        expect(bundleIssues(bundle, { mode: 'full' })).toEqual([]);
         expect(schema.validate(bundle)).toEqual([]);
       }),
       { numRuns: 60 },
@@ -291,6 +292,7 @@ describe('buildBundle', () => {
           try {
             const bundle = buildBundle(candidate as Prediction);
             expect(bundleIssues(bundle)).toEqual([]);
+            expect(bundleIssues(bundle, { mode: 'full' })).toEqual([]);
           } catch (err) {
             expect(err).toBeInstanceOf(PermanentError);
           }

@@ -5,6 +5,7 @@ export * from './bundle.js';
 export * from './client.js';
 export * from './codes.js';
 export * from './example.js';
+export { fastResourceValid } from './fast-validate.js';
 export * from './file-sink.js';
 export * from './http.js';
 export * from './ids.js';

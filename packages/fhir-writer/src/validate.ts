@@ -35,6 +35,7 @@ import {
   SYSTEMS,
   VESSEL_OUTCOMES,
 } from './codes.js';
+import { fastResourceValid } from './fast-validate.js';
 import { tokenQuery } from './ids.js';
 import { waveformIssues } from './waveform.js';
 
@@ -71,9 +72,27 @@ export function loadR4Definitions(options: { searchParameters?: boolean } = {}):
   }
 }
 
+/**
+ * How R4 structure is checked. `fast` (the default): a compiled walk vouches for the resource, and only what it
+ * cannot vouch for goes through @medplum/core's validateResource, so the verdicts are the same (fast-validate.ts).
+ * `full`: validateResource on every resource, as before (for comparison, or to rule the fast path out).
+ */
+export type ValidationMode = 'fast' | 'full';
+
+/** Options of the Bundle and resource checks. */
+export interface ValidationOptions {
+  /** Default `fast`. */
+  mode?: ValidationMode;
+}
+
 /** R4 StructureDefinition validation of one resource; returns error messages prefixed with `where` (empty if valid). */
-export function structuralIssues(resource: Resource, where: string = resource.resourceType): string[] {
+export function structuralIssues(
+  resource: Resource,
+  where: string = resource.resourceType,
+  options: ValidationOptions = {},
+): string[] {
   loadR4Definitions();
+  if (options.mode !== 'full' && fastResourceValid(resource)) return [];
   try {
     const issues = validateResource(resource);
     return issues.filter((i) => i.severity === 'error' || i.severity === 'fatal').map((i) => describeIssue(where, i));
@@ -94,10 +113,10 @@ function describeIssue(where: string, issue: OperationOutcomeIssue): string {
 }
 
 /** All issues of a Bundle the writer built: R4 structure of every resource plus the project's own checks. */
-export function bundleIssues(bundle: Bundle): string[] {
+export function bundleIssues(bundle: Bundle, options: ValidationOptions = {}): string[] {
   const issues: string[] = [];
   const shell: Bundle = { ...bundle, entry: (bundle.entry ?? []).map(({ resource: _r, ...rest }) => rest) };
-  issues.push(...structuralIssues(shell, 'Bundle'));
+  issues.push(...structuralIssues(shell, 'Bundle', options));
   if (bundle.type !== 'transaction') issues.push('Bundle: type must be transaction');
   const entries = bundle.entry ?? [];
   if (entries.length === 0) issues.push('Bundle: has no entries');
@@ -124,7 +143,7 @@ export function bundleIssues(bundle: Bundle): string[] {
       issues.push(`${where}: has no resource`);
       return;
     }
-    issues.push(...structuralIssues(resource, where));
+    issues.push(...structuralIssues(resource, where, options));
     issues.push(...requestIssues(where, entry.request, resource));
     for (const ref of collectReferences(resource)) {
       if (ref.startsWith('urn:uuid:') && !fullUrls.has(ref)) {
@@ -152,8 +171,8 @@ export function bundleIssues(bundle: Bundle): string[] {
 }
 
 /** Throws FhirValidationError listing every issue when the Bundle is not fit to send. */
-export function validateBundle(bundle: Bundle): void {
-  const issues = bundleIssues(bundle);
+export function validateBundle(bundle: Bundle, options: ValidationOptions = {}): void {
+  const issues = bundleIssues(bundle, options);
   if (issues.length > 0) throw new FhirValidationError(issues);
 }
 

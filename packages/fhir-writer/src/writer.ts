@@ -11,7 +11,7 @@ import { assessPtp, type PtpAssessment, type ReportedPtpModel } from './ptp.js';
 import { DEFAULT_PTP_INPUT_OPTIONS, derivePtpInputs, type PtpInputOptions, type PtpSources } from './ptp-inputs.js';
 import { type FhirSearcher, readPtpSources } from './ptp-reader.js';
 import type { BundleSink, DeliveryResult } from './sink.js';
-import { loadR4Definitions, validateBundle } from './validate.js';
+import { loadR4Definitions, type ValidationMode, validateBundle } from './validate.js';
 
 /** Pre-test probability in live operation: where to read its inputs and how to combine it with the AI strata. */
 export interface PtpWriterOptions {
@@ -31,6 +31,8 @@ export interface FhirWriterOptions extends WriterOptions {
   sink: BundleSink;
   /** When set, scored predictions carry the pre-test probability and the combined category per vessel. */
   ptp?: PtpWriterOptions;
+  /** R4 validation before delivery: `fast` (default, same verdicts as `full`) or `full` (see validate.ts). */
+  validation?: ValidationMode;
 }
 
 /** A delivery, plus what happened to the PTP (input names only: no patient data). */
@@ -54,9 +56,10 @@ export class FhirWriter {
   private readonly ptp: PtpWriterOptions | undefined;
   /** True when the ECG Observation carries the leads (option `waveform`, default true). */
   readonly waveform: boolean;
+  private readonly validation: ValidationMode;
 
   constructor(options: FhirWriterOptions) {
-    const { sink, ptp, ...builderOptions } = options;
+    const { sink, ptp, validation, ...builderOptions } = options;
     if (builderOptions.timeZone !== undefined) {
       try {
         new Intl.DateTimeFormat('en-US', { timeZone: builderOptions.timeZone });
@@ -68,6 +71,7 @@ export class FhirWriter {
     this.builderOptions = builderOptions;
     this.ptp = ptp;
     this.waveform = builderOptions.waveform ?? true;
+    this.validation = validation ?? 'fast';
     // Load the R4 definitions now (about 0.7 s) rather than on the first job.
     loadR4Definitions();
   }
@@ -78,7 +82,7 @@ export class FhirWriter {
    */
   bundleFor(prediction: Prediction, ptp?: PtpAssessment, waveform?: WaveformInput): Bundle {
     const bundle = buildBundle(prediction, this.builderOptions, ptp, waveform);
-    validateBundle(bundle);
+    validateBundle(bundle, { mode: this.validation });
     return bundle;
   }
 

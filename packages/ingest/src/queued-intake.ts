@@ -54,20 +54,29 @@ export async function enqueueEcg(
   options: Pick<QueuedIntakeOptions, 'inferQueue' | 'payloads' | 'retry'>,
 ): Promise<IntakeReceipt> {
   const jobId = ecgJobId(ecg.id);
-  const existing = await redisCall('look up the job', () => options.inferQueue.getJob(jobId));
+  // The payload key names the document (id and bytes), so a concurrent document with the same id cannot
+  // overwrite this one's waveform; whichever job BullMQ keeps, its payload is its own.
+  const key = payloadKey('ecg', `${ecg.id}\n${ecg.source.sha256}`);
+  const payload = encodeEcgPayload(ecg);
+  // The job look-up and a write of the payload where none is go out together (one round trip, not two). The write
+  // never touches a payload that is there (another delivery's job may own it); what it stored for nothing is
+  // removed again below.
+  const [existing, wrote] = await Promise.all([
+    redisCall('look up the job', () => options.inferQueue.getJob(jobId)),
+    options.payloads.putIfAbsent(key, payload),
+  ]);
   if (existing) {
     const state = await redisCall('read the job state', () => existing.getState());
     if (state !== 'failed' && state !== 'unknown') {
+      if (wrote) await options.payloads.delete(key);
       const earlier = (existing.data as Partial<InferJobData> | undefined)?.sha256;
       if (earlier && earlier !== ecg.source.sha256) throw new DuplicateIdError();
       return { ecgId: ecg.id, duplicate: true };
     }
     if (state === 'failed') await redisCall('replace a failed job', () => existing.remove());
   }
-  // The payload key names the document (id and bytes), so a concurrent document with the same id cannot
-  // overwrite this one's waveform; whichever job BullMQ keeps, its payload is its own.
-  const key = payloadKey('ecg', `${ecg.id}\n${ecg.source.sha256}`);
-  await options.payloads.put(key, encodeEcgPayload(ecg));
+  // A copy left there (a failed job's, or a job's gone before its payload expired) is replaced, as any resend did.
+  if (!wrote) await options.payloads.put(key, payload);
   const data: InferJobData = {
     ecgId: ecg.id,
     sha256: ecg.source.sha256,

@@ -37,6 +37,11 @@ export class RedisPayloadStore implements PayloadStore {
     );
   }
 
+  async putIfAbsent(key: string, bytes: Uint8Array): Promise<boolean> {
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return (await this.call('store', () => this.redis.set(this.prefix + key, buffer, 'EX', this.ttlS, 'NX'))) === 'OK';
+  }
+
   async get(key: string): Promise<Uint8Array | undefined> {
     const value = await this.call('read', () => this.redis.getBuffer(this.prefix + key));
     return value === null ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);

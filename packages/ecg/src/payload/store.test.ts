@@ -20,4 +20,11 @@ describe('MemoryPayloadStore', () => {
     expect(await store.get('k')).toBeUndefined();
     expect(store.size).toBe(0);
   });
+
+  it('putIfAbsent stores only where nothing is', async () => {
+    const store = new MemoryPayloadStore();
+    expect(await store.putIfAbsent('k', Uint8Array.from([1]))).toBe(true);
+    expect(await store.putIfAbsent('k', Uint8Array.from([2]))).toBe(false);
+    expect(Array.from((await store.get('k'))!)).toEqual([1]);
+  });
 });

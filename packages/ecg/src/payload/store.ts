@@ -9,6 +9,11 @@ import { createHash } from 'node:crypto';
 export interface PayloadStore {
   /** Stores bytes under `key`, replacing what was there. */
   put(key: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Stores bytes under `key` only when nothing is there; true when it stored them. Lets the intake write a payload
+   * in the same round trip as its job look-up without touching a payload another job already owns.
+   */
+  putIfAbsent(key: string, bytes: Uint8Array): Promise<boolean>;
   /** The bytes under `key`, or undefined when absent or expired. */
   get(key: string): Promise<Uint8Array | undefined>;
   /** Removes `key` (no error when absent). */
@@ -32,6 +37,12 @@ export class MemoryPayloadStore implements PayloadStore {
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
     this.map.set(key, bytes.slice());
+  }
+
+  async putIfAbsent(key: string, bytes: Uint8Array): Promise<boolean> {
+    if (this.map.has(key)) return false;
+    this.map.set(key, bytes.slice());
+    return true;
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {

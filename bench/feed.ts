@@ -1,0 +1,262 @@
+/**
+ * Feed benchmark: how fast a feed-only ecgcad process (`ecgcad serve --stages none`: feeds + ops endpoints, each ECG
+ * made durable in Redis before the ack, no stage workers) takes ECGs in, against receivers that do nothing with them.
+ *
+ *   C-STORE: dcmtk storescu (TCP_NODELAY=1) sends N synthetic 12-lead DICOM files to `storescp --ignore` and to the
+ *   feed-only process: one association with all files, then 4 concurrent associations (N/4 files each).
+ *   POST /ecg: the same files over HTTP (keep-alive, 1 then 4 in flight) to the feed-only process and to a bare
+ *   fastify handler that only reads the body.
+ *
+ * Prints files/s of each and the ratios (same run, same files, same machine), plus the feed process's CPU ms per
+ * file. Run after `npx turbo run build` (it starts packages/engine/dist/cli.js):
+ * `npx tsx bench/feed.ts [--count 300] [--profile DIR]` (--profile: a V8 CPU profile of the feed process in DIR).
+ * Redis on 127.0.0.1:6379 must be up; the run uses its own key prefix and deletes it afterwards.
+ */
+import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { QUEUE_NAMES, synthesizeEcg } from '@ecgcad/ecg';
+import { writeDicomEcg } from '@ecgcad/ingest';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { dropPrefix } from '../test/pipeline-support.js';
+
+const ROLE_ENV = 'ECGCAD_BENCH_FEED_ROLE';
+const API_KEY = 'bench-key-0123456789abcdef';
+
+if (process.env[ROLE_ENV] === 'bare') {
+  await runBareHttp();
+} else {
+  await runBench();
+}
+
+/** The bare HTTP receiver: fastify, reads the body of POST /ecg and answers 202. */
+async function runBareHttp(): Promise<void> {
+  const { default: fastify } = await import('fastify');
+  const app = fastify({ bodyLimit: 64 * 1024 * 1024 });
+  app.addContentTypeParser('application/dicom', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.post('/ecg', async (request, reply) => {
+    reply.code(202).send({ bytes: (request.body as Buffer).length });
+  });
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  process.send?.({ url: address });
+}
+
+function arg(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at > 0 ? process.argv[at + 1] : undefined;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** utime + stime of a process, in ms (Linux /proc). */
+async function cpuMsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function runBench(): Promise<void> {
+  const COUNT = Number(arg('--count') ?? 300);
+  const PROFILE_DIR = arg('--profile');
+  const run = promisify(execFile);
+  const tag = randomUUID().slice(0, 8);
+  const prefix = `{ecgcad-bench-feed-${tag}}`;
+  const dir = await mkdtemp(join(tmpdir(), 'ecgcad-bench-feed-'));
+  const children: ChildProcess[] = [];
+  const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
+  await redis.connect();
+
+  try {
+    // N distinct synthetic 10 s 12-lead ECGs at 500 Hz (the synth generator, as `ecgcad synth --fast` writes them).
+    // The intake deduplicates by SOP Instance UID, so every timed ecgcad run gets fresh UIDs (same length, swapped
+    // in place in the bytes) and each of its files is a new job.
+    const stem = `1.2.826.0.1.3680043.8.498.${Date.now()}`;
+    const uid = (round: number, i: number) => `${stem}.1${String(round).padStart(2, '0')}${String(i).padStart(6, '0')}`;
+    const paths: string[] = [];
+    const bodies: Buffer[] = [];
+    for (let i = 0; i < COUNT; i++) {
+      const ecg = synthesizeEcg({ seed: 7000 + i, fast: true });
+      bodies.push(Buffer.from(writeDicomEcg({ ...ecg, id: uid(0, i) })));
+      paths.push(join(dir, `synth-${i}.dcm`));
+    }
+    let round = 0;
+    const nextRound = async (): Promise<void> => {
+      const from = round;
+      round++;
+      for (let i = 0; i < COUNT; i++) {
+        const body = bodies[i] as Buffer;
+        const [a, b] = [Buffer.from(uid(from, i)), Buffer.from(uid(round, i))];
+        for (let at = body.indexOf(a); at >= 0; at = body.indexOf(a, at + a.length)) b.copy(body, at);
+        await writeFile(paths[i] as string, body);
+      }
+    };
+    await nextRound();
+    const fileKb = bodies.reduce((s, b) => s + b.length, 0) / COUNT / 1024;
+
+    /** Seconds for `associations` concurrent storescu runs (one association each) to send every file. */
+    const storescu = async (port: number, associations: number): Promise<number> => {
+      const shares = Array.from({ length: associations }, (_, a) => paths.filter((_, i) => i % associations === a));
+      const started = performance.now();
+      await Promise.all(
+        shares.map((share) =>
+          run('storescu', ['-aec', 'ECGCAD', '-nh', '127.0.0.1', String(port), ...share], {
+            env: { ...process.env, TCP_NODELAY: '1' },
+            maxBuffer: 16 * 1024 * 1024,
+          }),
+        ),
+      );
+      return (performance.now() - started) / 1000;
+    };
+
+    /** Seconds to POST every body to `url`/ecg, `inFlight` at a time (fetch keeps connections alive). */
+    const post = async (url: string, inFlight: number, count = bodies.length): Promise<number> => {
+      let next = 0;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: inFlight }, async () => {
+          while (next < count) {
+            const body = bodies[next++] as Buffer;
+            const response = await fetch(`${url}/ecg`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/dicom', 'x-api-key': API_KEY },
+              body,
+            });
+            await response.arrayBuffer();
+            if (response.status !== 202) throw new Error(`POST ${url}/ecg answered ${response.status}`);
+          }
+        }),
+      );
+      return (performance.now() - started) / 1000;
+    };
+
+    // Receivers: storescp --ignore, the bare fastify handler, the feed-only ecgcad process.
+    const scpPort = await freePort();
+    // dcmtk reads TCP_NODELAY on both ends; without it the SCP's delayed ACKs cap it near 25 files/s.
+    const storescp = spawn('storescp', ['--ignore', '-aet', 'ECGCAD', String(scpPort)], {
+      stdio: 'ignore',
+      env: { ...process.env, TCP_NODELAY: '1' },
+    });
+    children.push(storescp);
+    const bare = fork(fileURLToPath(import.meta.url), [], {
+      env: { ...process.env, [ROLE_ENV]: 'bare' },
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    children.push(bare);
+    const bareUrl = await new Promise<string>((resolve) =>
+      bare.once('message', (m: { url: string }) => resolve(m.url)),
+    );
+
+    const httpPort = await freePort();
+    const dimsePort = await freePort();
+    const cli = fileURLToPath(new URL('../packages/engine/dist/cli.js', import.meta.url));
+    const profile = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
+    const feed = spawn(process.execPath, [...profile, cli, 'serve', '--stages', 'none'], {
+      env: {
+        ...process.env,
+        ECGCAD_REDIS_PREFIX: prefix,
+        ECGCAD_HTTP_HOST: '127.0.0.1',
+        ECGCAD_HTTP_PORT: String(httpPort),
+        ECGCAD_DIMSE_HOST: '127.0.0.1',
+        ECGCAD_DIMSE_PORT: String(dimsePort),
+        ECGCAD_API_KEYS: API_KEY,
+        ECGCAD_REJECTED_DIR: join(dir, 'rejected'),
+        ECGCAD_OUT: join(dir, 'out'),
+        ECGCAD_LOG_LEVEL: 'error',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.push(feed);
+    const feedUrl = `http://127.0.0.1:${httpPort}`;
+    await waitFor(async () => (await fetch(`${feedUrl}/readyz`)).status === 200, 'the feed-only process');
+    await waitFor(async () => {
+      await run('echoscu', ['-aec', 'ECGCAD', '127.0.0.1', String(dimsePort)]);
+      return true;
+    }, 'its C-STORE SCP');
+    await waitFor(async () => {
+      await run('echoscu', ['-aec', 'ECGCAD', '127.0.0.1', String(scpPort)]);
+      return true;
+    }, 'storescp');
+
+    // Warm-up: a few files each way, so neither side pays for JIT or connection set-up in the timed runs.
+    const warm = paths.slice(0, 5);
+    await run('storescu', ['-aec', 'ECGCAD', '-nh', '127.0.0.1', String(dimsePort), ...warm]);
+    await run('storescu', ['-aec', 'ECGCAD', '-nh', '127.0.0.1', String(scpPort), ...warm]);
+    await nextRound(); // the C-STORE warm-up took this round's first UIDs (a repeat is answered 409)
+    await post(feedUrl, 1, 5);
+    await post(bareUrl, 1, 5);
+
+    const load = loadavg()[0] ?? Number.NaN;
+    const feedPid = feed.pid as number;
+    // Interleaved: reference, ecgcad, reference, ecgcad per case, so load changes hit both alike (best of two kept).
+    const rate = (seconds: number) => COUNT / seconds;
+    const results: Record<string, { ref: number; ecgcad: number; cpuMs: number }> = {};
+    const cases: [string, () => Promise<number>, () => Promise<number>][] = [
+      ['C-STORE, 1 association', () => storescu(scpPort, 1), () => storescu(dimsePort, 1)],
+      ['C-STORE, 4 associations', () => storescu(scpPort, 4), () => storescu(dimsePort, 4)],
+      ['POST /ecg, 1 in flight', () => post(bareUrl, 1), () => post(feedUrl, 1)],
+      ['POST /ecg, 4 in flight', () => post(bareUrl, 4), () => post(feedUrl, 4)],
+    ];
+    for (const [name, reference, ecgcad] of cases) {
+      const r = { ref: 0, ecgcad: 0, cpuMs: Number.POSITIVE_INFINITY };
+      for (let round = 0; round < 2; round++) {
+        r.ref = Math.max(r.ref, rate(await reference()));
+        await nextRound();
+        const cpu0 = await cpuMsOf(feedPid);
+        r.ecgcad = Math.max(r.ecgcad, rate(await ecgcad()));
+        r.cpuMs = Math.min(r.cpuMs, ((await cpuMsOf(feedPid)) - cpu0) / COUNT);
+      }
+      results[name] = r;
+    }
+    const inferQueue = new Queue(QUEUE_NAMES.infer, { connection: redis, prefix });
+    const waiting = await inferQueue.getJobCountByTypes('wait', 'prioritized', 'delayed');
+    await inferQueue.close();
+
+    const cpu = cpus();
+    console.log(`machine: ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, node ${process.version}`);
+    console.log(
+      `${COUNT} synthetic 12-lead DICOM files of ${fileKb.toFixed(0)} KiB; load average ${load.toFixed(1)} at start`,
+    );
+    for (const [name, r] of Object.entries(results)) {
+      const ref = name.startsWith('C-STORE') ? 'storescp --ignore' : 'bare fastify';
+      console.log(
+        `${name.padEnd(24)} ${ref}: ${r.ref.toFixed(0)} files/s, ecgcad feed-only: ${r.ecgcad.toFixed(0)} files/s ` +
+          `(ratio ${(r.ecgcad / r.ref).toFixed(2)}), feed CPU ${r.cpuMs.toFixed(2)} ms/file`,
+      );
+    }
+    console.log(
+      `jobs waiting for inference afterwards: ${waiting} of ${COUNT * 8 + 10} files sent to ecgcad (each ack a durable job)`,
+    );
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    // The feed process writes its --cpu-prof profile as it exits.
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await dropPrefix(prefix).catch(() => undefined);
+    redis.disconnect();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
