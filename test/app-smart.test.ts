@@ -4,7 +4,8 @@
  * An EHR launch from the test EHR's launcher opens the worklist of one patient: only that patient's ECGs, high
  * first then newest; a click (or Enter) opens the ECG, whose probabilities and strata equal the RiskAssessment's;
  * a CDS card's appContext opens its ECG directly; a revoked or expired token asks to sign in again. Nothing about
- * the patient goes to the URL or localStorage. Screenshots go to docs/images/app-worklist.png and app-viewer.png.
+ * the patient goes to the URL or localStorage. Screenshots go to docs/images/app-worklist.png and app-viewer.png and
+ * are compared with the references in test/screenshots/ (ECGCAD_UPDATE_SCREENSHOTS=1 rewrites them).
  */
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -23,9 +24,11 @@ import {
   seedResults,
   writerClient,
 } from './support/app-results.js';
+import { differenceFromReference } from './support/screenshots.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const image = (name: string) => fileURLToPath(new URL(`../docs/images/${name}`, import.meta.url));
+const reference = (name: string) => fileURLToPath(new URL(`./screenshots/${name}`, import.meta.url));
 
 let browser: Browser;
 let ehr: TestEhr;
@@ -125,7 +128,9 @@ describe('the app in a browser after an EHR launch', () => {
     expect(high).toEqual([true, true, false, false, false]);
     const na = await page.textContent(`tr[data-ecg] .quality.na`);
     expect(na).toContain('lead V2 disconnected');
-    await page.screenshot({ path: image('app-worklist.png'), fullPage: true });
+    const worklistShot = await page.screenshot({ path: image('app-worklist.png'), fullPage: true });
+    // The worklist against its committed reference (1.5 % of pixels may differ: fonts vary between hosts).
+    expect(await differenceFromReference(browser, worklistShot, reference('app-worklist.png'))).toBeLessThan(0.015);
 
     // Nothing about the patient in the address bar (fhirclient removed code and state) or in localStorage.
     expect(page.url()).toBe(`${appUrl}index.html`);
@@ -156,7 +161,8 @@ describe('the app in a browser after an EHR launch', () => {
     }));
     expect(shown).toEqual(expected);
     expect(shown.find((s) => s.vessel === 'RCA')?.stratum).toBe('High');
-    await page.screenshot({ path: image('app-viewer.png'), fullPage: true });
+    const ecgPageShot = await page.screenshot({ path: image('app-viewer.png'), fullPage: true });
+    expect(await differenceFromReference(browser, ecgPageShot, reference('app-viewer.png'))).toBeLessThan(0.015);
 
     // Back returns to the worklist with its rows, focus on the row that was opened.
     await page.click('button.back');

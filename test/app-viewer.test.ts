@@ -121,23 +121,9 @@ interface Fhir {
 function fhirFor(ecg: Ecg, opts: { only?: readonly LeadName[]; thresholds?: boolean; maps?: boolean } = {}): Fhir {
   const { parts } = buildBundleParts(examplePrediction(), {}, examplePtpAssessment());
   const vessels = parts.vessels.map((v, i) => ({ ...v, id: `vessel-${i}` }));
-  if (opts.thresholds) {
-    // What the proposed writer change adds: the card's rule-out / rule-in thresholds on the probability component.
-    const cards: Record<string, [number, number]> = {
-      'RCA-risk-stratum': [0.1, 0.35],
-      'LM-risk-stratum': [0.04, 0.2],
-      'LAD-risk-stratum': [0.12, 0.41],
-      'LCx-risk-stratum': [0.1, 0.3],
-    };
-    for (const v of vessels) {
-      const [ruleOut, ruleIn] = cards[v.code?.coding?.[0]?.code ?? ''] ?? [0, 1];
-      v.component![0]!.referenceRange = [
-        {
-          low: { value: ruleOut, unit: '1', system: UCUM, code: '1' },
-          high: { value: ruleIn, unit: '1', system: UCUM, code: '1' },
-        },
-      ];
-    }
+  if (!opts.thresholds) {
+    // A result written before the thresholds travelled with it: no referenceRange on the probability component.
+    for (const v of vessels) for (const c of v.component ?? []) delete c.referenceRange;
   }
   const idOf = (code: string): string => vessels.find((v) => v.code?.coding?.[0]?.code === code)!.id;
   return {
