@@ -6,15 +6,13 @@
  * a CDS card's appContext opens its ECG directly; a revoked or expired token asks to sign in again. Nothing about
  * the patient goes to the URL or localStorage. Screenshots go to docs/images/app-worklist.png and app-viewer.png.
  */
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { SYSTEMS, smartAppOptions, startTestEhr, type TestEhr } from '@ecgcad/fhir-writer';
 import type { Bundle, Provenance, RiskAssessment } from '@medplum/fhirtypes';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appRoutes } from '../packages/engine/src/app-routes.js';
+import { freePort, launchChromium, startAppEngine } from './support/app-browser.js';
 import {
   NO_WAVEFORM_UID,
   PATIENT_MRN,
@@ -24,7 +22,6 @@ import {
   writerClient,
 } from './support/app-results.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const image = (name: string) => fileURLToPath(new URL(`../docs/images/${name}`, import.meta.url));
 
 let browser: Browser;
@@ -36,21 +33,12 @@ const patientId: Record<'A' | 'B', string> = { A: '', B: '' };
 /** ECG Observation id -> seeded uid. */
 const uidOf = new Map<string, string>();
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function fhir<T>(path: string): Promise<T> {
   const res = await fetch(`${ehr.url}/${path}`, { headers: { authorization: `Bearer ${token}` } });
   return (await res.json()) as T;
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
   const port = await freePort();
   appUrl = `http://127.0.0.1:${port}/app/`;
   ehr = await startTestEhr({
@@ -69,14 +57,8 @@ beforeAll(async () => {
     const uid = (e.resource as { identifier?: { value?: string }[] }).identifier?.[0]?.value?.replace('urn:oid:', '');
     uidOf.set(e.resource?.id ?? '', uid ?? '');
   }
-  // The smallest engine piece that serves the app: its /app routes on fastify (the engine registers the same).
-  engine = Fastify();
-  await engine.register(appRoutes, { clientId: 'ecgcad-viewer', scope: 'launch patient/*.read', fhirBaseUrl: ehr.url });
-  await engine.listen({ host: '127.0.0.1', port });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  engine = await startAppEngine(ehr, port);
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
