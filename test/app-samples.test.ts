@@ -122,7 +122,9 @@ describe.skipIf(!samplesPresent)('the app on real samples scored by the engine p
     expect(traces.filter((t) => t.row === 'rhythm').map((t) => t.lead)).toEqual(['II']);
     expect(((await page.getAttribute('path.ecgv-rhythm', 'd')) ?? '').length).toBeGreaterThan(1000);
     // The viewer's stylesheet reaches the app page: traces are lines, not filled shapes.
-    expect(await page.$eval('path.ecgv-rhythm', (p) => p.ownerDocument.defaultView?.getComputedStyle(p).fill)).toBe('none');
+    expect(await page.$eval('path.ecgv-rhythm', (p) => p.ownerDocument.defaultView?.getComputedStyle(p).fill)).toBe(
+      'none',
+    );
     const derived = await page.$$eval('text.ecgv-lead-label[data-derived="true"]', (ts) =>
       ts.map((t) => t.getAttribute('data-lead') ?? ''),
     );
