@@ -7,15 +7,13 @@
  * the patient goes to the URL or localStorage. Screenshots go to docs/images/app-worklist.png and app-viewer.png and
  * are compared with the references in test/screenshots/ (ECGCAD_UPDATE_SCREENSHOTS=1 rewrites them).
  */
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { SYSTEMS, smartAppOptions, startTestEhr, type TestEhr } from '@ecgcad/fhir-writer';
 import type { Bundle, Provenance, RiskAssessment } from '@medplum/fhirtypes';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appRoutes } from '../packages/engine/src/app-routes.js';
+import { freePort, launchChromium, startAppEngine } from './support/app-browser.js';
 import {
   NO_WAVEFORM_UID,
   PATIENT_MRN,
@@ -26,7 +24,6 @@ import {
 } from './support/app-results.js';
 import { differenceFromReference } from './support/screenshots.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const image = (name: string) => fileURLToPath(new URL(`../docs/images/${name}`, import.meta.url));
 const reference = (name: string) => fileURLToPath(new URL(`./screenshots/${name}`, import.meta.url));
 
@@ -39,21 +36,12 @@ const patientId: Record<'A' | 'B', string> = { A: '', B: '' };
 /** ECG Observation id -> seeded uid. */
 const uidOf = new Map<string, string>();
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function fhir<T>(path: string): Promise<T> {
   const res = await fetch(`${ehr.url}/${path}`, { headers: { authorization: `Bearer ${token}` } });
   return (await res.json()) as T;
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
   const port = await freePort();
   appUrl = `http://127.0.0.1:${port}/app/`;
   ehr = await startTestEhr({
@@ -72,14 +60,8 @@ beforeAll(async () => {
     const uid = (e.resource as { identifier?: { value?: string }[] }).identifier?.[0]?.value?.replace('urn:oid:', '');
     uidOf.set(e.resource?.id ?? '', uid ?? '');
   }
-  // The smallest engine piece that serves the app: its /app routes on fastify (the engine registers the same).
-  engine = Fastify();
-  await engine.register(appRoutes, { clientId: 'ecgcad-viewer', scope: 'launch patient/*.read', fhirBaseUrl: ehr.url });
-  await engine.listen({ host: '127.0.0.1', port });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  engine = await startAppEngine(ehr, port);
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

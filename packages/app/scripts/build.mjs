@@ -31,4 +31,5 @@ await build({
   platform: 'neutral',
   logLevel: 'warning',
 });
+// static/page.css is the pages' own style; app.css is what esbuild bundles from the imports (the viewer's).
 cpSync(join(root, 'static'), dist, { recursive: true });

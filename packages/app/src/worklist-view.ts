@@ -1,6 +1,6 @@
 /**
  * The worklist on screen: filters, one table row per ECG (open it with a click, or Tab to its button and Enter),
- * and "Load more" for the next page. Strata are words, not only colours; colours meet WCAG AA contrast (app.css).
+ * and "Load more" for the next page. Strata are words, not only colours; colours meet WCAG AA contrast (static/page.css).
  */
 import { el, formatProbability, formatTime } from './dom.js';
 import { VESSELS, type Vessel } from './fhir-codes.js';
