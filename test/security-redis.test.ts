@@ -155,8 +155,11 @@ describe.skipIf(!tools)(`Redis with a password and TLS (${tools ? 'redis-server,
       async () => (await resources<Observation>(ehr, 'Observation?code=34534-8')).length > 0,
       90_000,
     );
-    const status = await fetch(`${engine.http?.url}/ecg/${encodeURIComponent(id)}/status`);
-    expect(await status.json()).toMatchObject({ status: 'written' });
+    // The EHR commits before the write job completes (it then frees the payload): wait for the job's own verdict.
+    const statusOf = async () =>
+      (await (await fetch(`${engine?.http?.url}/ecg/${encodeURIComponent(id)}/status`)).json()) as { status: string };
+    await waitFor('the write job to complete', async () => (await statusOf()).status !== 'writing', 30_000);
+    expect(await statusOf()).toMatchObject({ status: 'written' });
   });
 
   it.skipIf(!outsideIp)('the auth check passes quietly for this Redis at a non-loopback address', async () => {
