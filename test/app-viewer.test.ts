@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Ecg, type LeadName, STANDARD_LEADS, synthesizeEcg } from '@ecgcad/ecg';
-import { buildBundleParts, examplePrediction, examplePtpAssessment } from '@ecgcad/fhir-writer';
+import { buildBundleParts, examplePrediction, examplePtpAssessment, MDC_LEADS, SYSTEMS } from '@ecgcad/fhir-writer';
 import { decodeEcg } from '@ecgcad/ingest';
 import type { Observation } from '@medplum/fhirtypes';
 import { build } from 'esbuild';
@@ -32,21 +32,12 @@ if (!samplesPresent) noteSkip(import.meta.url, SAMPLES_SKIP_REASON);
 
 // ------------------------------------------------------------------ FHIR as the writer and contracts C1/C2 shape it
 
-const MDC = 'urn:oid:2.16.840.1.113883.6.24';
-const MDC_CODES: Record<LeadName, string> = {
-  I: '131329',
-  II: '131330',
-  V1: '131331',
-  V2: '131332',
-  V3: '131333',
-  V4: '131334',
-  V5: '131335',
-  V6: '131336',
-  III: '131389',
-  aVR: '131390',
-  aVL: '131391',
-  aVF: '131392',
-};
+// The lead codes come from the writer, so the viewer is tested against what is written, not a copy of its own table.
+const MDC = SYSTEMS.mdc;
+const MDC_CODES = Object.fromEntries(Object.entries(MDC_LEADS).map(([lead, c]) => [lead, c.code])) as Record<
+  LeadName,
+  string
+>;
 const ECGCAD = 'https://ecgcad.org/fhir/CodeSystem/ecgcad';
 const UCUM = 'http://unitsofmeasure.org';
 
