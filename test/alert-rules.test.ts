@@ -4,7 +4,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { EngineMetrics, ModelMonitor } from '@ecgcad/engine';
+import { EngineMetrics, ModelMonitor, ShadowMetrics } from '@ecgcad/engine';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -24,6 +24,8 @@ function metricNames(expr: string): string[] {
 /** Every series name the engine exports (histograms as _bucket, _sum, _count). */
 async function exportedNames(): Promise<Set<string>> {
   const metrics = new EngineMetrics();
+  // Exported only while model.shadow is set; registered here so rules and panels on them are checked too.
+  new ShadowMetrics(metrics.registry);
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   const prefix = uniquePrefix('alert-rules');
   try {
@@ -50,7 +52,7 @@ async function exportedNames(): Promise<Set<string>> {
 describe('alerting rules', () => {
   it('pass promtool check rules', async () => {
     const result = await promtool('check', 'rules', RULES_FILE);
-    expect(result.output).toContain('SUCCESS: 6 rules found');
+    expect(result.output).toContain('SUCCESS: 7 rules found');
     expect(result.code).toBe(0);
   });
 
@@ -114,6 +116,8 @@ describe('Grafana dashboard', () => {
       'ecgcad_stratum_window_share',
       'ecgcad_vessel_probability_bucket',
       'ecgcad_inputs_total',
+      'ecgcad_shadow_agreement_ratio',
+      'ecgcad_shadow_failures_total',
     ]) {
       expect(used, name).toContain(name);
     }

@@ -16,4 +16,5 @@ export * from './payloads.js';
 export * from './queued.js';
 export * from './redis.js';
 export * from './report.js';
+export * from './shadow-metrics.js';
 export * from './stages.js';
