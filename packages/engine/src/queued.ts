@@ -30,6 +30,7 @@ import type { StageJobRetention, Worker } from '@ecgcad/queue';
 import type { Redis } from 'ioredis';
 import { appRouteOptions } from './app-routes.js';
 import { AuditTrail, auditedIntake, auditPeerRefusals, auditSinkFromConfig, auditWrites } from './audit-trail.js';
+import { RedisReplayStore } from './cds/redis-replay-store.js';
 import { cdsRoutesOptionsFromConfig } from './cds/setup.js';
 import type { EngineConfig } from './config.js';
 import { dimseFeedSettings } from './dimse-options.js';
@@ -304,7 +305,15 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         opsAuth: config.ops,
         ...(appRouteOptions(config) ? { app: appRouteOptions(config) } : {}),
         ...(config.cds.enabled
-          ? { cds: cdsRoutesOptionsFromConfig(config, logger, () => http?.url ?? '', metrics.registry) }
+          ? {
+              cds: cdsRoutesOptionsFromConfig(
+                config,
+                logger,
+                () => http?.url ?? '',
+                metrics.registry,
+                new RedisReplayStore(producer, config.redis.prefix),
+              ),
+            }
           : {}),
         ...(config.ops.dashboard ? { dashboard: { audit: trail, payloads: producerPayloads } } : {}),
         ...(httpFeeds

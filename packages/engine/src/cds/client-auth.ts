@@ -7,7 +7,8 @@
  *   its `jwksUrl` or the allowed `jku`, cached by jose's remote JWK Set: refetched on an unknown kid, at most every
  *   30 s);
  * - `aud` is the URL of the endpoint called, `exp` and `iat` are present and `exp` is in the future (30 s clock
- *   skew), the token lives no longer than `maxLifetimeS`, and `jti` was not seen before (replay).
+ *   skew), the token lives no longer than `maxLifetimeS`, and `jti` was not seen before (replay; by this process
+ *   with the default in-memory {@link ReplayCache}, or by any process sharing a {@link ReplayStore} such as Redis).
  * Each failure is a {@link ClientAuthError} whose reason names the check, never the token.
  */
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
@@ -31,6 +32,11 @@ export interface ClientAuthOptions {
   clockToleranceS?: number;
   /** Time limit of a JWK Set fetch, ms. Default 3000. */
   jwksTimeoutMs?: number;
+  /**
+   * Where seen `jti` values are kept. Default: an in-memory {@link ReplayCache}, which only sees this process's
+   * calls; behind a load balancer, a store all processes share (the engine uses Redis in queued mode).
+   */
+  replays?: ReplayStore;
   /** Clock (tests). */
   now?: () => number;
 }
@@ -60,8 +66,14 @@ export const ACCEPTED_ALGORITHMS = [
   'EdDSA',
 ];
 
-/** Remembers seen `jti` values until their token expires. */
-export class ReplayCache {
+/** Records token ids until they expire, and says whether one was already recorded. */
+export interface ReplayStore {
+  /** Records `key` until `expiresAtMs`; false when it was already there (a replay). May reject: the call is refused. */
+  add(key: string, expiresAtMs: number, nowMs: number): boolean | Promise<boolean>;
+}
+
+/** Remembers seen `jti` values until their token expires, in this process. */
+export class ReplayCache implements ReplayStore {
   private readonly seen = new Map<string, number>();
   private nextSweep = 0;
 
@@ -89,7 +101,7 @@ export type ClientAuthenticator = (authorization: string | undefined, audience: 
 export function createClientAuthenticator(options: ClientAuthOptions): ClientAuthenticator {
   const byIss = new Map(options.clients.map((c) => [c.iss, c]));
   const jwkSets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
-  const replays = new ReplayCache();
+  const replays = options.replays ?? new ReplayCache();
   const maxLifetimeS = options.maxLifetimeS ?? 300;
   const toleranceS = options.clockToleranceS ?? 30;
   const now = options.now ?? Date.now;
@@ -147,9 +159,14 @@ export function createClientAuthenticator(options: ClientAuthOptions): ClientAut
       throw new ClientAuthError(`JWT lives longer than ${maxLifetimeS} s`);
     }
     const jti = payload.jti as string;
-    if (!replays.add(`${client.iss}\u0000${jti}`, (exp + toleranceS) * 1000, now())) {
-      throw new ClientAuthError('JWT jti already used (replay)');
+    let fresh: boolean;
+    try {
+      fresh = await replays.add(`${client.iss}\u0000${jti}`, (exp + toleranceS) * 1000, now());
+    } catch {
+      // Fail closed: a token whose replay cannot be checked is not accepted (the EHR may call again).
+      throw new ClientAuthError('JWT replay check unavailable');
     }
+    if (!fresh) throw new ClientAuthError('JWT jti already used (replay)');
     return { iss: client.iss, jti, ...(typeof payload.tenant === 'string' ? { tenant: payload.tenant } : {}) };
   };
 }

@@ -2,6 +2,7 @@ export * from './cards.js';
 export * from './client-auth.js';
 export * from './data.js';
 export * from './metrics.js';
+export * from './redis-replay-store.js';
 export * from './results.js';
 export * from './routes.js';
 export * from './services.js';

@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import type { EngineConfig } from '../config.js';
 import { fhirAuthFromConfig } from '../fhir-auth.js';
 import type { Logger } from '../logger.js';
-import { createClientAuthenticator } from './client-auth.js';
+import { createClientAuthenticator, type ReplayStore } from './client-auth.js';
 import { createCdsMetrics } from './metrics.js';
 import type { CdsRoutesOptions } from './routes.js';
 
@@ -17,13 +17,15 @@ export const CDS_READ_SCOPES = ['system/Observation.read', 'system/RiskAssessmen
 
 /**
  * The routes' options. `listenUrl` is the server's own URL once it listens (used when neither cds.baseUrl nor
- * http.publicUrl is set); with `registry`, the CDS metrics are registered on it.
+ * http.publicUrl is set); with `registry`, the CDS metrics are registered on it; `replays` is where seen JWT ids
+ * are kept (default: this process's memory; queued mode passes Redis, so a replay to another process is caught).
  */
 export function cdsRoutesOptionsFromConfig(
   config: EngineConfig,
   logger: Logger,
   listenUrl: () => string,
   registry?: Registry,
+  replays?: ReplayStore,
 ): CdsRoutesOptions {
   const cds = config.cds;
   const baseUrl = (): string => (cds.baseUrl ?? config.http.publicUrl ?? listenUrl()).replace(/\/+$/, '');
@@ -38,7 +40,11 @@ export function cdsRoutesOptionsFromConfig(
       }
     : undefined;
   return {
-    authenticate: createClientAuthenticator({ clients: cds.clients, maxLifetimeS: cds.maxTokenLifetimeS }),
+    authenticate: createClientAuthenticator({
+      clients: cds.clients,
+      maxLifetimeS: cds.maxTokenLifetimeS,
+      ...(replays ? { replays } : {}),
+    }),
     baseUrl,
     appLaunchUrl: () => cds.appLaunchUrl ?? `${baseUrl()}/app/launch.html`,
     recentDays: cds.recentDays,
