@@ -107,6 +107,19 @@ describe('encodeLead with the integers the payload codec stored', () => {
     }
   });
 
+  it('writes the integers as decimal text, any width and sign', () => {
+    const raw = [0, -0, 1, -1, 9, 10, -10, 99, 100, -999, 1000, 32_767, -32_767, 99_999, 2_147_483_647, -2_147_483_647];
+    const samples = fromRaw(raw, 1);
+    const data = Int32Array.from(raw);
+    expect(encodeLead(samples, { origin: 0, factor: 1, data }).data).toBe(raw.map(String).join(' '));
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -32_767, max: 32_767 }), { minLength: 1, maxLength: 300 }), (ints) => {
+        const q = { origin: 0, factor: 2.5, data: Int16Array.from(ints) };
+        expect(encodeLead(fromRaw(ints, 2.5), q).data).toBe(ints.map((d) => String(d + 0)).join(' '));
+      }),
+    );
+  });
+
   it('ignores integers that do not match the lead', () => {
     const samples = fromRaw([1, 2, 3], 2.5);
     const other = quantiseLead(fromRaw([1, 2], 2.5));
