@@ -306,10 +306,9 @@ export function decodeEcgPayloadDetailed(bytes: Uint8Array): DecodedEcgPayload {
     } else {
       const data = readIntBlock(bytes, view, offset, samples, block.t);
       const { o: origin, f: factor } = block;
-      const lead = new Float32Array(samples);
       // The encoder checked that Math.fround of exactly this expression gives back each sample.
-      for (let k = 0; k < samples; k++) lead[k] = origin + factor * (data[k] as number);
-      leads[name] = lead;
+      leads[name] =
+        data instanceof Int16Array ? fromInt16(data, origin, factor) : fromInt32(data as Int32Array, origin, factor);
       quantised[name] = { origin, factor, data };
     }
     offset += size;
@@ -324,6 +323,19 @@ export function decodeEcgPayloadDetailed(bytes: Uint8Array): DecodedEcgPayload {
     leads,
   };
   return { ecg, quantised };
+}
+
+/** origin + factor * datum per sample, as Float32 (one loop per integer type keeps each monomorphic). */
+function fromInt16(data: Int16Array, origin: number, factor: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let k = 0; k < data.length; k++) out[k] = origin + factor * (data[k] as number);
+  return out;
+}
+
+function fromInt32(data: Int32Array, origin: number, factor: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let k = 0; k < data.length; k++) out[k] = origin + factor * (data[k] as number);
+  return out;
 }
 
 /**
