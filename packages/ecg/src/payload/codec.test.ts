@@ -118,7 +118,7 @@ describe('ecg payload codec', () => {
           const ecg = small();
           ecg.leads = {
             I: Float32Array.from(raw, (r) => r * scale + offset),
-            V1: Float32Array.from(raw, (r, k) => floats[k % floats.length] as number),
+            V1: Float32Array.from(raw, (_r, k) => floats[k % floats.length] as number),
           };
           expectSameBits(decodeEcgPayload(encodeEcgPayload(ecg)), ecg);
         },
