@@ -5,7 +5,16 @@
  * payload to the writer, which deletes it once delivered, and a write job replayed from the dead-letter set still
  * finds it. With `fhir.waveform` off the Observation is as before and the infer stage frees the payload.
  */
-import { type Ecg, type LeadName, type Prediction, STANDARD_LEADS, summarizeEcg, synthesizeEcg } from '@ecgcad/ecg';
+import {
+  decodeEcgPayloadDetailed,
+  type Ecg,
+  encodeEcgPayload,
+  type LeadName,
+  type Prediction,
+  STANDARD_LEADS,
+  summarizeEcg,
+  synthesizeEcg,
+} from '@ecgcad/ecg';
 import { ecgStatus, listDeadLetters, type QueuedEngine, replayDeadLetters } from '@ecgcad/engine';
 import {
   decodeSampledData,
@@ -115,6 +124,21 @@ describe.skipIf(!samplesPresent)(
       const components = waveformComponents(ecg);
       expect([...new Set(components.map((c) => c.valueSampledData?.factor))].sort()).toEqual(factors);
       expectSameLeads({ resourceType: 'Observation', status: 'final', code: {}, component: components }, ecg);
+      // Through the payload (version 2: leads as integers): the same Float32 bits, and the writer makes the same
+      // SampledData from the stored integers as from the floats.
+      const bytes = encodeEcgPayload(ecg);
+      const v1Bytes = encodeEcgPayload(ecg, { version: 1 }).length;
+      // (A one-lead file of a few samples is mostly header.)
+      if (v1Bytes > 20_000) expect(bytes.length).toBeLessThan(v1Bytes * 0.6);
+      const { ecg: back, quantised } = decodeEcgPayloadDetailed(bytes);
+      for (const lead of STANDARD_LEADS) {
+        const a = ecg.leads[lead];
+        const b = back.leads[lead];
+        expect(b === undefined ? undefined : Buffer.from(b.buffer).equals(Buffer.from(a?.buffer as ArrayBuffer))).toBe(
+          a === undefined ? undefined : true,
+        );
+      }
+      expect(waveformComponents({ ...back, quantised })).toEqual(components);
     });
   },
 );

@@ -13,7 +13,7 @@ import {
 import type { Bundle, Flag, Observation, Resource, RiskAssessment, SampledData } from '@medplum/fhirtypes';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildBundle, buildBundleParts, fhirDateTime } from './bundle.js';
+import { buildBundle, buildBundleParts, fhirDateTime, jsonCopy } from './bundle.js';
 import { AIAST, MDC_LEADS, SYSTEMS } from './codes.js';
 import { EXAMPLE_MODEL, examplePrediction } from './example.js';
 import { bundleIssues, collectReferences } from './validate.js';
@@ -311,6 +311,34 @@ describe('buildBundle', () => {
     expect(fhirDateTime('2025-07-01T09:10:00.5', 'America/New_York')).toBe('2025-07-01T09:10:00.5-04:00');
     expect(fhirDateTime('2025-07-01T09:10:00', 'UTC')).toBe('2025-07-01T09:10:00+00:00');
     expect(fhirDateTime(undefined)).toBeUndefined();
+  });
+});
+
+describe('jsonCopy', () => {
+  it('copies as a JSON round trip does, sharing no object with the original', () => {
+    const shared = { reference: 'urn:uuid:x' };
+    const value = {
+      a: shared,
+      b: [shared, undefined, () => 1, Number.NaN, -0, 1.5, 'text', null, true],
+      c: undefined,
+      d: () => 2,
+      e: Number.POSITIVE_INFINITY,
+      f: -0,
+      g: new Date(0),
+      h: { toJSON: () => ({ k: 1 }) },
+      1: 'integer-like key first',
+    };
+    const copy = jsonCopy(value) as typeof value;
+    expect(JSON.stringify(copy)).toBe(JSON.stringify(value));
+    expect(copy).toStrictEqual(JSON.parse(JSON.stringify(value)));
+    expect(Object.is(copy.f, 0)).toBe(true);
+    expect(copy.a).not.toBe(shared);
+    expect(copy.b[0]).not.toBe(copy.a);
+    fc.assert(
+      fc.property(fc.jsonValue(), (json) => {
+        expect(jsonCopy(json)).toStrictEqual(JSON.parse(JSON.stringify(json)));
+      }),
+    );
   });
 });
 

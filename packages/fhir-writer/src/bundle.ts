@@ -338,7 +338,8 @@ export function buildBundleParts(
   };
   // The builders share reference objects between resources; hand out a copy in which no two resources share an
   // object, so a caller that edits one resource cannot silently change another (structuredClone keeps aliasing).
-  const copy = JSON.parse(JSON.stringify(bundle)) as Bundle;
+  // jsonCopy, not a JSON.stringify + JSON.parse round trip: the same copy without re-reading the waveform's text.
+  const copy = jsonCopy(bundle) as Bundle;
   const copyOf = <T extends Resource>(r: T): T =>
     copy.entry?.[entries.findIndex((e) => e.resource === r)]?.resource as T;
   return {
@@ -356,6 +357,37 @@ export function buildBundleParts(
       provenance: copyOf(provenance),
     },
   };
+}
+
+/**
+ * A copy of a JSON value as `JSON.parse(JSON.stringify(value))` makes it (no shared objects; undefined properties
+ * and functions left out, undefined and functions in arrays and non-finite numbers as null, toJSON honoured), but
+ * strings are shared rather than copied: they are immutable, and the waveform's data are most of a Bundle's bytes.
+ */
+export function jsonCopy(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') {
+    // JSON writes -0 as 0 and non-finite numbers as null.
+    if (typeof value === 'number') return Number.isFinite(value) ? value + 0 : null;
+    return value;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return JSON.parse(JSON.stringify(value));
+  }
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      out[i] = item === undefined || typeof item === 'function' || typeof item === 'symbol' ? null : jsonCopy(item);
+    }
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+    out[key] = jsonCopy(item);
+  }
+  return out;
 }
 
 /**

@@ -1,5 +1,6 @@
-import { STANDARD_LEADS, synthesizeEcg } from '@ecgcad/ecg';
+import { quantiseLead, STANDARD_LEADS, synthesizeEcg } from '@ecgcad/ecg';
 import type { Observation, ObservationComponent, SampledData } from '@medplum/fhirtypes';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LOINC_12_LEAD_EKG, MDC_LEADS, SYSTEMS } from './codes.js';
 import {
@@ -8,6 +9,7 @@ import {
   FALLBACK_FACTOR_UV,
   leadOfMdcCode,
   leadSampledData,
+  sampledDataTokens,
   waveformComponents,
   waveformIssues,
 } from './waveform.js';
@@ -90,6 +92,41 @@ describe('encodeLead', () => {
   });
 });
 
+describe('encodeLead with the integers the payload codec stored', () => {
+  it('gives the same SampledData as finding the quantum on the floats', () => {
+    for (const [scale, offset] of [
+      [2.5, 0],
+      [4.88, 0],
+      [5, 12.8],
+      [1, 0],
+    ] as const) {
+      const samples = fromRaw(rawSamples(5000, 40_000, 9), scale, offset);
+      const quantised = quantiseLead(samples);
+      expect(quantised).toBeDefined();
+      expect(encodeLead(samples, quantised)).toEqual(encodeLead(samples));
+    }
+  });
+
+  it('writes the integers as decimal text, any width and sign', () => {
+    const raw = [0, -0, 1, -1, 9, 10, -10, 99, 100, -999, 1000, 32_767, -32_767, 99_999, 2_147_483_647, -2_147_483_647];
+    const samples = fromRaw(raw, 1);
+    const data = Int32Array.from(raw);
+    expect(encodeLead(samples, { origin: 0, factor: 1, data }).data).toBe(raw.map(String).join(' '));
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -32_767, max: 32_767 }), { minLength: 1, maxLength: 300 }), (ints) => {
+        const q = { origin: 0, factor: 2.5, data: Int16Array.from(ints) };
+        expect(encodeLead(fromRaw(ints, 2.5), q).data).toBe(ints.map((d) => String(d + 0)).join(' '));
+      }),
+    );
+  });
+
+  it('ignores integers that do not match the lead', () => {
+    const samples = fromRaw([1, 2, 3], 2.5);
+    const other = quantiseLead(fromRaw([1, 2], 2.5));
+    expect(encodeLead(samples, other)).toEqual(encodeLead(samples));
+  });
+});
+
 describe('waveformComponents', () => {
   it('gives one component per stored lead in the standard order, with the MDC code, period and dimensions', () => {
     const ecg = synthesizeEcg({ seed: 3 });
@@ -155,5 +192,25 @@ describe('waveformIssues', () => {
     ]);
     // Other Observations are not its business.
     expect(waveformIssues('x', { ...observation(broken), code: { text: 'other' } })).toEqual([]);
+  });
+});
+
+describe('sampledDataTokens', () => {
+  it('counts and checks tokens as splitting on single spaces and matching each against -?\\d+|[ELU] does', () => {
+    const tokens = fc.oneof(
+      fc.integer({ min: -1e6, max: 1e6 }).map(String),
+      fc.constantFrom('E', 'L', 'U', '', '-', '1.5', 'e', 'EE', '-E', '5-', '٣', ' ', '+1', '1e3'),
+    );
+    fc.assert(
+      fc.property(fc.array(tokens, { maxLength: 12 }), (parts) => {
+        const data = parts.join(' ');
+        const split = data.split(' ');
+        expect(sampledDataTokens(data)).toEqual({
+          count: split.length,
+          wellFormed: split.every((t) => /^(-?\d+|[ELU])$/.test(t)),
+        });
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -3,31 +3,27 @@
  * (Observation/ekg) carries them: code = the lead's MDC code, value uV = origin.value + factor * datum.
  *
  * The Ecg record holds Float32 microvolts that were computed from integers by the source (DICOM raw * sensitivity
- * + baseline, aECG origin + scale * digit, MUSE raw * units per bit). The encoder looks for that quantum, per lead,
- * so the data are the source's integers and decoding gives back exactly the Ecg's Float32 values. When no such
+ * + baseline, aECG origin + scale * digit, MUSE raw * units per bit). The encoder takes that quantum, per lead,
+ * from the payload codec where it stored the lead as integers, else finds it (findLeadQuantum in @ecgcad/ecg), so
+ * the data are the source's integers and decoding gives back exactly the Ecg's Float32 values. When no such
  * quantum exists (a record made of arbitrary floats: resampled, filtered or synthetic), it falls back to a step of
  * FALLBACK_FACTOR_UV (0.1 uV): the error is then at most half a step (0.05 uV), far below any ECG's resolution.
  */
-import { type Ecg, type LeadName, STANDARD_LEADS } from '@ecgcad/ecg';
+import { type Ecg, findLeadQuantum, type LeadName, type QuantisedLead, STANDARD_LEADS } from '@ecgcad/ecg';
 import type { Observation, ObservationComponent, SampledData } from '@medplum/fhirtypes';
 import { LOINC_12_LEAD_EKG, mdcLeadCoding, SYSTEMS } from './codes.js';
 
-/** What the encoder needs of an Ecg: its id (checked against the prediction's), rate and leads. */
-export type EcgWaveform = Pick<Ecg, 'id' | 'sampleRateHz' | 'leads'>;
+/**
+ * What the encoder needs of an Ecg: its id (checked against the prediction's), rate and leads; and, where the
+ * payload codec stored a lead as integers, those integers and their quantum (the same findLeadQuantum finds, so
+ * the SampledData are the same, without looking for it again).
+ */
+export type EcgWaveform = Pick<Ecg, 'id' | 'sampleRateHz' | 'leads'> & {
+  quantised?: Partial<Record<LeadName, QuantisedLead>>;
+};
 
 /** The step of the fallback quantisation, uV; its largest error is half of it. */
 export const FALLBACK_FACTOR_UV = 0.1;
-
-/** A quantum finer than this is no source's ADC step: the samples are arbitrary floats, use the fallback. */
-const MIN_EXACT_FACTOR_UV = 0.01;
-/** Divisors of the smallest gap between two sample values tried as the quantum. */
-const MAX_DIVISOR = 64;
-/** Divisors tried when the lead also needs a non-zero origin (rare: a DICOM channel baseline). */
-const MAX_DIVISOR_WITH_ORIGIN = 8;
-/** Significant digits tried for a factor or origin read off the floats (DICOM DS values have at most 16 chars). */
-const MAX_DIGITS = 9;
-/** Data stay within 32-bit integers, so a reader can hold them in an Int32Array. */
-const MAX_DATUM = 2 ** 31 - 1;
 
 /** How one lead was encoded. */
 export interface LeadEncoding {
@@ -41,22 +37,23 @@ export interface LeadEncoding {
   exact: boolean;
 }
 
-/** Encodes one lead's samples (uV) as integers with an origin and a factor. */
-export function encodeLead(samples: Float32Array): LeadEncoding {
-  const found = findQuantum(samples);
+/**
+ * Encodes one lead's samples (uV) as integers with an origin and a factor. `quantised`: the lead's integers as the
+ * payload codec stored them (exact by construction), used as they are when they match the samples' length.
+ */
+export function encodeLead(samples: Float32Array, quantised?: QuantisedLead): LeadEncoding {
+  if (quantised !== undefined && quantised.data.length === samples.length) {
+    return { origin: quantised.origin, factor: quantised.factor, data: formatIntegers(quantised.data), exact: true };
+  }
+  const found = findLeadQuantum(samples);
   const origin = found?.origin ?? 0;
   const factor = found?.factor ?? FALLBACK_FACTOR_UV;
-  const tokens = new Array<string>(samples.length);
-  for (let i = 0; i < samples.length; i++) {
-    const v = samples[i] as number;
-    tokens[i] = Number.isFinite(v) ? String(datumOf(v, origin, factor)) : 'E';
-  }
-  return { origin, factor, data: tokens.join(' '), exact: found !== undefined };
+  return { origin, factor, data: formatSamples(samples, origin, factor), exact: found !== undefined };
 }
 
 /** The SampledData of one lead: period in ms between samples, dimensions 1. */
-export function leadSampledData(samples: Float32Array, sampleRateHz: number): SampledData {
-  const { origin, factor, data } = encodeLead(samples);
+export function leadSampledData(samples: Float32Array, sampleRateHz: number, quantised?: QuantisedLead): SampledData {
+  const { origin, factor, data } = encodeLead(samples, quantised);
   return {
     origin: { value: origin, unit: 'uV', system: SYSTEMS.ucum, code: 'uV' },
     period: 1000 / sampleRateHz,
@@ -70,14 +67,114 @@ export function leadSampledData(samples: Float32Array, sampleRateHz: number): Sa
  * One component per lead stored in the record (derived limb leads are not invented), in the standard order
  * I, II, III, aVR, aVL, aVF, V1..V6. Leads without samples are left out.
  */
-export function waveformComponents(ecg: Pick<EcgWaveform, 'sampleRateHz' | 'leads'>): ObservationComponent[] {
+export function waveformComponents(
+  ecg: Pick<EcgWaveform, 'sampleRateHz' | 'leads' | 'quantised'>,
+): ObservationComponent[] {
   const out: ObservationComponent[] = [];
   for (const lead of STANDARD_LEADS) {
     const samples = ecg.leads[lead];
     if (!samples || samples.length === 0) continue;
-    out.push({ code: { coding: [mdcLeadCoding(lead)] }, valueSampledData: leadSampledData(samples, ecg.sampleRateHz) });
+    out.push({
+      code: { coding: [mdcLeadCoding(lead)] },
+      valueSampledData: leadSampledData(samples, ecg.sampleRateHz, ecg.quantised?.[lead]),
+    });
   }
   return out;
+}
+
+/**
+ * The text SampledData.data is built in: ASCII digits written straight into bytes, one latin1 string made at the
+ * end (instead of a string per sample and a join: a 12-lead record has 60 000 samples).
+ */
+let text = new Uint8Array(64 * 1024);
+let textView = Buffer.from(text.buffer);
+
+/** Makes room for `samples` tokens of at most 12 bytes ("-2147483647 "). */
+function reserve(samples: number): Uint8Array {
+  if (text.length < samples * 12) {
+    text = new Uint8Array(samples * 12);
+    textView = Buffer.from(text.buffer);
+  }
+  return text;
+}
+
+/** Writes the integer `d` (|d| < 2^31) as decimal ASCII at `at`; returns the position after it. */
+function writeInteger(out: Uint8Array, at: number, d: number): number {
+  let pos = at;
+  let v = d;
+  if (v < 0) {
+    out[pos++] = 45; // '-'
+    v = -v;
+  }
+  // Most ECG data have 1 to 3 digits: those without a loop (twice as fast over a record).
+  if (v < 10) {
+    out[pos] = 48 + v;
+    return pos + 1;
+  }
+  if (v < 100) {
+    const tens = (v / 10) | 0;
+    out[pos] = 48 + tens;
+    out[pos + 1] = 48 + v - tens * 10;
+    return pos + 2;
+  }
+  if (v < 1000) {
+    const hundreds = (v / 100) | 0;
+    const rest = v - hundreds * 100;
+    const tens = (rest / 10) | 0;
+    out[pos] = 48 + hundreds;
+    out[pos + 1] = 48 + tens;
+    out[pos + 2] = 48 + rest - tens * 10;
+    return pos + 3;
+  }
+  let digits = 4;
+  for (let t = (v / 10000) | 0; t > 0; t = (t / 10) | 0) digits++;
+  const end = pos + digits;
+  for (let p = end - 1; p >= pos; p--) {
+    const q = (v / 10) | 0;
+    out[p] = 48 + v - q * 10;
+    v = q;
+  }
+  return end;
+}
+
+/** Space-separated decimal integers. */
+function formatIntegers(data: Int16Array | Int32Array): string {
+  const n = data.length;
+  if (n === 0) return '';
+  const out = reserve(n);
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    pos = writeInteger(out, pos, data[i] as number);
+    out[pos++] = 32;
+  }
+  return textView.toString('latin1', 0, pos - 1);
+}
+
+/** Space-separated data of Float32 samples under a quantum (rounded), `E` for a sample that is not finite. */
+function formatSamples(samples: Float32Array, origin: number, factor: number): string {
+  const n = samples.length;
+  if (n === 0) return '';
+  const out = reserve(n);
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    const v = samples[i] as number;
+    if (Number.isFinite(v)) {
+      // -0 writes as 0, as String(-0) does.
+      const d = Math.round((v - origin) / factor) + 0;
+      // Only the fallback of arbitrary floats above 214 V gets here: String() as ever.
+      if (d <= -2_147_483_648 || d >= 2_147_483_648) return formatSamplesSlowly(samples, origin, factor);
+      pos = writeInteger(out, pos, d);
+    } else {
+      out[pos++] = 69; // 'E'
+    }
+    out[pos++] = 32;
+  }
+  return textView.toString('latin1', 0, pos - 1);
+}
+
+/** formatSamples for data outside 32-bit integers: a string per sample. */
+function formatSamplesSlowly(samples: Float32Array, origin: number, factor: number): string {
+  return Array.from(samples, (v) => (Number.isFinite(v) ? String(Math.round((v - origin) / factor)) : 'E')).join(' ');
 }
 
 /** A SampledData back as values (uV): origin + factor * datum; NaN for `E`, `L` and `U` tokens. */
@@ -92,92 +189,6 @@ export function decodeSampledData(sd: SampledData): Float64Array {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as string;
     out[i] = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(t) ? origin + factor * Number(t) : Number.NaN;
-  }
-  return out;
-}
-
-function datumOf(v: number, origin: number, factor: number): number {
-  return Math.round((v - origin) / factor);
-}
-
-/** True when every finite sample is origin + factor * an integer, to Float32 precision. */
-function reproduces(samples: Float32Array, origin: number, factor: number): boolean {
-  for (let i = 0; i < samples.length; i++) {
-    const v = samples[i] as number;
-    if (!Number.isFinite(v)) continue;
-    const d = datumOf(v, origin, factor);
-    if (Math.abs(d) > MAX_DATUM || Math.fround(origin + factor * d) !== v) return false;
-  }
-  return true;
-}
-
-/**
- * The quantum of the lead's values: the coarsest decimal factor (and origin, 0 when it fits) that gives back every
- * sample exactly, or undefined. Candidates are the smallest step between successive samples (or from 0, when the
- * origin is 0) divided by 1, 2, 3, ... and read to 1..9 significant digits, so the source's decimal step (2.5,
- * 4.88, 1.22...) is recovered rather than the Float32 rounding of it.
- */
-function findQuantum(samples: Float32Array): { origin: number; factor: number } | undefined {
-  const gaps = smallestGaps(samples);
-  if (gaps === undefined) return { origin: 0, factor: 1 };
-  // A lead of zeros only.
-  if (gaps.withZero === undefined) return { origin: 0, factor: 1 };
-  for (const factor of factorCandidates(gaps.withZero, MAX_DIVISOR)) {
-    if (reproduces(samples, 0, factor)) return { origin: 0, factor };
-  }
-  if (gaps.between === undefined) {
-    // One value throughout (not 0): it is the origin.
-    return reproduces(samples, gaps.first, 1) ? { origin: gaps.first, factor: 1 } : undefined;
-  }
-  for (const factor of factorCandidates(gaps.between, MAX_DIVISOR_WITH_ORIGIN)) {
-    const residual = gaps.first - factor * Math.round(gaps.first / factor);
-    for (const origin of decimalReadings(residual)) {
-      if (reproduces(samples, origin, factor)) return { origin, factor };
-    }
-  }
-  return undefined;
-}
-
-/**
- * The smallest non-zero difference between successive finite samples (`between`; every difference is a multiple
- * of the quantum), the same counting each sample's distance from 0 (`withZero`: the quantum when the origin is 0),
- * and the first finite sample. Undefined when no sample is finite. One pass, no sorting.
- */
-function smallestGaps(
-  samples: Float32Array,
-): { between: number | undefined; withZero: number | undefined; first: number } | undefined {
-  let between = Number.POSITIVE_INFINITY;
-  let fromZero = Number.POSITIVE_INFINITY;
-  let first: number | undefined;
-  let previous: number | undefined;
-  for (let i = 0; i < samples.length; i++) {
-    const v = samples[i] as number;
-    if (!Number.isFinite(v)) continue;
-    if (first === undefined) first = v;
-    if (v !== 0) fromZero = Math.min(fromZero, Math.abs(v));
-    if (previous !== undefined && v !== previous) between = Math.min(between, Math.abs(v - previous));
-    previous = v;
-  }
-  if (first === undefined) return undefined;
-  const positive = (x: number): number | undefined => (Number.isFinite(x) && x > 0 ? x : undefined);
-  return { between: positive(between), withZero: positive(Math.min(between, fromZero)), first };
-}
-
-function* factorCandidates(gap: number, maxDivisor: number): Generator<number> {
-  for (let k = 1; k <= maxDivisor; k++) {
-    const q = gap / k;
-    if (q < MIN_EXACT_FACTOR_UV) return;
-    for (const factor of decimalReadings(q)) if (factor > 0) yield factor;
-  }
-}
-
-/** `x` read to 1..MAX_DIGITS significant digits, shortest first, without repeats; 0 first when x is near 0. */
-function decimalReadings(x: number): number[] {
-  const out: number[] = [];
-  if (Math.abs(x) < 1e-9) out.push(0);
-  for (let p = 1; p <= MAX_DIGITS; p++) {
-    const r = Number(x.toPrecision(p));
-    if (!out.includes(r)) out.push(r);
   }
   return out;
 }
@@ -216,12 +227,46 @@ export function waveformIssues(where: string, obs: Observation): string[] {
     if (!(sd.period > 0)) issues.push(`${at}: period must be positive`);
     if (sd.factor !== undefined && !(sd.factor > 0)) issues.push(`${at}: factor must be positive`);
     if (sd.origin.code !== 'uV' || sd.origin.system !== SYSTEMS.ucum) issues.push(`${at}: origin must be in uV (UCUM)`);
-    const tokens = (sd.data ?? '').split(' ');
-    if (!tokens.every((t) => /^(-?\d+|[ELU])$/.test(t))) {
-      issues.push(`${at}: data must be single-space-separated integers (or E, L, U)`);
-    }
-    lengths.add(tokens.length);
+    const tokens = sampledDataTokens(sd.data ?? '');
+    if (!tokens.wellFormed) issues.push(`${at}: data must be single-space-separated integers (or E, L, U)`);
+    lengths.add(tokens.count);
   }
   if (lengths.size > 1) issues.push(`${where}: the leads differ in their number of samples`);
   return issues;
+}
+
+const SPACE = 32;
+const MINUS = 45;
+const ZERO = 48;
+const NINE = 57;
+
+/**
+ * The tokens of SampledData.data split on single spaces: how many, and whether every one is an integer (`-?\d+`)
+ * or one of E, L, U. One pass over the characters, no token strings (the data of a 12-lead record are 60 000).
+ */
+export function sampledDataTokens(data: string): { count: number; wellFormed: boolean } {
+  let count = 1;
+  let wellFormed = true;
+  // 0: at a token's start; 1: after '-'; 2: in digits; 3: after E, L or U.
+  let state = 0;
+  for (let i = 0; i < data.length; i++) {
+    const c = data.charCodeAt(i);
+    if (c === SPACE) {
+      if (state !== 2 && state !== 3) wellFormed = false;
+      count++;
+      state = 0;
+    } else if (c >= ZERO && c <= NINE) {
+      if (state === 3) wellFormed = false;
+      state = 2;
+    } else if (c === MINUS && state === 0) {
+      state = 1;
+    } else if ((c === 69 || c === 76 || c === 85) && state === 0) {
+      state = 3;
+    } else {
+      wellFormed = false;
+      state = 4;
+    }
+  }
+  if (state !== 2 && state !== 3) wellFormed = false;
+  return { count, wellFormed };
 }

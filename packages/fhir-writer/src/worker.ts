@@ -4,7 +4,13 @@
  * lost acknowledgement writes nothing twice. Transient faults (5xx, 429, timeouts) are retried with backoff;
  * a permanent one (4xx, a Bundle that fails validation) goes straight to the failed set with its reason.
  */
-import { checkWriteJobData, decodeEcgPayload, type PayloadStore, QUEUE_NAMES, type WriteJobData } from '@ecgcad/ecg';
+import {
+  checkWriteJobData,
+  decodeEcgPayloadDetailed,
+  type PayloadStore,
+  QUEUE_NAMES,
+  type WriteJobData,
+} from '@ecgcad/ecg';
 import { type StageWorkerOptions, startStageWorker, type Worker } from '@ecgcad/queue';
 import type { WaveformInput } from './bundle.js';
 import type { FhirWriter, WriteResult } from './writer.js';
@@ -88,8 +94,9 @@ async function waveformOf(
     return { unavailable: 'the ECG samples had expired from the payload store before the result was written' };
   }
   try {
-    const ecg = decodeEcgPayload(bytes);
-    if (ecg.id === data.prediction.ecg.id) return ecg;
+    // The leads the codec stored as integers go into SampledData as they are (no quantum search, same data).
+    const { ecg, quantised } = decodeEcgPayloadDetailed(bytes);
+    if (ecg.id === data.prediction.ecg.id) return { ...ecg, quantised };
   } catch {
     // Unreadable: fall through.
   }

@@ -1,6 +1,7 @@
 /**
  * The infer stage as a BullMQ worker: `ecg.infer` job {ecgId, payloadKey} -> payload store -> Predictor ->
- * `ecg.write` job {prediction} with job id = ECG id + model version (a re-run adds nothing twice).
+ * `ecg.write` job {prediction} with job id = ECG id + model version (a re-run adds nothing twice); the write jobs of
+ * one batch are added in one round trip (BulkAdder).
  * Transient faults (Redis, batcher) are retried by BullMQ with backoff; a permanent one (payload gone, a record
  * the codec refuses, a model fault) becomes an UnrecoverableError, so the job goes straight to the failed set with
  * its reason.
@@ -17,7 +18,14 @@ import {
   type WriteJobData,
   writeJobId,
 } from '@ecgcad/ecg';
-import { type Queue, type StageWorkerOptions, stageJobOptions, startStageWorker, type Worker } from '@ecgcad/queue';
+import {
+  BulkAdder,
+  type Queue,
+  type StageWorkerOptions,
+  stageJobOptions,
+  startStageWorker,
+  type Worker,
+} from '@ecgcad/queue';
 import type { Predictor } from './predictor.js';
 import type { ShadowScorer } from './shadow.js';
 
@@ -54,6 +62,8 @@ export interface InferWorkerOptions extends StageWorkerOptions {
 export function startInferWorker(options: InferWorkerOptions): Worker<InferJobData, InferJobResult> {
   const deletePayloads = options.deletePayloads ?? true;
   const writeOptions = stageJobOptions(options.retry);
+  // The write jobs of one batch's ECGs go to Redis in one round trip.
+  const writeJobs = new BulkAdder(options.writeQueue);
   return startStageWorker<InferJobData, InferJobResult>(
     {
       stage: 'infer',
@@ -78,7 +88,7 @@ export function startInferWorker(options: InferWorkerOptions): Worker<InferJobDa
         const prediction = shadowed ? shadowed.prediction : await options.predictor.predict(ecg);
         const handOver = options.handOverPayloads === true;
         const data: WriteJobData = handOver ? { prediction, payloadKey } : { prediction };
-        await options.writeQueue.add('write', data, { ...writeOptions, jobId: writeId });
+        await writeJobs.add('write', data, { ...writeOptions, jobId: writeId });
         options.onPredicted?.(ecg, prediction);
         if (deletePayloads && !handOver) await options.payloads.delete(payloadKey);
         // After the hand-over: the shadow never holds up the live result (settle never rejects).

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import type { Ecg } from '../ecg.js';
 import { MalformedInputError } from '../errors.js';
 import { synthesizeEcg } from '../synth/synthesize.js';
-import { decodeEcgPayload, encodeEcgPayload, PAYLOAD_VERSION } from './codec.js';
+import {
+  decodeEcgPayload,
+  decodeEcgPayloadDetailed,
+  encodeEcgPayload,
+  PAYLOAD_VERSION,
+  quantiseLead,
+} from './codec.js';
+import { findLeadQuantum } from './quantum.js';
 
 const small = (): Ecg => ({
   id: 'sha256:abc',
@@ -13,6 +20,34 @@ const small = (): Ecg => ({
   sampleRateHz: 250,
   leads: { II: Float32Array.from([1.5, -2, 3e6]), V1: Float32Array.from([0, Number.NaN, -0.25]) },
 });
+
+/** The bytes of a Float32Array (bit-identity: NaN payloads and -0 included). */
+const bitsOf = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+/** Every lead of `back` holds the bits of the same lead of `ecg`. */
+function expectSameBits(back: Ecg, ecg: Ecg): void {
+  expect(Object.keys(back.leads).sort()).toEqual(Object.keys(ecg.leads).sort());
+  for (const [name, lead] of Object.entries(ecg.leads)) {
+    // Buffer.equals, not toEqual: a deep comparison of 20 kB per lead is slow and its diff unreadable anyway.
+    expect(bitsOf((back.leads as Record<string, Float32Array>)[name] as Float32Array).equals(bitsOf(lead)), name).toBe(
+      true,
+    );
+  }
+}
+
+/** A 12-lead record whose leads are raw integers * scale (+ offset), as DICOM and aECG sources compute them. */
+let base: Ecg | undefined;
+function quantisedEcg(scale: number, offset = 0, range = 3000): Ecg {
+  base ??= synthesizeEcg({ seed: 11 });
+  const ecg: Ecg = { ...base, leads: { ...base.leads } };
+  for (const [name, lead] of Object.entries(ecg.leads)) {
+    (ecg.leads as Record<string, Float32Array>)[name] = Float32Array.from(
+      lead,
+      (v) => Math.max(-range, Math.min(range, Math.round(v / scale))) * scale + offset,
+    );
+  }
+  return ecg;
+}
 
 describe('ecg payload codec', () => {
   it('round-trips a synthetic 12-lead record bit for bit', () => {
@@ -29,6 +64,76 @@ describe('ecg payload codec', () => {
         Buffer.from(lead.buffer, lead.byteOffset, lead.byteLength),
       );
     }
+  });
+
+  it('stores quantised leads as Int16 with their quantum (half the bytes) and gives back the same bits', () => {
+    for (const [scale, offset] of [
+      [2.5, 0],
+      [4.88, 0],
+      [1.22, 0],
+      [5, 12.8],
+    ] as const) {
+      const ecg = quantisedEcg(scale, offset);
+      const v1 = encodeEcgPayload(ecg, { version: 1 });
+      const v2 = encodeEcgPayload(ecg);
+      expect(v2[4]).toBe(2);
+      expect(v2.length).toBeLessThan(v1.length * 0.51);
+      const { ecg: back, quantised } = decodeEcgPayloadDetailed(v2);
+      expectSameBits(back, ecg);
+      expectSameBits(decodeEcgPayload(v1), ecg);
+      for (const [name, lead] of Object.entries(ecg.leads)) {
+        const q = quantised[name as 'I'];
+        expect(q?.data).toBeInstanceOf(Int16Array);
+        // The quantum the FHIR writer would find on the floats: the SampledData stay the same.
+        expect({ origin: q?.origin, factor: q?.factor }).toEqual(findLeadQuantum(lead));
+      }
+    }
+  });
+
+  it('uses Int32 for data past 16 bits, Float32 for leads with no quantum, NaN, infinities or -0', () => {
+    expect(quantiseLead(Float32Array.from([0, 40_000, -1]))?.data).toBeInstanceOf(Int32Array);
+    expect(quantiseLead(Float32Array.from([0, 32_767, -32_767]))?.data).toBeInstanceOf(Int16Array);
+    expect(quantiseLead(Float32Array.from([0, 2.5, Number.NaN]))).toBeUndefined();
+    expect(quantiseLead(Float32Array.from([0, 2.5, Number.NEGATIVE_INFINITY]))).toBeUndefined();
+    expect(quantiseLead(Float32Array.from([2.5, -0, 5]))).toBeUndefined();
+    const ecg = small();
+    ecg.leads.I = Float32Array.from([-0, 2.5, 5]);
+    ecg.leads.V2 = Float32Array.from([1, 1e8, -1e8]);
+    ecg.leads.V3 = Float32Array.from([0.123, 1.7e-7, 3.3]);
+    const { ecg: back, quantised } = decodeEcgPayloadDetailed(encodeEcgPayload(ecg));
+    expectSameBits(back, ecg);
+    expect(Object.is(back.leads.I?.[0], -0)).toBe(true);
+    expect(Object.keys(quantised).sort()).toEqual(['II', 'V2']);
+    expect(quantised.V2?.data).toBeInstanceOf(Int32Array);
+  });
+
+  it('gives back the same bits for any integer lead under any quantum, or any float lead (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -70_000, max: 70_000 }), { minLength: 1, maxLength: 300 }),
+        fc.constantFrom(1, 2.5, 4.88, 1.22, 0.5, 6.25, 0.3, 1 / 3),
+        fc.constantFrom(0, 12.8, -3.3),
+        fc.array(fc.float({ noDefaultInfinity: false }), { minLength: 1, maxLength: 50 }),
+        (raw, scale, offset, floats) => {
+          const ecg = small();
+          ecg.leads = {
+            I: Float32Array.from(raw, (r) => r * scale + offset),
+            V1: Float32Array.from(raw, (_r, k) => floats[k % floats.length] as number),
+          };
+          expectSameBits(decodeEcgPayload(encodeEcgPayload(ecg)), ecg);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('still reads version 1 payloads (those in Redis during an upgrade)', () => {
+    const ecg = quantisedEcg(2.5);
+    const v1 = encodeEcgPayload(ecg, { version: 1 });
+    expect(v1[4]).toBe(1);
+    const { ecg: back, quantised } = decodeEcgPayloadDetailed(v1);
+    expectSameBits(back, ecg);
+    expect(quantised).toEqual({});
   });
 
   it('keeps NaN, large values and missing optional fields', () => {

@@ -1,3 +1,4 @@
 export * from './codec.js';
+export * from './quantum.js';
 export * from './queue-jobs.js';
 export * from './store.js';
