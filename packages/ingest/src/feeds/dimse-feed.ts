@@ -22,13 +22,11 @@ import { encodePart10 } from '../dicom-writer/encode.js';
 import { type AddressList, normalizeAddress, parseAddressList } from './address-list.js';
 import {
   CommandField,
-  DimseAssembler,
   type DimseMessage,
   DimseProtocolError,
   type DimseResponse,
+  DimseStreamReader,
   encodeResponsePdu,
-  PduFramer,
-  PduType,
 } from './dimse-pdata.js';
 import type { FeedCommonOptions, IntakeMeta } from './intake.js';
 import { handOver, notifyPeerRefused, silentLogger } from './intake.js';
@@ -417,7 +415,6 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
     readonly #socket: Socket;
     readonly #state: ConnectionState;
 
-    readonly #assembler = new DimseAssembler(config.maxDatasetBytes);
     /** The association was accepted: P-DATA may flow. */
     #accepted = false;
 
@@ -426,29 +423,28 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
       this.#socket = socket;
       this.#state = state;
       // The library's socket reader (the last 'data' listener, added by the constructor above) is replaced by ours:
-      // P-DATA-TF PDUs go to the DIMSE path in dimse-pdata.ts, every other PDU to the library's handler as before.
+      // P-DATA-TF PDUs go to the DIMSE path in dimse-pdata.ts, every other PDU to the library's handler as before. A
+      // message handler that throws (a message on a context not accepted) aborts the association like a bad stream.
       const listeners = socket.listeners('data');
       socket.off('data', listeners[listeners.length - 1] as (chunk: Buffer) => void);
-      const framer = new PduFramer();
-      const onPdu = (pdu: Buffer) => this.#onPdu(pdu);
-      socket.on('data', (chunk: Buffer) => {
-        if (!socket.destroyed) framer.push(chunk, onPdu);
+      const reader = new DimseStreamReader(config.maxDatasetBytes, {
+        onPdu: (pdu) => void (this as unknown as LibraryPduHandler)._processPdu(pdu),
+        onMessage: (message) => this.#dispatch(message),
+        onPData: () => {
+          if (!this.#accepted) throw new DimseProtocolError('P-DATA-TF before the association was accepted');
+        },
       });
-    }
-
-    #onPdu(pdu: Buffer): void {
-      if (this.#socket.destroyed) return;
-      if (pdu[0] !== PduType.PDataTf) {
-        void (this as unknown as LibraryPduHandler)._processPdu(pdu);
-        return;
-      }
-      try {
-        if (!this.#accepted) throw new DimseProtocolError('P-DATA-TF before the association was accepted');
-        for (const message of this.#assembler.push(pdu)) this.#dispatch(message);
-      } catch (err) {
-        logger.warn({ feed: 'cstore', remote: this.#state.remote, error: messageOf(err) }, 'DIMSE protocol error');
-        abortAndClose(this.#socket, this);
-      }
+      let broken = false;
+      socket.on('data', (chunk: Buffer) => {
+        if (socket.destroyed || broken) return;
+        try {
+          reader.push(chunk);
+        } catch (err) {
+          broken = true;
+          logger.warn({ feed: 'cstore', remote: state.remote, error: messageOf(err) }, 'DIMSE protocol error');
+          abortAndClose(socket, this);
+        }
+      });
     }
 
     #dispatch(message: DimseMessage): void {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   CommandField,
-  DimseAssembler,
+  type DimseMessage,
   DimseProtocolError,
+  DimseStreamReader,
   encodeResponsePdu,
-  PduFramer,
   PduType,
   readCommandSet,
 } from './dimse-pdata.js';
@@ -54,77 +54,98 @@ const storeCommand = commandSet([
   [0x1000, ui('1.2.3.4.5')],
 ]);
 
-describe('PduFramer', () => {
-  it('hands on whole PDUs however the stream is cut, as views when a PDU lies in one chunk', () => {
-    const pdus = [pdataPdu([{ context: 1, command: true, last: true, value: storeCommand }])];
-    pdus.push(pdataPdu([{ context: 1, command: false, last: true, value: Buffer.alloc(1000, 7) }]));
-    pdus.push(Buffer.from([PduType.ReleaseRq, 0, 0, 0, 0, 4, 0, 0, 0, 0]));
-    const stream = Buffer.concat(pdus);
+/** Feeds `stream` to a fresh reader in chunks of `cut` bytes; returns what it handed on. */
+function read(stream: Buffer, cut = stream.length, maxDatasetBytes = 1 << 20) {
+  const pdus: Buffer[] = [];
+  const messages: DimseMessage[] = [];
+  const reader = new DimseStreamReader(maxDatasetBytes, {
+    onPdu: (p) => pdus.push(p),
+    onMessage: (m) => messages.push(m),
+  });
+  for (let at = 0; at < stream.length; at += cut) reader.push(stream.subarray(at, at + cut));
+  return { pdus, messages };
+}
+
+describe('DimseStreamReader', () => {
+  const part1 = Buffer.alloc(600, 1);
+  const part2 = Buffer.alloc(400, 2);
+  const release = Buffer.from([PduType.ReleaseRq, 0, 0, 0, 0, 4, 0, 0, 0, 0]);
+  const stream = Buffer.concat([
+    pdataPdu([{ context: 3, command: true, last: true, value: storeCommand }]),
+    pdataPdu([{ context: 3, command: false, last: false, value: part1 }]),
+    pdataPdu([{ context: 3, command: false, last: true, value: part2 }]),
+    release,
+  ]);
+
+  it('reads a C-STORE (command, then data set fragments over PDUs) and hands other PDUs on whole, however cut', () => {
     for (const cut of [1, 3, 6, 7, 100, 1013, stream.length]) {
-      const framer = new PduFramer();
-      const out: Buffer[] = [];
-      for (let at = 0; at < stream.length; at += cut) framer.push(stream.subarray(at, at + cut), (p) => out.push(p));
-      expect(out.map((p) => p.toString('hex'))).toEqual(pdus.map((p) => p.toString('hex')));
+      const { pdus, messages } = read(stream, cut);
+      expect(pdus.map((p) => p.toString('hex'))).toEqual([release.toString('hex')]);
+      expect(messages).toHaveLength(1);
+      expect(messages[0]?.command).toEqual({
+        presentationContextId: 3,
+        commandField: CommandField.CStoreRq,
+        messageId: 7,
+        sopClassUid: STORE_CLASS,
+        sopInstanceUid: '1.2.3.4.5',
+        hasDataset: true,
+      });
+      expect(Buffer.concat(messages[0]?.dataset ?? [])).toEqual(Buffer.concat([part1, part2]));
+      expect(messages[0]).toMatchObject({ datasetBytes: 1000, overLimit: false });
     }
-    const framer = new PduFramer();
-    const out: Buffer[] = [];
-    framer.push(stream, (p) => out.push(p));
-    expect(out[1]?.buffer).toBe(stream.buffer);
-  });
-});
-
-describe('DimseAssembler', () => {
-  it('reads a C-STORE: command, then data set fragments over several PDUs, kept as views', () => {
-    const assembler = new DimseAssembler(1 << 20);
-    expect(assembler.push(pdataPdu([{ context: 3, command: true, last: true, value: storeCommand }]))).toEqual([]);
-    const part1 = Buffer.alloc(600, 1);
-    const part2 = Buffer.alloc(400, 2);
-    expect(assembler.push(pdataPdu([{ context: 3, command: false, last: false, value: part1 }]))).toEqual([]);
-    const [message] = assembler.push(pdataPdu([{ context: 3, command: false, last: true, value: part2 }]));
-    expect(message?.command).toEqual({
-      presentationContextId: 3,
-      commandField: CommandField.CStoreRq,
-      messageId: 7,
-      sopClassUid: STORE_CLASS,
-      sopInstanceUid: '1.2.3.4.5',
-      hasDataset: true,
-    });
-    expect(Buffer.concat(message?.dataset ?? [])).toEqual(Buffer.concat([part1, part2]));
-    expect(message).toMatchObject({ datasetBytes: 1000, overLimit: false });
   });
 
-  it('completes a command without a data set (C-ECHO) at once', () => {
+  it('keeps data set fragments as views of the received chunks (no copy)', () => {
+    const { messages } = read(stream);
+    expect(messages[0]?.dataset.every((f) => f.buffer === stream.buffer)).toBe(true);
+  });
+
+  it('completes a command without a data set (C-ECHO) at once; several PDV items in one PDU', () => {
     const echo = commandSet([
       [0x0002, ui('1.2.840.10008.1.1')],
       [0x0100, us(CommandField.CEchoRq)],
       [0x0110, us(1)],
       [0x0800, us(0x0101)],
     ]);
-    const [message] = new DimseAssembler(100).push(pdataPdu([{ context: 1, command: true, last: true, value: echo }]));
-    expect(message?.command).toMatchObject({ commandField: CommandField.CEchoRq, messageId: 1, hasDataset: false });
+    const { messages } = read(
+      pdataPdu([
+        { context: 1, command: true, last: false, value: echo.subarray(0, 10) },
+        { context: 1, command: true, last: true, value: echo.subarray(10) },
+      ]),
+      5,
+    );
+    expect(messages[0]?.command).toMatchObject({ commandField: CommandField.CEchoRq, messageId: 1, hasDataset: false });
   });
 
   it('drops a data set past the limit as it comes, and says so', () => {
-    const assembler = new DimseAssembler(500);
-    assembler.push(pdataPdu([{ context: 1, command: true, last: true, value: storeCommand }]));
-    assembler.push(pdataPdu([{ context: 1, command: false, last: false, value: Buffer.alloc(400) }]));
-    const [message] = assembler.push(pdataPdu([{ context: 1, command: false, last: true, value: Buffer.alloc(400) }]));
-    expect(message).toMatchObject({ dataset: [], datasetBytes: 800, overLimit: true });
+    const { messages } = read(stream, 64, 500);
+    expect(messages[0]).toMatchObject({ dataset: [], datasetBytes: 1000, overLimit: true });
   });
 
   it('refuses broken streams: data before a command, a bad item length, a command set without its fields', () => {
-    expect(() =>
-      new DimseAssembler(100).push(pdataPdu([{ context: 1, command: false, last: true, value: Buffer.alloc(4) }])),
-    ).toThrow(DimseProtocolError);
+    expect(() => read(pdataPdu([{ context: 1, command: false, last: true, value: Buffer.alloc(4) }]))).toThrow(
+      DimseProtocolError,
+    );
     const bad = pdataPdu([{ context: 1, command: true, last: true, value: storeCommand }]);
     bad.writeUInt32BE(bad.length, 6);
-    expect(() => new DimseAssembler(100).push(bad)).toThrow(DimseProtocolError);
+    expect(() => read(bad)).toThrow(DimseProtocolError);
     expect(() => readCommandSet(commandSet([[0x0110, us(1)]]), 1)).toThrow(DimseProtocolError);
-    const assembler = new DimseAssembler(100);
-    assembler.push(pdataPdu([{ context: 1, command: true, last: true, value: storeCommand }]));
-    expect(() =>
-      assembler.push(pdataPdu([{ context: 2, command: false, last: true, value: Buffer.alloc(4) }])),
-    ).toThrow(DimseProtocolError);
+    const other = Buffer.concat([
+      pdataPdu([{ context: 1, command: true, last: true, value: storeCommand }]),
+      pdataPdu([{ context: 2, command: false, last: true, value: Buffer.alloc(4) }]),
+    ]);
+    expect(() => read(other)).toThrow(DimseProtocolError);
+  });
+
+  it('asks before each P-DATA-TF PDU (the SCP refuses them before the association is accepted)', () => {
+    const reader = new DimseStreamReader(100, {
+      onPdu: () => {},
+      onMessage: () => {},
+      onPData: () => {
+        throw new DimseProtocolError('not yet');
+      },
+    });
+    expect(() => reader.push(stream)).toThrow('not yet');
   });
 });
 

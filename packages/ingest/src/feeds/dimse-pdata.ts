@@ -1,7 +1,8 @@
 /**
  * The DIMSE message path of the C-STORE SCP (PS3.8 9.3.5 P-DATA-TF, PS3.7 6.3 messages, Annex E command sets), done
- * here rather than by dcmjs-dimse: PDUs are framed without copying when they lie in one socket chunk, a data set's
- * PDV fragments are kept as views until the intake needs them contiguous, the command set is read and the response
+ * here rather than by dcmjs-dimse: P-DATA-TF PDUs are read item by item as the bytes come, a data set's PDV
+ * fragments are kept as views of the socket's chunks until the intake needs them contiguous (one copy, into the
+ * Part 10 file), the command set is read and the response
  * written by hand (Implicit VR Little Endian, a handful of group 0000 elements). The library keeps association
  * negotiation, release and abort; its P-DATA path copied each PDU several times and encoded every response through
  * dcmjs, which cost more CPU per file than decoding the ECG.
@@ -37,65 +38,6 @@ export class DimseProtocolError extends Error {
   override name = 'DimseProtocolError';
 }
 
-/**
- * Splits a byte stream into whole PDUs (header included). A PDU inside one chunk is handed on as a view of it (no
- * copy); one spread over chunks is copied once. The caller bounds PDU lengths (PduGuard) before bytes get here.
- */
-export class PduFramer {
-  #chunks: Buffer[] = [];
-  #buffered = 0;
-
-  /** Feeds one chunk; calls `onPdu` for each PDU it completes, in order. */
-  push(chunk: Buffer, onPdu: (pdu: Buffer) => void): void {
-    let at = 0;
-    if (this.#buffered === 0) {
-      while (chunk.length - at >= 6) {
-        const end = at + 6 + chunk.readUInt32BE(at + 2);
-        if (end > chunk.length) break;
-        onPdu(chunk.subarray(at, end));
-        at = end;
-      }
-      if (at === chunk.length) return;
-    }
-    const rest = at === 0 ? chunk : chunk.subarray(at);
-    this.#chunks.push(rest);
-    this.#buffered += rest.length;
-    while (this.#buffered >= 6) {
-      const total = 6 + this.#header().readUInt32BE(2);
-      if (this.#buffered < total) return;
-      onPdu(this.#take(total));
-    }
-  }
-
-  /** The first six buffered bytes, contiguous. */
-  #header(): Buffer {
-    const first = this.#chunks[0] as Buffer;
-    return first.length >= 6 ? first : Buffer.concat(this.#chunks, 6);
-  }
-
-  /** Removes and returns the first `n` buffered bytes (n <= buffered). */
-  #take(n: number): Buffer {
-    this.#buffered -= n;
-    const first = this.#chunks[0] as Buffer;
-    if (first.length >= n) {
-      if (first.length === n) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const chunk = this.#chunks[0] as Buffer;
-      const take = Math.min(chunk.length, n - filled);
-      chunk.copy(out, filled, 0, take);
-      filled += take;
-      if (take === chunk.length) this.#chunks.shift();
-      else this.#chunks[0] = chunk.subarray(take);
-    }
-    return out;
-  }
-}
-
 /** The fields of a command set the SCP uses. */
 export interface DimseCommand {
   /** Presentation context the command arrived on. */
@@ -121,61 +63,157 @@ export interface DimseMessage {
   overLimit: boolean;
 }
 
-/** Reads P-DATA-TF PDUs into DIMSE messages (one message at a time, as without asynchronous operations). */
-export class DimseAssembler {
+/** What a {@link DimseStreamReader} hands on. */
+export interface DimseStreamHandlers {
+  /** A whole PDU other than P-DATA-TF (association, release, abort), header included. */
+  onPdu(pdu: Buffer): void;
+  /** A whole DIMSE message. */
+  onMessage(message: DimseMessage): void;
+  /** Called at each P-DATA-TF PDU header; may throw (e.g. DimseProtocolError before the association is accepted). */
+  onPData?(): void;
+}
+
+/**
+ * Reads the upper-layer byte stream of one association (PS3.8 9.3): P-DATA-TF PDUs are taken apart item by item as
+ * the bytes come, so a data set's fragments are views of the socket's chunks (no copy of a PDU, wherever the chunks
+ * cut it); every other PDU is gathered whole and handed on. One DIMSE message at a time, as without asynchronous
+ * operations. The caller bounds PDU lengths (PduGuard) before bytes get here. push() throws DimseProtocolError on
+ * a broken stream (the SCP aborts the association).
+ */
+export class DimseStreamReader {
+  /** Header bytes (PDU or PDV item) gathered so far. */
+  readonly #head = Buffer.alloc(6);
+  #headFill = 0;
+  /** Body bytes of the current P-DATA-TF PDU still to come (items included). */
+  #pduLeft = 0;
+  /** A PDU of another type being gathered whole. */
+  #other: Buffer[] | undefined;
+  #otherLeft = 0;
+  /** The PDV item being read: value bytes still to come, its context and control header. */
+  #valueLeft = -1;
+  #contextId = 0;
+  #control = 0;
   #commandParts: Buffer[] = [];
   #commandBytes = 0;
   #command: DimseCommand | undefined;
   #dataset: Buffer[] = [];
   #datasetBytes = 0;
 
-  constructor(private readonly maxDatasetBytes: number) {}
+  constructor(
+    private readonly maxDatasetBytes: number,
+    private readonly handlers: DimseStreamHandlers,
+  ) {}
 
-  /** Reads one P-DATA-TF PDU (header included); returns the messages it completed. Throws DimseProtocolError. */
-  push(pdu: Buffer): DimseMessage[] {
-    if (pdu[0] !== PduType.PDataTf) throw new DimseProtocolError('not a P-DATA-TF PDU');
-    const done: DimseMessage[] = [];
-    let at = 6;
-    while (at < pdu.length) {
-      if (pdu.length - at < 6) throw new DimseProtocolError('truncated PDV item');
-      const itemLength = pdu.readUInt32BE(at);
-      const end = at + 4 + itemLength;
-      if (itemLength < 2 || end > pdu.length) throw new DimseProtocolError('PDV item length out of range');
-      const contextId = pdu[at + 4] as number;
-      const header = pdu[at + 5] as number;
-      const value = pdu.subarray(at + 6, end);
-      at = end;
-      const last = (header & 0x02) !== 0;
-      if ((header & 0x01) !== 0) {
-        if (this.#command) throw new DimseProtocolError('command fragment while a data set was expected');
-        this.#commandBytes += value.length;
-        if (this.#commandBytes > MAX_COMMAND_BYTES) throw new DimseProtocolError('command set too long');
-        this.#commandParts.push(value);
-        if (!last) continue;
-        const bytes = this.#commandParts.length === 1 ? value : Buffer.concat(this.#commandParts);
-        this.#commandParts = [];
-        this.#commandBytes = 0;
-        const command = readCommandSet(bytes, contextId);
-        if (command.hasDataset) this.#command = command;
-        else done.push({ command, dataset: [], datasetBytes: 0, overLimit: false });
+  /** Feeds one chunk of the stream. */
+  push(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.#other) {
+        const take = Math.min(this.#otherLeft, chunk.length - at);
+        this.#other.push(chunk.subarray(at, at + take));
+        this.#otherLeft -= take;
+        at += take;
+        if (this.#otherLeft === 0) {
+          const pdu = Buffer.concat(this.#other);
+          this.#other = undefined;
+          this.handlers.onPdu(pdu);
+        }
         continue;
       }
-      const command = this.#command;
-      if (!command) throw new DimseProtocolError('data set fragment without a command');
-      if (contextId !== command.presentationContextId) {
+      if (this.#valueLeft >= 0) {
+        const take = Math.min(this.#valueLeft, chunk.length - at);
+        if (take > 0) this.#value(chunk.subarray(at, at + take));
+        this.#valueLeft -= take;
+        this.#pduLeft -= take;
+        at += take;
+        if (this.#valueLeft === 0) {
+          this.#valueLeft = -1;
+          this.#itemEnd();
+        }
+        continue;
+      }
+      // A header: the PDU's (between PDUs) or the next PDV item's (inside a P-DATA-TF PDU).
+      const take = Math.min(6 - this.#headFill, chunk.length - at);
+      chunk.copy(this.#head, this.#headFill, at, at + take);
+      this.#headFill += take;
+      at += take;
+      if (this.#headFill < 6) continue;
+      this.#headFill = 0;
+      if (this.#pduLeft > 0) this.#itemHeader();
+      else this.#pduHeader();
+    }
+  }
+
+  #pduHeader(): void {
+    const length = this.#head.readUInt32BE(2);
+    if (this.#head[0] === PduType.PDataTf) {
+      this.handlers.onPData?.();
+      if (length < 6) throw new DimseProtocolError('P-DATA-TF PDU too short for a PDV item');
+      this.#pduLeft = length;
+      return;
+    }
+    const header = Buffer.from(this.#head);
+    if (length === 0) {
+      this.handlers.onPdu(header);
+      return;
+    }
+    this.#other = [header];
+    this.#otherLeft = length;
+  }
+
+  #itemHeader(): void {
+    const itemLength = this.#head.readUInt32BE(0);
+    if (itemLength < 2 || itemLength + 4 > this.#pduLeft) throw new DimseProtocolError('PDV item length out of range');
+    this.#pduLeft -= 6;
+    this.#contextId = this.#head[4] as number;
+    this.#control = this.#head[5] as number;
+    const isCommand = (this.#control & 0x01) !== 0;
+    if (isCommand && this.#command) throw new DimseProtocolError('command fragment while a data set was expected');
+    if (!isCommand) {
+      if (!this.#command) throw new DimseProtocolError('data set fragment without a command');
+      if (this.#contextId !== this.#command.presentationContextId) {
         throw new DimseProtocolError('data set fragment on another presentation context than its command');
       }
-      this.#datasetBytes += value.length;
-      if (this.#datasetBytes <= this.maxDatasetBytes) this.#dataset.push(value);
-      else this.#dataset.length = 0;
-      if (!last) continue;
-      const overLimit = this.#datasetBytes > this.maxDatasetBytes;
-      done.push({ command, dataset: overLimit ? [] : this.#dataset, datasetBytes: this.#datasetBytes, overLimit });
-      this.#command = undefined;
-      this.#dataset = [];
-      this.#datasetBytes = 0;
     }
-    return done;
+    this.#valueLeft = itemLength - 2;
+    if (this.#valueLeft === 0) {
+      this.#valueLeft = -1;
+      this.#itemEnd();
+    }
+  }
+
+  /** Some bytes of the current item's value (a view of the chunk). */
+  #value(piece: Buffer): void {
+    if ((this.#control & 0x01) !== 0) {
+      this.#commandBytes += piece.length;
+      if (this.#commandBytes > MAX_COMMAND_BYTES) throw new DimseProtocolError('command set too long');
+      this.#commandParts.push(piece);
+      return;
+    }
+    this.#datasetBytes += piece.length;
+    if (this.#datasetBytes <= this.maxDatasetBytes) this.#dataset.push(piece);
+    else this.#dataset.length = 0;
+  }
+
+  #itemEnd(): void {
+    if ((this.#control & 0x02) === 0) return;
+    if ((this.#control & 0x01) !== 0) {
+      const parts = this.#commandParts;
+      const bytes = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+      this.#commandParts = [];
+      this.#commandBytes = 0;
+      const command = readCommandSet(bytes, this.#contextId);
+      if (command.hasDataset) this.#command = command;
+      else this.handlers.onMessage({ command, dataset: [], datasetBytes: 0, overLimit: false });
+      return;
+    }
+    const command = this.#command as DimseCommand;
+    const overLimit = this.#datasetBytes > this.maxDatasetBytes;
+    const message = { command, dataset: overLimit ? [] : this.#dataset, datasetBytes: this.#datasetBytes, overLimit };
+    this.#command = undefined;
+    this.#dataset = [];
+    this.#datasetBytes = 0;
+    this.handlers.onMessage(message);
   }
 }
 
