@@ -9,7 +9,10 @@
  *
  * Prints files/s of each and the ratios (same run, same files, same machine), plus the feed process's CPU ms per
  * file. Run after `npx turbo run build` (it starts packages/engine/dist/cli.js):
- * `npx tsx bench/feed.ts [--count 300] [--profile DIR]` (--profile: a V8 CPU profile of the feed process in DIR).
+ * `npx tsx bench/feed.ts [--count 300] [--profile DIR] [--cases C-STORE,POST] [--cli FILE]` (--profile: a V8 CPU
+ * profile of the feed process in DIR; --cases: only the cases whose names start so; --cli: the
+ * packages/engine/dist/cli.js to bench, e.g. another worktree's for an A/B). Ends with the verdict on issue #16
+ * target 2 (C-STORE over one association >= 0.5 x storescp --ignore) and the other ratios.
  * Redis on 127.0.0.1:6379 must be up; the run uses its own key prefix and deletes it afterwards.
  */
 import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
@@ -173,7 +176,8 @@ async function runBench(): Promise<void> {
 
     const httpPort = await freePort();
     const dimsePort = await freePort();
-    const cli = fileURLToPath(new URL('../packages/engine/dist/cli.js', import.meta.url));
+    // --cli: another build's cli.js (e.g. a worktree of the previous commit, for a same-run A/B).
+    const cli = arg('--cli') ?? fileURLToPath(new URL('../packages/engine/dist/cli.js', import.meta.url));
     const profile = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
     const feed = spawn(process.execPath, [...profile, cli, 'serve', '--stages', 'none'], {
       env: {
@@ -215,18 +219,23 @@ async function runBench(): Promise<void> {
     // Interleaved: reference, ecgcad, reference, ecgcad per case, so load changes hit both alike (best of two kept).
     const rate = (seconds: number) => COUNT / seconds;
     const results: Record<string, { ref: number; ecgcad: number; cpuMs: number }> = {};
+    let sentToEcgcad = warm.length + 5; // the warm-up's C-STORE files and POSTs
     const cases: [string, () => Promise<number>, () => Promise<number>][] = [
       ['C-STORE, 1 association', () => storescu(scpPort, 1), () => storescu(dimsePort, 1)],
       ['C-STORE, 4 associations', () => storescu(scpPort, 4), () => storescu(dimsePort, 4)],
       ['POST /ecg, 1 in flight', () => post(bareUrl, 1), () => post(feedUrl, 1)],
       ['POST /ecg, 4 in flight', () => post(bareUrl, 4), () => post(feedUrl, 4)],
     ];
+    // --cases a,b: only the cases whose names start with these (e.g. `--cases C-STORE` while profiling one path).
+    const only = arg('--cases')?.split(',');
     for (const [name, reference, ecgcad] of cases) {
+      if (only && !only.some((prefix) => name.startsWith(prefix))) continue;
       const r = { ref: 0, ecgcad: 0, cpuMs: Number.POSITIVE_INFINITY };
       for (let round = 0; round < 2; round++) {
         r.ref = Math.max(r.ref, rate(await reference()));
         await nextRound();
         const cpu0 = await cpuMsOf(feedPid);
+        sentToEcgcad += COUNT;
         r.ecgcad = Math.max(r.ecgcad, rate(await ecgcad()));
         r.cpuMs = Math.min(r.cpuMs, ((await cpuMsOf(feedPid)) - cpu0) / COUNT);
       }
@@ -239,7 +248,8 @@ async function runBench(): Promise<void> {
     const cpu = cpus();
     console.log(`machine: ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, node ${process.version}`);
     console.log(
-      `${COUNT} synthetic 12-lead DICOM files of ${fileKb.toFixed(0)} KiB; load average ${load.toFixed(1)} at start`,
+      `${COUNT} synthetic 12-lead DICOM files of ${fileKb.toFixed(0)} KiB; load average ${load.toFixed(1)} at start, ` +
+        `${(loadavg()[0] ?? Number.NaN).toFixed(1)} at end`,
     );
     for (const [name, r] of Object.entries(results)) {
       const ref = name.startsWith('C-STORE') ? 'storescp --ignore' : 'bare fastify';
@@ -249,8 +259,28 @@ async function runBench(): Promise<void> {
       );
     }
     console.log(
-      `jobs waiting for inference afterwards: ${waiting} of ${COUNT * 8 + 10} files sent to ecgcad (each ack a durable job)`,
+      `jobs waiting for inference afterwards: ${waiting} of ${sentToEcgcad} files sent to ecgcad (each ack a durable job)`,
     );
+    // Issue #16 target 2: the feed-only process takes C-STOREs over one association at >= 0.5 x storescp --ignore.
+    const ratio = (name: string) => {
+      const r = results[name];
+      return r ? r.ecgcad / r.ref : undefined;
+    };
+    const one = ratio('C-STORE, 1 association');
+    if (one !== undefined) {
+      console.log(
+        `target 2, C-STORE 1 association: ${one.toFixed(2)} x storescp --ignore (target >= 0.5): ${one >= 0.5 ? 'met' : 'not met'}`,
+      );
+    }
+    const others: [string, string][] = [
+      ['C-STORE, 4 associations', 'storescp --ignore'],
+      ['POST /ecg, 1 in flight', 'bare fastify'],
+      ['POST /ecg, 4 in flight', 'bare fastify'],
+    ];
+    for (const [name, ref] of others) {
+      const r = ratio(name);
+      if (r !== undefined) console.log(`target 2, ${name}: ${r.toFixed(2)} x ${ref}`);
+    }
   } finally {
     for (const child of children) child.kill('SIGTERM');
     // The feed process writes its --cpu-prof profile as it exits.

@@ -286,8 +286,9 @@ describe('per-source association limit and the ARTIM / PDU idle timers', () => {
 
   it('aborts an associated peer that trickles a PDU, or sits idle, past the PDU timeout', async () => {
     const feed = await start({ associationTimeoutMs: 5000, pduTimeoutMs: 1500 });
-    // A P-DATA-TF announcing 100 bytes, sent one byte every 100 ms: bytes flow, no PDU completes.
-    const pdata = Buffer.concat([Buffer.from([0x04, 0, 0, 0, 0, 100]), Buffer.alloc(100)]);
+    // A P-DATA-TF announcing 100 bytes (one PDV item of a command on context 1), sent one byte every 100 ms: bytes
+    // flow, no PDU completes.
+    const pdata = Buffer.concat([Buffer.from([0x04, 0, 0, 0, 0, 100, 0, 0, 0, 96, 1, 0x03]), Buffer.alloc(94)]);
     let sent = 0;
     const trickler = rawPeer(feed.port, (socket) => socket.write(associateRequest('CART1', 'ECGCAD')));
     const idle = rawPeer(feed.port, (socket) => socket.write(associateRequest('CART1', 'ECGCAD')));
@@ -312,6 +313,24 @@ describe('per-source association limit and the ARTIM / PDU idle timers', () => {
     expect(lines.filter((l) => l.msg.startsWith('DICOM peer idle past the PDU timeout')).length).toBeGreaterThanOrEqual(
       2,
     );
+  });
+
+  it('aborts a peer whose P-DATA-TF breaks the PDV rules, and one that sends P-DATA-TF before associating', async () => {
+    const feed = await start({});
+    const before = lines.length;
+    // A PDV item longer than its PDU.
+    const broken = Buffer.from([0x04, 0, 0, 0, 0, 8, 0, 0, 0, 200, 1, 0x03, 0, 0]);
+    const peer = rawPeer(feed.port, (socket) => socket.write(associateRequest('CART1', 'ECGCAD')));
+    expect(await peer.waitFor(0x02)).toBe(true);
+    peer.socket.write(broken);
+    expect(await peer.closed).toBeLessThan(5000);
+    expect(peer.pduTypes).toContain(0x07);
+    const early = rawPeer(feed.port, (socket) => socket.write(broken));
+    expect(await early.closed).toBeLessThan(5000);
+    expect(early.pduTypes).not.toContain(0x02);
+    expect(lines.slice(before).filter((l) => l.msg === 'DIMSE protocol error')).toHaveLength(2);
+    // The feed still serves.
+    expect((await store(feed.port)).out).toMatch(/Received Store Response \(Success\)/);
   });
 
   it('refuses bad settings up front', async () => {

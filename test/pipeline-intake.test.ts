@@ -3,12 +3,14 @@ import { randomUUID } from 'node:crypto';
 import {
   DuplicateIdError,
   decodeEcgPayload,
+  ecgJobId,
   type InferJobData,
   MemoryPayloadStore,
   QUEUE_NAMES,
   synthesizeEcg,
 } from '@ecgcad/ecg';
 import { enqueueEcg } from '@ecgcad/ingest/queued-intake';
+import { stageJobOptions } from '@ecgcad/queue';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -81,6 +83,38 @@ describe('queued intake (real Redis)', () => {
       const winner = job?.data.sha256 === a.source.sha256 ? a : b;
       const stored = await payloads.get(job!.data.payloadKey);
       expect(decodeEcgPayload(stored!).leads.II).toEqual(winner.leads.II);
+    }
+  });
+
+  it('adds the job Queue.add would add (name, data, the stage options under the queue defaults), read back in one go', async () => {
+    const payloads = new MemoryPayloadStore();
+    const [doc] = twoDocuments(`intake-add-${randomUUID()}`);
+    const queue = new Queue<InferJobData>(QUEUE_NAMES.infer, {
+      connection,
+      prefix,
+      defaultJobOptions: { priority: 0, attempts: 99, removeOnComplete: true },
+    });
+    try {
+      expect(await enqueueEcg(doc, { inferQueue: queue, payloads, retry: { attempts: 4 } })).toEqual({ ecgId: doc.id });
+      const job = await queue.getJob(ecgJobId(doc.id));
+      const reference = await queue.add('infer', job!.data, {
+        ...stageJobOptions({ attempts: 4 }),
+        jobId: `${ecgJobId(doc.id)}-reference`,
+      });
+      const stored = await queue.getJob(reference.id!);
+      expect(job!.name).toBe('infer');
+      expect(job!.data).toEqual({
+        ecgId: doc.id,
+        sha256: doc.source.sha256,
+        payloadKey: job!.data.payloadKey,
+        receivedAt: doc.source.receivedAt,
+      });
+      expect(job!.opts).toEqual({ ...stored!.opts, jobId: ecgJobId(doc.id) });
+      expect(job!.opts).toMatchObject({ attempts: 4, removeOnComplete: { age: 86_400 } });
+      expect(await job!.getState()).toBe('waiting');
+      await stored!.remove();
+    } finally {
+      await queue.close();
     }
   });
 });

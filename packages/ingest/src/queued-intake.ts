@@ -83,18 +83,64 @@ export async function enqueueEcg(
     payloadKey: key,
     receivedAt: ecg.source.receivedAt,
   };
-  await redisCall('add the job', () =>
-    options.inferQueue.add('infer', data, { ...stageJobOptions(options.retry), jobId }),
-  );
   // An add with a job id that exists is a no-op: when two first deliveries raced past the check above, the job
-  // that stands tells which one was taken.
-  const stored = await redisCall('read the job back', () => options.inferQueue.getJob(jobId));
-  const storedSha = (stored?.data as Partial<InferJobData> | undefined)?.sha256;
+  // that stands tells which one was taken. The add and the read of the job that stands go out in one pipeline,
+  // so the read runs right after the add (one round trip, not two).
+  const storedSha = await redisCall('add the job', () =>
+    addAndReadBack(options.inferQueue, data, { ...stageJobOptions(options.retry), jobId }),
+  );
   if (storedSha !== undefined && storedSha !== ecg.source.sha256) {
     await options.payloads.delete(key);
     throw new DuplicateIdError();
   }
   return { ecgId: ecg.id };
+}
+
+/** Options of Queue.add. */
+type JobsOptions = NonNullable<Parameters<Queue<InferJobData>['add']>[2]>;
+
+/** What Queue.add builds a job with (a Queue's protected `Job` class: BullMQ's Job, or a subclass of it). */
+type JobClass = new (
+  queue: Queue<InferJobData>,
+  name: string,
+  data: InferJobData,
+  opts: JobsOptions,
+  id: string,
+) => { addJob(client: unknown): Promise<unknown> };
+
+/** A BullMQ pipeline (ioredis ChainableCommander, as Queue.client's pipeline() gives it). */
+interface Pipeline {
+  hget(key: string, field: string): Pipeline;
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
+
+/**
+ * Adds the `ecg.infer` job as Queue.add does (the queue's default options under ours, BullMQ's own add script) and
+ * reads the `sha256` of the job that stands under its id, both in one pipeline: Redis runs them in order on one
+ * connection, so the read sees the add. Returns undefined when no job (or no sha256) is there.
+ */
+async function addAndReadBack(
+  queue: Queue<InferJobData>,
+  data: InferJobData,
+  opts: JobsOptions & { jobId: string },
+): Promise<string | undefined> {
+  const client = (await queue.getBackend().client) as unknown as { pipeline(): Pipeline };
+  const pipeline = client.pipeline();
+  const JobType = (queue as unknown as { Job: JobClass }).Job;
+  const job = new JobType(queue, 'infer', data, { ...queue.defaultJobOptions, ...opts }, opts.jobId);
+  // Job.addJob queues BullMQ's add script on the pipeline synchronously; its promise only reports the queuing.
+  job.addJob(pipeline).catch(() => {});
+  pipeline.hget(queue.toKey(opts.jobId), 'data');
+  const results = await pipeline.exec();
+  if (results?.length !== 2) throw new Error('the add pipeline returned no results');
+  const [[addError, added], [readError, stored]] = results as [[Error | null, unknown], [Error | null, unknown]];
+  if (addError) throw addError;
+  // BullMQ's add script answers a negative code for a job it cannot add (e.g. a missing parent).
+  if (typeof added === 'number' && added < 0) throw new Error(`BullMQ refused the job (code ${added})`);
+  if (readError) throw readError;
+  if (typeof stored !== 'string') return undefined;
+  const sha256 = (JSON.parse(stored) as Partial<InferJobData> | null)?.sha256;
+  return typeof sha256 === 'string' ? sha256 : undefined;
 }
 
 /** Intake that decodes inline and enqueues `ecg.infer`. Decoder errors pass through (the feed refuses the bytes). */

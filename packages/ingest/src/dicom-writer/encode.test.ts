@@ -99,4 +99,18 @@ describe('encodePart10', () => {
     expect(header.datasetStart).toBe(file.length - dataset.length);
     expect(parse(file).string('x00080060')).toBe('ECG');
   });
+
+  it('joins data set fragments (PDV values) into the same file as the whole bytes', () => {
+    const dataset = new Uint8Array([0x08, 0x00, 0x60, 0x00, 0x04, 0x00, 0x00, 0x00, 0x45, 0x43, 0x47, 0x20]);
+    const meta = {
+      mediaStorageSopClassUid: TWELVE_LEAD,
+      mediaStorageSopInstanceUid: '1.2.3.45',
+      transferSyntaxUid: IMPLICIT_LITTLE,
+    };
+    const whole = encodePart10(meta, dataset);
+    const joined = encodePart10(meta, {
+      fragments: [dataset.subarray(0, 5), dataset.subarray(5, 5), dataset.subarray(5)],
+    });
+    expect(Array.from(joined)).toEqual(Array.from(whole));
+  });
 });

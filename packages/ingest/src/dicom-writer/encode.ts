@@ -173,9 +173,13 @@ export interface FileMeta {
 /**
  * A complete DICOM Part 10 file: 128-byte zero preamble, `DICM`, the group 0002 meta header (with its group
  * length) in explicit VR little endian, then the data set: elements, encoded in explicit VR little endian, or bytes
- * already encoded in `meta.transferSyntaxUid` (a data set received over DIMSE), copied once, unchanged.
+ * already encoded in `meta.transferSyntaxUid` (a data set received over DIMSE), copied once, unchanged; such bytes
+ * may come as `fragments` (the PDV values of a DIMSE message, in order), joined in the same single copy.
  */
-export function encodePart10(meta: FileMeta, dataset: readonly DicomElement[] | Uint8Array): Uint8Array {
+export function encodePart10(
+  meta: FileMeta,
+  dataset: readonly DicomElement[] | Uint8Array | { fragments: readonly Uint8Array[] },
+): Uint8Array {
   const metaElements: DicomElement[] = [
     { tag: tag(0x0002, 0x0001), vr: 'OB', value: new Uint8Array([0, 1]) },
     { tag: tag(0x0002, 0x0002), vr: 'UI', value: meta.mediaStorageSopClassUid },
@@ -196,6 +200,11 @@ export function encodePart10(meta: FileMeta, dataset: readonly DicomElement[] | 
   const groupLength = encodeElements([{ tag: tag(0x0002, 0x0000), vr: 'UL', value: [metaBody.length] }]);
   const preamble = new Uint8Array(132);
   preamble.set([0x44, 0x49, 0x43, 0x4d], 128);
-  const body = dataset instanceof Uint8Array ? [dataset] : encodeElementParts(dataset);
+  const body =
+    dataset instanceof Uint8Array
+      ? [dataset]
+      : 'fragments' in dataset
+        ? dataset.fragments
+        : encodeElementParts(dataset);
   return concatBytes([preamble, groupLength, metaBody, ...body]);
 }

@@ -1,6 +1,8 @@
 /**
  * DICOM C-STORE SCP for ECG waveform SOP classes (dcmjs-dimse on a node:net or node:tls server we own, so we choose
- * the bind address, set TCP_NODELAY on every socket and can close cleanly).
+ * the bind address, set TCP_NODELAY on every socket and can close cleanly). dcmjs-dimse negotiates, releases and
+ * aborts associations; the DIMSE messages themselves (C-STORE, C-ECHO) go through dimse-pdata.ts, which reads them
+ * with one copy of the data set and answers without the library's per-message encoding work.
  * A C-STORE is answered Success only after the intake resolved; refusals get a failure status whose ErrorComment
  * tells the sender why, and a transient intake failure gets 0xA700 so the sender retries.
  *
@@ -12,20 +14,25 @@
  * and an idle timer that aborts a peer that completes no PDU for too long while we owe it nothing.
  */
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import type { Writable } from 'node:stream';
-import { Writable as WritableStream } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { ConfigError, type EcgcadError, LimitExceededError, UnsupportedFormatError } from '@ecgcad/ecg';
 import dimse from 'dcmjs-dimse';
 import { isEcgWaveformSopClass } from '../dicom/sop-classes.js';
 import { encodePart10 } from '../dicom-writer/encode.js';
 import { type AddressList, normalizeAddress, parseAddressList } from './address-list.js';
+import {
+  CommandField,
+  type DimseMessage,
+  DimseProtocolError,
+  type DimseResponse,
+  DimseStreamReader,
+  encodeResponsePdu,
+} from './dimse-pdata.js';
 import type { FeedCommonOptions, IntakeMeta } from './intake.js';
 import { handOver, notifyPeerRefused, silentLogger } from './intake.js';
 import { PduGuard } from './pdu-guard.js';
 
-const { Dataset, Scp, log: dimseLog } = dimse;
-const { CEchoResponse, CStoreResponse } = dimse.responses;
+const { Scp, log: dimseLog } = dimse;
 const {
   AbortReason,
   AbortSource,
@@ -40,11 +47,6 @@ const {
 
 type PresentationContext = InstanceType<typeof dimse.association.PresentationContext>;
 type Association = InstanceType<typeof dimse.association.Association>;
-type CStoreRequest = InstanceType<typeof dimse.requests.CStoreRequest>;
-type CEchoRequest = InstanceType<typeof dimse.requests.CEchoRequest>;
-type CStoreResponseT = InstanceType<typeof CStoreResponse>;
-type CEchoResponseT = InstanceType<typeof CEchoResponse>;
-type DatasetT = InstanceType<typeof Dataset>;
 
 /** DIMSE status codes the SCP answers with (PS3.4 Annex B.2.3, PS3.7 Annex C). */
 export const CStoreStatus = {
@@ -401,29 +403,10 @@ function resolveOptions(options: DimseFeedOptions): ResolvedConfig {
   };
 }
 
-/** Collects a C-STORE dataset in memory up to a limit; past it, drops the rest and remembers that it did. */
-class DatasetCollector extends WritableStream {
-  readonly chunks: Buffer[] = [];
-  size = 0;
-  overLimit = false;
-  constructor(private readonly limit: number) {
-    // A high water mark above any PDU keeps write() returning true, so the library never waits for 'drain'.
-    super({ highWaterMark: 1 << 30 });
-  }
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.size += chunk.byteLength;
-    if (this.size > this.limit) {
-      this.overLimit = true;
-      this.chunks.length = 0;
-    } else {
-      this.chunks.push(chunk);
-    }
-    callback();
-  }
+/** dcmjs-dimse's own PDU handler (association, release, abort), called with one whole PDU. */
+interface LibraryPduHandler {
+  _processPdu(pdu: Buffer): Promise<void>;
 }
-
-/** Dataset objects we hand to dcmjs-dimse carry no parsed elements: the raw bytes travel beside them. */
-const received = new WeakMap<object, { bytes: Uint8Array; transferSyntaxUid: string } | { overLimit: true }>();
 
 function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
   const logger = options.logger ?? silentLogger;
@@ -432,10 +415,99 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
     readonly #socket: Socket;
     readonly #state: ConnectionState;
 
+    /** The association was accepted: P-DATA may flow. */
+    #accepted = false;
+
     constructor(socket: Socket, state: ConnectionState, opts?: ConstructorParameters<typeof Scp>[1]) {
       super(socket, opts);
       this.#socket = socket;
       this.#state = state;
+      // The library's socket reader (the last 'data' listener, added by the constructor above) is replaced by ours:
+      // P-DATA-TF PDUs go to the DIMSE path in dimse-pdata.ts, every other PDU to the library's handler as before. A
+      // message handler that throws (a message on a context not accepted) aborts the association like a bad stream.
+      const listeners = socket.listeners('data');
+      socket.off('data', listeners[listeners.length - 1] as (chunk: Buffer) => void);
+      const reader = new DimseStreamReader(config.maxDatasetBytes, {
+        onPdu: (pdu) => void (this as unknown as LibraryPduHandler)._processPdu(pdu),
+        onMessage: (message) => this.#dispatch(message),
+        onPData: () => {
+          if (!this.#accepted) throw new DimseProtocolError('P-DATA-TF before the association was accepted');
+        },
+      });
+      let broken = false;
+      socket.on('data', (chunk: Buffer) => {
+        if (socket.destroyed || broken) return;
+        try {
+          reader.push(chunk);
+        } catch (err) {
+          broken = true;
+          logger.warn({ feed: 'cstore', remote: state.remote, error: messageOf(err) }, 'DIMSE protocol error');
+          abortAndClose(socket, this);
+        }
+      });
+    }
+
+    #dispatch(message: DimseMessage): void {
+      const { command } = message;
+      const context = this.#association?.getPresentationContext(command.presentationContextId);
+      if (!context || context.getResult() !== PresentationContextResult.Accept) {
+        throw new DimseProtocolError('message on a presentation context that was not accepted');
+      }
+      const answer = (commandField: number, status: number, extra: Partial<DimseResponse> = {}) =>
+        this.#send(command.presentationContextId, {
+          commandField,
+          messageIdBeingRespondedTo: command.messageId,
+          status,
+          ...(command.sopClassUid === undefined ? {} : { sopClassUid: command.sopClassUid }),
+          ...extra,
+        });
+      switch (command.commandField) {
+        case CommandField.CStoreRq:
+          this.#cStore(message, context.getAcceptedTransferSyntaxUid() ?? TransferSyntax.ImplicitVRLittleEndian);
+          return;
+        case CommandField.CEchoRq:
+          answer(CommandField.CEchoRsp, Status.Success);
+          return;
+        case CommandField.CCancelRq:
+          // Nothing of ours can be cancelled midway (a C-STORE is answered once its hand-over ends).
+          return;
+        default:
+          // Another request: Unrecognized Operation (PS3.7 C.5.1); a response is for an SCU role we do not play.
+          if ((command.commandField & 0x8000) === 0) answer(command.commandField | 0x8000, 0x0211);
+      }
+    }
+
+    #send(contextId: number, response: DimseResponse): void {
+      if (this.#socket.destroyed) return;
+      try {
+        this.#socket.write(encodeResponsePdu(contextId, response));
+      } catch (err) {
+        logger.error({ feed: 'cstore', error: messageOf(err) }, 'could not send a DIMSE response');
+      }
+    }
+
+    #cStore(message: DimseMessage, transferSyntaxUid: string): void {
+      const state = this.#state;
+      const { command } = message;
+      state.awaiting++;
+      const respond = (status: number, comment?: string): void => {
+        state.awaiting--;
+        state.lastProgress = Date.now();
+        this.#send(command.presentationContextId, {
+          commandField: CommandField.CStoreRsp,
+          messageIdBeingRespondedTo: command.messageId,
+          status,
+          ...(command.sopClassUid === undefined ? {} : { sopClassUid: command.sopClassUid }),
+          ...(command.sopInstanceUid === undefined ? {} : { sopInstanceUid: command.sopInstanceUid }),
+          ...(comment ? { errorComment: errorComment(comment) } : {}),
+        });
+      };
+      this.#store(message, transferSyntaxUid)
+        .then(({ status, comment }) => respond(status, comment))
+        .catch((err: unknown) => {
+          logger.error({ feed: 'cstore', error: messageOf(err) }, 'C-STORE handling failed');
+          respond(CStoreStatus.OutOfResources, 'internal error; retry later');
+        });
     }
 
     #refused(calling: string, code: string, reason: string): void {
@@ -514,6 +586,7 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
       association.setMaxPduLength(config.maxPduLength);
       for (const { context } of association.getPresentationContexts()) negotiate(context);
       logger.info(who, 'association accepted');
+      this.#accepted = true;
       this.sendAssociationAccept();
     }
 
@@ -521,63 +594,11 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
       this.sendAssociationReleaseResponse();
     }
 
-    override cEchoRequest(request: CEchoRequest, callback: (response: CEchoResponseT) => void): void {
-      const response = CEchoResponse.fromRequest(request);
-      response.setStatus(Status.Success);
-      callback(response);
-    }
-
-    override createStoreWritableStream(_context: PresentationContext, _request: CStoreRequest): Writable {
-      return new DatasetCollector(config.maxDatasetBytes);
-    }
-
-    override createDatasetFromStoreWritableStream(
-      writable: Writable,
-      context: PresentationContext,
-      callback: (dataset: DatasetT) => void,
-    ): void {
-      const dataset = new Dataset({}, context.getAcceptedTransferSyntaxUid());
-      const collector = writable as DatasetCollector;
-      received.set(
-        dataset,
-        collector.overLimit
-          ? { overLimit: true }
-          : {
-              bytes: collector.chunks.length === 1 ? collector.chunks[0]! : Buffer.concat(collector.chunks),
-              transferSyntaxUid: context.getAcceptedTransferSyntaxUid() ?? TransferSyntax.ImplicitVRLittleEndian,
-            },
-      );
-      callback(dataset);
-    }
-
-    override cStoreRequest(request: CStoreRequest, callback: (response: CStoreResponseT) => void): void {
-      const state = this.#state;
-      state.awaiting++;
-      const respond = (status: number, comment?: string): void => {
-        state.awaiting--;
-        state.lastProgress = Date.now();
-        try {
-          const response = CStoreResponse.fromRequest(request);
-          response.setStatus(status);
-          if (comment) response.setErrorComment(errorComment(comment));
-          callback(response);
-        } catch (err) {
-          logger.error({ feed: 'cstore', error: messageOf(err) }, 'could not send a C-STORE response');
-        }
-      };
-      this.#store(request)
-        .then(({ status, comment }) => respond(status, comment))
-        .catch((err: unknown) => {
-          logger.error({ feed: 'cstore', error: messageOf(err) }, 'C-STORE handling failed');
-          respond(CStoreStatus.OutOfResources, 'internal error; retry later');
-        });
-    }
-
-    async #store(request: CStoreRequest): Promise<{ status: number; comment?: string }> {
+    async #store(message: DimseMessage, transferSyntaxUid: string): Promise<{ status: number; comment?: string }> {
       const receivedAt = new Date().toISOString();
       const callingAe = this.#association?.getCallingAeTitle().trim();
-      const sopClassUid = request.getAffectedSopClassUid();
-      const sopInstanceUid = request.getAffectedSopInstanceUid();
+      const sopClassUid = message.command.sopClassUid ?? '';
+      const sopInstanceUid = message.command.sopInstanceUid;
       const meta: IntakeMeta = {
         feed: 'cstore',
         receivedAt,
@@ -585,8 +606,6 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
         ...(callingAe ? { remote: callingAe, sender: `ae:${callingAe}` } : {}),
         ...(this.#socket.remoteAddress ? { peer: this.#socket.remoteAddress } : {}),
       };
-      const dataset = request.getDataset();
-      const payload = dataset ? received.get(dataset) : undefined;
       const started = performance.now();
       const refuse = (error: EcgcadError, status: number) => {
         logger.warn({ feed: 'cstore', code: error.code, reason: error.message }, 'C-STORE refused');
@@ -603,7 +622,7 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
           CStoreStatus.SopClassNotSupported,
         );
       }
-      if (!payload || 'overLimit' in payload) {
+      if (message.overLimit) {
         return refuse(
           new LimitExceededError(`data set over ${config.maxDatasetBytes} bytes`),
           CStoreStatus.CannotUnderstand,
@@ -613,10 +632,10 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
         {
           mediaStorageSopClassUid: sopClassUid,
           mediaStorageSopInstanceUid: sopInstanceUid ?? '',
-          transferSyntaxUid: payload.transferSyntaxUid,
+          transferSyntaxUid,
           ...(callingAe ? { sourceAeTitle: callingAe } : {}),
         },
-        payload.bytes,
+        { fragments: message.dataset },
       );
       const result = await handOver(file, meta, options);
       if (result.outcome === 'accepted') return { status: CStoreStatus.Success };
