@@ -81,6 +81,8 @@ interface BenchSender {
 interface CpuSplit {
   model: number;
   engine: number;
+  /** Of `engine`: the main thread (the JS event loop); the rest is V8's helper threads and the libuv pool. */
+  main: number;
 }
 
 /** What one end-to-end phase measured. */
@@ -563,7 +565,11 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
       count,
       seconds,
       senders: { dicomS: dicomMs / 1000, httpS: httpMs / 1000 },
-      cpu: { model: cpu.part, engine: cpu.rest },
+      cpu: {
+        model: cpu.part,
+        engine: cpu.rest,
+        main: (cpuEnd.get(process.pid) ?? 0) - (cpuStart.get(process.pid) ?? 0),
+      },
       ehrMs,
       redisMs,
       storescuMs,
@@ -616,10 +622,10 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   ] as const) {
     const rate = r.count / r.seconds;
     console.log(
-      `${name}: ${r.count} ECGs (${Math.floor(r.count / 2)} C-STORE, ${r.count - Math.floor(r.count / 2)} HTTP) in ${r.seconds.toFixed(2)} s = ${rate.toFixed(1)} ECG/s, failed writes ${r.failed}, mean batch ${mean(r.batches).toFixed(1)}; senders done after C-STORE ${r.senders.dicomS.toFixed(2)} s, HTTP ${r.senders.httpS.toFixed(2)} s`,
+      `${name}: ${r.count} ECGs (${Math.floor(r.count / 2)} C-STORE, ${r.count - Math.floor(r.count / 2)} HTTP) in ${r.seconds.toFixed(2)} s = ${rate.toFixed(1)} ECG/s, failed writes ${r.failed}, mean batch ${mean(r.batches).toFixed(1)}, model rows per ECG ${(r.batches.reduce((a, b) => a + b, 0) / r.count).toFixed(1)} (attribution adds rows); senders done after C-STORE ${r.senders.dicomS.toFixed(2)} s, HTTP ${r.senders.httpS.toFixed(2)} s`,
     );
     console.log(
-      `  CPU per ECG: engine outside inference ${perEcg(r.cpu.engine, r.count)} ms, model run ${perEcg(r.cpu.model, r.count)} ms | apart: EHR ${PEERS === 'child' ? `${perEcg(r.ehrMs, r.count)} ms` : 'in the engine process'}, Redis ${perEcg(r.redisMs, r.count)} ms (whole server), storescu ${perEcg(r.storescuMs, r.count)} ms, HTTP sender ${PEERS === 'child' ? `${perEcg(r.httpSenderMs, r.count)} ms` : 'in the engine process'}`,
+      `  CPU per ECG: engine outside inference ${perEcg(r.cpu.engine, r.count)} ms (main thread ${perEcg(r.cpu.main, r.count)}, V8 helper + libuv threads ${perEcg(r.cpu.engine - r.cpu.main, r.count)}), model run ${perEcg(r.cpu.model, r.count)} ms | apart: EHR ${PEERS === 'child' ? `${perEcg(r.ehrMs, r.count)} ms` : 'in the engine process'}, Redis ${perEcg(r.redisMs, r.count)} ms (whole server), storescu ${perEcg(r.storescuMs, r.count)} ms, HTTP sender ${PEERS === 'child' ? `${perEcg(r.httpSenderMs, r.count)} ms` : 'in the engine process'}`,
     );
     console.log(
       `  receipt -> EHR accepted (write job finished): p50 ${percentile(r.latencies, 50).toFixed(0)} ms, p95 ${percentile(r.latencies, 95).toFixed(0)} ms, max ${percentile(r.latencies, 100).toFixed(0)} ms`,
