@@ -8,7 +8,9 @@
  *     [--peers child|in-process] [--profile DIR] [--validation fast|full]
  *
  *   both models (the issue's target 1):  npx tsx bench/e2e.ts --model demo --count 200
- *                                       npx tsx bench/e2e.ts --model full --count 120   (or --model both)
+ *                                       npx tsx bench/e2e.ts --model full --count 120 --attribution never
+ *   (or --model both). With the full-size model's untrained weights about 3 in 5 synthetic ECGs come out high on
+ *   LCx, so the default attribution (any-high) adds 120 model rows to each of them: minutes per run on 2 cores.
  *
  * Phases, per model: (0) the infer stage alone (Predictor, decoded ECGs); (1) end to end at full blast, which gives
  * the sustained rate R; (2) end to end paced at R/2 (`--paced-count` ECGs, default --count), for the latency target.
@@ -332,7 +334,7 @@ function profileParts(profile: {
     if (url.includes('/packages/engine/') && /monitor|drift/.test(url)) return 'monitoring (rest)';
     if (url.includes('/packages/ingest/')) return 'feeds + decode';
     if (url.includes('@medplum') || /validat/.test(url)) return 'FHIR validation';
-    if (url.includes('/packages/fhir-writer/waveform')) return 'FHIR waveform (fhir.waveform)';
+    if (url.includes('/packages/fhir-writer/') && url.includes('waveform')) return 'FHIR waveform (fhir.waveform)';
     if (url.includes('/packages/fhir-writer/')) return 'FHIR build + client';
     if (url.includes('/packages/infer/')) return 'infer plumbing (batcher, predictor, attribution)';
     if (url.includes('/packages/ecg/')) return 'ecg kernel (prepare, quality, payload codec)';
@@ -636,11 +638,17 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   );
   if (profiled) {
     const busy = [...profiled.values()].reduce((a, b) => a + b, 0);
+    // The profiler's samples count wall time whenever the thread is not idle, also while the OS runs another
+    // process instead (on a loaded box that can be twice its CPU time), so the shares are scaled to the main
+    // thread's CPU time from /proc.
+    const scale = blast.cpu.main / busy;
     console.log(
-      `engine main thread by part (V8 profile of the full-blast phase, self time; ${(busy / blast.count).toFixed(2)} ms/ECG sampled):`,
+      `engine main thread by part (V8 profile of the full-blast phase, self time; shares of its ${(blast.cpu.main / blast.count).toFixed(2)} ms CPU/ECG, ${(busy / blast.count).toFixed(2)} ms/ECG sampled):`,
     );
     for (const [part, ms] of [...profiled.entries()].sort((a, b) => b[1] - a[1])) {
-      console.log(`  ${part.padEnd(52)} ${(ms / blast.count).toFixed(2)} ms/ECG  ${((100 * ms) / busy).toFixed(1)} %`);
+      console.log(
+        `  ${part.padEnd(52)} ${((ms * scale) / blast.count).toFixed(2)} ms/ECG  ${((100 * ms) / busy).toFixed(1)} %`,
+      );
     }
     console.log(`CPU profiles: ${PROFILE_DIR}`);
   }
