@@ -1,21 +1,37 @@
 /**
- * End to end: N synthetic 10 s 12-lead ECGs sent into a queued engine (what `ecgcad serve` runs: C-STORE SCP + HTTP
- * feeds + ingest/infer/write workers on Redis) half over DICOM C-STORE (dcmtk storescu, TCP_NODELAY=1) and half
- * over HTTP (POST /ecg, DICOM body), to FHIR transaction Bundles in the test EHR. Prints ECG/s, p50 and p95 latency
- * from receipt at the feed to the Bundle accepted by the EHR, the ratio to the infer stage alone (Predictor on
- * the same model, same batching, same number of ECGs in flight; target ratio >= 0.80), and the CPU time per ECG
- * of the engine process and of the EHR process during the end-to-end phase.
+ * End to end (issue #16, targets 1 and 4): synthetic 10 s 12-lead ECGs sent into a queued engine (what `ecgcad serve`
+ * runs: C-STORE SCP + HTTP feeds + ingest/infer/write workers on Redis), half over DICOM C-STORE (dcmtk storescu,
+ * TCP_NODELAY=1) and half over HTTP (POST /ecg, DICOM body), to FHIR transaction Bundles in the test EHR.
  *
- *   npx turbo run build && npx tsx bench/e2e.ts [--count 400] [--model models/ecgcad-net1d-full] [--threads N]
+ *   npx turbo run build && npx tsx bench/e2e.ts [--count 200] [--model DIR|demo|full|both] [--threads N]
+ *     [--paced-count N] [--warmup 20] [--waveform on|off] [--attribution never|any-high|always]
  *     [--peers child|in-process] [--profile DIR] [--validation fast|full]
  *
- * The test EHR stands for the hospital's EHR and the HTTP sender for the carts: separate systems. By default each
- * runs in a child process of its own (`--peers child`), as storescu always does, so the EHR's R4 validation and
- * storage and the sender's fetch calls do not run on the engine's event loop. `--peers in-process` puts both in
- * the engine's process, as the first version of this bench did. `--profile DIR` writes V8 CPU profiles of
- * the end-to-end phase: the engine's main thread (engine.cpuprofile) and the EHR child (DIR/ehr/, via --cpu-prof).
+ *   both models (the issue's target 1):  npx tsx bench/e2e.ts --model demo --count 200
+ *                                       npx tsx bench/e2e.ts --model full --count 120 --attribution never
+ *   (or --model both). With the full-size model's untrained weights about 3 in 5 synthetic ECGs come out high on
+ *   LCx, so the default attribution (any-high) adds 120 model rows to each of them: minutes per run on 2 cores.
  *
- * Everything (engine, test EHR, storescu, the HTTP sender) shares this machine, so the ratio is the honest measure.
+ * Phases, per model: (0) the infer stage alone (Predictor, decoded ECGs); (1) end to end at full blast, which gives
+ * the sustained rate R; (2) end to end paced at R/2 (`--paced-count` ECGs, default --count), for the latency target.
+ * Pacing: the HTTP sender posts open loop, one ECG every 4/R s; storescu cannot pace one association, so it runs
+ * in chunks of about R/4 files once a second (one chunk: one association, one burst). Each feed carries half.
+ *
+ * CPU per ECG is split by thread (/proc/self/task/<tid>, test/support/proc-cpu.ts; Node names every thread `node`,
+ * so the model's threads are those that appeared when the engine opened its ONNX Runtime session):
+ *   model run   ONNX Runtime's session: the worker thread that calls session.run (onnxruntime-node runs it there,
+ *               synchronously) and the intra-op pool threads of that session;
+ *   engine      every other thread of the engine process: the main thread (feeds, decode, payload store, BullMQ
+ *               and Redis client, prepare and batch assembly, attribution copies, monitoring, FHIR build,
+ *               validation, HTTP client, metrics) and V8's helper threads (concurrent GC, compilers) and the libuv
+ *               pool. Also this bench's own listeners (a counter per completed job; no polling);
+ *   apart       the test EHR child, the HTTP sender child (its CPU while sending), storescu (reaped children of this
+ *               process: /proc/self/stat cutime), Redis (INFO cpu: the whole server, which other users share).
+ * Phase 0 checks the split: there the model threads' CPU per ECG is the model alone, and phase 1 should match it.
+ * `--profile DIR` adds a V8 CPU profile of the engine's main thread in phase 1, split by package (feeds/decode,
+ * Redis/BullMQ, validation, HTTP, GC, ...), and the EHR child's (DIR/ehr/, via --cpu-prof).
+ *
+ * Latency = the write job's finishedOn (just after the EHR answered the transaction) minus receivedAt at the feed.
  * Redis on 127.0.0.1:6379 must be up; the run uses its own key prefix and deletes it afterwards.
  */
 import { execFile, fork } from 'node:child_process';
@@ -32,12 +48,23 @@ import { startTestEhr } from '@ecgcad/fhir-writer';
 import { decodeEcg, writeDicomEcg } from '@ecgcad/ingest';
 import { Redis } from 'ioredis';
 import { dropPrefix } from '../test/pipeline-support.js';
+import { newThreads, reapedChildrenCpuMs, splitCpu, threadCpu, threadIds } from '../test/support/proc-cpu.js';
 
-/** What the EHR child and the bench say to each other over the IPC channel. */
+/** What the children and the bench say to each other over the IPC channel. */
 type PeerMessage =
   | { type: 'listening'; url: string }
+  | { type: 'ready' }
   | { type: 'cpu'; userMs: number; systemMs: number }
-  | { type: 'sent'; error?: string };
+  | { type: 'sent'; cpuMs: number; error?: string };
+
+/** What the bench asks the HTTP sender child to do. */
+interface SendRequest {
+  url: string;
+  apiKey: string;
+  paths: string[];
+  /** Open-loop pacing: one POST every intervalMs; absent: 8 in flight, as fast as the engine answers. */
+  intervalMs?: number;
+}
 
 /** A test EHR the bench can read CPU time from and close, wherever it runs. */
 interface BenchEhr {
@@ -46,12 +73,44 @@ interface BenchEhr {
   close(): Promise<void>;
 }
 
+/** The HTTP sender: sends files and says how much CPU that took it (0 when it runs in the engine's process). */
+interface BenchSender {
+  send(request: SendRequest): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The engine's CPU, ms, in its two parts (see the header). */
+interface CpuSplit {
+  model: number;
+  engine: number;
+  /** Of `engine`: the main thread (the JS event loop); the rest is V8's helper threads and the libuv pool. */
+  main: number;
+}
+
+/** What one end-to-end phase measured. */
+interface PhaseResult {
+  count: number;
+  seconds: number;
+  senders: { dicomS: number; httpS: number };
+  cpu: CpuSplit;
+  ehrMs: number;
+  redisMs: number;
+  storescuMs: number;
+  httpSenderMs: number;
+  latencies: number[];
+  failed: number;
+  load: number;
+  batches: number[];
+}
+
 function arg(name: string): string | undefined {
   const at = process.argv.indexOf(name);
   return at > 0 ? process.argv[at + 1] : undefined;
 }
 
 const ROLE_ENV = 'ECGCAD_BENCH_E2E_ROLE';
+const run = promisify(execFile);
+const sleep = (ms: number): Promise<void> => new Promise((resolveWait) => setTimeout(resolveWait, Math.max(0, ms)));
 
 if (process.env[ROLE_ENV] === 'ehr') {
   await runEhrChild();
@@ -78,58 +137,101 @@ async function runEhrChild(): Promise<void> {
   send({ type: 'listening', url: ehr.url });
 }
 
-/** POSTs DICOM bodies to `url`/ecg, `inFlight` at a time; throws on any answer but 202. */
-async function sendOverHttp(url: string, apiKey: string, bodies: Uint8Array[], inFlight: number): Promise<void> {
+async function postEcg(url: string, apiKey: string, body: Uint8Array): Promise<void> {
+  const response = await fetch(`${url}/ecg`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/dicom', 'x-api-key': apiKey },
+    body: Buffer.from(body),
+  });
+  if (response.status !== 202) throw new Error(`POST /ecg answered ${response.status}`);
+  await response.arrayBuffer();
+}
+
+/** POSTs DICOM bodies to `url`/ecg: 8 at a time, or one every `intervalMs` (open loop); throws on any answer but 202. */
+async function sendOverHttp(url: string, apiKey: string, bodies: Uint8Array[], intervalMs?: number): Promise<void> {
+  if (intervalMs !== undefined) {
+    const start = performance.now();
+    const posts: Promise<void>[] = [];
+    for (const [i, body] of bodies.entries()) {
+      await sleep(start + i * intervalMs - performance.now());
+      posts.push(postEcg(url, apiKey, body));
+    }
+    await Promise.all(posts);
+    return;
+  }
   let nextBody = 0;
   await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (nextBody < bodies.length) {
-        const body = bodies[nextBody++] as Uint8Array;
-        const response = await fetch(`${url}/ecg`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/dicom', 'x-api-key': apiKey },
-          body: Buffer.from(body),
-        });
-        if (response.status !== 202) throw new Error(`POST /ecg answered ${response.status}`);
-        await response.arrayBuffer();
-      }
+    Array.from({ length: 8 }, async () => {
+      while (nextBody < bodies.length) await postEcg(url, apiKey, bodies[nextBody++] as Uint8Array);
     }),
   );
 }
 
-/** The child that stands for the carts on HTTP: on {url, apiKey, paths}, reads the files and POSTs them. */
+/** The child that stands for the carts on HTTP: on each request, reads the files and POSTs them; `exit` ends it. */
 function runSenderChild(): void {
-  process.on('message', (message: { url: string; apiKey: string; paths: string[] }) => {
+  process.on('message', (message: SendRequest | 'exit') => {
+    if (message === 'exit') {
+      process.disconnect();
+      return;
+    }
+    const start = process.cpuUsage();
+    const cpuMs = (): number => {
+      const used = process.cpuUsage(start);
+      return (used.user + used.system) / 1000;
+    };
     Promise.all(message.paths.map((path) => readFile(path)))
-      .then((bodies) => sendOverHttp(message.url, message.apiKey, bodies, 8))
+      .then((bodies) => sendOverHttp(message.url, message.apiKey, bodies, message.intervalMs))
       .then(
-        () => process.send?.({ type: 'sent' } satisfies PeerMessage),
-        (err: unknown) => process.send?.({ type: 'sent', error: String(err) } satisfies PeerMessage),
-      )
-      .finally(() => process.disconnect());
+        () => process.send?.({ type: 'sent', cpuMs: cpuMs() } satisfies PeerMessage),
+        (err: unknown) => process.send?.({ type: 'sent', cpuMs: cpuMs(), error: String(err) } satisfies PeerMessage),
+      );
   });
+  process.send?.({ type: 'ready' } satisfies PeerMessage);
 }
 
-/** Sends the files over HTTP from a child process (`child`) or from this one. */
-async function sendHttpFrom(
-  where: 'child' | 'in-process',
-  url: string,
-  apiKey: string,
-  paths: string[],
-  bodies: Uint8Array[],
-): Promise<void> {
-  if (where === 'in-process') return sendOverHttp(url, apiKey, bodies, 8);
+/** Forks the HTTP sender before the measured phases, so its start-up is not in them and it is not reaped in them. */
+async function startChildSender(): Promise<BenchSender> {
   const child = fork(fileURLToPath(import.meta.url), [], {
     env: { ...process.env, [ROLE_ENV]: 'sender' },
     execArgv: process.execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const reply = await new Promise<PeerMessage>((resolvePromise, reject) => {
-    child.once('message', (message: PeerMessage) => resolvePromise(message));
-    child.once('exit', (code) => reject(new Error(`HTTP sender child exited (${code})`)));
-    child.send({ url, apiKey, paths });
-  });
-  if (reply.type === 'sent' && reply.error) throw new Error(reply.error);
+  const reply = (): Promise<PeerMessage> =>
+    new Promise((resolvePromise, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`HTTP sender child exited (${code})`));
+      child.once('message', (message: PeerMessage) => {
+        child.off('exit', onExit);
+        resolvePromise(message);
+      });
+      child.once('exit', onExit);
+    });
+  await reply();
+  return {
+    async send(request) {
+      const answer = reply();
+      child.send(request);
+      const sent = await answer;
+      if (sent.type !== 'sent') throw new Error('unexpected message');
+      if (sent.error) throw new Error(sent.error);
+      return sent.cpuMs;
+    },
+    close: () =>
+      new Promise((resolvePromise) => {
+        child.once('exit', () => resolvePromise());
+        child.send('exit');
+      }),
+  };
+}
+
+function inProcessSender(bodies: Map<string, Uint8Array>): BenchSender {
+  return {
+    async send(request) {
+      const own = request.paths.map((path) => bodies.get(path) as Uint8Array);
+      await sendOverHttp(request.url, request.apiKey, own, request.intervalMs);
+      return 0;
+    },
+    close: async () => undefined,
+  };
 }
 
 async function startChildEhr(profileDir: string | undefined): Promise<BenchEhr> {
@@ -177,7 +279,7 @@ async function startInProcessEhr(): Promise<BenchEhr> {
   return { url: ehr.url, cpuMs: async () => 0, close: () => ehr.close() };
 }
 
-/** CPU time Redis has used so far (INFO cpu), ms: the server shares this machine too. */
+/** CPU time Redis has used so far (INFO cpu), ms: the server shares this machine (and other users share it). */
 async function redisCpuMs(): Promise<number> {
   const redis = new Redis('redis://127.0.0.1:6379');
   try {
@@ -189,53 +291,142 @@ async function redisCpuMs(): Promise<number> {
   }
 }
 
-function mean(sizes: number[]): string {
-  return (sizes.reduce((a, b) => a + b, 0) / sizes.length).toFixed(1);
+function mean(values: number[]): number {
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN;
 }
 
-function cpuMsOfThisProcess(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1000;
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+/** storescu of `paths` to the engine's SCP, one association. */
+function storescu(port: number, paths: string[]): Promise<unknown> {
+  return run('storescu', ['-aec', 'ECGCAD', '-nh', '127.0.0.1', String(port), ...paths], {
+    env: { ...process.env, TCP_NODELAY: '1' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+/** storescu paced at `perSecond` files a second on average: chunks of about that many files, one a second. */
+async function storescuPaced(port: number, paths: string[], perSecond: number): Promise<void> {
+  const chunk = Math.max(1, Math.round(perSecond));
+  const intervalMs = (chunk / perSecond) * 1000;
+  const start = performance.now();
+  const runs: Promise<unknown>[] = [];
+  for (let i = 0, k = 0; i < paths.length; i += chunk, k++) {
+    await sleep(start + k * intervalMs - performance.now());
+    runs.push(storescu(port, paths.slice(i, i + chunk)));
+  }
+  await Promise.all(runs);
+}
+
+/** Self time of a V8 CPU profile by part of the engine, ms (sample time; idle left out). */
+function profileParts(profile: {
+  nodes: { id: number; callFrame: { functionName: string; url: string } }[];
+  samples?: number[];
+  timeDeltas?: number[];
+}): Map<string, number> {
+  const partOf = (functionName: string, url: string): string | undefined => {
+    if (functionName === '(idle)' || functionName === '(root)') return undefined;
+    if (functionName === '(garbage collector)') return 'GC';
+    if (functionName === '(program)') return 'V8/native, unattributed';
+    if (url.includes('input-stats')) return 'drift input statistics';
+    if (url.includes('/packages/engine/') && /monitor|drift/.test(url)) return 'monitoring (rest)';
+    if (url.includes('/packages/ingest/')) return 'feeds + decode';
+    if (url.includes('@medplum') || /validat/.test(url)) return 'FHIR validation';
+    if (url.includes('/packages/fhir-writer/') && url.includes('waveform')) return 'FHIR waveform (fhir.waveform)';
+    if (url.includes('/packages/fhir-writer/')) return 'FHIR build + client';
+    if (url.includes('/packages/infer/')) return 'infer plumbing (batcher, predictor, attribution)';
+    if (url.includes('/packages/ecg/')) return 'ecg kernel (prepare, quality, payload codec)';
+    if (/bullmq|ioredis|redis-errors|msgpackr|\/packages\/queue\//.test(url)) return 'Redis + BullMQ + queue';
+    if (url.includes('undici')) return 'HTTP (undici: sends to the EHR)';
+    if (url.includes('prom-client')) return 'metrics';
+    if (url.includes('pino')) return 'logging';
+    if (url.startsWith('node:')) return 'node internals (net, http server, streams, timers)';
+    if (url.includes('/packages/engine/')) return 'engine (rest)';
+    if (url === '') return 'native calls (socket writes, buffer copies)';
+    return 'other';
+  };
+  const byNode = new Map(profile.nodes.map((n) => [n.id, partOf(n.callFrame.functionName, n.callFrame.url)]));
+  const parts = new Map<string, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  for (let i = 0; i < samples.length; i++) {
+    const part = byNode.get(samples[i] as number);
+    if (part) parts.set(part, (parts.get(part) ?? 0) + ((deltas[i + 1] ?? 0) as number) / 1000);
+  }
+  return parts;
+}
+
+/** With ECGCAD_BENCH_THREADS set: each thread's CPU in a phase, to check which threads the split counts as the model's. */
+function printThreads(
+  phase: string,
+  before: Map<number, number>,
+  after: Map<number, number>,
+  model: Set<number>,
+): void {
+  const rows = [...after].map(([tid, ms]) => {
+    const role = tid === process.pid ? ' main' : model.has(tid) ? ' model' : '';
+    return `${tid}${role} ${(ms - (before.get(tid) ?? 0)).toFixed(0)}`;
+  });
+  console.log(`threads in ${phase} (tid, ms): ${rows.join(', ')}`);
+}
+
+/** The model folder for --model: a folder, or `demo` / `full` for the two the repository builds. */
+function modelDirs(value: string | undefined): (string | undefined)[] {
+  const named: Record<string, string> = { demo: 'models/ecgcad-demo', full: 'models/ecgcad-net1d-full' };
+  if (value === undefined) return [undefined];
+  if (value === 'both') return [named.demo, named.full];
+  return [named[value] ?? value];
 }
 
 async function runBench(): Promise<void> {
+  const models = modelDirs(arg('--model'));
+  for (const modelDir of models) await benchModel(modelDir);
+}
+
+async function benchModel(modelDir: string | undefined): Promise<void> {
   const countArg = arg('--count');
-  const COUNT = countArg ? Number(countArg) : 400;
-  const MODEL_DIR = arg('--model');
+  const COUNT = countArg ? Number(countArg) : 200;
+  const pacedArg = arg('--paced-count');
+  const PACED = pacedArg ? Number(pacedArg) : COUNT;
+  const warmupArg = arg('--warmup');
+  const WARMUP = warmupArg ? Number(warmupArg) : 20;
   const threadsArg = arg('--threads');
   const THREADS = threadsArg ? Number(threadsArg) : undefined;
   const PEERS = arg('--peers') ?? 'child';
   if (PEERS !== 'child' && PEERS !== 'in-process') throw new Error('--peers: child or in-process');
+  const waveformArg = arg('--waveform');
+  if (waveformArg !== undefined && waveformArg !== 'on' && waveformArg !== 'off') throw new Error('--waveform: on|off');
   const profileArg = arg('--profile');
   const PROFILE_DIR = profileArg ? resolve(profileArg) : undefined;
   const API_KEY = 'bench-key-0123456789abcdef';
-  const run = promisify(execFile);
-
-  function percentile(sorted: number[], p: number): number {
-    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-  }
 
   const tag = randomUUID().slice(0, 8);
   const prefix = `{ecgcad-bench-${tag}}`;
   const bases: Ecg[] = Array.from({ length: 10 }, (_, i) => synthesizeEcg({ seed: 900 + i, fast: true }));
-  const files = Array.from({ length: COUNT }, (_, i) =>
-    writeDicomEcg({ ...(bases[i % bases.length] as Ecg), id: `bench-${tag}-${i}` }),
-  );
+  const makeFiles = (n: number, phase: string): Uint8Array[] =>
+    Array.from({ length: n }, (_, i) =>
+      writeDicomEcg({ ...(bases[i % bases.length] as Ecg), id: `bench-${tag}-${phase}-${i}` }),
+    );
   const dir = await mkdtemp(join(tmpdir(), 'ecgcad-bench-'));
-  const half = Math.floor(COUNT / 2);
-  const dicomPaths: string[] = [];
-  for (let i = 0; i < half; i++) {
-    const path = join(dir, `ecg-${i}.dcm`);
-    await writeFile(path, files[i] as Uint8Array);
-    dicomPaths.push(path);
-  }
-  const httpBodies = files.slice(half);
-  const httpPaths: string[] = [];
-  for (const [i, body] of httpBodies.entries()) {
-    const path = join(dir, `post-${i}.dcm`);
-    await writeFile(path, body);
-    httpPaths.push(path);
-  }
+  const bodies = new Map<string, Uint8Array>();
+  /** Writes the files, half for storescu and half for the HTTP sender. */
+  const split = async (files: Uint8Array[], phase: string): Promise<{ dicom: string[]; http: string[] }> => {
+    const half = Math.floor(files.length / 2);
+    const out = { dicom: [] as string[], http: [] as string[] };
+    for (const [i, body] of files.entries()) {
+      const path = join(dir, `${phase}-${i < half ? 'cstore' : 'post'}-${i}.dcm`);
+      await writeFile(path, body);
+      bodies.set(path, body);
+      (i < half ? out.dicom : out.http).push(path);
+    }
+    return out;
+  };
+  const fullFiles = makeFiles(COUNT, 'full');
+  const full = await split(fullFiles, 'full');
+  const paced = await split(makeFiles(PACED, 'paced'), 'paced');
+  const warm = await split(makeFiles(WARMUP, 'warm'), 'warm');
 
   const config = loadConfig({
     env: {},
@@ -249,21 +440,25 @@ async function runBench(): Promise<void> {
       { path: ['rejectedDir'], value: join(dir, 'rejected') },
       { path: ['fhir', 'patientReference'], value: 'logical' },
       { path: ['fhir', 'unidentified'], value: 'placeholder' },
-      { path: ['model', 'dir'], value: MODEL_DIR },
+      { path: ['model', 'dir'], value: modelDir },
       { path: ['model', 'threads'], value: THREADS },
       { path: ['fhir', 'validation'], value: arg('--validation') },
+      { path: ['fhir', 'waveform'], value: waveformArg === undefined ? undefined : waveformArg === 'on' },
+      { path: ['attribution', 'when'], value: arg('--attribution') },
     ],
   });
 
-  // 1. The infer stage alone: decoded ECGs through the Predictor, as many in flight as the infer worker allows,
-  // with the engine's session settings (ONNX Runtime threads: --threads, else one per core).
-  const decoded = files.map((bytes) => decodeEcg(bytes, { feed: 'bench' }));
+  // 0. The infer stage alone: decoded ECGs through the Predictor, as many in flight as the infer worker allows,
+  // with the engine's session settings. The threads that appear with the session are the model's.
+  const decoded = fullFiles.map((bytes) => decodeEcg(bytes, { feed: 'bench' }));
+  const tidsBeforePredictor = threadIds();
   const predictor = await predictorFromConfig(config);
+  const predictorThreads = newThreads(tidsBeforePredictor, threadIds());
   await Promise.all(decoded.slice(0, 32).map((ecg) => predictor.predict(ecg))); // warm-up
   const inferBatches: number[] = [];
   predictor.batcher.on('batch', (event: { size: number }) => inferBatches.push(event.size));
   let next = 0;
-  const inferCpuStart = cpuMsOfThisProcess();
+  const inferCpuStart = threadCpu();
   const inferStart = performance.now();
   await Promise.all(
     Array.from({ length: config.workers.infer }, async () => {
@@ -271,94 +466,199 @@ async function runBench(): Promise<void> {
     }),
   );
   const inferSeconds = (performance.now() - inferStart) / 1000;
-  const inferCpuMs = cpuMsOfThisProcess() - inferCpuStart;
+  const inferCpuEnd = threadCpu();
+  const inferSplit = splitCpu(inferCpuStart, inferCpuEnd, predictorThreads);
+  if (process.env.ECGCAD_BENCH_THREADS) printThreads('infer alone', inferCpuStart, inferCpuEnd, predictorThreads);
   await predictor.close();
   const inferRate = COUNT / inferSeconds;
 
-  // 2. End to end through the queued engine.
+  // The end-to-end engine, its peers, and the model threads of its session.
   if (PROFILE_DIR) await mkdir(PROFILE_DIR, { recursive: true });
   const ehr = PEERS === 'child' ? await startChildEhr(PROFILE_DIR) : await startInProcessEhr();
+  const sender = PEERS === 'child' ? await startChildSender() : inProcessSender(bodies);
+  const tidsBeforeEngine = threadIds();
   const engine = await startQueuedEngine({
     config: { ...config, fhir: { ...config.fhir, url: ehr.url } },
     stages: ['ingest', 'infer', 'write'],
     feeds: true,
     logger: createLogger('error'),
   });
-  const e2eBatches: number[] = [];
-  engine.predictor?.batcher.on('batch', (event: { size: number }) => e2eBatches.push(event.size));
-  let session: Session | undefined;
-  if (PROFILE_DIR) {
-    session = new Session();
-    session.connect();
-    await session.post('Profiler.enable');
-    await session.post('Profiler.setSamplingInterval', { interval: 500 });
-    await session.post('Profiler.start');
-  }
-  const load = loadavg()[0] ?? Number.NaN;
-  const ehrCpuStart = await ehr.cpuMs();
-  const redisCpuStart = await redisCpuMs();
-  const engineCpuStart = cpuMsOfThisProcess();
-  const e2eStart = performance.now();
-  const sendDicom = run('storescu', ['-aec', 'ECGCAD', '-nh', '127.0.0.1', String(engine.dimse?.port), ...dicomPaths], {
-    env: { ...process.env, TCP_NODELAY: '1' },
-    maxBuffer: 64 * 1024 * 1024,
+  const modelThreads = newThreads(tidsBeforeEngine, threadIds());
+  const port = engine.dimse?.port as number;
+  let batches: number[] = [];
+  engine.predictor?.batcher.on('batch', (event: { size: number }) => batches.push(event.size));
+
+  // Completed writes, counted from the write worker's own events (no polling of Redis from this process).
+  let done = 0;
+  let failed = 0;
+  let latencies: number[] = [];
+  let onDone: (() => void) | undefined;
+  const writer = engine.workers.write;
+  writer?.on('completed', (job) => {
+    const data = job.data as { prediction?: { ecg?: { receivedAt?: string } }; receivedAt?: string };
+    const receivedAt = data.prediction?.ecg?.receivedAt ?? data.receivedAt;
+    if (receivedAt) latencies.push((job.finishedOn ?? Date.now()) - Date.parse(receivedAt));
+    done++;
+    onDone?.();
   });
-  const sendHttp = sendHttpFrom(PEERS, `${engine.http?.url}`, API_KEY, httpPaths, httpBodies);
-  const sentDicom = sendDicom.then(() => performance.now() - e2eStart);
-  const sentHttp = sendHttp.then(() => performance.now() - e2eStart);
-  const [dicomMs, httpMs] = await Promise.all([sentDicom, sentHttp]);
-  for (;;) {
-    const { completed = 0, failed = 0 } = await engine.queues.write.getJobCounts('completed', 'failed');
-    if (completed + failed >= COUNT) break;
-    await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+  writer?.on('failed', () => {
+    failed++;
+    done++;
+    onDone?.();
+  });
+
+  let profiled: Map<string, number> | undefined;
+  async function phase(
+    name: string,
+    paths: { dicom: string[]; http: string[] },
+    pacedAt: number | undefined,
+    profile: boolean,
+  ): Promise<PhaseResult> {
+    const count = paths.dicom.length + paths.http.length;
+    done = 0;
+    failed = 0;
+    latencies = [];
+    batches = [];
+    const finished = new Promise<void>((resolveDone) => {
+      onDone = () => {
+        if (done >= count) resolveDone();
+      };
+    });
+    let session: Session | undefined;
+    if (profile) {
+      session = new Session();
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 500 });
+      await session.post('Profiler.start');
+    }
+    const load = loadavg()[0] ?? Number.NaN;
+    const ehrStart = await ehr.cpuMs();
+    const redisStart = await redisCpuMs();
+    const childrenStart = reapedChildrenCpuMs();
+    const cpuStart = threadCpu();
+    const start = performance.now();
+    const perFeedPerSecond = pacedAt === undefined ? undefined : pacedAt / 2;
+    const dicomDone = (
+      perFeedPerSecond === undefined ? storescu(port, paths.dicom) : storescuPaced(port, paths.dicom, perFeedPerSecond)
+    ).then(() => performance.now() - start);
+    const httpSent = sender.send({
+      url: `${engine.http?.url}`,
+      apiKey: API_KEY,
+      paths: paths.http,
+      intervalMs: perFeedPerSecond === undefined ? undefined : 1000 / perFeedPerSecond,
+    });
+    const httpDone = httpSent.then(() => performance.now() - start);
+    const [dicomMs, httpMs, httpSenderMs] = await Promise.all([dicomDone, httpDone, httpSent, finished]);
+    const seconds = (performance.now() - start) / 1000;
+    const cpuEnd = threadCpu();
+    const cpu = splitCpu(cpuStart, cpuEnd, modelThreads);
+    if (process.env.ECGCAD_BENCH_THREADS) printThreads(name, cpuStart, cpuEnd, modelThreads);
+    const storescuMs = reapedChildrenCpuMs() - childrenStart;
+    const ehrMs = (await ehr.cpuMs()) - ehrStart;
+    const redisMs = (await redisCpuMs()) - redisStart;
+    if (session && PROFILE_DIR) {
+      const { profile: cpuProfile } = await session.post('Profiler.stop');
+      await writeFile(join(PROFILE_DIR, 'engine.cpuprofile'), JSON.stringify(cpuProfile));
+      session.disconnect();
+      profiled = profileParts(cpuProfile);
+    }
+    return {
+      count,
+      seconds,
+      senders: { dicomS: dicomMs / 1000, httpS: httpMs / 1000 },
+      cpu: {
+        model: cpu.part,
+        engine: cpu.rest,
+        main: (cpuEnd.get(process.pid) ?? 0) - (cpuStart.get(process.pid) ?? 0),
+      },
+      ehrMs,
+      redisMs,
+      storescuMs,
+      httpSenderMs,
+      latencies: [...latencies].sort((a, b) => a - b),
+      failed,
+      load,
+      batches,
+    };
   }
-  const e2eSeconds = (performance.now() - e2eStart) / 1000;
-  // The engine's figure includes this process's side of the HTTP sends (fetch), but not storescu.
-  const engineCpuMs = cpuMsOfThisProcess() - engineCpuStart;
-  const ehrCpuMs = (await ehr.cpuMs()) - ehrCpuStart;
-  const redisMs = (await redisCpuMs()) - redisCpuStart;
-  if (session && PROFILE_DIR) {
-    const { profile } = await session.post('Profiler.stop');
-    await writeFile(join(PROFILE_DIR, 'engine.cpuprofile'), JSON.stringify(profile));
-    session.disconnect();
-  }
-  const jobs = await engine.queues.write.getCompleted(0, COUNT);
-  const latencies = jobs
-    .map((job) => (job.finishedOn ?? 0) - Date.parse(job.data.prediction.ecg.receivedAt))
-    .sort((a, b) => a - b);
-  const failed = await engine.queues.write.getFailedCount();
+
+  // Unmeasured: the engine's first ECGs compile and load what later ones reuse (JIT, validation tables).
+  if (WARMUP > 0) await phase('warm-up', warm, undefined, false);
+  // The engine's CPU with nothing to do (BullMQ's blocking reads and lock timers, metrics): a time-based cost that
+  // the per-ECG figures below include, so it weighs more at half rate.
+  const idleStart = threadCpu();
+  const idleBegan = performance.now();
+  await sleep(2000);
+  const idleSplit = splitCpu(idleStart, threadCpu(), modelThreads);
+  const idlePerSecond = (idleSplit.rest + idleSplit.part) / ((performance.now() - idleBegan) / 1000);
+  const blast = await phase('full blast', full, undefined, PROFILE_DIR !== undefined);
+  const sustained = blast.count / blast.seconds;
+  const half = await phase('half rate', paced, sustained / 2, false);
   await engine.close();
+  await sender.close();
   await ehr.close();
   await dropPrefix(prefix);
   await rm(dir, { recursive: true, force: true });
 
-  const e2eRate = COUNT / e2eSeconds;
   const cpu = cpus();
+  const perEcg = (ms: number, n: number): string => (ms / n).toFixed(2);
   console.log(
-    `machine: ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, node ${process.version}, load ${load.toFixed(2)}`,
+    `machine: ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, node ${process.version}, load (1 min) ${blast.load.toFixed(2)} at full blast, ${half.load.toFixed(2)} paced`,
   );
   console.log(
     `model: ${config.model.dir.split('/').pop()}, ORT threads ${config.model.threads ?? cpu.length}, maxBatch ${config.model.maxBatch}, infer concurrency ${config.workers.infer}, peers ${PEERS}`,
   );
-  console.log(`ECGs: ${COUNT} (${half} over C-STORE, ${COUNT - half} over HTTP), failed writes: ${failed}`);
   console.log(
-    `infer stage alone:  ${inferRate.toFixed(1)} ECG/s (${(inferCpuMs / COUNT).toFixed(1)} ms CPU/ECG, mean batch ${mean(inferBatches)})`,
-  );
-  console.log(`end to end:         ${e2eRate.toFixed(1)} ECG/s`);
-  // When the senders finish close to the end, the offered load (one storescu association, 8 HTTP posts in flight,
-  // each answered only once the ECG is in Redis) limits the rate rather than the stages behind the queues.
-  console.log(
-    `senders done after: C-STORE ${(dicomMs / 1000).toFixed(2)} s, HTTP ${(httpMs / 1000).toFixed(2)} s (of ${e2eSeconds.toFixed(2)} s)`,
-  );
-  console.log(`mean batch size end to end: ${mean(e2eBatches)}`);
-  console.log(
-    `CPU per ECG end to end: engine ${(engineCpuMs / COUNT).toFixed(1)} ms` +
-      (PEERS === 'child' ? `, EHR child ${(ehrCpuMs / COUNT).toFixed(1)} ms` : ' (EHR included)') +
-      `, Redis ${(redisMs / COUNT).toFixed(1)} ms (storescu not counted)`,
+    `options: fhir.waveform ${config.fhir.waveform ? 'on' : 'off'}, attribution.when ${config.attribution.when}, fhir.validation ${config.fhir.validation}`,
   );
   console.log(
-    `receipt -> FHIR write latency: p50 ${percentile(latencies, 50).toFixed(0)} ms, p95 ${percentile(latencies, 95).toFixed(0)} ms`,
+    `model threads (ONNX Runtime's session worker + intra-op pool): ${predictorThreads.size} in the Predictor alone, ${modelThreads.size} in the engine`,
   );
-  console.log(`ratio end-to-end / infer alone: ${(e2eRate / inferRate).toFixed(2)} (target >= 0.80)`);
-  if (PROFILE_DIR) console.log(`CPU profiles: ${PROFILE_DIR}`);
+  console.log(
+    `infer stage alone:  ${inferRate.toFixed(1)} ECG/s, CPU per ECG: model run ${perEcg(inferSplit.part, COUNT)} ms, Predictor's own (prepare, batching) ${perEcg(inferSplit.rest, COUNT)} ms, mean batch ${mean(inferBatches).toFixed(1)}`,
+  );
+  for (const [name, r] of [
+    ['full blast', blast],
+    ['half rate', half],
+  ] as const) {
+    const rate = r.count / r.seconds;
+    console.log(
+      `${name}: ${r.count} ECGs (${Math.floor(r.count / 2)} C-STORE, ${r.count - Math.floor(r.count / 2)} HTTP) in ${r.seconds.toFixed(2)} s = ${rate.toFixed(1)} ECG/s, failed writes ${r.failed}, mean batch ${mean(r.batches).toFixed(1)}, model rows per ECG ${(r.batches.reduce((a, b) => a + b, 0) / r.count).toFixed(1)} (attribution adds rows); senders done after C-STORE ${r.senders.dicomS.toFixed(2)} s, HTTP ${r.senders.httpS.toFixed(2)} s`,
+    );
+    console.log(
+      `  CPU per ECG: engine outside inference ${perEcg(r.cpu.engine, r.count)} ms (main thread ${perEcg(r.cpu.main, r.count)}, V8 helper + libuv threads ${perEcg(r.cpu.engine - r.cpu.main, r.count)}), model run ${perEcg(r.cpu.model, r.count)} ms | apart: EHR ${PEERS === 'child' ? `${perEcg(r.ehrMs, r.count)} ms` : 'in the engine process'}, Redis ${perEcg(r.redisMs, r.count)} ms (whole server), storescu ${perEcg(r.storescuMs, r.count)} ms, HTTP sender ${PEERS === 'child' ? `${perEcg(r.httpSenderMs, r.count)} ms` : 'in the engine process'}`,
+    );
+    console.log(
+      `  receipt -> EHR accepted (write job finished): p50 ${percentile(r.latencies, 50).toFixed(0)} ms, p95 ${percentile(r.latencies, 95).toFixed(0)} ms, max ${percentile(r.latencies, 100).toFixed(0)} ms`,
+    );
+  }
+  console.log(
+    `engine idle (${WARMUP} warm-up ECGs first, then 2 s with none): ${idlePerSecond.toFixed(1)} ms CPU per second (included above)`,
+  );
+  if (profiled) {
+    const busy = [...profiled.values()].reduce((a, b) => a + b, 0);
+    // The profiler's samples count wall time whenever the thread is not idle, also while the OS runs another
+    // process instead (on a loaded box that can be twice its CPU time), so the shares are scaled to the main
+    // thread's CPU time from /proc.
+    const scale = blast.cpu.main / busy;
+    console.log(
+      `engine main thread by part (V8 profile of the full-blast phase, self time; shares of its ${(blast.cpu.main / blast.count).toFixed(2)} ms CPU/ECG, ${(busy / blast.count).toFixed(2)} ms/ECG sampled):`,
+    );
+    for (const [part, ms] of [...profiled.entries()].sort((a, b) => b[1] - a[1])) {
+      console.log(
+        `  ${part.padEnd(52)} ${((ms * scale) / blast.count).toFixed(2)} ms/ECG  ${((100 * ms) / busy).toFixed(1)} %`,
+      );
+    }
+    console.log(`CPU profiles: ${PROFILE_DIR}`);
+  }
+  console.log(`ratio end-to-end / infer alone: ${(sustained / inferRate).toFixed(2)} (target >= 0.80)`);
+  const engineMs = blast.cpu.engine / blast.count;
+  console.log(
+    `engine CPU per ECG outside inference: ${engineMs.toFixed(2)} ms (target <= 4): ${engineMs <= 4 ? 'met' : 'not met'} [${config.model.dir.split('/').pop()}, full blast; ${perEcg(half.cpu.engine, half.count)} ms at half rate]`,
+  );
+  const p95 = percentile(half.latencies, 95);
+  console.log(
+    `p95 at half rate: ${p95.toFixed(0)} ms (target <= 1000 ms): ${p95 <= 1000 ? 'met' : 'not met'} [${(sustained / 2).toFixed(1)} ECG/s offered, ${(half.count / half.seconds).toFixed(1)} ECG/s done]`,
+  );
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { type Ecg, STANDARD_LEADS, sampleCount } from './ecg.js';
 import { inputStats, QUALITY_REASON_CODES, qualityReasonCode } from './input-stats.js';
 import { DEFAULT_INPUT_SPEC } from './model-input.js';
 import { assessQuality } from './quality.js';
@@ -41,6 +42,75 @@ describe('inputStats', () => {
     const broken = Float32Array.from(ecg.leads.I as Float32Array);
     broken[10] = Number.NaN;
     expect(Number.isFinite(inputStats({ ...ecg, leads: { ...ecg.leads, I: broken } }).noiseUv)).toBe(true);
+  });
+});
+
+/** The statistics as docs/MONITORING.md defines them, written plainly (sorts, no selection, no shared scratch). */
+function referenceStats(ecg: Ecg): { amplitudeMv: number; noiseUv: number; baselineWanderUv: number } {
+  const n = Math.min(sampleCount(ecg), Math.ceil(10 * ecg.sampleRateHz));
+  const second = Math.round(ecg.sampleRateHz);
+  const upperMedian = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1] as number;
+  const median = (v: number[]): number => {
+    const s = [...v].sort((a, b) => a - b);
+    const mid = s.length >> 1;
+    return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  };
+  const sds: number[] = [];
+  const noises: number[] = [];
+  const wanders: number[] = [];
+  for (const name of STANDARD_LEADS) {
+    const x = Array.from((ecg.leads[name] as Float32Array).subarray(0, n));
+    let sum = 0;
+    let squares = 0;
+    for (const v of x) {
+      sum += v;
+      squares += v * v;
+    }
+    const d2 = x.slice(1, -1).map((v, i) => Math.abs((x[i + 2] as number) - 2 * v + (x[i] as number)));
+    const noise = upperMedian(d2) / (0.6745 * Math.sqrt(6));
+    noises.push(noise);
+    sds.push(Math.sqrt(Math.max(0, squares / n - (sum / n) ** 2 - noise * noise)));
+    const means: number[] = [];
+    for (let w = 0; (w + 1) * second <= n; w++) {
+      let s = 0;
+      for (let i = w * second; i < (w + 1) * second; i++) s += x[i] as number;
+      means.push(s / second);
+    }
+    const wm = means.reduce((a, b) => a + b, 0) / means.length;
+    wanders.push(Math.sqrt(means.reduce((a, b) => a + (b - wm) ** 2, 0) / means.length));
+  }
+  return { amplitudeMv: median(sds) / 1000, noiseUv: median(noises), baselineWanderUv: median(wanders) };
+}
+
+describe('inputStats against the plain definition', () => {
+  const quantised = (ecg: Ecg): Ecg => ({
+    ...ecg,
+    // Whole microvolts, as DICOM integer samples decode: many equal second differences (ties for the selection).
+    leads: Object.fromEntries(Object.entries(ecg.leads).map(([k, v]) => [k, (v as Float32Array).map(Math.round)])),
+  });
+  const cases: Array<[string, Ecg]> = [
+    ['500 Hz, 10 s', synthesizeEcg({ seed: 11 })],
+    ['250 Hz, 7.3 s (a partial last second)', synthesizeEcg({ seed: 12, sampleRateHz: 250, durationS: 7.3 })],
+    ['1000 Hz, 12 s (cut to 10 s)', synthesizeEcg({ seed: 13, sampleRateHz: 1000, durationS: 12 })],
+    ['quantised to whole uV', quantised(synthesizeEcg({ seed: 14, fast: true }))],
+    ['noisy and wandering', synthesizeEcg({ seed: 15, noise: { baselineWanderUv: 300, mainsUv: 20, muscleUv: 40 } })],
+  ];
+  it.each(cases)('gives the same numbers as the plain definition: %s', (_, ecg) => {
+    const fast = inputStats(ecg);
+    const plain = referenceStats(ecg);
+    expect(fast.noiseUv).toBeCloseTo(plain.noiseUv, 9);
+    expect(fast.amplitudeMv).toBeCloseTo(plain.amplitudeMv, 12);
+    expect(fast.baselineWanderUv).toBeCloseTo(plain.baselineWanderUv, 9);
+  });
+
+  it('reads a lead of one constant value as no noise, and a lone spike as no noise either', () => {
+    const ecg = synthesizeEcg({ seed: 16 });
+    const flat = new Float32Array(5000).fill(120);
+    const spike = new Float32Array(5000);
+    spike[2500] = 4000;
+    const leads = Object.fromEntries(STANDARD_LEADS.map((k, i) => [k, i % 2 ? flat : spike]));
+    expect(inputStats({ ...ecg, leads }).noiseUv).toBe(0);
+    expect(referenceStats({ ...ecg, leads }).noiseUv).toBe(0);
   });
 });
 

@@ -1,0 +1,42 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { newThreads, reapedChildrenCpuMs, splitCpu, threadCpu, threadIds } from './proc-cpu.js';
+
+const busy = (ms: number): void => {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+};
+
+describe.runIf(process.platform === 'linux')('proc-cpu', () => {
+  it('puts a worker thread busy for 300 ms in the new threads and the main thread busy for 200 ms in the rest', async () => {
+    const tidsBefore = threadIds();
+    const worker = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       parentPort.on('message', () => { const end = performance.now() + 300; while (performance.now() < end); parentPort.postMessage('done'); });`,
+      { eval: true },
+    );
+    await new Promise((resolve) => worker.once('online', resolve));
+    const model = newThreads(tidsBefore, threadIds());
+    expect(model.size).toBeGreaterThanOrEqual(1);
+    const before = threadCpu();
+    const done = new Promise((resolve) => worker.once('message', resolve));
+    worker.postMessage('go');
+    busy(200);
+    await done;
+    const split = splitCpu(before, threadCpu(), model);
+    await worker.terminate();
+    // Both spin on wall time, so on a loaded machine they get less CPU than that, never more.
+    expect(split.part).toBeGreaterThan(30);
+    expect(split.part).toBeLessThan(360);
+    expect(split.rest).toBeGreaterThan(20);
+    expect(split.rest).toBeLessThan(400);
+  });
+
+  it('counts a child process once it has been waited for', async () => {
+    const before = reapedChildrenCpuMs();
+    await promisify(execFile)(process.execPath, ['-e', 'const e = Date.now() + 300; while (Date.now() < e);']);
+    expect(reapedChildrenCpuMs() - before).toBeGreaterThan(20);
+  });
+});
