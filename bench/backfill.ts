@@ -5,8 +5,8 @@
  * the process), the settings that ran, and a verdict line for the full-size model (target >= 0.85).
  *
  *   npx turbo run build && npx tsx bench/backfill.ts [--count 2000] [--model both|full|demo|DIR] [--threads N]
- *     [--concurrency N] [--attribution never|any-high|always] [--maps N] [--cli yes|no|only] [--engine ROOT]
- *     [--profile DIR]
+ *     [--concurrency N] [--attribution never|any-high|always] [--maps N] [--waveform true|false]
+ *     [--cli yes|no|only] [--engine ROOT] [--profile DIR]
  *
  * `run` is measured twice: in this process (runCommand, the code path of the CLI, with the model and the R4
  * definitions loaded beforehand, like for like with the Predictor phase: the verdict's ratio) and, with `--cli yes`
@@ -15,7 +15,7 @@
  * run and `--engine ROOT` runs the CLI of another built worktree: a same-run A/B against an older build.
  *
  * Settings: the engine's defaults, except attribution. Each Bundle carries the waveform (fhir.waveform, about
- * 200 KB of JSON), fast R4 validation. `ecgcad run` has no drift monitor (it lives in queued mode, on Redis).
+ * 200 KB of JSON; `--waveform false` leaves it out), fast R4 validation. `ecgcad run` has no drift monitor (it lives in queued mode, on Redis).
  * Occlusion maps (attribution.when, default any-high in the engine) are off on both sides by default: the full-size
  * model puts most synthetic ECGs in a high stratum, and a map costs about 120 model runs, so with them on both
  * phases would measure maps, not the pipeline (and take hours). `--attribution` turns them on for both sides alike;
@@ -44,6 +44,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     attribution: { type: 'string', default: 'never' },
     maps: { type: 'string', default: '2' },
+    waveform: { type: 'string', default: 'true' },
     cli: { type: 'string', default: 'yes' },
     engine: { type: 'string' },
     profile: { type: 'string' },
@@ -55,6 +56,8 @@ const ATTRIBUTION = values.attribution;
 if (!['any-high', 'always', 'never'].includes(ATTRIBUTION)) throw new Error('--attribution: never, any-high or always');
 if (!['yes', 'no', 'only'].includes(values.cli)) throw new Error('--cli: yes, no or only');
 const MAPS = Number(values.maps);
+if (!['true', 'false'].includes(values.waveform)) throw new Error('--waveform: true or false');
+const WAVEFORM = values.waveform === 'true';
 const PROFILE_DIR = values.profile ? resolve(values.profile) : undefined;
 const ENGINE_ROOT = resolve(values.engine ?? fileURLToPath(new URL('..', import.meta.url)));
 const CLI = join(ENGINE_ROOT, 'packages/engine/dist/cli.js');
@@ -69,6 +72,15 @@ async function bundlesIn(dir: string): Promise<{ count: number; meanBytes: numbe
   return { count: names.length, meanBytes: bytes / Math.max(1, Math.min(50, names.length)) };
 }
 
+/** The bench's settings as the environment variables `ecgcad run` reads (its own configuration, in or out of process). */
+function settingsEnv(config: EngineConfig): Record<string, string> {
+  return {
+    ...(THREADS === undefined ? {} : { ECGCAD_THREADS: String(THREADS) }),
+    ECGCAD_ATTRIBUTION: config.attribution.when,
+    ECGCAD_FHIR_WAVEFORM: String(config.fhir.waveform),
+  };
+}
+
 /** `ecgcad run` in a child process: wall seconds and the child's CPU ms (user + system, from bash's `times`). */
 async function runCli(
   config: EngineConfig,
@@ -78,8 +90,7 @@ async function runCli(
 ): Promise<{ seconds: number; cpuMs: number }> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('ECGCAD_')) env[key] = value;
-  if (THREADS !== undefined) env.ECGCAD_THREADS = String(THREADS);
-  env.ECGCAD_ATTRIBUTION = config.attribution.when;
+  Object.assign(env, settingsEnv(config));
   const args = ['run', '--no-progress', '--model', config.model.dir, '--out', out, '--concurrency', `${concurrency}`];
   // `times` prints the shell's CPU times, then its children's: the last line is the engine's.
   const script = 'node "$@" > /dev/null; status=$?; times; exit $status';
@@ -125,6 +136,7 @@ async function benchModel(name: string, inputDir: string, names: string[], workD
       { path: ['model', 'dir'], value: dir },
       { path: ['model', 'threads'], value: THREADS },
       { path: ['attribution', 'when'], value: ATTRIBUTION },
+      { path: ['fhir', 'waveform'], value: WAVEFORM },
     ],
   });
   const concurrency = values.concurrency ? Number(values.concurrency) : 2 * config.model.maxBatch;
@@ -166,6 +178,9 @@ async function benchModel(name: string, inputDir: string, names: string[], workD
     load = loadavg()[0] ?? Number.NaN;
     const cpu = cpuMs();
     const start = performance.now();
+    // runCommand loads its configuration as the CLI does (file + environment): this process's ECGCAD_* are replaced.
+    for (const key of Object.keys(process.env)) if (key.startsWith('ECGCAD_')) delete process.env[key];
+    Object.assign(process.env, settingsEnv(config));
     const summary = await runCommand([inputDir], { out, model: dir, concurrency, progress: false }, discard(), warm);
     const runSeconds = (performance.now() - start) / 1000;
     const runCpuPerEcg = (cpuMs() - cpu) / COUNT;
