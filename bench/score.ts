@@ -15,16 +15,14 @@
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readScores } from '@ecgcad/clinical';
-import { type Ecg, synthesizeEcg } from '@ecgcad/ecg';
 import { loadConfig, predictorFromConfig } from '@ecgcad/engine';
-import { generateModelFolder, type Predictor } from '@ecgcad/infer';
-import { decodeEcg, writeDicomEcg } from '@ecgcad/ingest';
+import type { Predictor } from '@ecgcad/infer';
 import { scoreCommand } from '../packages/engine/src/commands/score.js';
+import { cpuMs, decodeFiles, measurePredictorAlone, modelDir, writeSyntheticDicomFiles } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,27 +34,14 @@ const { values } = parseArgs({
 });
 const COUNT = Number(values.count);
 const THREADS = values.threads ? Number(values.threads) : undefined;
-const modelsDir = fileURLToPath(new URL('../models', import.meta.url));
-
-async function modelDir(name: string): Promise<string> {
-  if (name !== 'demo' && name !== 'full') return resolve(name);
-  const outDir = join(modelsDir, name === 'demo' ? 'ecgcad-demo' : 'ecgcad-net1d-full');
-  const generated = await generateModelFolder({ config: name, outDir });
-  if (generated.written) console.log(`generated ${outDir}`);
-  return outDir;
-}
-
-const cpuMs = (): number => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-};
-
 const MODEL_DIR = await modelDir(values.model);
 const config = loadConfig({
   env: {},
   overrides: [
     { path: ['model', 'dir'], value: MODEL_DIR },
     { path: ['model', 'threads'], value: THREADS },
+    // `score` computes no occlusion maps (scores files hold probabilities only): nor does the infer phase here.
+    { path: ['attribution', 'when'], value: 'never' },
   ],
 });
 const CONCURRENCY = values.concurrency ? Number(values.concurrency) : 2 * config.model.maxBatch;
@@ -64,37 +49,20 @@ const CONCURRENCY = values.concurrency ? Number(values.concurrency) : 2 * config
 const dir = await mkdtemp(join(tmpdir(), 'ecgcad-bench-score-'));
 try {
   // Inputs: synthetic DICOM files and a manifest listing them (not timed).
-  const names: string[] = [];
-  for (let i = 0; i < COUNT; i++) {
-    const name = `e${String(i).padStart(5, '0')}.dcm`;
-    await writeFile(join(dir, name), writeDicomEcg(synthesizeEcg({ seed: 70_000 + i, fast: true })));
-    names.push(name);
-  }
+  const names = await writeSyntheticDicomFiles(dir, COUNT);
   await writeFile(join(dir, 'manifest.csv'), `path\n${names.join('\n')}\n`);
 
   // 1. The infer stage alone: the same files decoded beforehand, through the Predictor, CONCURRENCY in flight.
-  const decoded: Ecg[] = [];
-  for (const name of names) decoded.push(decodeEcg(new Uint8Array(await readFile(join(dir, name))), { feed: 'bench' }));
+  let decoded = await decodeFiles(dir, names);
   const loadStart = performance.now();
   const predictor = await predictorFromConfig(config);
   const loadSeconds = (performance.now() - loadStart) / 1000;
-  await Promise.all(decoded.slice(0, CONCURRENCY).map((ecg) => predictor.predict(ecg))); // warm-up
-  const batches: number[] = [];
-  predictor.batcher.on('batch', (event: { size: number }) => batches.push(event.size));
-  let next = 0;
-  const inferCpu = cpuMs();
-  const inferStart = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < decoded.length) await predictor.predict(decoded[next++] as Ecg);
-    }),
-  );
-  const inferSeconds = (performance.now() - inferStart) / 1000;
-  const inferCpuPerEcg = (cpuMs() - inferCpu) / COUNT;
+  const alone = await measurePredictorAlone(predictor, decoded, CONCURRENCY);
   await predictor.close();
   const decodedWarmUp = decoded.slice(0, CONCURRENCY);
-  decoded.length = 0;
-  const inferRate = COUNT / inferSeconds;
+  decoded = [];
+  const inferRate = alone.rate;
+  const inferCpuPerEcg = alone.cpuPerEcg;
 
   // 2. `ecgcad score` over the manifest: the whole command (model load included), then, like for like with the
   // infer phase, with the model loaded and warmed up beforehand.
@@ -125,7 +93,7 @@ try {
   const scoreCpuPerEcg = scored.cpuPerEcg;
 
   const ratio = scoreRate / inferRate;
-  const mean = batches.reduce((a, b) => a + b, 0) / Math.max(1, batches.length);
+  const mean = alone.meanBatch;
   console.log(
     `machine: ${cpus()[0]?.model ?? 'cpu'} x ${availableParallelism()}, load ${load.toFixed(2)}; model ${MODEL_DIR}; ` +
       `${COUNT} ECGs, ${CONCURRENCY} in flight, maxBatch ${config.model.maxBatch}, threads ${config.model.threads ?? 'default'}`,

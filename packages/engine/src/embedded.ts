@@ -127,6 +127,18 @@ export class EmbeddedPipeline {
  */
 export async function expandPaths(paths: string[]): Promise<string[]> {
   const out: string[] = [];
+  // Entries of a folder are typed by readdir itself: one stat per named path and per link, not one per file.
+  const walkFolder = async (folder: string): Promise<void> => {
+    const entries = (await readdir(folder, { withFileTypes: true }))
+      .filter((entry) => !entry.name.startsWith('.'))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) await walkFolder(path);
+      else if (entry.isFile()) out.push(path);
+      else await walk(path);
+    }
+  };
   const walk = async (path: string): Promise<void> => {
     let info: Awaited<ReturnType<typeof stat>>;
     try {
@@ -135,12 +147,8 @@ export async function expandPaths(paths: string[]): Promise<string[]> {
       out.push(path);
       return;
     }
-    if (!info.isDirectory()) {
-      out.push(path);
-      return;
-    }
-    const entries = (await readdir(path)).filter((name) => !name.startsWith('.')).sort();
-    for (const name of entries) await walk(join(path, name));
+    if (info.isDirectory()) await walkFolder(path);
+    else out.push(path);
   };
   for (const path of paths) await walk(resolve(path));
   return out;

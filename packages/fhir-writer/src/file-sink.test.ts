@@ -1,6 +1,6 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { PermanentError } from '@ecgcad/ecg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildBundle } from './bundle.js';
@@ -31,6 +31,35 @@ describe('FileSink', () => {
     const written = JSON.parse(await readFile(a.target, 'utf8'));
     expect(written).toEqual(buildBundle(examplePrediction({ ecgId: '1.2.3.4' })));
     expect(a.entries).toHaveLength(9);
+  });
+
+  it('makes the folder again when it was removed between two Bundles', async () => {
+    const out = join(dir, 'out');
+    const writer = new FhirWriter({ sink: new FileSink({ dir: out }) });
+    await writer.write(examplePrediction({ ecgId: '1.2.3.4' }));
+    await rm(out, { recursive: true });
+    const again = await writer.write(examplePrediction({ ecgId: '1.2.3.5' }));
+    expect(again.target).toBe(join(out, '1.2.3.5__ecgcad-demo@1.0.0.json'));
+    expect(await readdir(out)).toEqual(['1.2.3.5__ecgcad-demo@1.0.0.json']);
+  });
+
+  it('tries the folder again after a failure: a folder made in the meantime is used', async () => {
+    const out = join(dir, 'out');
+    await writeFile(out, 'x');
+    const sink = new FileSink({ dir: out });
+    const bundle = buildBundle(examplePrediction({ ecgId: '1.2.3.4' }));
+    await expect(sink.deliver(bundle)).rejects.toBeInstanceOf(PermanentError);
+    await rm(out);
+    const written = await sink.deliver(bundle);
+    expect(await readdir(out)).toEqual([basename(written.target)]);
+  });
+
+  it('writes many Bundles at once into a folder that does not exist yet', async () => {
+    const out = join(dir, 'a', 'b');
+    const sink = new FileSink({ dir: out });
+    const ids = Array.from({ length: 20 }, (_, i) => `1.2.3.${i}`);
+    await Promise.all(ids.map((ecgId) => sink.deliver(buildBundle(examplePrediction({ ecgId })))));
+    expect((await readdir(out)).length).toBe(20);
   });
 
   it('makes safe, bounded names from hostile ids', () => {

@@ -20,6 +20,8 @@ export interface FileSinkOptions {
 /** Writes each Bundle to `<dir>/<ecg id>__<model id>@<version>.json` (unsafe characters replaced). */
 export class FileSink implements BundleSink {
   readonly dir: string;
+  /** The folder made once (a backfill delivers thousands of Bundles); reset when it has gone missing since. */
+  private folder: Promise<unknown> | undefined;
 
   constructor(options: FileSinkOptions) {
     this.dir = options.dir;
@@ -28,9 +30,18 @@ export class FileSink implements BundleSink {
   async deliver(bundle: Bundle): Promise<DeliveryResult> {
     const path = join(this.dir, bundleFileName(bundle));
     const tmp = join(this.dir, `.${randomBytes(6).toString('hex')}.tmp`);
+    const text = `${JSON.stringify(bundle, null, 2)}\n`;
     try {
-      await mkdir(this.dir, { recursive: true });
-      await writeFile(tmp, `${JSON.stringify(bundle, null, 2)}\n`, { flag: 'wx' });
+      try {
+        await this.makeFolder();
+        await writeFile(tmp, text, { flag: 'wx' });
+      } catch (err) {
+        // Someone removed the folder after it was made: make it again, once.
+        if ((err as { code?: string }).code !== 'ENOENT') throw err;
+        this.folder = undefined;
+        await this.makeFolder();
+        await writeFile(tmp, text, { flag: 'wx' });
+      }
       await rename(tmp, path);
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined);
@@ -46,6 +57,14 @@ export class FileSink implements BundleSink {
       status: 'written',
     }));
     return { sink: 'file', target: path, entries, created: entries.length, existing: 0 };
+  }
+
+  private makeFolder(): Promise<unknown> {
+    this.folder ??= mkdir(this.dir, { recursive: true }).catch((err: unknown) => {
+      this.folder = undefined; // a failure is not remembered: the next Bundle tries again
+      throw err;
+    });
+    return this.folder;
   }
 }
 
