@@ -1,15 +1,15 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropPrefix, REDIS_URL, uniquePrefix } from '../../../../test/pipeline-support.js';
 import { type CdsClientIdentity, startCdsClientIdentity } from '../../../../test/support/cds-support.js';
 import { ClientAuthError, createClientAuthenticator } from './client-auth.js';
 import { RedisReplayStore } from './redis-replay-store.js';
 
+const REDIS_URL = 'redis://127.0.0.1:6379';
 const AUD = 'https://cds.example.org/cds-services/ecgcad-ecg-cad-risk';
 
 describe('RedisReplayStore (real Redis, real ES384 JWTs)', () => {
-  const prefix = uniquePrefix('cds-jti');
+  const prefix = `{ecgcad-test-cds-jti-${randomUUID().slice(0, 8)}}`;
   let redis: Redis;
   let client: CdsClientIdentity;
 
@@ -18,7 +18,8 @@ describe('RedisReplayStore (real Redis, real ES384 JWTs)', () => {
     client = await startCdsClientIdentity();
   });
   afterAll(async () => {
-    await dropPrefix(prefix);
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
     redis?.disconnect();
     await client?.close();
   });
