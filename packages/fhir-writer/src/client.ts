@@ -46,11 +46,6 @@ export class FhirClient implements BundleSink {
     this.poster = new HttpPoster(this.baseUrl);
   }
 
-  /** Frees the kept-alive connections (idle ones never hold the process open anyway). */
-  close(): void {
-    this.poster.close();
-  }
-
   /** BundleSink: posts the transaction. */
   deliver(bundle: Bundle): Promise<DeliveryResult> {
     return this.postTransaction(bundle);

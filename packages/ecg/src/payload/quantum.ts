@@ -24,11 +24,6 @@ const MAX_DIGITS = 9;
 /** Data stay within 32-bit integers, so a reader can hold them in an Int32Array. */
 export const MAX_QUANTUM_DATUM = 2 ** 31 - 1;
 
-/** The integer a sample stands for under a quantum (rounded; exact when the quantum reproduces the sample). */
-export function quantumDatum(v: number, origin: number, factor: number): number {
-  return Math.round((v - origin) / factor);
-}
-
 /** True when every finite sample is origin + factor * an integer, to Float32 precision. */
 function reproduces(samples: Float32Array, origin: number, factor: number): boolean {
   for (let i = 0; i < samples.length; i++) {
