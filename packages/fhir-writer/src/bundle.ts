@@ -54,7 +54,7 @@ import {
 import { ecgSourceIdentifier, identifierQuery, isOid, tokenQuery, uuidV5 } from './ids.js';
 import { PTP_INPUT_NAMES, type PtpAssessment, type PtpValueView } from './ptp.js';
 import { RISK_FACTORS } from './ptp-inputs.js';
-import { type EcgWaveform, waveformComponents } from './waveform.js';
+import { type EcgWaveform, type WrittenData, waveformComponents } from './waveform.js';
 
 /** How the writer refers to the patient. */
 export interface PatientReferenceOptions {
@@ -136,13 +136,16 @@ export function buildBundle(
   return buildBundleParts(prediction, options, ptp, waveform).bundle;
 }
 
-/** As buildBundle, also returning the resources by role. */
+/**
+ * As buildBundle, also returning the resources by role and the waveform data strings the encoder wrote (for
+ * validateBundle's `written`: their form is known, so the validator need not read them again).
+ */
 export function buildBundleParts(
   prediction: Prediction,
   options: WriterOptions = {},
   ptp?: PtpAssessment,
   waveform?: WaveformInput,
-): { bundle: Bundle; parts: BundleParts } {
+): { bundle: Bundle; parts: BundleParts; written: ReadonlyMap<string, number> } {
   checkPrediction(prediction);
   const { ecg, model } = prediction;
   const subject = patientReference(ecg, options.patient ?? {});
@@ -167,12 +170,14 @@ export function buildBundleParts(
   const deviceReference: Reference<Device> = { reference: deviceRef, display: `${model.id} ${model.version}` };
 
   // The ECG itself: not AI-produced, shared by every model that scores it.
+  const written: WrittenData = new Map();
   const ecgObservation = buildEcgObservation(
     ecg,
     ecgIdentifier,
     subject,
     fhirDateTime(ecg.acquiredAt, options.timeZone),
     options.waveform === false ? undefined : waveform,
+    written,
   );
   const ecgRef = add(ecgObservation, uuidV5(`ecg\u0000${ecgIdentifier.system}\u0000${ecgIdentifier.value}`));
   const ecgReference: Reference<Observation> = { reference: ecgRef, display: '12 lead ECG' };
@@ -344,6 +349,7 @@ export function buildBundleParts(
     copy.entry?.[entries.findIndex((e) => e.resource === r)]?.resource as T;
   return {
     bundle: copy,
+    written,
     parts: {
       device: copyOf(parts.device),
       ecg: copyOf(parts.ecg),
@@ -427,12 +433,13 @@ function buildEcgObservation(
   subject: Reference<Patient>,
   effective: string | undefined,
   waveform: WaveformInput | undefined,
+  written: WrittenData,
 ): Observation {
   const deviceName = [ecg.device.manufacturer, ecg.device.model].filter((s) => s && s.trim() !== '').join(' ');
   if (waveform && 'id' in waveform && waveform.id !== ecg.id) {
     throw new Error('builder bug: the waveform given belongs to another ECG than the prediction');
   }
-  const component = waveform && 'leads' in waveform ? waveformComponents(waveform) : [];
+  const component = waveform && 'leads' in waveform ? waveformComponents(waveform, written) : [];
   const missing =
     waveform && 'unavailable' in waveform ? [{ text: `Waveform not included: ${waveform.unavailable}` }] : [];
   return {

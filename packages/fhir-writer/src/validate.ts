@@ -83,6 +83,11 @@ export type ValidationMode = 'fast' | 'full';
 export interface ValidationOptions {
   /** Default `fast`. */
   mode?: ValidationMode;
+  /**
+   * Waveform data strings the builder wrote, with their token counts (buildBundleParts' `written`): their form is
+   * known by construction, so waveformIssues takes it from here; any other data string is read token by token.
+   */
+  written?: ReadonlyMap<string, number>;
 }
 
 /** R4 StructureDefinition validation of one resource; returns error messages prefixed with `where` (empty if valid). */
@@ -159,7 +164,7 @@ export function bundleIssues(bundle: Bundle, options: ValidationOptions = {}): s
       issues.push(...(isPtpAssessment(resource) ? ptpIssues(where, resource) : riskAssessmentIssues(where, resource)));
     }
     if (resource.resourceType === 'Observation') issues.push(...observationIssues(where, resource));
-    if (resource.resourceType === 'Observation') issues.push(...waveformIssues(where, resource));
+    if (resource.resourceType === 'Observation') issues.push(...waveformIssues(where, resource, options.written));
     if (resource.resourceType === 'Flag') {
       if (resource.status !== 'active') issues.push(`${where}: Flag status must be active`);
       if (!resource.category?.some((c) => hasCoding(c, SYSTEMS.flagCategory, 'clinical'))) {

@@ -195,6 +195,67 @@ describe('waveformIssues', () => {
   });
 });
 
+describe('written data (the encoder vouches for the form of what it wrote)', () => {
+  it('notes exactly the data strings whose tokens sampledDataTokens finds well formed, with their counts', () => {
+    // Integers from the payload, the quantum search, the fallback with non-finite samples, and values past 2^31
+    // steps of the fallback (String() writes those: never vouched for).
+    const quantised = quantiseLead(fromRaw(rawSamples(500, 3000, 3), 2.5));
+    const leads: Float32Array[] = [
+      fromRaw(rawSamples(500, 3000, 5), 4.88),
+      Float32Array.from({ length: 500 }, (_, i) => (i % 7 === 0 ? Number.NaN : Math.sin(i) * 1e3 + 0.0123)),
+      Float32Array.from({ length: 500 }, (_, i) => (i % 2 ? 3e9 + i * 0.37 : -1e21)),
+    ];
+    fc.assert(
+      fc.property(fc.float({ noNaN: true, min: -1e4, max: 1e4 }), fc.integer({ min: 1, max: 400 }), (base, n) => {
+        leads.push(Float32Array.from({ length: n }, (_, i) => Math.fround(base + i * 0.3)));
+      }),
+      { numRuns: 50 },
+    );
+    const written = new Map<string, number>();
+    const all = [
+      leadSampledData(
+        quantised ? fromRaw(rawSamples(500, 3000, 3), 2.5) : new Float32Array(0),
+        500,
+        quantised,
+        written,
+      ),
+      ...leads.map((samples) => leadSampledData(samples, 500, undefined, written)),
+    ];
+    let vouched = 0;
+    for (const sd of all) {
+      const data = sd.data as string;
+      const scanned = sampledDataTokens(data);
+      if (written.has(data)) {
+        vouched++;
+        expect(scanned).toEqual({ count: written.get(data), wellFormed: true });
+      } else {
+        expect(scanned.wellFormed).toBe(false);
+      }
+    }
+    expect(vouched).toBe(all.length - 1);
+  });
+
+  it('still reads a data string changed after it was written', () => {
+    const ecg = synthesizeEcg({ seed: 9 });
+    const written = new Map<string, number>();
+    const component = waveformComponents(ecg, written);
+    const observation: Observation = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ ...LOINC_12_LEAD_EKG }] },
+      component,
+    };
+    expect(written.size).toBe(component.length);
+    expect(waveformIssues('ecg', observation, written)).toEqual([]);
+    const sd = component[4]?.valueSampledData as SampledData;
+    sd.data = `${sd.data} 1.5`;
+    expect(waveformIssues('ecg', observation, written)).toEqual([
+      'ecg component[4]: data must be single-space-separated integers (or E, L, U)',
+      'ecg: the leads differ in their number of samples',
+    ]);
+  });
+});
+
 describe('sampledDataTokens', () => {
   it('counts and checks tokens as splitting on single spaces and matching each against -?\\d+|[ELU] does', () => {
     const tokens = fc.oneof(

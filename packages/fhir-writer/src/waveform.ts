@@ -35,7 +35,19 @@ export interface LeadEncoding {
   data: string;
   /** True when decoding gives back exactly the Float32 samples; false for the fallback quantisation. */
   exact: boolean;
+  /**
+   * True when `data` is one token per sample, each written here as `-?\d+` or `E` and single-space separated: what
+   * waveformIssues checks, known by construction. False only for values outside 32-bit integers (String() wrote
+   * them, and a number that large may come out in exponent form).
+   */
+  wellFormed: boolean;
 }
+
+/**
+ * Data strings the encoder wrote, with their token counts, from a Bundle's build to its validation: the validator
+ * takes their form from here instead of reading some 250 kB of digits again (see {@link waveformIssues}).
+ */
+export type WrittenData = Map<string, number>;
 
 /**
  * Encodes one lead's samples (uV) as integers with an origin and a factor. `quantised`: the lead's integers as the
@@ -43,17 +55,34 @@ export interface LeadEncoding {
  */
 export function encodeLead(samples: Float32Array, quantised?: QuantisedLead): LeadEncoding {
   if (quantised !== undefined && quantised.data.length === samples.length) {
-    return { origin: quantised.origin, factor: quantised.factor, data: formatIntegers(quantised.data), exact: true };
+    const data = formatIntegers(quantised.data);
+    return { origin: quantised.origin, factor: quantised.factor, data, exact: true, wellFormed: true };
   }
   const found = findLeadQuantum(samples);
   const origin = found?.origin ?? 0;
   const factor = found?.factor ?? FALLBACK_FACTOR_UV;
-  return { origin, factor, data: formatSamples(samples, origin, factor), exact: found !== undefined };
+  const data = formatSamples(samples, origin, factor);
+  return {
+    origin,
+    factor,
+    data: data ?? formatSamplesSlowly(samples, origin, factor),
+    exact: found !== undefined,
+    wellFormed: data !== undefined,
+  };
 }
 
-/** The SampledData of one lead: period in ms between samples, dimensions 1. */
-export function leadSampledData(samples: Float32Array, sampleRateHz: number, quantised?: QuantisedLead): SampledData {
-  const { origin, factor, data } = encodeLead(samples, quantised);
+/**
+ * The SampledData of one lead: period in ms between samples, dimensions 1. `written`: where to note the data string
+ * when the encoder vouches for its form.
+ */
+export function leadSampledData(
+  samples: Float32Array,
+  sampleRateHz: number,
+  quantised?: QuantisedLead,
+  written?: WrittenData,
+): SampledData {
+  const { origin, factor, data, wellFormed } = encodeLead(samples, quantised);
+  if (wellFormed && written && data !== '') written.set(data, samples.length);
   return {
     origin: { value: origin, unit: 'uV', system: SYSTEMS.ucum, code: 'uV' },
     period: 1000 / sampleRateHz,
@@ -69,6 +98,7 @@ export function leadSampledData(samples: Float32Array, sampleRateHz: number, qua
  */
 export function waveformComponents(
   ecg: Pick<EcgWaveform, 'sampleRateHz' | 'leads' | 'quantised'>,
+  written?: WrittenData,
 ): ObservationComponent[] {
   const out: ObservationComponent[] = [];
   for (const lead of STANDARD_LEADS) {
@@ -76,7 +106,7 @@ export function waveformComponents(
     if (!samples || samples.length === 0) continue;
     out.push({
       code: { coding: [mdcLeadCoding(lead)] },
-      valueSampledData: leadSampledData(samples, ecg.sampleRateHz, ecg.quantised?.[lead]),
+      valueSampledData: leadSampledData(samples, ecg.sampleRateHz, ecg.quantised?.[lead], written),
     });
   }
   return out;
@@ -150,8 +180,11 @@ function formatIntegers(data: Int16Array | Int32Array): string {
   return textView.toString('latin1', 0, pos - 1);
 }
 
-/** Space-separated data of Float32 samples under a quantum (rounded), `E` for a sample that is not finite. */
-function formatSamples(samples: Float32Array, origin: number, factor: number): string {
+/**
+ * Space-separated data of Float32 samples under a quantum (rounded), `E` for a sample that is not finite; undefined
+ * when a datum falls outside 32-bit integers (only the fallback of arbitrary floats above 214 V).
+ */
+function formatSamples(samples: Float32Array, origin: number, factor: number): string | undefined {
   const n = samples.length;
   if (n === 0) return '';
   const out = reserve(n);
@@ -161,8 +194,7 @@ function formatSamples(samples: Float32Array, origin: number, factor: number): s
     if (Number.isFinite(v)) {
       // -0 writes as 0, as String(-0) does.
       const d = Math.round((v - origin) / factor) + 0;
-      // Only the fallback of arbitrary floats above 214 V gets here: String() as ever.
-      if (d <= -2_147_483_648 || d >= 2_147_483_648) return formatSamplesSlowly(samples, origin, factor);
+      if (d <= -2_147_483_648 || d >= 2_147_483_648) return undefined;
       pos = writeInteger(out, pos, d);
     } else {
       out[pos++] = 69; // 'E'
@@ -172,7 +204,7 @@ function formatSamples(samples: Float32Array, origin: number, factor: number): s
   return textView.toString('latin1', 0, pos - 1);
 }
 
-/** formatSamples for data outside 32-bit integers: a string per sample. */
+/** formatSamples for data outside 32-bit integers: String() per sample, as ever. */
 function formatSamplesSlowly(samples: Float32Array, origin: number, factor: number): string {
   return Array.from(samples, (v) => (Number.isFinite(v) ? String(Math.round((v - origin) / factor)) : 'E')).join(' ');
 }
@@ -202,8 +234,10 @@ export function leadOfMdcCode(code: string | undefined): LeadName | undefined {
  * The project's checks of an ECG Observation's waveform components (R4 validation does not look inside
  * SampledData.data): each an MDC lead code, once; dimensions 1, a positive period and factor, origin in uV; data of
  * integers (or E, L, U) and the same number of samples in every lead. Empty for any other Observation.
+ * `written`: data strings the encoder wrote, well formed by construction, with their token counts; any other string
+ * (or one changed since: a Map finds only an equal string) is read token by token.
  */
-export function waveformIssues(where: string, obs: Observation): string[] {
+export function waveformIssues(where: string, obs: Observation, written?: ReadonlyMap<string, number>): string[] {
   const isEcg = obs.code.coding?.some(
     (c) => c.system === LOINC_12_LEAD_EKG.system && c.code === LOINC_12_LEAD_EKG.code,
   );
@@ -227,7 +261,9 @@ export function waveformIssues(where: string, obs: Observation): string[] {
     if (!(sd.period > 0)) issues.push(`${at}: period must be positive`);
     if (sd.factor !== undefined && !(sd.factor > 0)) issues.push(`${at}: factor must be positive`);
     if (sd.origin.code !== 'uV' || sd.origin.system !== SYSTEMS.ucum) issues.push(`${at}: origin must be in uV (UCUM)`);
-    const tokens = sampledDataTokens(sd.data ?? '');
+    const data = sd.data ?? '';
+    const count = written?.get(data);
+    const tokens = count === undefined ? sampledDataTokens(data) : { count, wellFormed: true };
     if (!tokens.wellFormed) issues.push(`${at}: data must be single-space-separated integers (or E, L, U)`);
     lengths.add(tokens.count);
   }

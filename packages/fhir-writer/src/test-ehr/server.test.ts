@@ -1,8 +1,9 @@
+import type { Bundle } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle } from '../bundle.js';
 import { SYSTEMS } from '../codes.js';
 import { examplePrediction } from '../example.js';
-import { startTestEhr, type TestEhr } from './server.js';
+import { prefersMinimal, startTestEhr, type TestEhr } from './server.js';
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, {
@@ -69,6 +70,29 @@ describe('test EHR', () => {
       total: number;
     };
     expect(ras.total).toBeGreaterThan(0);
+  });
+
+  it('leaves the resources out of a transaction response under Prefer: return=minimal, and only then', async () => {
+    const bundle = buildBundle(examplePrediction({ ecgId: '1.2.3.202' }));
+    const full = (await (await post(ehr.url, bundle)).json()) as Bundle;
+    const minimal = (await (await post(ehr.url, bundle, { prefer: 'return=minimal' })).json()) as Bundle;
+    expect(full.type).toBe('transaction-response');
+    expect(full.entry?.every((e) => e.resource !== undefined)).toBe(true);
+    expect(minimal.type).toBe('transaction-response');
+    expect(minimal.entry).toHaveLength(bundle.entry?.length ?? -1);
+    expect(minimal.entry?.some((e) => e.resource !== undefined)).toBe(false);
+    // The same outcome per entry (a resend: every conditional create finds what the first post made).
+    expect(minimal.entry?.map((e) => [e.response?.status, e.response?.location])).toEqual(
+      full.entry?.map((e) => ['200', e.response?.location]),
+    );
+  });
+
+  it('reads return=minimal among other preferences, in any case', () => {
+    expect(prefersMinimal('return=minimal')).toBe(true);
+    expect(prefersMinimal('respond-async, Return = Minimal')).toBe(true);
+    expect(prefersMinimal(['handling=strict', 'return=minimal'])).toBe(true);
+    expect(prefersMinimal('return=representation')).toBe(false);
+    expect(prefersMinimal(undefined)).toBe(false);
   });
 
   it('answers 404 outside /fhir and /token', async () => {

@@ -7,7 +7,10 @@
  *   cannot both create;
  * - an optional OAuth2 token endpoint (client secret or SMART Backend Services assertion) protects `/fhir`;
  * - optional SMART App Launch (smart.ts): authorize with PKCE, EHR launch simulator, CORS for the apps' origins;
- * - fault switches: outages (503 for N ms or N requests, with Retry-After), added latency, dropped connections.
+ * - fault switches: outages (503 for N ms or N requests, with Retry-After), added latency, dropped connections;
+ * - `Prefer: return=minimal` on a transaction or batch: the response entries carry their `response` (status,
+ *   location) without the resource, as FHIR's RESTful API asks of a server that honours it (the router alone echoes
+ *   every resource back).
  * Transactions are validated and their references resolved before anything is written, so a refused Bundle
  * leaves nothing behind; the router itself does not roll back a transaction that fails half way.
  */
@@ -258,6 +261,9 @@ export async function startTestEhr(options: TestEhrOptions = {}): Promise<TestEh
         stats.transactions++;
       }
       let answer: unknown = method === 'GET' ? withNextLink(resource ?? result, url, origin) : (resource ?? result);
+      if (method === 'POST' && fhirPath === '' && status < 300 && prefersMinimal(req.headers.prefer)) {
+        answer = withoutEntryResources(answer);
+      }
       if (token?.patient && status < 300) {
         const compartment = token.patient;
         const bundle = answer as Bundle;
@@ -389,6 +395,32 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined
     req.on('end', () => resolve(tooBig ? undefined : Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/** True when a Prefer header asks for `return=minimal` (RFC 7240: comma-separated preferences, any case). */
+export function prefersMinimal(prefer: string | string[] | undefined): boolean {
+  const values = Array.isArray(prefer) ? prefer : prefer === undefined ? [] : [prefer];
+  return values.some((v) =>
+    v.split(',').some(
+      (p) =>
+        p
+          .trim()
+          .toLowerCase()
+          .replace(/\s*=\s*/, '=') === 'return=minimal',
+    ),
+  );
+}
+
+/** A transaction or batch response with each entry's resource left out (the entry's `response` stays). */
+function withoutEntryResources(answer: unknown): unknown {
+  const bundle = answer as Bundle | undefined;
+  if (
+    bundle?.resourceType !== 'Bundle' ||
+    (bundle.type !== 'transaction-response' && bundle.type !== 'batch-response')
+  ) {
+    return answer;
+  }
+  return { ...bundle, entry: (bundle.entry ?? []).map(({ resource: _resource, ...entry }) => entry) };
 }
 
 function sendJson(
