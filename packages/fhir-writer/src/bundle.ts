@@ -137,15 +137,26 @@ export function buildBundle(
 }
 
 /**
- * As buildBundle, also returning the resources by role and the waveform data strings the encoder wrote (for
- * validateBundle's `written`: their form is known, so the validator need not read them again).
+ * The waveform data strings the builder wrote into each Bundle it handed out, with their token counts: their form is
+ * known by construction (digits, '-', 'E', single spaces), so the validator need not read them again nor JSON
+ * escape them when serialising. Keyed by the Bundle object, so it goes when the Bundle goes.
  */
+const writtenData = new WeakMap<Bundle, ReadonlyMap<string, number>>();
+
+/** The waveform data strings buildBundle wrote into this Bundle (empty for any other Bundle). */
+export function writtenDataOf(bundle: Bundle): ReadonlyMap<string, number> {
+  return writtenData.get(bundle) ?? NOTHING_WRITTEN;
+}
+
+const NOTHING_WRITTEN: ReadonlyMap<string, number> = new Map();
+
+/** As buildBundle, also returning the resources by role. */
 export function buildBundleParts(
   prediction: Prediction,
   options: WriterOptions = {},
   ptp?: PtpAssessment,
   waveform?: WaveformInput,
-): { bundle: Bundle; parts: BundleParts; written: ReadonlyMap<string, number> } {
+): { bundle: Bundle; parts: BundleParts } {
   checkPrediction(prediction);
   const { ecg, model } = prediction;
   const subject = patientReference(ecg, options.patient ?? {});
@@ -345,11 +356,11 @@ export function buildBundleParts(
   // object, so a caller that edits one resource cannot silently change another (structuredClone keeps aliasing).
   // jsonCopy, not a JSON.stringify + JSON.parse round trip: the same copy without re-reading the waveform's text.
   const copy = jsonCopy(bundle) as Bundle;
+  if (written.size > 0) writtenData.set(copy, written);
   const copyOf = <T extends Resource>(r: T): T =>
     copy.entry?.[entries.findIndex((e) => e.resource === r)]?.resource as T;
   return {
     bundle: copy,
-    written,
     parts: {
       device: copyOf(parts.device),
       ecg: copyOf(parts.ecg),

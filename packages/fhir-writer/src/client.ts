@@ -9,6 +9,7 @@ import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { type AuthProvider, createAuthProvider, type FhirAuth, type TokenClientOptions } from './auth.js';
 import { describeUrl, fetchWithTimeout, isTransientStatus, parseRetryAfter, readJsonBody } from './http.js';
 import { HttpPoster, type PostAnswer } from './http-post.js';
+import { serializeBundle } from './serialize.js';
 import type { BundleSink, DeliveredEntry, DeliveryResult } from './sink.js';
 import { collectReferences } from './validate.js';
 
@@ -53,7 +54,7 @@ export class FhirClient implements BundleSink {
 
   /** POSTs a transaction Bundle to the base URL and reports each entry's outcome. */
   async postTransaction(bundle: Bundle, signal?: AbortSignal): Promise<DeliveryResult> {
-    const body = JSON.stringify(bundle);
+    const body = serializeBundle(bundle);
     let response = await this.post(body, signal);
     if (response.status === 401 && this.auth.invalidate()) {
       // The cached token may have been revoked or expired early: fetch a new one once.
@@ -164,7 +165,7 @@ export class FhirClient implements BundleSink {
     return fetchWithTimeout(url, { method: 'GET', headers }, this.timeoutMs, signal);
   }
 
-  private async post(body: string, signal?: AbortSignal): Promise<PostAnswer> {
+  private async post(body: Buffer, signal?: AbortSignal): Promise<PostAnswer> {
     const authorization = await this.auth.authorization(signal);
     const headers: Record<string, string> = {
       'content-type': 'application/fhir+json',

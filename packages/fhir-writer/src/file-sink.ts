@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { PermanentError, TransientError } from '@ecgcad/ecg';
 import type { Bundle, Device, Observation } from '@medplum/fhirtypes';
 import { LOINC_12_LEAD_EKG, SYSTEMS } from './codes.js';
+import { serializeBundle } from './serialize.js';
 import type { BundleSink, DeliveryResult } from './sink.js';
 
 /** Options of FileSink. */
@@ -30,7 +31,7 @@ export class FileSink implements BundleSink {
   async deliver(bundle: Bundle): Promise<DeliveryResult> {
     const path = join(this.dir, bundleFileName(bundle));
     const tmp = join(this.dir, `.${randomBytes(6).toString('hex')}.tmp`);
-    const text = `${JSON.stringify(bundle, null, 2)}\n`;
+    const text = serializeBundle(bundle, { indent: 2, newline: true });
     try {
       try {
         await this.makeFolder();

@@ -41,17 +41,17 @@ export class HttpPoster {
   }
 
   /**
-   * POSTs `body` (UTF-8) to `url`. Rejects with TransientError on a network fault or when no full answer came within
+   * POSTs `body` (bytes, or a string sent as UTF-8) to `url`. Rejects with TransientError on a network fault or when no full answer came within
    * `timeoutMs`; with the signal's reason when `signal` aborts.
    */
   async post(
     url: string,
-    body: string,
+    body: string | Buffer,
     headers: Record<string, string>,
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<PostAnswer> {
-    const bytes = Buffer.from(body, 'utf8');
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     try {
       return await this.once(url, bytes, headers, timeoutMs, signal);
     } catch (err) {

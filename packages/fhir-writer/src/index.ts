@@ -13,6 +13,7 @@ export * from './ptp.js';
 export * from './ptp-inputs.js';
 export * from './ptp-reader.js';
 export * from './retry.js';
+export * from './serialize.js';
 export * from './sink.js';
 export * from './test-ehr/faults.js';
 export * from './test-ehr/server.js';

@@ -25,6 +25,7 @@ import type {
   StructureDefinition,
 } from '@medplum/fhirtypes';
 import { attributionObservationIssues, isAttributionObservation } from './attribution-observation.js';
+import { writtenDataOf } from './bundle.js';
 import {
   AIAST,
   CONCEPTS,
@@ -84,8 +85,8 @@ export interface ValidationOptions {
   /** Default `fast`. */
   mode?: ValidationMode;
   /**
-   * Waveform data strings the builder wrote, with their token counts (buildBundleParts' `written`): their form is
-   * known by construction, so waveformIssues takes it from here; any other data string is read token by token.
+   * Strings whose form is known (the waveform data the builder wrote, with their token counts): the checks of
+   * their characters are taken as met. bundleIssues passes those of the Bundle (writtenDataOf).
    */
   written?: ReadonlyMap<string, number>;
 }
@@ -97,7 +98,7 @@ export function structuralIssues(
   options: ValidationOptions = {},
 ): string[] {
   loadR4Definitions();
-  if (options.mode !== 'full' && fastResourceValid(resource)) return [];
+  if (options.mode !== 'full' && fastResourceValid(resource, options.written)) return [];
   try {
     const issues = validateResource(resource);
     return issues.filter((i) => i.severity === 'error' || i.severity === 'fatal').map((i) => describeIssue(where, i));
@@ -118,8 +119,11 @@ function describeIssue(where: string, issue: OperationOutcomeIssue): string {
 }
 
 /** All issues of a Bundle the writer built: R4 structure of every resource plus the project's own checks. */
-export function bundleIssues(bundle: Bundle, options: ValidationOptions = {}): string[] {
+export function bundleIssues(bundle: Bundle, validation: ValidationOptions = {}): string[] {
   const issues: string[] = [];
+  // A data string found here is one the builder wrote into this Bundle (a Map finds only an equal string, so one
+  // changed since is read again).
+  const options: ValidationOptions = { ...validation, written: validation.written ?? writtenDataOf(bundle) };
   const shell: Bundle = { ...bundle, entry: (bundle.entry ?? []).map(({ resource: _r, ...rest }) => rest) };
   issues.push(...structuralIssues(shell, 'Bundle', options));
   if (bundle.type !== 'transaction') issues.push('Bundle: type must be transaction');

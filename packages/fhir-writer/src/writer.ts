@@ -6,7 +6,7 @@
 import type { PtpLevel, ReclassificationMatrix } from '@ecgcad/clinical';
 import { ConfigError, type Prediction } from '@ecgcad/ecg';
 import type { Bundle } from '@medplum/fhirtypes';
-import { buildBundleParts, fhirDateTime, patientIdentifier, type WaveformInput, type WriterOptions } from './bundle.js';
+import { buildBundle, fhirDateTime, patientIdentifier, type WaveformInput, type WriterOptions } from './bundle.js';
 import { assessPtp, type PtpAssessment, type ReportedPtpModel } from './ptp.js';
 import { DEFAULT_PTP_INPUT_OPTIONS, derivePtpInputs, type PtpInputOptions, type PtpSources } from './ptp-inputs.js';
 import { type FhirSearcher, readPtpSources } from './ptp-reader.js';
@@ -81,8 +81,8 @@ export class FhirWriter {
    * `waveform`: the ECG's samples for the ECG Observation (ignored when the option is off).
    */
   bundleFor(prediction: Prediction, ptp?: PtpAssessment, waveform?: WaveformInput): Bundle {
-    const { bundle, written } = buildBundleParts(prediction, this.builderOptions, ptp, waveform);
-    validateBundle(bundle, { mode: this.validation, written });
+    const bundle = buildBundle(prediction, this.builderOptions, ptp, waveform);
+    validateBundle(bundle, { mode: this.validation });
     return bundle;
   }
 
