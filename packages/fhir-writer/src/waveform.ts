@@ -118,47 +118,56 @@ export function waveformComponents(
  */
 let text = new Uint8Array(64 * 1024);
 let textView = Buffer.from(text.buffer);
+let textWords = new DataView(text.buffer);
 
-/** Makes room for `samples` tokens of at most 12 bytes ("-2147483647 "). */
+/** Makes room for `samples` tokens of at most 12 bytes ("-2147483647 "), and 4 more for a word written past the end. */
 function reserve(samples: number): Uint8Array {
-  if (text.length < samples * 12) {
-    text = new Uint8Array(samples * 12);
+  if (text.length < samples * 12 + 4) {
+    text = new Uint8Array(samples * 12 + 4);
     textView = Buffer.from(text.buffer);
+    textWords = new DataView(text.buffer);
   }
   return text;
 }
 
-/** Writes the integer `d` (|d| < 2^31) as decimal ASCII at `at`; returns the position after it. */
-function writeInteger(out: Uint8Array, at: number, d: number): number {
+/**
+ * "0 " to "999 " as little-endian words, and their lengths: most ECG data are under 1,000 steps from the origin, and
+ * one 32-bit store per token writes them about twice as fast as digit by digit (the bytes past the length are
+ * overwritten by the next token, or left past the end).
+ */
+const SMALL_TOKEN_WORDS = new Uint32Array(1000);
+const SMALL_TOKEN_LENGTHS = new Uint8Array(1000);
+for (let v = 0; v < 1000; v++) {
+  const token = `${v} `;
+  let word = 0;
+  for (let j = 0; j < token.length; j++) word |= token.charCodeAt(j) << (8 * j);
+  SMALL_TOKEN_WORDS[v] = word >>> 0;
+  SMALL_TOKEN_LENGTHS[v] = token.length;
+}
+
+/** Writes the integer `d` (|d| < 2^31) and a space at `at`; returns the position after them. */
+function writeToken(out: Uint8Array, words: DataView, at: number, d: number): number {
   let pos = at;
   let v = d;
   if (v < 0) {
     out[pos++] = 45; // '-'
     v = -v;
   }
-  // Most ECG data have 1 to 3 digits: those without a loop (twice as fast over a record).
-  if (v < 10) {
-    out[pos] = 48 + v;
-    return pos + 1;
-  }
-  if (v < 100) {
-    const tens = (v / 10) | 0;
-    out[pos] = 48 + tens;
-    out[pos + 1] = 48 + v - tens * 10;
-    return pos + 2;
-  }
   if (v < 1000) {
-    const hundreds = (v / 100) | 0;
-    const rest = v - hundreds * 100;
-    const tens = (rest / 10) | 0;
-    out[pos] = 48 + hundreds;
-    out[pos + 1] = 48 + tens;
-    out[pos + 2] = 48 + rest - tens * 10;
-    return pos + 3;
+    words.setUint32(pos, SMALL_TOKEN_WORDS[v] as number, true);
+    return pos + (SMALL_TOKEN_LENGTHS[v] as number);
   }
+  pos = writeInteger(out, pos, v);
+  out[pos] = 32;
+  return pos + 1;
+}
+
+/** Writes the integer `v` (1,000 <= v < 2^31) as decimal ASCII at `pos`; returns the position after it. */
+function writeInteger(out: Uint8Array, pos: number, value: number): number {
   let digits = 4;
-  for (let t = (v / 10000) | 0; t > 0; t = (t / 10) | 0) digits++;
+  for (let t = (value / 10000) | 0; t > 0; t = (t / 10) | 0) digits++;
   const end = pos + digits;
+  let v = value;
   for (let p = end - 1; p >= pos; p--) {
     const q = (v / 10) | 0;
     out[p] = 48 + v - q * 10;
@@ -172,11 +181,9 @@ function formatIntegers(data: Int16Array | Int32Array): string {
   const n = data.length;
   if (n === 0) return '';
   const out = reserve(n);
+  const words = textWords;
   let pos = 0;
-  for (let i = 0; i < n; i++) {
-    pos = writeInteger(out, pos, data[i] as number);
-    out[pos++] = 32;
-  }
+  for (let i = 0; i < n; i++) pos = writeToken(out, words, pos, data[i] as number);
   return textView.toString('latin1', 0, pos - 1);
 }
 
@@ -188,6 +195,7 @@ function formatSamples(samples: Float32Array, origin: number, factor: number): s
   const n = samples.length;
   if (n === 0) return '';
   const out = reserve(n);
+  const words = textWords;
   let pos = 0;
   for (let i = 0; i < n; i++) {
     const v = samples[i] as number;
@@ -195,11 +203,11 @@ function formatSamples(samples: Float32Array, origin: number, factor: number): s
       // -0 writes as 0, as String(-0) does.
       const d = Math.round((v - origin) / factor) + 0;
       if (d <= -2_147_483_648 || d >= 2_147_483_648) return undefined;
-      pos = writeInteger(out, pos, d);
+      pos = writeToken(out, words, pos, d);
     } else {
       out[pos++] = 69; // 'E'
+      out[pos++] = 32;
     }
-    out[pos++] = 32;
   }
   return textView.toString('latin1', 0, pos - 1);
 }
