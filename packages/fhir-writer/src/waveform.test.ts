@@ -1,4 +1,4 @@
-import { quantiseLead, STANDARD_LEADS, synthesizeEcg } from '@ecgcad/ecg';
+import { decodeEcgPayloadDetailed, encodeEcgPayload, quantiseLead, STANDARD_LEADS, synthesizeEcg } from '@ecgcad/ecg';
 import type { Observation, ObservationComponent, SampledData } from '@medplum/fhirtypes';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -157,6 +157,29 @@ describe('waveformComponents', () => {
   it('uses the codes of FHIR R4 Observation/ekg for leads I, II and III', () => {
     expect([MDC_LEADS.I.code, MDC_LEADS.II.code, MDC_LEADS.III.code]).toEqual(['131329', '131330', '131389']);
     expect(new Set(STANDARD_LEADS.map((l) => MDC_LEADS[l].code)).size).toBe(12);
+  });
+});
+
+describe('waveformComponents: leads given as their stored integers alone', () => {
+  it('gives the same components as the Float32 samples with their integers, and as the samples alone', () => {
+    const ecg = synthesizeEcg({ seed: 21 });
+    for (const lead of STANDARD_LEADS) {
+      ecg.leads[lead] = (ecg.leads[lead] as Float32Array).map((v) => Math.round(v / 2.5) * 2.5 + 0);
+    }
+    // One lead of arbitrary floats: stored as Float32, so it comes with samples either way.
+    ecg.leads.V6 = (ecg.leads.V6 as Float32Array).map((v, i) => v + 0.01 * Math.sin(i));
+    const bytes = encodeEcgPayload(ecg);
+    const full = decodeEcgPayloadDetailed(bytes);
+    const lean = decodeEcgPayloadDetailed(bytes, { integersOnly: true });
+    expect(Object.keys(lean.ecg.leads)).toEqual(['V6']);
+    const fromIntegers = waveformComponents({ ...lean.ecg, quantised: lean.quantised });
+    expect(fromIntegers).toEqual(waveformComponents({ ...full.ecg, quantised: full.quantised }));
+    expect(fromIntegers).toEqual(waveformComponents(ecg));
+    expect(fromIntegers).toHaveLength(12);
+  });
+
+  it('refuses a lead with neither samples nor integers', () => {
+    expect(() => encodeLead(undefined)).toThrow(/samples or its integers/);
   });
 });
 

@@ -16,7 +16,8 @@ import { LOINC_12_LEAD_EKG, mdcLeadCoding, SYSTEMS } from './codes.js';
 /**
  * What the encoder needs of an Ecg: its id (checked against the prediction's), rate and leads; and, where the
  * payload codec stored a lead as integers, those integers and their quantum (the same findLeadQuantum finds, so
- * the SampledData are the same, without looking for it again).
+ * the SampledData are the same, without looking for it again). A lead may come as its integers alone, without
+ * Float32 samples (the queued writer decodes the payload so: decodeEcgPayloadDetailed's `integersOnly`).
  */
 export type EcgWaveform = Pick<Ecg, 'id' | 'sampleRateHz' | 'leads'> & {
   quantised?: Partial<Record<LeadName, QuantisedLead>>;
@@ -51,9 +52,15 @@ export type WrittenData = Map<string, number>;
 
 /**
  * Encodes one lead's samples (uV) as integers with an origin and a factor. `quantised`: the lead's integers as the
- * payload codec stored them (exact by construction), used as they are when they match the samples' length.
+ * payload codec stored them (exact by construction), used as they are when they match the samples' length, or
+ * when the lead comes without samples (`samples` undefined).
  */
-export function encodeLead(samples: Float32Array, quantised?: QuantisedLead): LeadEncoding {
+export function encodeLead(samples: Float32Array | undefined, quantised?: QuantisedLead): LeadEncoding {
+  if (samples === undefined) {
+    if (quantised === undefined) throw new Error('encodeLead: a lead needs its samples or its integers');
+    const data = formatIntegers(quantised.data);
+    return { origin: quantised.origin, factor: quantised.factor, data, exact: true, wellFormed: true };
+  }
   if (quantised !== undefined && quantised.data.length === samples.length) {
     const data = formatIntegers(quantised.data);
     return { origin: quantised.origin, factor: quantised.factor, data, exact: true, wellFormed: true };
@@ -76,13 +83,14 @@ export function encodeLead(samples: Float32Array, quantised?: QuantisedLead): Le
  * when the encoder vouches for its form.
  */
 export function leadSampledData(
-  samples: Float32Array,
+  samples: Float32Array | undefined,
   sampleRateHz: number,
   quantised?: QuantisedLead,
   written?: WrittenData,
 ): SampledData {
   const { origin, factor, data, wellFormed } = encodeLead(samples, quantised);
-  if (wellFormed && written && data !== '') written.set(data, samples.length);
+  const count = samples?.length ?? quantised?.data.length ?? 0;
+  if (wellFormed && written && data !== '') written.set(data, count);
   return {
     origin: { value: origin, unit: 'uV', system: SYSTEMS.ucum, code: 'uV' },
     period: 1000 / sampleRateHz,
@@ -103,7 +111,8 @@ export function waveformComponents(
   const out: ObservationComponent[] = [];
   for (const lead of STANDARD_LEADS) {
     const samples = ecg.leads[lead];
-    if (!samples || samples.length === 0) continue;
+    const length = samples?.length ?? ecg.quantised?.[lead]?.data.length ?? 0;
+    if (length === 0) continue;
     out.push({
       code: { coding: [mdcLeadCoding(lead)] },
       valueSampledData: leadSampledData(samples, ecg.sampleRateHz, ecg.quantised?.[lead], written),

@@ -94,8 +94,9 @@ async function waveformOf(
     return { unavailable: 'the ECG samples had expired from the payload store before the result was written' };
   }
   try {
-    // The leads the codec stored as integers go into SampledData as they are (no quantum search, same data).
-    const { ecg, quantised } = decodeEcgPayloadDetailed(bytes);
+    // The leads the codec stored as integers go into SampledData as they are (no quantum search, same data), and
+    // are not also made into Float32 samples.
+    const { ecg, quantised } = decodeEcgPayloadDetailed(bytes, { integersOnly: true });
     if (ecg.id === data.prediction.ecg.id) return { ...ecg, quantised };
   } catch {
     // Unreadable: fall through.

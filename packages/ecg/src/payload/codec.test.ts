@@ -105,6 +105,14 @@ describe('ecg payload codec', () => {
     expect(Object.is(back.leads.I?.[0], -0)).toBe(true);
     expect(Object.keys(quantised).sort()).toEqual(['II', 'V2']);
     expect(quantised.V2?.data).toBeInstanceOf(Int32Array);
+    // integersOnly: the same integers, and Float32 only for the leads stored as floats.
+    const lean = decodeEcgPayloadDetailed(encodeEcgPayload(ecg), { integersOnly: true });
+    expect(lean.quantised).toEqual(quantised);
+    const floatLeads = Object.keys(back.leads).filter((lead) => !(lead in quantised));
+    expect(floatLeads).toContain('V3');
+    expect(Object.keys(lean.ecg.leads)).toEqual(floatLeads);
+    for (const lead of floatLeads) expect(lean.ecg.leads[lead as 'V3']).toEqual(back.leads[lead as 'V3']);
+    expect({ ...lean.ecg, leads: {} }).toEqual({ ...back, leads: {} });
   });
 
   it('gives back the same bits for any integer lead under any quantum, or any float lead (property)', () => {

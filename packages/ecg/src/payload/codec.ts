@@ -255,11 +255,21 @@ export function decodeEcgPayload(bytes: Uint8Array): Ecg {
   return decodeEcgPayloadDetailed(bytes).ecg;
 }
 
+/** Options of {@link decodeEcgPayloadDetailed}. */
+export interface DecodePayloadOptions {
+  /**
+   * Leads stored as integers come back in `quantised` only, not also as Float32 in `ecg.leads`: for a reader that
+   * needs only the integers (the FHIR writer's SampledData), which then skips a Float32 copy of each lead. Default
+   * false.
+   */
+  integersOnly?: boolean;
+}
+
 /**
  * As {@link decodeEcgPayload}, also handing back the integers of the leads stored as integers (the FHIR writer
  * writes them as SampledData data without looking for the quantum again).
  */
-export function decodeEcgPayloadDetailed(bytes: Uint8Array): DecodedEcgPayload {
+export function decodeEcgPayloadDetailed(bytes: Uint8Array, options: DecodePayloadOptions = {}): DecodedEcgPayload {
   if (bytes.length < FIXED_HEADER_BYTES) fail('payload shorter than its fixed header', 'offset 0');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC_BYTES[i]) fail('not an ecgcad payload (bad magic)', 'offset 0');
@@ -307,8 +317,10 @@ export function decodeEcgPayloadDetailed(bytes: Uint8Array): DecodedEcgPayload {
       const data = readIntBlock(bytes, view, offset, samples, block.t);
       const { o: origin, f: factor } = block;
       // The encoder checked that Math.fround of exactly this expression gives back each sample.
-      leads[name] =
-        data instanceof Int16Array ? fromInt16(data, origin, factor) : fromInt32(data as Int32Array, origin, factor);
+      if (!options.integersOnly) {
+        leads[name] =
+          data instanceof Int16Array ? fromInt16(data, origin, factor) : fromInt32(data as Int32Array, origin, factor);
+      }
       quantised[name] = { origin, factor, data };
     }
     offset += size;
