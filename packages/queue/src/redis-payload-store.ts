@@ -17,33 +17,6 @@ export interface RedisPayloadStoreOptions {
   ttlS?: number;
 }
 
-/**
- * Stores a payload unless a job hash stands under the job key (KEYS[1]; then only where no payload is, as SET NX),
- * for the intake, which sends it in one pipeline with the job's add. Answers {job stood before, payload written}.
- * KEYS[2]: the payload key; ARGV[1]: the payload; ARGV[2]: the TTL in seconds.
- */
-const STORE_UNLESS_JOB = `
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
-  return {0, 1}
-end
-if redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2], 'NX') then return {1, 1} end
-return {1, 0}
-`;
-
-/** The part of an ioredis pipeline that {@link RedisPayloadStore.queueStoreUnlessJob} uses. */
-export interface EvalPipeline {
-  eval(script: string, numKeys: number, ...args: (string | Buffer | number)[]): unknown;
-}
-
-/** The slot-deciding part of a Redis key: the first non-empty {hash tag}, else the whole key (Redis Cluster rule). */
-function hashSlotPart(key: string): string {
-  const open = key.indexOf('{');
-  if (open < 0) return key;
-  const close = key.indexOf('}', open + 1);
-  return close > open + 1 ? key.slice(open + 1, close) : key;
-}
-
 /** Payloads in Redis (SET with EX; GET as a Buffer). */
 export class RedisPayloadStore implements PayloadStore {
   readonly prefix: string;
@@ -67,28 +40,6 @@ export class RedisPayloadStore implements PayloadStore {
   async putIfAbsent(key: string, bytes: Uint8Array): Promise<boolean> {
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return (await this.call('store', () => this.redis.set(this.prefix + key, buffer, 'EX', this.ttlS, 'NX'))) === 'OK';
-  }
-
-  /**
-   * True when `client` is this store's own connection (the ioredis instance itself, or BullMQ's wrapper of it, which
-   * hands through the instance's options object) and a script may touch both `jobKey` and payload `key` (one
-   * Cluster slot, or no Cluster): then a pipeline of `client` can carry {@link queueStoreUnlessJob}.
-   */
-  canPipelineWith(client: unknown, jobKey: string, key: string): boolean {
-    const other = client as { options?: unknown; isCluster?: boolean } | null;
-    if (other === null || typeof other !== 'object') return false;
-    if (other !== (this.redis as unknown) && other.options !== this.redis.options) return false;
-    return this.redis.isCluster !== true || hashSlotPart(jobKey) === hashSlotPart(this.prefix + key);
-  }
-
-  /**
-   * Queues on `pipeline` (of this store's connection: {@link canPipelineWith}) the payload's write for an intake:
-   * stored (replacing any copy) when no job hash stands under `jobKey`, else only where no payload is (SET NX).
-   * The pipeline's result for it is [job stood before (0 | 1), payload written (0 | 1)].
-   */
-  queueStoreUnlessJob(pipeline: EvalPipeline, jobKey: string, key: string, bytes: Uint8Array): void {
-    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    pipeline.eval(STORE_UNLESS_JOB, 2, jobKey, this.prefix + key, buffer, this.ttlS);
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
