@@ -1,7 +1,9 @@
 import {
   type LeadName,
   LimitExceededError,
+  leadQuantumHint,
   MalformedInputError,
+  quantiseLead,
   UnsupportedFormatError,
   withoutSimd,
 } from '@ecgcad/ecg';
@@ -485,6 +487,31 @@ describe('decodeDicom', () => {
     expect(lead(ecg, 'I')[0]).toBeCloseTo(10100, 2);
     expect(lead(ecg, 'I')[1]).toBeCloseTo(-3900, 2);
     expect(lead(ecg, 'II')).toEqual([10, 3]);
+  });
+
+  it("hands the payload codec each lead's quantum (sensitivity x correction, baseline, in uV) as a hint it can verify", () => {
+    const channels: ChannelSpec[] = [
+      { code: '5.6.3-9-1', sensitivity: '0.0049', units: 'mV' },
+      { code: '5.6.3-9-2', sensitivity: '2.5', correction: '2', baseline: '7', units: 'uV' },
+    ];
+    const raw = [
+      [10, 10],
+      [-3, 3],
+      [0, -2],
+    ];
+    for (const simd of [true, false]) {
+      const decode = () => decodeDicom(part10(ecgDataset([{ channels, samples: raw }], 'explicit'), 'explicit'), meta);
+      const ecg = simd ? decode() : withoutSimd(decode);
+      expect(leadQuantumHint(ecg.leads.I as Float32Array)).toEqual({ origin: 0, factor: 0.0049 * 1000 });
+      expect(leadQuantumHint(ecg.leads.II as Float32Array)).toEqual({ origin: 7, factor: 5 });
+      // The codec takes it as a short cut to the search's answer: the decimal step, the data as sent.
+      const i = quantiseLead(ecg.leads.I as Float32Array);
+      expect({ factor: i?.factor, data: Array.from(i?.data ?? []) }).toEqual({ factor: 4.9, data: [10, -3, 0] });
+      expect(i).toEqual(quantiseLead(new Float32Array(ecg.leads.I as Float32Array)));
+      expect(quantiseLead(ecg.leads.II as Float32Array)).toEqual(
+        quantiseLead(new Float32Array(ecg.leads.II as Float32Array)),
+      );
+    }
   });
 
   it('holds the previous value over padding samples, and back-fills leading padding', () => {

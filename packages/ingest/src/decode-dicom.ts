@@ -10,6 +10,7 @@ import {
   deinterleaveInt16,
   type Ecg,
   type EcgPatient,
+  hintLeadQuantum,
   type LeadName,
   leadFromDicomCode,
   leadFromLabel,
@@ -306,7 +307,11 @@ function readGroup(
   for (let c = 0; c < channelCount; c++) {
     const ch = channels[c] as ChannelInfo;
     if (!ch.lead || !wanted[c]) continue;
-    leads[ch.lead] = outs[c] ?? scaleChannel(raw, c, channelCount, samples, ch, padding);
+    const lead = outs[c] ?? scaleChannel(raw, c, channelCount, samples, ch, padding);
+    // Every sample is raw * scale + offset rounded to Float32 (padding holds such a value): the payload codec checks
+    // this quantum first instead of searching for it.
+    hintLeadQuantum(lead, { origin: ch.offset, factor: ch.scale });
+    leads[ch.lead] = lead;
   }
   return { leads, sampleRateHz };
 }

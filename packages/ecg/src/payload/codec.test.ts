@@ -10,7 +10,7 @@ import {
   PAYLOAD_VERSION,
   quantiseLead,
 } from './codec.js';
-import { findLeadQuantum } from './quantum.js';
+import { findLeadQuantum, hintLeadQuantum } from './quantum.js';
 
 const small = (): Ecg => ({
   id: 'sha256:abc',
@@ -113,6 +113,76 @@ describe('ecg payload codec', () => {
     expect(Object.keys(lean.ecg.leads)).toEqual(floatLeads);
     for (const lead of floatLeads) expect(lean.ecg.leads[lead as 'V3']).toEqual(back.leads[lead as 'V3']);
     expect({ ...lean.ecg, leads: {} }).toEqual({ ...back, leads: {} });
+  });
+
+  it("takes a decoder's quantum hint as a short cut to the search's own answer, never another one", () => {
+    const same = (hinted: Float32Array) => {
+      const plain = quantiseLead(new Float32Array(hinted));
+      const q = quantiseLead(hinted);
+      expect(q).toEqual(plain);
+      return q;
+    };
+    // Data all even under 2.5: the search finds 5 (the coarsest step in the floats), and so does the hinted lead.
+    const raw = [0, 2, -4, 10, 400];
+    const even = Float32Array.from(raw, (r) => r * 2.5);
+    hintLeadQuantum(even, { origin: 0, factor: 2.5 });
+    expect(same(even)?.factor).toBe(5);
+    const odd = Float32Array.from([0, 3, -4, 10, 401], (r) => r * 2.5);
+    hintLeadQuantum(odd, { origin: 0, factor: 2.5 });
+    expect(Array.from(same(odd)?.data ?? [])).toEqual([0, 3, -4, 10, 401]);
+    // A binary factor read back to the source's decimal, as the search reads the floats.
+    const binary = Float32Array.from([1, -3, 7, 1000], (r) => r * 4.9);
+    hintLeadQuantum(binary, { origin: 0, factor: 0.0049 * 1000 });
+    expect(same(binary)?.factor).toBe(4.9);
+    // Data past 16 bits: Int32, as without the hint.
+    const wide = Float32Array.from([0, 1, 40_000], (r) => r * 2.5);
+    hintLeadQuantum(wide, { origin: 0, factor: 2.5 });
+    expect(same(wide)?.data).toBeInstanceOf(Int32Array);
+    // A hint that does not reproduce every sample (a lead changed after decoding) is not trusted.
+    const wrong = Float32Array.from(raw, (r) => r * 2.5);
+    hintLeadQuantum(wrong, { origin: 0, factor: 3 });
+    expect(same(wrong)?.factor).toBe(5);
+    const changed = Float32Array.from([0, 2.5, 1.25]);
+    hintLeadQuantum(changed, { origin: 0, factor: 2.5 });
+    expect(same(changed)?.factor).toBe(1.25);
+    // A baseline: the search decides alone (it may find origin 0 with another step).
+    const baseline = Float32Array.from([1, 2, 3], (r) => 7 + 5 * r);
+    hintLeadQuantum(baseline, { origin: 7, factor: 5 });
+    same(baseline);
+    // Non-finite samples and -0 stay Float32 under a hint too.
+    for (const oddSample of [Number.NaN, Number.POSITIVE_INFINITY, -0]) {
+      const lead = Float32Array.from([2.5, oddSample, 5]);
+      hintLeadQuantum(lead, { origin: 0, factor: 2.5 });
+      expect(quantiseLead(lead)).toBeUndefined();
+    }
+    // A whole record: the payload with hints is the payload without, byte for byte.
+    const ecg = quantisedEcg(4.9, 0);
+    for (const lead of Object.values(ecg.leads)) hintLeadQuantum(lead, { origin: 0, factor: 0.0049 * 1000 });
+    expectSameBits(decodeEcgPayload(encodeEcgPayload(ecg)), ecg);
+    expect(encodeEcgPayload(ecg)).toEqual(
+      encodeEcgPayload({
+        ...ecg,
+        leads: Object.fromEntries(Object.entries(ecg.leads).map(([k, v]) => [k, new Float32Array(v)])),
+      }),
+    );
+  });
+
+  it('gives the same answer with a hint as without for any lead and any hint (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -40_000, max: 40_000 }), { minLength: 1, maxLength: 40 }),
+        fc.constantFrom(2.5, 4.88, 1.22, 0.0049 * 1000, 5, 1, 0.5),
+        fc.constantFrom(2.5, 4.88, 1.22, 0.0049 * 1000, 5, 1, 0.5, 10),
+        fc.integer({ min: 1, max: 4 }),
+        (raw, scale, hinted, step) => {
+          const lead = Float32Array.from(raw, (r) => r * step * scale);
+          const plain = quantiseLead(new Float32Array(lead));
+          hintLeadQuantum(lead, { origin: 0, factor: hinted });
+          expect(quantiseLead(lead)).toEqual(plain);
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 
   it('gives back the same bits for any integer lead under any quantum, or any float lead (property)', () => {

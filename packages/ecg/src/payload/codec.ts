@@ -22,7 +22,16 @@
 import { z } from 'zod';
 import { type Ecg, type EcgDevice, type EcgPatient, type EcgSource, type LeadName, STANDARD_LEADS } from '../ecg.js';
 import { MalformedInputError } from '../errors.js';
-import { type LeadQuantum, MAX_QUANTUM_DATUM, quantumCandidates } from './quantum.js';
+import {
+  hintFactors,
+  type LeadQuantum,
+  leadQuantumHint,
+  MAX_QUANTUM_DATUM,
+  quantumCandidates,
+  quantumCandidatesOf,
+  type SampleGaps,
+  sampleGaps,
+} from './quantum.js';
 
 /** The four bytes every payload starts with. */
 export const PAYLOAD_MAGIC = 'ECGP';
@@ -83,24 +92,102 @@ let scratch = new Int32Array(0);
 /**
  * The lead as integers under its quantum (findLeadQuantum's, checked and stored in one pass per candidate), or
  * undefined when any sample would not come back bit for bit (no quantum, a non-finite sample, -0). Int16 when every
- * datum fits, else Int32.
+ * datum fits, else Int32. A quantum the decoder stated for the lead (leadQuantumHint) saves passes, never changes
+ * the answer: see quantiseHinted.
  */
 export function quantiseLead(lead: Float32Array): QuantisedLead | undefined {
   const n = lead.length;
+  if (scratch.length < n) scratch = new Int32Array(n);
+  const hint = leadQuantumHint(lead);
+  if (hint !== undefined && hint.origin === 0 && n > 0) {
+    const q = quantiseHinted(lead, hint.factor);
+    if (q !== NOT_HINTED) return q;
+  }
   for (let i = 0; i < n; i++) {
     const v = lead[i] as number;
     // Non-finite samples, and -0 (which decodes as +0), stay Float32.
     if (v - v !== 0 || (v === 0 && 1 / v < 0)) return undefined;
   }
-  if (scratch.length < n) scratch = new Int32Array(n);
   for (const { origin, factor } of quantumCandidates(lead)) {
-    const fit = storeData(lead, origin, factor, scratch);
-    if (fit === FIT_NONE) continue;
-    const data = fit === FIT_INT32 ? new Int32Array(n) : new Int16Array(n);
-    data.set(scratch.subarray(0, n));
-    return { origin, factor, data };
+    const q = tryQuantum(lead, origin, factor);
+    if (q !== undefined) return q;
   }
   return undefined;
+}
+
+/** quantiseHinted's answer when the hint does not reproduce the lead: the search decides alone. */
+const NOT_HINTED = Symbol('not hinted');
+
+/** Scratch for quantiseHinted: the data under the hint (apart from `scratch`, which the candidates overwrite). */
+let hintScratch = new Int32Array(0);
+
+/**
+ * The search's answer, in fewer passes, for a lead whose decoder stated its quantum (origin 0, `factor`): one pass
+ * checks every sample against the hint, stores the data, and measures the gaps the search derives its candidates
+ * from (where the search makes three: finite samples, gaps, data). The search's candidates are then walked in its
+ * order; the hint's own is taken without another pass, any earlier one is checked as the search checks it, so the
+ * answer (and the payload, and the FHIR writer's SampledData) is the search's bit for bit. NOT_HINTED when the hint
+ * misses a sample (a lead changed after decoding, a non-finite sample, -0).
+ */
+function quantiseHinted(lead: Float32Array, hintFactor: number): QuantisedLead | undefined | typeof NOT_HINTED {
+  const n = lead.length;
+  if (hintScratch.length < n) hintScratch = new Int32Array(n);
+  for (const factor of hintFactors(hintFactor)) {
+    const pass = hintedPass(lead, factor, hintScratch);
+    if (pass === undefined) continue;
+    for (const candidate of quantumCandidatesOf(pass.gaps)) {
+      if (candidate.origin === 0 && candidate.factor === factor) {
+        const data = pass.wide ? new Int32Array(n) : new Int16Array(n);
+        data.set(hintScratch.subarray(0, n));
+        return { origin: 0, factor, data };
+      }
+      const q = tryQuantum(lead, candidate.origin, candidate.factor);
+      if (q !== undefined) return q;
+    }
+    return undefined;
+  }
+  return NOT_HINTED;
+}
+
+/**
+ * storeData under (0, factor) and smallestGaps in one pass over a lead: undefined when a sample misses (as storeData,
+ * non-finite samples and -0 included), else whether the data need Int32 and the gaps (every sample is then finite).
+ */
+function hintedPass(
+  lead: Float32Array,
+  factor: number,
+  out: Int32Array,
+): { wide: boolean; gaps: SampleGaps } | undefined {
+  const n = lead.length;
+  const first = lead[0] as number;
+  let previous = first;
+  let between = Number.POSITIVE_INFINITY;
+  let fromZero = first === 0 ? Number.POSITIVE_INFINITY : Math.abs(first);
+  let wide = false;
+  for (let i = 0; i < n; i++) {
+    const v = lead[i] as number;
+    const d = Math.round(v / factor);
+    if (d > MAX_QUANTUM_DATUM || d < -MAX_QUANTUM_DATUM || Math.fround(factor * d) !== v) return undefined;
+    if (v === 0 && 1 / v < 0) return undefined;
+    if (d > INT16_MAX || d < -INT16_MAX) wide = true;
+    out[i] = d;
+    const gap = Math.abs(v - previous);
+    if (gap !== 0 && gap < between) between = gap;
+    const a = Math.abs(v);
+    if (a !== 0 && a < fromZero) fromZero = a;
+    previous = v;
+  }
+  return { wide, gaps: sampleGaps(first, between, fromZero) };
+}
+
+/** The lead's integers under (origin, factor), or undefined when one sample does not come back exactly. */
+function tryQuantum(lead: Float32Array, origin: number, factor: number): QuantisedLead | undefined {
+  const n = lead.length;
+  const fit = storeData(lead, origin, factor, scratch);
+  if (fit === FIT_NONE) return undefined;
+  const data = fit === FIT_INT32 ? new Int32Array(n) : new Int16Array(n);
+  data.set(scratch.subarray(0, n));
+  return { origin, factor, data };
 }
 
 /** What storeData found: a miss, or the integers that hold the data. */
@@ -108,13 +195,18 @@ const FIT_NONE = 0;
 const FIT_INT16 = 1;
 const FIT_INT32 = 2;
 
-/** Writes the lead's data under (origin, factor) into `out`; which integers hold them, or None when one misses. */
+/**
+ * Writes the lead's data under (origin, factor) into `out`; which integers hold them, or None when one misses. A
+ * non-finite sample always misses (NaN never equals itself; an infinite one gives a datum out of range), and so does
+ * -0, which would decode as +0.
+ */
 function storeData(lead: Float32Array, origin: number, factor: number, out: Int32Array): number {
   let wide = false;
   for (let i = 0; i < lead.length; i++) {
     const v = lead[i] as number;
     const d = Math.round((v - origin) / factor);
     if (d > MAX_QUANTUM_DATUM || d < -MAX_QUANTUM_DATUM || Math.fround(origin + factor * d) !== v) return FIT_NONE;
+    if (v === 0 && 1 / v < 0) return FIT_NONE;
     if (d > INT16_MAX || d < -INT16_MAX) wide = true;
     out[i] = d;
   }

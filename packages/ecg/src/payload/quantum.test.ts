@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { findLeadQuantum, quantumCandidates } from './quantum.js';
+import {
+  findLeadQuantum,
+  hintFactors,
+  hintLeadQuantum,
+  leadQuantumHint,
+  quantumCandidates,
+  quantumCandidatesOf,
+  sampleGaps,
+} from './quantum.js';
 
 /** Float32 samples as a source computes them: raw integers * scale + offset. */
 const fromRaw = (raw: number[], scale: number, offset = 0): Float32Array =>
@@ -61,3 +69,50 @@ function findFirst(samples: Float32Array): { origin: number; factor: number } | 
   }
   return undefined;
 }
+
+describe('lead quantum hints', () => {
+  it('keeps a hint per lead array, and none for an array that is not the hinted one', () => {
+    const lead = fromRaw([1, 2, 3], 2.5);
+    hintLeadQuantum(lead, { origin: 0, factor: 2.5 });
+    expect(leadQuantumHint(lead)).toEqual({ origin: 0, factor: 2.5 });
+    expect(leadQuantumHint(new Float32Array(lead))).toBeUndefined();
+  });
+
+  it('ignores a hint that is no quantum (zero, negative or non-finite factor, non-finite origin)', () => {
+    for (const quantum of [
+      { origin: 0, factor: 0 },
+      { origin: 0, factor: -1 },
+      { origin: 0, factor: Number.NaN },
+      { origin: Number.POSITIVE_INFINITY, factor: 1 },
+    ]) {
+      const lead = new Float32Array(2);
+      hintLeadQuantum(lead, quantum);
+      expect(leadQuantumHint(lead)).toBeUndefined();
+    }
+  });
+
+  it("reads a hinted factor's binary rounding back to its decimal first, then offers it exactly as given", () => {
+    // 0.0049 mV * 1000 (a DICOM sensitivity in mV, as microvolts) is 4.8999999999999995 in binary.
+    const factor = 0.0049 * 1000;
+    expect(factor).not.toBe(4.9);
+    expect(hintFactors(factor)).toEqual([4.9, factor]);
+    expect(hintFactors(2.5)).toEqual([2.5]);
+    // A coarser reading (3 for 2.5) is never offered: it is not the source's step.
+    expect(hintFactors(2.5)).not.toContain(3);
+  });
+
+  it('derives the same candidates from gaps measured elsewhere as from the samples', () => {
+    const lead = fromRaw([3, -7, 12, 12, 400, 0], 2.5);
+    let between = Number.POSITIVE_INFINITY;
+    let fromZero = Number.POSITIVE_INFINITY;
+    lead.forEach((v, i) => {
+      const gap = i === 0 ? 0 : Math.abs(v - (lead[i - 1] as number));
+      if (gap !== 0) between = Math.min(between, gap);
+      if (v !== 0) fromZero = Math.min(fromZero, Math.abs(v));
+    });
+    const take = (g: Generator<unknown>) => Array.from({ length: 40 }, () => g.next().value);
+    expect(take(quantumCandidatesOf(sampleGaps(lead[0] as number, between, fromZero)))).toEqual(
+      take(quantumCandidates(lead)),
+    );
+  });
+});

@@ -24,6 +24,44 @@ const MAX_DIGITS = 9;
 /** Data stay within 32-bit integers, so a reader can hold them in an Int32Array. */
 export const MAX_QUANTUM_DATUM = 2 ** 31 - 1;
 
+/**
+ * Quanta that a decoder stated for the lead arrays it made (DICOM: sensitivity and baseline of the channel), keyed by
+ * the array itself: a lead replaced by another array (derived, filtered) has no hint, and the record's shape does
+ * not change. A hint only: the payload codec still checks every sample against it and searches when it misses.
+ */
+const hints = new WeakMap<Float32Array, LeadQuantum>();
+
+/**
+ * Records that the decoder computed every sample of `lead` as Math.fround(origin + factor * integer), so the payload
+ * codec can check that quantum first instead of searching for it (one pass per lead, not a search).
+ */
+export function hintLeadQuantum(lead: Float32Array, quantum: LeadQuantum): void {
+  if (Number.isFinite(quantum.origin) && Number.isFinite(quantum.factor) && quantum.factor > 0) {
+    hints.set(lead, { origin: quantum.origin, factor: quantum.factor });
+  }
+}
+
+/** The quantum a decoder stated for this lead array ({@link hintLeadQuantum}), if any. */
+export function leadQuantumHint(lead: Float32Array): LeadQuantum | undefined {
+  return hints.get(lead);
+}
+
+/** How far a decimal reading of a hint may lie from it: binary rounding of a product of decimals, nothing more. */
+const HINT_READING_TOLERANCE = 1e-9;
+
+/**
+ * The factors a hinted factor stands for: its reading to the fewest significant digits that stays within binary
+ * rounding of it (a source's 0.0049 mV * 1000 is 4.8999999999999995 in binary; the search reads the floats as
+ * 4.9), then the factor exactly as given.
+ */
+export function hintFactors(factor: number): number[] {
+  for (let p = 1; p <= MAX_DIGITS; p++) {
+    const r = Number(factor.toPrecision(p));
+    if (Math.abs(r - factor) <= Math.abs(factor) * HINT_READING_TOLERANCE) return r === factor ? [factor] : [r, factor];
+  }
+  return [factor];
+}
+
 /** True when every finite sample is origin + factor * an integer, to Float32 precision. */
 function reproduces(samples: Float32Array, origin: number, factor: number): boolean {
   for (let i = 0; i < samples.length; i++) {
@@ -54,8 +92,30 @@ export function findLeadQuantum(samples: Float32Array): LeadQuantum | undefined 
  * lead's quantum. For callers that check a candidate in a pass of their own (the payload codec stores the integers
  * while it checks them).
  */
-export function* quantumCandidates(samples: Float32Array): Generator<LeadQuantum> {
-  const gaps = smallestGaps(samples);
+export function quantumCandidates(samples: Float32Array): Generator<LeadQuantum> {
+  return quantumCandidatesOf(smallestGaps(samples));
+}
+
+/** What {@link quantumCandidates} derives its candidates from (see smallestGaps). */
+export interface SampleGaps {
+  between: number | undefined;
+  withZero: number | undefined;
+  first: number;
+}
+
+/**
+ * The gaps of samples that are all finite, from the first sample and the smallest non-zero successive difference
+ * and absolute value (POSITIVE_INFINITY when none), as smallestGaps gives them: for a caller that measured them
+ * in a pass of its own.
+ */
+export function sampleGaps(first: number, between: number, fromZero: number): SampleGaps {
+  return { between: positive(between), withZero: positive(Math.min(between, fromZero)), first };
+}
+
+const positive = (x: number): number | undefined => (Number.isFinite(x) && x > 0 ? x : undefined);
+
+/** {@link quantumCandidates} from the samples' gaps (undefined: no finite sample). */
+export function* quantumCandidatesOf(gaps: SampleGaps | undefined): Generator<LeadQuantum> {
   // No finite sample, or zeros only.
   if (gaps === undefined || gaps.withZero === undefined) {
     yield { origin: 0, factor: 1 };
@@ -78,9 +138,7 @@ export function* quantumCandidates(samples: Float32Array): Generator<LeadQuantum
  * of the quantum), the same counting each sample's distance from 0 (`withZero`: the quantum when the origin is 0),
  * and the first finite sample. Undefined when no sample is finite. One pass, no sorting.
  */
-function smallestGaps(
-  samples: Float32Array,
-): { between: number | undefined; withZero: number | undefined; first: number } | undefined {
+function smallestGaps(samples: Float32Array): SampleGaps | undefined {
   const n = samples.length;
   let i = 0;
   // `v - v !== 0`: v is NaN or infinite. (Written so, with Math.abs, the loop runs about 5x faster than with
@@ -100,8 +158,7 @@ function smallestGaps(
     if (a !== 0 && a < fromZero) fromZero = a;
     previous = v;
   }
-  const positive = (x: number): number | undefined => (Number.isFinite(x) && x > 0 ? x : undefined);
-  return { between: positive(between), withZero: positive(Math.min(between, fromZero)), first };
+  return sampleGaps(first, between, fromZero);
 }
 
 function* factorCandidates(gap: number, maxDivisor: number): Generator<number> {
