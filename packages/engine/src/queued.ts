@@ -26,7 +26,7 @@ import {
 } from '@ecgcad/ingest';
 import { createQueuedIntake } from '@ecgcad/ingest/queued-intake';
 import { startIngestWorker } from '@ecgcad/ingest/worker';
-import { coalesceWrites, type StageJobRetention, type Worker } from '@ecgcad/queue';
+import type { StageJobRetention, Worker } from '@ecgcad/queue';
 import type { Redis } from 'ioredis';
 import { appRouteOptions } from './app-routes.js';
 import { AuditTrail, auditedIntake, auditPeerRefusals, auditSinkFromConfig, auditWrites } from './audit-trail.js';
@@ -112,8 +112,6 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
   const producer = connectRedis(config.redis, 'producer');
   const workerConnection = connectRedis(config.redis, 'worker');
   connections.push(producer, workerConnection);
-  // The commands of one turn (a batch's job completions, payload reads, drift counts) leave in one socket write.
-  for (const connection of connections) coalesceWrites(connection);
   for (const connection of connections) {
     // ioredis reconnects by itself; log the outage once per event, without the URL (it may hold a password).
     connection.on('error', (err: Error) => logger.warn({ error: err.message }, 'redis connection error'));
