@@ -11,8 +11,9 @@
  * the profile built from them in `<scope>:reference` (SET NX, so concurrent workers agree on one).
  *
  * Writes are coalesced per event-loop turn: every ECG recorded (or captured) in one turn, such as the ECGs of one
- * infer batch, goes out in one MULTI sent at the end of that turn (process.nextTick), with each field's increments
- * summed. A socket write per ECG cost more than the counting itself. Nothing waits on a timer, so a crash loses
+ * infer batch, goes out at the end of that turn (process.nextTick): one script call per bucket hash with each
+ * field's increments summed (atomic, as the MULTI per ECG was), one RPUSH for captured rows. A MULTI of about 17
+ * commands per ECG cost more than the counting itself. Nothing waits on a timer, so a crash loses
  * what it lost before: at most the writes of the turn it hit, which were never acknowledged to anyone (drift
  * counts are monitoring, not patient data, and no job waits for them).
  */
@@ -47,13 +48,13 @@ export interface BinnedObservation {
 /** Bucket hashes to increment: hash key -> its bucket start, index key and summed field increments. */
 type Increments = Map<string, { start: number; index: string; fields: Map<string, number> }>;
 
-/** The writes of one event-loop turn, sent in one MULTI. */
+/** The writes of one event-loop turn, sent together at its end. */
 interface Turn {
   increments: Increments;
   /** Captured rows (JSON), in call order. */
   rows: string[];
   limit: number;
-  /** Settles once the MULTI has run: the capture list's length after the push (0 when no row was captured). */
+  /** Settles once they have run: the capture list's length after the push (0 when no row was captured). */
   sent: Promise<number>;
   resolve(length: number): void;
   reject(err: unknown): void;
@@ -75,7 +76,7 @@ export class DriftStore {
     return s - (s % this.options.bucketS);
   }
 
-  /** Adds one ECG to the current bucket; resolves once the MULTI that carries it has run. */
+  /** Adds one ECG to the current bucket; resolves once the write that carries it has run. */
   async record(observation: BinnedObservation, fingerprint: string): Promise<void> {
     const start = this.bucketStart();
     const key = `${this.options.scope}:${fingerprint}:b:${start}`;
@@ -166,7 +167,7 @@ export class DriftStore {
     return (await this.storedReference()) ?? json;
   }
 
-  /** The writes of this turn; the first call in a turn schedules their MULTI for the turn's end. */
+  /** The writes of this turn; the first call in a turn schedules them for the turn's end. */
   private currentTurn(): Turn {
     if (this.turn) return this.turn;
     let resolve!: Turn['resolve'];
@@ -183,34 +184,39 @@ export class DriftStore {
     return turn;
   }
 
-  /** One MULTI for the whole turn: the captured rows, then each bucket's summed increments. */
+  /**
+   * The turn's writes: the captured rows in one RPUSH, each bucket's summed increments in one script call (atomic
+   * as a MULTI was; a plain command builds no ioredis Pipeline, which copies every script BullMQ defined on the
+   * connection).
+   */
   private send(turn: Turn): void {
     if (this.turn !== turn) return; // already sent by flush()
     this.turn = undefined;
-    const multi = this.redis.multi();
-    const capture = turn.rows.length > 0;
-    if (capture) {
+    const writes: Array<Promise<unknown>> = [];
+    let captured: Promise<number> = Promise.resolve(0);
+    if (turn.rows.length > 0) {
       const key = `${this.options.scope}:capture`;
-      multi.rpush(key, ...turn.rows);
-      multi.ltrim(key, 0, turn.limit - 1);
+      captured = this.redis.rpush(key, ...turn.rows).then(async (length) => {
+        if (length > turn.limit) await this.redis.ltrim(key, 0, turn.limit - 1);
+        return length;
+      });
     }
     const ttl = Math.ceil(this.options.windowDays * 86_400 + 86_400 + this.options.bucketS);
     for (const [key, bucket] of turn.increments) {
-      for (const [field, count] of bucket.fields) multi.hincrby(key, field, count);
-      multi.expire(key, ttl);
-      multi.zadd(bucket.index, bucket.start, String(bucket.start));
+      const args: Array<string | number> = [ttl, bucket.start];
+      for (const [field, count] of bucket.fields) args.push(field, count);
+      writes.push(this.redis.eval(RECORD_BUCKET, 2, key, bucket.index, ...args));
     }
-    multi
-      .exec()
-      .then((replies) => {
-        if (!replies) throw new Error('drift window MULTI aborted');
-        const failed = replies.find(([err]) => err);
-        if (failed) throw failed[0] as Error;
-        turn.resolve(capture ? Number(replies[0]?.[1]) : 0);
-      })
-      .catch(turn.reject);
+    Promise.all([captured, ...writes]).then(([length]) => turn.resolve(length), turn.reject);
   }
 }
+
+/** KEYS: the bucket's hash, the bucket index; ARGV: the hash's TTL (s), the bucket start, then field, increment pairs. */
+const RECORD_BUCKET = `
+for i = 3, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[2])
+return 0`;
 
 function add(fields: Map<string, number>, field: string): void {
   fields.set(field, (fields.get(field) ?? 0) + 1);
