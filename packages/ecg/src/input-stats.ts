@@ -59,31 +59,48 @@ function select(a: Float64Array, n: number, k: number): number {
 }
 
 const BINS = 2048;
-const binCounts = new Uint32Array(BINS);
+/** Four histograms side by side, filled in turn: runs of equal differences (common) then do not wait on one counter. */
+const binCounts = new Uint32Array(4 * BINS);
 /** Reused between calls (inputStats runs on every ECG; JS is single-threaded, so no call sees another's). */
 let differences = new Float64Array(0);
 let gathered = new Float64Array(0);
 
 /**
- * The exact k-th smallest of the non-negative a[0 .. n), whose largest value is `max`. One counting pass into
- * equal-width bins finds the bin that holds rank k, and Hoare's selection runs on that bin's few values only:
- * about three times faster than selecting over all n (the second differences of an ECG have many ties and a long
- * tail, which Hoare's partitioning handles slowly), with the same result.
+ * The exact k-th smallest of the non-negative a[from .. to), whose largest value is at most `max`. One counting
+ * pass into equal-width bins finds the bin that holds rank k, and Hoare's selection runs on that bin's few values
+ * only: about three times faster than selecting over all of them (the second differences of an ECG have many ties
+ * and a long tail, which Hoare's partitioning handles slowly), with the same result.
  */
-function selectNonNegative(a: Float64Array, n: number, k: number, max: number): number {
+function selectNonNegative(a: Float64Array, from: number, to: number, k: number, max: number): number {
   if (!(max > 0)) return 0;
   const scale = (BINS - 1) / max;
   binCounts.fill(0);
-  for (let i = 0; i < n; i++) {
+  let i = from;
+  for (; i + 3 < to; i += 4) {
+    const b0 = ((a[i] as number) * scale) | 0;
+    const b1 = (((a[i + 1] as number) * scale) | 0) + BINS;
+    const b2 = (((a[i + 2] as number) * scale) | 0) + 2 * BINS;
+    const b3 = (((a[i + 3] as number) * scale) | 0) + 3 * BINS;
+    binCounts[b0] = (binCounts[b0] as number) + 1;
+    binCounts[b1] = (binCounts[b1] as number) + 1;
+    binCounts[b2] = (binCounts[b2] as number) + 1;
+    binCounts[b3] = (binCounts[b3] as number) + 1;
+  }
+  for (; i < to; i++) {
     const b = ((a[i] as number) * scale) | 0;
     binCounts[b] = (binCounts[b] as number) + 1;
   }
+  const count = (b: number): number =>
+    (binCounts[b] as number) +
+    (binCounts[b + BINS] as number) +
+    (binCounts[b + 2 * BINS] as number) +
+    (binCounts[b + 3 * BINS] as number);
   let bin = 0;
   let below = 0;
-  while (below + (binCounts[bin] as number) <= k) below += binCounts[bin++] as number;
+  while (below + count(bin) <= k) below += count(bin++);
   let m = 0;
-  for (let i = 0; i < n; i++) {
-    const v = a[i] as number;
+  for (let j = from; j < to; j++) {
+    const v = a[j] as number;
     if (((v * scale) | 0) === bin) gathered[m++] = v;
   }
   return select(gathered, m, k - below);
@@ -95,11 +112,14 @@ function leadStats(
   n: number,
   second: number,
 ): { sd: number; noise: number; wander?: number } | undefined {
-  // One pass: sums for the mean and SD, sums of whole one-second windows, and the absolute second differences.
+  // One pass: sums for the mean and SD, sums of whole one-second windows, and the absolute second differences
+  // (differences[i] for i >= 2; the first two slots hold throwaway values, which only widen the bins' range).
   let sum = 0;
   let squares = 0;
   const windowMeans: number[] = [];
   let maxDifference = 0;
+  let before = x[0] as number;
+  let previous = before;
   let i = 0;
   for (let end = second; i < n; end += second) {
     const stop = Math.min(end, n);
@@ -109,11 +129,11 @@ function leadStats(
       sum += v;
       squares += v * v;
       windowSum += v;
-      if (i >= 2) {
-        const d = Math.abs(v - 2 * (x[i - 1] as number) + (x[i - 2] as number));
-        differences[i - 2] = d;
-        if (d > maxDifference) maxDifference = d;
-      }
+      const d = Math.abs(v - 2 * previous + before);
+      differences[i] = d;
+      if (d > maxDifference) maxDifference = d;
+      before = previous;
+      previous = v;
     }
     if (stop === end) windowMeans.push(windowSum / second);
   }
@@ -124,7 +144,7 @@ function leadStats(
   // tells the signal's size alone.
   const count = n - 2;
   const noise =
-    count > 0 ? selectNonNegative(differences, count, count >> 1, maxDifference) / (0.6745 * Math.sqrt(6)) : 0;
+    count > 0 ? selectNonNegative(differences, 2, n, count >> 1, maxDifference) / (0.6745 * Math.sqrt(6)) : 0;
   const sd = Math.sqrt(Math.max(0, squares / n - mean * mean - noise * noise));
   if (windowMeans.length < 2) return { sd, noise };
   const wm = windowMeans.reduce((a, b) => a + b, 0) / windowMeans.length;

@@ -1,7 +1,48 @@
 import { ConfigError } from '@ecgcad/ecg';
-import { describe, expect, it } from 'vitest';
-import { auditSinkFromConfig, senderOf } from './audit-trail.js';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { type AuditEventResource, AuditTrail, auditSinkFromConfig, senderOf } from './audit-trail.js';
 import { loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+
+const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+const prefix = `{ecgcad-test-audit-trail-${process.pid}-${Date.now()}}`;
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+describe('AuditTrail', () => {
+  const written = (i: number) =>
+    ({ kind: 'written', at: '2026-12-04T05:00:00.000Z', ecgId: `ecg-${i}`, target: 'file' }) as const;
+
+  it('pushes the facts of one turn in one LPUSH, each resolved once in Redis, delivered oldest first', async () => {
+    const delivered: AuditEventResource[] = [];
+    const trail = new AuditTrail({
+      redis,
+      prefix: `${prefix}:turn`,
+      sink: { name: 'memory', deliver: async (events) => void delivered.push(...events) },
+      logger: createLogger('silent'),
+    });
+    const lpush = vi.spyOn(redis, 'lpush');
+    try {
+      const first = Array.from({ length: 12 }, (_, i) => trail.record(written(i)));
+      await Promise.all(first);
+      expect(await trail.pending()).toBe(12);
+      expect(lpush).toHaveBeenCalledTimes(1);
+      // A later turn: its own push.
+      await trail.record(written(12));
+      expect(lpush).toHaveBeenCalledTimes(2);
+    } finally {
+      lpush.mockRestore();
+    }
+    expect(await trail.deliverPending()).toBe(13);
+    const ids = delivered.map((e) => JSON.stringify(e).match(/ecg-\d+/)?.[0]);
+    expect(ids).toEqual(Array.from({ length: 13 }, (_, i) => `ecg-${i}`));
+    await trail.close();
+  });
+});
 
 describe('senderOf', () => {
   const at = '2026-01-01T00:00:00.000Z';

@@ -88,6 +88,8 @@ export class AuditTrail {
   /** Events not yet in Redis (it was out of reach), oldest first. */
   private buffered: string[] = [];
   private pushing: Promise<void> | undefined;
+  /** The push at the end of this turn, once a fact was recorded in it. */
+  private scheduled: Promise<void> | undefined;
   private delivering: Promise<number> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private sinkFailing = false;
@@ -99,7 +101,11 @@ export class AuditTrail {
     this.intervalMs = options.intervalMs ?? 1000;
   }
 
-  /** Records a fact; resolves once it is in Redis (or buffered in memory when Redis is away). Never throws. */
+  /**
+   * Records a fact; resolves once it is in Redis (or buffered in memory when Redis is away). Never throws.
+   * The facts of one event-loop turn go out in one LPUSH at the turn's end (process.nextTick): no timer, so no
+   * fact waits in memory longer than it did when each had its own round trip.
+   */
   record(fact: AuditFact): Promise<void> {
     try {
       this.buffered.push(JSON.stringify(buildAuditEvent(fact, this.options.self)));
@@ -107,7 +113,13 @@ export class AuditTrail {
       this.options.logger.error({ kind: fact.kind, errorClass: (err as Error)?.name }, 'could not build an AuditEvent');
       return Promise.resolve();
     }
-    return this.push();
+    this.scheduled ??= new Promise<void>((resolve) => {
+      process.nextTick(() => {
+        this.scheduled = undefined;
+        resolve(this.push());
+      });
+    });
+    return this.scheduled;
   }
 
   /** Events waiting in Redis for delivery. */

@@ -9,6 +9,13 @@
  * (whole buckets: it may hold up to one bucket more). Buckets expire a day after they leave the time window.
  * While no reference profile exists, the first N ECGs' measure values are kept in `<scope>:capture` (a list), and
  * the profile built from them in `<scope>:reference` (SET NX, so concurrent workers agree on one).
+ *
+ * Writes are coalesced per event-loop turn: every ECG recorded (or captured) in one turn, such as the ECGs of one
+ * infer batch, goes out at the end of that turn (process.nextTick): one script call per bucket hash with each
+ * field's increments summed (atomic, as the MULTI per ECG was), one RPUSH for captured rows. A MULTI of about 17
+ * commands per ECG cost more than the counting itself. Nothing waits on a timer, so a crash loses
+ * what it lost before: at most the writes of the turn it hit, which were never acknowledged to anyone (drift
+ * counts are monitoring, not patient data, and no job waits for them).
  */
 import type { Redis } from 'ioredis';
 
@@ -38,8 +45,24 @@ export interface BinnedObservation {
   strata: Record<string, string>;
 }
 
+/** Bucket hashes to increment: hash key -> its bucket start, index key and summed field increments. */
+type Increments = Map<string, { start: number; index: string; fields: Map<string, number> }>;
+
+/** The writes of one event-loop turn, sent together at its end. */
+interface Turn {
+  increments: Increments;
+  /** Captured rows (JSON), in call order. */
+  rows: string[];
+  limit: number;
+  /** Settles once they have run: the capture list's length after the push (0 when no row was captured). */
+  sent: Promise<number>;
+  resolve(length: number): void;
+  reject(err: unknown): void;
+}
+
 export class DriftStore {
   private readonly now: () => number;
+  private turn: Turn | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -53,17 +76,21 @@ export class DriftStore {
     return s - (s % this.options.bucketS);
   }
 
-  /** Adds one ECG to the current bucket. */
+  /** Adds one ECG to the current bucket; resolves once the write that carries it has run. */
   async record(observation: BinnedObservation, fingerprint: string): Promise<void> {
     const start = this.bucketStart();
     const key = `${this.options.scope}:${fingerprint}:b:${start}`;
-    const multi = this.redis.multi();
-    for (const [measure, bin] of Object.entries(observation.bins)) multi.hincrby(key, `m|${measure}|${bin}`, 1);
-    for (const [vessel, stratum] of Object.entries(observation.strata)) multi.hincrby(key, `s|${vessel}|${stratum}`, 1);
-    multi.hincrby(key, 'n', 1);
-    multi.expire(key, Math.ceil(this.options.windowDays * 86_400 + 86_400 + this.options.bucketS));
-    multi.zadd(`${this.options.scope}:${fingerprint}:buckets`, start, String(start));
-    await multi.exec();
+    const turn = this.currentTurn();
+    let bucket = turn.increments.get(key);
+    if (!bucket) {
+      bucket = { start, index: `${this.options.scope}:${fingerprint}:buckets`, fields: new Map() };
+      turn.increments.set(key, bucket);
+    }
+    const fields = bucket.fields;
+    for (const [measure, bin] of Object.entries(observation.bins)) add(fields, `m|${measure}|${bin}`);
+    for (const [vessel, stratum] of Object.entries(observation.strata)) add(fields, `s|${vessel}|${stratum}`);
+    add(fields, 'n');
+    await turn.sent;
   }
 
   /** The current window, binned as `binCounts` says (measure -> number of bins). */
@@ -104,12 +131,23 @@ export class DriftStore {
     return { n, measures, strata, ...(since === undefined ? {} : { since: new Date(since * 1000).toISOString() }) };
   }
 
-  /** Keeps one ECG's values for the live reference; returns how many are kept (at most `limit`). */
+  /** Keeps one ECG's values for the live reference; returns its place in the list (at most `limit`). */
   async capture(row: unknown, limit: number): Promise<number> {
-    const key = `${this.options.scope}:capture`;
-    const length = await this.redis.rpush(key, JSON.stringify(row));
-    if (length > limit) await this.redis.ltrim(key, 0, limit - 1);
-    return Math.min(length, limit);
+    const turn = this.currentTurn();
+    turn.rows.push(JSON.stringify(row));
+    turn.limit = Math.min(turn.limit, limit);
+    const after = turn.rows.length;
+    const length = await turn.sent;
+    // The rows of one turn go out in one RPUSH, in call order: this one's place is its rank among them.
+    return Math.min(length - turn.rows.length + after, limit);
+  }
+
+  /** Sends the writes of the current turn now (they would go at its end anyway) and waits for them. */
+  async flush(): Promise<void> {
+    const turn = this.turn;
+    if (!turn) return;
+    this.send(turn);
+    await turn.sent.catch(() => {});
   }
 
   /** The captured rows. */
@@ -128,4 +166,58 @@ export class DriftStore {
     await this.redis.set(`${this.options.scope}:reference`, json, 'NX');
     return (await this.storedReference()) ?? json;
   }
+
+  /** The writes of this turn; the first call in a turn schedules them for the turn's end. */
+  private currentTurn(): Turn {
+    if (this.turn) return this.turn;
+    let resolve!: Turn['resolve'];
+    let reject!: Turn['reject'];
+    const sent = new Promise<number>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const turn: Turn = { increments: new Map(), rows: [], limit: Number.POSITIVE_INFINITY, sent, resolve, reject };
+    // Each caller awaits `sent`; a failure reaches them all, never as an unhandled rejection here.
+    turn.sent.catch(() => {});
+    this.turn = turn;
+    process.nextTick(() => this.send(turn));
+    return turn;
+  }
+
+  /**
+   * The turn's writes: the captured rows in one RPUSH, each bucket's summed increments in one script call (atomic
+   * as a MULTI was; a plain command builds no ioredis Pipeline, which copies every script BullMQ defined on the
+   * connection).
+   */
+  private send(turn: Turn): void {
+    if (this.turn !== turn) return; // already sent by flush()
+    this.turn = undefined;
+    const writes: Array<Promise<unknown>> = [];
+    let captured: Promise<number> = Promise.resolve(0);
+    if (turn.rows.length > 0) {
+      const key = `${this.options.scope}:capture`;
+      captured = this.redis.rpush(key, ...turn.rows).then(async (length) => {
+        if (length > turn.limit) await this.redis.ltrim(key, 0, turn.limit - 1);
+        return length;
+      });
+    }
+    const ttl = Math.ceil(this.options.windowDays * 86_400 + 86_400 + this.options.bucketS);
+    for (const [key, bucket] of turn.increments) {
+      const args: Array<string | number> = [ttl, bucket.start];
+      for (const [field, count] of bucket.fields) args.push(field, count);
+      writes.push(this.redis.eval(RECORD_BUCKET, 2, key, bucket.index, ...args));
+    }
+    Promise.all([captured, ...writes]).then(([length]) => turn.resolve(length), turn.reject);
+  }
+}
+
+/** KEYS: the bucket's hash, the bucket index; ARGV: the hash's TTL (s), the bucket start, then field, increment pairs. */
+const RECORD_BUCKET = `
+for i = 3, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[2])
+return 0`;
+
+function add(fields: Map<string, number>, field: string): void {
+  fields.set(field, (fields.get(field) ?? 0) + 1);
 }

@@ -99,6 +99,7 @@ export class ModelMonitor {
   private fingerprint = '';
   private captureCount = 0;
   private readonly pending = new Set<Promise<void>>();
+  private building: Promise<void> | undefined;
   private readonly feeds: LabelCap;
   private readonly devices: LabelCap;
   private metrics: ReturnType<typeof registerMetrics> | undefined;
@@ -205,14 +206,11 @@ export class ModelMonitor {
       const sample: ProfileSample = { values, strata: strata as ProfileSample['strata'] };
       this.captureCount = await this.store.capture(sample, this.settings.captureEcgs);
       if (this.captureCount < this.settings.captureEcgs) return;
-      const rows = (await this.store.captured()) as ProfileSample[];
-      const built = buildReferenceProfile(rows, {
-        source: 'live',
-        createdAt: new Date(this.now()).toISOString(),
-        model: this.options.model,
+      // The ECGs of one batch reach the limit together: one of them builds the reference.
+      this.building ??= this.buildLiveReference().finally(() => {
+        this.building = undefined;
       });
-      this.liveProfile = parseReferenceProfile(await this.store.storeReference(JSON.stringify(built)));
-      this.adopt();
+      await this.building;
       return;
     }
     const profile = this.profile as ReferenceProfile;
@@ -224,7 +222,19 @@ export class ModelMonitor {
     await this.store.record({ bins, strata }, this.fingerprint);
   }
 
-  /** Waits for the Redis writes of the ECGs observed so far. */
+  private async buildLiveReference(): Promise<void> {
+    if (this.liveProfile) return;
+    const rows = (await this.store.captured()) as ProfileSample[];
+    const built = buildReferenceProfile(rows, {
+      source: 'live',
+      createdAt: new Date(this.now()).toISOString(),
+      model: this.options.model,
+    });
+    this.liveProfile = parseReferenceProfile(await this.store.storeReference(JSON.stringify(built)));
+    this.adopt();
+  }
+
+  /** Waits for the Redis writes of the ECGs observed so far (they go out at the end of each turn, per turn). */
   async flush(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }

@@ -229,6 +229,8 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
             onError: (err) => logger.warn({ error: err.message }, 'drift window write failed'),
           })
         : undefined;
+      // At shutdown, after the infer worker: the drift counts of the last ECGs reach Redis before it is closed.
+      if (monitor) closers.push(() => monitor.flush());
       const shadowSettings = config.model.shadow;
       const shadow = shadowSettings
         ? await startShadow({
