@@ -1,4 +1,12 @@
-import { decodeEcgPayloadDetailed, encodeEcgPayload, quantiseLead, STANDARD_LEADS, synthesizeEcg } from '@ecgcad/ecg';
+import {
+  decodeEcgPayloadDetailed,
+  encodeEcgPayload,
+  findLeadQuantum,
+  hintLeadQuantum,
+  quantiseLead,
+  STANDARD_LEADS,
+  synthesizeEcg,
+} from '@ecgcad/ecg';
 import type { Observation, ObservationComponent, SampledData } from '@medplum/fhirtypes';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -117,6 +125,37 @@ describe('encodeLead with the integers the payload codec stored', () => {
         const q = { origin: 0, factor: 2.5, data: Int16Array.from(ints) };
         expect(encodeLead(fromRaw(ints, 2.5), q).data).toBe(ints.map((d) => String(d + 0)).join(' '));
       }),
+    );
+  });
+
+  it("writes findLeadQuantum's quantum and data, with or without a decoder's hint (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -40_000, max: 40_000 }), { minLength: 1, maxLength: 200 }),
+        fc.constantFrom(1, 2.5, 4.88, 1.22, 0.5, 6.25, 0.3, 4.8999999999999995),
+        fc.constantFrom(0, 12.8),
+        fc.boolean(),
+        fc.option(fc.constantFrom(Number.NaN, -0, 0.123)),
+        (raw, scale, offset, hinted, odd) => {
+          const samples = fromRaw(raw, scale, offset);
+          if (odd !== null) samples[raw.length >> 1] = odd;
+          if (hinted) hintLeadQuantum(samples, { origin: 0, factor: scale });
+          const found = findLeadQuantum(samples);
+          const origin = found?.origin ?? 0;
+          const factor = found?.factor ?? FALLBACK_FACTOR_UV;
+          const expected = Array.from(samples, (v) =>
+            Number.isFinite(v) ? String(Math.round((v - origin) / factor) + 0) : 'E',
+          ).join(' ');
+          expect(encodeLead(samples)).toEqual({
+            origin,
+            factor,
+            data: expected,
+            exact: found !== undefined,
+            wellFormed: true,
+          });
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 

@@ -4,12 +4,20 @@
  *
  * The Ecg record holds Float32 microvolts that were computed from integers by the source (DICOM raw * sensitivity
  * + baseline, aECG origin + scale * digit, MUSE raw * units per bit). The encoder takes that quantum, per lead,
- * from the payload codec where it stored the lead as integers, else finds it (findLeadQuantum in @ecgcad/ecg), so
+ * from the payload codec where it stored the lead as integers, else finds it (quantiseLead, findLeadQuantum in
+ * @ecgcad/ecg; one pass when the DICOM decoder stated the channel's quantum), so
  * the data are the source's integers and decoding gives back exactly the Ecg's Float32 values. When no such
  * quantum exists (a record made of arbitrary floats: resampled, filtered or synthetic), it falls back to a step of
  * FALLBACK_FACTOR_UV (0.1 uV): the error is then at most half a step (0.05 uV), far below any ECG's resolution.
  */
-import { type Ecg, findLeadQuantum, type LeadName, type QuantisedLead, STANDARD_LEADS } from '@ecgcad/ecg';
+import {
+  type Ecg,
+  findLeadQuantum,
+  type LeadName,
+  type QuantisedLead,
+  quantiseLead,
+  STANDARD_LEADS,
+} from '@ecgcad/ecg';
 import type { Observation, ObservationComponent, SampledData } from '@medplum/fhirtypes';
 import { LOINC_12_LEAD_EKG, mdcLeadCoding, SYSTEMS } from './codes.js';
 
@@ -61,9 +69,13 @@ export function encodeLead(samples: Float32Array | undefined, quantised?: Quanti
     const data = formatIntegers(quantised.data);
     return { origin: quantised.origin, factor: quantised.factor, data, exact: true, wellFormed: true };
   }
-  if (quantised !== undefined && quantised.data.length === samples.length) {
-    const data = formatIntegers(quantised.data);
-    return { origin: quantised.origin, factor: quantised.factor, data, exact: true, wellFormed: true };
+  // The payload codec's integers, or the same quantum found here: quantiseLead is findLeadQuantum's answer with its
+  // integers (a decoder's quantum hint makes it one pass), for every lead whose samples are all finite and not -0.
+  const integers =
+    quantised !== undefined && quantised.data.length === samples.length ? quantised : quantiseLead(samples);
+  if (integers !== undefined) {
+    const data = formatIntegers(integers.data);
+    return { origin: integers.origin, factor: integers.factor, data, exact: true, wellFormed: true };
   }
   const found = findLeadQuantum(samples);
   const origin = found?.origin ?? 0;
