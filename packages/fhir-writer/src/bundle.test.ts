@@ -334,6 +334,10 @@ describe('jsonCopy', () => {
     expect(Object.is(copy.f, 0)).toBe(true);
     expect(copy.a).not.toBe(shared);
     expect(copy.b[0]).not.toBe(copy.a);
+    // An own `__proto__` key (JSON.parse makes one) stays an own key, not the copy's prototype.
+    const proto = JSON.parse('{"__proto__":{"x":1},"y":[{"__proto__":""}]}') as unknown;
+    expect(jsonCopy(proto)).toStrictEqual(JSON.parse(JSON.stringify(proto)));
+    expect(Object.getPrototypeOf(jsonCopy(proto))).toBe(Object.prototype);
     fc.assert(
       fc.property(fc.jsonValue(), (json) => {
         expect(jsonCopy(json)).toStrictEqual(JSON.parse(JSON.stringify(json)));

@@ -402,7 +402,12 @@ export function jsonCopy(value: unknown): unknown {
   for (const key of Object.keys(value)) {
     const item = (value as Record<string, unknown>)[key];
     if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
-    out[key] = jsonCopy(item);
+    // An own `__proto__` key, as JSON.parse makes it (an assignment would set the prototype instead).
+    if (key === '__proto__') {
+      Object.defineProperty(out, key, { value: jsonCopy(item), enumerable: true, writable: true, configurable: true });
+    } else {
+      out[key] = jsonCopy(item);
+    }
   }
   return out;
 }
