@@ -77,15 +77,6 @@ describe('DriftStore', () => {
     expect(await drift.captured()).toEqual([1, 2, 3, 4, 5].map((v) => ({ v })));
   });
 
-  it('flush sends the pending writes at once', async () => {
-    const { drift } = store();
-    const recorded = drift.record({ bins: { noise: 2 }, strata: {} }, 'fp');
-    await drift.flush();
-    expect((await drift.window('fp', BINS)).measures.noise).toEqual([0, 0, 1, 0]);
-    await recorded;
-    await drift.flush(); // nothing pending: no-op
-  });
-
   it('fails every ECG of a turn whose write fails', async () => {
     const { drift } = store();
     // A key of the wrong type makes the HINCRBY fail inside the script.

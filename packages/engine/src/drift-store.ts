@@ -142,14 +142,6 @@ export class DriftStore {
     return Math.min(length - turn.rows.length + after, limit);
   }
 
-  /** Sends the writes of the current turn now (they would go at its end anyway) and waits for them. */
-  async flush(): Promise<void> {
-    const turn = this.turn;
-    if (!turn) return;
-    this.send(turn);
-    await turn.sent.catch(() => {});
-  }
-
   /** The captured rows. */
   async captured(): Promise<unknown[]> {
     const rows = await this.redis.lrange(`${this.options.scope}:capture`, 0, -1);
@@ -190,7 +182,6 @@ export class DriftStore {
    * connection).
    */
   private send(turn: Turn): void {
-    if (this.turn !== turn) return; // already sent by flush()
     this.turn = undefined;
     const writes: Array<Promise<unknown>> = [];
     let captured: Promise<number> = Promise.resolve(0);
