@@ -84,11 +84,6 @@ export type ValidationMode = 'fast' | 'full';
 export interface ValidationOptions {
   /** Default `fast`. */
   mode?: ValidationMode;
-  /**
-   * Strings whose form is known (the waveform data the builder wrote, with their token counts): the checks of
-   * their characters are taken as met. bundleIssues passes those of the Bundle (writtenDataOf).
-   */
-  written?: ReadonlyMap<string, number>;
 }
 
 /** R4 StructureDefinition validation of one resource; returns error messages prefixed with `where` (empty if valid). */
@@ -97,8 +92,21 @@ export function structuralIssues(
   where: string = resource.resourceType,
   options: ValidationOptions = {},
 ): string[] {
+  return resourceIssues(resource, where, options.mode);
+}
+
+/**
+ * structuralIssues, with the waveform data strings the builder wrote into the Bundle at hand (writtenDataOf): their
+ * character checks are taken as met. Not an option of the public functions: only a Bundle's own build vouches.
+ */
+function resourceIssues(
+  resource: Resource,
+  where: string,
+  mode: ValidationMode | undefined,
+  written?: ReadonlyMap<string, number>,
+): string[] {
   loadR4Definitions();
-  if (options.mode !== 'full' && fastResourceValid(resource, options.written)) return [];
+  if (mode !== 'full' && fastResourceValid(resource, written)) return [];
   try {
     const issues = validateResource(resource);
     return issues.filter((i) => i.severity === 'error' || i.severity === 'fatal').map((i) => describeIssue(where, i));
@@ -119,11 +127,11 @@ function describeIssue(where: string, issue: OperationOutcomeIssue): string {
 }
 
 /** All issues of a Bundle the writer built: R4 structure of every resource plus the project's own checks. */
-export function bundleIssues(bundle: Bundle, validation: ValidationOptions = {}): string[] {
+export function bundleIssues(bundle: Bundle, options: ValidationOptions = {}): string[] {
   const issues: string[] = [];
   // A data string found here is one the builder wrote into this Bundle (a Map finds only an equal string, so one
   // changed since is read again).
-  const options: ValidationOptions = { ...validation, written: validation.written ?? writtenDataOf(bundle) };
+  const written = writtenDataOf(bundle);
   const shell: Bundle = { ...bundle, entry: (bundle.entry ?? []).map(({ resource: _r, ...rest }) => rest) };
   issues.push(...structuralIssues(shell, 'Bundle', options));
   if (bundle.type !== 'transaction') issues.push('Bundle: type must be transaction');
@@ -152,7 +160,7 @@ export function bundleIssues(bundle: Bundle, validation: ValidationOptions = {})
       issues.push(`${where}: has no resource`);
       return;
     }
-    issues.push(...structuralIssues(resource, where, options));
+    issues.push(...resourceIssues(resource, where, options.mode, written));
     issues.push(...requestIssues(where, entry.request, resource));
     for (const ref of collectReferences(resource)) {
       if (ref.startsWith('urn:uuid:') && !fullUrls.has(ref)) {
@@ -168,7 +176,7 @@ export function bundleIssues(bundle: Bundle, validation: ValidationOptions = {})
       issues.push(...(isPtpAssessment(resource) ? ptpIssues(where, resource) : riskAssessmentIssues(where, resource)));
     }
     if (resource.resourceType === 'Observation') issues.push(...observationIssues(where, resource));
-    if (resource.resourceType === 'Observation') issues.push(...waveformIssues(where, resource, options.written));
+    if (resource.resourceType === 'Observation') issues.push(...waveformIssues(where, resource, written));
     if (resource.resourceType === 'Flag') {
       if (resource.status !== 'active') issues.push(`${where}: Flag status must be active`);
       if (!resource.category?.some((c) => hasCoding(c, SYSTEMS.flagCategory, 'clinical'))) {
