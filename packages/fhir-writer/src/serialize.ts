@@ -25,8 +25,9 @@ const SPLICE_MIN_CHARS = 1024;
 export function serializeBundle(bundle: Bundle, options: SerializeOptions = {}): Buffer {
   const { indent } = options;
   const tail = options.newline ? '\n' : '';
+  const plain = (): Buffer => Buffer.from(`${JSON.stringify(bundle, null, indent)}${tail}`, 'utf8');
   const spliced = splicedData(bundle);
-  if (spliced.length === 0) return Buffer.from(`${JSON.stringify(bundle, null, indent)}${tail}`, 'utf8');
+  if (spliced.length === 0) return plain();
 
   // A fresh random marker per call: no other string of the Bundle can hold it, so each is found exactly where its
   // data belong.
@@ -44,9 +45,7 @@ export function serializeBundle(bundle: Bundle, options: SerializeOptions = {}):
     const quoted = `"${marker}${i}"`;
     const start = text.indexOf(quoted);
     // Not there, or there twice (one SampledData object in two places): the plain path.
-    if (start < 0 || text.indexOf(quoted, start + quoted.length) >= 0) {
-      return Buffer.from(`${JSON.stringify(bundle, null, indent)}${tail}`, 'utf8');
-    }
+    if (start < 0 || text.indexOf(quoted, start + quoted.length) >= 0) return plain();
     places.push({ start: start + 1, end: start + quoted.length - 1, data: (spliced[i] as Spliced).data });
   }
   places.sort((a, b) => a.start - b.start);

@@ -137,9 +137,7 @@ function quantiseHinted(lead: Float32Array, hintFactor: number): QuantisedLead |
     if (pass === undefined) continue;
     for (const candidate of quantumCandidatesOf(pass.gaps)) {
       if (candidate.origin === 0 && candidate.factor === factor) {
-        const data = pass.wide ? new Int32Array(n) : new Int16Array(n);
-        data.set(hintScratch.subarray(0, n));
-        return { origin: 0, factor, data };
+        return { origin: 0, factor, data: ownData(hintScratch, n, pass.wide) };
       }
       const q = tryQuantum(lead, candidate.origin, candidate.factor);
       if (q !== undefined) return q;
@@ -185,9 +183,14 @@ function tryQuantum(lead: Float32Array, origin: number, factor: number): Quantis
   const n = lead.length;
   const fit = storeData(lead, origin, factor, scratch);
   if (fit === FIT_NONE) return undefined;
-  const data = fit === FIT_INT32 ? new Int32Array(n) : new Int16Array(n);
-  data.set(scratch.subarray(0, n));
-  return { origin, factor, data };
+  return { origin, factor, data: ownData(scratch, n, fit === FIT_INT32) };
+}
+
+/** The first `n` data of a scratch array in an array of their own: Int32 when `wide`, else Int16. */
+function ownData(from: Int32Array, n: number, wide: boolean): Int16Array | Int32Array {
+  const data = wide ? new Int32Array(n) : new Int16Array(n);
+  data.set(from.subarray(0, n));
+  return data;
 }
 
 /** What storeData found: a miss, or the integers that hold the data. */
