@@ -287,4 +287,69 @@ describe('SIMD kernels', () => {
     expect(deinterleaveInt16(raw, 3, 16, ok, all, alloc)).toBeUndefined();
     expect(withoutSimd(() => deinterleaveInt16(raw, 12, 4, ok, all, alloc))).toBeUndefined();
   });
+
+  it("quantises a lead as the payload codec's loop does: data, misses, Int16 range and gaps", () => {
+    const kernels = simdKernels() as NonNullable<ReturnType<typeof simdKernels>>;
+    /** codec.ts's storeData with hintedPass's gaps, one sample at a time. */
+    const reference = (lead: Float32Array, origin: number, factor: number) => {
+      const data: number[] = [];
+      let wide = false;
+      let between = Number.POSITIVE_INFINITY;
+      let fromZero = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < lead.length; i++) {
+        const v = lead[i] as number;
+        const d = Math.round((v - origin) / factor);
+        if (Math.abs(d) > 2 ** 31 - 1 || Math.fround(origin + factor * d) !== v || Object.is(v, -0)) return undefined;
+        if (Math.abs(d) > 32_767) wide = true;
+        data.push(d);
+        const gap = Math.abs(v - (lead[i === 0 ? 0 : i - 1] as number));
+        if (gap !== 0) between = Math.min(between, gap);
+        if (v !== 0) fromZero = Math.min(fromZero, Math.abs(v));
+      }
+      return { data, wide, between, fromZero };
+    };
+    const check = (lead: Float32Array, origin: number, factor: number) => {
+      const want = reference(lead, origin, factor);
+      const got = kernels.quantise(lead, origin, factor);
+      if (want === undefined) {
+        expect(got).toBeUndefined();
+        return;
+      }
+      expect(got).toBeDefined();
+      expect({ wide: got?.wide, between: got?.between, fromZero: got?.fromZero }).toEqual({
+        wide: want.wide,
+        between: want.between,
+        fromZero: want.fromZero,
+      });
+      if (!want.wide) expect(Array.from(got?.data ?? [])).toEqual(want.data);
+    };
+    for (const n of [256, 257, 258, 259, 1000]) {
+      for (const [origin, factor] of [
+        [0, 2.5],
+        [0, 4.88],
+        [0, 0.0049 * 1000],
+        [-3.3, 1.22],
+        [12.8, 1 / 3],
+      ] as const) {
+        const grid = Float32Array.from({ length: n }, (_, i) => origin + factor * (((i * 37) % 2001) - 1000));
+        check(grid, origin, factor);
+        for (const odd of [Number.NaN, Number.POSITIVE_INFINITY, -0, 0.3, 2 ** 40]) {
+          for (const at of [0, 1, n - 1]) {
+            const lead = new Float32Array(grid);
+            lead[at] = odd;
+            check(lead, origin, factor);
+          }
+        }
+        // The edges of Int16 data (-32768 is wide: the codec keeps Int16 symmetric) and of the 32-bit range.
+        for (const datum of [32_767, -32_767, 32_768, -32_768, 2 ** 31 - 1, -(2 ** 31)]) {
+          const lead = new Float32Array(grid);
+          lead[n >> 1] = Math.fround(origin + factor * datum);
+          check(lead, origin, factor);
+        }
+      }
+    }
+    // A lead of zeros has no gaps; a constant lead none between samples.
+    check(new Float32Array(300), 0, 1);
+    check(new Float32Array(300).fill(7.5), 0, 2.5);
+  });
 });

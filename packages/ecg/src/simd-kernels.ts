@@ -60,6 +60,11 @@ const SUMS_AT = 768;
  * then atMax, atMin (i32 x 4).
  */
 const STATS_AT = 832;
+/**
+ * Results of the quantise kernel: i32x4 miss mask, i32x4 wide mask, f64x2 smallest gaps between samples, f32x4
+ * smallest non-zero magnitudes.
+ */
+const QUANT_AT = 960;
 const DATA_AT = 1024;
 const PAGE = 65536;
 
@@ -118,6 +123,7 @@ interface KernelExports {
   stats(ptr: number, quads: number, out: number): void;
   extremeCounts(ptr: number, quads: number, max: number, min: number, out: number): void;
   nonFinite(ptr: number, quads: number): number;
+  quantise(ptr: number, quads: number, out: number, origin: number, factor: number, res: number): void;
   deint16(
     ptr: number,
     stride: number,
@@ -133,12 +139,25 @@ interface KernelExports {
   ): void;
 }
 
+/** What {@link SimdKernels.quantise} found in a lead that every sample of which came back exactly. */
+export interface QuantisePass {
+  /** The integers as Int16, in the kernels' memory (valid until the next kernel call); exact when not `wide`. */
+  data: Int16Array;
+  /** Some datum lies outside -32767 .. 32767. */
+  wide: boolean;
+  /** Smallest non-zero |v[i] - v[i - 1]| (float64), POSITIVE_INFINITY when none. */
+  between: number;
+  /** Smallest non-zero |v[i]|, POSITIVE_INFINITY when none. */
+  fromZero: number;
+}
+
 /** The kernels over their linear memory. Rows must lie in {@link SimdKernels.workspace}'s array. */
 export class SimdKernels {
   private readonly memory: WasmMemory;
   private readonly fns: KernelExports;
   private view: Float64Array;
   private f32: Float32Array;
+  private i16: Int16Array;
   private lanes: Int32Array;
   private header: Float64Array;
   private header32: Float32Array;
@@ -149,6 +168,7 @@ export class SimdKernels {
     this.fns = exports;
     this.view = new Float64Array(0);
     this.f32 = new Float32Array(0);
+    this.i16 = new Int16Array(0);
     this.lanes = new Int32Array(0);
     this.header = new Float64Array(0);
     this.header32 = new Float32Array(0);
@@ -161,6 +181,7 @@ export class SimdKernels {
     const buffer = this.memory.buffer;
     this.view = new Float64Array(buffer, DATA_AT, (buffer.byteLength - DATA_AT) >> 3);
     this.f32 = new Float32Array(buffer, DATA_AT, (buffer.byteLength - DATA_AT) >> 2);
+    this.i16 = new Int16Array(buffer, DATA_AT, (buffer.byteLength - DATA_AT) >> 1);
     this.lanes = new Int32Array(buffer, LANES_AT, 2 * MAX_VECTORS);
     this.header = new Float64Array(buffer, 0, DATA_AT >> 3);
     this.header32 = new Float32Array(buffer, 0, DATA_AT >> 2);
@@ -341,6 +362,41 @@ export class SimdKernels {
     for (let i = 4 * quads; i < n; i++) if (!Number.isFinite(values[i] as number)) return false;
     into?.set(f32.subarray(0, n), offset);
     return true;
+  }
+
+  /**
+   * The payload codec's pass over one lead (codec.ts's storeData, and with the gaps its hintedPass), bit for bit:
+   * each sample's datum Math.round((v - origin) / factor), or undefined when a sample does not come back as
+   * Math.fround(origin + factor * datum) (non-finite, out of the 32-bit range, -0). The lead is copied into the
+   * kernels' memory after a copy of its first sample (whose gap to itself is 0) and padded to whole quads with its
+   * last sample, which changes neither the verdict nor the gaps. For leads of at least one sample.
+   */
+  quantise(lead: Float32Array, origin: number, factor: number): QuantisePass | undefined {
+    const n = lead.length;
+    const quads = (n + 3) >> 2;
+    // Float32 slots: 3 unused, the first sample again, the row (16-byte aligned); then the Int16 data.
+    this.workspace(2 + 3 * quads);
+    const f32 = this.f32;
+    f32[3] = lead[0] as number;
+    f32.set(lead, 4);
+    f32.fill(lead[n - 1] as number, 4 + n, 4 + 4 * quads);
+    const outAt = 2 * (4 + 4 * quads);
+    this.fns.quantise(DATA_AT + 16, quads, DATA_AT + 2 * outAt, origin, factor, QUANT_AT);
+    const int = this.headerInt;
+    const r = QUANT_AT >> 2;
+    if (((int[r] as number) | (int[r + 1] as number) | (int[r + 2] as number) | (int[r + 3] as number)) !== 0) {
+      return undefined;
+    }
+    const h = this.header;
+    const h32 = this.header32;
+    const g = (QUANT_AT + 32) >> 3;
+    const z = (QUANT_AT + 48) >> 2;
+    return {
+      data: this.i16.subarray(outAt, outAt + n),
+      wide: ((int[r + 4] as number) | (int[r + 5] as number) | (int[r + 6] as number) | (int[r + 7] as number)) !== 0,
+      between: Math.min(h[g] as number, h[g + 1] as number),
+      fromZero: Math.min(h32[z] as number, h32[z + 1] as number, h32[z + 2] as number, h32[z + 3] as number),
+    };
   }
 
   /**

@@ -503,6 +503,113 @@
         (br_if $step (local.tee $quads (i32.sub (local.get $quads) (i32.const 1))))))
     (v128.any_true (local.get $any)))
 
+  ;; --- The payload codec: a lead's integers under a quantum (codec.ts's storeData and hintedPass). ---
+
+  ;; quantise(ptr, quads, out, origin, factor, res): for each Float32 sample v of 4 quads at ptr,
+  ;;   d = Math.round((v - origin) / factor)   (floor, then + 1 where the rest is >= 0.5: ties toward +inf)
+  ;; The sample misses when |d| > 2^31 - 1, when f32(origin + factor * d) is not v (NaN never is), or when v is -0
+  ;; (it would decode as +0). d goes out as i16 (saturated: exact only where no datum is wide) at out. The sample
+  ;; before the first sits at ptr - 4 (the caller puts the first sample there: its gap is then 0). At res: i32x4
+  ;; any-miss mask, i32x4 any-wide mask (|d| > 32767), f64x2 smallest non-zero |v - previous| (float64, as the
+  ;; JavaScript subtracts), f32x4 smallest non-zero |v| (+inf where none). A miss does not stop the pass: the caller
+  ;; reads the mask. The minima use pmin (one instruction): zero gaps are +inf by then, and a NaN (only where a
+  ;; sample misses, when the minima are not read) is dropped instead of kept.
+  (func (export "quantise")
+    (param $ptr i32) (param $quads i32) (param $out i32) (param $origin f64) (param $factor f64) (param $res i32)
+    (local $v v128) (local $prev v128) (local $miss v128) (local $wide v128) (local $between v128) (local $fromZero v128)
+    (local $o v128) (local $f v128) (local $inf64 v128) (local $inf32 v128) (local $half v128) (local $one v128)
+    (local $max v128) (local $int16 v128) (local $negZero v128) (local $magic v128)
+    (local $x v128) (local $d v128) (local $g v128) (local $lo v128) (local $hi v128) (local $dlo v128)
+    (local $check v128)
+    (local.set $o (f64x2.splat (local.get $origin)))
+    (local.set $f (f64x2.splat (local.get $factor)))
+    (local.set $inf64 (f64x2.splat (f64.const inf)))
+    (local.set $inf32 (f32x4.splat (f32.const inf)))
+    (local.set $half (f64x2.splat (f64.const 0.5)))
+    (local.set $one (f64x2.splat (f64.const 1)))
+    (local.set $max (f64x2.splat (f64.const 2147483647)))
+    (local.set $int16 (f64x2.splat (f64.const 32767)))
+    (local.set $negZero (i32x4.splat (i32.const 0x80000000)))
+    ;; 2^52 + 2^51: an integer d in the 32-bit range added to it sits, two's complement, in the low 32 bits
+    (local.set $magic (f64x2.splat (f64.const 6755399441055744)))
+    (local.set $between (local.get $inf64))
+    (local.set $fromZero (local.get $inf32))
+    (block $done
+      (br_if $done (i32.eqz (local.get $quads)))
+      (loop $step
+        (local.set $v (v128.load align=4 (local.get $ptr)))
+        (local.set $prev (v128.load align=4 (i32.sub (local.get $ptr) (i32.const 4))))
+        ;; -0
+        (local.set $miss (v128.or (local.get $miss) (i32x4.eq (local.get $v) (local.get $negZero))))
+        ;; smallest non-zero |v|, in Float32 (exact)
+        (local.set $g (f32x4.abs (local.get $v)))
+        (local.set $fromZero
+          (f32x4.pmin (local.get $fromZero)
+            (v128.bitselect (local.get $inf32) (local.get $g) (f32x4.eq (local.get $g) (f32x4.splat (f32.const 0))))))
+        ;; samples 0 and 1, then 2 and 3 (moved down to lanes 0 and 1), in float64
+        (local.set $lo (f64x2.promote_low_f32x4 (local.get $v)))
+        (local.set $hi
+          (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v))))
+        ;; gaps to the previous samples
+        (local.set $g (f64x2.abs (f64x2.sub (local.get $lo) (f64x2.promote_low_f32x4 (local.get $prev)))))
+        (local.set $between
+          (f64x2.pmin (local.get $between)
+            (v128.bitselect (local.get $inf64) (local.get $g) (f64x2.eq (local.get $g) (f64x2.splat (f64.const 0))))))
+        (local.set $g
+          (f64x2.abs
+            (f64x2.sub (local.get $hi)
+              (f64x2.promote_low_f32x4
+                (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $prev) (local.get $prev))))))
+        (local.set $between
+          (f64x2.pmin (local.get $between)
+            (v128.bitselect (local.get $inf64) (local.get $g) (f64x2.eq (local.get $g) (f64x2.splat (f64.const 0))))))
+        ;; d = Math.round((v - origin) / factor), low pair
+        (local.set $x (f64x2.div (f64x2.sub (local.get $lo) (local.get $o)) (local.get $f)))
+        (local.set $d (f64x2.floor (local.get $x)))
+        (local.set $d
+          (f64x2.add (local.get $d)
+            (v128.and (local.get $one) (f64x2.ge (f64x2.sub (local.get $x) (local.get $d)) (local.get $half)))))
+        (local.set $miss
+          (v128.or (local.get $miss)
+            (v128.or (f64x2.gt (local.get $d) (local.get $max)) (f64x2.lt (local.get $d) (f64x2.neg (local.get $max))))))
+        (local.set $wide
+          (v128.or (local.get $wide)
+            (v128.or (f64x2.gt (local.get $d) (local.get $int16)) (f64x2.lt (local.get $d) (f64x2.neg (local.get $int16))))))
+        (local.set $check
+          (f32x4.demote_f64x2_zero (f64x2.add (local.get $o) (f64x2.mul (local.get $f) (local.get $d)))))
+        (local.set $dlo (f64x2.add (local.get $d) (local.get $magic)))
+        ;; high pair
+        (local.set $x (f64x2.div (f64x2.sub (local.get $hi) (local.get $o)) (local.get $f)))
+        (local.set $d (f64x2.floor (local.get $x)))
+        (local.set $d
+          (f64x2.add (local.get $d)
+            (v128.and (local.get $one) (f64x2.ge (f64x2.sub (local.get $x) (local.get $d)) (local.get $half)))))
+        (local.set $miss
+          (v128.or (local.get $miss)
+            (v128.or (f64x2.gt (local.get $d) (local.get $max)) (f64x2.lt (local.get $d) (f64x2.neg (local.get $max))))))
+        (local.set $wide
+          (v128.or (local.get $wide)
+            (v128.or (f64x2.gt (local.get $d) (local.get $int16)) (f64x2.lt (local.get $d) (f64x2.neg (local.get $int16))))))
+        ;; f32(origin + factor * d) of all four against v (f32x4.eq: NaN never equal, -0 equal to +0 as in JavaScript)
+        (local.set $check
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+            (local.get $check)
+            (f32x4.demote_f64x2_zero (f64x2.add (local.get $o) (f64x2.mul (local.get $f) (local.get $d))))))
+        (local.set $miss (v128.or (local.get $miss) (v128.not (f32x4.eq (local.get $check) (local.get $v)))))
+        ;; the low 32 bits of each magic sum are the four data; narrowed (saturating) to i16, stored as 8 bytes
+        (local.set $d
+          (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+            (local.get $dlo) (f64x2.add (local.get $d) (local.get $magic))))
+        (v128.store64_lane 0 (local.get $out) (i16x8.narrow_i32x4_s (local.get $d) (local.get $d)))
+        (local.set $ptr (i32.add (local.get $ptr) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 8)))
+        (br_if $step (local.tee $quads (i32.sub (local.get $quads) (i32.const 1))))))
+    (v128.store offset=0 (local.get $res) (local.get $miss))
+    (v128.store offset=16 (local.get $res) (local.get $wide))
+    (v128.store offset=32 (local.get $res) (local.get $between))
+    (v128.store offset=48 (local.get $res) (local.get $fromZero)))
+
   ;; --- The DICOM decoder: 16-bit interleaved samples to Float32 leads. ---
 
   ;; deint16(ptr, stride, quads, oa, ob, oc, od, sa, sb, sc, sd): four neighbouring channels of little-endian signed

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Ecg } from '../ecg.js';
 import { MalformedInputError } from '../errors.js';
+import { withoutSimd } from '../simd-kernels.js';
 import { synthesizeEcg } from '../synth/synthesize.js';
 import {
   decodeEcgPayload,
@@ -202,6 +203,34 @@ describe('ecg payload codec', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('finds the same quantum and data with the SIMD kernel as with the JavaScript loops, hinted or not (property)', () => {
+    // Leads long enough for the kernel (SIMD_MIN_VALUES), any length mod 4; integers under a quantum and origin,
+    // some samples then replaced by values off the grid, NaN, infinities, -0 or the edges of Int16 and Int32 data.
+    const odd = fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -0, 1.3, 2 ** 40, 32_767, 32_768, -32_768);
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -40_000, max: 40_000 }), { minLength: 256, maxLength: 700 }),
+        fc.constantFrom(2.5, 4.88, 1.22, 0.0049 * 1000, 5, 1, 0.5, 1 / 3),
+        fc.constantFrom(0, 0, 12.8, -3.3),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.tuple(fc.nat(), odd), { maxLength: 2 }),
+        fc.constantFrom(undefined, 2.5, 4.88, 0.0049 * 1000, 5),
+        (raw, scale, offset, step, replaced, hint) => {
+          const lead = Float32Array.from(raw, (r) => r * step * scale + offset);
+          for (const [at, value] of replaced) {
+            // The Int16 edges as data under the lead's quantum; the other values as they are.
+            lead[at % lead.length] = Math.abs(value) >= 32_767 && Math.abs(value) <= 32_768 ? value * scale : value;
+          }
+          if (hint !== undefined) hintLeadQuantum(lead, { origin: 0, factor: hint });
+          const loops = withoutSimd(() => quantiseLead(lead));
+          expect(quantiseLead(lead)).toStrictEqual(loops);
+          if (loops !== undefined && hint === undefined) expect(loops.factor).toBe(findLeadQuantum(lead)?.factor);
+        },
+      ),
+      { numRuns: 400 },
     );
   });
 

@@ -22,6 +22,7 @@
 import { z } from 'zod';
 import { type Ecg, type EcgDevice, type EcgPatient, type EcgSource, type LeadName, STANDARD_LEADS } from '../ecg.js';
 import { MalformedInputError } from '../errors.js';
+import { SIMD_MIN_VALUES, simdKernels } from '../simd-kernels.js';
 import {
   hintFactors,
   type LeadQuantum,
@@ -89,6 +90,52 @@ const INT16_MAX = 32_767;
 /** Scratch for quantiseLead: the data of the candidate being checked. */
 let scratch = new Int32Array(0);
 
+/** Where the data of a quantised lead are kept. */
+interface DataArrays {
+  int16(n: number): Int16Array;
+  int32(n: number): Int32Array;
+}
+
+/** Arrays of their own (quantiseLead's callers keep the data). */
+const OWN_ARRAYS: DataArrays = { int16: (n) => new Int16Array(n), int32: (n) => new Int32Array(n) };
+
+/**
+ * The encoder's data arrays: consecutive slices of one buffer kept from call to call, since encodeEcgPayload copies
+ * every lead's data into the payload before it returns. Encoding then allocates no array per lead (each one an
+ * ArrayBuffer of its own, and pressure on the garbage collector); a slice past the buffer's end gets its own array.
+ */
+class ScratchArrays implements DataArrays {
+  #buffer = new ArrayBuffer(0);
+  #used = 0;
+
+  /** Hands out slices from the start again (earlier ones are overwritten), with room for `bytes` in all. */
+  reset(bytes: number): this {
+    if (this.#buffer.byteLength < bytes) this.#buffer = new ArrayBuffer(bytes);
+    this.#used = 0;
+    return this;
+  }
+
+  int16(n: number): Int16Array {
+    const at = this.#take(2 * n);
+    return at < 0 ? new Int16Array(n) : new Int16Array(this.#buffer, at, n);
+  }
+
+  int32(n: number): Int32Array {
+    const at = this.#take(4 * n);
+    return at < 0 ? new Int32Array(n) : new Int32Array(this.#buffer, at, n);
+  }
+
+  /** Offset of `bytes` more (slices start at multiples of 4, as Int32 data need), or -1 when they do not fit. */
+  #take(bytes: number): number {
+    const at = this.#used;
+    if (at + bytes > this.#buffer.byteLength) return -1;
+    this.#used = pad4(at + bytes);
+    return at;
+  }
+}
+
+const encoderArrays = new ScratchArrays();
+
 /**
  * The lead as integers under its quantum (findLeadQuantum's, checked and stored in one pass per candidate), or
  * undefined when any sample would not come back bit for bit (no quantum, a non-finite sample, -0). Int16 when every
@@ -96,11 +143,16 @@ let scratch = new Int32Array(0);
  * the answer: see quantiseHinted.
  */
 export function quantiseLead(lead: Float32Array): QuantisedLead | undefined {
+  return quantiseInto(lead, OWN_ARRAYS);
+}
+
+/** quantiseLead, with the data kept in arrays from `arrays`. */
+function quantiseInto(lead: Float32Array, arrays: DataArrays): QuantisedLead | undefined {
   const n = lead.length;
   if (scratch.length < n) scratch = new Int32Array(n);
   const hint = leadQuantumHint(lead);
   if (hint !== undefined && hint.origin === 0 && n > 0) {
-    const q = quantiseHinted(lead, hint.factor);
+    const q = quantiseHinted(lead, hint.factor, arrays);
     if (q !== NOT_HINTED) return q;
   }
   for (let i = 0; i < n; i++) {
@@ -109,7 +161,7 @@ export function quantiseLead(lead: Float32Array): QuantisedLead | undefined {
     if (v - v !== 0 || (v === 0 && 1 / v < 0)) return undefined;
   }
   for (const { origin, factor } of quantumCandidates(lead)) {
-    const q = tryQuantum(lead, origin, factor);
+    const q = tryQuantum(lead, origin, factor, arrays);
     if (q !== undefined) return q;
   }
   return undefined;
@@ -129,17 +181,21 @@ let hintScratch = new Int32Array(0);
  * answer (and the payload, and the FHIR writer's SampledData) is the search's bit for bit. NOT_HINTED when the hint
  * misses a sample (a lead changed after decoding, a non-finite sample, -0).
  */
-function quantiseHinted(lead: Float32Array, hintFactor: number): QuantisedLead | undefined | typeof NOT_HINTED {
+function quantiseHinted(
+  lead: Float32Array,
+  hintFactor: number,
+  arrays: DataArrays,
+): QuantisedLead | undefined | typeof NOT_HINTED {
   const n = lead.length;
   if (hintScratch.length < n) hintScratch = new Int32Array(n);
   for (const factor of hintFactors(hintFactor)) {
-    const pass = hintedPass(lead, factor, hintScratch);
+    const pass = hintedPass(lead, factor, hintScratch, arrays);
     if (pass === undefined) continue;
     for (const candidate of quantumCandidatesOf(pass.gaps)) {
       if (candidate.origin === 0 && candidate.factor === factor) {
-        return { origin: 0, factor, data: ownData(hintScratch, n, pass.wide) };
+        return { origin: 0, factor, data: pass.data ?? ownData(hintScratch, n, pass.wide, arrays) };
       }
-      const q = tryQuantum(lead, candidate.origin, candidate.factor);
+      const q = tryQuantum(lead, candidate.origin, candidate.factor, arrays);
       if (q !== undefined) return q;
     }
     return undefined;
@@ -150,13 +206,27 @@ function quantiseHinted(lead: Float32Array, hintFactor: number): QuantisedLead |
 /**
  * storeData under (0, factor) and smallestGaps in one pass over a lead: undefined when a sample misses (as storeData,
  * non-finite samples and -0 included), else whether the data need Int32 and the gaps (every sample is then finite).
+ * The data are in `out`, or, from the SIMD kernel (leads of Int16 data), in `data`, from `arrays`.
  */
 function hintedPass(
   lead: Float32Array,
   factor: number,
   out: Int32Array,
-): { wide: boolean; gaps: SampleGaps } | undefined {
+  arrays: DataArrays,
+): { wide: boolean; gaps: SampleGaps; data?: Int16Array } | undefined {
   const n = lead.length;
+  const kernels = n >= SIMD_MIN_VALUES ? simdKernels() : undefined;
+  if (kernels !== undefined) {
+    // The same pass, four samples a step (bit for bit: simd-kernels.test.ts, codec.test.ts). Data that need Int32
+    // (rare) take the loop below.
+    const pass = kernels.quantise(lead, 0, factor);
+    if (pass === undefined) return undefined;
+    if (!pass.wide) {
+      const data = arrays.int16(n);
+      data.set(pass.data);
+      return { wide: false, gaps: sampleGaps(lead[0] as number, pass.between, pass.fromZero), data };
+    }
+  }
   const first = lead[0] as number;
   let previous = first;
   let between = Number.POSITIVE_INFINITY;
@@ -179,16 +249,27 @@ function hintedPass(
 }
 
 /** The lead's integers under (origin, factor), or undefined when one sample does not come back exactly. */
-function tryQuantum(lead: Float32Array, origin: number, factor: number): QuantisedLead | undefined {
+function tryQuantum(lead: Float32Array, origin: number, factor: number, arrays: DataArrays): QuantisedLead | undefined {
   const n = lead.length;
+  const kernels = n >= SIMD_MIN_VALUES ? simdKernels() : undefined;
+  if (kernels !== undefined) {
+    // storeData's pass, four samples a step; data that need Int32 (rare) take storeData.
+    const pass = kernels.quantise(lead, origin, factor);
+    if (pass === undefined) return undefined;
+    if (!pass.wide) {
+      const data = arrays.int16(n);
+      data.set(pass.data);
+      return { origin, factor, data };
+    }
+  }
   const fit = storeData(lead, origin, factor, scratch);
   if (fit === FIT_NONE) return undefined;
-  return { origin, factor, data: ownData(scratch, n, fit === FIT_INT32) };
+  return { origin, factor, data: ownData(scratch, n, fit === FIT_INT32, arrays) };
 }
 
-/** The first `n` data of a scratch array in an array of their own: Int32 when `wide`, else Int16. */
-function ownData(from: Int32Array, n: number, wide: boolean): Int16Array | Int32Array {
-  const data = wide ? new Int32Array(n) : new Int16Array(n);
+/** The first `n` data of a scratch array in an array from `arrays`: Int32 when `wide`, else Int16. */
+function ownData(from: Int32Array, n: number, wide: boolean, arrays: DataArrays): Int16Array | Int32Array {
+  const data = wide ? arrays.int32(n) : arrays.int16(n);
   data.set(from.subarray(0, n));
   return data;
 }
@@ -226,7 +307,9 @@ export function encodeEcgPayload(ecg: Ecg, options: EncodeEcgPayloadOptions = {}
       throw new MalformedInputError(FORMAT, 'leads of one ECG must have the same number of samples', `lead ${name}`);
     }
   }
-  const quantised = version === 1 ? [] : leads.map((name) => quantiseLead(ecg.leads[name] as Float32Array));
+  // Room for every lead's data as Int32 (the most a lead takes): no lead's data then get an array of their own.
+  const arrays = encoderArrays.reset(4 * leads.length * samples);
+  const quantised = version === 1 ? [] : leads.map((name) => quantiseInto(ecg.leads[name] as Float32Array, arrays));
   const blocks: PayloadBlock[] | undefined =
     version === 1
       ? undefined
