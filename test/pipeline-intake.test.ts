@@ -6,12 +6,13 @@ import {
   ecgJobId,
   type InferJobData,
   MemoryPayloadStore,
+  payloadKey,
   QUEUE_NAMES,
   synthesizeEcg,
 } from '@ecgcad/ecg';
 import { enqueueEcg } from '@ecgcad/ingest/queued-intake';
-import { stageJobOptions } from '@ecgcad/queue';
-import { Queue } from 'bullmq';
+import { RedisPayloadStore, stageJobOptions } from '@ecgcad/queue';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -24,6 +25,36 @@ afterAll(async () => {
   await inferQueue.close();
   connection.disconnect();
 });
+
+/** Payloads in Redis on the queue's connection, as the engine's producer has them: the write joins the add pipeline. */
+function redisPayloads(): RedisPayloadStore {
+  return new RedisPayloadStore(connection, { prefix: `${prefix}:payload:`, ttlS: 600 });
+}
+
+/** Runs the waiting `ecg.infer` job of `id` on `queue` into the failed set (a processor that throws). */
+async function failJob(queue: Queue<InferJobData>, id: string): Promise<void> {
+  const workerConnection = connection.duplicate();
+  const worker = new Worker<InferJobData>(
+    QUEUE_NAMES.infer,
+    async () => {
+      throw new Error('infer failed');
+    },
+    { connection: workerConnection, prefix: queue.opts.prefix! },
+  );
+  try {
+    await expect
+      .poll(() => queue.getJob(ecgJobId(id)).then((job) => job?.getState()), { timeout: 5000 })
+      .toBe('failed');
+  } finally {
+    await worker.close();
+    workerConnection.disconnect();
+  }
+}
+
+/** The payload key enqueueEcg stores a document under. */
+function payloadKeyOf(ecg: { id: string; source: { sha256: string } }): string {
+  return payloadKey('ecg', `${ecg.id}\n${ecg.source.sha256}`);
+}
 
 /** Two decoded documents with one id: the same waveform source id, other bytes (another seed). */
 function twoDocuments(id: string) {
@@ -116,5 +147,97 @@ describe('queued intake (real Redis)', () => {
     } finally {
       await queue.close();
     }
+  });
+
+  describe('with the payload store on the queue connection (one pipeline for a new ECG)', () => {
+    it('stores the payload with its TTL; a resend is a duplicate that keeps it; another document keeps nothing', async () => {
+      const payloads = redisPayloads();
+      const [doc, other] = twoDocuments(`intake-redis-${randomUUID()}`);
+      expect(await enqueueEcg(doc, { inferQueue, payloads })).toEqual({ ecgId: doc.id });
+      const job = await inferQueue.getJob(ecgJobId(doc.id));
+      const stored = await payloads.get(job!.data.payloadKey);
+      expect(decodeEcgPayload(stored!).leads.II).toEqual(doc.leads.II);
+      expect(await connection.ttl(`${payloads.prefix}${job!.data.payloadKey}`)).toBeGreaterThan(500);
+
+      const resend = { ...doc, source: { ...doc.source, receivedAt: '2030-01-01T00:00:00.000Z' } };
+      expect(await enqueueEcg(resend, { inferQueue, payloads })).toEqual({ ecgId: doc.id, duplicate: true });
+      expect(await payloads.get(job!.data.payloadKey)).toEqual(stored);
+      await expect(enqueueEcg(other, { inferQueue, payloads })).rejects.toBeInstanceOf(DuplicateIdError);
+      expect(await payloads.get(payloadKeyOf(other))).toBeUndefined();
+      expect(await job!.getState()).toBe('waiting');
+    });
+
+    it('a duplicate whose payload is gone (handed over or expired) writes none back', async () => {
+      const payloads = redisPayloads();
+      const [doc] = twoDocuments(`intake-gone-${randomUUID()}`);
+      await enqueueEcg(doc, { inferQueue, payloads });
+      const job = await inferQueue.getJob(ecgJobId(doc.id));
+      await payloads.delete(job!.data.payloadKey);
+      expect(await enqueueEcg(doc, { inferQueue, payloads })).toEqual({ ecgId: doc.id, duplicate: true });
+      expect(await payloads.get(job!.data.payloadKey)).toBeUndefined();
+    });
+
+    it('a copy left without a job is replaced by the new delivery (as any resend did)', async () => {
+      const payloads = redisPayloads();
+      const [doc] = twoDocuments(`intake-left-${randomUUID()}`);
+      await enqueueEcg(doc, { inferQueue, payloads });
+      const job = await inferQueue.getJob(ecgJobId(doc.id));
+      const key = job!.data.payloadKey;
+      await job!.remove();
+      const resend = { ...doc, source: { ...doc.source, receivedAt: '2030-01-01T00:00:00.000Z' } };
+      expect(await enqueueEcg(resend, { inferQueue, payloads })).toEqual({ ecgId: doc.id });
+      expect(decodeEcgPayload((await payloads.get(key))!).source.receivedAt).toBe('2030-01-01T00:00:00.000Z');
+      expect((await inferQueue.getJob(ecgJobId(doc.id)))!.data.receivedAt).toBe('2030-01-01T00:00:00.000Z');
+    });
+
+    it('a failed job is replaced: the resend retries, with its own payload; so is another document with the id', async () => {
+      // A queue of its own: the worker that fails the job takes every waiting job of its queue.
+      const queue = new Queue<InferJobData>(QUEUE_NAMES.infer, { connection, prefix: `${prefix}-failed` });
+      const payloads = redisPayloads();
+      const [doc, other] = twoDocuments(`intake-failed-${randomUUID()}`);
+      try {
+        await enqueueEcg(doc, { inferQueue: queue, payloads, retry: { attempts: 1 } });
+        await failJob(queue, doc.id);
+        const resend = { ...doc, source: { ...doc.source, receivedAt: '2030-01-01T00:00:00.000Z' } };
+        expect(await enqueueEcg(resend, { inferQueue: queue, payloads })).toEqual({ ecgId: doc.id });
+        const job = await queue.getJob(ecgJobId(doc.id));
+        expect(await job!.getState()).toBe('waiting');
+        expect(job!.data.receivedAt).toBe('2030-01-01T00:00:00.000Z');
+        expect(decodeEcgPayload((await payloads.get(job!.data.payloadKey))!).source.receivedAt).toBe(
+          '2030-01-01T00:00:00.000Z',
+        );
+
+        await job!.remove();
+        await enqueueEcg(doc, { inferQueue: queue, payloads, retry: { attempts: 1 } });
+        await failJob(queue, doc.id);
+        expect(await enqueueEcg(other, { inferQueue: queue, payloads })).toEqual({ ecgId: doc.id });
+        const replaced = await queue.getJob(ecgJobId(doc.id));
+        expect(replaced!.data.sha256).toBe(other.source.sha256);
+        expect(decodeEcgPayload((await payloads.get(replaced!.data.payloadKey))!).leads.II).toEqual(other.leads.II);
+      } finally {
+        await queue.obliterate({ force: true });
+        await queue.close();
+      }
+    });
+
+    it('two first deliveries of different documents racing: one is taken with its own waveform, the other keeps nothing', async () => {
+      for (let round = 0; round < 5; round++) {
+        const payloads = redisPayloads();
+        const [a, b] = twoDocuments(`intake-redis-race-${randomUUID()}`);
+        const results = await Promise.allSettled([
+          enqueueEcg(a, { inferQueue, payloads }),
+          enqueueEcg(b, { inferQueue, payloads }),
+        ]);
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        const refused = results.filter((r) => r.status === 'rejected');
+        expect((refused[0] as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateIdError);
+        const job = await inferQueue.getJob(ecgJobId(a.id));
+        const winner = job!.data.sha256 === a.source.sha256 ? a : b;
+        expect(decodeEcgPayload((await payloads.get(job!.data.payloadKey))!).leads.II).toEqual(winner.leads.II);
+        const loser = winner === a ? b : a;
+        expect(job!.data.payloadKey).toBe(payloadKeyOf(winner));
+        expect(await payloads.get(payloadKeyOf(loser))).toBeUndefined();
+      }
+    });
   });
 });

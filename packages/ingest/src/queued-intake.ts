@@ -18,7 +18,7 @@ import {
   type RetryPolicy,
   TransientError,
 } from '@ecgcad/ecg';
-import { type Queue, stageJobOptions } from '@ecgcad/queue';
+import { type PayloadPipeline, type Queue, type RedisPayloadStore, stageJobOptions } from '@ecgcad/queue';
 import { decodeEcg } from './decode.js';
 import type { Intake, IntakeMeta, IntakeReceipt } from './feeds/intake.js';
 import type { DecodeLimits } from './limits.js';
@@ -58,39 +58,67 @@ export async function enqueueEcg(
   // overwrite this one's waveform; whichever job BullMQ keeps, its payload is its own.
   const key = payloadKey('ecg', `${ecg.id}\n${ecg.source.sha256}`);
   const payload = encodeEcgPayload(ecg);
-  // The job look-up and a write of the payload where none is go out together (one round trip, not two). The write
-  // never touches a payload that is there (another delivery's job may own it); what it stored for nothing is
-  // removed again below.
-  const [existing, wrote] = await Promise.all([
-    redisCall('look up the job', () => options.inferQueue.getJob(jobId)),
-    options.payloads.putIfAbsent(key, payload),
-  ]);
-  if (existing) {
-    const state = await redisCall('read the job state', () => existing.getState());
-    if (state !== 'failed' && state !== 'unknown') {
-      if (wrote) await options.payloads.delete(key);
-      const earlier = (existing.data as Partial<InferJobData> | undefined)?.sha256;
-      if (earlier && earlier !== ecg.source.sha256) throw new DuplicateIdError();
-      return { ecgId: ecg.id, duplicate: true };
-    }
-    if (state === 'failed') await redisCall('replace a failed job', () => existing.remove());
-  }
-  // A copy left there (a failed job's, or a job's gone before its payload expired) is replaced, as any resend did.
-  if (!wrote) await options.payloads.put(key, payload);
   const data: InferJobData = {
     ecgId: ecg.id,
     sha256: ecg.source.sha256,
     payloadKey: key,
     receivedAt: ecg.source.receivedAt,
   };
-  // An add with a job id that exists is a no-op: when two first deliveries raced past the check above, the job
-  // that stands tells which one was taken. The add and the read of the job that stands go out in one pipeline,
-  // so the read runs right after the add (one round trip, not two).
-  const storedSha = await redisCall('add the job', () =>
-    addAndReadBack(options.inferQueue, data, { ...stageJobOptions(options.retry), jobId }),
-  );
-  if (storedSha !== undefined && storedSha !== ecg.source.sha256) {
+  const add = { queue: options.inferQueue, data, opts: { ...stageJobOptions(options.retry), jobId } };
+  // One round trip for a new ECG: the look-up of the job there before, a write of the payload where none is, the
+  // add and the read of the job that stands, in one pipeline (see addAndReadBack). The write never touches a
+  // payload that is there (another delivery's job may own it); what it stored for nothing is removed again below.
+  const seen = await redisCall('add the job', () => addAndReadBack(add, { store: options.payloads, key, payload }));
+  const wrote = seen.wrote === true;
+  if (seen.existed && !seen.standing.ours) {
+    if (seen.failed) return replaceFailedJob(ecg, add, options.payloads, key, payload, wrote);
+    if (wrote) await options.payloads.delete(key);
+    const earlier = seen.standing.sha256;
+    if (earlier && earlier !== ecg.source.sha256) throw new DuplicateIdError();
+    return { ecgId: ecg.id, duplicate: true };
+  }
+  // No job before (or the one seen went away before the add, which then added this one): an add with a job id
+  // that exists is a no-op, so when two first deliveries raced, the job that stands tells which one was taken.
+  if (seen.standing.sha256 !== undefined && seen.standing.sha256 !== ecg.source.sha256) {
     await options.payloads.delete(key);
+    throw new DuplicateIdError();
+  }
+  // A copy left there (a job's gone before its payload expired) is replaced, as any resend did. The pipeline's
+  // write could not (it only writes where nothing is), so this costs a second round trip, in this rare case only;
+  // until it lands, the job reads the earlier delivery's copy of the same document (same id and bytes).
+  if (!wrote) await options.payloads.put(key, payload);
+  return { ecgId: ecg.id };
+}
+
+/**
+ * The slow path for a job in the failed set: as before the one-round-trip intake, it looks the job up again
+ * (its state may have changed since), removes it when still failed, stores the payload (replacing a copy left
+ * there), adds the job and reads back which document's job stands.
+ */
+async function replaceFailedJob(
+  ecg: Ecg,
+  add: AddRequest,
+  payloads: PayloadStore,
+  key: string,
+  payload: Uint8Array,
+  wrote: boolean,
+): Promise<IntakeReceipt> {
+  const existing = await redisCall('look up the job', () => add.queue.getJob(add.opts.jobId));
+  if (existing) {
+    const state = await redisCall('read the job state', () => existing.getState());
+    if (state !== 'failed' && state !== 'unknown') {
+      if (wrote) await payloads.delete(key);
+      const earlier = (existing.data as Partial<InferJobData> | undefined)?.sha256;
+      if (earlier && earlier !== ecg.source.sha256) throw new DuplicateIdError();
+      return { ecgId: ecg.id, duplicate: true };
+    }
+    if (state === 'failed') await redisCall('replace a failed job', () => existing.remove());
+  }
+  // A failed job's copy left there is replaced, as any resend did.
+  if (!wrote) await payloads.put(key, payload);
+  const { standing } = await redisCall('add the job', () => addAndReadBack(add));
+  if (standing.sha256 !== undefined && standing.sha256 !== ecg.source.sha256) {
+    await payloads.delete(key);
     throw new DuplicateIdError();
   }
   return { ecgId: ecg.id };
@@ -99,6 +127,32 @@ export async function enqueueEcg(
 /** Options of Queue.add. */
 type JobsOptions = NonNullable<Parameters<Queue<InferJobData>['add']>[2]>;
 
+/** The job to add: Queue.add's arguments (the id in the options). */
+interface AddRequest {
+  queue: Queue<InferJobData>;
+  data: InferJobData;
+  opts: JobsOptions & { jobId: string };
+}
+
+/** The payload write that goes out with the add: putIfAbsent of `payload` under `key`. */
+interface PayloadWrite {
+  store: PayloadStore;
+  key: string;
+  payload: Uint8Array;
+}
+
+/** What one add pipeline saw and did. */
+interface AddOutcome {
+  /** A job stood under the id before the add (then the add was a no-op, unless that job went in between). */
+  existed: boolean;
+  /** That job was in the failed set. */
+  failed: boolean;
+  /** Whether the payload write stored the payload (undefined when the pipeline carried no write). */
+  wrote?: boolean;
+  /** The job that stands after the add: its sha256, and whether it is the job this add built. */
+  standing: { sha256: string | undefined; ours: boolean };
+}
+
 /** What Queue.add builds a job with (a Queue's protected `Job` class: BullMQ's Job, or a subclass of it). */
 type JobClass = new (
   queue: Queue<InferJobData>,
@@ -106,41 +160,105 @@ type JobClass = new (
   data: InferJobData,
   opts: JobsOptions,
   id: string,
-) => { addJob(client: unknown): Promise<unknown> };
+) => { timestamp: number; addJob(client: unknown): Promise<unknown> };
+
+/** A pipeline reply: the error, or the result. */
+type Reply = [Error | null, unknown];
 
 /** A BullMQ pipeline (ioredis ChainableCommander, as Queue.client's pipeline() gives it). */
-interface Pipeline {
-  hget(key: string, field: string): Pipeline;
-  exec(): Promise<[Error | null, unknown][] | null>;
+interface Pipeline extends PayloadPipeline {
+  exists(key: string): Pipeline;
+  zscore(key: string, member: string): Pipeline;
+  hmget(key: string, ...fields: string[]): Pipeline;
+  exec(): Promise<Reply[] | null>;
+}
+
+/** Whether a store can queue its putIfAbsent on a pipeline (RedisPayloadStore can). */
+function joinsPipelines(store: PayloadStore): store is PayloadStore & Pick<RedisPayloadStore, 'putIfAbsentIn'> {
+  return typeof (store as Partial<RedisPayloadStore>).putIfAbsentIn === 'function';
 }
 
 /**
- * Adds the `ecg.infer` job as Queue.add does (the queue's default options under ours, BullMQ's own add script) and
- * reads the `sha256` of the job that stands under its id, both in one pipeline: Redis runs them in order on one
- * connection, so the read sees the add. Returns undefined when no job (or no sha256) is there.
+ * Adds the `ecg.infer` job as Queue.add does (the queue's default options under ours, BullMQ's own add script) in
+ * one pipeline on the queue's connection, in this order: EXISTS of the job and ZSCORE of its id in the failed set
+ * (the job there before, and whether it is failed, without reading the job), the payload's SET NX when `write` is
+ * given (a store that cannot queue it there writes just before, with putIfAbsent), the add script, and HMGET of
+ * the standing job's `data` and `timestamp`. Redis runs them in order on one connection, so the payload is there
+ * before the job and the read sees the add.
+ *
+ * A pipeline is not a transaction: another client's commands may run in between, e.g. remove the job EXISTS saw
+ * before the add, which then adds this one. The read-back tells: the standing job is ours when it holds our data
+ * and our timestamp.
  */
-async function addAndReadBack(
-  queue: Queue<InferJobData>,
-  data: InferJobData,
-  opts: JobsOptions & { jobId: string },
-): Promise<string | undefined> {
+async function addAndReadBack(add: AddRequest, write?: PayloadWrite): Promise<AddOutcome> {
+  const { queue, data, opts } = add;
   const client = (await queue.getBackend().client) as unknown as { pipeline(): Pipeline };
   const pipeline = client.pipeline();
+  const jobKey = queue.toKey(opts.jobId);
+  pipeline.exists(jobKey).zscore(queue.toKey('failed'), opts.jobId);
+  const readWrite =
+    write && joinsPipelines(write.store) ? write.store.putIfAbsentIn(pipeline, write.key, write.payload) : undefined;
+  // The pipeline is sent at exec(), so a write that cannot join it still lands before the add.
+  const wroteBefore = write && !readWrite ? await write.store.putIfAbsent(write.key, write.payload) : undefined;
   const JobType = (queue as unknown as { Job: JobClass }).Job;
   const job = new JobType(queue, 'infer', data, { ...queue.defaultJobOptions, ...opts }, opts.jobId);
   // Job.addJob queues BullMQ's add script on the pipeline synchronously; its promise only reports the queuing.
   job.addJob(pipeline).catch(() => {});
-  pipeline.hget(queue.toKey(opts.jobId), 'data');
+  pipeline.hmget(jobKey, 'data', 'timestamp');
   const results = await pipeline.exec();
-  if (results?.length !== 2) throw new Error('the add pipeline returned no results');
-  const [[addError, added], [readError, stored]] = results as [[Error | null, unknown], [Error | null, unknown]];
-  if (addError) throw addError;
+  if (results?.length !== (readWrite ? 5 : 4)) throw new Error('the add pipeline returned no results');
+  const [existsReply, failedReply, ...rest] = results as [Reply, Reply, ...Reply[]];
+  const writeReply = readWrite ? rest.shift() : undefined;
+  const [addReply, readReply] = rest as [Reply, Reply];
+  const wrote =
+    readWrite && writeReply ? await readWriteReply(readWrite, writeReply, add, readReply, job.timestamp) : wroteBefore;
+  const added = replyOf(addReply);
   // BullMQ's add script answers a negative code for a job it cannot add (e.g. a missing parent).
   if (typeof added === 'number' && added < 0) throw new Error(`BullMQ refused the job (code ${added})`);
-  if (readError) throw readError;
-  if (typeof stored !== 'string') return undefined;
+  return {
+    existed: replyOf(existsReply) === 1,
+    failed: replyOf(failedReply) !== null,
+    ...(wrote === undefined ? {} : { wrote }),
+    standing: standingJob(replyOf(readReply), data, job.timestamp),
+  };
+}
+
+/**
+ * Whether the pipelined payload write stored the payload. When Redis refused it (the store's reader throws its
+ * TransientError) while the add built our job, the job is taken back (best effort) before the error goes on: the
+ * payload is written before its job, so that no job stands without its payload.
+ */
+async function readWriteReply(
+  read: (reply: Reply) => boolean,
+  reply: Reply,
+  add: AddRequest,
+  readReply: Reply,
+  timestamp: number,
+): Promise<boolean> {
+  try {
+    return read(reply);
+  } catch (err) {
+    const ours = readReply[0] === null && standingJob(readReply[1], add.data, timestamp).ours;
+    if (ours) await add.queue.remove(add.opts.jobId).catch(() => {});
+    throw err;
+  }
+}
+
+/** A reply's result, or its error thrown. */
+function replyOf([error, result]: Reply): unknown {
+  if (error) throw error;
+  return result;
+}
+
+/** The job that HMGET `data` `timestamp` read: its sha256, and whether it is the job built from `data` at `timestamp`. */
+function standingJob(read: unknown, data: InferJobData, timestamp: number): AddOutcome['standing'] {
+  const [stored, storedTimestamp] = Array.isArray(read) ? (read as unknown[]) : [];
+  if (typeof stored !== 'string') return { sha256: undefined, ours: false };
   const sha256 = (JSON.parse(stored) as Partial<InferJobData> | null)?.sha256;
-  return typeof sha256 === 'string' ? sha256 : undefined;
+  return {
+    sha256: typeof sha256 === 'string' ? sha256 : undefined,
+    ours: stored === JSON.stringify(data) && storedTimestamp === String(timestamp),
+  };
 }
 
 /** Intake that decodes inline and enqueues `ecg.infer`. Decoder errors pass through (the feed refuses the bytes). */
