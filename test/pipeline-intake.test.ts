@@ -9,6 +9,7 @@ import {
   payloadKey,
   QUEUE_NAMES,
   synthesizeEcg,
+  TransientError,
 } from '@ecgcad/ecg';
 import { enqueueEcg } from '@ecgcad/ingest/queued-intake';
 import { RedisPayloadStore, stageJobOptions } from '@ecgcad/queue';
@@ -26,7 +27,7 @@ afterAll(async () => {
   connection.disconnect();
 });
 
-/** Payloads in Redis on the queue's connection, as the engine's producer has them: the write joins the add pipeline. */
+/** Payloads in Redis on the queue's connection, as the engine's producer has them: the write goes out with the add. */
 function redisPayloads(): RedisPayloadStore {
   return new RedisPayloadStore(connection, { prefix: `${prefix}:payload:`, ttlS: 600 });
 }
@@ -239,5 +240,33 @@ describe('queued intake (real Redis)', () => {
         expect(await payloads.get(payloadKeyOf(loser))).toBeUndefined();
       }
     });
+  });
+});
+
+describe('queued intake when Redis refuses the payload (real Redis, an ACL user without write access to payloads)', () => {
+  it('answers a TransientError and leaves no job without its payload (the add it sent is taken back)', async () => {
+    const user = `ecgcad-test-${randomUUID().slice(0, 8)}`;
+    const admin = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+    // Reads everywhere, writes only to the queue's keys (one pattern must grant both for a script's keys): the
+    // payload's SET is refused (NOPERM), the add is not.
+    await admin.acl('SETUSER', user, 'on', 'nopass', '%R~*', `~${prefix}:${QUEUE_NAMES.infer}:*`, '+@all', '&*');
+    const limited = new Redis('redis://127.0.0.1:6379', { username: user, password: 'x', maxRetriesPerRequest: null });
+    const queue = new Queue<InferJobData>(QUEUE_NAMES.infer, { connection: limited, prefix });
+    try {
+      const payloads = new RedisPayloadStore(limited, { prefix: `${prefix}:payload:`, ttlS: 600 });
+      const [doc] = twoDocuments(`intake-noperm-${randomUUID()}`);
+      const refused = await enqueueEcg(doc, { inferQueue: queue, payloads }).catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(TransientError);
+      expect(String((refused as Error).cause)).toMatch(/NOPERM/);
+      expect(await inferQueue.getJob(ecgJobId(doc.id))).toBeUndefined();
+      expect(await connection.exists(`${prefix}:payload:${payloadKeyOf(doc)}`)).toBe(0);
+      // With the payload writable again, the resend is taken.
+      expect(await enqueueEcg(doc, { inferQueue, payloads: redisPayloads() })).toEqual({ ecgId: doc.id });
+    } finally {
+      await queue.close();
+      limited.disconnect();
+      await admin.acl('DELUSER', user);
+      admin.disconnect();
+    }
   });
 });

@@ -34,29 +34,12 @@ describe('RedisPayloadStore (Redis on 127.0.0.1:6379)', () => {
     expect(await redis.ttl(`${prefix}ecg:nx`)).toBeGreaterThan(50);
   });
 
-  it('putIfAbsentIn() queues the same SET NX with the TTL on a pipeline of its connection, and reads its reply', async () => {
+  it('isOnConnection() is true for its own connection only (another may reach another server)', () => {
     const store = new RedisPayloadStore(redis, { prefix, ttlS: 60 });
-    const pipeline = redis.pipeline();
-    const first = store.putIfAbsentIn(pipeline, 'ecg:pipe', new Uint8Array([1, 2]));
-    const second = store.putIfAbsentIn(pipeline, 'ecg:pipe', new Uint8Array([3, 4]));
-    const results = (await pipeline.exec()) as [Error | null, unknown][];
-    expect(first?.(results[0]!)).toBe(true);
-    expect(second?.(results[1]!)).toBe(false);
-    expect([...((await store.get('ecg:pipe')) ?? [])]).toEqual([1, 2]);
-    expect(await redis.ttl(`${prefix}ecg:pipe`)).toBeGreaterThan(50);
-    expect(() => first?.([new Error('OOM command not allowed'), null])).toThrow(TransientError);
-  });
-
-  it('putIfAbsentIn() queues nothing on a pipeline of another connection (it may reach another server)', async () => {
-    const store = new RedisPayloadStore(redis, { prefix, ttlS: 60 });
-    const other = redis.duplicate();
-    try {
-      const pipeline = other.pipeline();
-      expect(store.putIfAbsentIn(pipeline, 'ecg:elsewhere', new Uint8Array([1]))).toBeUndefined();
-      expect(pipeline.length).toBe(0);
-    } finally {
-      other.disconnect();
-    }
+    const other = redis.duplicate({ lazyConnect: true });
+    expect(store.isOnConnection(redis)).toBe(true);
+    expect(store.isOnConnection(other)).toBe(false);
+    other.disconnect();
   });
 
   it('keep() resets the TTL from now (a failed or replayed job keeps its payload) and says when it is gone', async () => {

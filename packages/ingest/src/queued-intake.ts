@@ -18,7 +18,7 @@ import {
   type RetryPolicy,
   TransientError,
 } from '@ecgcad/ecg';
-import { type PayloadPipeline, type Queue, type RedisPayloadStore, stageJobOptions } from '@ecgcad/queue';
+import { type Queue, stageJobOptions } from '@ecgcad/queue';
 import { decodeEcg } from './decode.js';
 import type { Intake, IntakeMeta, IntakeReceipt } from './feeds/intake.js';
 import type { DecodeLimits } from './limits.js';
@@ -166,52 +166,59 @@ type JobClass = new (
 type Reply = [Error | null, unknown];
 
 /** A BullMQ pipeline (ioredis ChainableCommander, as Queue.client's pipeline() gives it). */
-interface Pipeline extends PayloadPipeline {
+interface Pipeline {
   exists(key: string): Pipeline;
   zscore(key: string, member: string): Pipeline;
   hmget(key: string, ...fields: string[]): Pipeline;
   exec(): Promise<Reply[] | null>;
 }
 
-/** Whether a store can queue its putIfAbsent on a pipeline (RedisPayloadStore can). */
-function joinsPipelines(store: PayloadStore): store is PayloadStore & Pick<RedisPayloadStore, 'putIfAbsentIn'> {
-  return typeof (store as Partial<RedisPayloadStore>).putIfAbsentIn === 'function';
-}
-
 /**
- * Adds the `ecg.infer` job as Queue.add does (the queue's default options under ours, BullMQ's own add script) in
- * one pipeline on the queue's connection, in this order: EXISTS of the job and ZSCORE of its id in the failed set
- * (the job there before, and whether it is failed, without reading the job), the payload's SET NX when `write` is
- * given (a store that cannot queue it there writes just before, with putIfAbsent), the add script, and HMGET of
- * the standing job's `data` and `timestamp`. Redis runs them in order on one connection, so the payload is there
- * before the job and the read sees the add.
+ * Adds the `ecg.infer` job as Queue.add does (the queue's default options under ours, BullMQ's own add script), in
+ * one round trip with what it needs to know: the payload's putIfAbsent when `write` is given, sent first as a
+ * command of its own (on the queue's connection, as in the engine, Redis runs it before the pipeline; a store on
+ * another connection is waited for first, a second round trip), then one pipeline on the queue's connection with, in this order, EXISTS of the job
+ * and ZSCORE of its id in the failed set (the job there before, and whether it is failed, without reading the job),
+ * the add script, and HMGET of the standing job's `data` and `timestamp`. Redis runs a pipeline's commands in order,
+ * so the read sees the add. (The payload is not put into the pipeline: ioredis would copy its bytes into one
+ * buffer with the other commands, which measured more CPU than the command it saves.)
  *
  * A pipeline is not a transaction: another client's commands may run in between, e.g. remove the job EXISTS saw
  * before the add, which then adds this one. The read-back tells: the standing job is ours when it holds our data
- * and our timestamp.
+ * and our timestamp. When the payload write fails while the add built our job, the job is taken back (best
+ * effort) before the error goes on, so that no job stands without its payload.
  */
 async function addAndReadBack(add: AddRequest, write?: PayloadWrite): Promise<AddOutcome> {
   const { queue, data, opts } = add;
   const client = (await queue.getBackend().client) as unknown as { pipeline(): Pipeline };
+  // Sent before the pipeline, so on the queue's connection it runs first; its outcome is read after the
+  // pipeline's. A store on another connection is waited for: the job must not stand before its payload.
+  const writing = write?.store.putIfAbsent(write.key, write.payload);
+  writing?.catch(() => {}); // read below; a rejection must not surface as unhandled while the pipeline runs
+  if (writing && !writesInOrderWith(write?.store, client)) await writing.catch(() => {});
   const pipeline = client.pipeline();
   const jobKey = queue.toKey(opts.jobId);
   pipeline.exists(jobKey).zscore(queue.toKey('failed'), opts.jobId);
-  const readWrite =
-    write && joinsPipelines(write.store) ? write.store.putIfAbsentIn(pipeline, write.key, write.payload) : undefined;
-  // The pipeline is sent at exec(), so a write that cannot join it still lands before the add.
-  const wroteBefore = write && !readWrite ? await write.store.putIfAbsent(write.key, write.payload) : undefined;
   const JobType = (queue as unknown as { Job: JobClass }).Job;
   const job = new JobType(queue, 'infer', data, { ...queue.defaultJobOptions, ...opts }, opts.jobId);
   // Job.addJob queues BullMQ's add script on the pipeline synchronously; its promise only reports the queuing.
   job.addJob(pipeline).catch(() => {});
   pipeline.hmget(jobKey, 'data', 'timestamp');
-  const results = await pipeline.exec();
-  if (results?.length !== (readWrite ? 5 : 4)) throw new Error('the add pipeline returned no results');
-  const [existsReply, failedReply, ...rest] = results as [Reply, Reply, ...Reply[]];
-  const writeReply = readWrite ? rest.shift() : undefined;
-  const [addReply, readReply] = rest as [Reply, Reply];
-  const wrote =
-    readWrite && writeReply ? await readWriteReply(readWrite, writeReply, add, readReply, job.timestamp) : wroteBefore;
+  const results = await pipeline.exec().catch(async (err: unknown) => {
+    await writing?.catch(() => {});
+    throw err;
+  });
+  if (results?.length !== 4) throw new Error('the add pipeline returned no results');
+  const [existsReply, failedReply, addReply, readReply] = results as [Reply, Reply, Reply, Reply];
+  let wrote: boolean | undefined;
+  try {
+    wrote = await writing;
+  } catch (err) {
+    if (readReply[0] === null && standingJob(readReply[1], data, job.timestamp).ours) {
+      await queue.remove(opts.jobId).catch(() => {});
+    }
+    throw err;
+  }
   const added = replyOf(addReply);
   // BullMQ's add script answers a negative code for a job it cannot add (e.g. a missing parent).
   if (typeof added === 'number' && added < 0) throw new Error(`BullMQ refused the job (code ${added})`);
@@ -223,25 +230,9 @@ async function addAndReadBack(add: AddRequest, write?: PayloadWrite): Promise<Ad
   };
 }
 
-/**
- * Whether the pipelined payload write stored the payload. When Redis refused it (the store's reader throws its
- * TransientError) while the add built our job, the job is taken back (best effort) before the error goes on: the
- * payload is written before its job, so that no job stands without its payload.
- */
-async function readWriteReply(
-  read: (reply: Reply) => boolean,
-  reply: Reply,
-  add: AddRequest,
-  readReply: Reply,
-  timestamp: number,
-): Promise<boolean> {
-  try {
-    return read(reply);
-  } catch (err) {
-    const ours = readReply[0] === null && standingJob(readReply[1], add.data, timestamp).ours;
-    if (ours) await add.queue.remove(add.opts.jobId).catch(() => {});
-    throw err;
-  }
+/** Whether the store's commands reach Redis in order with `client`'s (RedisPayloadStore on that connection). */
+function writesInOrderWith(store: PayloadStore | undefined, client: unknown): boolean {
+  return (store as { isOnConnection?: (client: unknown) => boolean } | undefined)?.isOnConnection?.(client) === true;
 }
 
 /** A reply's result, or its error thrown. */

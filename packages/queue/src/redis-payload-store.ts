@@ -17,12 +17,6 @@ export interface RedisPayloadStoreOptions {
   ttlS?: number;
 }
 
-/** What {@link RedisPayloadStore.putIfAbsentIn} needs of an ioredis pipeline: its SET, and the connection it goes on. */
-export interface PayloadPipeline {
-  set(key: string, value: Buffer, secondsToken: 'EX', seconds: number, nx: 'NX'): unknown;
-  readonly redis?: unknown;
-}
-
 /** Payloads in Redis (SET with EX; GET as a Buffer). */
 export class RedisPayloadStore implements PayloadStore {
   readonly prefix: string;
@@ -43,28 +37,17 @@ export class RedisPayloadStore implements PayloadStore {
     );
   }
 
-  async putIfAbsent(key: string, bytes: Uint8Array): Promise<boolean> {
-    const reply = await this.call('store', () => this.setIfAbsent(key, bytes, (...args) => this.redis.set(...args)));
-    return reply === 'OK';
+  /**
+   * True when `client` is this store's connection: the store's commands and the caller's then reach Redis, and run,
+   * in the order they were sent (the queued intake sends the payload's write, then the job's add, without waiting).
+   */
+  isOnConnection(client: unknown): boolean {
+    return client === this.redis;
   }
 
-  /**
-   * Queues putIfAbsent's write (the same SET NX, key and TTL) on `pipeline`, so that a caller sends it in the round
-   * trip of its own commands. Returns how to read its reply from the pipeline's results (true: it stored; a refusal
-   * throws the TransientError putIfAbsent throws), or undefined when the pipeline goes out on another connection
-   * than this store's (it may reach another server or database): the caller then calls putIfAbsent.
-   */
-  putIfAbsentIn(
-    pipeline: PayloadPipeline,
-    key: string,
-    bytes: Uint8Array,
-  ): ((reply: [Error | null, unknown]) => boolean) | undefined {
-    if (pipeline.redis !== this.redis) return undefined;
-    this.setIfAbsent(key, bytes, (...args) => pipeline.set(...args));
-    return ([error, result]) => {
-      if (error) throw this.failure('store', error);
-      return result === 'OK';
-    };
+  async putIfAbsent(key: string, bytes: Uint8Array): Promise<boolean> {
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return (await this.call('store', () => this.redis.set(this.prefix + key, buffer, 'EX', this.ttlS, 'NX'))) === 'OK';
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -84,24 +67,11 @@ export class RedisPayloadStore implements PayloadStore {
     await this.call('delete', () => this.redis.del(this.prefix + key));
   }
 
-  /** The SET NX of putIfAbsent, through `set` (the connection's or a pipeline's): key, TTL and options in one place. */
-  private setIfAbsent<T>(
-    key: string,
-    bytes: Uint8Array,
-    set: (key: string, value: Buffer, secondsToken: 'EX', seconds: number, nx: 'NX') => T,
-  ): T {
-    return set(this.prefix + key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'EX', this.ttlS, 'NX');
-  }
-
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      throw this.failure(what, err);
+      throw new TransientError(`payload store: could not ${what} a payload in Redis`, { cause: err });
     }
-  }
-
-  private failure(what: string, cause: unknown): TransientError {
-    return new TransientError(`payload store: could not ${what} a payload in Redis`, { cause });
   }
 }
