@@ -6,7 +6,9 @@
  * - the 2:1 half-band decimation, the stored limb leads check, the quality gate's lead statistics and the
  *   finiteness check;
  * - (for the DICOM decoder) the de-interleave and scale of 16-bit samples into Float32 leads, four channels of
- *   four frames per step, where Float32 arithmetic gives exactly the float64 result ({@link deinterleaveInt16}).
+ *   four frames per step, where Float32 arithmetic gives exactly the float64 result ({@link deinterleaveInt16});
+ * - (for the payload codec) a lead's integers under a quantum, with the checks and gaps of its pass
+ *   ({@link SimdKernels.quantise}).
  *
  * Why: one filter section's recursion is bound by the latency of its own multiply and subtract; JavaScript cannot
  * run two leads in one loop without spilling registers (measured 0.90x), while a 128-bit vector carries two leads

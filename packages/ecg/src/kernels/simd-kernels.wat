@@ -1,6 +1,7 @@
-;; WebAssembly SIMD kernels for the hot loops of prepare(), the quality gate, the finiteness check and the DICOM
-;; decoder. The source of truth: packages/ecg/scripts/build-kernels.mjs assembles this file with wabt into
-;; dist/kernels/simd-kernels.wasm, which ../simd-kernels.ts loads (and documents: memory layout, callers).
+;; WebAssembly SIMD kernels for the hot loops of prepare(), the quality gate, the finiteness check, the DICOM
+;; decoder and the payload encoder. The source of truth: packages/ecg/scripts/build-kernels.mjs assembles this file
+;; with wabt into dist/kernels/simd-kernels.wasm, which ../simd-kernels.ts loads (and documents: memory layout,
+;; callers).
 ;;
 ;; Every kernel computes exactly what its JavaScript counterpart computes, lane by lane, in the same order, in
 ;; float64 without fused multiply-adds, so the results are bit-identical (simd-kernels.test.ts and the callers'
