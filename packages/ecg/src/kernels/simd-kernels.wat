@@ -512,9 +512,9 @@
   ;; (it would decode as +0). d goes out as i16 (saturated: exact only where no datum is wide) at out. The sample
   ;; before the first sits at ptr - 4 (the caller puts the first sample there: its gap is then 0). At res: i32x4
   ;; any-miss mask, i32x4 any-wide mask (|d| > 32767), f64x2 smallest non-zero |v - previous| (float64, as the
-  ;; JavaScript subtracts), f32x4 smallest non-zero |v| (+inf where none). A miss does not stop the pass: the caller
-  ;; reads the mask. The minima use pmin (one instruction): zero gaps are +inf by then, and a NaN (only where a
-  ;; sample misses, when the minima are not read) is dropped instead of kept.
+  ;; JavaScript subtracts), f32x4 smallest non-zero |v| (+inf where none). The pass stops after the step with the
+  ;; first miss (the JavaScript returns there too): then only the miss mask means anything. The minima use pmin (one
+  ;; instruction): zero gaps are +inf by then, and a NaN (only where a sample misses) is dropped instead of kept.
   (func (export "quantise")
     (param $ptr i32) (param $quads i32) (param $out i32) (param $origin f64) (param $factor f64) (param $res i32)
     (local $v v128) (local $prev v128) (local $miss v128) (local $wide v128) (local $between v128) (local $fromZero v128)
@@ -605,6 +605,8 @@
         (v128.store64_lane 0 (local.get $out) (i16x8.narrow_i32x4_s (local.get $d) (local.get $d)))
         (local.set $ptr (i32.add (local.get $ptr) (i32.const 16)))
         (local.set $out (i32.add (local.get $out) (i32.const 8)))
+        ;; the first miss ends the pass (a candidate quantum that does not fit mostly misses at once)
+        (br_if $done (v128.any_true (local.get $miss)))
         (br_if $step (local.tee $quads (i32.sub (local.get $quads) (i32.const 1))))))
     (v128.store offset=0 (local.get $res) (local.get $miss))
     (v128.store offset=16 (local.get $res) (local.get $wide))
