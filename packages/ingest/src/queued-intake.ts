@@ -177,11 +177,11 @@ interface Pipeline {
  * Adds the `ecg.infer` job as Queue.add does (the queue's default options under ours, BullMQ's own add script), in
  * one round trip with what it needs to know: the payload's putIfAbsent when `write` is given, sent first as a
  * command of its own (on the queue's connection, as in the engine, Redis runs it before the pipeline; a store on
- * another connection is waited for first, a second round trip), then one pipeline on the queue's connection with, in this order, EXISTS of the job
- * and ZSCORE of its id in the failed set (the job there before, and whether it is failed, without reading the job),
- * the add script, and HMGET of the standing job's `data` and `timestamp`. Redis runs a pipeline's commands in order,
- * so the read sees the add. (The payload is not put into the pipeline: ioredis would copy its bytes into one
- * buffer with the other commands, which measured more CPU than the command it saves.)
+ * another connection is waited for first, a second round trip), then one pipeline on the queue's connection with,
+ * in this order, EXISTS of the job and ZSCORE of its id in the failed set (the job there before, and whether it is
+ * failed, without reading the job), the add script, and HMGET of the standing job's `data` and `timestamp`. Redis
+ * runs a pipeline's commands in order, so the read sees the add. (The payload is not put into the pipeline: ioredis
+ * would copy its bytes into one buffer with the other commands, which measured more CPU than the command saves.)
  *
  * A pipeline is not a transaction: another client's commands may run in between, e.g. remove the job EXISTS saw
  * before the add, which then adds this one. The read-back tells: the standing job is ours when it holds our data
@@ -241,7 +241,7 @@ function replyOf([error, result]: Reply): unknown {
   return result;
 }
 
-/** The job that HMGET `data` `timestamp` read: its sha256, and whether it is the job built from `data` at `timestamp`. */
+/** The job HMGET `data` `timestamp` read: its sha256, and whether it is the job built from `data` at `timestamp`. */
 function standingJob(read: unknown, data: InferJobData, timestamp: number): AddOutcome['standing'] {
   const [stored, storedTimestamp] = Array.isArray(read) ? (read as unknown[]) : [];
   if (typeof stored !== 'string') return { sha256: undefined, ours: false };
