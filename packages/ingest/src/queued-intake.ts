@@ -65,9 +65,9 @@ export async function enqueueEcg(
     receivedAt: ecg.source.receivedAt,
   };
   const add = { queue: options.inferQueue, data, opts: { ...stageJobOptions(options.retry), jobId } };
-  // One round trip for a new ECG: the look-up of the job there before, a write of the payload where none is, the
-  // add and the read of the job that stands, in one pipeline (see addAndReadBack). The write never touches a
-  // payload that is there (another delivery's job may own it); what it stored for nothing is removed again below.
+  // One round trip for a new ECG: a write of the payload where none is, the look-up of the job there before, the
+  // add and the read of the job that stands (see addAndReadBack). The write never touches a payload that is there
+  // (another delivery's job may own it); what it stored for nothing is removed again below.
   const seen = await redisCall('add the job', () => addAndReadBack(add, { store: options.payloads, key, payload }));
   const wrote = seen.wrote === true;
   if (seen.existed && !seen.standing.ours) {
@@ -83,8 +83,8 @@ export async function enqueueEcg(
     await options.payloads.delete(key);
     throw new DuplicateIdError();
   }
-  // A copy left there (a job's gone before its payload expired) is replaced, as any resend did. The pipeline's
-  // write could not (it only writes where nothing is), so this costs a second round trip, in this rare case only;
+  // A copy left there (a job's gone before its payload expired) is replaced, as any resend did. The first write
+  // could not (it only writes where nothing is), so this costs a second round trip, in this rare case only;
   // until it lands, the job reads the earlier delivery's copy of the same document (same id and bytes).
   if (!wrote) await options.payloads.put(key, payload);
   return { ecgId: ecg.id };
@@ -147,7 +147,7 @@ interface AddOutcome {
   existed: boolean;
   /** That job was in the failed set. */
   failed: boolean;
-  /** Whether the payload write stored the payload (undefined when the pipeline carried no write). */
+  /** Whether the payload write stored the payload (undefined when no write went with the add). */
   wrote?: boolean;
   /** The job that stands after the add: its sha256, and whether it is the job this add built. */
   standing: { sha256: string | undefined; ours: boolean };
@@ -192,10 +192,11 @@ async function addAndReadBack(add: AddRequest, write?: PayloadWrite): Promise<Ad
   const { queue, data, opts } = add;
   const client = (await queue.getBackend().client) as unknown as { pipeline(): Pipeline };
   // Sent before the pipeline, so on the queue's connection it runs first; its outcome is read after the
-  // pipeline's. A store on another connection is waited for: the job must not stand before its payload.
+  // pipeline's. A store on another connection is waited for (a refusal then ends here, before any add): the job
+  // must not stand before its payload.
   const writing = write?.store.putIfAbsent(write.key, write.payload);
   writing?.catch(() => {}); // read below; a rejection must not surface as unhandled while the pipeline runs
-  if (writing && !writesInOrderWith(write?.store, client)) await writing.catch(() => {});
+  if (writing && !writesInOrderWith(write?.store, client)) await writing;
   const pipeline = client.pipeline();
   const jobKey = queue.toKey(opts.jobId);
   pipeline.exists(jobKey).zscore(queue.toKey('failed'), opts.jobId);
