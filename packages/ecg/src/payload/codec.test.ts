@@ -234,6 +234,18 @@ describe('ecg payload codec', () => {
     );
   });
 
+  it('encodes records one after another, a long one (past the reused buffer) between short ones, each exactly', () => {
+    const short = quantisedEcg(2.5);
+    const long = small();
+    // 1.1 M samples: 4.4 MB as Int32, past the encoder's reused buffer, so its data get arrays of their own.
+    long.leads = { II: Float32Array.from({ length: 1_100_000 }, (_, i) => 2.5 * ((i * 7919) % 4001) - 5000) };
+    for (const ecg of [short, long, short]) {
+      const payload = encodeEcgPayload(ecg);
+      expectSameBits(decodeEcgPayload(payload), ecg);
+    }
+    expect(decodeEcgPayloadDetailed(encodeEcgPayload(long)).quantised.II?.data).toBeInstanceOf(Int16Array);
+  });
+
   it('still reads version 1 payloads (those in Redis during an upgrade)', () => {
     const ecg = quantisedEcg(2.5);
     const v1 = encodeEcgPayload(ecg, { version: 1 });

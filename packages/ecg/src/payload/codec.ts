@@ -99,10 +99,14 @@ interface DataArrays {
 /** Arrays of their own (quantiseLead's callers keep the data). */
 const OWN_ARRAYS: DataArrays = { int16: (n) => new Int16Array(n), int32: (n) => new Int32Array(n) };
 
+/** The largest buffer ScratchArrays keeps (an ECG of 12 leads x 5,000 samples takes 240 KB at most). */
+const SCRATCH_LIMIT_BYTES = 4 * 1024 * 1024;
+
 /**
  * The encoder's data arrays: consecutive slices of one buffer kept from call to call, since encodeEcgPayload copies
  * every lead's data into the payload before it returns. Encoding then allocates no array per lead (each one an
- * ArrayBuffer of its own, and pressure on the garbage collector); a slice past the buffer's end gets its own array.
+ * ArrayBuffer of its own, and pressure on the garbage collector); a slice past the buffer's end gets its own array,
+ * and so do the data of a record too long for a buffer worth keeping (SCRATCH_LIMIT_BYTES).
  */
 class ScratchArrays implements DataArrays {
   #buffer = new ArrayBuffer(0);
@@ -110,7 +114,7 @@ class ScratchArrays implements DataArrays {
 
   /** Hands out slices from the start again (earlier ones are overwritten), with room for `bytes` in all. */
   reset(bytes: number): this {
-    if (this.#buffer.byteLength < bytes) this.#buffer = new ArrayBuffer(bytes);
+    if (this.#buffer.byteLength < bytes && bytes <= SCRATCH_LIMIT_BYTES) this.#buffer = new ArrayBuffer(bytes);
     this.#used = 0;
     return this;
   }
@@ -307,7 +311,7 @@ export function encodeEcgPayload(ecg: Ecg, options: EncodeEcgPayloadOptions = {}
       throw new MalformedInputError(FORMAT, 'leads of one ECG must have the same number of samples', `lead ${name}`);
     }
   }
-  // Room for every lead's data as Int32 (the most a lead takes): no lead's data then get an array of their own.
+  // Room for every lead's data as Int32 (the most one answer takes), so that the data need no array of their own.
   const arrays = encoderArrays.reset(4 * leads.length * samples);
   const quantised = version === 1 ? [] : leads.map((name) => quantiseInto(ecg.leads[name] as Float32Array, arrays));
   const blocks: PayloadBlock[] | undefined =
