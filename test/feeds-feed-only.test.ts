@@ -107,10 +107,14 @@ describe.skipIf(!built)(`ecgcad serve --stages none (${built ? 'built CLI' : 'CL
 
     // An infer worker in another process (here: this one) on the same Redis takes them on to the write queue.
     worker = await startTestEngine({ prefix, fhirUrl: 'http://127.0.0.1:9', stages: ['infer'], feeds: false });
+    // Each infer job's write job is added before the infer job itself is marked completed: wait for both.
     await waitFor('the infer worker to take every job', async () => {
-      return (await write.getJobCountByTypes('wait', 'prioritized')) === 6;
+      return (
+        (await write.getJobCountByTypes('wait', 'prioritized')) === 6 &&
+        (await infer.getJobCountByTypes('completed')) === 6
+      );
     });
-    expect(await infer.getJobCountByTypes('completed')).toBe(6);
+    expect(await infer.getJobCountByTypes('wait', 'prioritized', 'active', 'failed')).toBe(0);
 
     feed.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => feed?.once('exit', resolve));
