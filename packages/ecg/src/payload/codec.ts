@@ -219,17 +219,10 @@ function hintedPass(
   arrays: DataArrays,
 ): { wide: boolean; gaps: SampleGaps; data?: Int16Array } | undefined {
   const n = lead.length;
-  const kernels = n >= SIMD_MIN_VALUES ? simdKernels() : undefined;
-  if (kernels !== undefined) {
-    // The same pass, four samples a step (bit for bit: simd-kernels.test.ts, codec.test.ts). Data that need Int32
-    // (rare) take the loop below.
-    const pass = kernels.quantise(lead, 0, factor);
-    if (pass === undefined) return undefined;
-    if (!pass.wide) {
-      const data = arrays.int16(n);
-      data.set(pass.data);
-      return { wide: false, gaps: sampleGaps(lead[0] as number, pass.between, pass.fromZero), data };
-    }
+  const fast = kernelPass(lead, 0, factor, arrays);
+  if (fast === undefined) return undefined;
+  if (fast !== LOOPS) {
+    return { wide: false, gaps: sampleGaps(lead[0] as number, fast.between, fast.fromZero), data: fast.data };
   }
   const first = lead[0] as number;
   let previous = first;
@@ -254,21 +247,37 @@ function hintedPass(
 
 /** The lead's integers under (origin, factor), or undefined when one sample does not come back exactly. */
 function tryQuantum(lead: Float32Array, origin: number, factor: number, arrays: DataArrays): QuantisedLead | undefined {
-  const n = lead.length;
-  const kernels = n >= SIMD_MIN_VALUES ? simdKernels() : undefined;
-  if (kernels !== undefined) {
-    // storeData's pass, four samples a step; data that need Int32 (rare) take storeData.
-    const pass = kernels.quantise(lead, origin, factor);
-    if (pass === undefined) return undefined;
-    if (!pass.wide) {
-      const data = arrays.int16(n);
-      data.set(pass.data);
-      return { origin, factor, data };
-    }
-  }
+  const fast = kernelPass(lead, origin, factor, arrays);
+  if (fast === undefined) return undefined;
+  if (fast !== LOOPS) return { origin, factor, data: fast.data };
   const fit = storeData(lead, origin, factor, scratch);
   if (fit === FIT_NONE) return undefined;
-  return { origin, factor, data: ownData(scratch, n, fit === FIT_INT32, arrays) };
+  return { origin, factor, data: ownData(scratch, lead.length, fit === FIT_INT32, arrays) };
+}
+
+/** kernelPass's answer where the JavaScript loop decides instead. */
+const LOOPS = Symbol('loops');
+
+/**
+ * storeData's pass, with hintedPass's gaps, through the SIMD kernel, four samples a step (bit for bit:
+ * simd-kernels.test.ts, codec.test.ts): undefined when a sample misses, else the Int16 data (in an array from
+ * `arrays`) and the gaps. LOOPS where the loops decide: no kernel, a lead shorter than SIMD_MIN_VALUES, or data that
+ * need Int32 (rare).
+ */
+function kernelPass(
+  lead: Float32Array,
+  origin: number,
+  factor: number,
+  arrays: DataArrays,
+): { data: Int16Array; between: number; fromZero: number } | undefined | typeof LOOPS {
+  const kernels = lead.length >= SIMD_MIN_VALUES ? simdKernels() : undefined;
+  if (kernels === undefined) return LOOPS;
+  const pass = kernels.quantise(lead, origin, factor);
+  if (pass === undefined) return undefined;
+  if (pass.wide) return LOOPS;
+  const data = arrays.int16(lead.length);
+  data.set(pass.data);
+  return { data, between: pass.between, fromZero: pass.fromZero };
 }
 
 /** The first `n` data of a scratch array in an array from `arrays`: Int32 when `wide`, else Int16. */
