@@ -64,19 +64,15 @@ export type WrittenData = Map<string, number>;
  * when the lead comes without samples (`samples` undefined).
  */
 export function encodeLead(samples: Float32Array | undefined, quantised?: QuantisedLead): LeadEncoding {
-  if (samples === undefined) {
-    if (quantised === undefined) throw new Error('encodeLead: a lead needs its samples or its integers');
-    const data = formatIntegers(quantised.data);
-    return { origin: quantised.origin, factor: quantised.factor, data, exact: true, wellFormed: true };
-  }
   // The payload codec's integers, or the same quantum found here: quantiseLead is findLeadQuantum's answer with its
   // integers (a decoder's quantum hint makes it one pass), for every lead whose samples are all finite and not -0.
   const integers =
-    quantised !== undefined && quantised.data.length === samples.length ? quantised : quantiseLead(samples);
+    samples === undefined || quantised?.data.length === samples.length ? quantised : quantiseLead(samples);
   if (integers !== undefined) {
     const data = formatIntegers(integers.data);
     return { origin: integers.origin, factor: integers.factor, data, exact: true, wellFormed: true };
   }
+  if (samples === undefined) throw new Error('encodeLead: a lead needs its samples or its integers');
   const found = findLeadQuantum(samples);
   const origin = found?.origin ?? 0;
   const factor = found?.factor ?? FALLBACK_FACTOR_UV;
