@@ -65,24 +65,19 @@ export async function enqueueEcg(
     receivedAt: ecg.source.receivedAt,
   };
   const add = { queue: options.inferQueue, data, opts: { ...stageJobOptions(options.retry), jobId } };
+  const delivery: Delivery = { ecg, payloads: options.payloads, key, payload };
   // One round trip for a new ECG: a write of the payload where none is, the look-up of the job there before, the
   // add and the read of the job that stands (see addAndReadBack). The write never touches a payload that is there
   // (another delivery's job may own it); what it stored for nothing is removed again below.
   const seen = await redisCall('add the job', () => addAndReadBack(add, { store: options.payloads, key, payload }));
   const wrote = seen.wrote === true;
   if (seen.existed && !seen.standing.ours) {
-    if (seen.failed) return replaceFailedJob(ecg, add, options.payloads, key, payload, wrote);
-    if (wrote) await options.payloads.delete(key);
-    const earlier = seen.standing.sha256;
-    if (earlier && earlier !== ecg.source.sha256) throw new DuplicateIdError();
-    return { ecgId: ecg.id, duplicate: true };
+    if (seen.failed) return replaceFailedJob(delivery, add, wrote);
+    return duplicateOf(delivery, seen.standing.sha256, wrote);
   }
   // No job before (or the one seen went away before the add, which then added this one): an add with a job id
   // that exists is a no-op, so when two first deliveries raced, the job that stands tells which one was taken.
-  if (seen.standing.sha256 !== undefined && seen.standing.sha256 !== ecg.source.sha256) {
-    await options.payloads.delete(key);
-    throw new DuplicateIdError();
-  }
+  await refuseIfAnotherStands(delivery, seen.standing.sha256);
   // A copy left there (a job's gone before its payload expired) is replaced, as any resend did. The first write
   // could not (it only writes where nothing is), so this costs a second round trip, in this rare case only;
   // until it lands, the job reads the earlier delivery's copy of the same document (same id and bytes).
@@ -90,38 +85,52 @@ export async function enqueueEcg(
   return { ecgId: ecg.id };
 }
 
+/** One document being taken: the decoded Ecg, and its payload under its key in the store. */
+interface Delivery {
+  ecg: Ecg;
+  payloads: PayloadStore;
+  key: string;
+  payload: Uint8Array;
+}
+
+/**
+ * A job stood under the id before this delivery: a resend of the same document (a duplicate), or, when that job
+ * holds another document's sha256, a DuplicateIdError. The payload this delivery wrote for nothing goes either way.
+ */
+async function duplicateOf(delivery: Delivery, earlier: string | undefined, wrote: boolean): Promise<IntakeReceipt> {
+  const { ecg, payloads, key } = delivery;
+  if (wrote) await payloads.delete(key);
+  if (earlier && earlier !== ecg.source.sha256) throw new DuplicateIdError();
+  return { ecgId: ecg.id, duplicate: true };
+}
+
+/** After the add: another document's job stands under the id (two first deliveries raced), so this one is refused. */
+async function refuseIfAnotherStands(delivery: Delivery, standing: string | undefined): Promise<void> {
+  if (standing !== undefined && standing !== delivery.ecg.source.sha256) {
+    await delivery.payloads.delete(delivery.key);
+    throw new DuplicateIdError();
+  }
+}
+
 /**
  * The slow path for a job in the failed set: as before the one-round-trip intake, it looks the job up again
  * (its state may have changed since), removes it when still failed, stores the payload (replacing a copy left
  * there), adds the job and reads back which document's job stands.
  */
-async function replaceFailedJob(
-  ecg: Ecg,
-  add: AddRequest,
-  payloads: PayloadStore,
-  key: string,
-  payload: Uint8Array,
-  wrote: boolean,
-): Promise<IntakeReceipt> {
+async function replaceFailedJob(delivery: Delivery, add: AddRequest, wrote: boolean): Promise<IntakeReceipt> {
   const existing = await redisCall('look up the job', () => add.queue.getJob(add.opts.jobId));
   if (existing) {
     const state = await redisCall('read the job state', () => existing.getState());
     if (state !== 'failed' && state !== 'unknown') {
-      if (wrote) await payloads.delete(key);
-      const earlier = (existing.data as Partial<InferJobData> | undefined)?.sha256;
-      if (earlier && earlier !== ecg.source.sha256) throw new DuplicateIdError();
-      return { ecgId: ecg.id, duplicate: true };
+      return duplicateOf(delivery, (existing.data as Partial<InferJobData> | undefined)?.sha256, wrote);
     }
     if (state === 'failed') await redisCall('replace a failed job', () => existing.remove());
   }
   // A failed job's copy left there is replaced, as any resend did.
-  if (!wrote) await payloads.put(key, payload);
+  if (!wrote) await delivery.payloads.put(delivery.key, delivery.payload);
   const { standing } = await redisCall('add the job', () => addAndReadBack(add));
-  if (standing.sha256 !== undefined && standing.sha256 !== ecg.source.sha256) {
-    await payloads.delete(key);
-    throw new DuplicateIdError();
-  }
-  return { ecgId: ecg.id };
+  await refuseIfAnotherStands(delivery, standing.sha256);
+  return { ecgId: delivery.ecg.id };
 }
 
 /** Options of Queue.add. */
