@@ -34,6 +34,47 @@ describe('RedisPayloadStore (Redis on 127.0.0.1:6379)', () => {
     expect(await redis.ttl(`${prefix}ecg:nx`)).toBeGreaterThan(50);
   });
 
+  it('writes large payloads exactly, in order with the commands sent after them on the connection', async () => {
+    const store = new RedisPayloadStore(redis, { prefix, ttlS: 60 });
+    // Views into one buffer at odd offsets and sizes around the socket's chunking, written without awaiting, each
+    // followed at once by a GET on the same connection: every GET sees its own SET, whole.
+    const backing = new Uint8Array(700_000).map((_, i) => (i * 31 + (i >> 11)) % 256);
+    const sizes = [0, 1, 4095, 65_536, 120_007, 200_000];
+    const views = sizes.map((size, i) => backing.subarray(i * 13 + 1, i * 13 + 1 + size));
+    const read = views.map((view, i) => {
+      void store.put(`big:${i}`, view);
+      return store.get(`big:${i}`);
+    });
+    const got = await Promise.all(read);
+    expect(got.map((bytes) => Buffer.from(bytes ?? []))).toEqual(views.map((view) => Buffer.from(view)));
+    expect(await store.putIfAbsent('big:4', views[3] as Uint8Array)).toBe(false);
+    expect(await store.putIfAbsent('big:new', views[4] as Uint8Array)).toBe(true);
+    expect(Buffer.from((await store.get('big:new')) ?? [])).toEqual(Buffer.from(views[4] as Uint8Array));
+  });
+
+  it("honours the connection's key prefix, auto-pipelining, and a write sent before the connection is up", async () => {
+    const cases = [
+      { name: 'keyPrefix', options: { keyPrefix: 'kp:' }, raw: 'kp:' },
+      { name: 'auto-pipelining', options: { enableAutoPipelining: true }, raw: '' },
+      { name: 'offline queue', options: {}, raw: '' },
+    ];
+    for (const { name, options, raw } of cases) {
+      const connection = redis.duplicate({ lazyConnect: true, ...options });
+      // Not connected yet: the command waits in ioredis's offline queue and is written once connected.
+      const store = new RedisPayloadStore(connection, { prefix, ttlS: 60 });
+      const bytes = new Uint8Array(100_000).map((_, i) => (i + name.length) % 251);
+      const stored = store.put(`conn:${name}`, bytes);
+      await connection.connect().catch(() => {}); // ioredis may already be connecting for the queued command
+      await stored;
+      expect(Buffer.from((await redis.getBuffer(`${raw}${prefix}conn:${name}`)) ?? []), name).toEqual(
+        Buffer.from(bytes),
+      );
+      expect(Buffer.from((await store.get(`conn:${name}`)) ?? []), name).toEqual(Buffer.from(bytes));
+      await connection.del(`${prefix}conn:${name}`);
+      connection.disconnect();
+    }
+  });
+
   it('isOnConnection() is true for its own connection only (another may reach another server)', () => {
     const store = new RedisPayloadStore(redis, { prefix, ttlS: 60 });
     const other = redis.duplicate({ lazyConnect: true });

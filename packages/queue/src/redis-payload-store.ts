@@ -5,6 +5,7 @@
  */
 import { ConfigError, type PayloadStore, QUEUE_PREFIX, TransientError } from '@ecgcad/ecg';
 import type { Redis } from 'ioredis';
+import { PayloadSetCommand } from './payload-set-command.js';
 
 /** Options of RedisPayloadStore. */
 export interface RedisPayloadStoreOptions {
@@ -17,7 +18,7 @@ export interface RedisPayloadStoreOptions {
   ttlS?: number;
 }
 
-/** Payloads in Redis (SET with EX; GET as a Buffer). */
+/** Payloads in Redis (SET with EX, the bytes written without a copy; GET as a Buffer). */
 export class RedisPayloadStore implements PayloadStore {
   readonly prefix: string;
   readonly ttlS: number;
@@ -32,9 +33,7 @@ export class RedisPayloadStore implements PayloadStore {
   }
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
-    await this.call('store', () =>
-      this.redis.set(this.prefix + key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'EX', this.ttlS),
-    );
+    await this.call('store', () => this.set(key, bytes, ['EX', String(this.ttlS)]));
   }
 
   /**
@@ -46,8 +45,7 @@ export class RedisPayloadStore implements PayloadStore {
   }
 
   async putIfAbsent(key: string, bytes: Uint8Array): Promise<boolean> {
-    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return (await this.call('store', () => this.redis.set(this.prefix + key, buffer, 'EX', this.ttlS, 'NX'))) === 'OK';
+    return (await this.call('store', () => this.set(key, bytes, ['EX', String(this.ttlS), 'NX']))) === 'OK';
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -65,6 +63,19 @@ export class RedisPayloadStore implements PayloadStore {
 
   async delete(key: string): Promise<void> {
     await this.call('delete', () => this.redis.del(this.prefix + key));
+  }
+
+  /**
+   * SET of the payload's bytes as they are (PayloadSetCommand: no copy of the payload into a command buffer), except
+   * with auto-pipelining, where ioredis writes commands into a pipeline's buffer and the copy is needed.
+   */
+  private set(key: string, bytes: Uint8Array, options: string[]): Promise<unknown> {
+    const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const { enableAutoPipelining, keyPrefix } = this.redis.options;
+    if (enableAutoPipelining) return this.redis.call('set', this.prefix + key, value, ...options);
+    const command = new PayloadSetCommand(this.prefix + key, value, options, keyPrefix);
+    this.redis.sendCommand(command);
+    return command.promise;
   }
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {

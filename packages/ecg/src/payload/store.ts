@@ -5,7 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 
-/** Where payloads wait between stages. Implementations throw TransientError when the backend is unreachable. */
+/**
+ * Where payloads wait between stages. Implementations throw TransientError when the backend is unreachable. The
+ * bytes given to put and putIfAbsent must not change until the returned promise settles (the Redis store writes
+ * them to its socket as they are, without a copy).
+ */
 export interface PayloadStore {
   /** Stores bytes under `key`, replacing what was there. */
   put(key: string, bytes: Uint8Array): Promise<void>;
