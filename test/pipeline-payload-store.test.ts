@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigError, TransientError } from '@ecgcad/ecg';
 import { RedisPayloadStore } from '@ecgcad/queue';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -75,12 +76,22 @@ describe('RedisPayloadStore (Redis on 127.0.0.1:6379)', () => {
     }
   });
 
-  it('isOnConnection() is true for its own connection only (another may reach another server)', () => {
+  it('isOnConnection() is true for its own connection, also behind the Proxy BullMQ wraps it in, and for no other', async () => {
     const store = new RedisPayloadStore(redis, { prefix, ttlS: 60 });
     const other = redis.duplicate({ lazyConnect: true });
-    expect(store.isOnConnection(redis)).toBe(true);
-    expect(store.isOnConnection(other)).toBe(false);
-    other.disconnect();
+    const queue = new Queue('payload-store-test', { connection: redis, prefix: prefix.slice(0, -':payload:'.length) });
+    try {
+      await redis.ping(); // the socket exists once connected
+      const bullmqClient = await queue.getBackend().client;
+      expect(bullmqClient).not.toBe(redis);
+      expect(store.isOnConnection(redis)).toBe(true);
+      expect(store.isOnConnection(bullmqClient)).toBe(true);
+      expect(store.isOnConnection(other)).toBe(false);
+      expect(store.isOnConnection(undefined)).toBe(false);
+    } finally {
+      await queue.close();
+      other.disconnect();
+    }
   });
 
   it('keep() resets the TTL from now (a failed or replayed job keeps its payload) and says when it is gone', async () => {

@@ -37,11 +37,15 @@ export class RedisPayloadStore implements PayloadStore {
   }
 
   /**
-   * True when `client` is this store's connection: the store's commands and the caller's then reach Redis, and run,
-   * in the order they were sent (the queued intake sends the payload's write, then the job's add, without waiting).
+   * True when `client` writes to this store's connection: the store's commands and the caller's then reach Redis, and
+   * run, in the order they were sent (the queued intake sends the payload's write, then the job's add, without
+   * waiting). BullMQ hands out its connection behind a Proxy (createIORedisClient) that is not this object but reads
+   * through to it, so the test is the socket both write to.
    */
   isOnConnection(client: unknown): boolean {
-    return client === this.redis;
+    if (client === this.redis) return true;
+    const socket = this.redis.stream as unknown;
+    return socket !== undefined && socket !== null && (client as { stream?: unknown } | null)?.stream === socket;
   }
 
   async putIfAbsent(key: string, bytes: Uint8Array): Promise<boolean> {
