@@ -150,7 +150,7 @@ interface PayloadWrite {
   payload: Uint8Array;
 }
 
-/** What one add pipeline saw and did. */
+/** What one add round trip saw and did. */
 interface AddOutcome {
   /** A job stood under the id before the add (then the add was a no-op, unless that job went in between). */
   existed: boolean;
@@ -171,84 +171,82 @@ type JobClass = new (
   id: string,
 ) => { timestamp: number; addJob(client: unknown): Promise<unknown> };
 
-/** A pipeline reply: the error, or the result. */
-type Reply = [Error | null, unknown];
-
-/** A BullMQ pipeline (ioredis ChainableCommander, as Queue.client's pipeline() gives it). */
-interface Pipeline {
-  exists(key: string): Pipeline;
-  zscore(key: string, member: string): Pipeline;
-  hmget(key: string, ...fields: string[]): Pipeline;
-  exec(): Promise<Reply[] | null>;
+/** The commands the add round trip sends on the queue's connection (BullMQ's client: ioredis behind a Proxy). */
+interface QueueClient {
+  exists(key: string): Promise<number>;
+  zscore(key: string, member: string): Promise<string | null>;
+  hmget(key: string, ...fields: string[]): Promise<(string | null)[]>;
 }
 
 /**
  * Adds the `ecg.infer` job as Queue.add does (the queue's default options under ours, BullMQ's own add script), in
- * one round trip with what it needs to know: the payload's putIfAbsent when `write` is given, sent first as a
- * command of its own (on the queue's connection, as in the engine, Redis runs it before the pipeline; a store on
- * another connection is waited for first, a second round trip), then one pipeline on the queue's connection with,
- * in this order, EXISTS of the job and ZSCORE of its id in the failed set (the job there before, and whether it is
- * failed, without reading the job), the add script, and HMGET of the standing job's `data` and `timestamp`. Redis
- * runs a pipeline's commands in order, so the read sees the add. (The payload is not put into the pipeline: ioredis
- * would copy its bytes into one buffer with the other commands, which measured more CPU than the command saves.)
+ * one round trip with what it needs to know: the payload's putIfAbsent when `write` is given, sent first (on the
+ * queue's connection, as in the engine, Redis runs it first; a store on another connection is waited for first, a
+ * second round trip), then, without waiting, EXISTS of the job and ZSCORE of its id in the failed set (the job
+ * there before, and whether it is failed, without reading the job), the add script, and HMGET of the standing job's
+ * `data` and `timestamp`. Redis runs one connection's commands in the order sent, so the read sees the add; the
+ * payload's write corks the socket until the next tick, so all of them leave in one write. (Not an ioredis
+ * Pipeline: building one copies BullMQ's sixty-odd script commands onto it, measured at a few percent of the
+ * feed's CPU per ECG.)
  *
- * A pipeline is not a transaction: another client's commands may run in between, e.g. remove the job EXISTS saw
- * before the add, which then adds this one. The read-back tells: the standing job is ours when it holds our data
- * and our timestamp. When the payload write fails while the add built our job, the job is taken back (best
- * effort) before the error goes on, so that no job stands without its payload.
+ * Commands on one connection are not a transaction: another client's may run in between, e.g. remove the job
+ * EXISTS saw before the add, which then adds this one. The read-back tells: the standing job is ours when it holds
+ * our data and our timestamp. ioredis resends a script Redis no longer knows (NOSCRIPT, after SCRIPT FLUSH) after
+ * the read, so a read that saw no job is made again once the add is done. When the payload write fails while the
+ * add built our job, the job is taken back (best effort) before the error goes on, so that no job stands without
+ * its payload.
  */
 async function addAndReadBack(add: AddRequest, write?: PayloadWrite): Promise<AddOutcome> {
   const { queue, data, opts } = add;
-  const client = (await queue.getBackend().client) as unknown as { pipeline(): Pipeline };
-  // Sent before the pipeline, so on the queue's connection it runs first; its outcome is read after the
-  // pipeline's. A store on another connection is waited for (a refusal then ends here, before any add): the job
-  // must not stand before its payload.
+  const client = (await queue.getBackend().client) as unknown as QueueClient;
+  // Sent first, so on the queue's connection it runs first; its outcome is read after the others'. A store on
+  // another connection is waited for (a refusal then ends here, before any add): the job must not stand before
+  // its payload.
   const writing = write?.store.putIfAbsent(write.key, write.payload);
-  writing?.catch(() => {}); // read below; a rejection must not surface as unhandled while the pipeline runs
+  writing?.catch(() => {}); // read below; a rejection must not surface as unhandled while the others run
   if (writing && !writesInOrderWith(write?.store, client)) await writing;
-  const pipeline = client.pipeline();
   const jobKey = queue.toKey(opts.jobId);
-  pipeline.exists(jobKey).zscore(queue.toKey('failed'), opts.jobId);
+  const existed = client.exists(jobKey);
+  const failed = client.zscore(queue.toKey('failed'), opts.jobId);
   const JobType = (queue as unknown as { Job: JobClass }).Job;
   const job = new JobType(queue, 'infer', data, { ...queue.defaultJobOptions, ...opts }, opts.jobId);
-  // Job.addJob queues BullMQ's add script on the pipeline synchronously; its promise only reports the queuing.
-  job.addJob(pipeline).catch(() => {});
-  pipeline.hmget(jobKey, 'data', 'timestamp');
-  const results = await pipeline.exec().catch(async (err: unknown) => {
-    await writing?.catch(() => {});
-    throw err;
-  });
-  if (results?.length !== 4) throw new Error('the add pipeline returned no results');
-  const [existsReply, failedReply, addReply, readReply] = results as [Reply, Reply, Reply, Reply];
-  let wrote: boolean | undefined;
-  try {
-    wrote = await writing;
-  } catch (err) {
-    if (readReply[0] === null && standingJob(readReply[1], data, job.timestamp).ours) {
+  // Job.addJob sends BullMQ's add script before it returns; it rejects when the script answers a negative code.
+  const added = job.addJob(client);
+  const read = client.hmget(jobKey, 'data', 'timestamp');
+  const [existedReply, failedReply, addedReply, readReply, writeReply] = await Promise.allSettled([
+    existed,
+    failed,
+    added,
+    read,
+    writing,
+  ]);
+  if (writeReply.status === 'rejected') {
+    if (readReply.status === 'fulfilled' && standingJob(readReply.value, data, job.timestamp).ours) {
       await queue.remove(opts.jobId).catch(() => {});
     }
-    throw err;
+    throw writeReply.reason;
   }
-  const added = replyOf(addReply);
-  // BullMQ's add script answers a negative code for a job it cannot add (e.g. a missing parent).
-  if (typeof added === 'number' && added < 0) throw new Error(`BullMQ refused the job (code ${added})`);
+  let standing = standingJob(settledValue(readReply), data, job.timestamp);
+  settledValue(addedReply);
+  if (standing.sha256 === undefined)
+    standing = standingJob(await client.hmget(jobKey, 'data', 'timestamp'), data, job.timestamp);
   return {
-    existed: replyOf(existsReply) === 1,
-    failed: replyOf(failedReply) !== null,
-    ...(wrote === undefined ? {} : { wrote }),
-    standing: standingJob(replyOf(readReply), data, job.timestamp),
+    existed: settledValue(existedReply) === 1,
+    failed: settledValue(failedReply) !== null,
+    ...(writeReply.value === undefined ? {} : { wrote: writeReply.value }),
+    standing,
   };
+}
+
+/** A settled command's value, or its error thrown. */
+function settledValue<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }
 
 /** Whether the store's commands reach Redis in order with `client`'s (RedisPayloadStore on that connection). */
 function writesInOrderWith(store: PayloadStore | undefined, client: unknown): boolean {
   return (store as { isOnConnection?: (client: unknown) => boolean } | undefined)?.isOnConnection?.(client) === true;
-}
-
-/** A reply's result, or its error thrown. */
-function replyOf([error, result]: Reply): unknown {
-  if (error) throw error;
-  return result;
 }
 
 /** The job HMGET `data` `timestamp` read: its sha256, and whether it is the job built from `data` at `timestamp`. */
