@@ -6,6 +6,7 @@ import {
   MemoryPayloadStore,
   payloadKey,
   QUEUE_NAMES,
+  type SourceMeta,
   type StageEvent,
   synthesizeEcg,
   type WriteJobData,
@@ -13,6 +14,7 @@ import {
 } from '@ecgcad/ecg';
 import { buildModelInMemory, createSession, Predictor } from '@ecgcad/infer';
 import { startInferWorker } from '@ecgcad/infer/worker';
+import { decodeEcg, writeDicomEcg } from '@ecgcad/ingest';
 import { stageJobOptions } from '@ecgcad/queue';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -25,6 +27,8 @@ const inferQueue = new Queue<InferJobData>(QUEUE_NAMES.infer, { connection, pref
 const writeQueue = new Queue<WriteJobData>(QUEUE_NAMES.write, { connection, prefix });
 const payloads = new MemoryPayloadStore();
 const events: StageEvent[] = [];
+/** What the worker's source decoder was asked to decode (the engine passes @ecgcad/ingest's decodeEcg). */
+const sourceDecodes: SourceMeta[] = [];
 let predictor: Predictor;
 let worker: ReturnType<typeof startInferWorker>;
 let queueEvents: QueueEvents;
@@ -40,6 +44,10 @@ beforeAll(async () => {
     prefix,
     concurrency: 4,
     onEvent: (e) => events.push(e),
+    decodeSource: (bytes, meta) => {
+      sourceDecodes.push(meta);
+      return decodeEcg(bytes, meta);
+    },
   });
   queueEvents = new QueueEvents(QUEUE_NAMES.infer, { connection: connection.duplicate(), prefix });
   await queueEvents.waitUntilReady();
@@ -82,6 +90,23 @@ describe('infer worker (real Redis)', () => {
     const again = await job.waitUntilFinished(queueEvents, 20_000);
     expect(again).toEqual({ status: 'handed-off-earlier', writeJobId: writeId });
     expect(await writeQueue.getJobCounts('waiting')).toEqual({ waiting: 1 });
+  });
+
+  it("decodes a payload that holds the DICOM bytes as received, under the job's feed, and scores it as their Ecg", async () => {
+    const bytes = writeDicomEcg({ ...synthesizeEcg({ seed: 6 }), id: 'worker-test-dicom' });
+    const receivedAt = '2026-12-04T10:00:00.000Z';
+    const ecg = decodeEcg(bytes, { feed: 'stow', receivedAt });
+    const key = payloadKey('ecg', ecg.id);
+    await payloads.put(key, bytes);
+    const data = { ecgId: ecg.id, sha256: ecg.source.sha256, payloadKey: key, receivedAt, feed: 'stow' };
+    const job = await inferQueue.add('infer', data, { ...stageJobOptions(), jobId: ecg.id });
+    const result = await job.waitUntilFinished(queueEvents, 20_000);
+    expect(result).toMatchObject({ status: 'scored' });
+    expect(sourceDecodes).toContainEqual({ feed: 'stow', receivedAt, sha256: ecg.source.sha256 });
+    const written = (await writeQueue.getJob(writeJobId(ecg.id, predictor.model.ref)))?.data.prediction;
+    const expected = await predictor.predict(ecg);
+    expect(written?.ecg).toEqual(expected.ecg);
+    expect(written?.status === 'scored' && written.vessels).toEqual(expected.status === 'scored' && expected.vessels);
   });
 
   it('a job whose payload is gone fails at once (no retries) with a patient-free reason', async () => {

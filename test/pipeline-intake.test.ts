@@ -6,12 +6,14 @@ import {
   ecgJobId,
   type InferJobData,
   MemoryPayloadStore,
+  PAYLOAD_MAGIC,
   payloadKey,
   QUEUE_NAMES,
   synthesizeEcg,
   TransientError,
 } from '@ecgcad/ecg';
-import { enqueueEcg } from '@ecgcad/ingest/queued-intake';
+import { writeAecg, writeDicomEcg } from '@ecgcad/ingest';
+import { createQueuedIntake, enqueueEcg } from '@ecgcad/ingest/queued-intake';
 import { RedisPayloadStore, stageJobOptions } from '@ecgcad/queue';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -148,6 +150,33 @@ describe('queued intake (real Redis)', () => {
     } finally {
       await queue.close();
     }
+  });
+
+  it('stores a DICOM object as received (its feed in the job) and encodes an aECG or a DICOM preamble that reads as the codec', async () => {
+    const payloads = new MemoryPayloadStore();
+    const intake = createQueuedIntake({ inferQueue, payloads });
+    const meta = { feed: 'cstore', receivedAt: '2026-12-04T10:00:00.000Z' };
+    const stored = async (ecgId: string) => {
+      const job = await inferQueue.getJob(ecgJobId(ecgId));
+      return { data: job!.data, bytes: (await payloads.get(job!.data.payloadKey))! };
+    };
+    const dicom = writeDicomEcg({ ...synthesizeEcg({ seed: 61 }), id: `2.25.${Date.now()}1` });
+    const taken = await intake(dicom, meta);
+    const kept = await stored(taken.ecgId);
+    expect(Buffer.from(kept.bytes).equals(Buffer.from(dicom))).toBe(true);
+    expect(kept.data.feed).toBe('cstore');
+
+    const aecg = writeAecg({ ...synthesizeEcg({ seed: 62 }), id: `intake-aecg-${randomUUID()}` });
+    const encoded = await stored((await intake(aecg, { ...meta, feed: 'http' })).ecgId);
+    expect(decodeEcgPayload(encoded.bytes).source.feed).toBe('http');
+    expect(encoded.data.feed).toBeUndefined();
+
+    // A preamble is free text; one that begins with the codec's magic would be read as an encoded Ecg.
+    const odd = writeDicomEcg({ ...synthesizeEcg({ seed: 63 }), id: `2.25.${Date.now()}3` });
+    odd.set(new TextEncoder().encode(PAYLOAD_MAGIC), 0);
+    const oddKept = await stored((await intake(odd, meta)).ecgId);
+    expect(decodeEcgPayload(oddKept.bytes).leads.II?.length).toBeGreaterThan(0);
+    expect(oddKept.data.feed).toBeUndefined();
   });
 
   describe('with the payload store on the queue connection (one pipeline for a new ECG)', () => {

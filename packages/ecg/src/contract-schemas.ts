@@ -146,7 +146,7 @@ export const ingestJobDataSchema = z.object(
 
 /** Data of an `ecg.infer` job. */
 export const inferJobDataSchema = z.object(
-  { ecgId: present, sha256: optionalString, payloadKey: present, receivedAt: present },
+  { ecgId: present, sha256: optionalString, payloadKey: present, receivedAt: present, feed: optionalString },
   'must be an object',
 );
 

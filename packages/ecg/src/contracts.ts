@@ -114,18 +114,23 @@ export interface InferJobData {
   ecgId: string;
   /** sha256 of the source bytes, to tell a resend (same bytes) from a different document with the same id. */
   sha256?: string;
-  /** Payload-store key of the encoded Ecg. */
+  /** Payload-store key of the Ecg: encoded by the codec, or the source bytes as received (DICOM; see `feed`). */
   payloadKey: string;
   receivedAt: string;
+  /**
+   * The feed that received the ECG, set when the payload holds the source bytes as received: the infer stage
+   * decodes them again under this feed name (readEcgPayload). Absent for a payload in the codec, which carries it.
+   */
+  feed?: string;
 }
 
 /** Job data on `ecg.write`: the prediction itself (small JSON). */
 export interface WriteJobData {
   prediction: Prediction;
   /**
-   * Payload-store key of the encoded Ecg, when the writer is to put the waveform into the ECG Observation: the
-   * infer stage hands its claim check on instead of deleting the payload, and the write stage deletes it once
-   * delivered (the dead-letter hooks keep it while the job waits for a replay).
+   * Payload-store key of the Ecg (encoded, or its source bytes), when the writer is to put the waveform into the
+   * ECG Observation: the infer stage hands its claim check on instead of deleting the payload, and the write stage
+   * deletes it once delivered (the dead-letter hooks keep it while the job waits for a replay).
    */
   payloadKey?: string;
 }

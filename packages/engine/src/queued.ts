@@ -8,13 +8,14 @@
  * for active jobs), then the model session, queues and connections.
  */
 import { join } from 'node:path';
-import type { RetryPolicy, StageEvent, StageName } from '@ecgcad/ecg';
+import type { RetryPolicy, SourceDecoder, StageEvent, StageName } from '@ecgcad/ecg';
 import { startWriteWorker } from '@ecgcad/fhir-writer/worker';
 import type { Predictor } from '@ecgcad/infer';
 import { startInferWorker } from '@ecgcad/infer/worker';
 import {
   apiKeyId,
   type DimseFeed,
+  decodeEcg,
   type FeedLogger,
   type FolderFeed,
   RejectedStore,
@@ -54,6 +55,12 @@ import { ShadowMetrics } from './shadow-metrics.js';
 import { startShadow } from './shadow-mode.js';
 import { RedisShadowStore } from './shadow-store.js';
 import { predictorFromConfig, writerFromConfig } from './stages.js';
+
+/**
+ * Decodes a payload the intake stored as the source bytes (a DICOM object as received) again, in the infer and write
+ * stages, with the decoder and the default limits the feeds checked it with.
+ */
+const decodeStoredSource: SourceDecoder = (bytes, meta) => decodeEcg(bytes, meta);
 
 /** Options of {@link startQueuedEngine}. */
 export interface QueuedEngineOptions {
@@ -191,6 +198,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         ...common,
         writer,
         payloads: workerPayloads,
+        decodeSource: decodeStoredSource,
         concurrency: config.workers.write,
         onWritten: metrics.onWritten,
       });
@@ -248,6 +256,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         ...(shadow ? { shadow } : {}),
         ...(monitor ? { onPredicted: (ecg, prediction) => monitor.observe(ecg, prediction) } : {}),
         payloads: workerPayloads,
+        decodeSource: decodeStoredSource,
         writeQueue: workerQueues.write,
         // The writer puts the waveform into the ECG Observation: it reads the payload and deletes it once delivered.
         handOverPayloads: config.fhir.waveform,

@@ -7,8 +7,10 @@
 import {
   checkWriteJobData,
   decodeEcgPayloadDetailed,
+  isEncodedEcgPayload,
   type PayloadStore,
   QUEUE_NAMES,
+  type SourceDecoder,
   type WriteJobData,
 } from '@ecgcad/ecg';
 import { type StageWorkerOptions, startStageWorker, type Worker } from '@ecgcad/queue';
@@ -36,6 +38,11 @@ export interface WriteWorkerOptions extends StageWorkerOptions {
    * Bundle is delivered. Without it the ECG Observation goes without the leads.
    */
   payloads?: PayloadStore;
+  /**
+   * Decodes a payload that holds the source bytes as received (a DICOM object; the engine passes the ingest
+   * decoder). Without it such a payload's result is written without the leads, as for any unreadable payload.
+   */
+  decodeSource?: SourceDecoder;
   /** Called with each delivery (metrics: the PTP category mix); must not throw. */
   onWritten?: (result: WriteResult) => void;
 }
@@ -82,7 +89,7 @@ export function startWriteWorker(options: WriteWorkerOptions): Worker<WriteJobDa
  */
 async function waveformOf(
   data: WriteJobData,
-  options: Pick<WriteWorkerOptions, 'writer' | 'payloads'>,
+  options: Pick<WriteWorkerOptions, 'writer' | 'payloads' | 'decodeSource'>,
 ): Promise<WaveformInput | undefined> {
   if (!options.writer.waveform) return undefined;
   if (!data.payloadKey || !options.payloads) {
@@ -94,10 +101,18 @@ async function waveformOf(
     return { unavailable: 'the ECG samples had expired from the payload store before the result was written' };
   }
   try {
-    // The leads the codec stored as integers go into SampledData as they are (no quantum search, same data), and
-    // are not also made into Float32 samples.
-    const { ecg, quantised } = decodeEcgPayloadDetailed(bytes, { integersOnly: true });
-    if (ecg.id === data.prediction.ecg.id) return { ...ecg, quantised };
+    const { ecg: summary } = data.prediction;
+    if (!isEncodedEcgPayload(bytes)) {
+      // Source bytes (DICOM as received): decoded again; the decoder's quantum hints make the writer's search short.
+      const meta = { feed: summary.feed, receivedAt: summary.receivedAt, sha256: summary.sha256 };
+      const ecg = options.decodeSource?.(bytes, meta);
+      if (ecg?.id === summary.id) return ecg;
+    } else {
+      // The leads the codec stored as integers go into SampledData as they are (no quantum search, same data), and
+      // are not also made into Float32 samples.
+      const { ecg, quantised } = decodeEcgPayloadDetailed(bytes, { integersOnly: true });
+      if (ecg.id === summary.id) return { ...ecg, quantised };
+    }
   } catch {
     // Unreadable: fall through.
   }

@@ -1,20 +1,21 @@
 /**
- * The infer stage as a BullMQ worker: `ecg.infer` job {ecgId, payloadKey} -> payload store -> Predictor ->
- * `ecg.write` job {prediction} with job id = ECG id + model version (a re-run adds nothing twice); the write jobs of
- * one batch are added in one round trip (BulkAdder).
+ * The infer stage as a BullMQ worker: `ecg.infer` job {ecgId, payloadKey} -> payload store (an encoded Ecg, or the
+ * DICOM bytes as received, decoded again) -> Predictor -> `ecg.write` job {prediction} with job id = ECG id + model
+ * version (a re-run adds nothing twice); the write jobs of one batch are added in one round trip (BulkAdder).
  * Transient faults (Redis, batcher) are retried by BullMQ with backoff; a permanent one (payload gone, a record
  * the codec refuses, a model fault) becomes an UnrecoverableError, so the job goes straight to the failed set with
  * its reason.
  */
 import {
   checkInferJobData,
-  decodeEcgPayload,
   type Ecg,
   type InferJobData,
   type PayloadStore,
   PermanentError,
   type Prediction,
   QUEUE_NAMES,
+  readEcgPayload,
+  type SourceDecoder,
   type WriteJobData,
   writeJobId,
 } from '@ecgcad/ecg';
@@ -56,6 +57,11 @@ export interface InferWorkerOptions extends StageWorkerOptions {
   onPredicted?: (ecg: Ecg, prediction: Prediction) => void;
   /** Shadow mode: scores with `predictor` (its live model) and a shadow model; only the live result is written. */
   shadow?: ShadowScorer;
+  /**
+   * Decodes a payload that holds the source bytes as received (a DICOM object; the engine passes the ingest
+   * decoder). Without it such a payload fails its job for good.
+   */
+  decodeSource?: SourceDecoder;
 }
 
 /** Starts the `ecg.infer` worker. Close it with `worker.close()` (waits for active jobs). */
@@ -83,7 +89,9 @@ export function startInferWorker(options: InferWorkerOptions): Worker<InferJobDa
           }
           throw new PermanentError('the ECG payload is missing or expired from the payload store');
         }
-        const ecg = decodeEcgPayload(bytes);
+        const { receivedAt, feed, sha256 } = job.data;
+        const meta = { feed: feed ?? 'unknown', receivedAt, ...(sha256 === undefined ? {} : { sha256 }) };
+        const ecg = readEcgPayload(bytes, meta, options.decodeSource);
         const shadowed = options.shadow ? await options.shadow.predict(ecg) : undefined;
         const prediction = shadowed ? shadowed.prediction : await options.predictor.predict(ecg);
         const handOver = options.handOverPayloads === true;

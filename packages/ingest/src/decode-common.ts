@@ -11,6 +11,11 @@ export interface DecodeMeta {
   feed: string;
   /** ISO 8601 instant of receipt; defaults to now. */
   receivedAt?: string;
+  /**
+   * The bytes' sha256 (hex) where the caller has it already: a stage decoding a stored source payload again, whose
+   * hash the intake computed. Taken as given, not checked.
+   */
+  sha256?: string;
 }
 
 /** Hex sha256 of the bytes as received. */
@@ -27,7 +32,7 @@ export function sourceFor(
 ): EcgSource {
   const source: EcgSource = {
     format,
-    sha256: sha256Hex(bytes),
+    sha256: meta.sha256 ?? sha256Hex(bytes),
     feed: meta.feed,
     receivedAt: meta.receivedAt ?? new Date().toISOString(),
   };

@@ -1,7 +1,8 @@
 /**
  * Intakes for queued mode. `createQueuedIntake` decodes at the feed (so the sender learns at once when its bytes are
- * refused), stores the encoded Ecg in the payload store and adds the `ecg.infer` job; it resolves only once the job
- * is in Redis, so a feed acknowledges nothing that could still be lost. `createRawIntake` defers decoding to the
+ * refused), stores the ECG in the payload store (a DICOM object as received, anything else encoded by the payload
+ * codec) and adds the `ecg.infer` job; it resolves only once the job is in Redis, so a feed acknowledges nothing
+ * that could still be lost. `createRawIntake` defers decoding to the
  * ingest worker (for bytes too big or too many to decode inline): it stores the raw bytes and adds an `ecg.ingest`
  * job. Both are idempotent: job id = ECG id (or the bytes' hash), so a resend adds nothing.
  */
@@ -13,6 +14,7 @@ import {
   encodeEcgPayload,
   type InferJobData,
   type IngestJobData,
+  isEncodedEcgPayload,
   type PayloadStore,
   payloadKey,
   type RetryPolicy,
@@ -48,21 +50,28 @@ async function redisCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
  * Stores a decoded Ecg and adds its `ecg.infer` job. A job already waiting, running or done makes this a duplicate
  * when its bytes are the same, and a DuplicateIdError (refused, kept) when another document took the id; a failed
  * job (the dead-letter set) is replaced, so a resend is a way to retry.
+ *
+ * `source`: the bytes `ecg` was decoded from. A DICOM object is stored as it is (the stages decode it again, see
+ * readEcgPayload; the bytes must not change until this resolves); without them, or for other formats, the payload
+ * is the codec's encoding of `ecg`.
  */
 export async function enqueueEcg(
   ecg: Ecg,
   options: Pick<QueuedIntakeOptions, 'inferQueue' | 'payloads' | 'retry'>,
+  source?: Uint8Array,
 ): Promise<IntakeReceipt> {
   const jobId = ecgJobId(ecg.id);
   // The payload key names the document (id and bytes), so a concurrent document with the same id cannot
   // overwrite this one's waveform; whichever job BullMQ keeps, its payload is its own.
   const key = payloadKey('ecg', `${ecg.id}\n${ecg.source.sha256}`);
-  const payload = encodeEcgPayload(ecg);
+  const keepsSource = source !== undefined && keepsSourceBytes(ecg, source);
+  const payload = keepsSource ? source : encodeEcgPayload(ecg);
   const data: InferJobData = {
     ecgId: ecg.id,
     sha256: ecg.source.sha256,
     payloadKey: key,
     receivedAt: ecg.source.receivedAt,
+    ...(keepsSource ? { feed: ecg.source.feed } : {}),
   };
   const add = { queue: options.inferQueue, data, opts: { ...stageJobOptions(options.retry), jobId } };
   const delivery: Delivery = { ecg, payloads: options.payloads, key, payload };
@@ -83,6 +92,16 @@ export async function enqueueEcg(
   // until it lands, the job reads the earlier delivery's copy of the same document (same id and bytes).
   if (!wrote) await options.payloads.put(key, payload);
   return { ecgId: ecg.id };
+}
+
+/**
+ * Whether the payload is the source bytes as received: for a DICOM object (a re-decode costs about what encoding
+ * does, and the feed's hand-over no longer pays for the encoding), unless its preamble happens to begin with the
+ * codec's magic, which would make a stage read it as an encoded Ecg. XML sources are encoded: parsing them again
+ * would cost every stage more than the codec does.
+ */
+function keepsSourceBytes(ecg: Ecg, source: Uint8Array): boolean {
+  return ecg.source.format === 'dicom' && !isEncodedEcgPayload(source);
 }
 
 /** One document being taken: the decoded Ecg, and its payload under its key in the store. */
@@ -264,7 +283,7 @@ function standingJob(read: unknown, data: InferJobData, timestamp: number): AddO
 export function createQueuedIntake(options: QueuedIntakeOptions): Intake {
   return async (bytes: Uint8Array, meta: IntakeMeta): Promise<IntakeReceipt> => {
     const ecg = decodeEcg(bytes, { feed: meta.feed, receivedAt: meta.receivedAt }, options.limits);
-    return enqueueEcg(ecg, options);
+    return enqueueEcg(ecg, options, bytes);
   };
 }
 

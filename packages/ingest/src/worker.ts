@@ -1,6 +1,6 @@
 /**
  * The ingest stage as a BullMQ worker, for feeds that hand over raw bytes (`ecg.ingest`, see createRawIntake):
- * payload store -> decodeEcg -> payload store (encoded Ecg) -> `ecg.infer`. Bytes the decoder refuses are kept in
+ * payload store -> decodeEcg -> payload store (the DICOM bytes as they are, else the encoded Ecg) -> `ecg.infer`. Bytes the decoder refuses are kept in
  * the rejected store and the job fails for good with the decoder's reason.
  */
 import {
@@ -64,11 +64,15 @@ export function startIngestWorker(options: IngestWorkerOptions): Worker<IngestJo
           throw err;
         }
         track.ecgId = ecg.id;
-        const receipt = await enqueueEcg(ecg, {
-          inferQueue: options.inferQueue,
-          payloads: options.payloads,
-          ...(options.retry ? { retry: options.retry } : {}),
-        });
+        const receipt = await enqueueEcg(
+          ecg,
+          {
+            inferQueue: options.inferQueue,
+            payloads: options.payloads,
+            ...(options.retry ? { retry: options.retry } : {}),
+          },
+          bytes,
+        );
         await options.payloads.delete(job.data.payloadKey);
         return { result: { ecgId: ecg.id, duplicate: receipt.duplicate === true }, ecgId: ecg.id };
       },

@@ -47,6 +47,13 @@ const MAX_HEADER_BYTES = 1024 * 1024;
 const FORMAT = 'ecg-payload';
 const MAGIC_BYTES = new TextEncoder().encode(PAYLOAD_MAGIC);
 
+/** True when `bytes` start with the codec's magic: an encoded Ecg, not source bytes kept as received. */
+export function isEncodedEcgPayload(bytes: Uint8Array): boolean {
+  if (bytes.length < MAGIC_BYTES.length) return false;
+  for (let i = 0; i < MAGIC_BYTES.length; i++) if (bytes[i] !== MAGIC_BYTES[i]) return false;
+  return true;
+}
+
 /** How one lead's block is stored (version 2). */
 export type PayloadBlock = { t: 'f32' } | { t: 'i16' | 'i32'; o: number; f: number };
 
