@@ -1,6 +1,8 @@
 /**
  * Property tests on hostile bytes: truncated, bit-flipped and header-rewritten copies of the real DICOM and aECG
- * sample files must give a valid Ecg or a typed EcgcadError, never another exception and never a hang.
+ * sample files must give a valid Ecg or a typed EcgcadError, never another exception and never a hang; and the queued
+ * intake's check (checkOrDecodeEcg: a DICOM object checked without making its leads) must refuse exactly what the
+ * decoder refuses, with the same error, and name the same ECG when it takes one.
  * About 13,000 cases in all, split so that each `it` stays well under a minute.
  */
 
@@ -9,7 +11,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Ecg, EcgcadError, STANDARD_LEADS } from '@ecgcad/ecg';
-import { decodeEcg } from '@ecgcad/ingest';
+import { checkOrDecodeEcg, decodeEcg } from '@ecgcad/ingest';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { noteSkip, readSample, SAMPLES_DIR, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
@@ -26,19 +28,40 @@ const SEED = 20240101;
 function decodeChecked(bytes: Uint8Array): string {
   const started = performance.now();
   let outcome: string;
+  let decoded: Ecg | EcgcadError;
   try {
     const ecg = decodeEcg(bytes, meta);
     checkEcg(ecg);
     outcome = 'ok';
+    decoded = ecg;
   } catch (err) {
     if (!(err instanceof EcgcadError)) {
       throw new Error(`untyped ${err instanceof Error ? err.name : typeof err}: ${String(err)}`, { cause: err });
     }
     outcome = err.code;
+    decoded = err;
   }
   const ms = performance.now() - started;
   if (ms > MAX_DECODE_MS) throw new Error(`decode took ${ms.toFixed(0)} ms`);
+  expectSameVerdict(bytes, decoded);
   return outcome;
+}
+
+/** checkOrDecodeEcg gives the decoder's verdict: the same error (class, code, message), or the same id and source. */
+function expectSameVerdict(bytes: Uint8Array, decoded: Ecg | EcgcadError): void {
+  let checked: Pick<Ecg, 'id' | 'source'> | EcgcadError;
+  try {
+    const taken = checkOrDecodeEcg(bytes, meta);
+    checked = taken.checked ?? taken.ecg;
+  } catch (err) {
+    checked = err as EcgcadError;
+  }
+  if (decoded instanceof EcgcadError || checked instanceof EcgcadError) {
+    const verdict = (e: unknown) => (e instanceof EcgcadError ? [e.constructor.name, e.code, e.message] : 'taken');
+    expect(verdict(checked)).toEqual(verdict(decoded));
+    return;
+  }
+  expect({ id: checked.id, source: checked.source }).toEqual({ id: decoded.id, source: decoded.source });
 }
 
 function checkEcg(ecg: Ecg): void {

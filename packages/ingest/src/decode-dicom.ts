@@ -101,10 +101,27 @@ const FORMAT = 'dicom';
 export function decodeDicom(bytes: Uint8Array, meta: DecodeMeta, limits?: Partial<DecodeLimits>): Ecg {
   const lim = resolveLimits(limits);
   checkInputSize(bytes.length, lim);
-  return guardDecode(FORMAT, () => decodeDicomUnguarded(bytes, meta, lim));
+  return guardDecode(FORMAT, () => decodeDicomUnguarded(bytes, meta, lim, true));
 }
 
-function decodeDicomUnguarded(bytes: Uint8Array, meta: DecodeMeta, limits: DecodeLimits): Ecg {
+/**
+ * Everything decodeDicom checks, with the same refusals, without making the leads: the id and source block of an
+ * object the queued intake stores as received (the stages decode its samples from the stored bytes). Only the
+ * samples' conversion to microvolts is left out, and it refuses nothing.
+ */
+export function checkDicom(
+  bytes: Uint8Array,
+  meta: DecodeMeta,
+  limits?: Partial<DecodeLimits>,
+): Pick<Ecg, 'id' | 'source'> {
+  const lim = resolveLimits(limits);
+  checkInputSize(bytes.length, lim);
+  const { id, source } = guardDecode(FORMAT, () => decodeDicomUnguarded(bytes, meta, lim, false));
+  return { id, source };
+}
+
+/** Decodes (`withSamples`) or only checks (leads left empty) a DICOM waveform object. */
+function decodeDicomUnguarded(bytes: Uint8Array, meta: DecodeMeta, limits: DecodeLimits, withSamples: boolean): Ecg {
   const { encoding, datasetStart } = encodingOf(bytes);
   const ds = parseDataset(bytes, datasetStart, bytes.length, encoding);
   const text = textDecoderFor(ds);
@@ -124,7 +141,7 @@ function decodeDicomUnguarded(bytes: Uint8Array, meta: DecodeMeta, limits: Decod
     }
     throw new MalformedInputError(FORMAT, 'no RHYTHM/ORIGINAL multiplex group with ECG lead channels', '(5400,0100)');
   }
-  const { leads, sampleRateHz } = readGroup(group, encoding.littleEndian, limits);
+  const { leads, sampleRateHz } = readGroup(group, encoding.littleEndian, limits, withSamples);
 
   const source = sourceFor(bytes, FORMAT, meta, { sopClassUid, studyInstanceUid: ds.string(T.studyInstanceUid) });
   const ecg: Ecg = {
@@ -240,6 +257,7 @@ function readGroup(
   group: GroupInfo,
   littleEndian: boolean,
   limits: DecodeLimits,
+  withSamples: boolean,
 ): { leads: Partial<Record<LeadName, Float32Array>>; sampleRateHz: number } {
   const { ds, channels } = group;
   const channelCount = ds.uint16(T.numberOfChannels);
@@ -287,6 +305,8 @@ function readGroup(
       '(5400,1010)',
     );
   }
+  // Every refusal is above: reading the samples (their length is checked) and scaling them cannot fail.
+  if (!withSamples) return { leads: {}, sampleRateHz };
   const raw = readSamples(ds.bytes, data.offset, channelCount * samples, interpretation, littleEndian);
   const padding = paddingValue(ds, interpretation, littleEndian);
 

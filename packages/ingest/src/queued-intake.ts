@@ -21,7 +21,7 @@ import {
   TransientError,
 } from '@ecgcad/ecg';
 import { type Queue, stageJobOptions } from '@ecgcad/queue';
-import { decodeEcg } from './decode.js';
+import { type CheckedEcg, checkOrDecodeEcg, decodeEcg } from './decode.js';
 import type { Intake, IntakeMeta, IntakeReceipt } from './feeds/intake.js';
 import type { DecodeLimits } from './limits.js';
 
@@ -60,18 +60,30 @@ export async function enqueueEcg(
   options: Pick<QueuedIntakeOptions, 'inferQueue' | 'payloads' | 'retry'>,
   source?: Uint8Array,
 ): Promise<IntakeReceipt> {
+  const keepsSource = source !== undefined && keepsSourceBytes(ecg, source);
+  return enqueuePayload(ecg, keepsSource ? source : encodeEcgPayload(ecg), keepsSource, options);
+}
+
+/** The ECG a payload belongs to: its id and its source block. */
+type EcgIdentity = Pick<Ecg, 'id' | 'source'>;
+
+/** enqueueEcg once the payload is made: `isSource` when it is the bytes as received (the job then names the feed). */
+async function enqueuePayload(
+  ecg: EcgIdentity,
+  payload: Uint8Array,
+  isSource: boolean,
+  options: Pick<QueuedIntakeOptions, 'inferQueue' | 'payloads' | 'retry'>,
+): Promise<IntakeReceipt> {
   const jobId = ecgJobId(ecg.id);
   // The payload key names the document (id and bytes), so a concurrent document with the same id cannot
   // overwrite this one's waveform; whichever job BullMQ keeps, its payload is its own.
   const key = payloadKey('ecg', `${ecg.id}\n${ecg.source.sha256}`);
-  const keepsSource = source !== undefined && keepsSourceBytes(ecg, source);
-  const payload = keepsSource ? source : encodeEcgPayload(ecg);
   const data: InferJobData = {
     ecgId: ecg.id,
     sha256: ecg.source.sha256,
     payloadKey: key,
     receivedAt: ecg.source.receivedAt,
-    ...(keepsSource ? { feed: ecg.source.feed } : {}),
+    ...(isSource ? { feed: ecg.source.feed } : {}),
   };
   const add = { queue: options.inferQueue, data, opts: { ...stageJobOptions(options.retry), jobId } };
   const delivery: Delivery = { ecg, payloads: options.payloads, key, payload };
@@ -104,9 +116,9 @@ function keepsSourceBytes(ecg: Ecg, source: Uint8Array): boolean {
   return ecg.source.format === 'dicom' && !isEncodedEcgPayload(source);
 }
 
-/** One document being taken: the decoded Ecg, and its payload under its key in the store. */
+/** One document being taken: the ECG, and its payload under its key in the store. */
 interface Delivery {
-  ecg: Ecg;
+  ecg: EcgIdentity;
   payloads: PayloadStore;
   key: string;
   payload: Uint8Array;
@@ -279,11 +291,20 @@ function standingJob(read: unknown, data: InferJobData, timestamp: number): AddO
   };
 }
 
-/** Intake that decodes inline and enqueues `ecg.infer`. Decoder errors pass through (the feed refuses the bytes). */
+/**
+ * Intake that checks a DICOM object (storing it as received) or decodes any other format inline, and enqueues
+ * `ecg.infer`. Decoder errors pass through (the feed refuses the bytes).
+ */
 export function createQueuedIntake(options: QueuedIntakeOptions): Intake {
   return async (bytes: Uint8Array, meta: IntakeMeta): Promise<IntakeReceipt> => {
-    const ecg = decodeEcg(bytes, { feed: meta.feed, receivedAt: meta.receivedAt }, options.limits);
-    return enqueueEcg(ecg, options, bytes);
+    const decodeMeta = { feed: meta.feed, receivedAt: meta.receivedAt };
+    // A DICOM object is checked (every refusal of a decode), not decoded to samples, and stored as received; one
+    // whose preamble reads as the codec's magic is decoded and encoded, as every other format is.
+    const taken: CheckedEcg = isEncodedEcgPayload(bytes)
+      ? { ecg: decodeEcg(bytes, decodeMeta, options.limits) }
+      : checkOrDecodeEcg(bytes, decodeMeta, options.limits);
+    if (taken.checked) return enqueuePayload(taken.checked, bytes, true, options);
+    return enqueueEcg(taken.ecg, options, bytes);
   };
 }
 
