@@ -42,6 +42,24 @@ describe('AuditTrail', () => {
     expect(ids).toEqual(Array.from({ length: 13 }, (_, i) => `ecg-${i}`));
     await trail.close();
   });
+
+  it("makes the AuditEvent at the turn's end, not while the feed that records it is still to answer its sender", async () => {
+    const trail = new AuditTrail({ redis, prefix: `${prefix}:late`, logger: createLogger('silent') });
+    let reads = 0;
+    const fact = {
+      ...written(99),
+      get ecgId() {
+        reads++;
+        return 'ecg-99';
+      },
+    };
+    const recorded = trail.record(fact);
+    expect(reads).toBe(0);
+    await recorded;
+    expect(reads).toBeGreaterThan(0);
+    expect(await trail.pending()).toBe(1);
+    await trail.close();
+  });
 });
 
 describe('senderOf', () => {

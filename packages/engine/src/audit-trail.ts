@@ -87,6 +87,8 @@ export class AuditTrail {
   private readonly intervalMs: number;
   /** Events not yet in Redis (it was out of reach), oldest first. */
   private buffered: string[] = [];
+  /** Facts of this turn, made into AuditEvents at its end, once the senders' answers are on their way. */
+  private unbuilt: AuditFact[] = [];
   private pushing: Promise<void> | undefined;
   /** The push at the end of this turn, once a fact was recorded in it. */
   private scheduled: Promise<void> | undefined;
@@ -107,12 +109,7 @@ export class AuditTrail {
    * fact waits in memory longer than it did when each had its own round trip.
    */
   record(fact: AuditFact): Promise<void> {
-    try {
-      this.buffered.push(JSON.stringify(buildAuditEvent(fact, this.options.self)));
-    } catch (err) {
-      this.options.logger.error({ kind: fact.kind, errorClass: (err as Error)?.name }, 'could not build an AuditEvent');
-      return Promise.resolve();
-    }
+    this.unbuilt.push(fact);
     this.scheduled ??= new Promise<void>((resolve) => {
       process.nextTick(() => {
         this.scheduled = undefined;
@@ -122,6 +119,25 @@ export class AuditTrail {
     return this.scheduled;
   }
 
+  /**
+   * Makes the recorded facts into AuditEvents (JSON). Done at the turn's end, not in record(): a feed records a fact
+   * before it answers its sender, and building the event is not what the sender waits for.
+   */
+  private build(): void {
+    const facts = this.unbuilt;
+    this.unbuilt = [];
+    for (const fact of facts) {
+      try {
+        this.buffered.push(JSON.stringify(buildAuditEvent(fact, this.options.self)));
+      } catch (err) {
+        this.options.logger.error(
+          { kind: fact.kind, errorClass: (err as Error)?.name },
+          'could not build an AuditEvent',
+        );
+      }
+    }
+  }
+
   /** Events waiting in Redis for delivery. */
   async pending(): Promise<number> {
     return this.options.redis.llen(this.key);
@@ -129,6 +145,7 @@ export class AuditTrail {
 
   /** Moves buffered events into Redis, oldest first. */
   private push(): Promise<void> {
+    this.build();
     this.pushing ??= (async () => {
       while (this.buffered.length > 0) {
         const chunk = this.buffered.slice(0, 500);
