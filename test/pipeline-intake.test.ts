@@ -1,10 +1,11 @@
 /** Queued intake on real Redis: resends, and two documents that claim one ECG id (sequential and racing). */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   DuplicateIdError,
   decodeEcgPayload,
   ecgJobId,
   type InferJobData,
+  MalformedInputError,
   MemoryPayloadStore,
   PAYLOAD_MAGIC,
   payloadKey,
@@ -177,6 +178,19 @@ describe('queued intake (real Redis)', () => {
     const oddKept = await stored((await intake(odd, meta)).ecgId);
     expect(decodeEcgPayload(oddKept.bytes).leads.II?.length).toBeGreaterThan(0);
     expect(oddKept.data.feed).toBeUndefined();
+  });
+
+  it('a DICOM object it refuses leaves no payload and no job (its write went out before the check)', async () => {
+    const payloads = redisPayloads();
+    const intake = createQueuedIntake({ inferQueue, payloads });
+    const whole = writeDicomEcg({ ...synthesizeEcg({ seed: 64 }), id: `2.25.${Date.now()}4` });
+    const truncated = whole.subarray(0, whole.length - 1000); // the waveform data shorter than its header says
+    const refused = await intake(truncated, { feed: 'cstore', receivedAt: '2026-12-04T10:00:00.000Z' }).catch(
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(MalformedInputError);
+    const sha256 = createHash('sha256').update(truncated).digest('hex');
+    expect(await payloads.get(payloadKey('ecg', `source\n${sha256}`))).toBeUndefined();
   });
 
   describe('with the payload store on the queue connection (one pipeline for a new ECG)', () => {

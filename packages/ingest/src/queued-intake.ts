@@ -22,8 +22,10 @@ import {
 } from '@ecgcad/ecg';
 import { type Queue, stageJobOptions } from '@ecgcad/queue';
 import { type CheckedEcg, checkOrDecodeEcg, decodeEcg } from './decode.js';
+import { sha256Hex } from './decode-common.js';
 import type { Intake, IntakeMeta, IntakeReceipt } from './feeds/intake.js';
-import type { DecodeLimits } from './limits.js';
+import { checkInputSize, type DecodeLimits, resolveLimits } from './limits.js';
+import { detectFormat } from './sniff.js';
 
 /** Options of {@link createQueuedIntake}. */
 export interface QueuedIntakeOptions {
@@ -73,11 +75,13 @@ async function enqueuePayload(
   payload: Uint8Array,
   isSource: boolean,
   options: Pick<QueuedIntakeOptions, 'inferQueue' | 'payloads' | 'retry'>,
+  sent?: SentPayload,
 ): Promise<IntakeReceipt> {
   const jobId = ecgJobId(ecg.id);
-  // The payload key names the document (id and bytes), so a concurrent document with the same id cannot
-  // overwrite this one's waveform; whichever job BullMQ keeps, its payload is its own.
-  const key = payloadKey('ecg', `${ecg.id}\n${ecg.source.sha256}`);
+  // The payload key names the document (id and bytes, or for a write sent before the check the bytes alone, which
+  // name the id too), so a concurrent document with the same id cannot overwrite this one's waveform; whichever job
+  // BullMQ keeps, its payload is its own.
+  const key = sent?.key ?? payloadKey('ecg', `${ecg.id}\n${ecg.source.sha256}`);
   const data: InferJobData = {
     ecgId: ecg.id,
     sha256: ecg.source.sha256,
@@ -90,7 +94,8 @@ async function enqueuePayload(
   // One round trip for a new ECG: a write of the payload where none is, the look-up of the job there before, the
   // add and the read of the job that stands (see addAndReadBack). The write never touches a payload that is there
   // (another delivery's job may own it); what it stored for nothing is removed again below.
-  const seen = await redisCall('add the job', () => addAndReadBack(add, { store: options.payloads, key, payload }));
+  const write = { store: options.payloads, key, payload, ...(sent ? { writing: sent.writing } : {}) };
+  const seen = await redisCall('add the job', () => addAndReadBack(add, write));
   const wrote = seen.wrote === true;
   if (seen.existed && !seen.standing.ours) {
     if (seen.failed) return replaceFailedJob(delivery, add, wrote);
@@ -179,6 +184,14 @@ interface PayloadWrite {
   store: PayloadStore;
   key: string;
   payload: Uint8Array;
+  /** The putIfAbsent, when it was sent already (takeDicom); else addAndReadBack sends it. */
+  writing?: Promise<boolean>;
+}
+
+/** A payload write sent before its ECG was checked: its key, and the putIfAbsent's outcome. */
+interface SentPayload {
+  key: string;
+  writing: Promise<boolean>;
 }
 
 /** What one add round trip saw and did. */
@@ -204,6 +217,8 @@ type JobClass = new (
 
 /** The commands the add round trip sends on the queue's connection (BullMQ's client: ioredis behind a Proxy). */
 interface QueueClient {
+  /** The connection's socket (absent before it connects). */
+  stream?: { cork(): void; uncork(): void };
   exists(key: string): Promise<number>;
   zscore(key: string, member: string): Promise<string | null>;
   hmget(key: string, ...fields: string[]): Promise<(string | null)[]>;
@@ -233,17 +248,29 @@ async function addAndReadBack(add: AddRequest, write?: PayloadWrite): Promise<Ad
   // Sent first, so on the queue's connection it runs first; its outcome is read after the others'. A store on
   // another connection is waited for (a refusal then ends here, before any add): the job must not stand before
   // its payload.
-  const writing = write?.store.putIfAbsent(write.key, write.payload);
+  const writing = write?.writing ?? write?.store.putIfAbsent(write.key, write.payload);
   writing?.catch(() => {}); // read below; a rejection must not surface as unhandled while the others run
   if (writing && !writesInOrderWith(write?.store, client)) await writing;
   const jobKey = queue.toKey(opts.jobId);
-  const existed = client.exists(jobKey);
-  const failed = client.zscore(queue.toKey('failed'), opts.jobId);
   const JobType = (queue as unknown as { Job: JobClass }).Job;
   const job = new JobType(queue, 'infer', data, { ...queue.defaultJobOptions, ...opts }, opts.jobId);
-  // Job.addJob sends BullMQ's add script before it returns; it rejects when the script answers a negative code.
-  const added = job.addJob(client);
-  const read = client.hmget(jobKey, 'data', 'timestamp');
+  // The four leave in one write: the socket is corked while ioredis writes them (and stays corked to the next tick
+  // when the payload's write, sent in the same tick, corked it first).
+  const socket = client.stream;
+  socket?.cork();
+  let sent: [Promise<number>, Promise<string | null>, Promise<unknown>, Promise<(string | null)[]>];
+  try {
+    sent = [
+      client.exists(jobKey),
+      client.zscore(queue.toKey('failed'), opts.jobId),
+      // Job.addJob sends BullMQ's add script before it returns; it rejects when the script answers a negative code.
+      job.addJob(client),
+      client.hmget(jobKey, 'data', 'timestamp'),
+    ];
+  } finally {
+    socket?.uncork();
+  }
+  const [existed, failed, added, read] = sent;
   const [existedReply, failedReply, addedReply, readReply, writeReply] = await Promise.allSettled([
     existed,
     failed,
@@ -296,16 +323,59 @@ function standingJob(read: unknown, data: InferJobData, timestamp: number): AddO
  * `ecg.infer`. Decoder errors pass through (the feed refuses the bytes).
  */
 export function createQueuedIntake(options: QueuedIntakeOptions): Intake {
+  const limits = resolveLimits(options.limits);
   return async (bytes: Uint8Array, meta: IntakeMeta): Promise<IntakeReceipt> => {
     const decodeMeta = { feed: meta.feed, receivedAt: meta.receivedAt };
     // A DICOM object is checked (every refusal of a decode), not decoded to samples, and stored as received; one
     // whose preamble reads as the codec's magic is decoded and encoded, as every other format is.
-    const taken: CheckedEcg = isEncodedEcgPayload(bytes)
-      ? { ecg: decodeEcg(bytes, decodeMeta, options.limits) }
-      : checkOrDecodeEcg(bytes, decodeMeta, options.limits);
+    if (isEncodedEcgPayload(bytes)) return enqueueEcg(decodeEcg(bytes, decodeMeta, limits), options, bytes);
+    checkInputSize(bytes.length, limits); // what a decode refuses first, before anything goes to Redis
+    if (isDicomObject(bytes)) return takeDicom(bytes, decodeMeta, limits, options);
+    const taken = checkOrDecodeEcg(bytes, decodeMeta, limits);
     if (taken.checked) return enqueuePayload(taken.checked, bytes, true, options);
     return enqueueEcg(taken.ecg, options, bytes);
   };
+}
+
+/** Whether the bytes sniff as DICOM (format detection never throws for DICOM; anything else is left to the check). */
+function isDicomObject(bytes: Uint8Array): boolean {
+  try {
+    return detectFormat(bytes) === 'dicom';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Takes a DICOM object as received. Its payload's write goes out first, keyed by the bytes' hash, so Redis reads
+ * the 120 KB or so while the object is checked; then the job is added as enqueueEcg does. A refused object's
+ * payload is taken back (the refusal and its bytes go to the rejected store as always).
+ */
+async function takeDicom(
+  bytes: Uint8Array,
+  decodeMeta: { feed: string; receivedAt: string },
+  limits: DecodeLimits,
+  options: QueuedIntakeOptions,
+): Promise<IntakeReceipt> {
+  const sha256 = sha256Hex(bytes);
+  const key = payloadKey('ecg', `source\n${sha256}`);
+  const writing = redisCall('store the payload', () => options.payloads.putIfAbsent(key, bytes));
+  writing.catch(() => {}); // read by addAndReadBack, or below on a refusal
+  // The store corks its socket until the next tick: let the write leave before the check takes the thread.
+  await new Promise<void>((resolve) => process.nextTick(resolve));
+  let taken: CheckedEcg;
+  try {
+    taken = checkOrDecodeEcg(bytes, { ...decodeMeta, sha256 }, limits);
+  } catch (err) {
+    if (await writing.catch(() => false)) await options.payloads.delete(key).catch(() => {});
+    throw err;
+  }
+  // Sniffed as DICOM, so checked; a decode (another format after all) takes the usual path.
+  if (!taken.checked) {
+    if (await writing.catch(() => false)) await options.payloads.delete(key).catch(() => {});
+    return enqueueEcg(taken.ecg, options, bytes);
+  }
+  return enqueuePayload(taken.checked, bytes, true, options, { key, writing });
 }
 
 /** Options of {@link createRawIntake}. */
