@@ -21,8 +21,9 @@ import {
   TransientError,
 } from '@ecgcad/ecg';
 import { type Queue, stageJobOptions } from '@ecgcad/queue';
-import { type CheckedEcg, checkOrDecodeEcg, decodeEcg } from './decode.js';
+import { decodeEcg } from './decode.js';
 import { sha256Hex } from './decode-common.js';
+import { checkDicom } from './decode-dicom.js';
 import type { Intake, IntakeMeta, IntakeReceipt } from './feeds/intake.js';
 import { checkInputSize, type DecodeLimits, resolveLimits } from './limits.js';
 import { detectFormat } from './sniff.js';
@@ -328,12 +329,8 @@ export function createQueuedIntake(options: QueuedIntakeOptions): Intake {
     const decodeMeta = { feed: meta.feed, receivedAt: meta.receivedAt };
     // A DICOM object is checked (every refusal of a decode), not decoded to samples, and stored as received; one
     // whose preamble reads as the codec's magic is decoded and encoded, as every other format is.
-    if (isEncodedEcgPayload(bytes)) return enqueueEcg(decodeEcg(bytes, decodeMeta, limits), options, bytes);
-    checkInputSize(bytes.length, limits); // what a decode refuses first, before anything goes to Redis
-    if (isDicomObject(bytes)) return takeDicom(bytes, decodeMeta, limits, options);
-    const taken = checkOrDecodeEcg(bytes, decodeMeta, limits);
-    if (taken.checked) return enqueuePayload(taken.checked, bytes, true, options);
-    return enqueueEcg(taken.ecg, options, bytes);
+    if (!isEncodedEcgPayload(bytes) && isDicomObject(bytes)) return takeDicom(bytes, decodeMeta, limits, options);
+    return enqueueEcg(decodeEcg(bytes, decodeMeta, limits), options);
   };
 }
 
@@ -357,25 +354,21 @@ async function takeDicom(
   limits: DecodeLimits,
   options: QueuedIntakeOptions,
 ): Promise<IntakeReceipt> {
+  checkInputSize(bytes.length, limits); // what a decode refuses first, before anything goes to Redis
   const sha256 = sha256Hex(bytes);
   const key = payloadKey('ecg', `source\n${sha256}`);
   const writing = redisCall('store the payload', () => options.payloads.putIfAbsent(key, bytes));
   writing.catch(() => {}); // read by addAndReadBack, or below on a refusal
   // The store corks its socket until the next tick: let the write leave before the check takes the thread.
   await new Promise<void>((resolve) => process.nextTick(resolve));
-  let taken: CheckedEcg;
+  let checked: Pick<Ecg, 'id' | 'source'>;
   try {
-    taken = checkOrDecodeEcg(bytes, { ...decodeMeta, sha256 }, limits);
+    checked = checkDicom(bytes, { ...decodeMeta, sha256 }, limits);
   } catch (err) {
     if (await writing.catch(() => false)) await options.payloads.delete(key).catch(() => {});
     throw err;
   }
-  // Sniffed as DICOM, so checked; a decode (another format after all) takes the usual path.
-  if (!taken.checked) {
-    if (await writing.catch(() => false)) await options.payloads.delete(key).catch(() => {});
-    return enqueueEcg(taken.ecg, options, bytes);
-  }
-  return enqueuePayload(taken.checked, bytes, true, options, { key, writing });
+  return enqueuePayload(checked, bytes, true, options, { key, writing });
 }
 
 /** Options of {@link createRawIntake}. */

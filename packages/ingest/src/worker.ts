@@ -1,7 +1,7 @@
 /**
  * The ingest stage as a BullMQ worker, for feeds that hand over raw bytes (`ecg.ingest`, see createRawIntake):
- * payload store -> decodeEcg -> payload store (the DICOM bytes as they are, else the encoded Ecg) -> `ecg.infer`. Bytes the decoder refuses are kept in
- * the rejected store and the job fails for good with the decoder's reason.
+ * payload store -> decodeEcg -> payload store (the DICOM bytes as they are, else the encoded Ecg) -> `ecg.infer`.
+ * Bytes the decoder refuses are kept in the rejected store and the job fails for good with the decoder's reason.
  */
 import {
   checkIngestJobData,
