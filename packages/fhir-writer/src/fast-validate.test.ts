@@ -274,6 +274,55 @@ describe('fastResourceValid', () => {
     expect(validVouched / valid).toBeGreaterThan(0.3);
   }, 240_000);
 
+  it('reads obs-3 and obs-7 directly, with the verdicts of FHIRPath', () => {
+    const vessel = resources.find(
+      (r) => r.resourceType === 'Observation' && r.valueCodeableConcept !== undefined && r.component !== undefined,
+    ) as Observation;
+    expect(vessel.component?.[0]?.referenceRange?.length).toBe(3);
+    const cases: [string, (o: Observation) => void, RegExp | undefined][] = [
+      ['as built', () => {}, undefined],
+      // obs-7: a component whose code shares a coding with the Observation's code, while a value is present (left to
+      // FHIRPath, whose verdict stands; Medplum's intersect does not match equal Codings that are distinct objects).
+      [
+        'component code = resource code',
+        (o) => ((o.component?.[0] as { code: unknown }).code = clone(o.code)),
+        undefined,
+      ],
+      ['component coding without a code', (o) => delete o.component?.[0]?.code.coding?.[0]?.code, undefined],
+      [
+        'a shared code, no value',
+        (o) => {
+          (o.component?.[0] as { code: unknown }).code = clone(o.code);
+          delete o.valueCodeableConcept;
+        },
+        undefined,
+      ],
+      // obs-3: a range needs low, high or text.
+      [
+        'range with appliesTo only',
+        (o) => {
+          (o.component?.[0]?.referenceRange as unknown[])[0] = { appliesTo: [{ text: 'adults' }] };
+        },
+        /obs-3/,
+      ],
+      [
+        'range with low only',
+        (o) => {
+          (o.component?.[0]?.referenceRange as unknown[])[0] = { low: { value: 0.1 } };
+        },
+        undefined,
+      ],
+    ];
+    for (const [what, change, refusal] of cases) {
+      const o = clone(vessel) as Observation;
+      change(o);
+      const issues = full(o);
+      if (refusal) expect(issues.join(), what).toMatch(refusal);
+      else expect(issues, what).toEqual([]);
+      expect(fastResourceValid(o), what).toBe(issues.length === 0);
+    }
+  });
+
   it('leaves a prediction without probability to the full validation (ras-2 reads it as not met)', () => {
     const ra = clone(resources[3]) as unknown as { prediction: Record<string, unknown>[] };
     delete ra.prediction[2]?.probabilityDecimal;

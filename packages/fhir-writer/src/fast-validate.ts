@@ -34,10 +34,13 @@ type Obj = Record<string, unknown>;
 
 /** A direct reading of one invariant: true only when it is certainly satisfied; anything else asks FHIRPath. */
 type QuickCheck = (value: Obj, root: Obj) => boolean;
+/** The same for an invariant evaluated on a primitive value (a choice element's primitive type). */
+type PrimitiveQuickCheck = (value: unknown) => boolean;
 
 interface CompiledConstraint {
   atom: FhirPathAtom;
   quick?: QuickCheck;
+  quickPrimitive?: PrimitiveQuickCheck;
 }
 
 interface CompiledElement {
@@ -77,7 +80,10 @@ function capitalize(s: string): string {
 function compileConstraints(list: InternalSchemaElement['constraints']): CompiledConstraint[] {
   return (list ?? [])
     .filter((c) => c.severity === 'error' && !SKIPPED_CONSTRAINTS.has(c.key))
-    .map((c) => ({ atom: parseFhirPath(c.expression), quick: QUICK_CHECKS[`${c.key}\u0000${c.expression}`] }));
+    .map((c) => {
+      const id = `${c.key}\u0000${c.expression}`;
+      return { atom: parseFhirPath(c.expression), quick: QUICK_CHECKS[id], quickPrimitive: PRIMITIVE_QUICK_CHECKS[id] };
+    });
 }
 
 /** The schema of one type compiled for a walk over plain JSON (null when Medplum does not know the type). */
@@ -156,6 +162,7 @@ function variables(walk: Walk, context: TypedValue): Record<string, TypedValue> 
 function constraintsHold(constraints: CompiledConstraint[], value: Obj | unknown, type: string, walk: Walk): boolean {
   for (const c of constraints) {
     if (c.quick && typeof value === 'object' && c.quick(value as Obj, walk.root)) continue;
+    if (c.quickPrimitive && typeof value !== 'object' && c.quickPrimitive(value)) continue;
     const typed: TypedValue = { type, value };
     try {
       const result = evalFhirPathTyped(c.atom, [typed], variables(walk, typed));
@@ -296,6 +303,30 @@ function entries(obj: Obj): Obj[] {
   return Array.isArray(obj.entry) ? (obj.entry as Obj[]) : [];
 }
 
+/** The codings of a CodeableConcept value (none when it has no `coding` array). */
+function codings(concept: unknown): Obj[] {
+  return isPlainObject(concept) && Array.isArray(concept.coding) ? (concept.coding as Obj[]) : [];
+}
+
+/**
+ * obs-7's other way to hold: no coding of a component's code can equal one of the resource's code. Equal Codings
+ * have equal codes, so it holds when every coding on both sides has a code string and no component's code is one of
+ * the resource's; anything else (a coding without a code, a shared code) is left to FHIRPath.
+ */
+function noCodeShared(o: Obj): boolean {
+  const codes = new Set<string>();
+  for (const c of codings(o.code)) {
+    if (typeof c.code !== 'string') return false;
+    codes.add(c.code);
+  }
+  for (const component of Array.isArray(o.component) ? (o.component as unknown[]) : []) {
+    for (const c of codings(isPlainObject(component) ? component.code : undefined)) {
+      if (typeof c.code !== 'string' || codes.has(c.code)) return false;
+    }
+  }
+  return true;
+}
+
 const NO_CONTAINED: QuickCheck = (r) => !has(r, 'contained');
 
 const QUICK_CHECKS: Record<string, QuickCheck> = {
@@ -314,7 +345,8 @@ const QUICK_CHECKS: Record<string, QuickCheck> = {
   'obs-6\u0000dataAbsentReason.empty() or value.empty()': (o) =>
     !has(o, 'dataAbsentReason') || !hasChoice(o, 'Observation', 'value[x]'),
   'obs-7\u0000value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()': (o) =>
-    !has(o, 'component') || !hasChoice(o, 'Observation', 'value[x]'),
+    !has(o, 'component') || !hasChoice(o, 'Observation', 'value[x]') || noCodeShared(o),
+  'obs-3\u0000low.exists() or high.exists() or text.exists()': (r) => has(r, 'low') || has(r, 'high') || has(r, 'text'),
   "bdl-1\u0000total.empty() or (type = 'searchset') or (type = 'history')": (b) =>
     !has(b, 'total') || b.type === 'searchset' || b.type === 'history',
   "bdl-2\u0000entry.search.empty() or (type = 'searchset')": (b) =>
@@ -348,4 +380,13 @@ const QUICK_CHECKS: Record<string, QuickCheck> = {
     typeof b.type === 'string' && b.type !== 'document',
   "bdl-12\u0000type = 'message' implies entry.first().resource.is(MessageHeader)": (b) =>
     typeof b.type === 'string' && b.type !== 'message',
+};
+
+/**
+ * Invariants read directly on a primitive value. ras-1 (a probability given as a Range must be in percent) sits on
+ * probability[x]; on a decimal, `low` and `high` are empty, so it holds.
+ */
+const PRIMITIVE_QUICK_CHECKS: Record<string, PrimitiveQuickCheck> = {
+  "ras-1\u0000(low.empty() or ((low.code = '%') and (low.system = %ucum))) and (high.empty() or ((high.code = '%') and (high.system = %ucum)))":
+    (value) => typeof value === 'number',
 };
