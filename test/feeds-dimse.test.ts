@@ -3,7 +3,8 @@
  * Most tests need a DICOM ECG file, not a particular one: the Mortara sample where the shared samples are present,
  * else a 1000 Hz 12-lead file the project writes itself, so the suite also runs in a clone without ../shared.
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { synthesizeEcg } from '@ecgcad/ecg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +123,29 @@ describe(`DICOM C-STORE feed with dcmtk (${samplesPresent ? 'shared samples' : '
       expect(worst).toBeLessThanOrEqual(1.25 + 1e-3); // half the 2.5 uV quantisation step
       expect(Object.keys(t.ecg.leads)).toHaveLength(i === 2 ? 8 : 12);
     }
+  });
+
+  it('hashes the data set as the sender sent it: one object from two AE titles is one document', async () => {
+    const file = join(dir, 'forwarded.dcm');
+    await writeFile(file, writeDicomEcg(synthesizeEcg({ seed: 61 })));
+    const before = taken.length;
+    // A cart sends it, then a PACS forwards it.
+    for (const callingAe of ['CART1', 'STORESCU']) {
+      const { code, out } = await storescu(['-aet', callingAe, ...peer(), file]);
+      expect(code).toBe(0);
+      expect(out).toMatch(/Received Store Response \(Success\)/);
+    }
+    const [first, second] = taken.slice(before);
+    const bytes = await readFile(file);
+    const dataSet = bytes.subarray(readPart10Meta(bytes).datasetStart);
+    const expected = createHash('sha256').update(dataSet).digest('hex');
+    expect(first?.meta.sha256).toBe(expected);
+    expect(second?.meta.sha256).toBe(expected);
+    expect(second?.ecg.source.sha256).toBe(expected);
+    // The Part 10 files the feed built differ: their File Meta names the calling AE title.
+    expect(Buffer.compare(first!.bytes, second!.bytes)).not.toBe(0);
+    expect(readPart10Meta(first!.bytes).datasetStart).toBeGreaterThan(0);
+    expect(second?.receipt.duplicate).toBe(true);
   });
 
   it('receives Implicit VR Little Endian when that is all the sender proposes', async () => {

@@ -5,6 +5,7 @@ import {
   decodeEcgPayload,
   ecgJobId,
   type InferJobData,
+  type IngestJobData,
   MalformedInputError,
   MemoryPayloadStore,
   PAYLOAD_MAGIC,
@@ -14,7 +15,7 @@ import {
   TransientError,
 } from '@ecgcad/ecg';
 import { writeAecg, writeDicomEcg } from '@ecgcad/ingest';
-import { createQueuedIntake, enqueueEcg } from '@ecgcad/ingest/queued-intake';
+import { createQueuedIntake, createRawIntake, enqueueEcg } from '@ecgcad/ingest/queued-intake';
 import { RedisPayloadStore, stageJobOptions } from '@ecgcad/queue';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -178,6 +179,35 @@ describe('queued intake (real Redis)', () => {
     const oddKept = await stored((await intake(odd, meta)).ecgId);
     expect(decodeEcgPayload(oddKept.bytes).leads.II?.length).toBeGreaterThan(0);
     expect(oddKept.data.feed).toBeUndefined();
+  });
+
+  it("takes the feed's hash of what the sender sent: two wrappings of one data set are one document", async () => {
+    const payloads = new MemoryPayloadStore();
+    const intake = createQueuedIntake({ inferQueue, payloads });
+    const first = writeDicomEcg({ ...synthesizeEcg({ seed: 65 }), id: `2.25.${Date.now()}5` });
+    // The same data set in another wrapping (C-STORE: the File Meta the feed adds names the calling AE title; here
+    // the preamble, which is free text, differs).
+    const second = first.slice();
+    second.set(new TextEncoder().encode('forwarded'), 0);
+    const sha256 = createHash('sha256').update(first.subarray(200)).digest('hex');
+    const meta = { feed: 'cstore', receivedAt: '2026-12-04T10:00:00.000Z', sha256 };
+    const taken = await intake(first, meta);
+    expect(await intake(second, meta)).toEqual({ ecgId: taken.ecgId, duplicate: true });
+    expect((await inferQueue.getJob(ecgJobId(taken.ecgId)))?.data.sha256).toBe(sha256);
+    // Without the feed's hash the bytes' own is the document's: the other wrapping is then another document.
+    const unwrapped = { feed: 'http', receivedAt: meta.receivedAt };
+    await expect(intake(second, unwrapped)).rejects.toBeInstanceOf(DuplicateIdError);
+
+    // The raw intake keys by it too, and hands it to the ingest worker with the job.
+    const ingestQueue = new Queue<IngestJobData>(QUEUE_NAMES.ingest, { connection, prefix });
+    try {
+      const raw = await createRawIntake({ ingestQueue, payloads })(second, meta);
+      expect(raw.ecgId).toBe(`sha256:${sha256}`);
+      expect((await ingestQueue.getJob(ecgJobId(raw.ecgId)))?.data).toMatchObject({ sha256, feed: 'cstore' });
+    } finally {
+      await ingestQueue.obliterate({ force: true });
+      await ingestQueue.close();
+    }
   });
 
   it('a DICOM object it refuses leaves no payload and no job (its write went out before the check)', async () => {

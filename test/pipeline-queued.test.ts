@@ -76,6 +76,14 @@ describe.skipIf(!samplesPresent)(
       expect(await status(MORTARA_UID)).toMatchObject({ status: 'written', result: 'scored' });
       // A resend is a duplicate: nothing new in the EHR.
       await storescu(engine.dimse!.port, [join(SAMPLES_DIR, DICOM_SAMPLES[0]!)]);
+      // So is the same object from another AE title (a PACS forwarding what the cart sent): the content hash covers
+      // the data set as sent, not the File Meta the feed adds around it, which names the calling AE title.
+      const forwarded = await storescu(engine.dimse!.port, [join(SAMPLES_DIR, DICOM_SAMPLES[0]!)], 'ECGCAD', [
+        '-v',
+        '-aet',
+        'PACSFWD',
+      ]);
+      expect(`${forwarded.stdout}${forwarded.stderr}`).toMatch(/Received Store Response \(Success\)/);
       await new Promise((resolve) => setTimeout(resolve, 500));
       const assessments = await resources<RiskAssessment>(ehr, 'RiskAssessment');
       expect(assessments).toHaveLength(2);

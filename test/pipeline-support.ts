@@ -108,13 +108,14 @@ export async function waitFor<T>(
   }
 }
 
-/** Sends DICOM files with dcmtk storescu (TCP_NODELAY, as STACK.md says). */
+/** Sends DICOM files with dcmtk storescu (TCP_NODELAY, as STACK.md says); `extraArgs` go first (e.g. `-aet`). */
 export async function storescu(
   port: number,
   files: string[],
   aeTitle = 'ECGCAD',
+  extraArgs: string[] = [],
 ): Promise<{ stdout: string; stderr: string }> {
-  return run('storescu', ['-aec', aeTitle, '-nh', '127.0.0.1', String(port), ...files], {
+  return run('storescu', [...extraArgs, '-aec', aeTitle, '-nh', '127.0.0.1', String(port), ...files], {
     env: { ...process.env, TCP_NODELAY: '1' },
     maxBuffer: 16 * 1024 * 1024,
   });

@@ -140,7 +140,7 @@ export const predictionSchema = z.discriminatedUnion(
 
 /** Data of an `ecg.ingest` job. */
 export const ingestJobDataSchema = z.object(
-  { payloadKey: present, feed: present, receivedAt: present, name: optionalString },
+  { payloadKey: present, feed: present, receivedAt: present, name: optionalString, sha256: optionalString },
   'must be an object',
 );
 

@@ -107,6 +107,8 @@ export interface IngestJobData {
   receivedAt: string;
   /** Original file name or a sender hint, if any (never patient data). */
   name?: string;
+  /** sha256 of the bytes the sender sent, when the feed wrapped them (C-STORE: the data set); else of the payload. */
+  sha256?: string;
 }
 
 /** Job data on `ecg.infer`: a decoded Ecg stored by claim check. */

@@ -326,7 +326,12 @@ function standingJob(read: unknown, data: InferJobData, timestamp: number): AddO
 export function createQueuedIntake(options: QueuedIntakeOptions): Intake {
   const limits = resolveLimits(options.limits);
   return async (bytes: Uint8Array, meta: IntakeMeta): Promise<IntakeReceipt> => {
-    const decodeMeta = { feed: meta.feed, receivedAt: meta.receivedAt };
+    // A feed that wrapped the sender's bytes (C-STORE) gives their hash; it is the ECG's sha256 (IntakeMeta).
+    const decodeMeta = {
+      feed: meta.feed,
+      receivedAt: meta.receivedAt,
+      ...(meta.sha256 ? { sha256: meta.sha256 } : {}),
+    };
     // A DICOM object is checked (every refusal of a decode), not decoded to samples, and stored as received; one
     // whose preamble reads as the codec's magic is decoded and encoded, as every other format is.
     if (!isEncodedEcgPayload(bytes) && isDicomObject(bytes)) return takeDicom(bytes, decodeMeta, limits, options);
@@ -350,12 +355,12 @@ function isDicomObject(bytes: Uint8Array): boolean {
  */
 async function takeDicom(
   bytes: Uint8Array,
-  decodeMeta: { feed: string; receivedAt: string },
+  decodeMeta: { feed: string; receivedAt: string; sha256?: string },
   limits: DecodeLimits,
   options: QueuedIntakeOptions,
 ): Promise<IntakeReceipt> {
   checkInputSize(bytes.length, limits); // what a decode refuses first, before anything goes to Redis
-  const sha256 = sha256Hex(bytes);
+  const sha256 = decodeMeta.sha256 ?? sha256Hex(bytes);
   const key = payloadKey('ecg', `source\n${sha256}`);
   const writing = redisCall('store the payload', () => options.payloads.putIfAbsent(key, bytes));
   writing.catch(() => {}); // read by addAndReadBack, or below on a refusal
@@ -386,7 +391,7 @@ export interface RawIntakeOptions {
  */
 export function createRawIntake(options: RawIntakeOptions): Intake {
   return async (bytes: Uint8Array, meta: IntakeMeta): Promise<IntakeReceipt> => {
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const sha256 = meta.sha256 ?? createHash('sha256').update(bytes).digest('hex');
     const ecgId = `sha256:${sha256}`;
     const jobId = ecgJobId(ecgId);
     const existing = await redisCall('look up the job', () => options.ingestQueue.getJob(jobId));
@@ -398,6 +403,7 @@ export function createRawIntake(options: RawIntakeOptions): Intake {
       feed: meta.feed,
       receivedAt: meta.receivedAt,
       ...(meta.name === undefined ? {} : { name: meta.name }),
+      ...(meta.sha256 === undefined ? {} : { sha256: meta.sha256 }),
     };
     await redisCall('add the job', () =>
       options.ingestQueue.add('ingest', data, { ...stageJobOptions(options.retry), jobId }),

@@ -23,6 +23,13 @@ export interface IntakeMeta {
   principal?: string;
   /** Who sent it, for per-sender metrics: `ae:<calling AE title>`, `key:<API key id>`, `cert`. Never patient data. */
   sender?: string;
+  /**
+   * sha256 (hex) of the bytes the sender sent, where the feed wrapped them before the intake: a C-STORE's data set,
+   * without the File Meta Information the feed adds (which names the calling AE title). Intakes take it as the
+   * ECG's sha256 instead of hashing `bytes`, so one object sent by two AE titles (a cart, then a PACS forwarding
+   * it) is one document, and its resend a duplicate.
+   */
+  sha256?: string;
 }
 
 /** What the intake hands back once the ECG is safely stored. */
