@@ -27,11 +27,7 @@ export function recordingIntake(): { intake: Intake; taken: Taken[]; control: { 
   const seen = new Set<string>();
   const intake: Intake = async (bytes, meta) => {
     if (control.mode === 'transient') throw new TransientError('queue unavailable', { retryAfterMs: 2000 });
-    const ecg = decodeEcg(bytes, {
-      feed: meta.feed,
-      receivedAt: meta.receivedAt,
-      ...(meta.sha256 === undefined ? {} : { sha256: meta.sha256 }),
-    });
+    const ecg = decodeEcg(bytes, { feed: meta.feed, receivedAt: meta.receivedAt, sha256: meta.sha256 });
     const receipt: IntakeReceipt = { ecgId: ecg.id, ...(seen.has(ecg.id) ? { duplicate: true } : {}) };
     seen.add(ecg.id);
     taken.push({ bytes, meta, receipt, ecg });

@@ -14,7 +14,7 @@ import {
   synthesizeEcg,
   TransientError,
 } from '@ecgcad/ecg';
-import { writeAecg, writeDicomEcg } from '@ecgcad/ingest';
+import { readPart10Meta, writeAecg, writeDicomEcg } from '@ecgcad/ingest';
 import { createQueuedIntake, createRawIntake, enqueueEcg } from '@ecgcad/ingest/queued-intake';
 import { RedisPayloadStore, stageJobOptions } from '@ecgcad/queue';
 import { Queue, Worker } from 'bullmq';
@@ -189,7 +189,10 @@ describe('queued intake (real Redis)', () => {
     // the preamble, which is free text, differs).
     const second = first.slice();
     second.set(new TextEncoder().encode('forwarded'), 0);
-    const sha256 = createHash('sha256').update(first.subarray(200)).digest('hex');
+    // The feed's hash: of the data set alone, which both wrappings share.
+    const sha256 = createHash('sha256')
+      .update(first.subarray(readPart10Meta(first).datasetStart))
+      .digest('hex');
     const meta = { feed: 'cstore', receivedAt: '2026-12-04T10:00:00.000Z', sha256 };
     const taken = await intake(first, meta);
     expect(await intake(second, meta)).toEqual({ ecgId: taken.ecgId, duplicate: true });

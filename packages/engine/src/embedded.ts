@@ -71,11 +71,7 @@ export class EmbeddedPipeline {
     return this.limit(async (): Promise<EcgOutcome> => {
       let ecg: ReturnType<typeof decodeEcg>;
       try {
-        ecg = decodeEcg(bytes, {
-          feed: meta.feed,
-          receivedAt: meta.receivedAt,
-          ...(meta.sha256 === undefined ? {} : { sha256: meta.sha256 }),
-        });
+        ecg = decodeEcg(bytes, { feed: meta.feed, receivedAt: meta.receivedAt, sha256: meta.sha256 });
       } catch (err) {
         return { kind: 'refused', source: meta.source, ...messageOf(err) };
       }

@@ -90,7 +90,7 @@ export function startInferWorker(options: InferWorkerOptions): Worker<InferJobDa
           throw new PermanentError('the ECG payload is missing or expired from the payload store');
         }
         const { receivedAt, feed, sha256 } = job.data;
-        const meta = { feed: feed ?? 'unknown', receivedAt, ...(sha256 === undefined ? {} : { sha256 }) };
+        const meta = { feed: feed ?? 'unknown', receivedAt, sha256 };
         const ecg = readEcgPayload(bytes, meta, options.decodeSource);
         const shadowed = options.shadow ? await options.shadow.predict(ecg) : undefined;
         const prediction = shadowed ? shadowed.prediction : await options.predictor.predict(ecg);

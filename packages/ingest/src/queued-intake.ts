@@ -327,11 +327,7 @@ export function createQueuedIntake(options: QueuedIntakeOptions): Intake {
   const limits = resolveLimits(options.limits);
   return async (bytes: Uint8Array, meta: IntakeMeta): Promise<IntakeReceipt> => {
     // A feed that wrapped the sender's bytes (C-STORE) gives their hash; it is the ECG's sha256 (IntakeMeta).
-    const decodeMeta = {
-      feed: meta.feed,
-      receivedAt: meta.receivedAt,
-      ...(meta.sha256 ? { sha256: meta.sha256 } : {}),
-    };
+    const decodeMeta = { feed: meta.feed, receivedAt: meta.receivedAt, sha256: meta.sha256 };
     // A DICOM object is checked (every refusal of a decode), not decoded to samples, and stored as received; one
     // whose preamble reads as the codec's magic is decoded and encoded, as every other format is.
     if (!isEncodedEcgPayload(bytes) && isDicomObject(bytes)) return takeDicom(bytes, decodeMeta, limits, options);

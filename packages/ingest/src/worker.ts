@@ -48,15 +48,8 @@ export function startIngestWorker(options: IngestWorkerOptions): Worker<IngestJo
           throw new PermanentError('the raw payload is missing or expired from the payload store');
         let ecg: ReturnType<typeof decodeEcg>;
         try {
-          ecg = decodeEcg(
-            bytes,
-            {
-              feed: job.data.feed,
-              receivedAt: job.data.receivedAt,
-              ...(job.data.sha256 === undefined ? {} : { sha256: job.data.sha256 }),
-            },
-            options.limits,
-          );
+          const { feed, receivedAt, sha256 } = job.data;
+          ecg = decodeEcg(bytes, { feed, receivedAt, sha256 }, options.limits);
         } catch (err) {
           if (isPermanentFailure(err) && options.rejected && err instanceof Error && 'code' in err) {
             await options.rejected.put(
