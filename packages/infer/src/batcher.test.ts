@@ -223,6 +223,45 @@ describe('DynamicBatcher', () => {
     await batcher.close();
   });
 
+  it('shows each caller its probabilities and its own input before the tensor takes the next batch', async () => {
+    const batcher = new DynamicBatcher(session, { maxBatch: 4, maxDelayMs: 1_000 });
+    // Eight requests: the second batch is assembled into a free buffer while the first runs, and the first's buffer
+    // is free again for a third batch as soon as its run returns, so a late look would see other inputs.
+    const inputs = Array.from({ length: 12 }, (_, i) => randomModelInput(140 + i, 12, 5000));
+    const seen: { probs: Float32Array; input: Float32Array }[] = [];
+    const results = await Promise.all(
+      inputs.map((input, i) =>
+        batcher.submit(input, {
+          onResult: (probs, view) => {
+            seen[i] = { probs: probs.slice(), input: view.slice() };
+          },
+        }),
+      ),
+    );
+    // Compared as bytes: a failing toEqual on 60,000 floats takes minutes to print.
+    const same = (a: Float32Array | undefined, b: Float32Array | undefined): boolean =>
+      a !== undefined &&
+      b !== undefined &&
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    for (const [i, input] of inputs.entries()) {
+      expect(same(seen[i]?.input, input)).toBe(true);
+      expect(seen[i]?.probs).toEqual(results[i]);
+    }
+    // A throwing onResult fails its own request only.
+    const outcomes = await Promise.allSettled([
+      batcher.submit(inputs[0] as Float32Array, {
+        onResult: () => {
+          throw new Error('boom');
+        },
+      }),
+      batcher.submit(inputs[1] as Float32Array),
+    ]);
+    expect(outcomes[0]?.status).toBe('rejected');
+    expect((outcomes[0] as PromiseRejectedResult).reason.message).toMatch(/handling the model output failed: boom/);
+    expect(outcomes[1]).toEqual({ status: 'fulfilled', value: results[1] });
+    await batcher.close();
+  });
+
   it('keeps one batch in flight per instance of the session, and each caller gets its own answer', async () => {
     const pool = await createSession(model, { instances: 2, intraOpNumThreads: 1 });
     let inFlight = 0;

@@ -43,6 +43,12 @@ export interface DynamicBatcherOptions {
 export interface SubmitOptions {
   /** This request's limit from submit to result, in ms (default: the batcher's timeoutMs). */
   timeoutMs?: number;
+  /**
+   * Sees this request's probabilities with its input still in the batch tensor, as soon as the run returns and
+   * before the tensor takes the next batch (views: copy what you keep). Lets a caller keep the input only when the
+   * result calls for it (an occlusion map) instead of copying every input. If it throws, the request fails.
+   */
+  onResult?: (probabilities: Float32Array, input: Float32Array) => void;
 }
 
 /** What the 'batch' event reports after every session run. */
@@ -68,6 +74,7 @@ export interface DynamicBatcherEvents {
 
 interface Request {
   input: Float32Array | InputWriter;
+  onResult: SubmitOptions['onResult'];
   submittedAt: number;
   resolve: (probs: Float32Array) => void;
   reject: (err: EcgcadError) => void;
@@ -167,7 +174,15 @@ export class DynamicBatcher {
       await this.waitForRoom(submittedAt, timeoutMs);
     }
     return new Promise<Float32Array>((resolve, reject) => {
-      const request: Request = { input, submittedAt, resolve, reject, timer: undefined, settled: false };
+      const request: Request = {
+        input,
+        onResult: options.onResult,
+        submittedAt,
+        resolve,
+        reject,
+        timer: undefined,
+        settled: false,
+      };
       const remaining = timeoutMs - (performance.now() - submittedAt);
       request.timer = setTimeout(
         () => {
@@ -300,6 +315,21 @@ export class DynamicBatcher {
     return { buffer, members, runSize };
   }
 
+  /** Calls each live member's onResult with its probabilities and its input in `buffer` (views). */
+  private showResults(members: Request[], probs: Float32Array, buffer: Float32Array): void {
+    members.forEach((member, k) => {
+      if (!member.onResult || member.settled) return;
+      try {
+        member.onResult(
+          probs.subarray(k * this.vessels, (k + 1) * this.vessels),
+          buffer.subarray(k * this.inputSize, (k + 1) * this.inputSize),
+        );
+      } catch (err) {
+        this.fail(member, asEcgcadError(err, 'handling the model output failed'));
+      }
+    });
+  }
+
   /** Runs one batch; never rejects (a failed run fails its members). */
   private async runBatch(batch: AssembledBatch): Promise<void> {
     const started = performance.now();
@@ -308,6 +338,8 @@ export class DynamicBatcher {
     let failure: EcgcadError | undefined;
     try {
       const result = await this.session.runBuffer(batch.buffer, batch.runSize);
+      // Before the buffer is free again: the next batch is assembled into it as soon as schedule() runs.
+      this.showResults(batch.members, result.probabilities, result.input);
       this.freeBuffers.push(result.input);
       probs = result.probabilities;
     } catch (err) {

@@ -101,17 +101,26 @@ export class Predictor {
     });
     if (!verdict.analysable) return notAnalysable(verdict.reasons);
     let probs: Float32Array;
-    // Kept for the occlusion map: a copy out of the batch tensor, cheaper than preparing the record again.
+    // Kept for the occlusion map: a copy out of the batch tensor (cheaper than preparing the record again), taken
+    // once the run returns and only when this result gets a map (most do not), not from every input.
     let input: Float32Array | undefined;
-    const keepInput = this.attributionWhen !== 'never';
+    const when = this.attributionWhen;
+    const submitOptions =
+      when === 'never'
+        ? options
+        : {
+            ...options,
+            onResult: (result: Float32Array, view: Float32Array) => {
+              if (wantsAttribution(when, strataOf(result, card))) input = view.slice();
+            },
+          };
     try {
       // The gate just ran on this record with these thresholds: prepare() need not run it again.
       const prepareOptions = { qualityChecked: true, ...(this.quality ? { quality: this.quality } : {}) };
       probs = await this.batcher.submit((batch, offset) => {
         prepare(ecg, card.input, batch, offset, prepareOptions);
-        if (keepInput) input = batch.slice(offset, offset + this.model.inputSize);
         options.onPrepared?.(batch.subarray(offset, offset + this.model.inputSize));
-      }, options);
+      }, submitOptions);
     } catch (err) {
       if (err instanceof NotAnalysableError) return notAnalysable(err.reasons);
       throw err;
@@ -159,6 +168,13 @@ export class Predictor {
     await this.batcher.close();
     await this.session.release();
   }
+}
+
+/** The stratum of each card vessel for one row of probabilities (what wantsAttribution reads). */
+function strataOf(probabilities: Float32Array, card: LoadedModel['card']): { stratum: Stratum }[] {
+  return card.outputs.vessels.map((vessel, i) => ({
+    stratum: stratumOf(probabilities[i] as number, card.thresholds[vessel] as VesselThresholds),
+  }));
 }
 
 /** Options for createPredictor(). */
