@@ -8,7 +8,7 @@
  * for active jobs), then the model session, queues and connections.
  */
 import { join } from 'node:path';
-import type { RetryPolicy, SourceDecoder, StageEvent, StageName } from '@ecgcad/ecg';
+import { EcgHandoff, type RetryPolicy, type SourceDecoder, type StageEvent, type StageName } from '@ecgcad/ecg';
 import { startWriteWorker } from '@ecgcad/fhir-writer/worker';
 import type { Predictor } from '@ecgcad/infer';
 import { startInferWorker } from '@ecgcad/infer/worker';
@@ -192,6 +192,11 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
     const needsRejected = options.feeds || options.stages.includes('ingest');
     const rejected = needsRejected ? await RejectedStore.open(config.rejectedDir) : undefined;
 
+    // Infer and write in this process with the waveform on: the writer takes the ECG the infer stage decoded.
+    const handoff =
+      options.stages.includes('infer') && options.stages.includes('write') && config.fhir.waveform
+        ? new EcgHandoff()
+        : undefined;
     if (options.stages.includes('write')) {
       const writer = writerFromConfig(config);
       workers.write = startWriteWorker({
@@ -199,6 +204,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         writer,
         payloads: workerPayloads,
         decodeSource: decodeStoredSource,
+        handoff,
         concurrency: config.workers.write,
         onWritten: metrics.onWritten,
       });
@@ -260,6 +266,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         writeQueue: workerQueues.write,
         // The writer puts the waveform into the ECG Observation: it reads the payload and deletes it once delivered.
         handOverPayloads: config.fhir.waveform,
+        handoff,
         concurrency: config.workers.infer,
       });
     }

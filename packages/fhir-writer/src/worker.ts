@@ -7,6 +7,7 @@
 import {
   checkWriteJobData,
   decodeEcgPayloadDetailed,
+  type EcgHandoff,
   isEncodedEcgPayload,
   type PayloadStore,
   QUEUE_NAMES,
@@ -43,6 +44,11 @@ export interface WriteWorkerOptions extends StageWorkerOptions {
    * decoder). Without it such a payload's result is written without the leads, as for any unreadable payload.
    */
   decodeSource?: SourceDecoder;
+  /**
+   * Where an infer worker in this process leaves the ECG it decoded from a handed-over payload: taken instead of
+   * reading and decoding the payload again (see EcgHandoff).
+   */
+  handoff?: EcgHandoff;
   /** Called with each delivery (metrics: the PTP category mix); must not throw. */
   onWritten?: (result: WriteResult) => void;
 }
@@ -89,19 +95,21 @@ export function startWriteWorker(options: WriteWorkerOptions): Worker<WriteJobDa
  */
 async function waveformOf(
   data: WriteJobData,
-  options: Pick<WriteWorkerOptions, 'writer' | 'payloads' | 'decodeSource'>,
+  options: Pick<WriteWorkerOptions, 'writer' | 'payloads' | 'decodeSource' | 'handoff'>,
 ): Promise<WaveformInput | undefined> {
   if (!options.writer.waveform) return undefined;
   if (!data.payloadKey || !options.payloads) {
     return { unavailable: 'the ECG samples were not handed on to the writer (waveform off in the infer stage)' };
   }
+  const { ecg: summary } = data.prediction;
+  const decoded = options.handoff?.take(data.payloadKey);
+  if (decoded?.id === summary.id) return decoded;
   // A Redis fault is a TransientError: the job is retried, not written without the leads.
   const bytes = await options.payloads.get(data.payloadKey);
   if (bytes === undefined) {
     return { unavailable: 'the ECG samples had expired from the payload store before the result was written' };
   }
   try {
-    const { ecg: summary } = data.prediction;
     if (!isEncodedEcgPayload(bytes)) {
       // Source bytes (DICOM as received): decoded again; the decoder's quantum hints make the writer's search short.
       const meta = { feed: summary.feed, receivedAt: summary.receivedAt, sha256: summary.sha256 };

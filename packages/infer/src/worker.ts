@@ -9,7 +9,9 @@
 import {
   checkInferJobData,
   type Ecg,
+  type EcgHandoff,
   type InferJobData,
+  isEncodedEcgPayload,
   type PayloadStore,
   PermanentError,
   type Prediction,
@@ -62,6 +64,11 @@ export interface InferWorkerOptions extends StageWorkerOptions {
    * decoder). Without it such a payload fails its job for good.
    */
   decodeSource?: SourceDecoder;
+  /**
+   * Where a write worker in this process takes the decoded ECG of a handed-over payload instead of reading and
+   * decoding it again (source payloads only; see EcgHandoff). Only with handOverPayloads.
+   */
+  handoff?: EcgHandoff;
 }
 
 /** Starts the `ecg.infer` worker. Close it with `worker.close()` (waits for active jobs). */
@@ -96,7 +103,15 @@ export function startInferWorker(options: InferWorkerOptions): Worker<InferJobDa
         const prediction = shadowed ? shadowed.prediction : await options.predictor.predict(ecg);
         const handOver = options.handOverPayloads === true;
         const data: WriteJobData = handOver ? { prediction, payloadKey } : { prediction };
-        await writeJobs.add('write', data, { ...writeOptions, jobId: writeId });
+        // Left before the add: once the job is in Redis the writer may take it at once.
+        const handedOff =
+          handOver && options.handoff && !isEncodedEcgPayload(bytes) && options.handoff.put(payloadKey, ecg);
+        try {
+          await writeJobs.add('write', data, { ...writeOptions, jobId: writeId });
+        } catch (err) {
+          if (handedOff) options.handoff?.remove(payloadKey);
+          throw err;
+        }
         options.onPredicted?.(ecg, prediction);
         if (deletePayloads && !handOver) await options.payloads.delete(payloadKey);
         // After the hand-over: the shadow never holds up the live result (settle never rejects).

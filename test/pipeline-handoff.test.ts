@@ -1,0 +1,136 @@
+/**
+ * Infer and write workers in one process on real Redis, sharing an EcgHandoff (as `ecgcad serve` runs them): the
+ * writer takes the ECG the infer stage decoded from a DICOM payload instead of reading the payload back and decoding
+ * it again, writes the same leads into the test EHR (the Medplum router), and still deletes the payload once
+ * delivered. A codec payload (an aECG, say) is not handed off: the writer reads it, as a writer elsewhere would.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  EcgHandoff,
+  encodeEcgPayload,
+  type InferJobData,
+  MemoryPayloadStore,
+  payloadKey,
+  QUEUE_NAMES,
+  STANDARD_LEADS,
+  synthesizeEcg,
+  type WriteJobData,
+} from '@ecgcad/ecg';
+import {
+  decodeSampledData,
+  FhirClient,
+  FhirWriter,
+  leadOfMdcCode,
+  startTestEhr,
+  type TestEhr,
+} from '@ecgcad/fhir-writer';
+import { startWriteWorker } from '@ecgcad/fhir-writer/worker';
+import { buildModelInMemory, createSession, Predictor } from '@ecgcad/infer';
+import { startInferWorker } from '@ecgcad/infer/worker';
+import { decodeEcg, writeDicomEcg } from '@ecgcad/ingest';
+import { stageJobOptions } from '@ecgcad/queue';
+import type { Bundle, Observation } from '@medplum/fhirtypes';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './pipeline-support.js';
+
+const prefix = `{ecgcad-test-handoff-${randomUUID().slice(0, 8)}}`;
+const connection = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+const inferQueue = new Queue<InferJobData>(QUEUE_NAMES.infer, { connection, prefix });
+const writeQueue = new Queue<WriteJobData>(QUEUE_NAMES.write, { connection, prefix });
+
+/** A payload store that counts reads per key (the writer's read is what the hand-off saves). */
+class CountingStore extends MemoryPayloadStore {
+  readonly reads = new Map<string, number>();
+  override async get(key: string): Promise<Uint8Array | undefined> {
+    this.reads.set(key, (this.reads.get(key) ?? 0) + 1);
+    return super.get(key);
+  }
+}
+
+const payloads = new CountingStore();
+const handoff = new EcgHandoff();
+let ehr: TestEhr;
+let predictor: Predictor;
+let workers: { close(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+  ehr = await startTestEhr();
+  const { model } = buildModelInMemory();
+  predictor = new Predictor(await createSession(model, { intraOpNumThreads: 1 }), { batching: { maxBatch: 4 } });
+  const common = { connection, prefix, payloads, decodeSource: decodeEcg, handoff, concurrency: 2 };
+  workers = [
+    startInferWorker({ ...common, predictor, writeQueue, handOverPayloads: true }),
+    startWriteWorker({
+      ...common,
+      writer: new FhirWriter({
+        sink: new FhirClient({ baseUrl: ehr.url }),
+        patient: { whenMissing: 'placeholder', reference: 'logical' },
+        waveform: true,
+      }),
+    }),
+  ];
+});
+
+afterAll(async () => {
+  for (const worker of workers) await worker.close();
+  await predictor.close();
+  await inferQueue.obliterate({ force: true });
+  await writeQueue.obliterate({ force: true });
+  await inferQueue.close();
+  await writeQueue.close();
+  connection.disconnect();
+  await ehr.close();
+});
+
+/** The ECG Observation written for `ecgId`, its leads by name (uV). */
+async function writtenLeads(ecgId: string): Promise<Map<string, Float64Array>> {
+  const res = await fetch(`${ehr.url}/Observation?code=${encodeURIComponent('http://loinc.org|34534-8')}&_count=100`);
+  const observations = ((await res.json()) as Bundle<Observation>).entry?.map((e) => e.resource as Observation) ?? [];
+  const observation = observations.find((o) => o.identifier?.some((i) => i.value === `urn:oid:${ecgId}`));
+  const leads = new Map<string, Float64Array>();
+  for (const c of observation?.component ?? []) {
+    const lead = leadOfMdcCode(c.code.coding?.[0]?.code);
+    if (lead && c.valueSampledData) leads.set(lead, decodeSampledData(c.valueSampledData));
+  }
+  return leads;
+}
+
+async function score(ecgId: string, key: string, feed: string): Promise<void> {
+  const data = { ecgId, payloadKey: key, receivedAt: '2026-12-04T10:00:00.000Z', feed };
+  await inferQueue.add('infer', data, { ...stageJobOptions(), jobId: ecgId });
+  await waitFor('the write job to complete', async () =>
+    (await writeQueue.getCompleted()).some((j) => j.data.prediction.ecg.id === ecgId),
+  );
+}
+
+describe('infer -> write hand-off in one process (real Redis, test EHR)', () => {
+  it('the writer takes the decoded DICOM payload instead of reading it again, and writes the same leads', async () => {
+    const bytes = writeDicomEcg({ ...synthesizeEcg({ seed: 61 }), id: 'handoff-dicom-1' });
+    const expected = decodeEcg(bytes, { feed: 'stow', receivedAt: '2026-12-04T10:00:00.000Z' });
+    const key = payloadKey('ecg', `source\n${expected.source.sha256}`);
+    await payloads.put(key, bytes);
+    await score(expected.id, key, 'stow');
+    // Read once, by the infer stage; the writer took what it decoded.
+    expect(payloads.reads.get(key)).toBe(1);
+    expect(handoff.size).toBe(0);
+    const leads = await writtenLeads(expected.id);
+    expect([...leads.keys()]).toEqual(STANDARD_LEADS.filter((lead) => (expected.leads[lead]?.length ?? 0) > 0));
+    for (const [lead, values] of leads) expect(Float32Array.from(values)).toEqual(expected.leads[lead as 'I']);
+    // Delivered: the payload is gone from the store as without the hand-off.
+    expect(await payloads.get(key)).toBeUndefined();
+  });
+
+  it('a codec payload is not handed off: the writer reads it from the store', async () => {
+    const ecg = { ...synthesizeEcg({ seed: 62 }), id: 'handoff-codec-1' };
+    const key = payloadKey('ecg', ecg.id);
+    await payloads.put(key, encodeEcgPayload(ecg));
+    await score(ecg.id, key, 'http');
+    expect(payloads.reads.get(key)).toBe(2);
+    expect(handoff.size).toBe(0);
+    const [written] = (await writeQueue.getCompleted()).filter((j) => j.data.prediction.ecg.id === ecg.id);
+    expect(written?.returnvalue).toMatchObject({ waveform: 'included' });
+    expect(await payloads.get(key)).toBeUndefined();
+  });
+});
