@@ -13,7 +13,6 @@
  * own (dcmjs-dimse's run only for sockets it accepts itself): the ARTIM timer from connection to A-ASSOCIATE-RQ,
  * and an idle timer that aborts a peer that completes no PDU for too long while we owe it nothing.
  */
-import { createHash } from 'node:crypto';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { ConfigError, type EcgcadError, LimitExceededError, UnsupportedFormatError } from '@ecgcad/ecg';
@@ -629,10 +628,9 @@ function scpClass(options: DimseFeedOptions, config: ResolvedConfig) {
           CStoreStatus.CannotUnderstand,
         );
       }
-      // The content's hash covers the data set as the sender sent it, not the File Meta added here (see IntakeMeta).
-      const dataSetHash = createHash('sha256');
-      for (const fragment of message.dataset) dataSetHash.update(fragment);
-      meta.sha256 = dataSetHash.digest('hex');
+      // The content's hash covers the data set as the sender sent it, not the File Meta added here (see IntakeMeta);
+      // the reader hashed it as it came.
+      meta.sha256 = message.datasetSha256;
       const file = encodePart10(
         {
           mediaStorageSopClassUid: sopClassUid,

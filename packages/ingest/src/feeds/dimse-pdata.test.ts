@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   CommandField,
@@ -92,6 +93,12 @@ describe('DimseStreamReader', () => {
       });
       expect(Buffer.concat(messages[0]?.dataset ?? [])).toEqual(Buffer.concat([part1, part2]));
       expect(messages[0]).toMatchObject({ datasetBytes: 1000, overLimit: false });
+      // Hashed as the fragments came, however the chunks cut them: the data set's own SHA-256.
+      expect(messages[0]?.datasetSha256).toBe(
+        createHash('sha256')
+          .update(Buffer.concat([part1, part2]))
+          .digest('hex'),
+      );
     }
   });
 
@@ -117,9 +124,13 @@ describe('DimseStreamReader', () => {
     expect(messages[0]?.command).toMatchObject({ commandField: CommandField.CEchoRq, messageId: 1, hasDataset: false });
   });
 
-  it('drops a data set past the limit as it comes, and says so', () => {
+  it('drops a data set past the limit as it comes, and says so; hashes each message afresh', () => {
     const { messages } = read(stream, 64, 500);
     expect(messages[0]).toMatchObject({ dataset: [], datasetBytes: 1000, overLimit: true });
+    expect(messages[0]).not.toHaveProperty('datasetSha256');
+    // Each message is hashed afresh: two equal data sets in a row get one hash.
+    const both = read(Buffer.concat([stream, stream]), 64);
+    expect(both.messages[1]?.datasetSha256).toBe(both.messages[0]?.datasetSha256);
   });
 
   it('refuses broken streams: data before a command, a bad item length, a command set without its fields', () => {

@@ -5,8 +5,10 @@
  * Part 10 file), the command set is read and the response
  * written by hand (Implicit VR Little Endian, a handful of group 0000 elements). The library keeps association
  * negotiation, release and abort; its P-DATA path copied each PDU several times and encoded every response through
- * dcmjs, which cost more CPU per file than decoding the ECG.
+ * dcmjs, which cost more CPU per file than decoding the ECG. The data set is hashed as its fragments come, while the
+ * sender is still sending the rest, rather than once the last one is in (when the sender waits for the answer).
  */
+import { createHash, type Hash } from 'node:crypto';
 
 /** PDU types (PS3.8 9.3.1). */
 export const PduType = {
@@ -61,6 +63,8 @@ export interface DimseMessage {
   datasetBytes: number;
   /** The data set passed `maxDatasetBytes`: its bytes were dropped as they came. */
   overLimit: boolean;
+  /** SHA-256 (hex) of the data set's bytes as received; absent when none or over the limit. */
+  datasetSha256?: string;
 }
 
 /** What a {@link DimseStreamReader} hands on. */
@@ -98,6 +102,8 @@ export class DimseStreamReader {
   #command: DimseCommand | undefined;
   #dataset: Buffer[] = [];
   #datasetBytes = 0;
+  /** SHA-256 of the data set's fragments so far (undefined before the first one and past the limit). */
+  #datasetHash: Hash | undefined;
 
   constructor(
     private readonly maxDatasetBytes: number,
@@ -191,8 +197,14 @@ export class DimseStreamReader {
       return;
     }
     this.#datasetBytes += piece.length;
-    if (this.#datasetBytes <= this.maxDatasetBytes) this.#dataset.push(piece);
-    else this.#dataset.length = 0;
+    if (this.#datasetBytes <= this.maxDatasetBytes) {
+      this.#dataset.push(piece);
+      this.#datasetHash ??= createHash('sha256');
+      this.#datasetHash.update(piece);
+    } else {
+      this.#dataset.length = 0;
+      this.#datasetHash = undefined;
+    }
   }
 
   #itemEnd(): void {
@@ -209,10 +221,17 @@ export class DimseStreamReader {
     }
     const command = this.#command as DimseCommand;
     const overLimit = this.#datasetBytes > this.maxDatasetBytes;
-    const message = { command, dataset: overLimit ? [] : this.#dataset, datasetBytes: this.#datasetBytes, overLimit };
+    const message: DimseMessage = {
+      command,
+      dataset: overLimit ? [] : this.#dataset,
+      datasetBytes: this.#datasetBytes,
+      overLimit,
+      ...(overLimit ? {} : { datasetSha256: (this.#datasetHash ?? createHash('sha256')).digest('hex') }),
+    };
     this.#command = undefined;
     this.#dataset = [];
     this.#datasetBytes = 0;
+    this.#datasetHash = undefined;
     this.handlers.onMessage(message);
   }
 }
