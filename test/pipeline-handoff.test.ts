@@ -4,7 +4,6 @@
  * it again, writes the same leads into the test EHR (the Medplum router), and still deletes the payload once
  * delivered. A codec payload (an aECG, say) is not handed off: the writer reads it, as a writer elsewhere would.
  */
-import { randomUUID } from 'node:crypto';
 import {
   EcgHandoff,
   encodeEcgPayload,
@@ -33,9 +32,9 @@ import type { Bundle, Observation } from '@medplum/fhirtypes';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from './pipeline-support.js';
+import { dropPrefix, uniquePrefix, waitFor } from './pipeline-support.js';
 
-const prefix = `{ecgcad-test-handoff-${randomUUID().slice(0, 8)}}`;
+const prefix = uniquePrefix('handoff');
 const connection = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
 const inferQueue = new Queue<InferJobData>(QUEUE_NAMES.infer, { connection, prefix });
 const writeQueue = new Queue<WriteJobData>(QUEUE_NAMES.write, { connection, prefix });
@@ -74,14 +73,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const worker of workers) await worker.close();
-  await predictor.close();
-  await inferQueue.obliterate({ force: true });
-  await writeQueue.obliterate({ force: true });
-  await inferQueue.close();
-  await writeQueue.close();
+  for (const closable of [...workers, predictor, inferQueue, writeQueue, ehr]) await closable.close();
   connection.disconnect();
-  await ehr.close();
+  await dropPrefix(prefix);
 });
 
 /** The ECG Observation written for `ecgId`, its leads by name (uV). */
