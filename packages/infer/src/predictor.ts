@@ -50,7 +50,7 @@ export interface PredictorOptions {
 }
 
 /** Per-call options of Predictor.predict(). */
-export interface PredictOptions extends SubmitOptions {
+export interface PredictOptions extends Pick<SubmitOptions, 'timeoutMs'> {
   /**
    * Sees the prepared model input once it sits in the batch tensor (a view: copy it before returning). Shadow mode
    * scores the same input with a second model instead of preparing the ECG twice.
