@@ -28,11 +28,11 @@ import { buildModelInMemory, createSession, Predictor } from '@ecgcad/infer';
 import { startInferWorker } from '@ecgcad/infer/worker';
 import { decodeEcg, writeDicomEcg } from '@ecgcad/ingest';
 import { stageJobOptions } from '@ecgcad/queue';
-import type { Bundle, Observation } from '@medplum/fhirtypes';
+import type { Observation } from '@medplum/fhirtypes';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropPrefix, uniquePrefix, waitFor } from './pipeline-support.js';
+import { dropPrefix, resources, uniquePrefix, waitFor } from './pipeline-support.js';
 
 const prefix = uniquePrefix('handoff');
 const connection = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
@@ -80,8 +80,7 @@ afterAll(async () => {
 
 /** The ECG Observation written for `ecgId`, its leads by name (uV). */
 async function writtenLeads(ecgId: string): Promise<Map<string, Float64Array>> {
-  const res = await fetch(`${ehr.url}/Observation?code=${encodeURIComponent('http://loinc.org|34534-8')}&_count=100`);
-  const observations = ((await res.json()) as Bundle<Observation>).entry?.map((e) => e.resource as Observation) ?? [];
+  const observations = await resources<Observation>(ehr, 'Observation?code=34534-8');
   const observation = observations.find((o) => o.identifier?.some((i) => i.value === `urn:oid:${ecgId}`));
   const leads = new Map<string, Float64Array>();
   for (const c of observation?.component ?? []) {

@@ -6,7 +6,6 @@
  * too big or too many to decode inline): it stores the raw bytes and adds an `ecg.ingest` job. Both are idempotent:
  * job id = ECG id (or the bytes' hash), so a resend adds nothing.
  */
-import { createHash } from 'node:crypto';
 import {
   DuplicateIdError,
   type Ecg,
@@ -387,7 +386,7 @@ export interface RawIntakeOptions {
  */
 export function createRawIntake(options: RawIntakeOptions): Intake {
   return async (bytes: Uint8Array, meta: IntakeMeta): Promise<IntakeReceipt> => {
-    const sha256 = meta.sha256 ?? createHash('sha256').update(bytes).digest('hex');
+    const sha256 = meta.sha256 ?? sha256Hex(bytes);
     const ecgId = `sha256:${sha256}`;
     const jobId = ecgJobId(ecgId);
     const existing = await redisCall('look up the job', () => options.ingestQueue.getJob(jobId));
