@@ -1,0 +1,429 @@
+/**
+ * The floor under issue #16's target 1 (engine CPU per ECG outside inference <= 4 ms): what the pipeline's shape
+ * costs before any of ecgcad's own work, measured with the same libraries doing nothing else. Each part runs alone in
+ * this process, N ECGs after a warm-up, and its CPU (process.cpuUsage: every thread of this process, so V8's
+ * garbage collection and compilers are in) is divided by N. The peers that are not the engine (the HTTP sender, the
+ * EHR standing in as a bare receiver, Redis) run in their own processes and are left out, as bench/e2e leaves them
+ * out.
+ *
+ *   intake over HTTP   fastify takes a 121 KB DICOM body (POST /ecg, 8 in flight, keep-alive) and answers 202;
+ *   payload            one ECG's claim check in Redis: SET of the 121 KB with a TTL, GET, DEL (ioredis);
+ *   queue hop          one BullMQ job through a queue: Queue.add of a job like ecg.infer's, a Worker (concurrency 32)
+ *                      that does nothing, completed jobs kept as the engine keeps them; the engine makes two hops
+ *                      per ECG (ecg.infer, ecg.write);
+ *   DICOM decode       ecgcad's decoder (the infer stage decodes every ECG once; bench/decode has its own target);
+ *   Bundle out         a prebuilt transaction Bundle with its 12-lead waveform serialised (serializeBundle, the
+ *                      cheapest way ecgcad has) and POSTed over keep-alive HTTP, the answer read and parsed.
+ *
+ * Prints each part's CPU per ECG, how many times the engine does it per ECG, and their sum against the target and
+ * against bench/e2e's measured figure. Building, validating, auditing, monitoring and metrics are not in the floor.
+ *
+ *   npx turbo run build && npx tsx bench/floor.ts [--count 1000] [--warmup 300]
+ *
+ * Redis on 127.0.0.1:6379 must be up; the run uses its own key prefix and deletes it afterwards.
+ */
+import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { Agent, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type Ecg, QUEUE_NAMES, synthesizeEcg } from '@ecgcad/ecg';
+import { buildBundle, examplePrediction, serializeBundle } from '@ecgcad/fhir-writer';
+import { decodeEcg, raiseHeapThresholds, writeDicomEcg } from '@ecgcad/ingest';
+import { stageJobOptions } from '@ecgcad/queue';
+import { Queue, Worker } from 'bullmq';
+import fastify from 'fastify';
+import { Redis } from 'ioredis';
+import { dropPrefix } from '../test/pipeline-support.js';
+import { cpuMs } from './support.js';
+
+const ROLE_ENV = 'ECGCAD_BENCH_FLOOR_ROLE';
+/** Requests in flight, as bench/e2e's HTTP sender and the engine's write concurrency have them. */
+const IN_FLIGHT = 8;
+
+if (process.env[ROLE_ENV] === 'sender') runSender();
+else if (process.env[ROLE_ENV] === 'receiver') runReceiver();
+else await runBench();
+
+/** POSTs `body` to `url` on a keep-alive agent; resolves with the answer's text once read. */
+function post(
+  agent: Agent,
+  url: URL,
+  body: Uint8Array,
+  contentType: string,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolvePost, reject) => {
+    const req = request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': body.byteLength } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolvePost({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Runs `task(i)` for i in [0, count) with `lanes` in flight. */
+async function inLanes(count: number, lanes: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+/** The child that stands for the carts: on {url, count}, POSTs the bodies it was given and says when done. */
+function runSender(): void {
+  const agent = new Agent({ keepAlive: true });
+  let bodies: Uint8Array[] = [];
+  process.on('message', (message: { bodies?: Uint8Array[]; url?: string; count?: number } | 'exit') => {
+    if (message === 'exit') {
+      process.disconnect();
+      return;
+    }
+    if (message.bodies) {
+      bodies = message.bodies;
+      process.send?.('ready');
+      return;
+    }
+    const url = new URL(message.url as string);
+    inLanes(message.count as number, IN_FLIGHT, async (i) => {
+      const { status } = await post(agent, url, bodies[i % bodies.length] as Uint8Array, 'application/dicom');
+      if (status !== 202) throw new Error(`answered ${status}`);
+    }).then(
+      () => process.send?.('sent'),
+      (err: unknown) => process.send?.(`error: ${String(err)}`),
+    );
+  });
+  process.send?.('ready');
+}
+
+/** The child that stands for the EHR: reads each body whole and answers with a small transaction-response. */
+function runReceiver(): void {
+  const answer = JSON.stringify({
+    resourceType: 'Bundle',
+    type: 'transaction-response',
+    entry: Array.from({ length: 9 }, (_, i) => ({
+      response: { status: '201 Created', location: `Observation/${randomUUID()}/_history/1`, etag: `W/"${i}"` },
+    })),
+  });
+  const server = createServer((req, res) => {
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    req.on('end', () => {
+      res.writeHead(bytes > 0 ? 200 : 400, { 'content-type': 'application/fhir+json' });
+      res.end(answer);
+    });
+  });
+  server.listen(0, '127.0.0.1', () => {
+    process.send?.({ port: (server.address() as AddressInfo).port });
+  });
+  process.on('message', (message) => {
+    if (message === 'exit') server.close(() => process.exit(0));
+  });
+}
+
+/** A forked child of this file in `role`, with its first message. */
+async function child(role: string): Promise<{ child: ReturnType<typeof fork>; first: unknown }> {
+  const forked = fork(fileURLToPath(import.meta.url), [], {
+    env: { ...process.env, [ROLE_ENV]: role },
+    execArgv: process.execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+  const first = await new Promise((resolveFirst) => forked.once('message', resolveFirst));
+  return { child: forked, first };
+}
+
+/** Sends `message` to `to` and waits for its next message. */
+function ask(to: ReturnType<typeof fork>, message: unknown): Promise<unknown> {
+  return new Promise((resolveAnswer) => {
+    to.once('message', resolveAnswer);
+    to.send(message as object);
+  });
+}
+
+/** This process's CPU per ECG over `count` ECGs of `part` (after `warmup` untimed ones), ms. */
+async function measure(
+  warmup: number,
+  count: number,
+  part: (count: number, offset: number) => Promise<unknown>,
+): Promise<number> {
+  await part(warmup, 0);
+  const before = cpuMs();
+  await part(count, warmup);
+  return (cpuMs() - before) / count;
+}
+
+async function runBench(): Promise<void> {
+  const { values } = parseArgs({
+    options: { count: { type: 'string', default: '1000' }, warmup: { type: 'string', default: '300' } },
+  });
+  const count = Number(values.count);
+  const warmup = Number(values.warmup);
+  raiseHeapThresholds(); // as the `ecgcad` command runs
+  const ecgs: Ecg[] = Array.from({ length: 20 }, (_, i) => synthesizeEcg({ seed: 4200 + i, fast: true }));
+  const bodies = ecgs.map((ecg) => writeDicomEcg(ecg));
+  const bodyAt = (i: number): Uint8Array => bodies[i % bodies.length] as Uint8Array;
+  const rows: { part: string; ms: number; perEcg: number; note: string }[] = [];
+
+  // Intake over HTTP: fastify in this process, the sender in a child.
+  {
+    const app = fastify({ bodyLimit: 64 * 1024 * 1024 });
+    app.addContentTypeParser('application/dicom', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    app.post('/ecg', async (_request, reply) => reply.code(202).send({ ecgId: randomUUID() }));
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    const { child: sender } = await child('sender');
+    await ask(sender, { bodies: bodies.slice(0, 4) });
+    const ms = await measure(warmup, count, async (n) => {
+      const done = await ask(sender, { url: `${url}/ecg`, count: n });
+      if (done !== 'sent') throw new Error(String(done));
+    });
+    sender.send('exit');
+    await app.close();
+    rows.push({ part: 'intake over HTTP (fastify, 121 KB body, 202)', ms, perEcg: 1, note: 'half the ECGs in e2e' });
+  }
+
+  const prefix = `{ecgcad-bench-floor-${randomUUID().slice(0, 8)}}`;
+  const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  try {
+    // Payload: SET with a TTL, GET, DEL.
+    {
+      const ms = await measure(warmup, count, (n, offset) =>
+        inLanes(n, IN_FLIGHT, async (i) => {
+          const key = `${prefix}:payload:${offset + i}`;
+          await redis.set(key, Buffer.from(bodyAt(i)), 'EX', 3600);
+          const back = await redis.getBuffer(key);
+          if (back?.length !== bodyAt(i).length) throw new Error('payload read back short');
+          await redis.del(key);
+        }),
+      );
+      rows.push({ part: 'payload in Redis (SET 121 KB, GET, DEL)', ms, perEcg: 1, note: 'the claim check' });
+    }
+
+    // One queue hop: add + a worker that does nothing.
+    {
+      const queue = new Queue(QUEUE_NAMES.infer, { connection: redis, prefix });
+      const workerConnection = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+      let completed = 0;
+      let onCompleted: (() => void) | undefined;
+      const worker = new Worker(QUEUE_NAMES.infer, async () => ({ status: 'scored', writeJobId: randomUUID() }), {
+        connection: workerConnection,
+        prefix,
+        concurrency: 32,
+      });
+      worker.on('completed', () => {
+        completed++;
+        onCompleted?.();
+      });
+      const options = stageJobOptions();
+      const ms = await measure(warmup, count, async (n, offset) => {
+        const target = completed + n;
+        const all = new Promise<void>((resolveAll) => {
+          onCompleted = () => {
+            if (completed >= target) resolveAll();
+          };
+        });
+        await inLanes(n, IN_FLIGHT, (i) =>
+          queue.add(
+            'infer',
+            {
+              ecgId: `1.2.826.0.1.3680043.8.498.${offset + i}`,
+              sha256: 'ab'.repeat(32),
+              payloadKey: `ecg:source\n${'cd'.repeat(32)}`,
+              receivedAt: new Date().toISOString(),
+              feed: 'cstore',
+            },
+            { ...options, jobId: `ecg-${offset + i}` },
+          ),
+        );
+        await all;
+      });
+      await worker.close();
+      await queue.close();
+      workerConnection.disconnect();
+      rows.push({
+        part: 'queue hop (BullMQ add, no-op worker, complete)',
+        ms,
+        perEcg: 2,
+        note: 'ecg.infer, ecg.write',
+      });
+    }
+  } finally {
+    await dropPrefix(prefix);
+    redis.disconnect();
+  }
+
+  // DICOM decode (ecgcad's own decoder).
+  {
+    const ms = await measure(warmup, count, async (n) => {
+      for (let i = 0; i < n; i++) decodeEcg(bodyAt(i), { feed: 'bench' });
+    });
+    rows.push({ part: 'DICOM decode (ecgcad)', ms, perEcg: 1, note: 'in the infer stage' });
+  }
+
+  // Bundle out: serialise a prebuilt Bundle with its waveform and POST it.
+  {
+    const { child: receiver, first } = await child('receiver');
+    const url = new URL(`http://127.0.0.1:${(first as { port: number }).port}/`);
+    const agent = new Agent({ keepAlive: true });
+    const ecg = decodeEcg(bodyAt(0), { feed: 'bench' });
+    const bundle = buildBundle(examplePrediction({ ecgId: ecg.id }), {}, undefined, ecg);
+    const size = serializeBundle(bundle).byteLength;
+    const ms = await measure(warmup, count, (n) =>
+      inLanes(n, IN_FLIGHT, async () => {
+        const { status, text } = await post(agent, url, serializeBundle(bundle), 'application/fhir+json');
+        if (status !== 200 || (JSON.parse(text) as { type?: string }).type !== 'transaction-response') {
+          throw new Error(`receiver answered ${status}`);
+        }
+      }),
+    );
+    agent.destroy();
+    receiver.send('exit');
+    rows.push({
+      part: `Bundle out (serialise ${Math.round(size / 1024)} KB with waveform, POST, parse answer)`,
+      ms,
+      perEcg: 1,
+      note: 'one transaction per ECG',
+    });
+  }
+
+  // The same parts composed: a skeleton engine with the pipeline's shape and none of ecgcad's own work.
+  const composed = await measureSkeleton(warmup, count, bodies);
+
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  console.log(`machine: ${cpu} x ${cpus().length}, node ${process.version}, load ${loadavg()[0]?.toFixed(2)}`);
+  console.log(`${count} ECGs per part after ${warmup} warm-up; CPU of this process (all threads) per ECG:`);
+  let floor = 0;
+  for (const row of rows) {
+    const total = row.ms * row.perEcg;
+    floor += total;
+    console.log(
+      `  ${row.part.padEnd(76)} ${row.ms.toFixed(2).padStart(6)} ms x ${row.perEcg} = ${total.toFixed(2).padStart(5)} ms  (${row.note})`,
+    );
+  }
+  console.log(
+    `floor of the pipeline's shape: ${floor.toFixed(2)} ms per ECG, before building, validating, auditing, monitoring`,
+  );
+  console.log(
+    `the same composed (skeleton engine: HTTP in, payload SET, hop, GET + decode, hop, Bundle out, DEL; all at once): ${composed.toFixed(2)} ms per ECG`,
+  );
+  console.log(
+    `issue #16 target 1 (engine CPU per ECG outside inference <= 4 ms): the floor alone is ${(Math.max(floor, composed) / 4).toFixed(2)} x the target`,
+  );
+}
+
+/**
+ * A skeleton engine in this process: POST /ecg stores the body in Redis and adds a job (answering 202 after both);
+ * a worker (concurrency 32) reads the payload, decodes it and adds a write job; a worker (concurrency 8) POSTs the
+ * prebuilt Bundle to the receiver child and deletes the payload. No quality gate, model, Bundle build, validation,
+ * audit, monitoring or metrics. Returns this process's CPU per ECG, ms.
+ */
+async function measureSkeleton(warmup: number, count: number, bodies: Uint8Array[]): Promise<number> {
+  const prefix = `{ecgcad-bench-floor-${randomUUID().slice(0, 8)}}`;
+  const url = 'redis://127.0.0.1:6379';
+  const producer = new Redis(url, { maxRetriesPerRequest: null });
+  const inferConnection = new Redis(url, { maxRetriesPerRequest: null });
+  const writeConnection = new Redis(url, { maxRetriesPerRequest: null });
+  const { child: receiver, first } = await child('receiver');
+  const ehr = new URL(`http://127.0.0.1:${(first as { port: number }).port}/`);
+  const agent = new Agent({ keepAlive: true });
+  const ecg = decodeEcg(bodies[0] as Uint8Array, { feed: 'bench' });
+  const bundle = buildBundle(examplePrediction({ ecgId: ecg.id }), {}, undefined, ecg);
+  const options = stageJobOptions();
+  const inferQueue = new Queue(QUEUE_NAMES.infer, { connection: producer, prefix });
+  const writeQueue = new Queue(QUEUE_NAMES.write, { connection: inferConnection.duplicate(), prefix });
+  let written = 0;
+  let onWritten: (() => void) | undefined;
+  const inferWorker = new Worker(
+    QUEUE_NAMES.infer,
+    async (job) => {
+      const { payloadKey, ecgId } = job.data as { payloadKey: string; ecgId: string };
+      const bytes = await producer.getBuffer(payloadKey);
+      if (!bytes) throw new Error('payload gone');
+      const decoded = decodeEcg(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { feed: 'bench' });
+      await writeQueue.add(
+        'write',
+        { prediction: examplePrediction({ ecgId: decoded.id }), payloadKey },
+        { ...options, jobId: `${ecgId}-w` },
+      );
+      return { status: 'scored' };
+    },
+    { connection: inferConnection, prefix, concurrency: 32 },
+  );
+  const writeWorker = new Worker(
+    QUEUE_NAMES.write,
+    async (job) => {
+      const { status } = await post(agent, ehr, serializeBundle(bundle), 'application/fhir+json');
+      if (status !== 200) throw new Error(`receiver answered ${status}`);
+      await producer.del((job.data as { payloadKey: string }).payloadKey);
+      return { sink: 'fhir', created: 9 };
+    },
+    { connection: writeConnection, prefix, concurrency: 8 },
+  );
+  writeWorker.on('completed', () => {
+    written++;
+    onWritten?.();
+  });
+  // A failed job would leave the count short for ever: end the run with its reason instead.
+  let failure: Error | undefined;
+  for (const worker of [inferWorker, writeWorker]) {
+    worker.on('failed', (_job, err) => {
+      failure ??= err;
+      onWritten?.();
+    });
+  }
+  let received = 0;
+  const app = fastify({ bodyLimit: 64 * 1024 * 1024 });
+  app.addContentTypeParser('application/dicom', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.post('/ecg', async (request, reply) => {
+    const n = received++;
+    const payloadKey = `${prefix}:payload:${n}`;
+    await producer.set(payloadKey, request.body as Buffer, 'EX', 3600);
+    const ecgId = `1.2.826.0.1.3680043.8.498.${n}`;
+    await inferQueue.add(
+      'infer',
+      { ecgId, sha256: 'ab'.repeat(32), payloadKey, receivedAt: new Date().toISOString(), feed: 'http' },
+      { ...options, jobId: ecgId },
+    );
+    return reply.code(202).send({ ecgId });
+  });
+  const appUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  const { child: sender } = await child('sender');
+  await ask(sender, { bodies: bodies.slice(0, 4) });
+  try {
+    return await measure(warmup, count, async (n) => {
+      const target = written + n;
+      const all = new Promise<void>((resolveAll) => {
+        onWritten = () => {
+          if (written >= target || failure) resolveAll();
+        };
+      });
+      const sent = await ask(sender, { url: `${appUrl}/ecg`, count: n });
+      if (sent !== 'sent') throw new Error(String(sent));
+      await all;
+      if (failure) throw failure;
+    });
+  } finally {
+    sender.send('exit');
+    await app.close();
+    await inferWorker.close();
+    await writeWorker.close();
+    await inferQueue.close();
+    await writeQueue.close();
+    agent.destroy();
+    receiver.send('exit');
+    await dropPrefix(prefix);
+    for (const connection of [producer, inferConnection, writeConnection]) connection.disconnect();
+  }
+}
