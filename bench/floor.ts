@@ -15,10 +15,14 @@
  *   Bundle out         a prebuilt transaction Bundle with its 12-lead waveform serialised (serializeBundle, the
  *                      cheapest way ecgcad has) and POSTed over keep-alive HTTP, the answer read and parsed.
  *
- * Prints each part's CPU per ECG, how many times the engine does it per ECG, and their sum against the target and
- * against bench/e2e's measured figure. Building, validating, auditing, monitoring and metrics are not in the floor.
+ * Prints each part's CPU per ECG, how many times the engine does it per ECG and their sum, then the same parts
+ * composed into a skeleton engine run at full blast (see measureSkeleton), each against the target. Building,
+ * validating, auditing, monitoring and metrics are not in the floor: compare with bench/e2e's figure for the engine.
  *
  *   npx turbo run build && npx tsx bench/floor.ts [--count 1000] [--warmup 300]
+ *
+ * Keep the defaults for figures: with a few hundred ECGs per part the JIT is still warming and every part reads up
+ * to twice as high.
  *
  * Redis on 127.0.0.1:6379 must be up; the run uses its own key prefix and deletes it afterwards.
  */
@@ -342,7 +346,8 @@ async function measureSkeleton(warmup: number, count: number, bodies: Uint8Array
   const bundle = buildBundle(examplePrediction({ ecgId: ecg.id }), {}, undefined, ecg);
   const options = stageJobOptions();
   const inferQueue = new Queue(QUEUE_NAMES.infer, { connection: producer, prefix });
-  const writeQueue = new Queue(QUEUE_NAMES.write, { connection: inferConnection.duplicate(), prefix });
+  const writeProducer = new Redis(url, { maxRetriesPerRequest: null });
+  const writeQueue = new Queue(QUEUE_NAMES.write, { connection: writeProducer, prefix });
   let written = 0;
   let onWritten: (() => void) | undefined;
   const inferWorker = new Worker(
@@ -424,6 +429,6 @@ async function measureSkeleton(warmup: number, count: number, bodies: Uint8Array
     agent.destroy();
     receiver.send('exit');
     await dropPrefix(prefix);
-    for (const connection of [producer, inferConnection, writeConnection]) connection.disconnect();
+    for (const connection of [producer, writeProducer, inferConnection, writeConnection]) connection.disconnect();
   }
 }
