@@ -166,6 +166,37 @@ function ask(to: ReturnType<typeof fork>, message: unknown): Promise<unknown> {
   });
 }
 
+/** What stands for the write stage's delivery: one prebuilt Bundle, POSTed to the receiver child. */
+interface BundleOut {
+  /** Bytes of the serialised Bundle. */
+  size: number;
+  /** Serialises the Bundle, POSTs it and checks the answer (a transaction-response). */
+  send(): Promise<void>;
+  close(): void;
+}
+
+/** Builds the Bundle of the ECG in `dicom` (with its waveform) and starts the receiver child it goes to. */
+async function startBundleOut(dicom: Uint8Array): Promise<BundleOut> {
+  const { child: receiver, first } = await child('receiver');
+  const url = new URL(`http://127.0.0.1:${(first as { port: number }).port}/`);
+  const agent = new Agent({ keepAlive: true });
+  const ecg = decodeEcg(dicom, { feed: 'bench' });
+  const bundle = buildBundle(examplePrediction({ ecgId: ecg.id }), {}, undefined, ecg);
+  return {
+    size: serializeBundle(bundle).byteLength,
+    async send() {
+      const { status, text } = await post(agent, url, serializeBundle(bundle), 'application/fhir+json');
+      if (status !== 200 || (JSON.parse(text) as { type?: string }).type !== 'transaction-response') {
+        throw new Error(`receiver answered ${status}`);
+      }
+    },
+    close() {
+      agent.destroy();
+      receiver.send('exit');
+    },
+  };
+}
+
 /** This process's CPU per ECG over `count` ECGs of `part` (after `warmup` untimed ones), ms. */
 async function measure(
   warmup: number,
@@ -287,24 +318,11 @@ async function runBench(): Promise<void> {
 
   // Bundle out: serialise a prebuilt Bundle with its waveform and POST it.
   {
-    const { child: receiver, first } = await child('receiver');
-    const url = new URL(`http://127.0.0.1:${(first as { port: number }).port}/`);
-    const agent = new Agent({ keepAlive: true });
-    const ecg = decodeEcg(bodyAt(0), { feed: 'bench' });
-    const bundle = buildBundle(examplePrediction({ ecgId: ecg.id }), {}, undefined, ecg);
-    const size = serializeBundle(bundle).byteLength;
-    const ms = await measure(warmup, count, (n) =>
-      inLanes(n, IN_FLIGHT, async () => {
-        const { status, text } = await post(agent, url, serializeBundle(bundle), 'application/fhir+json');
-        if (status !== 200 || (JSON.parse(text) as { type?: string }).type !== 'transaction-response') {
-          throw new Error(`receiver answered ${status}`);
-        }
-      }),
-    );
-    agent.destroy();
-    receiver.send('exit');
+    const out = await startBundleOut(bodyAt(0));
+    const ms = await measure(warmup, count, (n) => inLanes(n, IN_FLIGHT, () => out.send()));
+    out.close();
     rows.push({
-      part: `Bundle out (serialise ${Math.round(size / 1024)} KB with waveform, POST, parse answer)`,
+      part: `Bundle out (serialise ${Math.round(out.size / 1024)} KB with waveform, POST, parse answer)`,
       ms,
       perEcg: 1,
       note: 'one transaction per ECG',
@@ -389,11 +407,7 @@ async function measureSkeleton(warmup: number, count: number, bodies: Uint8Array
   const producer = new Redis(url, { maxRetriesPerRequest: null });
   const inferConnection = new Redis(url, { maxRetriesPerRequest: null });
   const writeConnection = new Redis(url, { maxRetriesPerRequest: null });
-  const { child: receiver, first } = await child('receiver');
-  const ehr = new URL(`http://127.0.0.1:${(first as { port: number }).port}/`);
-  const agent = new Agent({ keepAlive: true });
-  const ecg = decodeEcg(bodies[0] as Uint8Array, { feed: 'bench' });
-  const bundle = buildBundle(examplePrediction({ ecgId: ecg.id }), {}, undefined, ecg);
+  const out = await startBundleOut(bodies[0] as Uint8Array);
   const options = stageJobOptions();
   const inferQueue = new Queue(QUEUE_NAMES.infer, { connection: producer, prefix });
   const writeProducer = new Redis(url, { maxRetriesPerRequest: null });
@@ -419,8 +433,7 @@ async function measureSkeleton(warmup: number, count: number, bodies: Uint8Array
   const writeWorker = new Worker(
     QUEUE_NAMES.write,
     async (job) => {
-      const { status } = await post(agent, ehr, serializeBundle(bundle), 'application/fhir+json');
-      if (status !== 200) throw new Error(`receiver answered ${status}`);
+      await out.send();
       await producer.del((job.data as { payloadKey: string }).payloadKey);
       return { sink: 'fhir', created: 9 };
     },
@@ -476,8 +489,7 @@ async function measureSkeleton(warmup: number, count: number, bodies: Uint8Array
     await writeWorker.close();
     await inferQueue.close();
     await writeQueue.close();
-    agent.destroy();
-    receiver.send('exit');
+    out.close();
     await dropPrefix(prefix);
     for (const connection of [producer, writeProducer, inferConnection, writeConnection]) connection.disconnect();
   }
