@@ -4,7 +4,7 @@
  * With no arguments it runs the demo (what `npm start` does): synthetic ECGs through the whole pipeline.
  */
 import { EcgcadError } from '@ecgcad/ecg';
-import { raiseHeapThresholds } from '@ecgcad/ingest';
+import { raiseHeapThresholds, raiseOldGenerationGrowing } from '@ecgcad/ingest';
 import { Command } from 'commander';
 import * as calibrate from './commands/calibrate.js';
 import * as cohort from './commands/cohort.js';
@@ -24,6 +24,8 @@ import * as worker from './commands/worker.js';
 
 // Before any record is decoded: glibc then keeps freed lead buffers for reuse instead of trimming them away.
 raiseHeapThresholds();
+// And V8 lets the old generation grow further between full collections, which otherwise follow each other closely.
+raiseOldGenerationGrowing();
 
 const program = new Command('ecgcad')
   .description('AI-ECG coronary risk integration engine: DICOM / HL7 aECG in, FHIR R4 out.')

@@ -36,3 +36,43 @@ describe.skipIf(process.platform !== 'linux')('raiseHeapThresholds', () => {
     expect(raised).toBeLessThan(PAGES / 20);
   });
 });
+
+/**
+ * Runs a fresh node (tsx loads the module from source) with `flags`, optionally calls raiseOldGenerationGrowing,
+ * then forces two full collections; returns the growing factors V8 applied to the old generation's next limit after
+ * those two, the process's last (its --trace-gc-verbose lines "[HeapController] Limit: old size: ..., new limit: ...
+ * (factor)"; collections during start-up come before them).
+ */
+function growingFactors(raise: boolean, flags: string[] = []): number[] {
+  const script = `
+    if (${raise}) { const m = await import(${JSON.stringify(new URL('./heap.ts', import.meta.url).href)}); m.raiseOldGenerationGrowing(); }
+    const live = Array.from({ length: 2000 }, (_, i) => new Array(1000).fill(i));
+    globalThis.gc(); globalThis.gc();
+    process.stdout.write(String(live.length));
+  `;
+  const out = execFileSync(
+    process.execPath,
+    [...flags, '--expose-gc', '--trace-gc-verbose', '--import', 'tsx', '--input-type=module', '-e', script],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  const factors = [...out.matchAll(/\[HeapController\] Limit: old size: \d+ KB, new limit: \d+ KB \(([0-9.]+)\)/g)].map(
+    (m) => Number(m[1]),
+  );
+  return factors.slice(-2);
+}
+
+describe('raiseOldGenerationGrowing', () => {
+  it('makes V8 set each next old-generation limit at three times the live size, from the next collection on', () => {
+    expect(growingFactors(true)).toEqual([3, 3]);
+  });
+
+  it("leaves node's own --heap-growing-percent standing", () => {
+    expect(growingFactors(true, ['--heap-growing-percent=10'])).toEqual([1.1, 1.1]);
+  });
+
+  it('is not what V8 picks by itself (the test would prove nothing otherwise)', () => {
+    const factors = growingFactors(false);
+    expect(factors).toHaveLength(2);
+    expect(factors).not.toContain(3);
+  });
+});

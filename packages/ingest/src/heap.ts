@@ -1,4 +1,7 @@
 /**
+ * Heap settings the `ecgcad` command makes once per process: glibc's allocation thresholds (below) and V8's
+ * old-generation growing factor ({@link raiseOldGenerationGrowing}).
+ *
  * glibc's allocation thresholds, raised once per process so that the C heap keeps freed lead buffers for reuse.
  *
  * Decoding puts each record's leads (20-40 KB each) on the C heap, and V8 frees them in bulk when it sweeps dead
@@ -17,6 +20,8 @@
  * one untouched 31 MiB mapping, freed at the next collection.
  */
 
+import { setFlagsFromString } from 'node:v8';
+
 /** Just under DEFAULT_MMAP_THRESHOLD_MAX (32 MiB on 64-bit glibc), leaving room for the chunk header. */
 const ADAPTATION_BLOCK_BYTES = 31 * 1024 * 1024;
 
@@ -32,4 +37,34 @@ export function raiseHeapThresholds(): void {
   raised = true;
   // Allocated uninitialised, so glibc maps it (above the initial 128 KB threshold) without touching its pages.
   Buffer.allocUnsafeSlow(ADAPTATION_BLOCK_BYTES);
+}
+
+/**
+ * V8's old-generation growing factor the `ecgcad` command runs with, as a percentage over 1 (200: the next full
+ * collection comes when the old generation has grown to three times what survived the last one).
+ *
+ * Why: V8 picks the factor itself after each full collection (1.1 to 4, from its marking speed against the
+ * program's allocation speed). Under load the engine mostly got 1.1 to 1.5 (`--trace-gc-verbose` in bench/e2e:
+ * some 67 MB live, the next limit at 93-115 MB), so the next full collection was never far: 6 to 10 per 300 ECGs
+ * at full blast, each marking the whole heap on the helper threads that share the cores with the stages. With 200,
+ * one or two; the helper threads' CPU per ECG fell by about a quarter (docs/PERFORMANCE.md, session 13). The cost
+ * is a heap that may grow to three times its live size before it is collected.
+ */
+export const ENGINE_HEAP_GROWING_PERCENT = 200;
+
+let growingSet = false;
+
+/**
+ * Sets V8's old-generation growing factor for this process (see {@link ENGINE_HEAP_GROWING_PERCENT}); idempotent.
+ * Does nothing when node was started with its own `--heap-growing-percent`, which then stands. V8 reads the factor
+ * at each full collection, so setting it after start-up takes effect from the next one.
+ */
+export function raiseOldGenerationGrowing(percent = ENGINE_HEAP_GROWING_PERCENT): void {
+  if (growingSet) return;
+  growingSet = true;
+  if (
+    process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent') || arg.startsWith('--heap_growing_percent'))
+  )
+    return;
+  setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
