@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ConfigError, PermanentError, TransientError } from '@ecgcad/ecg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildBundle } from './bundle.js';
@@ -43,6 +45,34 @@ describe('FhirClient against the test EHR', () => {
     const again = await client.postTransaction(bundle);
     expect(again).toMatchObject({ created: 0, existing: 9 });
     expect(again.entries[2]?.location).toBe(first.entries[2]?.location);
+  });
+
+  it('keeps nothing of the Bundle while the EHR works on it, so its waveform strings can die young', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    ehr.faults.latencyMs = 400;
+    const client = new FhirClient({ baseUrl: ehr.url });
+    const { held, posting } = (() => {
+      const bundle = buildBundle(examplePrediction({ ecgId: '1.2.3.150' }));
+      return { held: new WeakRef(bundle), posting: client.postTransaction(bundle) };
+    })();
+    // A WeakRef holds its target until the current job ends: wait one turn, then collect while the EHR waits.
+    await new Promise((r) => setTimeout(r, 50));
+    gc();
+    expect(held.deref()).toBeUndefined();
+    const result = await posting;
+    expect(result.created + result.existing).toBe(9);
+    expect(result.entries.map((e) => e.resourceType)).toEqual([
+      'Device',
+      'Observation',
+      'RiskAssessment',
+      'Observation',
+      'Observation',
+      'Observation',
+      'Observation',
+      'Flag',
+      'Provenance',
+    ]);
   });
 
   it('maps 503 to TransientError with Retry-After in seconds', async () => {

@@ -10,7 +10,7 @@ import { PermanentError, TransientError } from '@ecgcad/ecg';
 import type { Bundle, Device, Observation } from '@medplum/fhirtypes';
 import { LOINC_12_LEAD_EKG, SYSTEMS } from './codes.js';
 import { serializeBundle } from './serialize.js';
-import type { BundleSink, DeliveryResult } from './sink.js';
+import type { BundleSink, DeliveredEntry, DeliveryResult } from './sink.js';
 
 /** Options of FileSink. */
 export interface FileSinkOptions {
@@ -28,10 +28,27 @@ export class FileSink implements BundleSink {
     this.dir = options.dir;
   }
 
-  async deliver(bundle: Bundle): Promise<DeliveryResult> {
-    const path = join(this.dir, bundleFileName(bundle));
+  /**
+   * Not async, as FhirClient.postTransaction: the Bundle is made into bytes and its entries' types are read before
+   * the file is written, so it is not kept alive while the write waits.
+   */
+  deliver(bundle: Bundle): Promise<DeliveryResult> {
+    try {
+      const path = join(this.dir, bundleFileName(bundle));
+      const text = serializeBundle(bundle, { indent: 2, newline: true });
+      const entries = (bundle.entry ?? []).map((e) => ({
+        resourceType: e.resource?.resourceType ?? 'unknown',
+        status: 'written',
+      }));
+      return this.write(path, text, entries);
+    } catch (err) {
+      // As an async function would: a Bundle that cannot be written is a rejected promise, never a throw.
+      return Promise.reject(err);
+    }
+  }
+
+  private async write(path: string, text: Buffer, entries: DeliveredEntry[]): Promise<DeliveryResult> {
     const tmp = join(this.dir, `.${randomBytes(6).toString('hex')}.tmp`);
-    const text = serializeBundle(bundle, { indent: 2, newline: true });
     try {
       try {
         await this.makeFolder();
@@ -53,10 +70,6 @@ export class FileSink implements BundleSink {
       }
       throw new PermanentError(`file sink: cannot write a Bundle (${code})`, { cause: err });
     }
-    const entries = (bundle.entry ?? []).map((e) => ({
-      resourceType: e.resource?.resourceType ?? 'unknown',
-      status: 'written',
-    }));
     return { sink: 'file', target: path, entries, created: entries.length, existing: 0 };
   }
 
