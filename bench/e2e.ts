@@ -42,10 +42,11 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { type Ecg, synthesizeEcg } from '@ecgcad/ecg';
 import { createLogger, loadConfig, predictorFromConfig, startQueuedEngine } from '@ecgcad/engine';
 import { startTestEhr } from '@ecgcad/fhir-writer';
-import { decodeEcg, raiseHeapThresholds, writeDicomEcg } from '@ecgcad/ingest';
+import { decodeEcg, raiseHeapThresholds, raiseOldGenerationGrowing, writeDicomEcg } from '@ecgcad/ingest';
 import { Redis } from 'ioredis';
 import { dropPrefix } from '../test/pipeline-support.js';
 import { newThreads, reapedChildrenCpuMs, splitCpu, threadCpu, threadIds } from '../test/support/proc-cpu.js';
@@ -95,12 +96,62 @@ interface PhaseResult {
   cpu: CpuSplit;
   ehrMs: number;
   redisMs: number;
+  /** Redis commands (scripts' own calls included) and client reads (round trips) over the phase, whole server. */
+  redisCommands: number;
+  redisReads: number;
   storescuMs: number;
   httpSenderMs: number;
+  gc: GcSummary;
   latencies: number[];
   failed: number;
   load: number;
   batches: number[];
+}
+
+/** The engine process's garbage collections over a phase (v8.GCProfiler; this bench's own allocations are few). */
+interface GcSummary {
+  scavenges: number;
+  /** Main-thread pause of the scavenges, ms (their parallel helpers' time is not in it). */
+  scavengeMs: number;
+  /** Mark-compacts and their final (atomic) pauses, ms; the incremental and concurrent marking is not in it. */
+  markCompacts: number;
+  markCompactMs: number;
+  /** Bytes the scavenges moved into the old generation (old space and large objects grew by): what lived too long. */
+  promotedBytes: number;
+  /** The V8 heap's size at the phase's end, bytes (what the process holds for it, live or not). */
+  heapBytes: number;
+}
+
+type GcStatistics = ReturnType<GCProfiler['stop']>['statistics'][number];
+
+function oldGenerationBytes(stats: GcStatistics['beforeGC']): number {
+  let used = 0;
+  for (const space of stats.heapSpaceStatistics) {
+    if (space.spaceName === 'old_space' || space.spaceName === 'large_object_space') used += space.spaceUsedSize;
+  }
+  return used;
+}
+
+function summariseGc(statistics: GcStatistics[]): GcSummary {
+  const out: GcSummary = {
+    scavenges: 0,
+    scavengeMs: 0,
+    markCompacts: 0,
+    markCompactMs: 0,
+    promotedBytes: 0,
+    heapBytes: getHeapStatistics().total_heap_size,
+  };
+  for (const gc of statistics) {
+    if (gc.gcType === 'Scavenge' || gc.gcType === 'MinorMarkSweep') {
+      out.scavenges++;
+      out.scavengeMs += gc.cost / 1000;
+      out.promotedBytes += Math.max(0, oldGenerationBytes(gc.afterGC) - oldGenerationBytes(gc.beforeGC));
+    } else if (gc.gcType === 'MarkSweepCompact') {
+      out.markCompacts++;
+      out.markCompactMs += gc.cost / 1000;
+    }
+  }
+  return out;
 }
 
 function arg(name: string): string | undefined {
@@ -279,13 +330,21 @@ async function startInProcessEhr(): Promise<BenchEhr> {
   return { url: ehr.url, cpuMs: async () => 0, close: () => ehr.close() };
 }
 
-/** CPU time Redis has used so far (INFO cpu), ms: the server shares this machine (and other users share it). */
-async function redisCpuMs(): Promise<number> {
+/**
+ * What Redis has done so far (INFO cpu and stats; the whole server, which other users share): CPU ms, commands
+ * (those scripts call included) and reads (each a batch of commands one client wrote at once: a client's round
+ * trip, unless it pipelined).
+ */
+async function redisCounters(): Promise<{ cpuMs: number; commands: number; reads: number }> {
   const redis = new Redis('redis://127.0.0.1:6379');
   try {
-    const info = await redis.info('cpu');
+    const info = `${await redis.info('cpu')}\n${await redis.info('stats')}`;
     const field = (name: string): number => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
-    return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+    return {
+      cpuMs: (field('used_cpu_user') + field('used_cpu_sys')) * 1000,
+      commands: field('total_commands_processed'),
+      reads: field('total_reads_processed'),
+    };
   } finally {
     redis.disconnect();
   }
@@ -382,8 +441,10 @@ function modelDirs(value: string | undefined): (string | undefined)[] {
 
 async function runBench(): Promise<void> {
   // The engine runs in this process: with glibc's allocation thresholds raised as the `ecgcad` command raises them
-  // at start-up (raiseHeapThresholds), so it is measured as deployed, not paying page faults for every large buffer.
+  // at start-up (raiseHeapThresholds), so it is measured as deployed, not paying page faults for every large buffer;
+  // and with V8's old-generation growing factor the command sets (raiseOldGenerationGrowing).
   raiseHeapThresholds();
+  raiseOldGenerationGrowing();
   const models = modelDirs(arg('--model'));
   for (const modelDir of models) await benchModel(modelDir);
 }
@@ -540,8 +601,10 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
     }
     const load = loadavg()[0] ?? Number.NaN;
     const ehrStart = await ehr.cpuMs();
-    const redisStart = await redisCpuMs();
+    const redisStart = await redisCounters();
     const childrenStart = reapedChildrenCpuMs();
+    const gcProfiler = new GCProfiler();
+    gcProfiler.start();
     const cpuStart = threadCpu();
     const start = performance.now();
     const perFeedPerSecond = pacedAt === undefined ? undefined : pacedAt / 2;
@@ -558,11 +621,12 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
     const [dicomMs, httpMs, httpSenderMs] = await Promise.all([dicomDone, httpDone, httpSent, finished]);
     const seconds = (performance.now() - start) / 1000;
     const cpuEnd = threadCpu();
+    const gc = summariseGc(gcProfiler.stop().statistics);
     const cpu = splitCpu(cpuStart, cpuEnd, modelThreads);
     if (process.env.ECGCAD_BENCH_THREADS) printThreads(name, cpuStart, cpuEnd, modelThreads);
     const storescuMs = reapedChildrenCpuMs() - childrenStart;
     const ehrMs = (await ehr.cpuMs()) - ehrStart;
-    const redisMs = (await redisCpuMs()) - redisStart;
+    const redisEnd = await redisCounters();
     if (session && PROFILE_DIR) {
       const { profile: cpuProfile } = await session.post('Profiler.stop');
       await writeFile(join(PROFILE_DIR, 'engine.cpuprofile'), JSON.stringify(cpuProfile));
@@ -579,9 +643,12 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
         main: (cpuEnd.get(process.pid) ?? 0) - (cpuStart.get(process.pid) ?? 0),
       },
       ehrMs,
-      redisMs,
+      redisMs: redisEnd.cpuMs - redisStart.cpuMs,
+      redisCommands: redisEnd.commands - redisStart.commands,
+      redisReads: redisEnd.reads - redisStart.reads,
       storescuMs,
       httpSenderMs,
+      gc,
       latencies: [...latencies].sort((a, b) => a - b),
       failed,
       load,
@@ -634,6 +701,13 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
     );
     console.log(
       `  CPU per ECG: engine outside inference ${perEcg(r.cpu.engine, r.count)} ms (main thread ${perEcg(r.cpu.main, r.count)}, V8 helper + libuv threads ${perEcg(r.cpu.engine - r.cpu.main, r.count)}), model run ${perEcg(r.cpu.model, r.count)} ms | apart: EHR ${PEERS === 'child' ? `${perEcg(r.ehrMs, r.count)} ms` : 'in the engine process'}, Redis ${perEcg(r.redisMs, r.count)} ms (whole server), storescu ${perEcg(r.storescuMs, r.count)} ms, HTTP sender ${PEERS === 'child' ? `${perEcg(r.httpSenderMs, r.count)} ms` : 'in the engine process'}`,
+    );
+    console.log(
+      `  Redis per ECG (whole server): ${perEcg(r.redisReads, r.count)} client reads (round trips), ${perEcg(r.redisCommands, r.count)} commands (scripts' own calls included)`,
+    );
+    const g = r.gc;
+    console.log(
+      `  GC in the engine process per ECG: ${perEcg(g.scavengeMs + g.markCompactMs, r.count)} ms main-thread pause (${g.scavenges} scavenges ${g.scavengeMs.toFixed(0)} ms, ${g.markCompacts} mark-compacts ${g.markCompactMs.toFixed(0)} ms), ${(g.promotedBytes / 1024 / r.count).toFixed(0)} KB promoted; heap ${(g.heapBytes / 1024 / 1024).toFixed(0)} MB at the end`,
     );
     console.log(
       `  receipt -> EHR accepted (write job finished): p50 ${percentile(r.latencies, 50).toFixed(0)} ms, p95 ${percentile(r.latencies, 95).toFixed(0)} ms, max ${percentile(r.latencies, 100).toFixed(0)} ms`,
