@@ -62,17 +62,9 @@ describe('FhirClient against the test EHR', () => {
     expect(held.deref()).toBeUndefined();
     const result = await posting;
     expect(result.created + result.existing).toBe(9);
-    expect(result.entries.map((e) => e.resourceType)).toEqual([
-      'Device',
-      'Observation',
-      'RiskAssessment',
-      'Observation',
-      'Observation',
-      'Observation',
-      'Observation',
-      'Flag',
-      'Provenance',
-    ]);
+    // The same prediction built again: the types the client must report, in the order they were sent.
+    const sent = buildBundle(examplePrediction({ ecgId: '1.2.3.150' })).entry?.map((e) => e.resource?.resourceType);
+    expect(result.entries.map((e) => e.resourceType)).toEqual(sent);
   });
 
   it('maps 503 to TransientError with Retry-After in seconds', async () => {
