@@ -31,6 +31,9 @@
  * `--profile DIR` adds a V8 CPU profile of the engine's main thread in phase 1, split by package (feeds/decode,
  * Redis/BullMQ, validation, HTTP, GC, ...), and the EHR child's (DIR/ehr/, via --cpu-prof).
  *
+ * Per phase it also prints Redis's client reads (round trips) and commands per ECG (INFO stats, whole server) and
+ * the engine process's garbage collection per ECG (main-thread pauses, bytes promoted, heap size at the end).
+ *
  * Latency = the write job's finishedOn (just after the EHR answered the transaction) minus receivedAt at the feed.
  * Redis on 127.0.0.1:6379 must be up; the run uses its own key prefix and deletes it afterwards.
  */
@@ -108,7 +111,10 @@ interface PhaseResult {
   batches: number[];
 }
 
-/** The engine process's garbage collections over a phase (v8.GCProfiler; this bench's own allocations are few). */
+/**
+ * The engine process's garbage collections over a phase (v8.GCProfiler; this bench's own allocations are few, the
+ * test EHR's are in it with `--peers in-process`).
+ */
 interface GcSummary {
   scavenges: number;
   /** Main-thread pause of the scavenges, ms (their parallel helpers' time is not in it). */
