@@ -46,9 +46,10 @@ export function raiseHeapThresholds(): void {
  * Why: V8 picks the factor itself after each full collection (1.1 to 4, from its marking speed against the
  * program's allocation speed). Under load the engine mostly got 1.1 to 1.5 (`--trace-gc-verbose` in bench/e2e:
  * some 67 MB live, the next limit at 93-115 MB), so the next full collection was never far: 1 to 11 per 300 ECGs
- * (5 to 11 once the engine promoted less), each marking the whole heap on the helper
- * threads that share the cores with the stages. With 200, one or two; the helper threads' CPU per ECG fell by about a quarter (docs/PERFORMANCE.md, session 13). The cost
- * is a heap that may grow to three times its live size before it is collected.
+ * (5 to 11 once the engine promoted less), each marking the whole heap on the helper threads that share the cores
+ * with the stages. With 200, one or two, and the helper threads' CPU per ECG fell by about a quarter
+ * (docs/PERFORMANCE.md, session 13). The cost is a heap that may grow to three times its live size before it is
+ * collected.
  */
 export const ENGINE_HEAP_GROWING_PERCENT = 200;
 
