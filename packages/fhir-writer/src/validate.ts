@@ -357,7 +357,11 @@ export function collectReferences(value: unknown, out: string[] = []): string[] 
   if (Array.isArray(value)) {
     for (const v of value) collectReferences(v, out);
   } else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
+    // Keys, not entries: no [key, value] pair per property (every Bundle is walked twice, validation and the
+    // client's redaction list).
+    const record = value as Record<string, unknown>;
+    for (const k of Object.keys(record)) {
+      const v = record[k];
       if (k === 'reference' && typeof v === 'string') out.push(v);
       else collectReferences(v, out);
     }
