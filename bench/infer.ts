@@ -48,6 +48,7 @@ import {
   syntheticModelInput,
 } from '@ecgcad/infer';
 import * as ort from 'onnxruntime-node';
+import { median } from '../test/support/paired.js';
 
 const { values } = parseArgs({
   options: {
@@ -115,12 +116,6 @@ interface ModelResult {
   maxRelError: number | undefined;
   /** Predictor ECG/s without and with a shadow model (same weights, other thresholds), medians over rounds. */
   shadow: { plain: number; shadowed: number; roundRatio: number };
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** ECG/s over a timed window, and this process's CPU time (all threads) per ECG over the same window. */

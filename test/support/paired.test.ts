@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pairedSummary, roundOrder, tQuantile95 } from './paired.js';
+import { median, pairedSummary, roundOrder, tQuantile95 } from './paired.js';
 
 describe('pairedSummary', () => {
   it('finds a small shift that the spread between rounds would hide', () => {
@@ -46,6 +46,16 @@ describe('pairedSummary', () => {
     const s = pairedSummary([1], [2]);
     expect(Number.isNaN(s.low)).toBe(true);
     expect(s.verdict).toBe('unclear');
+  });
+});
+
+describe('median', () => {
+  it('takes the middle value, or the mean of the middle two, without reordering its input', () => {
+    const values = [5, 1, 3];
+    expect(median(values)).toBe(3);
+    expect(values).toEqual([5, 1, 3]);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(Number.isNaN(median([]))).toBe(true);
   });
 });
 

@@ -37,7 +37,8 @@ export interface PairedSummary {
   verdict: 'lower' | 'higher' | 'unclear';
 }
 
-function median(values: number[]): number {
+/** The median of `values` (the mean of the middle two for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((x, y) => x - y);
   const mid = sorted.length >> 1;
