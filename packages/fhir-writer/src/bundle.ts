@@ -54,7 +54,7 @@ import {
 import { ecgSourceIdentifier, identifierQuery, isOid, tokenQuery, uuidV5 } from './ids.js';
 import { PTP_INPUT_NAMES, type PtpAssessment, type PtpValueView } from './ptp.js';
 import { RISK_FACTORS } from './ptp-inputs.js';
-import { type EcgWaveform, type WrittenData, waveformComponents } from './waveform.js';
+import { type EcgWaveform, WrittenData, type WrittenDataView, waveformComponents } from './waveform.js';
 
 /** How the writer refers to the patient. */
 export interface PatientReferenceOptions {
@@ -141,14 +141,14 @@ export function buildBundle(
  * known by construction (digits, '-', 'E', single spaces), so the validator need not read them again nor JSON
  * escape them when serialising. Keyed by the Bundle object, so it goes when the Bundle goes.
  */
-const writtenData = new WeakMap<Bundle, ReadonlyMap<string, number>>();
+const writtenData = new WeakMap<Bundle, WrittenDataView>();
 
 /** The waveform data strings buildBundle wrote into this Bundle (empty for any other Bundle). */
-export function writtenDataOf(bundle: Bundle): ReadonlyMap<string, number> {
+export function writtenDataOf(bundle: Bundle): WrittenDataView {
   return writtenData.get(bundle) ?? NOTHING_WRITTEN;
 }
 
-const NOTHING_WRITTEN: ReadonlyMap<string, number> = new Map();
+const NOTHING_WRITTEN: WrittenDataView = new WrittenData();
 
 /** As buildBundle, also returning the resources by role. */
 export function buildBundleParts(
@@ -181,7 +181,7 @@ export function buildBundleParts(
   const deviceReference: Reference<Device> = { reference: deviceRef, display: `${model.id} ${model.version}` };
 
   // The ECG itself: not AI-produced, shared by every model that scores it.
-  const written: WrittenData = new Map();
+  const written = new WrittenData();
   const ecgObservation = buildEcgObservation(
     ecg,
     ecgIdentifier,

@@ -24,6 +24,7 @@ import {
   validationRegexes,
 } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
+import type { WrittenDataView } from './waveform.js';
 
 /** Constraint keys Medplum's validator does not evaluate (validation.ts, skippedConstraintKeys). */
 const SKIPPED_CONSTRAINTS = new Set(['ele-1', 'dom-3', 'org-1', 'sdf-19']);
@@ -147,7 +148,7 @@ interface Walk {
   rootTyped: TypedValue;
   variables?: Record<string, TypedValue>;
   /** Strings whose characters are known to pass (the waveform data the builder wrote). */
-  written?: ReadonlyMap<string, number> | undefined;
+  written?: WrittenDataView | undefined;
 }
 
 function variables(walk: Walk, context: TypedValue): Record<string, TypedValue> {
@@ -272,7 +273,7 @@ function objectOk(obj: Obj, type: CompiledType, walk: Walk, isRoot = false): boo
  * characters are known to be digits, '-', 'E' and single spaces (the waveform data the builder wrote): their
  * character check is taken as met.
  */
-export function fastResourceValid(resource: Resource, written?: ReadonlyMap<string, number>): boolean {
+export function fastResourceValid(resource: Resource, written?: WrittenDataView): boolean {
   const root = resource as unknown as Obj;
   if (!isPlainObject(root) || typeof root.resourceType !== 'string' || root.resourceType === '') return false;
   const type = compileType(root.resourceType);

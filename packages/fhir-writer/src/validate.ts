@@ -38,7 +38,7 @@ import {
 } from './codes.js';
 import { fastResourceValid } from './fast-validate.js';
 import { tokenQuery } from './ids.js';
-import { waveformIssues } from './waveform.js';
+import { type WrittenDataView, waveformIssues } from './waveform.js';
 
 /** The Bundle or a resource in it broke R4 or the project's rules. `issues` lists every finding (no patient data). */
 export class FhirValidationError extends PermanentError {
@@ -103,7 +103,7 @@ function resourceIssues(
   resource: Resource,
   where: string,
   mode: ValidationMode | undefined,
-  written?: ReadonlyMap<string, number>,
+  written?: WrittenDataView,
 ): string[] {
   loadR4Definitions();
   if (mode !== 'full' && fastResourceValid(resource, written)) return [];

@@ -19,6 +19,7 @@ import {
   leadSampledData,
   sampledDataTokens,
   waveformComponents,
+  WrittenData,
   waveformIssues,
 } from './waveform.js';
 
@@ -273,7 +274,7 @@ describe('written data (the encoder vouches for the form of what it wrote)', () 
       }),
       { numRuns: 50 },
     );
-    const written = new Map<string, number>();
+    const written = new WrittenData();
     const all = [
       leadSampledData(
         quantised ? fromRaw(rawSamples(500, 3000, 3), 2.5) : new Float32Array(0),
@@ -297,9 +298,28 @@ describe('written data (the encoder vouches for the form of what it wrote)', () 
     expect(vouched).toBe(all.length - 1);
   });
 
+  it('finds a noted string by its characters, not its object, and nothing else', () => {
+    const written = new WrittenData();
+    const data = Array.from({ length: 3000 }, (_, i) => (i * 7919) % 2001).join(' ');
+    written.set(data, 3000);
+    written.set(`${data} 1`, 3001);
+    expect(written.size).toBe(2);
+    // An equal string made apart (another object) is found; one character changed, or one shorter, is not.
+    const equal = [...data].join('');
+    expect(written.get(equal)).toBe(3000);
+    expect(written.has(`${data} 1`)).toBe(true);
+    expect(written.get(`${data.slice(0, -1)}9`)).toBeUndefined();
+    expect(written.has(data.slice(1))).toBe(false);
+    expect(written.has('')).toBe(false);
+    // Noting a string again keeps one entry with the later count, as Map.set does.
+    written.set(equal, 2999);
+    expect(written.size).toBe(2);
+    expect(written.get(data)).toBe(2999);
+  });
+
   it('still reads a data string changed after it was written', () => {
     const ecg = synthesizeEcg({ seed: 9 });
-    const written = new Map<string, number>();
+    const written = new WrittenData();
     const component = waveformComponents(ecg, written);
     const observation: Observation = {
       resourceType: 'Observation',

@@ -52,11 +52,59 @@ export interface LeadEncoding {
   wellFormed: boolean;
 }
 
+/** What the validator and the serialiser ask of {@link WrittenData} (a Map<string, number> answers the same). */
+export interface WrittenDataView {
+  readonly size: number;
+  has(data: string): boolean;
+  /** The token count of `data` when it equals a string the encoder wrote, else undefined. */
+  get(data: string): number | undefined;
+}
+
 /**
  * Data strings the encoder wrote, with their token counts, from a Bundle's build to its validation: the validator
  * takes their form from here instead of reading some 250 kB of digits again (see {@link waveformIssues}).
+ *
+ * Found by equality in a short list, not a Map: a Map hashes each key, and V8 hashes a string over all its
+ * characters up to 16,383 of them (a lead's data has 10,000-20,000: about 20 us per lead, a quarter of a millisecond
+ * per Bundle in the engine's profile). A Bundle holds one string per lead; the validator asks about every string it
+ * meets, and those shorter than the shortest data string are answered at once.
  */
-export type WrittenData = Map<string, number>;
+export class WrittenData implements WrittenDataView {
+  private readonly strings: string[] = [];
+  private readonly counts: number[] = [];
+  private shortest = Number.POSITIVE_INFINITY;
+
+  get size(): number {
+    return this.strings.length;
+  }
+
+  /** Notes `data` (non-empty) with its token count. */
+  set(data: string, count: number): this {
+    const at = this.strings.indexOf(data);
+    if (at >= 0) {
+      this.counts[at] = count;
+      return this;
+    }
+    this.strings.push(data);
+    this.counts.push(count);
+    if (data.length < this.shortest) this.shortest = data.length;
+    return this;
+  }
+
+  has(data: string): boolean {
+    return this.get(data) !== undefined;
+  }
+
+  get(data: string): number | undefined {
+    if (data.length < this.shortest) return undefined;
+    const strings = this.strings;
+    for (let i = 0; i < strings.length; i++) {
+      // `===` on strings: the same object at once, else equal length and characters (what a Map's lookup finds).
+      if (strings[i] === data) return this.counts[i];
+    }
+    return undefined;
+  }
+}
 
 /**
  * Encodes one lead's samples (uV) as integers with an origin and a factor. `quantised`: the lead's integers as the
@@ -260,9 +308,9 @@ export function leadOfMdcCode(code: string | undefined): LeadName | undefined {
  * SampledData.data): each an MDC lead code, once; dimensions 1, a positive period and factor, origin in uV; data of
  * integers (or E, L, U) and the same number of samples in every lead. Empty for any other Observation.
  * `written`: data strings the encoder wrote, well formed by construction, with their token counts; any other string
- * (or one changed since: a Map finds only an equal string) is read token by token.
+ * (or one changed since: only an equal string is found) is read token by token.
  */
-export function waveformIssues(where: string, obs: Observation, written?: ReadonlyMap<string, number>): string[] {
+export function waveformIssues(where: string, obs: Observation, written?: WrittenDataView): string[] {
   const isEcg = obs.code.coding?.some(
     (c) => c.system === LOINC_12_LEAD_EKG.system && c.code === LOINC_12_LEAD_EKG.code,
   );
