@@ -18,8 +18,8 @@ import {
   leadOfMdcCode,
   leadSampledData,
   sampledDataTokens,
-  waveformComponents,
   WrittenData,
+  waveformComponents,
   waveformIssues,
 } from './waveform.js';
 
