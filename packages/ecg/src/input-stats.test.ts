@@ -92,6 +92,7 @@ describe('inputStats against the plain definition', () => {
     ['500 Hz, 10 s', synthesizeEcg({ seed: 11 })],
     ['250 Hz, 7.3 s (a partial last second)', synthesizeEcg({ seed: 12, sampleRateHz: 250, durationS: 7.3 })],
     ['1000 Hz, 12 s (cut to 10 s)', synthesizeEcg({ seed: 13, sampleRateHz: 1000, durationS: 12 })],
+    ['257 Hz, 6.1 s (windows of an odd length)', synthesizeEcg({ seed: 16, sampleRateHz: 257, durationS: 6.1 })],
     ['quantised to whole uV', quantised(synthesizeEcg({ seed: 14, fast: true }))],
     ['noisy and wandering', synthesizeEcg({ seed: 15, noise: { baselineWanderUv: 300, mainsUv: 20, muscleUv: 40 } })],
   ];
