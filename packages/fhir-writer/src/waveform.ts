@@ -185,42 +185,49 @@ let text = new Uint8Array(64 * 1024);
 let textView = Buffer.from(text.buffer);
 let textWords = new DataView(text.buffer);
 
-/** Makes room for `samples` tokens of at most 12 bytes ("-2147483647 "), and 4 more for a word written past the end. */
+/** Makes room for `samples` tokens of at most 12 bytes ("-2147483647 "), and 8 more for words written past the end. */
 function reserve(samples: number): Uint8Array {
-  if (text.length < samples * 12 + 4) {
-    text = new Uint8Array(samples * 12 + 4);
+  if (text.length < samples * 12 + 8) {
+    text = new Uint8Array(samples * 12 + 8);
     textView = Buffer.from(text.buffer);
     textWords = new DataView(text.buffer);
   }
   return text;
 }
 
+/** The largest |datum| whose token a table holds: most ECG data are under 1,000 steps from the origin. */
+const SMALL_TOKEN_MAX = 999;
 /**
- * "0 " to "999 " as little-endian words, and their lengths: most ECG data are under 1,000 steps from the origin, and
- * one 32-bit store per token writes them about twice as fast as digit by digit (the bytes past the length are
- * overwritten by the next token, or left past the end).
+ * "-999 " to "999 " as two little-endian words each (the first four bytes, then the rest: the space of a
+ * five-byte token), and their lengths. Two 32-bit stores per token, with no branch on its sign or its number of
+ * digits, write them about twice as fast as digit by digit (the bytes past the length are overwritten by the next
+ * token, or left past the end).
  */
-const SMALL_TOKEN_WORDS = new Uint32Array(1000);
-const SMALL_TOKEN_LENGTHS = new Uint8Array(1000);
-for (let v = 0; v < 1000; v++) {
+const SMALL_TOKEN_FIRST = new Uint32Array(2 * SMALL_TOKEN_MAX + 1);
+const SMALL_TOKEN_REST = new Uint32Array(2 * SMALL_TOKEN_MAX + 1);
+const SMALL_TOKEN_LENGTHS = new Uint8Array(2 * SMALL_TOKEN_MAX + 1);
+for (let v = -SMALL_TOKEN_MAX; v <= SMALL_TOKEN_MAX; v++) {
   const token = `${v} `;
-  let word = 0;
-  for (let j = 0; j < token.length; j++) word |= token.charCodeAt(j) << (8 * j);
-  SMALL_TOKEN_WORDS[v] = word >>> 0;
-  SMALL_TOKEN_LENGTHS[v] = token.length;
+  const words = [0, 0];
+  for (let j = 0; j < token.length; j++) words[j >> 2] = (words[j >> 2] as number) | (token.charCodeAt(j) << (8 * (j & 3)));
+  SMALL_TOKEN_FIRST[v + SMALL_TOKEN_MAX] = (words[0] as number) >>> 0;
+  SMALL_TOKEN_REST[v + SMALL_TOKEN_MAX] = (words[1] as number) >>> 0;
+  SMALL_TOKEN_LENGTHS[v + SMALL_TOKEN_MAX] = token.length;
 }
 
 /** Writes the integer `d` (|d| < 2^31) and a space at `at`; returns the position after them. */
 function writeToken(out: Uint8Array, words: DataView, at: number, d: number): number {
+  if (d >= -SMALL_TOKEN_MAX && d <= SMALL_TOKEN_MAX) {
+    const k = d + SMALL_TOKEN_MAX;
+    words.setUint32(at, SMALL_TOKEN_FIRST[k] as number, true);
+    words.setUint32(at + 4, SMALL_TOKEN_REST[k] as number, true);
+    return at + (SMALL_TOKEN_LENGTHS[k] as number);
+  }
   let pos = at;
   let v = d;
   if (v < 0) {
     out[pos++] = 45; // '-'
     v = -v;
-  }
-  if (v < 1000) {
-    words.setUint32(pos, SMALL_TOKEN_WORDS[v] as number, true);
-    return pos + (SMALL_TOKEN_LENGTHS[v] as number);
   }
   pos = writeInteger(out, pos, v);
   out[pos] = 32;
