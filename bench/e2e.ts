@@ -4,7 +4,7 @@
  * TCP_NODELAY=1) and half over HTTP (POST /ecg, DICOM body), to FHIR transaction Bundles in the test EHR.
  *
  *   npx turbo run build && npx tsx bench/e2e.ts [--count 200] [--model DIR|demo|full|both] [--threads N]
- *     [--paced-count N] [--warmup 300] [--waveform on|off] [--attribution never|any-high|always]
+ *     [--paced-count N] [--warmup 2000] [--waveform on|off] [--attribution never|any-high|always]
  *     [--peers child|in-process] [--profile DIR] [--validation fast|full]
  *
  *   both models (the issue's target 1):  npx tsx bench/e2e.ts --model demo --count 200
@@ -461,10 +461,13 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   const pacedArg = arg('--paced-count');
   const PACED = pacedArg ? Number(pacedArg) : COUNT;
   const warmupArg = arg('--warmup');
-  // Long enough for V8 to have optimised the per-ECG code (with 20 or 100 it was still compiling it in the timed
-  // phase, on V8's helper threads and in slower unoptimised code on the main thread): a deployed engine has taken
-  // thousands of ECGs, so compile time is a start-up cost, not a per-ECG one.
-  const WARMUP = warmupArg ? Number(warmupArg) : 300;
+  // Long enough for V8 to have optimised the per-ECG code: a deployed engine has taken thousands of ECGs, so compile
+  // time is a start-up cost, not a per-ECG one. V8 optimises a function run once per ECG only after some hundreds of
+  // runs since its call sites last saw a new shape (--minimum-invocations-after-ic-update=500), so after 300 ECGs
+  // it was still compiling much of the per-ECG code in the timed phases (`--trace-opt`: 224 optimisations in 300
+  // ECGs, including enqueuePayload, decodeDicomUnguarded and the drift monitor's observe; about a third of the
+  // helper threads' CPU) and running the rest unoptimised. What the first ECGs cost is printed apart.
+  const WARMUP = warmupArg ? Number(warmupArg) : 2000;
   const threadsArg = arg('--threads');
   const THREADS = threadsArg ? Number(threadsArg) : undefined;
   const PEERS = arg('--peers') ?? 'child';
@@ -663,7 +666,9 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   }
 
   // Unmeasured: the engine's first ECGs compile and load what later ones reuse (JIT, validation tables).
-  if (WARMUP > 0) await phase('warm-up', warm, undefined, false);
+  const warmedUp = WARMUP > 0 ? await phase('warm-up', warm, undefined, false) : undefined;
+  // Their bodies (some 240 MB for 2,000) need not stay in this process's memory through the measured phases.
+  for (const path of [...warm.dicom, ...warm.http]) bodies.delete(path);
   // The engine's CPU with nothing to do (BullMQ's blocking reads and lock timers, metrics): a time-based cost that
   // the per-ECG figures below include, so it weighs more at half rate.
   const idleStart = threadCpu();
@@ -722,6 +727,11 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   console.log(
     `engine idle (${WARMUP} warm-up ECGs first, then 2 s with none): ${idlePerSecond.toFixed(1)} ms CPU per second (included above)`,
   );
+  if (warmedUp) {
+    console.log(
+      `the engine's first ${warmedUp.count} ECGs (warm-up at full blast, left out of the figures above: V8 still compiling): engine CPU per ECG ${perEcg(warmedUp.cpu.engine, warmedUp.count)} ms (main thread ${perEcg(warmedUp.cpu.main, warmedUp.count)}, V8 helper + libuv threads ${perEcg(warmedUp.cpu.engine - warmedUp.cpu.main, warmedUp.count)})`,
+    );
+  }
   if (profiled) {
     const busy = [...profiled.values()].reduce((a, b) => a + b, 0);
     // The profiler's samples count wall time whenever the thread is not idle, also while the OS runs another
