@@ -9,9 +9,10 @@
  *
  * Prints files/s of each and the ratios (same run, same files, same machine), plus the feed process's CPU ms per
  * file. Run after `npx turbo run build` (it starts packages/engine/dist/cli.js):
- * `npx tsx bench/feed.ts [--count 300] [--profile DIR] [--cases C-STORE,POST] [--cli FILE]` (--profile: a V8 CPU
- * profile of the feed process in DIR; --cases: only the cases whose names start so; --cli: the
- * packages/engine/dist/cli.js to bench, e.g. another worktree's for an A/B). Ends with the verdict on issue #16
+ * `npx tsx bench/feed.ts [--count 300] [--warmup 2000] [--profile DIR] [--cases C-STORE,POST] [--cli FILE]`
+ * (--warmup: files the feed takes each way before the timed runs; --profile: a V8 CPU profile of the feed process in
+ * DIR; --cases: only the cases whose names start so; --cli: the packages/engine/dist/cli.js to bench, e.g. another
+ * worktree's for an A/B). Ends with the verdict on issue #16
  * target 2 (C-STORE over one association >= 0.5 x storescp --ignore) and the other ratios.
  * Redis on 127.0.0.1:6379 must be up; the run uses its own key prefix and deletes it afterwards.
  */
@@ -119,7 +120,7 @@ async function runBench(): Promise<void> {
     // The intake deduplicates by SOP Instance UID, so every timed ecgcad run gets fresh UIDs (same length, swapped
     // in place in the bytes) and each of its files is a new job.
     const stem = `1.2.826.0.1.3680043.8.498.${Date.now()}`;
-    const uid = (round: number, i: number) => `${stem}.1${String(round).padStart(2, '0')}${String(i).padStart(6, '0')}`;
+    const uid = (round: number, i: number) => `${stem}.1${String(round).padStart(3, '0')}${String(i).padStart(6, '0')}`;
     const paths: string[] = [];
     const bodies: Buffer[] = [];
     for (let i = 0; i < COUNT; i++) {
@@ -227,15 +228,24 @@ async function runBench(): Promise<void> {
       return true;
     }, 'storescp');
 
-    // Warm-up: every file once each way, so neither side pays for JIT or connection set-up in the timed runs (a
-    // handful left the feed's per-file code still being optimised by V8 in the timed run; a deployed feed has long
-    // since taken thousands).
+    // Warm-up, so neither side pays for JIT or connection set-up in the timed runs: storescp (C++) takes every file
+    // once; the feed and the bare handler take --warmup files each way (default 2,000; the handler POSTs only), the
+    // feed C-STORE and POST in turns, as a deployed feed has long since taken thousands of both. A few hundred left
+    // the feed's per-file code still being optimised by V8 in the timed runs, and a burst of POSTs after C-STOREs
+    // alone deoptimised the C-STORE path (the DICOM parser and Node's stream code saw other shapes) for the next
+    // 600-900 files.
     const warm = paths;
-    await run('storescu', ['-aec', 'ECGCAD', '-nh', '127.0.0.1', String(dimsePort), ...warm]);
+    const warmupFiles = Number(arg('--warmup') ?? 2000);
     await run('storescu', ['-aec', 'ECGCAD', '-nh', '127.0.0.1', String(scpPort), ...warm]);
-    await nextRound(); // the C-STORE warm-up took this round's UIDs (a repeat is answered 409)
-    await post(feedUrl, 1, warm.length);
-    await post(bareUrl, 1, warm.length);
+    let warmedUp = 0;
+    do {
+      await run('storescu', ['-aec', 'ECGCAD', '-nh', '127.0.0.1', String(dimsePort), ...warm]);
+      await nextRound(); // the C-STORE warm-up took this round's UIDs (a repeat is answered 409)
+      await post(feedUrl, 1, warm.length);
+      await post(bareUrl, 1, warm.length);
+      await nextRound();
+      warmedUp += warm.length;
+    } while (warmedUp < warmupFiles);
 
     const load = loadavg()[0] ?? Number.NaN;
     const feedPid = feed.pid as number;
@@ -253,7 +263,7 @@ async function runBench(): Promise<void> {
       senderMs: number;
     }
     const results: Record<string, CaseResult> = {};
-    let sentToEcgcad = 2 * warm.length; // the warm-up's C-STORE files and POSTs
+    let sentToEcgcad = 2 * warmedUp; // the warm-up's C-STORE files and POSTs
     const cases: [string, string, () => Promise<number>, () => Promise<number>][] = [
       ['C-STORE, 1 association', 'cstore', () => storescu(scpPort, 1), () => storescu(dimsePort, 1)],
       ['C-STORE, 4 associations', 'cstore', () => storescu(scpPort, 4), () => storescu(dimsePort, 4)],
