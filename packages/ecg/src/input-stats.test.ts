@@ -3,6 +3,7 @@ import { type Ecg, STANDARD_LEADS, sampleCount } from './ecg.js';
 import { inputStats, QUALITY_REASON_CODES, qualityReasonCode } from './input-stats.js';
 import { DEFAULT_INPUT_SPEC } from './model-input.js';
 import { assessQuality } from './quality.js';
+import { simdKernels, withoutSimd } from './simd-kernels.js';
 import { synthesizeEcg } from './synth/index.js';
 
 describe('inputStats', () => {
@@ -102,6 +103,21 @@ describe('inputStats against the plain definition', () => {
     expect(fast.noiseUv).toBeCloseTo(plain.noiseUv, 9);
     expect(fast.amplitudeMv).toBeCloseTo(plain.amplitudeMv, 12);
     expect(fast.baselineWanderUv).toBeCloseTo(plain.baselineWanderUv, 9);
+  });
+
+  // A lead with a few large spikes: the bins span up to them, so the median's bin holds many values.
+  const spiky = (ecg: Ecg): Ecg => ({
+    ...ecg,
+    leads: Object.fromEntries(
+      Object.entries(ecg.leads).map(([k, v]) => [k, (v as Float32Array).map((x, i) => (i % 997 === 5 ? x + 9000 : x))]),
+    ),
+  });
+  it.each([
+    ...cases,
+    ['quantised, with spikes', spiky(quantised(synthesizeEcg({ seed: 17, fast: true })))] as [string, Ecg],
+  ])('gives exactly the same numbers with the WebAssembly kernel as without: %s', (_, ecg) => {
+    expect(simdKernels()).toBeDefined();
+    expect(inputStats(ecg)).toEqual(withoutSimd(() => inputStats(ecg)));
   });
 
   it('reads a lead of one constant value as no noise, and a lone spike as no noise either', () => {

@@ -3,10 +3,12 @@
  * filter settings or its export change (sample rate, length, amplitude, noise, baseline wander, derived leads).
  * They are computed on the first `maxSeconds` of the leads present (what the model sees), never stored per ECG.
  * The drift monitor computes them for every ECG, so each lead is read in one pass (its sums split in halves that
- * the CPU adds in parallel) and the noise median is an exact selection that touches few values: about 0.37 ms per
- * 10 s 12-lead record (1.1 ms sorting, 0.45 ms with one chain of adds; same numbers to the last digits).
+ * the CPU adds in parallel) and the noise median is an exact selection that touches few values, its binning done by
+ * a WebAssembly kernel where there is one (SimdKernels.binnedRank): about 0.28 ms per 10 s 12-lead record (1.1 ms
+ * sorting, 0.45 ms with one chain of adds and the binning in JavaScript; the same numbers).
  */
 import { durationS, type Ecg, type LeadName, STANDARD_LEADS, sampleCount } from './ecg.js';
+import { SIMD_MIN_VALUES, type SimdKernels, simdKernels } from './simd-kernels.js';
 
 /** The input statistics of one record. */
 export interface InputStats {
@@ -107,17 +109,29 @@ function selectNonNegative(a: Float64Array, from: number, to: number, k: number,
   return select(gathered, m, k - below);
 }
 
+/**
+ * selectNonNegative over w[2 .. n) of the kernels' workspace, its binning and the copy of the median's bin done by
+ * the WebAssembly kernel (SimdKernels.binnedRank: the same bins, the same values in the same order), the selection
+ * here: the same result.
+ */
+function selectBinned(kernel: SimdKernels, w: Float64Array, n: number, k: number, max: number): number {
+  if (!(max > 0)) return 0;
+  const { m, rank } = kernel.binnedRank(2, n, k, max, n, 2 * n);
+  return select(w.subarray(n, n + m), m, rank);
+}
+
 /** The size, noise and wander of one lead over x[0 .. n), or undefined when a sample is not a finite number. */
 function leadStats(
   x: Float32Array,
   n: number,
   second: number,
+  diffs: Float64Array,
+  kernel: SimdKernels | undefined,
 ): { sd: number; noise: number; wander?: number } | undefined {
   // One pass: sums for the mean and SD, sums of whole one-second windows, and the absolute second differences
   // (differences[i] for i >= 2; the first two slots hold throwaway values, which only widen the bins' range).
   // Two samples per step, each sum in two halves (even and odd samples): an add then waits on its own half's chain
   // only, not on every add before it (the one-chain loop was bound by that latency).
-  const diffs = differences;
   let sum = 0;
   let squares = 0;
   const windowMeans: number[] = [];
@@ -169,8 +183,13 @@ function leadStats(
   // Robust second-difference noise; the broadband noise's variance is taken out of the lead's, so the amplitude
   // tells the signal's size alone.
   const count = n - 2;
-  const noise =
-    count > 0 ? selectNonNegative(differences, 2, n, count >> 1, maxDifference) / (0.6745 * Math.sqrt(6)) : 0;
+  const median =
+    count <= 0
+      ? 0
+      : kernel
+        ? selectBinned(kernel, diffs, n, count >> 1, maxDifference)
+        : selectNonNegative(diffs, 2, n, count >> 1, maxDifference);
+  const noise = median / (0.6745 * Math.sqrt(6));
   const sd = Math.sqrt(Math.max(0, squares / n - mean * mean - noise * noise));
   if (windowMeans.length < 2) return { sd, noise };
   const wm = windowMeans.reduce((a, b) => a + b, 0) / windowMeans.length;
@@ -186,16 +205,20 @@ export function inputStats(ecg: Ecg, maxSeconds = 10): InputStats {
   const sds: number[] = [];
   const noises: number[] = [];
   const wanders: number[] = [];
-  if (differences.length < n) {
+  // With the WebAssembly kernels, the differences go straight into their memory: [0, n) the differences, [n, 2 n)
+  // the median bin's copy, then the kernel's histograms (the workspace is scratch for one call at a time).
+  const kernel = n >= SIMD_MIN_VALUES ? simdKernels() : undefined;
+  if (!kernel && differences.length < n) {
     differences = new Float64Array(n);
     gathered = new Float64Array(n);
   }
+  const diffs = kernel ? kernel.workspace(2 * n + 4096) : differences;
   let present = 0;
   for (const name of STANDARD_LEADS) {
     const x = ecg.leads[name as LeadName];
     if (!(x instanceof Float32Array) || x.length === 0) continue;
     present++;
-    const lead = leadStats(x, Math.min(n, x.length), second);
+    const lead = leadStats(x, Math.min(n, x.length), second, diffs, kernel);
     if (!lead) continue;
     noises.push(lead.noise);
     sds.push(lead.sd);

@@ -5,6 +5,8 @@
  * - the z-score sums (sum, sum of squares, cross sum of I and II) and the final write to Float32;
  * - the 2:1 half-band decimation, the stored limb leads check, the quality gate's lead statistics and the
  *   finiteness check;
+ * - (for the drift monitor's input statistics) the bins of a lead's second differences and the copy of the median's
+ *   bin ({@link SimdKernels.binnedRank}), without the branch per value that JavaScript's copy mispredicted;
  * - (for the DICOM decoder) the de-interleave and scale of 16-bit samples into Float32 leads, four channels of
  *   four frames per step, where Float32 arithmetic gives exactly the float64 result ({@link deinterleaveInt16});
  * - (for the payload codec) a lead's integers under a quantum, with the checks and gaps of its pass
@@ -18,8 +20,9 @@
  * The kernels are written in WebAssembly text, kernels/simd-kernels.wat (the source), assembled at build time by
  * scripts/build-kernels.mjs (wabt) into dist/kernels/simd-kernels.wasm, read and compiled here once, synchronously,
  * at load. Each kernel computes exactly what its JavaScript counterpart computes (filter.ts's runSymmetric for three
- * sections; prepare.ts's rowSums, crossSum, writeRow, writeDerivedRow; quality.ts's leadStats; ...), lane by lane in
- * the same order, in float64 without fused multiply-adds: the results are bit-identical, and the tests compare them.
+ * sections; prepare.ts's rowSums, crossSum, writeRow, writeDerivedRow; quality.ts's leadStats; input-stats.ts's
+ * selectNonNegative; ...), lane by lane in the same order, in float64 without fused multiply-adds: the results are
+ * bit-identical, and the tests compare them.
  *
  * The kernels only read and write their own linear memory, so callers keep their rows there:
  * {@link SimdKernels.workspace} hands out a Float64Array over that memory (prepare() uses it as its scratch rows).
@@ -122,6 +125,7 @@ interface KernelExports {
     w5: number,
   ): void;
   derivation(x: number, i: number, ii: number, quads: number, a: number, b: number, tolerance: number): number;
+  binnedRank(a: number, count: number, scale: number, k: number, hist: number, into: number): number;
   stats(ptr: number, quads: number, out: number): void;
   extremeCounts(ptr: number, quads: number, max: number, min: number, out: number): void;
   nonFinite(ptr: number, quads: number): number;
@@ -279,6 +283,33 @@ export class SimdKernels {
       w3,
       w5,
     );
+  }
+
+  /**
+   * input-stats.ts's noise median up to its selection, over workspace values [from, to) (the caller wrote them
+   * there; non-negative, at most `max`): counts them into 2048 bins of width max / 2047, finds the bin that holds
+   * rank k (0-based, of the values from `from` on), and copies that bin's values in order to workspace index `into`
+   * on (room for to - from values), with four histograms of 2048 i32 at workspace index `hist` on (4,096 values of
+   * room). Returns how many it copied (`m`) and k's rank among them.
+   */
+  binnedRank(
+    from: number,
+    to: number,
+    k: number,
+    max: number,
+    into: number,
+    hist: number,
+  ): { m: number; rank: number } {
+    const packed = this.fns.binnedRank(
+      DATA_AT + 8 * from,
+      to - from,
+      2047 / max,
+      k,
+      DATA_AT + 8 * hist,
+      DATA_AT + 8 * into,
+    );
+    const m = packed % 2097152;
+    return { m, rank: (packed - m) / 2097152 };
   }
 
   /**

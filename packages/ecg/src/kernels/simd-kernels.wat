@@ -1,5 +1,5 @@
-;; WebAssembly SIMD kernels for the hot loops of prepare(), the quality gate, the finiteness check, the DICOM
-;; decoder and the payload encoder. The source of truth: packages/ecg/scripts/build-kernels.mjs assembles this file
+;; WebAssembly SIMD kernels for the hot loops of prepare(), the quality gate, the drift monitor's input statistics,
+;; the finiteness check, the DICOM decoder and the payload encoder. The source of truth: packages/ecg/scripts/build-kernels.mjs assembles this file
 ;; with wabt into dist/kernels/simd-kernels.wasm, which ../simd-kernels.ts loads (and documents: memory layout,
 ;; callers).
 ;;
@@ -432,6 +432,83 @@
         (local.set $ii (i32.add (local.get $ii) (i32.const 16)))
         (br_if $step (local.tee $quads (i32.sub (local.get $quads) (i32.const 1))))))
     (local.get $quads))
+
+  ;; --- The drift monitor's noise median (input-stats.ts), over Float64 values. ---
+
+  ;; binnedRank(a, count, scale, k, hist, into) -> rank * 2^21 + m: input-stats.ts's selectNonNegative up to its
+  ;; selection, over the count values at a (non-negative, each at most 2047 / scale). Counts them into four
+  ;; histograms of 2048 i32 bins at hist, 8 KB apart, by trunc(v * scale) (the values at i mod 4 into their own, so
+  ;; a run of equal values does not wait on one counter), finds the bin that holds rank k (the smallest bin whose
+  ;; counts with those below it pass k), and copies that bin's values, in order, to into (f64). The copy has no branch
+  ;; per value (every value is stored, the count moves on only for the bin's own), which a branch on a random
+  ;; eighth of the values did not allow in JavaScript. Returns m, how many were copied, and k's rank among them.
+  (func (export "binnedRank")
+    (param $a i32) (param $count i32) (param $scale f64) (param $k i32) (param $hist i32) (param $into i32)
+    (result f64)
+    (local $end i32) (local $p i32) (local $q i32) (local $b i32) (local $bin i32) (local $below i32)
+    (local $c i32) (local $m i32) (local $v f64)
+    ;; zero the four histograms, 16 bytes at a time
+    (local.set $p (local.get $hist))
+    (local.set $q (i32.const 2048))
+    (loop $zero
+      (v128.store (local.get $p) (v128.const i32x4 0 0 0 0))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (br_if $zero (local.tee $q (i32.sub (local.get $q) (i32.const 1)))))
+    (local.set $end (i32.add (local.get $a) (i32.shl (local.get $count) (i32.const 3))))
+    (local.set $p (local.get $a))
+    (local.set $q (i32.shr_u (local.get $count) (i32.const 2)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $q)))
+      (loop $step
+        (local.set $b (i32.add (local.get $hist)
+          (i32.shl (i32.trunc_sat_f64_s (f64.mul (f64.load (local.get $p)) (local.get $scale))) (i32.const 2))))
+        (i32.store (local.get $b) (i32.add (i32.load (local.get $b)) (i32.const 1)))
+        (local.set $b (i32.add (local.get $hist)
+          (i32.shl (i32.trunc_sat_f64_s (f64.mul (f64.load offset=8 (local.get $p)) (local.get $scale))) (i32.const 2))))
+        (i32.store offset=8192 (local.get $b) (i32.add (i32.load offset=8192 (local.get $b)) (i32.const 1)))
+        (local.set $b (i32.add (local.get $hist)
+          (i32.shl (i32.trunc_sat_f64_s (f64.mul (f64.load offset=16 (local.get $p)) (local.get $scale))) (i32.const 2))))
+        (i32.store offset=16384 (local.get $b) (i32.add (i32.load offset=16384 (local.get $b)) (i32.const 1)))
+        (local.set $b (i32.add (local.get $hist)
+          (i32.shl (i32.trunc_sat_f64_s (f64.mul (f64.load offset=24 (local.get $p)) (local.get $scale))) (i32.const 2))))
+        (i32.store offset=24576 (local.get $b) (i32.add (i32.load offset=24576 (local.get $b)) (i32.const 1)))
+        (local.set $p (i32.add (local.get $p) (i32.const 32)))
+        (br_if $step (local.tee $q (i32.sub (local.get $q) (i32.const 1))))))
+    ;; the last count mod 4 values, into the first histogram
+    (block $rest
+      (loop $step
+        (br_if $rest (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $b (i32.add (local.get $hist)
+          (i32.shl (i32.trunc_sat_f64_s (f64.mul (f64.load (local.get $p)) (local.get $scale))) (i32.const 2))))
+        (i32.store (local.get $b) (i32.add (i32.load (local.get $b)) (i32.const 1)))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (br $step)))
+    ;; the bin that holds rank k, and how many values lie below it
+    (block $found
+      (loop $scan
+        (local.set $b (i32.add (local.get $hist) (i32.shl (local.get $bin) (i32.const 2))))
+        (local.set $c
+          (i32.add
+            (i32.add (i32.load (local.get $b)) (i32.load offset=8192 (local.get $b)))
+            (i32.add (i32.load offset=16384 (local.get $b)) (i32.load offset=24576 (local.get $b)))))
+        (br_if $found (i32.gt_u (i32.add (local.get $below) (local.get $c)) (local.get $k)))
+        (local.set $below (i32.add (local.get $below) (local.get $c)))
+        (local.set $bin (i32.add (local.get $bin) (i32.const 1)))
+        (br $scan)))
+    ;; that bin's values, in order
+    (local.set $p (local.get $a))
+    (block $gathered
+      (loop $step
+        (br_if $gathered (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $v (f64.load (local.get $p)))
+        (f64.store (i32.add (local.get $into) (i32.shl (local.get $m) (i32.const 3))) (local.get $v))
+        (local.set $m (i32.add (local.get $m)
+          (i32.eq (i32.trunc_sat_f64_s (f64.mul (local.get $v) (local.get $scale))) (local.get $bin))))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (br $step)))
+    (f64.add
+      (f64.mul (f64.convert_i32_u (i32.sub (local.get $k) (local.get $below))) (f64.const 2097152))
+      (f64.convert_i32_u (local.get $m))))
 
   ;; --- The quality gate's lead statistics and the finiteness check, over Float32 values. ---
 
