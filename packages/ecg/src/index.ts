@@ -13,7 +13,7 @@ export * from './prepare.js';
 export * from './quality.js';
 export * from './resample.js';
 export * from './retry-policy.js';
-export { deinterleaveInt16, withoutSimd } from './simd-kernels.js';
+export { deinterleaveInt16, formatInt16, withoutSimd } from './simd-kernels.js';
 export * from './summary.js';
 export * from './synth/index.js';
 export * from './units.js';

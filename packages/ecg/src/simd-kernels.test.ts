@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { designFilter, type FilterSpec, filterWorkspace, type ZeroPhaseFilter } from './filter.js';
 import { getResampler } from './resample.js';
-import { deinterleaveInt16, simdKernels, withoutSimd } from './simd-kernels.js';
+import { deinterleaveInt16, formatInt16, SIMD_MIN_VALUES, simdKernels, withoutSimd } from './simd-kernels.js';
 
 /** Deterministic ECG-like rows: a baseline drift, a few tones and noise, different per row. */
 function rowValues(row: number, n: number): Float64Array {
@@ -351,5 +351,27 @@ describe('SIMD kernels', () => {
     // A lead of zeros has no gaps; a constant lead none between samples.
     check(new Float32Array(300), 0, 1);
     check(new Float32Array(300).fill(7.5), 0, 2.5);
+  });
+});
+
+describe('formatInt16 (the SampledData text kernel)', () => {
+  it('writes each value in decimal, single-space separated, over the whole Int16 range', () => {
+    expect(simdKernels()).toBeDefined();
+    const edges = [0, 1, -1, 9, -9, 10, 99, -99, 100, 999, -999, 1000, -1000, 9999, -9999, 10_000, -10_000, 10_005];
+    const all = Int16Array.from({ length: 65_536 + edges.length }, (_, i) =>
+      i < edges.length ? (edges[i] as number) : i - edges.length - 32_768,
+    );
+    expect(formatInt16(all)).toBe(Array.from(all).join(' '));
+    // Runs that end in each kind of token (a table token's 8-byte store past the end must not show).
+    for (const last of [-32_768, 32_767, -5, 7, 0]) {
+      const data = Int16Array.from({ length: 300 }, (_, i) => (i === 299 ? last : ((i * 7919) % 4001) - 2000));
+      expect(formatInt16(data)).toBe(Array.from(data).join(' '));
+    }
+  });
+
+  it('leaves short data, and hosts without the kernels, to the caller', () => {
+    expect(formatInt16(new Int16Array(SIMD_MIN_VALUES - 1))).toBeUndefined();
+    expect(withoutSimd(() => formatInt16(new Int16Array(1000)))).toBeUndefined();
+    expect(formatInt16(new Int16Array(SIMD_MIN_VALUES))).toBe(new Array(SIMD_MIN_VALUES).fill('0').join(' '));
   });
 });

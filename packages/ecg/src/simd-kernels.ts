@@ -9,6 +9,7 @@
  *   bin ({@link SimdKernels.binnedRank}), without the branch per value that JavaScript's copy mispredicted;
  * - (for the DICOM decoder) the de-interleave and scale of 16-bit samples into Float32 leads, four channels of
  *   four frames per step, where Float32 arithmetic gives exactly the float64 result ({@link deinterleaveInt16});
+ * - (for the FHIR writer) the SampledData text of a lead's Int16 data ({@link SimdKernels.formatInt16});
  * - (for the payload codec) a lead's integers under a quantum, with the checks and gaps of its pass
  *   ({@link SimdKernels.quantise}).
  *
@@ -70,7 +71,13 @@ const STATS_AT = 832;
  * smallest non-zero magnitudes.
  */
 const QUANT_AT = 960;
-const DATA_AT = 1024;
+/**
+ * The SampledData token table of formatInt16: for v from -999 to 999, 8 bytes at LUT_AT + 8 (v + 999), the bytes of
+ * `${v} ` then, in the top byte, their number. Written once, at load.
+ */
+const LUT_AT = 1024;
+const SMALL_TOKEN_MAX = 999;
+const DATA_AT = LUT_AT + 16384;
 const PAGE = 65536;
 
 /**
@@ -126,6 +133,7 @@ interface KernelExports {
   ): void;
   derivation(x: number, i: number, ii: number, quads: number, a: number, b: number, tolerance: number): number;
   binnedRank(a: number, count: number, scale: number, k: number, hist: number, into: number): number;
+  formatInt16(src: number, count: number, out: number, lut: number): number;
   stats(ptr: number, quads: number, out: number): void;
   extremeCounts(ptr: number, quads: number, max: number, min: number, out: number): void;
   nonFinite(ptr: number, quads: number): number;
@@ -168,6 +176,7 @@ export class SimdKernels {
   private header: Float64Array;
   private header32: Float32Array;
   private headerInt: Int32Array;
+  private bytes: Buffer;
 
   constructor(exports: KernelExports) {
     this.memory = exports.memory;
@@ -179,7 +188,15 @@ export class SimdKernels {
     this.header = new Float64Array(0);
     this.header32 = new Float32Array(0);
     this.headerInt = new Int32Array(0);
+    this.bytes = Buffer.alloc(0);
     this.refresh();
+    const lut = new Uint8Array(this.memory.buffer, LUT_AT, 8 * (2 * SMALL_TOKEN_MAX + 1));
+    for (let v = -SMALL_TOKEN_MAX; v <= SMALL_TOKEN_MAX; v++) {
+      const token = `${v} `;
+      const at = 8 * (v + SMALL_TOKEN_MAX);
+      for (let j = 0; j < token.length; j++) lut[at + j] = token.charCodeAt(j);
+      lut[at + 7] = token.length;
+    }
   }
 
   /** Views over the current buffer (growing the memory detaches the old ones). */
@@ -192,6 +209,7 @@ export class SimdKernels {
     this.header = new Float64Array(buffer, 0, DATA_AT >> 3);
     this.header32 = new Float32Array(buffer, 0, DATA_AT >> 2);
     this.headerInt = new Int32Array(buffer, 0, DATA_AT >> 2);
+    this.bytes = Buffer.from(buffer);
   }
 
   /**
@@ -310,6 +328,21 @@ export class SimdKernels {
     );
     const m = packed % 2097152;
     return { m, rank: (packed - m) / 2097152 };
+  }
+
+  /**
+   * fhir-writer's SampledData text of Int16 data: each value in decimal, single-space separated (what
+   * `Array.from(data).join(' ')` gives). The data are copied into the workspace, the text written after them.
+   */
+  formatInt16(data: Int16Array): string {
+    const n = data.length;
+    if (n === 0) return '';
+    // Int16 values, then up to 7 bytes per token ("-32768 ") and 8 of room for the last token's 8-byte store.
+    const outAt = (2 * n + 7) & ~7;
+    this.workspace((outAt + 7 * n + 8 + 7) >> 3);
+    this.i16.set(data, 0);
+    const bytes = this.fns.formatInt16(DATA_AT, n, DATA_AT + outAt, LUT_AT);
+    return this.bytes.toString('latin1', DATA_AT + outAt, DATA_AT + outAt + bytes - 1);
   }
 
   /**
@@ -591,6 +624,16 @@ export function deinterleaveInt16(
 }
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Int16 SampledData as text, each value in decimal and single-space separated (`Array.from(data).join(' ')`), by the
+ * formatInt16 kernel; undefined where the kernels are missing (or on a big-endian host) or for fewer than
+ * SIMD_MIN_VALUES values, where the caller's JavaScript loop costs less than the copy.
+ */
+export function formatInt16(data: Int16Array): string | undefined {
+  if (data.length < SIMD_MIN_VALUES || !HOST_LITTLE_ENDIAN) return undefined;
+  return simdKernels()?.formatInt16(data);
+}
 
 /**
  * Runs `fn` with the kernels switched off, so every caller takes its JavaScript loops (tests compare the two

@@ -117,7 +117,10 @@ describe('encodeLead with the integers the payload codec stored', () => {
   });
 
   it('writes the integers as decimal text, any width and sign', () => {
-    const raw = [0, -0, 1, -1, 9, 10, -10, 99, 100, -100, 999, -999, 1000, -1000, 32_767, -32_767, 99_999, 2_147_483_647, -2_147_483_647];
+    const raw = [
+      0, -0, 1, -1, 9, 10, -10, 99, 100, -100, 999, -999, 1000, -1000, 32_767, -32_767, 99_999, 2_147_483_647,
+      -2_147_483_647,
+    ];
     const samples = fromRaw(raw, 1);
     const data = Int32Array.from(raw);
     expect(encodeLead(samples, { origin: 0, factor: 1, data }).data).toBe(raw.map(String).join(' '));

@@ -13,6 +13,7 @@
 import {
   type Ecg,
   findLeadQuantum,
+  formatInt16,
   type LeadName,
   type QuantisedLead,
   quantiseLead,
@@ -209,7 +210,8 @@ const SMALL_TOKEN_LENGTHS = new Uint8Array(2 * SMALL_TOKEN_MAX + 1);
 for (let v = -SMALL_TOKEN_MAX; v <= SMALL_TOKEN_MAX; v++) {
   const token = `${v} `;
   const words = [0, 0];
-  for (let j = 0; j < token.length; j++) words[j >> 2] = (words[j >> 2] as number) | (token.charCodeAt(j) << (8 * (j & 3)));
+  for (let j = 0; j < token.length; j++)
+    words[j >> 2] = (words[j >> 2] as number) | (token.charCodeAt(j) << (8 * (j & 3)));
   SMALL_TOKEN_FIRST[v + SMALL_TOKEN_MAX] = (words[0] as number) >>> 0;
   SMALL_TOKEN_REST[v + SMALL_TOKEN_MAX] = (words[1] as number) >>> 0;
   SMALL_TOKEN_LENGTHS[v + SMALL_TOKEN_MAX] = token.length;
@@ -248,10 +250,14 @@ function writeInteger(out: Uint8Array, pos: number, value: number): number {
   return end;
 }
 
-/** Space-separated decimal integers. */
+/** Space-separated decimal integers (Int16 data of a lead's length by the WebAssembly kernel, formatInt16). */
 function formatIntegers(data: Int16Array | Int32Array): string {
   const n = data.length;
   if (n === 0) return '';
+  if (data instanceof Int16Array) {
+    const text = formatInt16(data);
+    if (text !== undefined) return text;
+  }
   const out = reserve(n);
   const words = textWords;
   let pos = 0;

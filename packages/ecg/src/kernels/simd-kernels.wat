@@ -1,5 +1,5 @@
 ;; WebAssembly SIMD kernels for the hot loops of prepare(), the quality gate, the drift monitor's input statistics,
-;; the finiteness check, the DICOM decoder and the payload encoder. The source of truth: packages/ecg/scripts/build-kernels.mjs assembles this file
+;; the finiteness check, the DICOM decoder, the payload encoder and the FHIR writer's SampledData text. The source of truth: packages/ecg/scripts/build-kernels.mjs assembles this file
 ;; with wabt into dist/kernels/simd-kernels.wasm, which ../simd-kernels.ts loads (and documents: memory layout,
 ;; callers).
 ;;
@@ -509,6 +509,50 @@
     (f64.add
       (f64.mul (f64.convert_i32_u (i32.sub (local.get $k) (local.get $below))) (f64.const 2097152))
       (f64.convert_i32_u (local.get $m))))
+
+  ;; --- SampledData text (fhir-writer's waveform.ts formatIntegers), from Int16 data. ---
+
+  ;; formatInt16(src, count, out, lut) -> bytes: the count Int16 values at src as decimal ASCII, each followed by one
+  ;; space, from out on; returns the number of bytes written (the last space included). lut holds, for v from -999
+  ;; to 999, one i64 at lut + 8 (v + 999): the bytes of `${v} ` from its low byte up, and the token's length in its
+  ;; top byte. Such a token is one 8-byte store (the bytes past its length are overwritten by the next token, or left
+  ;; past the end: out needs 8 bytes of room beyond the text); other values are written digit by digit.
+  (func (export "formatInt16") (param $src i32) (param $count i32) (param $out i32) (param $lut i32) (result i32)
+    (local $v i32) (local $e i64) (local $start i32)
+    (local.set $start (local.get $out))
+    (block $done
+      (br_if $done (i32.eqz (local.get $count)))
+      (loop $step
+        (local.set $v (i32.load16_s (local.get $src)))
+        (if (i32.le_u (i32.add (local.get $v) (i32.const 999)) (i32.const 1998))
+          (then
+            (local.set $e
+              (i64.load (i32.add (local.get $lut) (i32.shl (i32.add (local.get $v) (i32.const 999)) (i32.const 3)))))
+            (i64.store (local.get $out) (local.get $e))
+            (local.set $out (i32.add (local.get $out) (i32.wrap_i64 (i64.shr_u (local.get $e) (i64.const 56))))))
+          (else
+            (if (i32.lt_s (local.get $v) (i32.const 0))
+              (then
+                (i32.store8 (local.get $out) (i32.const 45))
+                (local.set $out (i32.add (local.get $out) (i32.const 1)))
+                (local.set $v (i32.sub (i32.const 0) (local.get $v)))))
+            ;; 1000 <= v <= 32768: a leading digit when v has five, then four
+            (if (i32.ge_u (local.get $v) (i32.const 10000))
+              (then
+                (i32.store8 (local.get $out) (i32.add (i32.const 48) (i32.div_u (local.get $v) (i32.const 10000))))
+                (local.set $v (i32.rem_u (local.get $v) (i32.const 10000)))
+                (local.set $out (i32.add (local.get $out) (i32.const 1)))))
+            (i32.store8 (local.get $out) (i32.add (i32.const 48) (i32.div_u (local.get $v) (i32.const 1000))))
+            (i32.store8 offset=1 (local.get $out)
+              (i32.add (i32.const 48) (i32.rem_u (i32.div_u (local.get $v) (i32.const 100)) (i32.const 10))))
+            (i32.store8 offset=2 (local.get $out)
+              (i32.add (i32.const 48) (i32.rem_u (i32.div_u (local.get $v) (i32.const 10)) (i32.const 10))))
+            (i32.store8 offset=3 (local.get $out) (i32.add (i32.const 48) (i32.rem_u (local.get $v) (i32.const 10))))
+            (i32.store8 offset=4 (local.get $out) (i32.const 32))
+            (local.set $out (i32.add (local.get $out) (i32.const 5)))))
+        (local.set $src (i32.add (local.get $src) (i32.const 2)))
+        (br_if $step (local.tee $count (i32.sub (local.get $count) (i32.const 1))))))
+    (i32.sub (local.get $out) (local.get $start)))
 
   ;; --- The quality gate's lead statistics and the finiteness check, over Float32 values. ---
 
