@@ -129,7 +129,7 @@ function leadStats(
   kernel: SimdKernels | undefined,
 ): { sd: number; noise: number; wander?: number } | undefined {
   // One pass: sums for the mean and SD, sums of whole one-second windows, and the absolute second differences
-  // (differences[i] for i >= 2; the first two slots hold throwaway values, which only widen the bins' range).
+  // (diffs[i] for i >= 2; the first two slots hold throwaway values, which only widen the bins' range).
   // Two samples per step, each sum in two halves (even and odd samples): an add then waits on its own half's chain
   // only, not on every add before it (the one-chain loop was bound by that latency).
   let sum = 0;

@@ -39,16 +39,22 @@ export function serializeBundle(bundle: Bundle, options: SerializeOptions = {}):
   } finally {
     for (const s of spliced) s.holder.data = s.data;
   }
+  // The markers as JSON writes them (quoted, nothing in them to escape), found in one pass over the text, in the
+  // text's order. Any marker missing, or one found twice (one SampledData object in two places): the plain path.
   const places: { start: number; end: number; data: string }[] = [];
-  for (let i = 0; i < spliced.length; i++) {
-    // The marker as JSON writes it: quoted, nothing in it to escape.
-    const quoted = `"${marker}${i}"`;
-    const start = text.indexOf(quoted);
-    // Not there, or there twice (one SampledData object in two places): the plain path.
-    if (start < 0 || text.indexOf(quoted, start + quoted.length) >= 0) return plain();
-    places.push({ start: start + 1, end: start + quoted.length - 1, data: (spliced[i] as Spliced).data });
+  const found = new Uint8Array(spliced.length);
+  const opening = `"${marker}`;
+  for (let at = text.indexOf(opening); at >= 0; at = text.indexOf(opening, at)) {
+    const start = at + 1;
+    const close = text.indexOf('"', start + marker.length);
+    if (close <= start + marker.length) return plain();
+    const i = Number(text.slice(start + marker.length, close));
+    if (!(i >= 0 && i < spliced.length) || found[i]) return plain();
+    found[i] = 1;
+    places.push({ start, end: close, data: (spliced[i] as Spliced).data });
+    at = close + 1;
   }
-  places.sort((a, b) => a.start - b.start);
+  if (places.length !== spliced.length) return plain();
 
   let size = 0;
   let from = 0;
