@@ -12,8 +12,8 @@
  * `npx tsx bench/feed.ts [--count 300] [--warmup 2000] [--profile DIR] [--cases C-STORE,POST] [--cli FILE]`
  * (--warmup: files the feed takes each way before the timed runs; --profile: a V8 CPU profile of the feed process in
  * DIR; --cases: only the cases whose names start so; --cli: the packages/engine/dist/cli.js to bench, e.g. another
- * worktree's for an A/B). Ends with the verdict on issue #16
- * target 2 (C-STORE over one association >= 0.5 x storescp --ignore) and the other ratios.
+ * worktree's for an A/B). Ends with the verdict on issue #16 target 2 (C-STORE over one association >= 0.5 x
+ * storescp --ignore) and the other ratios.
  * Redis on 127.0.0.1:6379 must be up; the run uses its own key prefix and deletes it afterwards.
  */
 import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';

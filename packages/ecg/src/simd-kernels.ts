@@ -52,7 +52,8 @@ interface WasmMemory {
 const MAX_VECTORS = 2;
 /**
  * Byte layout of the linear memory: the filter's lane pointers, coefficients and start states (these three at
- * addresses fixed in kernels/simd-kernels.wat), the other kernels' results, then the rows.
+ * addresses fixed in kernels/simd-kernels.wat), the other kernels' results, formatInt16's token table, then the
+ * rows (the workspace).
  */
 const LANES_AT = 0;
 const COEF_AT = 64;
