@@ -33,13 +33,12 @@ import { parseArgs, promisify } from 'node:util';
 import type { Ecg } from '@ecgcad/ecg';
 import { type EngineConfig, loadConfig, predictorFromConfig } from '@ecgcad/engine';
 import { loadR4Definitions } from '@ecgcad/fhir-writer';
-import { raiseHeapThresholds, raiseOldGenerationGrowing } from '@ecgcad/ingest';
+import { applyEngineHeapSettings } from '@ecgcad/ingest';
 import { runCommand } from '../packages/engine/src/commands/run.js';
 import { cpuMs, decodeFiles, measurePredictorAlone, modelDir, writeSyntheticDicomFiles } from './support.js';
 
 // The in-process run (and the Predictor alone beside it) with the heap settings the `ecgcad` command makes at start.
-raiseHeapThresholds();
-raiseOldGenerationGrowing();
+applyEngineHeapSettings();
 
 const { values } = parseArgs({
   options: {

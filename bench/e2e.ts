@@ -49,7 +49,7 @@ import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { type Ecg, synthesizeEcg } from '@ecgcad/ecg';
 import { createLogger, loadConfig, predictorFromConfig, startQueuedEngine } from '@ecgcad/engine';
 import { startTestEhr } from '@ecgcad/fhir-writer';
-import { decodeEcg, raiseHeapThresholds, raiseOldGenerationGrowing, writeDicomEcg } from '@ecgcad/ingest';
+import { applyEngineHeapSettings, decodeEcg, writeDicomEcg } from '@ecgcad/ingest';
 import { Redis } from 'ioredis';
 import { dropPrefix } from '../test/pipeline-support.js';
 import { newThreads, reapedChildrenCpuMs, splitCpu, threadCpu, threadIds } from '../test/support/proc-cpu.js';
@@ -446,11 +446,10 @@ function modelDirs(value: string | undefined): (string | undefined)[] {
 }
 
 async function runBench(): Promise<void> {
-  // The engine runs in this process: with glibc's allocation thresholds raised as the `ecgcad` command raises them
-  // at start-up (raiseHeapThresholds), so it is measured as deployed, not paying page faults for every large buffer;
-  // and with V8's old-generation growing factor the command sets (raiseOldGenerationGrowing).
-  raiseHeapThresholds();
-  raiseOldGenerationGrowing();
+  // The engine runs in this process: with the heap settings the `ecgcad` command makes at start-up (glibc's
+  // allocation thresholds, V8's old-generation growing factor), so it is measured as deployed, not paying page
+  // faults for every large buffer nor a full collection every few dozen ECGs.
+  applyEngineHeapSettings();
   const models = modelDirs(arg('--model'));
   for (const modelDir of models) await benchModel(modelDir);
 }

@@ -44,7 +44,7 @@ import {
   synthesizeEcg,
 } from '@ecgcad/ecg';
 import { buildBundle, bundleIssues, examplePrediction, loadR4Definitions, serializeBundle } from '@ecgcad/fhir-writer';
-import { decodeEcg, raiseHeapThresholds, raiseOldGenerationGrowing, writeDicomEcg } from '@ecgcad/ingest';
+import { applyEngineHeapSettings, decodeEcg, writeDicomEcg } from '@ecgcad/ingest';
 import { stageJobOptions } from '@ecgcad/queue';
 import { Queue, Worker } from 'bullmq';
 import fastify from 'fastify';
@@ -215,9 +215,7 @@ async function runBench(): Promise<void> {
   });
   const count = Number(values.count);
   const warmup = Number(values.warmup);
-  // As the `ecgcad` command runs.
-  raiseHeapThresholds();
-  raiseOldGenerationGrowing();
+  applyEngineHeapSettings(); // as the `ecgcad` command runs
   const ecgs: Ecg[] = Array.from({ length: 20 }, (_, i) => synthesizeEcg({ seed: 4200 + i, fast: true }));
   const bodies = ecgs.map((ecg) => writeDicomEcg(ecg));
   const bodyAt = (i: number): Uint8Array => bodies[i % bodies.length] as Uint8Array;

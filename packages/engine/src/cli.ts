@@ -4,7 +4,7 @@
  * With no arguments it runs the demo (what `npm start` does): synthetic ECGs through the whole pipeline.
  */
 import { EcgcadError } from '@ecgcad/ecg';
-import { raiseHeapThresholds, raiseOldGenerationGrowing } from '@ecgcad/ingest';
+import { applyEngineHeapSettings } from '@ecgcad/ingest';
 import { Command } from 'commander';
 import * as calibrate from './commands/calibrate.js';
 import * as cohort from './commands/cohort.js';
@@ -22,10 +22,9 @@ import * as synth from './commands/synth.js';
 import * as testEhr from './commands/test-ehr.js';
 import * as worker from './commands/worker.js';
 
-// Before any record is decoded: glibc then keeps freed lead buffers for reuse instead of trimming them away.
-raiseHeapThresholds();
-// And V8 lets the old generation grow further between full collections, which otherwise follow each other closely.
-raiseOldGenerationGrowing();
+// Before any record is decoded: glibc then keeps freed lead buffers for reuse instead of trimming them away, and V8
+// lets the old generation grow further between full collections, which otherwise follow each other closely.
+applyEngineHeapSettings();
 
 const program = new Command('ecgcad')
   .description('AI-ECG coronary risk integration engine: DICOM / HL7 aECG in, FHIR R4 out.')

@@ -69,3 +69,13 @@ export function raiseOldGenerationGrowing(percent = ENGINE_HEAP_GROWING_PERCENT)
     return;
   setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
+
+/**
+ * Every heap setting the `ecgcad` command makes at start-up, before any record is decoded: glibc's thresholds
+ * ({@link raiseHeapThresholds}) and V8's growing factor ({@link raiseOldGenerationGrowing}). The command calls this,
+ * and so do the benches that run the engine in their own process, so they measure it as deployed.
+ */
+export function applyEngineHeapSettings(): void {
+  raiseHeapThresholds();
+  raiseOldGenerationGrowing();
+}
