@@ -25,8 +25,10 @@
  *               and Redis client, prepare and batch assembly, attribution copies, monitoring, FHIR build,
  *               validation, HTTP client, metrics) and V8's helper threads (concurrent GC, compilers) and the libuv
  *               pool. Also this bench's own listeners (a counter per completed job; no polling);
- *   apart       the test EHR child, the HTTP sender child (its CPU while sending), storescu (reaped children of this
- *               process: /proc/self/stat cutime), Redis (INFO cpu: the whole server, which other users share).
+ *   apart       the test EHR child, the HTTP sender child (its CPU while sending), storescu (run by a second sender
+ *               child, which reports its reaped children's CPU: /proc/self/stat cutime; forked from the engine's
+ *               own process, each storescu would write-protect the engine's heap and charge it a page fault per
+ *               page written after), Redis (INFO cpu: the whole server, which other users share).
  * Phase 0 checks the split: there the model threads' CPU per ECG is the model alone, and phase 1 should match it.
  * `--profile DIR` adds a V8 CPU profile of the engine's main thread in phase 1, split by package (feeds/decode,
  * Redis/BullMQ, validation, HTTP, GC, ...), and the EHR child's (DIR/ehr/, via --cpu-prof).
@@ -52,7 +54,14 @@ import { startTestEhr } from '@ecgcad/fhir-writer';
 import { applyEngineHeapSettings, decodeEcg, writeDicomEcg } from '@ecgcad/ingest';
 import { Redis } from 'ioredis';
 import { dropPrefix } from '../test/pipeline-support.js';
-import { newThreads, reapedChildrenCpuMs, splitCpu, threadCpu, threadIds } from '../test/support/proc-cpu.js';
+import {
+  minorPageFaults,
+  newThreads,
+  reapedChildrenCpuMs,
+  splitCpu,
+  threadCpu,
+  threadIds,
+} from '../test/support/proc-cpu.js';
 
 /** What the children and the bench say to each other over the IPC channel. */
 type PeerMessage =
@@ -61,14 +70,23 @@ type PeerMessage =
   | { type: 'cpu'; userMs: number; systemMs: number }
   | { type: 'sent'; cpuMs: number; error?: string };
 
-/** What the bench asks the HTTP sender child to do. */
-interface SendRequest {
-  url: string;
-  apiKey: string;
-  paths: string[];
-  /** Open-loop pacing: one POST every intervalMs; absent: 8 in flight, as fast as the engine answers. */
-  intervalMs?: number;
-}
+/** What the bench asks a sender to do: POST files to the HTTP feed, or send them with storescu. */
+type SendRequest =
+  | {
+      kind: 'http';
+      url: string;
+      apiKey: string;
+      paths: string[];
+      /** Open-loop pacing: one POST every intervalMs; absent: 8 in flight, as fast as the engine answers. */
+      intervalMs?: number;
+    }
+  | {
+      kind: 'cstore';
+      port: number;
+      paths: string[];
+      /** Paced in chunks (storescuPaced); absent: one association with every file. */
+      perSecond?: number;
+    };
 
 /** A test EHR the bench can read CPU time from and close, wherever it runs. */
 interface BenchEhr {
@@ -77,7 +95,10 @@ interface BenchEhr {
   close(): Promise<void>;
 }
 
-/** The HTTP sender: sends files and says how much CPU that took it (0 when it runs in the engine's process). */
+/**
+ * A sender: sends files and says how much CPU that took (HTTP: the sender's own, 0 when it runs in the engine's
+ * process; C-STORE: the storescu processes it ran).
+ */
 interface BenchSender {
   send(request: SendRequest): Promise<number>;
   close(): Promise<void>;
@@ -105,6 +126,8 @@ interface PhaseResult {
   storescuMs: number;
   httpSenderMs: number;
   gc: GcSummary;
+  /** Minor page faults of the engine's process (all threads) over the phase. */
+  pageFaults: number;
   latencies: number[];
   failed: number;
   load: number;
@@ -224,7 +247,27 @@ async function sendOverHttp(url: string, apiKey: string, bodies: Uint8Array[], i
   );
 }
 
-/** The child that stands for the carts on HTTP: on each request, reads the files and POSTs them; `exit` ends it. */
+/**
+ * Sends one request's files. C-STORE: storescu is forked from the process that calls this, so in the child senders
+ * the fork's page-table copy and the copy-on-write faults that follow it land in the sender, not in the engine (a
+ * fork of the engine's process write-protects its whole heap: some 27,000 faults per fork at 110 MB, measured).
+ */
+async function sendFiles(request: SendRequest, bodies: () => Promise<Uint8Array[]>): Promise<number> {
+  if (request.kind === 'cstore') {
+    const before = reapedChildrenCpuMs();
+    await (request.perSecond === undefined
+      ? storescu(request.port, request.paths)
+      : storescuPaced(request.port, request.paths, request.perSecond));
+    return reapedChildrenCpuMs() - before;
+  }
+  await sendOverHttp(request.url, request.apiKey, await bodies(), request.intervalMs);
+  return 0;
+}
+
+/**
+ * The child that stands for the carts on one feed: on each request, POSTs the files (reading them first) or runs
+ * storescu over them; `exit` ends it.
+ */
 function runSenderChild(): void {
   process.on('message', (message: SendRequest | 'exit') => {
     if (message === 'exit') {
@@ -232,21 +275,19 @@ function runSenderChild(): void {
       return;
     }
     const start = process.cpuUsage();
-    const cpuMs = (): number => {
+    const cpuMs = (storescuMs: number): number => {
       const used = process.cpuUsage(start);
-      return (used.user + used.system) / 1000;
+      return message.kind === 'cstore' ? storescuMs : (used.user + used.system) / 1000;
     };
-    Promise.all(message.paths.map((path) => readFile(path)))
-      .then((bodies) => sendOverHttp(message.url, message.apiKey, bodies, message.intervalMs))
-      .then(
-        () => process.send?.({ type: 'sent', cpuMs: cpuMs() } satisfies PeerMessage),
-        (err: unknown) => process.send?.({ type: 'sent', cpuMs: cpuMs(), error: String(err) } satisfies PeerMessage),
-      );
+    sendFiles(message, () => Promise.all(message.paths.map((path) => readFile(path)))).then(
+      (storescuMs) => process.send?.({ type: 'sent', cpuMs: cpuMs(storescuMs) } satisfies PeerMessage),
+      (err: unknown) => process.send?.({ type: 'sent', cpuMs: cpuMs(0), error: String(err) } satisfies PeerMessage),
+    );
   });
   process.send?.({ type: 'ready' } satisfies PeerMessage);
 }
 
-/** Forks the HTTP sender before the measured phases, so its start-up is not in them and it is not reaped in them. */
+/** Forks a sender before the measured phases, so its start-up is not in them and it is not reaped in them. */
 async function startChildSender(): Promise<BenchSender> {
   const child = fork(fileURLToPath(import.meta.url), [], {
     env: { ...process.env, [ROLE_ENV]: 'sender' },
@@ -255,7 +296,7 @@ async function startChildSender(): Promise<BenchSender> {
   });
   const reply = (): Promise<PeerMessage> =>
     new Promise((resolvePromise, reject) => {
-      const onExit = (code: number | null): void => reject(new Error(`HTTP sender child exited (${code})`));
+      const onExit = (code: number | null): void => reject(new Error(`sender child exited (${code})`));
       child.once('message', (message: PeerMessage) => {
         child.off('exit', onExit);
         resolvePromise(message);
@@ -282,11 +323,7 @@ async function startChildSender(): Promise<BenchSender> {
 
 function inProcessSender(bodies: Map<string, Uint8Array>): BenchSender {
   return {
-    async send(request) {
-      const own = request.paths.map((path) => bodies.get(path) as Uint8Array);
-      await sendOverHttp(request.url, request.apiKey, own, request.intervalMs);
-      return 0;
-    },
+    send: (request) => sendFiles(request, async () => request.paths.map((path) => bodies.get(path) as Uint8Array)),
     close: async () => undefined,
   };
 }
@@ -550,7 +587,9 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   // The end-to-end engine, its peers, and the model threads of its session.
   if (PROFILE_DIR) await mkdir(PROFILE_DIR, { recursive: true });
   const ehr = PEERS === 'child' ? await startChildEhr(PROFILE_DIR) : await startInProcessEhr();
-  const sender = PEERS === 'child' ? await startChildSender() : inProcessSender(bodies);
+  // One child per feed (each takes one request at a time); the C-STORE one forks storescu outside the engine.
+  const httpSender = PEERS === 'child' ? await startChildSender() : inProcessSender(bodies);
+  const dicomSender = PEERS === 'child' ? await startChildSender() : inProcessSender(bodies);
   const tidsBeforeEngine = threadIds();
   const engine = await startQueuedEngine({
     config: { ...config, fhir: { ...config.fhir, url: ehr.url } },
@@ -610,29 +649,35 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
     const load = loadavg()[0] ?? Number.NaN;
     const ehrStart = await ehr.cpuMs();
     const redisStart = await redisCounters();
-    const childrenStart = reapedChildrenCpuMs();
     const gcProfiler = new GCProfiler();
     gcProfiler.start();
+    const faultsStart = minorPageFaults();
     const cpuStart = threadCpu();
     const start = performance.now();
     const perFeedPerSecond = pacedAt === undefined ? undefined : pacedAt / 2;
-    const dicomDone = (
-      perFeedPerSecond === undefined ? storescu(port, paths.dicom) : storescuPaced(port, paths.dicom, perFeedPerSecond)
-    ).then(() => performance.now() - start);
-    const httpSent = sender.send({
+    const dicomSent = dicomSender.send({ kind: 'cstore', port, paths: paths.dicom, perSecond: perFeedPerSecond });
+    const dicomDone = dicomSent.then(() => performance.now() - start);
+    const httpSent = httpSender.send({
+      kind: 'http',
       url: `${engine.http?.url}`,
       apiKey: API_KEY,
       paths: paths.http,
       intervalMs: perFeedPerSecond === undefined ? undefined : 1000 / perFeedPerSecond,
     });
     const httpDone = httpSent.then(() => performance.now() - start);
-    const [dicomMs, httpMs, httpSenderMs] = await Promise.all([dicomDone, httpDone, httpSent, finished]);
+    const [dicomMs, httpMs, httpSenderMs, storescuMs] = await Promise.all([
+      dicomDone,
+      httpDone,
+      httpSent,
+      dicomSent,
+      finished,
+    ]);
     const seconds = (performance.now() - start) / 1000;
     const cpuEnd = threadCpu();
+    const pageFaults = minorPageFaults() - faultsStart;
     const gc = summariseGc(gcProfiler.stop().statistics);
     const cpu = splitCpu(cpuStart, cpuEnd, modelThreads);
     if (process.env.ECGCAD_BENCH_THREADS) printThreads(name, cpuStart, cpuEnd, modelThreads);
-    const storescuMs = reapedChildrenCpuMs() - childrenStart;
     const ehrMs = (await ehr.cpuMs()) - ehrStart;
     const redisEnd = await redisCounters();
     if (session && PROFILE_DIR) {
@@ -657,6 +702,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
       storescuMs,
       httpSenderMs,
       gc,
+      pageFaults,
       latencies: [...latencies].sort((a, b) => a - b),
       failed,
       load,
@@ -679,7 +725,8 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   const sustained = blast.count / blast.seconds;
   const half = await phase('half rate', paced, sustained / 2, false);
   await engine.close();
-  await sender.close();
+  await httpSender.close();
+  await dicomSender.close();
   await ehr.close();
   await dropPrefix(prefix);
   await rm(dir, { recursive: true, force: true });
@@ -717,7 +764,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
     );
     const g = r.gc;
     console.log(
-      `  GC in the engine process per ECG: ${perEcg(g.scavengeMs + g.markCompactMs, r.count)} ms main-thread pause (${g.scavenges} scavenges ${g.scavengeMs.toFixed(0)} ms, ${g.markCompacts} mark-compacts ${g.markCompactMs.toFixed(0)} ms), ${(g.promotedBytes / 1024 / r.count).toFixed(0)} KB promoted; heap ${(g.heapBytes / 1024 / 1024).toFixed(0)} MB at the end`,
+      `  GC in the engine process per ECG: ${perEcg(g.scavengeMs + g.markCompactMs, r.count)} ms main-thread pause (${g.scavenges} scavenges ${g.scavengeMs.toFixed(0)} ms, ${g.markCompacts} mark-compacts ${g.markCompactMs.toFixed(0)} ms), ${(g.promotedBytes / 1024 / r.count).toFixed(0)} KB promoted; heap ${(g.heapBytes / 1024 / 1024).toFixed(0)} MB at the end; ${(r.pageFaults / r.count).toFixed(0)} minor page faults`,
     );
     console.log(
       `  receipt -> EHR accepted (write job finished): p50 ${percentile(r.latencies, 50).toFixed(0)} ms, p95 ${percentile(r.latencies, 95).toFixed(0)} ms, max ${percentile(r.latencies, 100).toFixed(0)} ms`,
@@ -728,7 +775,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   );
   if (warmedUp) {
     console.log(
-      `the engine's first ${warmedUp.count} ECGs (warm-up at full blast, left out of the figures above: V8 still compiling): engine CPU per ECG ${perEcg(warmedUp.cpu.engine, warmedUp.count)} ms (main thread ${perEcg(warmedUp.cpu.main, warmedUp.count)}, V8 helper + libuv threads ${perEcg(warmedUp.cpu.engine - warmedUp.cpu.main, warmedUp.count)})`,
+      `the engine's first ${warmedUp.count} ECGs (warm-up at full blast, left out of the figures above: V8 still compiling): engine CPU per ECG ${perEcg(warmedUp.cpu.engine, warmedUp.count)} ms (main thread ${perEcg(warmedUp.cpu.main, warmedUp.count)}, V8 helper + libuv threads ${perEcg(warmedUp.cpu.engine - warmedUp.cpu.main, warmedUp.count)}), ${(warmedUp.pageFaults / warmedUp.count).toFixed(0)} minor page faults`,
     );
   }
   if (profiled) {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { newThreads, reapedChildrenCpuMs, splitCpu, threadCpu, threadIds } from './proc-cpu.js';
+import { minorPageFaults, newThreads, reapedChildrenCpuMs, splitCpu, threadCpu, threadIds } from './proc-cpu.js';
 
 const busy = (ms: number): void => {
   const end = performance.now() + ms;
@@ -38,5 +38,14 @@ describe.runIf(process.platform === 'linux')('proc-cpu', () => {
     const before = reapedChildrenCpuMs();
     await promisify(execFile)(process.execPath, ['-e', 'const e = Date.now() + 300; while (Date.now() < e);']);
     expect(reapedChildrenCpuMs() - before).toBeGreaterThan(20);
+  });
+
+  it('counts the minor page faults of touching fresh pages', () => {
+    const before = minorPageFaults();
+    // 16 MiB is above glibc's mmap threshold: fresh zero pages, each faulted in by its first write.
+    const block = Buffer.alloc(16 * 1024 * 1024);
+    block.fill(1);
+    expect(minorPageFaults() - before).toBeGreaterThan(1000);
+    expect(block[block.length - 1]).toBe(1);
   });
 });
