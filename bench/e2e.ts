@@ -514,6 +514,16 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   const PROFILE_DIR = profileArg ? resolve(profileArg) : undefined;
   const API_KEY = 'bench-key-0123456789abcdef';
 
+  // The peers first, while this process is small: a fork write-protects every page the forking process has, and
+  // each page then costs a fault at its next write, also after the child has gone (with the files below made
+  // first, their 300 MB, freed after the warm-up and reused by the engine, cost 50-60 faults per ECG in the
+  // measured phases). One sender per feed (each takes one request at a time); the C-STORE one forks storescu.
+  if (PROFILE_DIR) await mkdir(PROFILE_DIR, { recursive: true });
+  const bodies = new Map<string, Uint8Array>();
+  const ehr = PEERS === 'child' ? await startChildEhr(PROFILE_DIR) : await startInProcessEhr();
+  const httpSender = PEERS === 'child' ? await startChildSender() : inProcessSender(bodies);
+  const dicomSender = PEERS === 'child' ? await startChildSender() : inProcessSender(bodies);
+
   const tag = randomUUID().slice(0, 8);
   const prefix = `{ecgcad-bench-${tag}}`;
   const bases: Ecg[] = Array.from({ length: 10 }, (_, i) => synthesizeEcg({ seed: 900 + i, fast: true }));
@@ -522,7 +532,6 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
       writeDicomEcg({ ...(bases[i % bases.length] as Ecg), id: `bench-${tag}-${phase}-${i}` }),
     );
   const dir = await mkdtemp(join(tmpdir(), 'ecgcad-bench-'));
-  const bodies = new Map<string, Uint8Array>();
   /** Writes the files, half for storescu and half for the HTTP sender. */
   const split = async (files: Uint8Array[], phase: string): Promise<{ dicom: string[]; http: string[] }> => {
     const half = Math.floor(files.length / 2);
@@ -584,12 +593,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   await predictor.close();
   const inferRate = COUNT / inferSeconds;
 
-  // The end-to-end engine, its peers, and the model threads of its session.
-  if (PROFILE_DIR) await mkdir(PROFILE_DIR, { recursive: true });
-  const ehr = PEERS === 'child' ? await startChildEhr(PROFILE_DIR) : await startInProcessEhr();
-  // One child per feed (each takes one request at a time); the C-STORE one forks storescu outside the engine.
-  const httpSender = PEERS === 'child' ? await startChildSender() : inProcessSender(bodies);
-  const dicomSender = PEERS === 'child' ? await startChildSender() : inProcessSender(bodies);
+  // The end-to-end engine and the model threads of its session.
   const tidsBeforeEngine = threadIds();
   const engine = await startQueuedEngine({
     config: { ...config, fhir: { ...config.fhir, url: ehr.url } },
