@@ -1,8 +1,10 @@
 /**
- * Infer and write workers in one process on real Redis, sharing an EcgHandoff (as `ecgcad serve` runs them): the
+ * Intake, infer and write in one process on real Redis, sharing EcgHandoffs (as `ecgcad serve` runs them): the
  * writer takes the ECG the infer stage decoded from a DICOM payload instead of reading the payload back and decoding
  * it again, writes the same leads into the test EHR (the Medplum router), and still deletes the payload once
  * delivered. A codec payload (an aECG, say) is not handed off: the writer reads it, as a writer elsewhere would.
+ * The queued intake decodes a DICOM object and leaves its ECG for the infer stage, which takes it only for the job
+ * of that delivery; then neither stage reads the payload.
  */
 import {
   EcgHandoff,
@@ -27,6 +29,7 @@ import { startWriteWorker } from '@ecgcad/fhir-writer/worker';
 import { buildModelInMemory, createSession, Predictor } from '@ecgcad/infer';
 import { startInferWorker } from '@ecgcad/infer/worker';
 import { decodeEcg, writeDicomEcg } from '@ecgcad/ingest';
+import { createQueuedIntake } from '@ecgcad/ingest/queued-intake';
 import { stageJobOptions } from '@ecgcad/queue';
 import type { Observation } from '@medplum/fhirtypes';
 import { Queue } from 'bullmq';
@@ -50,6 +53,8 @@ class CountingStore extends MemoryPayloadStore {
 
 const payloads = new CountingStore();
 const handoff = new EcgHandoff();
+/** Where the intake leaves the ECGs it decoded for the infer stage. */
+const fromFeeds = new EcgHandoff();
 let ehr: TestEhr;
 let predictor: Predictor;
 let workers: { close(): Promise<void> }[] = [];
@@ -60,7 +65,7 @@ beforeAll(async () => {
   predictor = new Predictor(await createSession(model, { intraOpNumThreads: 1 }), { batching: { maxBatch: 4 } });
   const common = { connection, prefix, payloads, decodeSource: decodeEcg, handoff, concurrency: 2 };
   workers = [
-    startInferWorker({ ...common, predictor, writeQueue, handOverPayloads: true }),
+    startInferWorker({ ...common, predictor, writeQueue, handOverPayloads: true, intakeHandoff: fromFeeds }),
     startWriteWorker({
       ...common,
       writer: new FhirWriter({
@@ -125,5 +130,49 @@ describe('infer -> write hand-off in one process (real Redis, test EHR)', () => 
     const [written] = (await writeQueue.getCompleted()).filter((j) => j.data.prediction.ecg.id === ecg.id);
     expect(written?.returnvalue).toMatchObject({ waveform: 'included' });
     expect(await payloads.get(key)).toBeUndefined();
+  });
+
+  it('the infer stage takes the ECG the intake decoded: neither stage reads the payload', async () => {
+    const intake = createQueuedIntake({ inferQueue, payloads, handoff: fromFeeds });
+    const bytes = writeDicomEcg({ ...synthesizeEcg({ seed: 63 }), id: 'handoff-intake-1' });
+    const meta = { feed: 'cstore', receivedAt: '2026-12-05T08:00:00.000Z' };
+    const expected = decodeEcg(bytes, meta);
+    const key = payloadKey('ecg', `source\n${expected.source.sha256}`);
+    expect(await intake(bytes, { ...meta, contentType: 'application/dicom' })).toEqual({ ecgId: expected.id });
+    await waitFor('the write job to complete', async () =>
+      (await writeQueue.getCompleted()).some((j) => j.data.prediction.ecg.id === expected.id),
+    );
+    expect(payloads.reads.get(key)).toBeUndefined();
+    expect(fromFeeds.size).toBe(0);
+    expect(handoff.size).toBe(0);
+    const leads = await writtenLeads(expected.id);
+    expect(leads.size).toBe(12);
+    for (const [lead, values] of leads) expect(Float32Array.from(values)).toEqual(expected.leads[lead as 'I']);
+    expect(await payloads.get(key)).toBeUndefined();
+  });
+
+  it('an entry from another delivery of the document is not taken for the job: the infer stage reads the payload', async () => {
+    const bytes = writeDicomEcg({ ...synthesizeEcg({ seed: 64 }), id: 'handoff-intake-2' });
+    const sent = decodeEcg(bytes, { feed: 'cstore', receivedAt: '2026-12-05T08:00:00.000Z' });
+    const key = payloadKey('ecg', `source\n${sent.source.sha256}`);
+    await payloads.put(key, bytes);
+    // Left by a resend received later than the delivery whose job this is.
+    const resend = decodeEcg(bytes, { feed: 'cstore', receivedAt: '2026-12-05T08:00:05.000Z' });
+    fromFeeds.put(key, resend);
+    const data = {
+      ecgId: sent.id,
+      payloadKey: key,
+      receivedAt: sent.source.receivedAt,
+      feed: 'cstore',
+      sha256: sent.source.sha256,
+    };
+    await inferQueue.add('infer', data, { ...stageJobOptions(), jobId: sent.id });
+    await waitFor('the write job to complete', async () =>
+      (await writeQueue.getCompleted()).some((j) => j.data.prediction.ecg.id === sent.id),
+    );
+    // Read by the infer stage (the entry was not its delivery's); the writer took what that read decoded.
+    expect(payloads.reads.get(key)).toBe(1);
+    const [written] = (await writeQueue.getCompleted()).filter((j) => j.data.prediction.ecg.id === sent.id);
+    expect(written?.data.prediction.ecg.receivedAt).toBe(sent.source.receivedAt);
   });
 });

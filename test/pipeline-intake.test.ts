@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   DuplicateIdError,
   decodeEcgPayload,
+  EcgHandoff,
   ecgJobId,
   type InferJobData,
   type IngestJobData,
@@ -14,7 +15,7 @@ import {
   synthesizeEcg,
   TransientError,
 } from '@ecgcad/ecg';
-import { readPart10Meta, writeAecg, writeDicomEcg } from '@ecgcad/ingest';
+import { decodeEcg, readPart10Meta, writeAecg, writeDicomEcg } from '@ecgcad/ingest';
 import { createQueuedIntake, createRawIntake, enqueueEcg } from '@ecgcad/ingest/queued-intake';
 import { RedisPayloadStore, stageJobOptions } from '@ecgcad/queue';
 import { Queue, Worker } from 'bullmq';
@@ -224,6 +225,32 @@ describe('queued intake (real Redis)', () => {
     expect(refused).toBeInstanceOf(MalformedInputError);
     const sha256 = createHash('sha256').update(truncated).digest('hex');
     expect(await payloads.get(payloadKey('ecg', `source\n${sha256}`))).toBeUndefined();
+  });
+
+  it('with a handoff, decodes a DICOM object and leaves its ECG for the infer stage; nothing for a resend or a refusal', async () => {
+    const payloads = redisPayloads();
+    const handoff = new EcgHandoff();
+    const intake = createQueuedIntake({ inferQueue, payloads, handoff });
+    const meta = { feed: 'cstore', receivedAt: '2026-12-05T08:00:00.000Z' };
+    const bytes = writeDicomEcg({ ...synthesizeEcg({ seed: 66 }), id: `2.25.${Date.now()}6` });
+    const taken = await intake(bytes, meta);
+    const job = await inferQueue.getJob(ecgJobId(taken.ecgId));
+    const key = job!.data.payloadKey;
+    // Stored as without a handoff; the decode is what the infer stage's own decode of the payload gives.
+    expect(Buffer.from((await payloads.get(key))!).equals(Buffer.from(bytes))).toBe(true);
+    const left = handoff.take(key);
+    expect(left).toEqual(decodeEcg(bytes, { ...meta, sha256: job!.data.sha256 }));
+    handoff.put(key, left!);
+    // A resend is a duplicate: it leaves nothing (the job's entry, which the resend's replaced, is taken back).
+    expect(await intake(bytes, { ...meta, receivedAt: '2026-12-05T08:00:05.000Z' })).toEqual({
+      ecgId: taken.ecgId,
+      duplicate: true,
+    });
+    expect(handoff.size).toBe(0);
+    // A refused object leaves nothing either.
+    const truncated = bytes.subarray(0, bytes.length - 1000);
+    await expect(intake(truncated, meta)).rejects.toBeInstanceOf(MalformedInputError);
+    expect(handoff.size).toBe(0);
   });
 
   describe('with the payload store on the queue connection (one pipeline for a new ECG)', () => {

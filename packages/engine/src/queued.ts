@@ -192,6 +192,8 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
     const needsRejected = options.feeds || options.stages.includes('ingest');
     const rejected = needsRejected ? await RejectedStore.open(config.rejectedDir) : undefined;
 
+    // Feeds and infer in this process: the infer stage takes the ECG a feed decoded (DICOM objects).
+    const intakeHandoff = options.feeds && options.stages.includes('infer') ? new EcgHandoff() : undefined;
     // Infer and write in this process with the waveform on: the writer takes the ECG the infer stage decoded.
     const handoff =
       options.stages.includes('infer') && options.stages.includes('write') && config.fhir.waveform
@@ -267,6 +269,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
         // The writer puts the waveform into the ECG Observation: it reads the payload and deletes it once delivered.
         handOverPayloads: config.fhir.waveform,
         handoff,
+        intakeHandoff,
         concurrency: config.workers.infer,
       });
     }
@@ -289,7 +292,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
 
     // Every feed (C-STORE, HTTP, STOW-RS, folder) goes through the depth check: 0xA700 / 503 while behind.
     const queuedIntake = withBackpressure(
-      createQueuedIntake({ inferQueue: queues.infer, payloads: producerPayloads, retry }),
+      createQueuedIntake({ inferQueue: queues.infer, payloads: producerPayloads, retry, handoff: intakeHandoff }),
       {
         depth: () => inferBacklog(queues.infer),
         maxDepth: config.backpressure.maxInferDepth,

@@ -1,7 +1,8 @@
 /**
  * The infer stage as a BullMQ worker: `ecg.infer` job {ecgId, payloadKey} -> payload store (an encoded Ecg, or the
- * DICOM bytes as received, decoded again) -> Predictor -> `ecg.write` job {prediction} with job id = ECG id + model
- * version (a re-run adds nothing twice); the write jobs of one batch are added in one round trip (BulkAdder).
+ * DICOM bytes as received, decoded again; or the ECG a feed of this process decoded, see intakeHandoff) ->
+ * Predictor -> `ecg.write` job {prediction} with job id = ECG id + model version (a re-run adds nothing twice); the
+ * write jobs of one batch are added in one round trip (BulkAdder).
  * Transient faults (Redis, batcher) are retried by BullMQ with backoff; a permanent one (payload gone, a record
  * the codec refuses, a model fault) becomes an UnrecoverableError, so the job goes straight to the failed set with
  * its reason.
@@ -69,6 +70,13 @@ export interface InferWorkerOptions extends StageWorkerOptions {
    * decoding it again (source payloads only; see EcgHandoff). Only with handOverPayloads.
    */
   handoff?: EcgHandoff;
+  /**
+   * Where the feeds of this process leave the ECGs they decoded (DICOM objects stored as received; see
+   * createQueuedIntake): a job's ECG is taken from there, when it is that job's delivery, instead of reading the
+   * payload from Redis and decoding it. Any job that finds nothing there (a retry, another process's feed, an entry
+   * dropped for room or age) reads the payload store as before.
+   */
+  intakeHandoff?: EcgHandoff;
 }
 
 /** Starts the `ecg.infer` worker. Close it with `worker.close()` (waits for active jobs). */
@@ -87,25 +95,34 @@ export function startInferWorker(options: InferWorkerOptions): Worker<InferJobDa
       async handle(job) {
         const { ecgId, payloadKey } = job.data;
         const writeId = writeJobId(ecgId, options.predictor.model.ref);
-        const bytes = await options.payloads.get(payloadKey);
-        if (bytes === undefined) {
-          // A previous attempt may have handed over and deleted the payload before its completion was recorded.
-          if (await options.writeQueue.getJob(writeId)) {
-            const result = { status: 'handed-off-earlier', writeJobId: writeId } as const;
-            return { result, ecgId, detail: result.status };
-          }
-          throw new PermanentError('the ECG payload is missing or expired from the payload store');
-        }
         const { receivedAt, feed, sha256 } = job.data;
         const meta = { feed: feed ?? 'unknown', receivedAt, sha256 };
-        const ecg = readEcgPayload(bytes, meta, options.decodeSource);
+        const handed = options.intakeHandoff?.take(payloadKey);
+        let ecg: Ecg;
+        /** Whether the payload holds the source bytes as received (what the write stage's handoff takes). */
+        let isSource: boolean;
+        if (handed && isDeliveryOf(handed, ecgId, meta)) {
+          ecg = handed;
+          isSource = true;
+        } else {
+          const bytes = await options.payloads.get(payloadKey);
+          if (bytes === undefined) {
+            // A previous attempt may have handed over and deleted the payload before its completion was recorded.
+            if (await options.writeQueue.getJob(writeId)) {
+              const result = { status: 'handed-off-earlier', writeJobId: writeId } as const;
+              return { result, ecgId, detail: result.status };
+            }
+            throw new PermanentError('the ECG payload is missing or expired from the payload store');
+          }
+          ecg = readEcgPayload(bytes, meta, options.decodeSource);
+          isSource = !isEncodedEcgPayload(bytes);
+        }
         const shadowed = options.shadow ? await options.shadow.predict(ecg) : undefined;
         const prediction = shadowed ? shadowed.prediction : await options.predictor.predict(ecg);
         const handOver = options.handOverPayloads === true;
         const data: WriteJobData = handOver ? { prediction, payloadKey } : { prediction };
         // Left before the add: once the job is in Redis the writer may take it at once.
-        const handedOff =
-          handOver && options.handoff && !isEncodedEcgPayload(bytes) && options.handoff.put(payloadKey, ecg);
+        const handedOff = handOver && options.handoff && isSource && options.handoff.put(payloadKey, ecg);
         try {
           await writeJobs.add('write', data, { ...writeOptions, jobId: writeId });
         } catch (err) {
@@ -120,5 +137,19 @@ export function startInferWorker(options: InferWorkerOptions): Worker<InferJobDa
       },
     },
     options,
+  );
+}
+
+/**
+ * Whether an ECG a feed left is the one this job's payload holds: the same document (id and hash) from the same
+ * delivery (feed and receipt time, which the job keeps from the delivery that added it; a resend's differ).
+ */
+function isDeliveryOf(ecg: Ecg, ecgId: string, meta: { feed: string; receivedAt: string; sha256?: string }): boolean {
+  const { source } = ecg;
+  return (
+    ecg.id === ecgId &&
+    source.sha256 === meta.sha256 &&
+    source.feed === meta.feed &&
+    source.receivedAt === meta.receivedAt
   );
 }

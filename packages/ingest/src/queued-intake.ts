@@ -9,6 +9,7 @@
 import {
   DuplicateIdError,
   type Ecg,
+  type EcgHandoff,
   ecgJobId,
   encodeEcgPayload,
   type InferJobData,
@@ -22,7 +23,7 @@ import {
 import { type Queue, stageJobOptions } from '@ecgcad/queue';
 import { decodeEcg } from './decode.js';
 import { sha256Hex } from './decode-common.js';
-import { checkDicom } from './decode-dicom.js';
+import { checkDicom, decodeDicom } from './decode-dicom.js';
 import type { Intake, IntakeMeta, IntakeReceipt } from './feeds/intake.js';
 import { checkInputSize, type DecodeLimits, resolveLimits } from './limits.js';
 import { detectFormat } from './sniff.js';
@@ -36,6 +37,12 @@ export interface QueuedIntakeOptions {
   limits?: Partial<DecodeLimits>;
   /** Retry policy of the infer jobs. */
   retry?: Partial<RetryPolicy>;
+  /**
+   * Where an infer worker in this process takes the ECGs taken here (`ecgcad serve`). A DICOM object is then
+   * decoded, not only checked (the same refusals), and its ECG left under its payload key, so that worker neither
+   * reads the payload back from Redis nor decodes it again. Only an optimisation: the payload is stored as always.
+   */
+  handoff?: EcgHandoff;
 }
 
 /** Where a Redis call failed, as a TransientError (the sender retries; 0xA700 / HTTP 503). */
@@ -346,7 +353,8 @@ function isDicomObject(bytes: Uint8Array): boolean {
 /**
  * Takes a DICOM object as received. Its payload's write goes out first, keyed by the bytes' hash, so Redis reads
  * the 120 KB or so while the object is checked; then the job is added as enqueueEcg does. A refused object's
- * payload is taken back (the refusal and its bytes go to the rejected store as always).
+ * payload is taken back (the refusal and its bytes go to the rejected store as always). With a handoff the object
+ * is decoded instead of checked, and its ECG left there for the infer worker of this process.
  */
 async function takeDicom(
   bytes: Uint8Array,
@@ -354,6 +362,7 @@ async function takeDicom(
   limits: DecodeLimits,
   options: QueuedIntakeOptions,
 ): Promise<IntakeReceipt> {
+  const { handoff } = options;
   checkInputSize(bytes.length, limits); // what a decode refuses first, before anything goes to Redis
   const sha256 = decodeMeta.sha256 ?? sha256Hex(bytes);
   const key = payloadKey('ecg', `source\n${sha256}`);
@@ -362,13 +371,26 @@ async function takeDicom(
   // The store corks its socket until the next tick: let the write leave before the check takes the thread.
   await new Promise<void>((resolve) => process.nextTick(resolve));
   let checked: Pick<Ecg, 'id' | 'source'>;
+  let decoded: Ecg | undefined;
   try {
-    checked = checkDicom(bytes, { ...decodeMeta, sha256 }, limits);
+    if (handoff) checked = decoded = decodeDicom(bytes, { ...decodeMeta, sha256 }, limits);
+    else checked = checkDicom(bytes, { ...decodeMeta, sha256 }, limits);
   } catch (err) {
     if (await writing.catch(() => false)) await options.payloads.delete(key).catch(() => {});
     throw err;
   }
-  return enqueuePayload(checked, bytes, true, options, { key, writing });
+  if (!handoff || !decoded) return enqueuePayload(checked, bytes, true, options, { key, writing });
+  // Left before the add: once the job is in Redis the infer worker may take it at once. The worker takes an entry
+  // only for the job of the same delivery (id, hash, feed, receipt time), so a resend's entry never stands in.
+  const left = handoff.put(key, decoded);
+  try {
+    const receipt = await enqueuePayload(checked, bytes, true, options, { key, writing });
+    if (receipt.duplicate && left) handoff.remove(key);
+    return receipt;
+  } catch (err) {
+    if (left) handoff.remove(key);
+    throw err;
+  }
 }
 
 /** Options of {@link createRawIntake}. */

@@ -1,11 +1,12 @@
 /**
- * Decoded ECGs handed from the infer stage to the write stage when both run in one process (`ecgcad serve`), so
- * the writer need not read the payload back from Redis and decode it again for the waveform. Only an optimisation:
- * the payload stays in the store until the writer has delivered, and any write that finds nothing here (another
- * process, a retry, an entry dropped for room or age) reads and decodes the payload as before.
+ * Decoded ECGs handed from one stage to the next when both run in one process (`ecgcad serve`): from the feeds'
+ * intake to the infer stage, and from the infer stage to the write stage (for the waveform), so the next stage need
+ * not read the payload back from Redis and decode it again. Only an optimisation: the payload stays in the store
+ * until the writer has delivered, and any job that finds nothing here (another process, a retry, an entry dropped
+ * for room or age) reads and decodes the payload as before.
  *
  * Only payloads that hold a DICOM object as received go in: their key names the bytes (the data set's hash), and
- * both stages decode them with the same decoder and meta, so an entry is what the writer's own decode would give.
+ * both stages decode them with the same decoder and meta, so an entry is what the next stage's own decode would give.
  */
 import { type Ecg, STANDARD_LEADS } from '../ecg.js';
 
@@ -51,8 +52,8 @@ export class EcgHandoff {
   }
 
   /**
-   * Leaves `ecg` for the writer of `key`'s payload. When full it keeps what it holds (the writer takes jobs oldest
-   * first, so those are the ones it will want next) and takes nothing; returns whether it took `ecg`.
+   * Leaves `ecg` for the next stage's job of `key`'s payload. When full it keeps what it holds (jobs are taken oldest
+   * first, so those are the ones wanted next) and takes nothing; returns whether it took `ecg`.
    */
   put(key: string, ecg: Ecg): boolean {
     this.sweep();
@@ -64,7 +65,7 @@ export class EcgHandoff {
     return true;
   }
 
-  /** The ECG left for `key`, removed from here (a retry of the write reads the payload store), or undefined. */
+  /** The ECG left for `key`, removed from here (a retry of the job reads the payload store), or undefined. */
   take(key: string): Ecg | undefined {
     this.sweep();
     const entry = this.entries.get(key);
