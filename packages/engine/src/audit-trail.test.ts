@@ -1,7 +1,16 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError } from '@ecgcad/ecg';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { type AuditEventResource, AuditTrail, auditSinkFromConfig, senderOf } from './audit-trail.js';
+import {
+  type AuditEventResource,
+  AuditTrail,
+  auditSinkFromConfig,
+  JsonLinesAuditSink,
+  senderOf,
+} from './audit-trail.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 
@@ -41,6 +50,34 @@ describe('AuditTrail', () => {
     const ids = delivered.map((e) => JSON.stringify(e).match(/ecg-\d+/)?.[0]);
     expect(ids).toEqual(Array.from({ length: 13 }, (_, i) => `ecg-${i}`));
     await trail.close();
+  });
+
+  it('the file sink appends the events as they waited in Redis, oldest first, and makes its folder when it is missing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ecgcad-audit-'));
+    const path = join(dir, 'audit', 'events.jsonl');
+    const trail = new AuditTrail({
+      redis,
+      prefix: `${prefix}:file`,
+      sink: new JsonLinesAuditSink(path),
+      logger: createLogger('silent'),
+    });
+    try {
+      await Promise.all([trail.record(written(1)), trail.record(written(2))]);
+      const waiting = (await redis.lrange(trail.key, 0, -1)).reverse();
+      expect(await trail.deliverPending()).toBe(2);
+      expect(await readFile(path, 'utf8')).toBe(waiting.map((line) => `${line}\n`).join(''));
+      expect(waiting.map((line) => JSON.parse(line).resourceType)).toEqual(['AuditEvent', 'AuditEvent']);
+      expect((await stat(path)).mode & 0o777).toBe(0o640);
+      // The folder removed between deliveries: the next one makes it again and delivers.
+      await rm(join(dir, 'audit'), { recursive: true });
+      await trail.record(written(3));
+      expect(await trail.deliverPending()).toBe(1);
+      const [line] = (await readFile(path, 'utf8')).trimEnd().split('\n');
+      expect(line).toMatch(/ecg-3/);
+    } finally {
+      await trail.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("makes the AuditEvent at the turn's end, not while the feed that records it is still to answer its sender", async () => {

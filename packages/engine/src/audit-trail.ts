@@ -7,7 +7,7 @@
  * Any number of engine processes record; one at a time (a Redis lock) delivers, oldest first.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open } from 'node:fs/promises';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError, EcgcadError, isTransient, type StageEvent, type StageEventListener } from '@ecgcad/ecg';
 import {
@@ -27,10 +27,15 @@ import type { Logger } from './logger.js';
 /** One AuditEvent. */
 export type AuditEventResource = ReturnType<typeof buildAuditEvent>;
 
-/** Where AuditEvents end up. `deliver` throws when they were not all stored. */
+/** Where AuditEvents end up. `deliver` (and `deliverLines`) throw when they were not all stored. */
 export interface AuditSink {
   readonly name: string;
   deliver(events: AuditEventResource[]): Promise<void>;
+  /**
+   * Optional: delivers events as the JSON they wait in Redis as (one string each, oldest first), for a sink that
+   * stores JSON as it is; the trail then neither parses them nor the sink serialises them again.
+   */
+  deliverLines?(lines: string[]): Promise<void>;
 }
 
 /** Appends one JSON line per event to a file (created 0640 with its folder) and fsyncs before it returns. */
@@ -39,13 +44,27 @@ export class JsonLinesAuditSink implements AuditSink {
   constructor(readonly path: string) {}
 
   async deliver(events: AuditEventResource[]): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    const file = await open(this.path, 'a', 0o640);
+    await this.deliverLines(events.map((e) => JSON.stringify(e)));
+  }
+
+  async deliverLines(lines: string[]): Promise<void> {
+    const file = await this.open();
     try {
-      await file.appendFile(events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+      await file.appendFile(lines.map((line) => `${line}\n`).join(''));
       await file.sync();
     } finally {
       await file.close();
+    }
+  }
+
+  /** Opens the file to append; its folder is made when missing (at the first delivery, or after it was removed). */
+  private async open(): Promise<FileHandle> {
+    try {
+      return await open(this.path, 'a', 0o640);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(dirname(this.path), { recursive: true });
+      return open(this.path, 'a', 0o640);
     }
   }
 }
@@ -189,9 +208,10 @@ export class AuditTrail {
         // Newest at the head (LPUSH), so the tail holds the oldest: deliver those, then trim exactly them.
         const raw = await redis.lrange(this.key, -this.batch, -1);
         if (raw.length === 0) break;
-        const events = raw.reverse().map((line) => JSON.parse(line) as AuditEventResource);
+        const lines = raw.reverse();
         try {
-          await sink.deliver(events);
+          if (sink.deliverLines) await sink.deliverLines(lines);
+          else await sink.deliver(lines.map((line) => JSON.parse(line) as AuditEventResource));
         } catch (err) {
           if (!this.sinkFailing) {
             logger.error(
