@@ -67,8 +67,11 @@ export function startWriteWorker(options: WriteWorkerOptions): Worker<WriteJobDa
         const { ecg } = prediction;
         const waveform = await waveformOf(job.data, options);
         const delivery = await options.writer.write(prediction, waveform);
-        // Best effort: the payload's TTL removes it anyway, and a Redis fault here must not resend the Bundle.
-        if (payloadKey && options.payloads) await options.payloads.delete(payloadKey).catch(() => undefined);
+        // Best effort: the payload's TTL removes it anyway, and a Redis fault here must not resend the Bundle. Not
+        // waited for: on the worker's own connection (as the engine has it) Redis runs the DEL before the job's
+        // completion, which BullMQ sends after this returns, so a completed job's payload is still gone, one round
+        // trip sooner.
+        if (payloadKey && options.payloads) void options.payloads.delete(payloadKey).catch(() => undefined);
         options.onWritten?.(delivery);
         return {
           result: {
