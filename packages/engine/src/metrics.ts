@@ -27,10 +27,7 @@ export class EngineMetrics {
   private queues: EngineQueues | undefined;
 
   constructor() {
-    // The event-loop lag is sampled every 100 ms, not prom-client's default 10 ms: its timer woke an idle engine
-    // 100 times a second (10 with this), each wake-up dear on virtual machines, and ten samples a second still give
-    // each scrape its percentiles.
-    collectDefaultMetrics({ register: this.registry, prefix: 'ecgcad_', eventLoopMonitoringPrecision: 100 });
+    collectDefaultMetrics({ register: this.registry, prefix: 'ecgcad_' });
     const registers = [this.registry];
     this.jobs = new Counter({
       name: 'ecgcad_jobs_total',
