@@ -1,6 +1,7 @@
 /**
  * Intakes for queued mode. `createQueuedIntake` checks (DICOM) or decodes at the feed (so the sender learns at once
- * when its bytes are refused), stores the ECG in the payload store (a DICOM object as received, anything else
+ * when its bytes are refused; a DICOM object is decoded too when an infer stage of this process takes its ECG, see
+ * QueuedIntakeOptions.handoff), stores the ECG in the payload store (a DICOM object as received, anything else
  * encoded by the payload codec) and adds the `ecg.infer` job; it resolves only once the job is in Redis, so a feed
  * acknowledges nothing that could still be lost. `createRawIntake` defers decoding to the ingest worker (for bytes
  * too big or too many to decode inline): it stores the raw bytes and adds an `ecg.ingest` job. Both are idempotent:
