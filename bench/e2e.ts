@@ -539,7 +539,8 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
     for (const [i, body] of files.entries()) {
       const path = join(dir, `${phase}-${i < half ? 'cstore' : 'post'}-${i}.dcm`);
       await writeFile(path, body);
-      bodies.set(path, body);
+      // Child senders read the files; only an in-process sender needs the bytes here.
+      if (PEERS === 'in-process') bodies.set(path, body);
       (i < half ? out.dicom : out.http).push(path);
     }
     return out;
@@ -592,6 +593,9 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   if (process.env.ECGCAD_BENCH_THREADS) printThreads('infer alone', inferCpuStart, inferCpuEnd, predictorThreads);
   await predictor.close();
   const inferRate = COUNT / inferSeconds;
+  // Not kept through the engine's phases (some 360 MB at 1,000 ECGs: leads and files).
+  decoded.length = 0;
+  fullFiles.length = 0;
 
   // The end-to-end engine and the model threads of its session.
   const tidsBeforeEngine = threadIds();
