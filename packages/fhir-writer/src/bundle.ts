@@ -139,13 +139,20 @@ export function buildBundle(
 /**
  * The waveform data strings the builder wrote into each Bundle it handed out, with their token counts: their form is
  * known by construction (digits, '-', 'E', single spaces), so the validator need not read them again nor JSON
- * escape them when serialising. Keyed by the Bundle object, so it goes when the Bundle goes.
+ * escape them when serialising. Held by the Bundle itself under this symbol (non-enumerable: JSON, Object.keys,
+ * for-in, spread and structuredClone leave it out), so it goes when the Bundle goes.
+ *
+ * Not a WeakMap keyed by the Bundle: with one, V8's young-generation collections kept part of every Bundle they
+ * met (the old generation grew 9-11 MB per 400 Bundles built and dropped; bundle.test.ts), and in a loop of builds
+ * each took 16 ms instead of 1.5: build + validate + serialise of a 12-lead Bundle 1.40 -> 0.65 ms with the data
+ * held here (docs/PERFORMANCE.md, session 16).
  */
-const writtenData = new WeakMap<Bundle, WrittenDataView>();
+const WRITTEN_DATA: unique symbol = Symbol('ecgcad.writtenData');
 
 /** The waveform data strings buildBundle wrote into this Bundle (empty for any other Bundle). */
 export function writtenDataOf(bundle: Bundle): WrittenDataView {
-  return writtenData.get(bundle) ?? NOTHING_WRITTEN;
+  const written = (bundle as { [WRITTEN_DATA]?: unknown })[WRITTEN_DATA];
+  return written instanceof WrittenData ? written : NOTHING_WRITTEN;
 }
 
 const NOTHING_WRITTEN: WrittenDataView = new WrittenData();
@@ -356,7 +363,7 @@ export function buildBundleParts(
   // object, so a caller that edits one resource cannot silently change another (structuredClone keeps aliasing).
   // jsonCopy, not a JSON.stringify + JSON.parse round trip: the same copy without re-reading the waveform's text.
   const copy = jsonCopy(bundle) as Bundle;
-  if (written.size > 0) writtenData.set(copy, written);
+  if (written.size > 0) Object.defineProperty(copy, WRITTEN_DATA, { value: written });
   const copyOf = <T extends Resource>(r: T): T =>
     copy.entry?.[entries.findIndex((e) => e.resource === r)]?.resource as T;
   return {
