@@ -164,12 +164,9 @@ export function prepare(
   plan.filter?.applyRowsUnscaled(work.buf, work.starts, window.rowLength);
   const sums = spec.normalize === 'none' ? new Map<LeadName, RowSums>() : leadSums(rows, work, window.kept);
   // Normalisation maps per card lead, over the kept real samples (microvolts / filter gain).
-  const maps = computeMaps(
-    plan.leads.map((l) => sums.get(l) ?? { s: 0, q: 0 }),
-    window.kept,
-    spec.normalize,
-    plan.unitScale * (plan.filter?.gain ?? 1),
-  );
+  const leadSumsInOrder: RowSums[] = [];
+  for (const l of plan.leads) leadSumsInOrder.push(sums.get(l) ?? { s: 0, q: 0 });
+  const maps = computeMaps(leadSumsInOrder, window.kept, spec.normalize, plan.unitScale * (plan.filter?.gain ?? 1));
   if (work.kernel && spec.layout === 'NCL')
     writeStaged(work.kernel, target, offset, plan, rows, work, maps, window.kept);
   else writeRows(target, offset, spec.layout, plan, rows, work, maps, window.kept);
@@ -257,25 +254,33 @@ function derivedLeads(
   n: number,
   tolerance: number,
 ): Set<LeadName> {
-  const candidates = tolerance >= 0 ? specLeads.filter((l) => leads[l] !== undefined && isDerivedLimbLead(l)) : [];
+  // Loops, not filter / map / forEach with closures: prepare runs per ECG, and a closure made per call is optimised
+  // again after every full collection.
+  const candidates: DerivedLimbLead[] = [];
+  if (tolerance >= 0) for (const l of specLeads) if (leads[l] !== undefined && isDerivedLimbLead(l)) candidates.push(l);
   const equal = new Set<LeadName>();
   const i = leads.I;
   const ii = leads.II;
   const kernel = n >= SIMD_MIN_VALUES ? simdKernels() : undefined;
   if (kernel && i && ii && i.length >= n && ii.length >= n) {
-    const checked = candidates.filter((l) => (leads[l] as Float32Array).length >= n) as DerivedLimbLead[];
-    const rows = checked.map((l) => {
+    const checked: DerivedLimbLead[] = [];
+    const rows: { x: Float32Array; a: number; b: number }[] = [];
+    for (const l of candidates) {
+      const x = leads[l] as Float32Array;
+      if (x.length < n) continue;
       const [a, b] = LIMB_LEAD_WEIGHTS[l];
-      return { x: leads[l] as Float32Array, a, b };
-    });
-    kernel.storedDerivations(i, ii, n, rows, tolerance).forEach((within, k) => {
-      if (within) equal.add(checked[k] as LeadName);
-    });
+      checked.push(l);
+      rows.push({ x, a, b });
+    }
+    const within = kernel.storedDerivations(i, ii, n, rows, tolerance);
+    for (let k = 0; k < checked.length; k++) if (within[k]) equal.add(checked[k] as LeadName);
   } else {
-    for (const l of candidates as DerivedLimbLead[]) if (isStoredDerivation(leads, l, n, tolerance)) equal.add(l);
+    for (const l of candidates) if (isStoredDerivation(leads, l, n, tolerance)) equal.add(l);
   }
   // In the card's order.
-  return new Set(specLeads.filter((l) => !leads[l] || equal.has(l)));
+  const derived = new Set<LeadName>();
+  for (const l of specLeads) if (!leads[l] || equal.has(l)) derived.add(l);
+  return derived;
 }
 
 // --- Step 3: the workspace the rows live in. ---
@@ -301,7 +306,8 @@ function layOutWorkspace(rows: Rows, window: CropWindow, pad: number, total: num
   // filterWorkspace() is the SIMD kernels' memory where they run, reused across calls (prepare() is synchronous).
   const buf = filterWorkspace(free + window.inputNeeded);
   const kernels = simdKernels();
-  const starts = rows.stored.map((_, r) => r * stride + pad);
+  const starts: number[] = [];
+  for (let r = 0; r < rows.stored.length; r++) starts.push(r * stride + pad);
   return { buf, kernel: kernels?.owns(buf) ? kernels : undefined, starts, stage: 2 * stage, free };
 }
 

@@ -403,15 +403,18 @@ export class SimdKernels {
     f32.set(i.subarray(0, row), 0);
     f32.set(ii.subarray(0, row), row);
     const derivation = this.fns.derivation;
-    return candidates.map(({ x, a, b }) => {
+    // A loop, not candidates.map(closure): a closure made per call is optimised again after every full collection.
+    const out: boolean[] = [];
+    for (const { x, a, b } of candidates) {
       f32.set(x.subarray(0, row), 2 * row);
-      if (derivation(DATA_AT + 8 * row, DATA_AT, DATA_AT + 4 * row, quads, a, b, tolerance) !== 0) return false;
-      for (let t = row; t < n; t++) {
+      let within = derivation(DATA_AT + 8 * row, DATA_AT, DATA_AT + 4 * row, quads, a, b, tolerance) === 0;
+      for (let t = row; within && t < n; t++) {
         const d = (x[t] as number) - (a * (i[t] as number) + b * (ii[t] as number));
-        if (!(d <= tolerance && d >= -tolerance)) return false;
+        within = d <= tolerance && d >= -tolerance;
       }
-      return true;
-    });
+      out.push(within);
+    }
+    return out;
   }
 
   /**

@@ -353,10 +353,11 @@ export class DynamicBatcher {
     this.running.delete(batch);
     this.schedule();
     if (probs) {
-      const out = probs;
-      batch.members.forEach((member, k) => {
-        this.succeed(member, out.slice(k * this.vessels, (k + 1) * this.vessels));
-      });
+      // A loop, not forEach(closure): a closure made per call is optimised again after every full collection.
+      const members = batch.members;
+      for (let k = 0; k < members.length; k++) {
+        this.succeed(members[k] as (typeof members)[number], probs.slice(k * this.vessels, (k + 1) * this.vessels));
+      }
     } else {
       for (const member of batch.members) this.fail(member, failure as EcgcadError);
     }

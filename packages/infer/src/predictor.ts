@@ -125,19 +125,22 @@ export class Predictor {
       if (err instanceof NotAnalysableError) return notAnalysable(err.reasons);
       throw err;
     }
-    const vessels: VesselPrediction[] = card.outputs.vessels.map((vessel, i) => {
+    // A loop, not map(closure): predict runs per ECG, and a closure made per call is optimised again after every
+    // full collection.
+    const vessels: VesselPrediction[] = [];
+    for (const [i, vessel] of card.outputs.vessels.entries()) {
       const probability = probs[i] as number;
       if (!(probability >= 0 && probability <= 1)) {
         throw new PermanentError(`model ${ref.id} ${ref.version} returned a probability outside [0, 1] for ${vessel}`);
       }
       const thresholds = card.thresholds[vessel] as VesselThresholds;
-      return {
+      vessels.push({
         vessel,
         probability,
         stratum: stratumOf(probability, thresholds),
         thresholds: { ruleOut: thresholds.ruleOut, ruleIn: thresholds.ruleIn },
-      };
-    });
+      });
+    }
     const attribution =
       input && wantsAttribution(this.attributionWhen, vessels)
         ? await this.mapSlots.run(() =>

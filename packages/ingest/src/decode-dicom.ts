@@ -125,7 +125,6 @@ function decodeDicomUnguarded(bytes: Uint8Array, meta: DecodeMeta, limits: Decod
   const { encoding, datasetStart } = encodingOf(bytes);
   const ds = parseDataset(bytes, datasetStart, bytes.length, encoding);
   const text = textDecoderFor(ds);
-  const str = (tag: number) => ds.string(tag, text);
 
   const sopClassUid = ds.string(T.sopClassUid);
   if (!sopClassUid) throw new MalformedInputError(FORMAT, 'missing SOPClassUID', '(0008,0016)');
@@ -147,15 +146,15 @@ function decodeDicomUnguarded(bytes: Uint8Array, meta: DecodeMeta, limits: Decod
   const ecg: Ecg = {
     id: ds.string(T.sopInstanceUid) ?? `sha256:${source.sha256}`,
     source,
-    patient: patientOf(str),
+    patient: patientOf(ds, text),
     device: {},
     sampleRateHz,
     leads,
   };
-  const acquiredAt = acquisitionTime(str);
+  const acquiredAt = acquisitionTime(ds, text);
   if (acquiredAt) ecg.acquiredAt = acquiredAt;
-  const manufacturer = str(T.manufacturer);
-  const model = str(T.modelName);
+  const manufacturer = ds.string(T.manufacturer, text);
+  const model = ds.string(T.modelName, text);
   if (manufacturer) ecg.device.manufacturer = manufacturer;
   if (model) ecg.device.model = model;
   return ecg;
@@ -215,7 +214,9 @@ function describeGroup(ds: DicomDataset): GroupInfo {
   const median = /MEDIAN|REPRESENTATIVE|AVERAGE/.test(label) || originality === 'DERIVED';
   // A median-beat group is never read (pickGroup skips it), so its channels are not described.
   const channels = median ? [] : ds.items(T.channelDefinitionSequence).map(describeChannel);
-  const leadsSeen = new Set(channels.flatMap((c) => (c.lead ? [c.lead] : [])));
+  // A loop, not flatMap(closure): a closure made per call is optimised again after every full collection.
+  const leadsSeen = new Set<string>();
+  for (const c of channels) if (c.lead) leadsSeen.add(c.lead);
   return { ds, label, original: originality === 'ORIGINAL', median, channels, ecgLeadCount: leadsSeen.size };
 }
 
@@ -481,15 +482,14 @@ function scaleChannel(
   return out;
 }
 
-type StringOf = (tag: number) => string | undefined;
-
-function patientOf(str: StringOf): EcgPatient {
+/** The patient module's values (`text`: the decoder of the data set's character set, textDecoderFor). */
+function patientOf(ds: DicomDataset, text: TextDecoderLike): EcgPatient {
   const patient: EcgPatient = {};
-  const identifier = str(T.patientId);
-  const system = str(T.issuerOfPatientId);
-  const name = str(T.patientName)?.replace(/\^+$/, '');
-  const birthDate = isoDate(str(T.patientBirthDate));
-  const sex = sexOf(str(T.patientSex));
+  const identifier = ds.string(T.patientId, text);
+  const system = ds.string(T.issuerOfPatientId, text);
+  const name = ds.string(T.patientName, text)?.replace(/\^+$/, '');
+  const birthDate = isoDate(ds.string(T.patientBirthDate, text));
+  const sex = sexOf(ds.string(T.patientSex, text));
   if (identifier) patient.identifier = identifier;
   if (system) patient.identifierSystem = system;
   if (name) patient.name = name;
@@ -513,12 +513,12 @@ function sexOf(value: string | undefined): Sex | undefined {
 }
 
 /** AcquisitionDateTime, else ContentDate + ContentTime, else StudyDate + StudyTime; TimezoneOffsetFromUTC applied. */
-function acquisitionTime(str: StringOf): string | undefined {
+function acquisitionTime(ds: DicomDataset, text: TextDecoderLike): string | undefined {
   let iso =
-    isoFromTimestamp(str(T.acquisitionDateTime)) ??
-    isoFromDateAndTime(str(T.contentDate), str(T.contentTime)) ??
-    isoFromDateAndTime(str(T.studyDate), str(T.studyTime));
-  const tz = str(T.timezoneOffset);
+    isoFromTimestamp(ds.string(T.acquisitionDateTime, text)) ??
+    isoFromDateAndTime(ds.string(T.contentDate, text), ds.string(T.contentTime, text)) ??
+    isoFromDateAndTime(ds.string(T.studyDate, text), ds.string(T.studyTime, text));
+  const tz = ds.string(T.timezoneOffset, text);
   if (iso?.includes('T') && !/[+-]\d\d:\d\d$/.test(iso) && tz && /^[+-]\d{4}$/.test(tz)) {
     iso = `${iso}${tz.slice(0, 3)}:${tz.slice(3)}`;
   }
