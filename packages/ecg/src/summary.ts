@@ -6,7 +6,9 @@ import { durationS, type Ecg, type LeadName, STANDARD_LEADS } from './ecg.js';
  * device, rate, duration and the leads stored (in the standard order).
  */
 export function summarizeEcg(ecg: Ecg): EcgSummary {
-  const leads = STANDARD_LEADS.filter((name: LeadName) => (ecg.leads[name]?.length ?? 0) > 0);
+  // A loop, not filter(closure): a closure made per ECG is optimised again after every full collection.
+  const leads: LeadName[] = [];
+  for (const name of STANDARD_LEADS) if ((ecg.leads[name]?.length ?? 0) > 0) leads.push(name);
   const summary: EcgSummary = {
     id: ecg.id,
     format: ecg.source.format,

@@ -89,18 +89,21 @@ export class FhirClient implements BundleSink {
     if (reply?.resourceType !== 'Bundle') {
       throw new TransientError(`${describeUrl(this.baseUrl)} answered ${response.status} without a response Bundle`);
     }
-    const entries: DeliveredEntry[] = (reply.entry ?? []).map((e, i) => ({
-      resourceType: requested[i] ?? e.resource?.resourceType ?? 'unknown',
-      status: (e.response?.status ?? '').split(' ')[0] ?? '',
-      ...(e.response?.location ? { location: e.response.location } : {}),
-    }));
-    return {
-      sink: 'fhir',
-      target: this.baseUrl,
-      entries,
-      created: entries.filter((e) => e.status === '201').length,
-      existing: entries.filter((e) => e.status === '200').length,
-    };
+    // A loop, not map(closure): a closure made per delivery is optimised again after every full collection.
+    const entries: DeliveredEntry[] = [];
+    let created = 0;
+    let existing = 0;
+    for (const [i, e] of (reply.entry ?? []).entries()) {
+      const status = (e.response?.status ?? '').split(' ')[0] ?? '';
+      if (status === '201') created++;
+      else if (status === '200') existing++;
+      entries.push({
+        resourceType: requested[i] ?? e.resource?.resourceType ?? 'unknown',
+        status,
+        ...(e.response?.location ? { location: e.response.location } : {}),
+      });
+    }
+    return { sink: 'fhir', target: this.baseUrl, entries, created, existing };
   }
 
   /**

@@ -304,6 +304,15 @@ function entries(obj: Obj): Obj[] {
   return Array.isArray(obj.entry) ? (obj.entry as Obj[]) : [];
 }
 
+/**
+ * Whether every entry of the Bundle has (`wanted`) or lacks `key`. A loop, not every(closure): a closure made per
+ * Bundle is optimised again after every full collection.
+ */
+function everyEntryHas(bundle: Obj, key: string, wanted: boolean): boolean {
+  for (const e of entries(bundle)) if (has(e, key) !== wanted) return false;
+  return true;
+}
+
 /** The codings of a CodeableConcept value (none when it has no `coding` array). */
 function codings(concept: unknown): Obj[] {
   return isPlainObject(concept) && Array.isArray(concept.coding) ? (concept.coding as Obj[]) : [];
@@ -355,12 +364,12 @@ const QUICK_CHECKS: Record<string, QuickCheck> = {
   "bdl-3\u0000entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))":
     (b, root) => {
       const wanted = root.type === 'batch' || root.type === 'transaction' || root.type === 'history';
-      return entries(b).every((e) => has(e, 'request') === wanted);
+      return everyEntryHas(b, 'request', wanted);
     },
   "bdl-4\u0000entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' or %resource.type = 'history'))":
     (b, root) => {
       const wanted = root.type === 'batch-response' || root.type === 'transaction-response' || root.type === 'history';
-      return entries(b).every((e) => has(e, 'response') === wanted);
+      return everyEntryHas(b, 'response', wanted);
     },
   "bdl-7\u0000(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()":
     (b) => {

@@ -325,11 +325,17 @@ function probabilityIssues(where: string, p: number | undefined): string[] {
 }
 
 function riskProbabilityIssues(where: string, cc: CodeableConcept | undefined, required: boolean): string[] {
-  const codings = (cc?.coding ?? []).filter((c) => c.system === SYSTEMS.riskProbability);
-  if (required && codings.length === 0) return [`${where}: must carry a code from ${SYSTEMS.riskProbability}`];
-  return codings
-    .filter((c) => !RISK_PROBABILITY_CODES.includes(c.code ?? ''))
-    .map(() => `${where}: code is not in ${SYSTEMS.riskProbability}`);
+  // Loops, not filter / map with closures: a closure made per Bundle is optimised again after every full collection.
+  let found = 0;
+  const issues: string[] = [];
+  for (const c of cc?.coding ?? []) {
+    if (c.system !== SYSTEMS.riskProbability) continue;
+    found++;
+    if (!RISK_PROBABILITY_CODES.includes(c.code ?? ''))
+      issues.push(`${where}: code is not in ${SYSTEMS.riskProbability}`);
+  }
+  if (required && found === 0) return [`${where}: must carry a code from ${SYSTEMS.riskProbability}`];
+  return issues;
 }
 
 function hasCoding(cc: CodeableConcept | undefined, system: string, code: string): boolean {

@@ -36,7 +36,9 @@ export const DEFAULT_ATTRIBUTION_WINDOW_S = 1;
 export function wantsAttribution(when: AttributionWhen, strata: readonly { stratum: Stratum }[]): boolean {
   if (when === 'always') return true;
   if (when === 'never') return false;
-  return strata.some((v) => v.stratum === 'high');
+  // A loop, not some(closure): a closure made per ECG is optimised again after every full collection.
+  for (const v of strata) if (v.stratum === 'high') return true;
+  return false;
 }
 
 /** The windows over one ECG's input, in model samples. */
