@@ -28,8 +28,10 @@ export interface InputStats {
   derivedLeadShare: number;
 }
 
-/** Numeric order for sort. One function for every call: a comparator made per call is a new closure each time, and
- * V8 optimises it again after each full collection (sort calls it from a builtin, where it is never inlined). */
+/**
+ * Numeric order for sort. One function for every call: a comparator made per call is a new closure each time, and
+ * V8 optimises it again after each full collection (sort calls it from a builtin, where it is never inlined).
+ */
 function ascending(a: number, b: number): number {
   return a - b;
 }
