@@ -169,22 +169,14 @@ export function buildBundleParts(
   const subject = patientReference(ecg, options.patient ?? {});
   const ecgIdentifier = ecgSourceIdentifier(ecg);
   const resultKey = `${ecg.id}\u0000${model.id}\u0000${model.version}`;
-  const resultId = (role: string): string => uuidV5(`result\u0000${resultKey}\u0000${role}`);
-
+  // Module-level helpers (add, aiMeta, resultIdOf, copyIn), not closures made per Bundle: V8 compiles those again
+  // after every full collection. Each result id is computed once (a SHA-1 each).
   const entries: BundleEntry[] = [];
-  const add = (resource: Resource, uuid: string): string => {
-    entries.push({
-      fullUrl: `urn:uuid:${uuid}`,
-      resource,
-      request: { method: 'POST', url: resource.resourceType, ifNoneExist: conditionalCreateQuery(resource) },
-    });
-    return `urn:uuid:${uuid}`;
-  };
 
   // Device: the model, shared by every result of this model version.
   const modelIdentifier: Identifier = { system: SYSTEMS.modelId, value: `${model.id}@${model.version}` };
   const device = buildDevice(model, modelIdentifier);
-  const deviceRef = add(device, uuidV5(`device\u0000${model.id}\u0000${model.version}`));
+  const deviceRef = add(entries, device, uuidV5(`device\u0000${model.id}\u0000${model.version}`));
   const deviceReference: Reference<Device> = { reference: deviceRef, display: `${model.id} ${model.version}` };
 
   // The ECG itself: not AI-produced, shared by every model that scores it.
@@ -197,19 +189,19 @@ export function buildBundleParts(
     options.waveform === false ? undefined : waveform,
     written,
   );
-  const ecgRef = add(ecgObservation, uuidV5(`ecg\u0000${ecgIdentifier.system}\u0000${ecgIdentifier.value}`));
+  const ecgRef = add(entries, ecgObservation, uuidV5(`ecg\u0000${ecgIdentifier.system}\u0000${ecgIdentifier.value}`));
   const ecgReference: Reference<Observation> = { reference: ecgRef, display: '12 lead ECG' };
 
-  const aiMeta = (): Meta => ({ security: [{ ...AIAST }] });
   const notes = modelNotes(model);
   const effective = fhirDateTime(ecg.acquiredAt, options.timeZone);
   const parts: Omit<BundleParts, 'provenance'> = { device, ecg: ecgObservation, vessels: [] };
 
   if (prediction.status === 'scored') {
+    const raId = resultIdOf(resultKey, 'risk-assessment');
     const ra: RiskAssessment = {
       resourceType: 'RiskAssessment',
       meta: aiMeta(),
-      identifier: [{ system: SYSTEMS.resultId, value: resultId('risk-assessment') }],
+      identifier: [{ system: SYSTEMS.resultId, value: raId }],
       status: 'final',
       code: { coding: [concept(CONCEPTS.assessment)], text: CONCEPTS.assessment.display },
       subject,
@@ -224,27 +216,28 @@ export function buildBundleParts(
       ...(notes.length > 0 ? { note: notes } : {}),
     };
     parts.riskAssessment = ra;
-    add(ra, resultId('risk-assessment'));
+    add(entries, ra, raId);
 
     if (ptp) {
       const built = buildPtpRiskAssessments(ptp, {
         subject,
         occurrence: effective ?? prediction.predictedAt,
-        identifier: (role) => ({ system: SYSTEMS.resultId, value: resultId(role) }),
+        identifier: (role) => ({ system: SYSTEMS.resultId, value: resultIdOf(resultKey, role) }),
       });
       parts.ptp = built.ptp;
-      const ptpRef = add(built.ptp, resultId('ptp'));
+      const ptpRef = add(entries, built.ptp, resultIdOf(resultKey, 'ptp'));
       if (built.cacsCl) {
         built.cacsCl.parent = { reference: ptpRef, display: 'ESC 2024 RF-CL' };
         parts.ptpCacsCl = built.cacsCl;
-        add(built.cacsCl, resultId('ptp-cacs-cl'));
+        add(entries, built.cacsCl, resultIdOf(resultKey, 'ptp-cacs-cl'));
       }
     }
 
     const vesselRefs = new Map<string, string>();
     for (const v of orderedVessels(prediction.vessels)) {
+      const id = resultIdOf(resultKey, `vessel-${v.vessel}`);
       const obs = buildVesselObservation(v, {
-        identifier: { system: SYSTEMS.resultId, value: resultId(`vessel-${v.vessel}`) },
+        identifier: { system: SYSTEMS.resultId, value: id },
         meta: aiMeta(),
         subject,
         effective,
@@ -255,7 +248,7 @@ export function buildBundleParts(
         ...(ptp ? { combined: combinedComponent(ptp, v.vessel) } : {}),
       });
       parts.vessels.push(obs);
-      vesselRefs.set(v.vessel, add(obs, resultId(`vessel-${v.vessel}`)));
+      vesselRefs.set(v.vessel, add(entries, obs, id));
     }
 
     // The occlusion-sensitivity map of each vessel, pointing at the stratum Observation it explains.
@@ -263,8 +256,9 @@ export function buildBundleParts(
     for (const v of attribution ? orderedVessels(prediction.vessels) : []) {
       const focus = vesselRefs.get(v.vessel);
       if (!attribution?.vessels[v.vessel] || !focus) continue;
+      const id = resultIdOf(resultKey, `attribution-${v.vessel}`);
       const obs = buildAttributionObservation(attribution, v.vessel, {
-        identifier: { system: SYSTEMS.resultId, value: resultId(`attribution-${v.vessel}`) },
+        identifier: { system: SYSTEMS.resultId, value: id },
         subject,
         effective,
         issued: prediction.predictedAt,
@@ -274,15 +268,16 @@ export function buildBundleParts(
         notes,
       });
       parts.attribution = [...(parts.attribution ?? []), obs];
-      add(obs, resultId(`attribution-${v.vessel}`));
+      add(entries, obs, id);
     }
 
     const high = prediction.vessels.filter((v) => v.stratum === 'high').map((v) => v.vessel);
     if (high.length > 0) {
+      const flagId = resultIdOf(resultKey, 'flag');
       const flag: Flag = {
         resourceType: 'Flag',
         meta: aiMeta(),
-        identifier: [{ system: SYSTEMS.resultId, value: resultId('flag') }],
+        identifier: [{ system: SYSTEMS.resultId, value: flagId }],
         status: 'active',
         category: [
           { coding: [{ system: SYSTEMS.flagCategory, code: 'clinical', display: 'Clinical' }], text: 'Clinical' },
@@ -296,14 +291,15 @@ export function buildBundleParts(
         author: deviceReference,
       };
       parts.flag = flag;
-      add(flag, resultId('flag'));
+      add(entries, flag, flagId);
     }
   } else {
     const reasons = prediction.reasons.length > 0 ? prediction.reasons : ['no reason given'];
+    const id = resultIdOf(resultKey, 'not-analysable');
     const obs: Observation = {
       resourceType: 'Observation',
       meta: aiMeta(),
-      identifier: [{ system: SYSTEMS.resultId, value: resultId('not-analysable') }],
+      identifier: [{ system: SYSTEMS.resultId, value: id }],
       status: 'final',
       category: [{ coding: [concept(CONCEPTS.category)] }],
       code: { coding: [concept(CONCEPTS.assessment)], text: CONCEPTS.assessment.display },
@@ -322,14 +318,15 @@ export function buildBundleParts(
       derivedFrom: [ecgReference],
     };
     parts.notAnalysable = obs;
-    add(obs, resultId('not-analysable'));
+    add(entries, obs, id);
   }
 
   // R4 Provenance has no identifier: its deterministic id travels as a meta.tag, and the conditional create
   // searches on _tag.
+  const provenanceId = resultIdOf(resultKey, 'provenance');
   const provenance: Provenance = {
     resourceType: 'Provenance',
-    meta: { tag: [{ system: SYSTEMS.resultId, code: resultId('provenance') }] },
+    meta: { tag: [{ system: SYSTEMS.resultId, code: provenanceId }] },
     target: entries.map((e) => ({ reference: e.fullUrl })),
     recorded: prediction.predictedAt,
     activity: { coding: [{ system: SYSTEMS.v3DataOperation, code: 'CREATE', display: 'create' }] },
@@ -351,7 +348,7 @@ export function buildBundleParts(
       })),
     ],
   };
-  add(provenance, resultId('provenance'));
+  add(entries, provenance, provenanceId);
 
   const bundle: Bundle = {
     resourceType: 'Bundle',
@@ -364,23 +361,55 @@ export function buildBundleParts(
   // jsonCopy, not a JSON.stringify + JSON.parse round trip: the same copy without re-reading the waveform's text.
   const copy = jsonCopy(bundle) as Bundle;
   if (written.size > 0) Object.defineProperty(copy, WRITTEN_DATA, { value: written });
-  const copyOf = <T extends Resource>(r: T): T =>
-    copy.entry?.[entries.findIndex((e) => e.resource === r)]?.resource as T;
   return {
     bundle: copy,
     parts: {
-      device: copyOf(parts.device),
-      ecg: copyOf(parts.ecg),
-      vessels: parts.vessels.map(copyOf),
-      ...(parts.attribution ? { attribution: parts.attribution.map(copyOf) } : {}),
-      ...(parts.riskAssessment ? { riskAssessment: copyOf(parts.riskAssessment) } : {}),
-      ...(parts.ptp ? { ptp: copyOf(parts.ptp) } : {}),
-      ...(parts.ptpCacsCl ? { ptpCacsCl: copyOf(parts.ptpCacsCl) } : {}),
-      ...(parts.flag ? { flag: copyOf(parts.flag) } : {}),
-      ...(parts.notAnalysable ? { notAnalysable: copyOf(parts.notAnalysable) } : {}),
-      provenance: copyOf(provenance),
+      device: copyIn(copy, entries, parts.device),
+      ecg: copyIn(copy, entries, parts.ecg),
+      vessels: copiesIn(copy, entries, parts.vessels),
+      ...(parts.attribution ? { attribution: copiesIn(copy, entries, parts.attribution) } : {}),
+      ...(parts.riskAssessment ? { riskAssessment: copyIn(copy, entries, parts.riskAssessment) } : {}),
+      ...(parts.ptp ? { ptp: copyIn(copy, entries, parts.ptp) } : {}),
+      ...(parts.ptpCacsCl ? { ptpCacsCl: copyIn(copy, entries, parts.ptpCacsCl) } : {}),
+      ...(parts.flag ? { flag: copyIn(copy, entries, parts.flag) } : {}),
+      ...(parts.notAnalysable ? { notAnalysable: copyIn(copy, entries, parts.notAnalysable) } : {}),
+      provenance: copyIn(copy, entries, provenance),
     },
   };
+}
+
+/** The deterministic id of one result of a Bundle (`resultKey`: ECG id, model id and version). */
+function resultIdOf(resultKey: string, role: string): string {
+  return uuidV5(`result\u0000${resultKey}\u0000${role}`);
+}
+
+/** Adds a conditional-create entry for `resource` under `urn:uuid:<uuid>`; returns that full URL. */
+function add(entries: BundleEntry[], resource: Resource, uuid: string): string {
+  const fullUrl = `urn:uuid:${uuid}`;
+  entries.push({
+    fullUrl,
+    resource,
+    request: { method: 'POST', url: resource.resourceType, ifNoneExist: conditionalCreateQuery(resource) },
+  });
+  return fullUrl;
+}
+
+/** The meta of an AI-produced resource (its AIAST security label). */
+function aiMeta(): Meta {
+  return { security: [{ ...AIAST }] };
+}
+
+/** The copy, in `copy`, of the resource `r` that `entries` hold at the same index. */
+function copyIn<T extends Resource>(copy: Bundle, entries: readonly BundleEntry[], r: T): T {
+  for (let i = 0; i < entries.length; i++) if (entries[i]?.resource === r) return copy.entry?.[i]?.resource as T;
+  return undefined as unknown as T; // never: every part is one of the entries
+}
+
+/** copyIn for each of `resources`. */
+function copiesIn<T extends Resource>(copy: Bundle, entries: readonly BundleEntry[], resources: readonly T[]): T[] {
+  const out: T[] = [];
+  for (const r of resources) out.push(copyIn(copy, entries, r));
+  return out;
 }
 
 /**
