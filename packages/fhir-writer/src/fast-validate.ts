@@ -360,7 +360,7 @@ const QUICK_CHECKS: Record<string, QuickCheck> = {
   "bdl-1\u0000total.empty() or (type = 'searchset') or (type = 'history')": (b) =>
     !has(b, 'total') || b.type === 'searchset' || b.type === 'history',
   "bdl-2\u0000entry.search.empty() or (type = 'searchset')": (b) =>
-    b.type === 'searchset' || entries(b).every((e) => !has(e, 'search')),
+    b.type === 'searchset' || everyEntryHas(b, 'search', false),
   "bdl-3\u0000entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))":
     (b, root) => {
       const wanted = root.type === 'batch' || root.type === 'transaction' || root.type === 'history';

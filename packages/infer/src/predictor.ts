@@ -175,9 +175,11 @@ export class Predictor {
 
 /** The stratum of each card vessel for one row of probabilities (what wantsAttribution reads). */
 function strataOf(probabilities: Float32Array, card: LoadedModel['card']): { stratum: Stratum }[] {
-  return card.outputs.vessels.map((vessel, i) => ({
-    stratum: stratumOf(probabilities[i] as number, card.thresholds[vessel] as VesselThresholds),
-  }));
+  const strata: { stratum: Stratum }[] = [];
+  for (const [i, vessel] of card.outputs.vessels.entries()) {
+    strata.push({ stratum: stratumOf(probabilities[i] as number, card.thresholds[vessel] as VesselThresholds) });
+  }
+  return strata;
 }
 
 /** Options for createPredictor(). */
