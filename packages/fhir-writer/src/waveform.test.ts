@@ -3,6 +3,7 @@ import {
   encodeEcgPayload,
   findLeadQuantum,
   hintLeadQuantum,
+  quantiseEcg,
   quantiseLead,
   STANDARD_LEADS,
   synthesizeEcg,
@@ -219,6 +220,17 @@ describe('waveformComponents: leads given as their stored integers alone', () =>
     expect(fromIntegers).toEqual(waveformComponents({ ...full.ecg, quantised: full.quantised }));
     expect(fromIntegers).toEqual(waveformComponents(ecg));
     expect(fromIntegers).toHaveLength(12);
+  });
+
+  it('gives the same components from quantiseEcg (what the infer stage hands the writer) as from the samples', () => {
+    const ecg = synthesizeEcg({ seed: 22 });
+    for (const lead of STANDARD_LEADS) {
+      ecg.leads[lead] = (ecg.leads[lead] as Float32Array).map((v) => Math.round(v / 4.88) * 4.88 + 0);
+    }
+    ecg.leads.V6 = (ecg.leads.V6 as Float32Array).map((v, i) => v + 0.01 * Math.sin(i));
+    const handed = quantiseEcg(ecg);
+    expect(Object.keys(handed.leads)).toEqual(['V6']);
+    expect(waveformComponents(handed)).toEqual(waveformComponents(ecg));
   });
 
   it('refuses a lead with neither samples nor integers', () => {
