@@ -33,8 +33,9 @@
  * `--profile DIR` adds a V8 CPU profile of the engine's main thread in phase 1, split by package (feeds/decode,
  * Redis/BullMQ, validation, HTTP, GC, ...), and the EHR child's (DIR/ehr/, via --cpu-prof).
  *
- * Per phase it also prints Redis's client reads (round trips) and commands per ECG (INFO stats, whole server) and
- * the engine process's garbage collection per ECG (main-thread pauses, bytes promoted, heap size at the end).
+ * Per phase it also prints Redis's client reads (round trips), commands and GETs (payloads read back by a stage: what
+ * the in-process hand-offs did not save) per ECG (INFO, whole server) and the engine process's garbage collection
+ * per ECG (main-thread pauses, bytes promoted, heap size at the end).
  *
  * Latency = the write job's finishedOn (just after the EHR answered the transaction) minus receivedAt at the feed.
  * Redis on 127.0.0.1:6379 must be up; the run uses its own key prefix and deletes it afterwards.
@@ -123,6 +124,11 @@ interface PhaseResult {
   /** Redis commands (scripts' own calls included) and client reads (round trips) over the phase, whole server. */
   redisCommands: number;
   redisReads: number;
+  /**
+   * GETs over the phase, whole server: the stages' reads of a payload back from Redis, which the in-process
+   * hand-offs save (one per ECG each stage would make without them).
+   */
+  redisGets: number;
   storescuMs: number;
   httpSenderMs: number;
   gc: GcSummary;
@@ -378,15 +384,17 @@ async function startInProcessEhr(): Promise<BenchEhr> {
  * (those scripts call included) and reads (each a batch of commands one client wrote at once: a client's round
  * trip, unless it pipelined).
  */
-async function redisCounters(): Promise<{ cpuMs: number; commands: number; reads: number }> {
+async function redisCounters(): Promise<{ cpuMs: number; commands: number; reads: number; gets: number }> {
   const redis = new Redis('redis://127.0.0.1:6379');
   try {
-    const info = `${await redis.info('cpu')}\n${await redis.info('stats')}`;
+    const info = `${await redis.info('cpu')}\n${await redis.info('stats')}\n${await redis.info('commandstats')}`;
     const field = (name: string): number => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
     return {
       cpuMs: (field('used_cpu_user') + field('used_cpu_sys')) * 1000,
       commands: field('total_commands_processed'),
       reads: field('total_reads_processed'),
+      // No line until the server's first GET.
+      gets: Number(/^cmdstat_get:calls=([0-9]+)/m.exec(info)?.[1] ?? 0),
     };
   } finally {
     redis.disconnect();
@@ -707,6 +715,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
       redisMs: redisEnd.cpuMs - redisStart.cpuMs,
       redisCommands: redisEnd.commands - redisStart.commands,
       redisReads: redisEnd.reads - redisStart.reads,
+      redisGets: redisEnd.gets - redisStart.gets,
       storescuMs,
       httpSenderMs,
       gc,
@@ -768,7 +777,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
       `  CPU per ECG: engine outside inference ${perEcg(r.cpu.engine, r.count)} ms (main thread ${perEcg(r.cpu.main, r.count)}, V8 helper + libuv threads ${perEcg(r.cpu.engine - r.cpu.main, r.count)}), model run ${perEcg(r.cpu.model, r.count)} ms | apart: EHR ${PEERS === 'child' ? `${perEcg(r.ehrMs, r.count)} ms` : 'in the engine process'}, Redis ${perEcg(r.redisMs, r.count)} ms (whole server), storescu ${perEcg(r.storescuMs, r.count)} ms, HTTP sender ${PEERS === 'child' ? `${perEcg(r.httpSenderMs, r.count)} ms` : 'in the engine process'}`,
     );
     console.log(
-      `  Redis per ECG (whole server): ${perEcg(r.redisReads, r.count)} client reads (round trips), ${perEcg(r.redisCommands, r.count)} commands (scripts' own calls included)`,
+      `  Redis per ECG (whole server): ${perEcg(r.redisReads, r.count)} client reads (round trips), ${perEcg(r.redisCommands, r.count)} commands (scripts' own calls included), ${perEcg(r.redisGets, r.count)} payloads read back (GET)`,
     );
     const g = r.gc;
     console.log(
