@@ -11,14 +11,12 @@ import {
   checkInferJobData,
   type Ecg,
   type EcgHandoff,
-  heldLeadBytes,
   type InferJobData,
   isEncodedEcgPayload,
   type PayloadStore,
   PermanentError,
   type Prediction,
   QUEUE_NAMES,
-  quantiseEcg,
   readEcgPayload,
   type SourceDecoder,
   type WriteJobData,
@@ -69,8 +67,7 @@ export interface InferWorkerOptions extends StageWorkerOptions {
   decodeSource?: SourceDecoder;
   /**
    * Where a write worker in this process takes the decoded ECG of a handed-over payload instead of reading and
-   * decoding it again (source payloads only; see EcgHandoff), its leads as the integers the writer writes where they
-   * are integers under a quantum (quantiseEcg). Only with handOverPayloads.
+   * decoding it again (source payloads only; see EcgHandoff). Only with handOverPayloads.
    */
   handoff?: EcgHandoff;
   /**
@@ -125,8 +122,7 @@ export function startInferWorker(options: InferWorkerOptions): Worker<InferJobDa
         const handOver = options.handOverPayloads === true;
         const data: WriteJobData = handOver ? { prediction, payloadKey } : { prediction };
         // Left before the add: once the job is in Redis the writer may take it at once.
-        const handedOff =
-          handOver && isSource && options.handoff !== undefined && handOff(options.handoff, payloadKey, ecg);
+        const handedOff = handOver && options.handoff && isSource && options.handoff.put(payloadKey, ecg);
         try {
           await writeJobs.add('write', data, { ...writeOptions, jobId: writeId });
         } catch (err) {
@@ -142,16 +138,6 @@ export function startInferWorker(options: InferWorkerOptions): Worker<InferJobDa
     },
     options,
   );
-}
-
-/**
- * Leaves the writer `ecg` with its leads as the integers it writes (quantiseEcg), when the hand-off has room for
- * them: half the bytes of the Float32 samples for 16-bit data, and the writer does not look for the quantum again.
- * Where it has no room, nothing is quantised here: the writer reads the payload and does it.
- */
-function handOff(handoff: EcgHandoff, key: string, ecg: Ecg): boolean {
-  if (handoff.room() < heldLeadBytes(ecg) / 2) return false;
-  return handoff.put(key, quantiseEcg(ecg));
 }
 
 /**

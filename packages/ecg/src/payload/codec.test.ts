@@ -9,7 +9,6 @@ import {
   decodeEcgPayloadDetailed,
   encodeEcgPayload,
   PAYLOAD_VERSION,
-  quantiseEcg,
   quantiseLead,
 } from './codec.js';
 import { findLeadQuantum, hintLeadQuantum } from './quantum.js';
@@ -115,27 +114,6 @@ describe('ecg payload codec', () => {
     expect(Object.keys(lean.ecg.leads)).toEqual(floatLeads);
     for (const lead of floatLeads) expect(lean.ecg.leads[lead as 'V3']).toEqual(back.leads[lead as 'V3']);
     expect({ ...lean.ecg, leads: {} }).toEqual({ ...back, leads: {} });
-  });
-
-  it('quantiseEcg gives the integers and float leads that integersOnly decoding of the payload gives', () => {
-    const ecg = small();
-    ecg.leads.I = Float32Array.from([-0, 2.5, 5]);
-    ecg.leads.V2 = Float32Array.from([1, 1e8, -1e8]);
-    ecg.leads.V3 = Float32Array.from([0.123, 1.7e-7, 3.3]);
-    const lean = decodeEcgPayloadDetailed(encodeEcgPayload(ecg), { integersOnly: true });
-    const quantised = quantiseEcg(ecg);
-    expect(quantised.quantised).toEqual(lean.quantised);
-    expect(Object.keys(quantised.quantised).sort()).toEqual(['II', 'V2']);
-    // Leads with no quantum (-0, NaN, arbitrary floats) stay as they were, the very arrays.
-    expect(Object.keys(quantised.leads).sort()).toEqual(['I', 'V1', 'V3']);
-    for (const lead of ['I', 'V1', 'V3'] as const) expect(quantised.leads[lead]).toBe(ecg.leads[lead]);
-    expect({ ...quantised, leads: {}, quantised: {} }).toEqual({ ...ecg, leads: {}, quantised: {} });
-    // So does an empty lead.
-    expect(quantiseEcg({ ...ecg, leads: { V4: new Float32Array(0) } }).leads.V4).toHaveLength(0);
-    // A DICOM-like record: every lead as Int16, half the bytes.
-    const dicomLike = quantiseEcg(quantisedEcg(2.5));
-    expect(Object.keys(dicomLike.leads)).toEqual([]);
-    for (const q of Object.values(dicomLike.quantised)) expect(q.data).toBeInstanceOf(Int16Array);
   });
 
   it("takes a decoder's quantum hint as a short cut to the search's own answer, never another one", () => {

@@ -157,28 +157,6 @@ export function quantiseLead(lead: Float32Array): QuantisedLead | undefined {
   return quantiseInto(lead, OWN_ARRAYS);
 }
 
-/** An Ecg whose leads that are exact integers under a quantum come as those integers (see {@link quantiseEcg}). */
-export type QuantisedEcg = Ecg & { quantised: Partial<Record<LeadName, QuantisedLead>> };
-
-/**
- * `ecg` with each lead that {@link quantiseLead} stores as integers given as those integers (in `quantised`, left
- * out of `leads`) and the others as they are: the shape decodeEcgPayloadDetailed's `integersOnly` gives, from which
- * the FHIR writer encodes the same SampledData as from the Float32 samples, without looking for the quantum again.
- * Half the bytes of the Float32 samples where the data fit 16 bits (every 16-bit DICOM waveform).
- */
-export function quantiseEcg(ecg: Ecg): QuantisedEcg {
-  const leads: Ecg['leads'] = {};
-  const quantised: Partial<Record<LeadName, QuantisedLead>> = {};
-  for (const name of STANDARD_LEADS) {
-    const lead = ecg.leads[name];
-    if (lead === undefined) continue;
-    const integers = lead.length > 0 ? quantiseLead(lead) : undefined;
-    if (integers === undefined) leads[name] = lead;
-    else quantised[name] = integers;
-  }
-  return { ...ecg, leads, quantised };
-}
-
 /** quantiseLead, with the data kept in arrays from `arrays`. */
 function quantiseInto(lead: Float32Array, arrays: DataArrays): QuantisedLead | undefined {
   const n = lead.length;

@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Ecg } from '../ecg.js';
 import { synthesizeEcg } from '../synth/index.js';
-import { quantiseEcg } from './codec.js';
 import { EcgHandoff } from './handoff.js';
 
 const ecg = (seed: number): Ecg => ({ ...synthesizeEcg({ seed, fast: true }), id: `handoff-${seed}` });
-/** ecg(seed) with its samples on a 2.5 uV grid, as a 16-bit DICOM waveform gives them. */
-function dicomLike(seed: number): Ecg {
-  const { leads, ...rest } = ecg(seed);
-  const onGrid = (lead: Float32Array): Float32Array => lead.map((v) => Math.round(v / 2.5) * 2.5 + 0);
-  return { ...rest, leads: Object.fromEntries(Object.entries(leads).map(([name, lead]) => [name, onGrid(lead)])) };
-}
 /** 12 leads x 5,000 Float32 samples. */
 const BYTES = 12 * 5000 * 4;
 
@@ -49,20 +42,6 @@ describe('EcgHandoff', () => {
     handoff.remove('k');
     expect(handoff.take('k')).toBeUndefined();
     expect(handoff.bytes).toBe(0);
-  });
-
-  it('counts integer leads by their bytes (quantiseEcg: 16-bit data in half the room) and says how much room is left', () => {
-    const handoff = new EcgHandoff({ maxBytes: 2 * BYTES });
-    expect(handoff.room()).toBe(2 * BYTES);
-    const integers = quantiseEcg(dicomLike(1));
-    expect(Object.keys(integers.leads)).toEqual([]);
-    expect(handoff.put('a', integers)).toBe(true);
-    expect(handoff.bytes).toBe(BYTES / 2);
-    expect(handoff.room()).toBe(1.5 * BYTES);
-    expect(handoff.put('b', ecg(2))).toBe(true);
-    expect(handoff.put('c', quantiseEcg(dicomLike(3)))).toBe(true);
-    expect(handoff.room()).toBe(0);
-    expect(handoff.take('a')).toBe(integers);
   });
 
   it('drops entries older than maxAgeMs (their write ran elsewhere), freeing their room', () => {

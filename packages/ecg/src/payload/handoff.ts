@@ -7,15 +7,8 @@
  *
  * Only payloads that hold a DICOM object as received go in: their key names the bytes (the data set's hash), and
  * both stages decode them with the same decoder and meta, so an entry is what the next stage's own decode would give.
- * The infer stage leaves the writer its leads as integers where they are (quantiseEcg: half the bytes of Float32
- * samples for 16-bit data, so twice as many ECGs fit while the writes fall behind), which the writer writes as they
- * are.
  */
-import { type Ecg, type LeadName, STANDARD_LEADS } from '../ecg.js';
-import type { QuantisedLead } from './codec.js';
-
-/** What a hand-off holds: a decoded Ecg, some or all of its leads possibly as integers (see quantiseEcg). */
-export type HandedOffEcg = Ecg & { quantised?: Partial<Record<LeadName, QuantisedLead>> };
+import { type Ecg, STANDARD_LEADS } from '../ecg.js';
 
 /** Options of {@link EcgHandoff}. */
 export interface EcgHandoffOptions {
@@ -28,7 +21,7 @@ export interface EcgHandoffOptions {
 }
 
 interface Entry {
-  ecg: HandedOffEcg;
+  ecg: Ecg;
   bytes: number;
   at: number;
 }
@@ -58,19 +51,13 @@ export class EcgHandoff {
     return this.heldBytes;
   }
 
-  /** Bytes of lead samples a new entry may have now and still be taken (after dropping entries past maxAgeMs). */
-  room(): number {
-    this.sweep();
-    return this.maxBytes - this.heldBytes;
-  }
-
   /**
    * Leaves `ecg` for the next stage's job of `key`'s payload. When full it keeps what it holds (jobs are taken oldest
    * first, so those are the ones wanted next) and takes nothing; returns whether it took `ecg`.
    */
-  put(key: string, ecg: HandedOffEcg): boolean {
+  put(key: string, ecg: Ecg): boolean {
     this.sweep();
-    const bytes = heldLeadBytes(ecg);
+    const bytes = leadBytes(ecg);
     this.remove(key);
     if (this.heldBytes + bytes > this.maxBytes) return false;
     this.entries.set(key, { ecg, bytes, at: this.now() });
@@ -79,7 +66,7 @@ export class EcgHandoff {
   }
 
   /** The ECG left for `key`, removed from here (a retry of the job reads the payload store), or undefined. */
-  take(key: string): HandedOffEcg | undefined {
+  take(key: string): Ecg | undefined {
     this.sweep();
     const entry = this.entries.get(key);
     if (!entry) return undefined;
@@ -105,10 +92,9 @@ export class EcgHandoff {
   }
 }
 
-/** Bytes of the lead arrays of `ecg`, samples and integers (what holding it costs). */
-export function heldLeadBytes(ecg: HandedOffEcg): number {
+/** Bytes of the lead arrays of `ecg` (what holding it costs). */
+function leadBytes(ecg: Ecg): number {
   let bytes = 0;
-  for (const lead of STANDARD_LEADS)
-    bytes += (ecg.leads[lead]?.byteLength ?? 0) + (ecg.quantised?.[lead]?.data.byteLength ?? 0);
+  for (const lead of STANDARD_LEADS) bytes += ecg.leads[lead]?.byteLength ?? 0;
   return bytes;
 }
