@@ -42,7 +42,7 @@ const MEASURES: Record<string, Measure[]> = {
       pattern: new RegExp(`^full blast:[^\\n]*\\n[^\\n]*V8 helper \\+ libuv threads ${NUMBER}`, 'm'),
     },
     { name: 'Redis round trips/ECG', pattern: new RegExp(`${NUMBER} client reads`) },
-    { name: 'payloads read back/ECG', pattern: new RegExp(`${NUMBER} payloads read back`) },
+    { name: 'Redis GETs/ECG', pattern: new RegExp(`${NUMBER} GETs`) },
     { name: 'GC pause/ECG', pattern: new RegExp(`GC in the engine process per ECG: ${NUMBER} ms`) },
     { name: 'promoted KB/ECG', pattern: new RegExp(`${NUMBER} KB promoted`) },
     { name: 'heap MB after full blast', pattern: new RegExp(`heap ${NUMBER} MB at the end`) },

@@ -33,9 +33,9 @@
  * `--profile DIR` adds a V8 CPU profile of the engine's main thread in phase 1, split by package (feeds/decode,
  * Redis/BullMQ, validation, HTTP, GC, ...), and the EHR child's (DIR/ehr/, via --cpu-prof).
  *
- * Per phase it also prints Redis's client reads (round trips), commands and GETs (payloads read back by a stage: what
- * the in-process hand-offs did not save) per ECG (INFO, whole server) and the engine process's garbage collection
- * per ECG (main-thread pauses, bytes promoted, heap size at the end).
+ * Per phase it also prints Redis's client reads (round trips), commands and GETs per ECG (INFO, whole server; the
+ * GETs are BullMQ's scripts' own and the payloads a stage read back, which the in-process hand-offs save) and the
+ * engine process's garbage collection per ECG (main-thread pauses, bytes promoted, heap size at the end).
  *
  * Latency = the write job's finishedOn (just after the EHR answered the transaction) minus receivedAt at the feed.
  * Redis on 127.0.0.1:6379 must be up; the run uses its own key prefix and deletes it afterwards.
@@ -125,8 +125,8 @@ interface PhaseResult {
   redisCommands: number;
   redisReads: number;
   /**
-   * GETs over the phase, whole server: the stages' reads of a payload back from Redis, which the in-process
-   * hand-offs save (one per ECG each stage would make without them).
+   * GETs over the phase, whole server, scripts' own included: BullMQ's scripts make about two per ECG; the rest are
+   * the stages' reads of a payload back from Redis, which the in-process hand-offs save.
    */
   redisGets: number;
   storescuMs: number;
@@ -777,7 +777,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
       `  CPU per ECG: engine outside inference ${perEcg(r.cpu.engine, r.count)} ms (main thread ${perEcg(r.cpu.main, r.count)}, V8 helper + libuv threads ${perEcg(r.cpu.engine - r.cpu.main, r.count)}), model run ${perEcg(r.cpu.model, r.count)} ms | apart: EHR ${PEERS === 'child' ? `${perEcg(r.ehrMs, r.count)} ms` : 'in the engine process'}, Redis ${perEcg(r.redisMs, r.count)} ms (whole server), storescu ${perEcg(r.storescuMs, r.count)} ms, HTTP sender ${PEERS === 'child' ? `${perEcg(r.httpSenderMs, r.count)} ms` : 'in the engine process'}`,
     );
     console.log(
-      `  Redis per ECG (whole server): ${perEcg(r.redisReads, r.count)} client reads (round trips), ${perEcg(r.redisCommands, r.count)} commands (scripts' own calls included), ${perEcg(r.redisGets, r.count)} payloads read back (GET)`,
+      `  Redis per ECG (whole server): ${perEcg(r.redisReads, r.count)} client reads (round trips), ${perEcg(r.redisCommands, r.count)} commands (scripts' own calls included), ${perEcg(r.redisGets, r.count)} GETs (BullMQ's scripts' own and payloads read back)`,
     );
     const g = r.gc;
     console.log(
