@@ -380,9 +380,9 @@ async function startInProcessEhr(): Promise<BenchEhr> {
 }
 
 /**
- * What Redis has done so far (INFO cpu and stats; the whole server, which other users share): CPU ms, commands
- * (those scripts call included) and reads (each a batch of commands one client wrote at once: a client's round
- * trip, unless it pipelined).
+ * What Redis has done so far (INFO cpu, stats and commandstats; the whole server, which other users share): CPU ms,
+ * commands (those scripts call included), reads (each a batch of commands one client wrote at once: a client's round
+ * trip, unless it pipelined) and GETs (scripts' own included).
  */
 async function redisCounters(): Promise<{ cpuMs: number; commands: number; reads: number; gets: number }> {
   const redis = new Redis('redis://127.0.0.1:6379');
