@@ -43,6 +43,7 @@ const MEASURES: Record<string, Measure[]> = {
     },
     { name: 'Redis round trips/ECG', pattern: new RegExp(`${NUMBER} client reads`) },
     { name: 'Redis GETs/ECG', pattern: new RegExp(`${NUMBER} GETs`) },
+    { name: 'write syscalls/ECG', pattern: new RegExp(`${NUMBER} write-like`) },
     { name: 'GC pause/ECG', pattern: new RegExp(`GC in the engine process per ECG: ${NUMBER} ms`) },
     { name: 'promoted KB/ECG', pattern: new RegExp(`${NUMBER} KB promoted`) },
     { name: 'heap MB after full blast', pattern: new RegExp(`heap ${NUMBER} MB at the end`) },

@@ -56,6 +56,7 @@ import { applyEngineHeapSettings, decodeEcg, writeDicomEcg } from '@ecgcad/inges
 import { Redis } from 'ioredis';
 import { dropPrefix } from '../test/pipeline-support.js';
 import {
+  ioSystemCalls,
   minorPageFaults,
   newThreads,
   reapedChildrenCpuMs,
@@ -134,6 +135,8 @@ interface PhaseResult {
   gc: GcSummary;
   /** Minor page faults of the engine's process (all threads) over the phase. */
   pageFaults: number;
+  /** Read-like and write-like system calls of the engine's process (all threads) over the phase. */
+  systemCalls: { reads: number; writes: number };
   latencies: number[];
   failed: number;
   load: number;
@@ -668,6 +671,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
     const gcProfiler = new GCProfiler();
     gcProfiler.start();
     const faultsStart = minorPageFaults();
+    const callsStart = ioSystemCalls();
     const cpuStart = threadCpu();
     const start = performance.now();
     const perFeedPerSecond = pacedAt === undefined ? undefined : pacedAt / 2;
@@ -691,6 +695,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
     const seconds = (performance.now() - start) / 1000;
     const cpuEnd = threadCpu();
     const pageFaults = minorPageFaults() - faultsStart;
+    const callsEnd = ioSystemCalls();
     const gc = summariseGc(gcProfiler.stop().statistics);
     const cpu = splitCpu(cpuStart, cpuEnd, modelThreads);
     if (process.env.ECGCAD_BENCH_THREADS) printThreads(name, cpuStart, cpuEnd, modelThreads);
@@ -720,6 +725,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
       httpSenderMs,
       gc,
       pageFaults,
+      systemCalls: { reads: callsEnd.reads - callsStart.reads, writes: callsEnd.writes - callsStart.writes },
       latencies: [...latencies].sort((a, b) => a - b),
       failed,
       load,
@@ -782,6 +788,9 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
     const g = r.gc;
     console.log(
       `  GC in the engine process per ECG: ${perEcg(g.scavengeMs + g.markCompactMs, r.count)} ms main-thread pause (${g.scavenges} scavenges ${g.scavengeMs.toFixed(0)} ms, ${g.markCompacts} mark-compacts ${g.markCompactMs.toFixed(0)} ms), ${(g.promotedBytes / 1024 / r.count).toFixed(0)} KB promoted; heap ${(g.heapBytes / 1024 / 1024).toFixed(0)} MB at the end; ${(r.pageFaults / r.count).toFixed(0)} minor page faults`,
+    );
+    console.log(
+      `  system calls of the engine process per ECG: ${perEcg(r.systemCalls.writes, r.count)} write-like (sockets, files), ${perEcg(r.systemCalls.reads, r.count)} read-like`,
     );
     console.log(
       `  receipt -> EHR accepted (write job finished): p50 ${percentile(r.latencies, 50).toFixed(0)} ms, p95 ${percentile(r.latencies, 95).toFixed(0)} ms, max ${percentile(r.latencies, 100).toFixed(0)} ms`,

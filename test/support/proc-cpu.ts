@@ -100,3 +100,15 @@ export function minorPageFaults(): number {
   if (!stat) return Number.NaN;
   return Number(statFields(stat)[7]);
 }
+
+/**
+ * Read-like and write-like system calls of this process so far, all its threads (syscr and syscw of /proc/self/io:
+ * read, readv, recvmsg...; write, writev, sendmsg...; NaN without /proc). On loopback TCP a write also runs the
+ * receiver's side of the stack in the writer's system call, and on some virtual machines each call is dear.
+ */
+export function ioSystemCalls(): { reads: number; writes: number } {
+  const io = readText('/proc/self/io');
+  const field = (name: string): number =>
+    Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io ?? '')?.[1] ?? Number.NaN);
+  return { reads: field('syscr'), writes: field('syscw') };
+}
