@@ -19,11 +19,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ehrLaunch, freePort, launchChromium, startAppEngine } from './support/app-browser.js';
 import { writerClient } from './support/app-results.js';
 import { noteSkip, readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { docPicturePath } from './support/screenshots.js';
 
 if (!samplesPresent) noteSkip(import.meta.url, SAMPLES_SKIP_REASON);
 
 const MODEL_DIR = fileURLToPath(new URL('../models/ecgcad-demo', import.meta.url));
-const IMAGE = fileURLToPath(new URL('../docs/images/app-viewer-sample.png', import.meta.url));
+const IMAGE = docPicturePath('app-viewer-sample.png');
 const MRN = 'MRN-APP-SAMPLES';
 const LIMB_DERIVED = ['III', 'aVF', 'aVL', 'aVR'];
 

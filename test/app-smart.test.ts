@@ -22,9 +22,9 @@ import {
   seedResults,
   writerClient,
 } from './support/app-results.js';
-import { differenceFromReference } from './support/screenshots.js';
+import { differenceFromReference, docPicturePath } from './support/screenshots.js';
 
-const image = (name: string) => fileURLToPath(new URL(`../docs/images/${name}`, import.meta.url));
+const image = docPicturePath;
 const reference = (name: string) => fileURLToPath(new URL(`./screenshots/${name}`, import.meta.url));
 
 let browser: Browser;

@@ -20,11 +20,11 @@ import { build } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noteSkip, readSample, SAMPLES_SKIP_REASON, samplesPresent } from './support/samples.js';
+import { docPicturePath } from './support/screenshots.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const VIEWER_DIR = fileURLToPath(new URL('../packages/app/src/viewer/', import.meta.url));
 const REFERENCE = `${VIEWER_DIR}__screenshots__/viewer.png`;
-const IMAGES = fileURLToPath(new URL('../docs/images/', import.meta.url));
 const UPDATE = process.env.ECGCAD_UPDATE_SCREENSHOTS === '1';
 const CSS_PX_PER_MM = 96 / 25.4;
 
@@ -216,8 +216,7 @@ function call<T>(page: Page, name: string, ...args: unknown[]): Promise<T> {
 }
 
 function savePicture(name: string, png: Buffer): void {
-  mkdirSync(IMAGES, { recursive: true });
-  writeFileSync(`${IMAGES}${name}`, png);
+  writeFileSync(docPicturePath(name), png);
 }
 
 // ------------------------------------------------------------------ tests

@@ -5,10 +5,9 @@
  * uses (paragraphs, blockquote, bold, tables, lists) into HTML; raw HTML in a card is never injected. Checked in the
  * page: the title is the card's summary (under 140 characters), the indicator shown is "warning", the detail table
  * has a row per vessel, the SMART link button carries its label and appContext, and a card with HTML in its text
- * renders that HTML as text. Saves docs/images/cds-card.png.
+ * renders that HTML as text. Saves docs/images/cds-card.png (support/screenshots.ts: docPicturePath).
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
   type CdsRoutesOptions,
   cdsResponseSchema,
@@ -28,9 +27,10 @@ import {
   seedCdsEhr,
   startCdsClientIdentity,
 } from './support/cds-support.js';
+import { docPicturePath } from './support/screenshots.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const IMAGE = fileURLToPath(new URL('../docs/images/cds-card.png', import.meta.url));
+const IMAGE = docPicturePath('cds-card.png');
 const APP = 'https://viewer.example.org/app/launch.html';
 const SERVICE = 'ecgcad-ecg-cad-risk';
 

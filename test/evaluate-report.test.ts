@@ -4,18 +4,19 @@
  * and axis labels and that every number on the page equals evaluation.json. It saves a full-page screenshot to
  * docs/images/evaluation-report.png (the picture in the docs).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type Evaluation, formatPValue, formatScoreRows, scoresHeader, syntheticCohort } from '@ecgcad/clinical';
 import { generateModelFolder } from '@ecgcad/infer';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEvaluate } from '../packages/engine/src/commands/evaluate.js';
+import { docPicturePath } from './support/screenshots.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT = fileURLToPath(new URL('../docs/images/evaluation-report.png', import.meta.url));
+const SCREENSHOT = docPicturePath('evaluation-report.png');
 
 let browser: Browser;
 let reportUrl: string;
@@ -142,7 +143,6 @@ describe('evaluation report in headless Chromium', () => {
       `Log-rank χ² ${rca?.survival?.logRank.chiSquare.toFixed(2)}`,
     );
 
-    mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     await context.close();
   });

@@ -7,16 +7,16 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type QueuedEngine, queueCounts, STATUS_COUNTS } from '@ecgcad/engine';
 import { examplePrediction, startTestEhr, type TestEhr } from '@ecgcad/fhir-writer';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropPrefix, startTestEngine, uniquePrefix, waitFor } from './pipeline-support.js';
+import { docPicturePath } from './support/screenshots.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const OVERVIEW_SHOT = fileURLToPath(new URL('../docs/images/ops-dashboard.png', import.meta.url));
-const JOB_SHOT = fileURLToPath(new URL('../docs/images/ops-dashboard-job.png', import.meta.url));
+const OVERVIEW_SHOT = docPicturePath('ops-dashboard.png');
+const JOB_SHOT = docPicturePath('ops-dashboard-job.png');
 
 const OPERATOR = { username: 'alice', password: 'alice-token-0123456789abcdef' };
 const VIEWER = { username: 'victor', password: 'victor-token-0123456789abcdef' };

@@ -2,12 +2,35 @@
  * Screenshot comparison for the browser tests: a page's picture against a committed reference, with a tolerance
  * (fonts and anti-aliasing differ a little between hosts). The pixels are compared in a blank page of the same
  * Chromium, so no image library is needed. ECGCAD_UPDATE_SCREENSHOTS=1 rewrites the reference instead.
+ *
+ * Also where the browser tests put the pictures of each page that the docs show (docs/images/): there only when asked
+ * (ECGCAD_DOC_PICTURES=1, after a change to a page; ECGCAD_UPDATE_SCREENSHOTS=1 too), else in a scratch folder. A
+ * PNG's bytes differ from run to run, so writing them on every run left the working tree changed after the tests.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 
 /** Rewrite references instead of comparing (set by a person who checked the new picture). */
 export const UPDATE_SCREENSHOTS = process.env.ECGCAD_UPDATE_SCREENSHOTS === '1';
+
+/** Write the docs' pictures into docs/images/ (else into {@link DOC_PICTURES_SCRATCH}). */
+export const UPDATE_DOC_PICTURES = UPDATE_SCREENSHOTS || process.env.ECGCAD_DOC_PICTURES === '1';
+
+/** The docs' pictures, as committed. */
+export const DOC_IMAGES = fileURLToPath(new URL('../../docs/images/', import.meta.url));
+
+/** Where the docs' pictures go on an ordinary test run. */
+export const DOC_PICTURES_SCRATCH = join(tmpdir(), 'ecgcad-doc-pictures');
+
+/** The path a test writes the docs' picture `name` to (see {@link UPDATE_DOC_PICTURES}); its folder exists. */
+export function docPicturePath(name: string): string {
+  const folder = UPDATE_DOC_PICTURES ? DOC_IMAGES : DOC_PICTURES_SCRATCH;
+  mkdirSync(folder, { recursive: true });
+  return join(folder, name);
+}
 
 /**
  * Share of pixels whose colour differs by more than `threshold` (0-255) in any channel; 1 when the sizes differ.
