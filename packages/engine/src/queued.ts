@@ -62,6 +62,15 @@ import { predictorFromConfig, writerFromConfig } from './stages.js';
  */
 const decodeStoredSource: SourceDecoder = (bytes, meta) => decodeEcg(bytes, meta);
 
+/**
+ * Bytes of lead samples the infer -> write hand-off holds (the intake -> infer one keeps EcgHandoff's 32 MiB). The
+ * test EHR, like most EHRs, is the slowest stage, so under load the write queue's backlog is the longer one: at 32 MiB
+ * (about 130 12-lead ECGs of Float32 leads) the writer read about half the payloads back from Redis and decoded them
+ * again at full blast (bench/e2e, GETs per ECG). The leads held are those the infer stage already had, most of them
+ * past the young generation by then, so holding them longer costs memory (32 MiB more at most), not collections.
+ */
+const WRITE_HANDOFF_BYTES = 64 * 1024 * 1024;
+
 /** Options of {@link startQueuedEngine}. */
 export interface QueuedEngineOptions {
   config: EngineConfig;
@@ -197,7 +206,7 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
     // Infer and write in this process with the waveform on: the writer takes the ECG the infer stage decoded.
     const handoff =
       options.stages.includes('infer') && options.stages.includes('write') && config.fhir.waveform
-        ? new EcgHandoff()
+        ? new EcgHandoff({ maxBytes: WRITE_HANDOFF_BYTES })
         : undefined;
     if (options.stages.includes('write')) {
       const writer = writerFromConfig(config);
