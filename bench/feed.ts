@@ -75,6 +75,24 @@ async function cpuMsOf(pid: number): Promise<number> {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
+/** Read-like and write-like system calls of a process so far (syscr, syscw of /proc/<pid>/io; NaN without). */
+async function ioCallsOf(pid: number): Promise<{ reads: number; writes: number }> {
+  const io = await readFile(`/proc/${pid}/io`, 'utf8').catch(() => '');
+  const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? Number.NaN);
+  return { reads: field('syscr'), writes: field('syscw') };
+}
+
+/**
+ * Minor page faults of the Redis server so far (its /proc/<pid>/stat, where Redis runs on this machine and the bench
+ * may read it; NaN otherwise). A payload written to fresh memory faults in each of its pages, dear on some virtual
+ * machines, and the payloads pile up here: no stage takes them.
+ */
+async function redisPageFaults(redis: Redis): Promise<number> {
+  const pid = /process_id:(\d+)/.exec(await redis.info('server'))?.[1];
+  const stat = pid ? await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '') : '';
+  return stat ? Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]) : Number.NaN;
+}
+
 /** CPU time Redis has used so far (INFO cpu), ms: the whole server, shared with anything else on this machine. */
 async function redisCpuMs(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');
@@ -258,8 +276,12 @@ async function runBench(): Promise<void> {
       ref: number;
       ecgcad: number;
       cpuMs: number;
+      /** The feed process's write-like and read-like system calls per file. */
+      writeCalls: number;
+      readCalls: number;
       handOverMs: number;
       redisMs: number;
+      redisFaults: number;
       senderMs: number;
     }
     const results: Record<string, CaseResult> = {};
@@ -281,16 +303,22 @@ async function runBench(): Promise<void> {
         // The feed's CPU is read inside its /metrics scrapes, so that rendering the metrics is not counted.
         const handOver0 = await handOverMs(feedUrl, feedLabel);
         const [cpu0, redis0, sender0] = [await cpuMsOf(feedPid), await redisCpuMs(redis), reapedChildrenCpuMs()];
+        const calls0 = await ioCallsOf(feedPid);
+        const faults0 = await redisPageFaults(redis);
         sentToEcgcad += COUNT;
         const ecgcadRate = rate(await ecgcad());
         const cpu1 = await cpuMsOf(feedPid);
+        const calls1 = await ioCallsOf(feedPid);
         const handOver1 = await handOverMs(feedUrl, feedLabel);
         const sample: CaseResult = {
           ref: Math.max(ref, r?.ref ?? 0),
           ecgcad: ecgcadRate,
           cpuMs: (cpu1 - cpu0) / COUNT,
+          writeCalls: (calls1.writes - calls0.writes) / COUNT,
+          readCalls: (calls1.reads - calls0.reads) / COUNT,
           handOverMs: (handOver1.ms - handOver0.ms) / Math.max(1, handOver1.count - handOver0.count),
           redisMs: ((await redisCpuMs(redis)) - redis0) / COUNT,
+          redisFaults: ((await redisPageFaults(redis)) - faults0) / COUNT,
           senderMs: (reapedChildrenCpuMs() - sender0) / COUNT,
         };
         // Best of two for each side; the chain figures come from the round with the better ecgcad rate.
@@ -318,7 +346,9 @@ async function runBench(): Promise<void> {
       );
       console.log(
         `${''.padEnd(24)} per file: ${(1000 / r.ecgcad).toFixed(2)} ms wall; the feed's hand-over (check, payload ` +
-          `write, job add) ${r.handOverMs.toFixed(2)} ms each; CPU ms: Redis ${r.redisMs.toFixed(2)}${sender}`,
+          `write, job add) ${r.handOverMs.toFixed(2)} ms each; CPU ms: Redis ${r.redisMs.toFixed(2)} (` +
+          `${r.redisFaults.toFixed(0)} page faults)${sender}; the ` +
+          `feed's system calls ${r.writeCalls.toFixed(1)} write-like, ${r.readCalls.toFixed(1)} read-like`,
       );
     }
     console.log(
