@@ -63,6 +63,7 @@ import {
   splitCpu,
   threadCpu,
   threadIds,
+  threadTimeslices,
 } from '../test/support/proc-cpu.js';
 
 /** What the children and the bench say to each other over the IPC channel. */
@@ -740,10 +741,13 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   // The engine's CPU with nothing to do (BullMQ's blocking reads and lock timers, metrics): a time-based cost that
   // the per-ECG figures below include, so it weighs more at half rate.
   const idleStart = threadCpu();
+  const idleSlicesStart = threadTimeslices(process.pid);
   const idleBegan = performance.now();
   await sleep(2000);
   const idleSplit = splitCpu(idleStart, threadCpu(), modelThreads);
-  const idlePerSecond = (idleSplit.rest + idleSplit.part) / ((performance.now() - idleBegan) / 1000);
+  const idleSeconds = (performance.now() - idleBegan) / 1000;
+  const idlePerSecond = (idleSplit.rest + idleSplit.part) / idleSeconds;
+  const idleWakeUps = (threadTimeslices(process.pid) - idleSlicesStart) / idleSeconds;
   const blast = await phase('full blast', full, undefined, PROFILE_DIR !== undefined);
   const sustained = blast.count / blast.seconds;
   const half = await phase('half rate', paced, sustained / 2, false);
@@ -797,7 +801,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
     );
   }
   console.log(
-    `engine idle (${WARMUP} warm-up ECGs first, then 2 s with none): ${idlePerSecond.toFixed(1)} ms CPU per second (included above)`,
+    `engine idle (${WARMUP} warm-up ECGs first, then 2 s with none): ${idlePerSecond.toFixed(1)} ms CPU per second (included above), the main thread woken ${idleWakeUps.toFixed(0)} times per second`,
   );
   if (warmedUp) {
     console.log(

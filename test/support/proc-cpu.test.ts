@@ -1,8 +1,20 @@
 import { execFile } from 'node:child_process';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { minorPageFaults, newThreads, reapedChildrenCpuMs, splitCpu, threadCpu, threadIds } from './proc-cpu.js';
+import {
+  ioSystemCalls,
+  minorPageFaults,
+  newThreads,
+  reapedChildrenCpuMs,
+  splitCpu,
+  threadCpu,
+  threadIds,
+  threadTimeslices,
+} from './proc-cpu.js';
 
 const busy = (ms: number): void => {
   const end = performance.now() + ms;
@@ -47,5 +59,28 @@ describe.runIf(process.platform === 'linux')('proc-cpu', () => {
     block.fill(1);
     expect(minorPageFaults() - before).toBeGreaterThan(1000);
     expect(block[block.length - 1]).toBe(1);
+  });
+
+  it('counts each write(2) of this process as one write-like system call', () => {
+    const path = join(tmpdir(), `proc-cpu-${process.pid}.tmp`);
+    const fd = openSync(path, 'w');
+    try {
+      const before = ioSystemCalls();
+      for (let i = 0; i < 200; i++) writeSync(fd, 'x');
+      const after = ioSystemCalls();
+      // Other threads (V8's, libuv's) may write meanwhile: at least ours, not many more.
+      expect(after.writes - before.writes).toBeGreaterThanOrEqual(200);
+      expect(after.writes - before.writes).toBeLessThan(400);
+      expect(Number.isFinite(after.reads)).toBe(true);
+    } finally {
+      closeSync(fd);
+      rmSync(path, { force: true });
+    }
+  });
+
+  it('counts a wake-up of the main thread from each wait as one more timeslice', async () => {
+    const before = threadTimeslices(process.pid);
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(threadTimeslices(process.pid) - before).toBeGreaterThanOrEqual(20);
   });
 });
