@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ConfigError, PermanentError, TransientError } from '@ecgcad/ecg';
@@ -84,6 +86,30 @@ describe('FhirClient against the test EHR', () => {
     await expect(new FhirClient({ baseUrl: ehr.url }).deliver(buildBundle(examplePrediction()))).rejects.toBeInstanceOf(
       PermanentError,
     );
+  });
+
+  it('refuses a redirect permanently, without following it, and says where it pointed (no query)', async () => {
+    let posts = 0;
+    const redirecting = createServer((request, response) => {
+      posts++;
+      request.resume();
+      response.writeHead(307, { location: `${ehr.url}?token=secret` }).end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    const { port } = redirecting.address() as AddressInfo;
+    try {
+      const before = await count(ehr, 'Observation');
+      const client = new FhirClient({ baseUrl: `http://127.0.0.1:${port}/fhir` });
+      const err = await client.deliver(buildBundle(examplePrediction())).catch((e) => e);
+      expect(err).toBeInstanceOf(PermanentError);
+      expect((err as Error).message).toContain(`answered 307 (a redirect to ${ehr.url}`);
+      expect((err as Error).message).toContain('set fhir.url');
+      expect((err as Error).message).not.toContain('secret');
+      expect(posts).toBe(1);
+      expect(await count(ehr, 'Observation')).toBe(before);
+    } finally {
+      await new Promise((resolve) => redirecting.close(resolve));
+    }
   });
 
   it('carries the server diagnostics of a 400 without the patient identifier, and writes nothing', async () => {

@@ -204,7 +204,8 @@ export class FhirClient implements BundleSink {
 
   private failure(response: PostAnswer, json: unknown, secrets: string[]): Error {
     const text = redactValues(outcomeText(json), secrets).slice(0, 2000);
-    return faultOf(response, `${describeUrl(this.baseUrl)} answered ${response.status}${text ? `: ${text}` : ''}`);
+    const message = `${describeUrl(this.baseUrl)} answered ${response.status}${text ? `: ${text}` : ''}`;
+    return faultOf(response, message, redirectHint(response, this.baseUrl));
   }
 }
 
@@ -256,6 +257,25 @@ function outcomeText(json: unknown): string {
     .map((i) => i.details?.text ?? i.diagnostics ?? i.code)
     .filter(Boolean)
     .join('; ');
+}
+
+/**
+ * What to do about a redirect answered to a transaction: the client does not follow it (the body and the EHR's
+ * credentials go to the configured address only), so fhir.url has to be the address the server sends to. The
+ * Location's query, which could hold anything, is left out.
+ */
+function redirectHint(response: PostAnswer, baseUrl: string): string {
+  if (response.status < 300 || response.status > 399) return '';
+  const location = response.header('location');
+  let target = '';
+  if (location) {
+    try {
+      target = ` to ${describeUrl(new URL(location, baseUrl).toString())}`;
+    } catch {
+      target = '';
+    }
+  }
+  return ` (a redirect${target}, which is not followed: set fhir.url to the FHIR server's base URL itself)`;
 }
 
 /** A TransientError (with the answer's Retry-After) for a status worth retrying, else a PermanentError. */
