@@ -138,7 +138,7 @@ interface PhaseResult {
   pageFaults: number;
   /** Read-like and write-like system calls of the engine's process (all threads) over the phase. */
   systemCalls: { reads: number; writes: number };
-  /** Times the engine's main thread was put on a CPU over the phase (each wake-up from a wait counts one). */
+  /** Times the engine's main thread was put on a CPU over the phase (wake-ups from waits, returns after preemption). */
   wakeUps: number;
   latencies: number[];
   failed: number;
@@ -799,7 +799,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
       `  GC in the engine process per ECG: ${perEcg(g.scavengeMs + g.markCompactMs, r.count)} ms main-thread pause (${g.scavenges} scavenges ${g.scavengeMs.toFixed(0)} ms, ${g.markCompacts} mark-compacts ${g.markCompactMs.toFixed(0)} ms), ${(g.promotedBytes / 1024 / r.count).toFixed(0)} KB promoted; heap ${(g.heapBytes / 1024 / 1024).toFixed(0)} MB at the end; ${(r.pageFaults / r.count).toFixed(0)} minor page faults`,
     );
     console.log(
-      `  system calls of the engine process per ECG: ${perEcg(r.systemCalls.writes, r.count)} write-like (sockets, files), ${perEcg(r.systemCalls.reads, r.count)} read-like; the main thread woken ${perEcg(r.wakeUps, r.count)} times`,
+      `  system calls of the engine process per ECG: ${perEcg(r.systemCalls.writes, r.count)} write-like (sockets, files), ${perEcg(r.systemCalls.reads, r.count)} read-like; the main thread put on a CPU ${perEcg(r.wakeUps, r.count)} times (wake-ups and returns after preemption)`,
     );
     console.log(
       `  receipt -> EHR accepted (write job finished): p50 ${percentile(r.latencies, 50).toFixed(0)} ms, p95 ${percentile(r.latencies, 95).toFixed(0)} ms, max ${percentile(r.latencies, 100).toFixed(0)} ms`,

@@ -29,7 +29,7 @@ import { writeDicomEcg } from '@ecgcad/ingest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { dropPrefix } from '../test/pipeline-support.js';
-import { reapedChildrenCpuMs } from '../test/support/proc-cpu.js';
+import { ioSystemCalls, reapedChildrenCpuMs } from '../test/support/proc-cpu.js';
 
 const ROLE_ENV = 'ECGCAD_BENCH_FEED_ROLE';
 const API_KEY = 'bench-key-0123456789abcdef';
@@ -73,13 +73,6 @@ async function cpuMsOf(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
-/** Read-like and write-like system calls of a process so far (syscr, syscw of /proc/<pid>/io; NaN without). */
-async function ioCallsOf(pid: number): Promise<{ reads: number; writes: number }> {
-  const io = await readFile(`/proc/${pid}/io`, 'utf8').catch(() => '');
-  const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? Number.NaN);
-  return { reads: field('syscr'), writes: field('syscw') };
 }
 
 /**
@@ -303,12 +296,12 @@ async function runBench(): Promise<void> {
         // The feed's CPU is read inside its /metrics scrapes, so that rendering the metrics is not counted.
         const handOver0 = await handOverMs(feedUrl, feedLabel);
         const [cpu0, redis0, sender0] = [await cpuMsOf(feedPid), await redisCpuMs(redis), reapedChildrenCpuMs()];
-        const calls0 = await ioCallsOf(feedPid);
+        const calls0 = ioSystemCalls(feedPid);
         const faults0 = await redisPageFaults(redis);
         sentToEcgcad += COUNT;
         const ecgcadRate = rate(await ecgcad());
         const cpu1 = await cpuMsOf(feedPid);
-        const calls1 = await ioCallsOf(feedPid);
+        const calls1 = ioSystemCalls(feedPid);
         const handOver1 = await handOverMs(feedUrl, feedLabel);
         const sample: CaseResult = {
           ref: Math.max(ref, r?.ref ?? 0),

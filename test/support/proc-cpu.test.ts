@@ -72,6 +72,8 @@ describe.runIf(process.platform === 'linux')('proc-cpu', () => {
       expect(after.writes - before.writes).toBeGreaterThanOrEqual(200);
       expect(after.writes - before.writes).toBeLessThan(400);
       expect(Number.isFinite(after.reads)).toBe(true);
+      // The same counters read by process id (as the benches read another process's).
+      expect(ioSystemCalls(process.pid).writes).toBeGreaterThanOrEqual(after.writes);
     } finally {
       closeSync(fd);
       rmSync(path, { force: true });

@@ -37,8 +37,8 @@ export function threadCpuMs(tid: number): number {
 
 /**
  * How many times one thread of this process has been put on a CPU so far (the third field of
- * /proc/self/task/<tid>/schedstat; NaN without it): each wake-up from a wait counts one, a dear step on some virtual
- * machines.
+ * /proc/self/task/<tid>/schedstat; NaN without it): each wake-up from a wait counts one, and so does each return after
+ * the thread was preempted; each is a dear step on some virtual machines.
  */
 export function threadTimeslices(tid: number): number {
   const schedstat = readText(`/proc/self/task/${tid}/schedstat`);
@@ -112,12 +112,13 @@ export function minorPageFaults(): number {
 }
 
 /**
- * Read-like and write-like system calls of this process so far, all its threads (syscr and syscw of /proc/self/io:
- * read, readv, recvmsg...; write, writev, sendmsg...; NaN without /proc). On loopback TCP a write also runs the
- * receiver's side of the stack in the writer's system call, and on some virtual machines each call is dear.
+ * Read-like and write-like system calls so far of this process (or of process `pid`, where this one may read its
+ * /proc), all its threads (syscr and syscw of /proc/<pid>/io: read, readv, recvmsg...; write, writev, sendmsg...; NaN
+ * without). On loopback TCP a write also runs the receiver's side of the stack in the writer's system call, and on
+ * some virtual machines each call is dear.
  */
-export function ioSystemCalls(): { reads: number; writes: number } {
-  const io = readText('/proc/self/io');
+export function ioSystemCalls(pid: number | 'self' = 'self'): { reads: number; writes: number } {
+  const io = readText(`/proc/${pid}/io`);
   const field = (name: string): number =>
     Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io ?? '')?.[1] ?? Number.NaN);
   return { reads: field('syscr'), writes: field('syscw') };

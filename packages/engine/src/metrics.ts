@@ -12,7 +12,7 @@ import type { EngineQueues } from './redis.js';
 
 /**
  * How often the event loop's delay is sampled for `ecgcad_nodejs_eventloop_lag_*`, ms. prom-client's default (10 ms)
- * wakes an idle engine 100 times a second, which cost about 5 ms of CPU per second on a virtual machine where each
+ * wakes an idle engine 100 times a second, which cost 2-6 ms of CPU per second on a virtual machine where each
  * wake-up is dear (bench/e2e's idle line); at 100 ms a stall of the loop still shows in the lag's maximum and
  * percentiles whenever a sample falls in it, and one longer than 100 ms always does.
  */
