@@ -29,7 +29,7 @@ import { writeDicomEcg } from '@ecgcad/ingest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { dropPrefix } from '../test/pipeline-support.js';
-import { ioSystemCalls, reapedChildrenCpuMs } from '../test/support/proc-cpu.js';
+import { ioSystemCalls, minorPageFaults, reapedChildrenCpuMs } from '../test/support/proc-cpu.js';
 
 const ROLE_ENV = 'ECGCAD_BENCH_FEED_ROLE';
 const API_KEY = 'bench-key-0123456789abcdef';
@@ -82,8 +82,7 @@ async function cpuMsOf(pid: number): Promise<number> {
  */
 async function redisPageFaults(redis: Redis): Promise<number> {
   const pid = /process_id:(\d+)/.exec(await redis.info('server'))?.[1];
-  const stat = pid ? await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '') : '';
-  return stat ? Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]) : Number.NaN;
+  return pid ? minorPageFaults(Number(pid)) : Number.NaN;
 }
 
 /** CPU time Redis has used so far (INFO cpu), ms: the whole server, shared with anything else on this machine. */

@@ -101,12 +101,12 @@ export function reapedChildrenCpuMs(): number {
 }
 
 /**
- * Minor page faults of this process so far, all its threads (minflt, field 10 of /proc/self/stat; NaN without
- * /proc). Each is a trip into the kernel, dear on some virtual machines: a first touch of a fresh page, or a write
- * to a page a fork left shared.
+ * Minor page faults so far of this process (or of process `pid`, where this one may read its /proc), all its threads
+ * (minflt, field 10 of /proc/<pid>/stat; NaN without). Each is a trip into the kernel, dear on some virtual machines:
+ * a first touch of a fresh page, or a write to a page a fork left shared.
  */
-export function minorPageFaults(): number {
-  const stat = readText('/proc/self/stat');
+export function minorPageFaults(pid: number | 'self' = 'self'): number {
+  const stat = readText(`/proc/${pid}/stat`);
   if (!stat) return Number.NaN;
   return Number(statFields(stat)[7]);
 }

@@ -272,7 +272,7 @@ function redirectHint(response: PostAnswer, baseUrl: string): string {
     try {
       target = ` to ${describeUrl(new URL(location, baseUrl).toString())}`;
     } catch {
-      target = '';
+      // A Location that is no URL: the hint names no target.
     }
   }
   return ` (a redirect${target}, which is not followed: set fhir.url to the FHIR server's base URL itself)`;
