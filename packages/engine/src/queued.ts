@@ -27,7 +27,7 @@ import {
 } from '@ecgcad/ingest';
 import { createQueuedIntake } from '@ecgcad/ingest/queued-intake';
 import { startIngestWorker } from '@ecgcad/ingest/worker';
-import type { StageJobRetention, Worker } from '@ecgcad/queue';
+import { coalesceWrites, type StageJobRetention, type Worker } from '@ecgcad/queue';
 import type { Redis } from 'ioredis';
 import { appRouteOptions } from './app-routes.js';
 import { AuditTrail, auditedIntake, auditPeerRefusals, auditSinkFromConfig, auditWrites } from './audit-trail.js';
@@ -131,6 +131,8 @@ export async function startQueuedEngine(options: QueuedEngineOptions): Promise<Q
   for (const connection of connections) {
     // ioredis reconnects by itself; log the outage once per event, without the URL (it may hold a password).
     connection.on('error', (err: Error) => logger.warn({ error: err.message }, 'redis connection error'));
+    // The stages' commands of one tick in one system call (BullMQ's blocking connection is its own duplicate).
+    coalesceWrites(connection);
   }
   const queues = openQueues(producer, config.redis.prefix);
   const workerQueues = openQueues(workerConnection, config.redis.prefix);

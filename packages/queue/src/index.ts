@@ -7,6 +7,7 @@
 // The BullMQ types the stages' worker files name, so a stage depends on this package alone for its queue code.
 export type { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
 export * from './bulk-adder.js';
+export * from './coalesce-writes.js';
 export * from './job-options.js';
 export * from './redis-payload-store.js';
 export * from './retention.js';
