@@ -52,6 +52,35 @@ describe('AuditTrail', () => {
     await trail.close();
   });
 
+  it('delivers full batches back to back and ends at a short one: what comes in meanwhile waits for the next round', async () => {
+    const batches: number[] = [];
+    let streaming = true;
+    let next = 100;
+    const trail: AuditTrail = new AuditTrail({
+      redis,
+      prefix: `${prefix}:batches`,
+      sink: {
+        name: 'memory',
+        deliver: async (events) => {
+          batches.push(events.length);
+          // A steady stream: two more facts arrive while each delivery is under way.
+          if (streaming) await Promise.all([trail.record(written(next++)), trail.record(written(next++))]);
+        },
+      },
+      logger: createLogger('silent'),
+      batch: 5,
+    });
+    await Promise.all(Array.from({ length: 12 }, (_, i) => trail.record(written(i))));
+    // 12 waiting, 2 more per delivery: 5 (9 left), 5 (6), 5 (3), then the short batch of 3 ends the round.
+    expect(await trail.deliverPending()).toBe(18);
+    expect(batches).toEqual([5, 5, 5, 3]);
+    expect(await trail.pending()).toBe(2);
+    streaming = false;
+    expect(await trail.deliverPending()).toBe(2);
+    expect(await trail.pending()).toBe(0);
+    await trail.close();
+  });
+
   it('the file sink appends the events as they waited in Redis, oldest first, and makes its folder when it is missing', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ecgcad-audit-'));
     const path = join(dir, 'audit', 'events.jsonl');

@@ -226,6 +226,10 @@ export class AuditTrail {
         this.sinkFailing = false;
         await redis.ltrim(this.key, 0, -(raw.length + 1));
         delivered += raw.length;
+        // A short batch was all there was: what came in meanwhile waits for the next round (at most intervalMs), so
+        // a steady stream goes out in batches rather than a few events per delivery (an open, fsync and close of
+        // the file, three round trips) as fast as deliveries can follow each other.
+        if (raw.length < this.batch) break;
         await redis.pexpire(this.lockKey, Math.max(30_000, this.intervalMs * 10));
       }
     } catch (err) {
