@@ -31,7 +31,9 @@
  *               page written after), Redis (INFO cpu: the whole server, which other users share).
  * Phase 0 checks the split: there the model threads' CPU per ECG is the model alone, and phase 1 should match it.
  * `--profile DIR` adds a V8 CPU profile of the engine's main thread in phase 1, split by package (feeds/decode,
- * Redis/BullMQ, validation, HTTP, GC, ...), and the EHR child's (DIR/ehr/, via --cpu-prof).
+ * Redis/BullMQ, validation, HTTP, GC, ...), a sampled allocation profile of the same phase (DIR/engine.heapprofile:
+ * every allocation, also those collected since, which is what the scavenges pay for), and the EHR child's CPU
+ * profile (DIR/ehr/, via --cpu-prof).
  *
  * Per phase it also prints Redis's client reads (round trips), commands and GETs per ECG (INFO, whole server; the
  * GETs are BullMQ's scripts' own and the payloads a stage read back, which the in-process hand-offs save) and the
@@ -667,6 +669,12 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
       await session.post('Profiler.enable');
       await session.post('Profiler.setSamplingInterval', { interval: 500 });
       await session.post('Profiler.start');
+      // Every allocation sampled, also those collected since (what the scavenges pay for), not only the survivors.
+      await session.post('HeapProfiler.startSampling', {
+        samplingInterval: 16384,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      } as never);
     }
     const load = loadavg()[0] ?? Number.NaN;
     const ehrStart = await ehr.cpuMs();
@@ -709,6 +717,8 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
     if (session && PROFILE_DIR) {
       const { profile: cpuProfile } = await session.post('Profiler.stop');
       await writeFile(join(PROFILE_DIR, 'engine.cpuprofile'), JSON.stringify(cpuProfile));
+      const { profile: heapProfile } = await session.post('HeapProfiler.stopSampling');
+      await writeFile(join(PROFILE_DIR, 'engine.heapprofile'), JSON.stringify(heapProfile));
       session.disconnect();
       profiled = profileParts(cpuProfile);
     }
