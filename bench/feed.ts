@@ -18,7 +18,7 @@
  */
 import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ import { writeDicomEcg } from '@ecgcad/ingest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { dropPrefix } from '../test/pipeline-support.js';
-import { ioSystemCalls, minorPageFaults, reapedChildrenCpuMs } from '../test/support/proc-cpu.js';
+import { ioSystemCalls, minorPageFaults, processCpuMs, reapedChildrenCpuMs } from '../test/support/proc-cpu.js';
 
 const ROLE_ENV = 'ECGCAD_BENCH_FEED_ROLE';
 const API_KEY = 'bench-key-0123456789abcdef';
@@ -66,13 +66,6 @@ async function freePort(): Promise<number> {
       server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
-}
-
-/** utime + stime of a process, in ms (Linux /proc). */
-async function cpuMsOf(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 /**
@@ -294,12 +287,12 @@ async function runBench(): Promise<void> {
         await nextRound();
         // The feed's CPU is read inside its /metrics scrapes, so that rendering the metrics is not counted.
         const handOver0 = await handOverMs(feedUrl, feedLabel);
-        const [cpu0, redis0, sender0] = [await cpuMsOf(feedPid), await redisCpuMs(redis), reapedChildrenCpuMs()];
+        const [cpu0, redis0, sender0] = [processCpuMs(feedPid), await redisCpuMs(redis), reapedChildrenCpuMs()];
         const calls0 = ioSystemCalls(feedPid);
         const faults0 = await redisPageFaults(redis);
         sentToEcgcad += COUNT;
         const ecgcadRate = rate(await ecgcad());
-        const cpu1 = await cpuMsOf(feedPid);
+        const cpu1 = processCpuMs(feedPid);
         const calls1 = ioSystemCalls(feedPid);
         const handOver1 = await handOverMs(feedUrl, feedLabel);
         const sample: CaseResult = {

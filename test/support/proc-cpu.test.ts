@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import {
   ioSystemCalls,
   minorPageFaults,
   newThreads,
+  processCpuMs,
   reapedChildrenCpuMs,
   splitCpu,
   threadCpu,
@@ -50,6 +51,23 @@ describe.runIf(process.platform === 'linux')('proc-cpu', () => {
     const before = reapedChildrenCpuMs();
     await promisify(execFile)(process.execPath, ['-e', 'const e = Date.now() + 300; while (Date.now() < e);']);
     expect(reapedChildrenCpuMs() - before).toBeGreaterThan(20);
+  });
+
+  it("counts another process's CPU time by its id: a spinning one far more than an idle one", async () => {
+    const child = (code: string) => spawn(process.execPath, ['-e', `${code}; setTimeout(() => {}, 2000);`]);
+    const spinning = child('const end = Date.now() + 400; while (Date.now() < end);');
+    const idle = child('');
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      const spinningMs = processCpuMs(spinning.pid as number);
+      expect(spinningMs).toBeGreaterThan(300);
+      expect(spinningMs).toBeGreaterThan(processCpuMs(idle.pid as number) + 200);
+      expect(processCpuMs()).toBeGreaterThan(0);
+    } finally {
+      spinning.kill();
+      idle.kill();
+    }
+    expect(processCpuMs(2 ** 22 + 12_345)).toBeNaN(); // above the kernel's largest pid: no such process
   });
 
   it('counts the minor page faults of touching fresh pages', () => {

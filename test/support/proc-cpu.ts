@@ -101,6 +101,18 @@ export function reapedChildrenCpuMs(): number {
 }
 
 /**
+ * CPU time so far of process `pid` (or of this one), all its threads (utime + stime of /proc/<pid>/stat), ms, at
+ * 10 ms resolution; NaN where its /proc cannot be read. For a process the bench started but does not run in (a
+ * feed-only engine, say).
+ */
+export function processCpuMs(pid: number | 'self' = 'self'): number {
+  const stat = readText(`/proc/${pid}/stat`);
+  if (!stat) return Number.NaN;
+  const f = statFields(stat);
+  return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+/**
  * Minor page faults so far of this process (or of process `pid`, where this one may read its /proc), all its threads
  * (minflt, field 10 of /proc/<pid>/stat; NaN without). Each is a trip into the kernel, dear on some virtual machines:
  * a first touch of a fresh page, or a write to a page a fork left shared.
