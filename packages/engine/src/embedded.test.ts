@@ -80,6 +80,10 @@ describe('EmbeddedPipeline', () => {
     const slow: BundleSink = {
       async deliver() {
         peak = Math.max(peak, ++active);
+        // The first deliveries wait until three are in flight (at most 2 s), so on a loaded machine the peak does
+        // not hang on whether a third ECG got through decode and inference before the first delivery ended.
+        const until = Date.now() + 2000;
+        while (peak < 3 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 2));
         await new Promise((resolve) => setTimeout(resolve, 5));
         active--;
         return { sink: 'file', target: 'memory', entries: [], created: 1, existing: 0 };
