@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Ecg, STANDARD_LEADS, sampleCount } from './ecg.js';
-import { inputStats, QUALITY_REASON_CODES, qualityReasonCode } from './input-stats.js';
+import { inputStats, leadPassJs, QUALITY_REASON_CODES, qualityReasonCode } from './input-stats.js';
 import { DEFAULT_INPUT_SPEC } from './model-input.js';
 import { assessQuality } from './quality.js';
 import { simdKernels, withoutSimd } from './simd-kernels.js';
@@ -118,6 +118,67 @@ describe('inputStats against the plain definition', () => {
   ])('gives exactly the same numbers with the WebAssembly kernel as without: %s', (_, ecg) => {
     expect(simdKernels()).toBeDefined();
     expect(inputStats(ecg)).toEqual(withoutSimd(() => inputStats(ecg)));
+  });
+
+  it("runs the WebAssembly pass exactly as the JavaScript one: sums, differences, largest difference, windows' means", () => {
+    const kernel = simdKernels();
+    if (!kernel) throw new Error('WebAssembly SIMD missing');
+    let seed = 3;
+    for (const [n, second] of [
+      [5000, 500],
+      [5001, 500],
+      [1567, 257],
+      [301, 3],
+      [9, 1],
+      [1, 500],
+      [4, 2],
+    ] as const) {
+      const x = Float32Array.from({ length: n + 3 }, () => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return (seed / 2147483648 - 0.5) * 10 ** (-6 + (seed % 17));
+      });
+      const plain = new Float64Array(n);
+      const js = leadPassJs(x, n, second, plain);
+      const samplesAt = 2 * n + 4096;
+      const windowsAt = samplesAt + ((n + 3) >> 1);
+      const w = kernel.workspace(windowsAt + Math.ceil(n / second) + 1);
+      w.fill(Number.NaN);
+      const found = kernel.leadPass(x, n, second, samplesAt, windowsAt);
+      expect([found.sum, found.squares, found.maxDifference]).toEqual([js.sum, js.squares, js.maxDifference]);
+      expect(Array.from(w.subarray(windowsAt, windowsAt + found.windows))).toEqual(js.windowMeans);
+      expect(Array.from(w.subarray(0, n))).toEqual(Array.from(plain));
+    }
+  });
+
+  it('gives exactly the same numbers with the WebAssembly pass as without on random leads of any length and rate', () => {
+    // Wide-ranging values (rounding shows at once if an addition is grouped or ordered differently), leads of
+    // uneven lengths (each lead's own n), odd and even windows, a lone last sample, a lead with a NaN.
+    let seed = 7;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const base = synthesizeEcg({ seed: 18 });
+    for (const [rate, length] of [
+      [500, 5000],
+      [257, 1567],
+      [3, 301],
+      [999.6, 10_001],
+      [0, 400],
+    ] as const) {
+      const leads = Object.fromEntries(
+        STANDARD_LEADS.map((name, l) => {
+          const n = length - ((l * 37) % 5);
+          const lead = Float32Array.from({ length: n }, () => (random() - 0.5) * 10 ** (-6 + 16 * random()));
+          if (l === 7) lead[n >> 1] = Number.NaN;
+          return [name, lead];
+        }),
+      );
+      const ecg: Ecg = { ...base, sampleRateHz: rate, leads };
+      const fast = inputStats(ecg);
+      expect(fast).toEqual(withoutSimd(() => inputStats(ecg)));
+      expect(Number.isFinite(fast.noiseUv) && fast.noiseUv > 0).toBe(true);
+    }
   });
 
   it('reads a lead of one constant value as no noise, and a lone spike as no noise either', () => {

@@ -3,9 +3,9 @@
  * filter settings or its export change (sample rate, length, amplitude, noise, baseline wander, derived leads).
  * They are computed on the first `maxSeconds` of the leads present (what the model sees), never stored per ECG.
  * The drift monitor computes them for every ECG, so each lead is read in one pass (its sums split in halves that
- * the CPU adds in parallel) and the noise median is an exact selection that touches few values, its binning done by
- * a WebAssembly kernel where there is one (SimdKernels.binnedRank): about 0.28 ms per 10 s 12-lead record (1.1 ms
- * sorting, 0.45 ms with one chain of adds and the binning in JavaScript; the same numbers).
+ * the CPU adds in parallel) and the noise median is an exact selection that touches few values; where WebAssembly
+ * SIMD is there, kernels do the pass (SimdKernels.leadPass, the two halves in two lanes) and the selection's binning
+ * (SimdKernels.binnedRank), with the same numbers as the JavaScript.
  */
 import { durationS, type Ecg, type LeadName, STANDARD_LEADS, sampleCount } from './ecg.js';
 import { SIMD_MIN_VALUES, type SimdKernels, simdKernels } from './simd-kernels.js';
@@ -128,18 +128,33 @@ function selectBinned(kernel: SimdKernels, w: Float64Array, n: number, k: number
   return select(w.subarray(n, n + m), m, rank);
 }
 
-/** The size, noise and wander of one lead over x[0 .. n), or undefined when a sample is not a finite number. */
-function leadStats(
-  x: Float32Array,
-  n: number,
-  second: number,
-  diffs: Float64Array,
-  kernel: SimdKernels | undefined,
-): { sd: number; noise: number; wander?: number } | undefined {
-  // One pass: sums for the mean and SD, sums of whole one-second windows, and the absolute second differences
-  // (diffs[i] for i >= 2; the first two slots hold throwaway values, which only widen the bins' range).
-  // Two samples per step, each sum in two halves (even and odd samples): an add then waits on its own half's chain
-  // only, not on every add before it (the one-chain loop was bound by that latency).
+/**
+ * Where the WebAssembly pass keeps a lead in the kernels' workspace, beyond the differences ([0, n)), the median
+ * bin's copy ([n, 2 n)) and the histograms (4,096 values): the samples (Float32, two to a value, behind two copies
+ * of the first), then the whole windows' means. For records of up to `n` samples.
+ */
+function kernelLayout(n: number, second: number): { samplesAt: number; windowsAt: number; size: number } {
+  const samplesAt = 2 * n + 4096;
+  const windowsAt = samplesAt + ((n + 3) >> 1);
+  return { samplesAt, windowsAt, size: windowsAt + Math.ceil(n / second) + 1 };
+}
+
+/** The sums, largest second difference and window means of one lead's pass (see leadStats). */
+export interface LeadPass {
+  sum: number;
+  squares: number;
+  maxDifference: number;
+  windowMeans: number[];
+}
+
+/**
+ * leadStats's pass in JavaScript: sums for the mean and SD, sums of whole one-second windows, and the absolute
+ * second differences (diffs[i] for i >= 2; the first two slots hold throwaway values, which only widen the bins'
+ * range). Two samples per step, each sum in two halves (even and odd samples): an add then waits on its own half's
+ * chain only, not on every add before it (the one-chain loop was bound by that latency). SimdKernels.leadPass does
+ * the same, two lanes for the two halves. Exported for the kernel's test.
+ */
+export function leadPassJs(x: Float32Array, n: number, second: number, diffs: Float64Array): LeadPass {
   let sum = 0;
   let squares = 0;
   const windowMeans: number[] = [];
@@ -185,6 +200,28 @@ function leadStats(
     squares += squaresEven + squaresOdd;
     if (stop === end) windowMeans.push(windowSum / second);
   }
+  return { sum, squares, maxDifference, windowMeans };
+}
+
+/** The size, noise and wander of one lead over x[0 .. n), or undefined when a sample is not a finite number. */
+function leadStats(
+  x: Float32Array,
+  n: number,
+  second: number,
+  diffs: Float64Array,
+  kernel: SimdKernels | undefined,
+  layout: { samplesAt: number; windowsAt: number },
+): { sd: number; noise: number; wander?: number } | undefined {
+  let pass: LeadPass;
+  if (kernel) {
+    const found = kernel.leadPass(x, n, second, layout.samplesAt, layout.windowsAt);
+    const windowMeans: number[] = [];
+    for (let k = 0; k < found.windows; k++) windowMeans.push(diffs[layout.windowsAt + k] as number);
+    pass = { sum: found.sum, squares: found.squares, maxDifference: found.maxDifference, windowMeans };
+  } else {
+    pass = leadPassJs(x, n, second, diffs);
+  }
+  const { sum, squares, maxDifference, windowMeans } = pass;
   // A NaN or an infinity anywhere leaves a sum that is not finite (the per-sample check cost as much as the rest).
   if (!Number.isFinite(sum) || !Number.isFinite(squares) || n === 0) return undefined;
   const mean = sum / n;
@@ -213,20 +250,22 @@ export function inputStats(ecg: Ecg, maxSeconds = 10): InputStats {
   const sds: number[] = [];
   const noises: number[] = [];
   const wanders: number[] = [];
-  // With the WebAssembly kernels, the differences go straight into their memory: [0, n) the differences, [n, 2 n)
-  // the median bin's copy, then the kernel's histograms (the workspace is scratch for one call at a time).
+  // With the WebAssembly kernels, each lead's pass writes straight into their memory: [0, n) the differences,
+  // [n, 2 n) the median bin's copy, the histograms, then the lead's samples and its windows' means (kernelLayout;
+  // the workspace is scratch for one call at a time).
   const kernel = n >= SIMD_MIN_VALUES ? simdKernels() : undefined;
   if (!kernel && differences.length < n) {
     differences = new Float64Array(n);
     gathered = new Float64Array(n);
   }
-  const diffs = kernel ? kernel.workspace(2 * n + 4096) : differences;
+  const layout = kernelLayout(n, second);
+  const diffs = kernel ? kernel.workspace(layout.size) : differences;
   let present = 0;
   for (const name of STANDARD_LEADS) {
     const x = ecg.leads[name as LeadName];
     if (!(x instanceof Float32Array) || x.length === 0) continue;
     present++;
-    const lead = leadStats(x, Math.min(n, x.length), second, diffs, kernel);
+    const lead = leadStats(x, Math.min(n, x.length), second, diffs, kernel, layout);
     if (!lead) continue;
     noises.push(lead.noise);
     sds.push(lead.sd);

@@ -60,6 +60,8 @@ const COEF_AT = 64;
 const STATES_AT = 256;
 /** Values per vector in the start-state block: pz1, pz2, rz1, rz2, tz1, tz2, each for two lanes. */
 const STATES_PER_VECTOR = 6;
+/** Results of leadPass: sum, squares, the largest second difference, the number of whole windows (Float64). */
+const LEAD_PASS_AT = 448;
 /** Results of the sum kernels: [s0, s1], [q0, q1], [p0, p1] (even and odd samples). */
 const SUMS_AT = 768;
 /**
@@ -134,6 +136,7 @@ interface KernelExports {
   ): void;
   derivation(x: number, i: number, ii: number, quads: number, a: number, b: number, tolerance: number): number;
   binnedRank(a: number, count: number, scale: number, k: number, hist: number, into: number): number;
+  leadPass(src: number, n: number, second: number, diffs: number, windows: number, out: number): void;
   formatInt16(src: number, count: number, out: number, lut: number): number;
   stats(ptr: number, quads: number, out: number): void;
   extremeCounts(ptr: number, quads: number, max: number, min: number, out: number): void;
@@ -329,6 +332,37 @@ export class SimdKernels {
     );
     const m = packed % 2097152;
     return { m, rank: (packed - m) / 2097152 };
+  }
+
+  /**
+   * input-stats.ts's pass over one lead, x[0 .. n) in windows of `second` samples: copies the samples into the
+   * workspace (as Float32, from workspace index `src` on, with two copies of the first sample before them: room for
+   * n / 2 + 2 values), writes the absolute second differences to workspace [0, n) (the first two are throwaways, as
+   * in the JavaScript) and each whole window's mean from workspace index `windows` on (room for n / second values).
+   * Returns the sum and the sum of squares of the samples, the largest difference and the number of whole windows:
+   * the JavaScript's numbers exactly (the same halves and the same order of additions).
+   */
+  leadPass(
+    x: Float32Array,
+    n: number,
+    second: number,
+    src: number,
+    windows: number,
+  ): { sum: number; squares: number; maxDifference: number; windows: number } {
+    const at = 2 * src;
+    const first = x[0] as number;
+    this.f32[at] = first;
+    this.f32[at + 1] = first;
+    this.f32.set(n === x.length ? x : x.subarray(0, n), at + 2);
+    this.fns.leadPass(DATA_AT + 4 * (at + 2), n, second, DATA_AT, DATA_AT + 8 * windows, LEAD_PASS_AT);
+    const h = this.header;
+    const r = LEAD_PASS_AT >> 3;
+    return {
+      sum: h[r] as number,
+      squares: h[r + 1] as number,
+      maxDifference: h[r + 2] as number,
+      windows: h[r + 3] as number,
+    };
   }
 
   /**

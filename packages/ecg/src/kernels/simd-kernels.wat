@@ -510,6 +510,91 @@
       (f64.mul (f64.convert_i32_u (i32.sub (local.get $k) (local.get $below))) (f64.const 2097152))
       (f64.convert_i32_u (local.get $m))))
 
+  ;; leadPass(src, n, second, diffs, windows, out): input-stats.ts's one pass over a lead's n Float32 samples at src
+  ;; (the caller puts two copies of the first sample just before it, at src - 8 and src - 4, where the JavaScript
+  ;; starts its `before` and `previous`). Window by window of `second` samples (the last one may be partial), two
+  ;; samples per step from the window's start, lane 0 the first of each pair and lane 1 the second, then one lone
+  ;; sample into lane 0 when the window's count is odd, exactly as the JavaScript's even and odd halves go:
+  ;;   window sums += v; window squares += v * v; d = |v - 2 * x[i - 1] + x[i - 2]| (f64, stored at diffs + 8 i);
+  ;;   the largest d (pmax, as `d > max` keeps the first); at each window's end sum += even + odd, squares likewise,
+  ;;   and a whole window's mean (its sum / second) goes to windows + 8 k.
+  ;; At out: f64 sum, squares, largest d, and the number of whole windows.
+  (func (export "leadPass")
+    (param $src i32) (param $n i32) (param $second i32) (param $diffs i32) (param $windows i32) (param $out i32)
+    (local $i i32) (local $end i32) (local $stop i32) (local $k i32) (local $p i32)
+    (local $v v128) (local $d v128) (local $wsum v128) (local $wsq v128) (local $dmax v128)
+    (local $sum f64) (local $squares f64) (local $x f64) (local $e f64) (local $m f64) (local $windowSum f64)
+    (local.set $end (local.get $second))
+    (block $done
+      (loop $window
+        (br_if $done (i32.ge_s (local.get $i) (local.get $n)))
+        (local.set $stop (select (local.get $end) (local.get $n) (i32.lt_s (local.get $end) (local.get $n))))
+        (local.set $wsum (v128.const f64x2 0 0))
+        (local.set $wsq (v128.const f64x2 0 0))
+        (block $pairsDone
+          (loop $pair
+            (br_if $pairsDone (i32.ge_s (i32.add (local.get $i) (i32.const 1)) (local.get $stop)))
+            (local.set $p (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2))))
+            (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero align=4 (local.get $p))))
+            (local.set $wsum (f64x2.add (local.get $wsum) (local.get $v)))
+            (local.set $wsq (f64x2.add (local.get $wsq) (f64x2.mul (local.get $v) (local.get $v))))
+            ;; (v - 2 * previous) + before, as the JavaScript groups it
+            (local.set $d
+              (f64x2.abs
+                (f64x2.add
+                  (f64x2.sub
+                    (local.get $v)
+                    (f64x2.mul
+                      (v128.const f64x2 2 2)
+                      (f64x2.promote_low_f32x4 (v128.load64_zero align=4 (i32.sub (local.get $p) (i32.const 4))))))
+                  (f64x2.promote_low_f32x4 (v128.load64_zero align=4 (i32.sub (local.get $p) (i32.const 8)))))))
+            (v128.store align=8 (i32.add (local.get $diffs) (i32.shl (local.get $i) (i32.const 3))) (local.get $d))
+            (local.set $dmax (f64x2.pmax (local.get $dmax) (local.get $d)))
+            (local.set $i (i32.add (local.get $i) (i32.const 2)))
+            (br $pair)))
+        ;; the window's lone last sample, into the first half
+        (if (i32.lt_s (local.get $i) (local.get $stop))
+          (then
+            (local.set $p (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2))))
+            (local.set $x (f64.promote_f32 (f32.load (local.get $p))))
+            (local.set $wsum
+              (f64x2.replace_lane 0 (local.get $wsum) (f64.add (f64x2.extract_lane 0 (local.get $wsum)) (local.get $x))))
+            (local.set $wsq
+              (f64x2.replace_lane 0 (local.get $wsq)
+                (f64.add (f64x2.extract_lane 0 (local.get $wsq)) (f64.mul (local.get $x) (local.get $x)))))
+            (local.set $e
+              (f64.abs
+                (f64.add
+                  (f64.sub
+                    (local.get $x)
+                    (f64.mul (f64.const 2) (f64.promote_f32 (f32.load (i32.sub (local.get $p) (i32.const 4))))))
+                  (f64.promote_f32 (f32.load (i32.sub (local.get $p) (i32.const 8)))))))
+            (f64.store (i32.add (local.get $diffs) (i32.shl (local.get $i) (i32.const 3))) (local.get $e))
+            (local.set $m (f64x2.extract_lane 0 (local.get $dmax)))
+            (local.set $dmax
+              (f64x2.replace_lane 0 (local.get $dmax)
+                (select (local.get $e) (local.get $m) (f64.lt (local.get $m) (local.get $e)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))))
+        (local.set $windowSum
+          (f64.add (f64x2.extract_lane 0 (local.get $wsum)) (f64x2.extract_lane 1 (local.get $wsum))))
+        (local.set $sum (f64.add (local.get $sum) (local.get $windowSum)))
+        (local.set $squares
+          (f64.add (local.get $squares)
+            (f64.add (f64x2.extract_lane 0 (local.get $wsq)) (f64x2.extract_lane 1 (local.get $wsq)))))
+        (if (i32.eq (local.get $stop) (local.get $end))
+          (then
+            (f64.store (i32.add (local.get $windows) (i32.shl (local.get $k) (i32.const 3)))
+              (f64.div (local.get $windowSum) (f64.convert_i32_s (local.get $second))))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))))
+        (local.set $end (i32.add (local.get $end) (local.get $second)))
+        (br $window)))
+    (f64.store offset=0 (local.get $out) (local.get $sum))
+    (f64.store offset=8 (local.get $out) (local.get $squares))
+    (local.set $m (f64x2.extract_lane 0 (local.get $dmax)))
+    (local.set $e (f64x2.extract_lane 1 (local.get $dmax)))
+    (f64.store offset=16 (local.get $out) (select (local.get $e) (local.get $m) (f64.lt (local.get $m) (local.get $e))))
+    (f64.store offset=24 (local.get $out) (f64.convert_i32_s (local.get $k))))
+
   ;; --- SampledData text (fhir-writer's waveform.ts formatIntegers), from Int16 data. ---
 
   ;; formatInt16(src, count, out, lut) -> bytes: the count Int16 values at src as decimal ASCII, each followed by one
