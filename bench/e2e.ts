@@ -670,6 +670,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
       await session.post('Profiler.setSamplingInterval', { interval: 500 });
       await session.post('Profiler.start');
       // Every allocation sampled, also those collected since (what the scavenges pay for), not only the survivors.
+      // (Node's inspector types do not name the two include... flags; V8 takes them.)
       await session.post('HeapProfiler.startSampling', {
         samplingInterval: 16384,
         includeObjectsCollectedByMajorGC: true,

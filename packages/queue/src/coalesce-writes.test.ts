@@ -15,12 +15,12 @@ function connect(): Redis {
 }
 
 afterAll(async () => {
-  const [first] = connections;
-  if (first) {
-    const keys = await new Redis('redis://127.0.0.1:6379').keys(`${prefix}*`);
-    if (keys.length > 0) await first.call('del', ...keys);
-  }
   for (const redis of connections) redis.disconnect();
+  // A connection without the prefix: the keys as Redis holds them.
+  const admin = new Redis('redis://127.0.0.1:6379');
+  const keys = await admin.keys(`${prefix}*`);
+  if (keys.length > 0) await admin.del(...keys);
+  admin.disconnect();
 });
 
 /** Counts the writes the connection's current socket hands the kernel (one `_write` or `_writev` each). */
