@@ -5,8 +5,9 @@
  * - the z-score sums (sum, sum of squares, cross sum of I and II) and the final write to Float32;
  * - the 2:1 half-band decimation, the stored limb leads check, the quality gate's lead statistics and the
  *   finiteness check;
- * - (for the drift monitor's input statistics) the bins of a lead's second differences and the copy of the median's
- *   bin ({@link SimdKernels.binnedRank}), without the branch per value that JavaScript's copy mispredicted;
+ * - (for the drift monitor's input statistics) each lead's pass, its even and odd halves in two lanes
+ *   ({@link SimdKernels.leadPass}), then the bins of its second differences and the copy of the median's bin
+ *   ({@link SimdKernels.binnedRank}), without the branch per value that JavaScript's copy mispredicted;
  * - (for the DICOM decoder) the de-interleave and scale of 16-bit samples into Float32 leads, four channels of
  *   four frames per step, where Float32 arithmetic gives exactly the float64 result ({@link deinterleaveInt16});
  * - (for the FHIR writer) the SampledData text of a lead's Int16 data ({@link SimdKernels.formatInt16});
