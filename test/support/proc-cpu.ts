@@ -24,15 +24,19 @@ function statFields(stat: string): string[] {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
+/** ms of CPU in two clock-tick fields of statFields' result from `first` on (utime + stime, or cutime + cstime). */
+function ticksMs(f: string[], first: number): number {
+  return ((Number(f[first]) + Number(f[first + 1])) * 1000) / TICKS_PER_SECOND;
+}
+
 /** CPU time of one thread of this process so far, ms (NaN when the thread is gone). */
 export function threadCpuMs(tid: number): number {
   const schedstat = readText(`/proc/self/task/${tid}/schedstat`);
   if (schedstat) return Number(schedstat.split(' ')[0]) / 1e6;
   const stat = readText(`/proc/self/task/${tid}/stat`);
   if (!stat) return Number.NaN;
-  const f = statFields(stat);
   // Fields 14 and 15 of stat (utime, stime) are at 11 and 12 once pid and comm are cut off.
-  return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SECOND;
+  return ticksMs(statFields(stat), 11);
 }
 
 /**
@@ -96,8 +100,7 @@ export function splitCpu(
 export function reapedChildrenCpuMs(): number {
   const stat = readText('/proc/self/stat');
   if (!stat) return Number.NaN;
-  const f = statFields(stat);
-  return ((Number(f[13]) + Number(f[14])) * 1000) / TICKS_PER_SECOND;
+  return ticksMs(statFields(stat), 13);
 }
 
 /**
@@ -108,8 +111,7 @@ export function reapedChildrenCpuMs(): number {
 export function processCpuMs(pid: number | 'self' = 'self'): number {
   const stat = readText(`/proc/${pid}/stat`);
   if (!stat) return Number.NaN;
-  const f = statFields(stat);
-  return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SECOND;
+  return ticksMs(statFields(stat), 11);
 }
 
 /**
