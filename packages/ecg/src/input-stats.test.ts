@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Ecg, STANDARD_LEADS, sampleCount } from './ecg.js';
-import { inputStats, leadPassJs, QUALITY_REASON_CODES, qualityReasonCode } from './input-stats.js';
+import { inputStats, kernelLayout, leadPassJs, QUALITY_REASON_CODES, qualityReasonCode } from './input-stats.js';
 import { DEFAULT_INPUT_SPEC } from './model-input.js';
 import { assessQuality } from './quality.js';
 import { simdKernels, withoutSimd } from './simd-kernels.js';
@@ -139,9 +139,8 @@ describe('inputStats against the plain definition', () => {
       });
       const plain = new Float64Array(n);
       const js = leadPassJs(x, n, second, plain);
-      const samplesAt = 2 * n + 4096;
-      const windowsAt = samplesAt + ((n + 3) >> 1);
-      const w = kernel.workspace(windowsAt + Math.ceil(n / second) + 1);
+      const { samplesAt, windowsAt, size } = kernelLayout(n, second);
+      const w = kernel.workspace(size);
       w.fill(Number.NaN);
       const found = kernel.leadPass(x, n, second, samplesAt, windowsAt);
       expect([found.sum, found.squares, found.maxDifference]).toEqual([js.sum, js.squares, js.maxDifference]);

@@ -131,9 +131,9 @@ function selectBinned(kernel: SimdKernels, w: Float64Array, n: number, k: number
 /**
  * Where the WebAssembly pass keeps a lead in the kernels' workspace, beyond the differences ([0, n)), the median
  * bin's copy ([n, 2 n)) and the histograms (4,096 values): the samples (Float32, two to a value, behind two copies
- * of the first), then the whole windows' means. For records of up to `n` samples.
+ * of the first), then the whole windows' means. For records of up to `n` samples. Exported for the kernel's test.
  */
-function kernelLayout(n: number, second: number): { samplesAt: number; windowsAt: number; size: number } {
+export function kernelLayout(n: number, second: number): { samplesAt: number; windowsAt: number; size: number } {
   const samplesAt = 2 * n + 4096;
   const windowsAt = samplesAt + ((n + 3) >> 1);
   return { samplesAt, windowsAt, size: windowsAt + Math.ceil(n / second) + 1 };
