@@ -5,7 +5,7 @@
  *
  *   npx turbo run build && npx tsx bench/e2e.ts [--count 200] [--model DIR|demo|full|both] [--threads N]
  *     [--paced-count N] [--warmup 2000] [--waveform on|off] [--attribution never|any-high|always]
- *     [--peers child|in-process] [--profile DIR] [--validation fast|full]
+ *     [--peers child|in-process] [--profile DIR] [--validation fast|full] [--perf-control FIFO]
  *
  *   both models (the issue's target 1):  npx tsx bench/e2e.ts --model demo --count 200
  *                                       npx tsx bench/e2e.ts --model full --count 120 --attribution never
@@ -34,6 +34,12 @@
  * Redis/BullMQ, validation, HTTP, GC, ...), a sampled allocation profile of the same phase (DIR/engine.heapprofile:
  * every allocation, also those collected since, which is what the scavenges pay for), and the EHR child's CPU
  * profile (DIR/ehr/, via --cpu-prof).
+ * `--perf-control FIFO` writes `enable` to FIFO as the full-blast phase starts and `disable` as it ends: Linux perf's
+ * control FIFO, so a CPU-time profile of this process (kernel, V8's helpers, native code; V8's own profile samples
+ * wall time, and on a busy 2-core host it charges a thread's waits for a CPU to whatever it last called) covers
+ * that phase alone, not the synthesis, the warm-up or the Predictor's decoding of its own ECGs:
+ *   mkfifo /tmp/perf.ctl; NODE_OPTIONS=--perf-basic-prof perf record -F 999 -g -D -1 --control fifo:/tmp/perf.ctl \
+ *     -o /tmp/perf.data -- npx tsx bench/e2e.ts --perf-control /tmp/perf.ctl ...
  *
  * Per phase it also prints Redis's client reads (round trips), commands and GETs per ECG (INFO, whole server; the
  * GETs are BullMQ's scripts' own and the payloads a stage read back, which the in-process hand-offs save) and the
@@ -44,7 +50,7 @@
  */
 import { execFile, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -528,6 +534,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   if (waveformArg !== undefined && waveformArg !== 'on' && waveformArg !== 'off') throw new Error('--waveform: on|off');
   const profileArg = arg('--profile');
   const PROFILE_DIR = profileArg ? resolve(profileArg) : undefined;
+  const PERF_CONTROL = arg('--perf-control');
   const API_KEY = 'bench-key-0123456789abcdef';
 
   // The peers first, while this process is small: a fork write-protects every page the forking process has, and
@@ -677,6 +684,8 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
         includeObjectsCollectedByMinorGC: true,
       } as never);
     }
+    const perfControlled = PERF_CONTROL !== undefined && name === 'full blast';
+    if (perfControlled) await appendFile(PERF_CONTROL, 'enable\n');
     const load = loadavg()[0] ?? Number.NaN;
     const ehrStart = await ehr.cpuMs();
     const redisStart = await redisCounters();
@@ -707,6 +716,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
     ]);
     const seconds = (performance.now() - start) / 1000;
     const cpuEnd = threadCpu();
+    if (perfControlled) await appendFile(PERF_CONTROL, 'disable\n');
     const pageFaults = minorPageFaults() - faultsStart;
     const callsEnd = ioSystemCalls();
     const wakeUps = threadTimeslices(process.pid) - slicesStart;
