@@ -124,13 +124,13 @@ export class AuditTrail {
 
   /**
    * Records a fact; resolves once it is in Redis (or buffered in memory when Redis is away). Never throws.
-   * The facts of one event-loop turn go out in one LPUSH at the turn's end (process.nextTick): no timer, so no
-   * fact waits in memory longer than it did when each had its own round trip.
+   * The facts of one event-loop turn go out in one LPUSH in the turn's check phase (setImmediate, where the engine's
+   * connections uncork: coalesceWrites): no timer, so no fact waits in memory past its own turn.
    */
   record(fact: AuditFact): Promise<void> {
     this.unbuilt.push(fact);
     this.scheduled ??= new Promise<void>((resolve) => {
-      process.nextTick(() => {
+      setImmediate(() => {
         this.scheduled = undefined;
         resolve(this.push());
       });

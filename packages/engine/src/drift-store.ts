@@ -11,7 +11,7 @@
  * the profile built from them in `<scope>:reference` (SET NX, so concurrent workers agree on one).
  *
  * Writes are coalesced per event-loop turn: every ECG recorded (or captured) in one turn, such as the ECGs of one
- * infer batch, goes out at the end of that turn (process.nextTick): one script call per bucket hash with each
+ * infer batch, goes out in that turn's check phase (setImmediate): one script call per bucket hash with each
  * field's increments summed (atomic, as the MULTI per ECG was), one RPUSH for captured rows. A MULTI of about 17
  * commands per ECG cost more than the counting itself. Nothing waits on a timer, so a crash loses
  * what it lost before: at most the writes of the turn it hit, which were never acknowledged to anyone (drift
@@ -172,7 +172,7 @@ export class DriftStore {
     // Each caller awaits `sent`; a failure reaches them all, never as an unhandled rejection here.
     turn.sent.catch(() => {});
     this.turn = turn;
-    process.nextTick(() => this.send(turn));
+    setImmediate(() => this.send(turn));
     return turn;
   }
 

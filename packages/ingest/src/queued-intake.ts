@@ -21,7 +21,7 @@ import {
   type RetryPolicy,
   TransientError,
 } from '@ecgcad/ecg';
-import { type Queue, stageJobOptions } from '@ecgcad/queue';
+import { type Queue, stageJobOptions, writesLeft } from '@ecgcad/queue';
 import { decodeEcg } from './decode.js';
 import { sha256Hex } from './decode-common.js';
 import { checkDicom, decodeDicom } from './decode-dicom.js';
@@ -369,8 +369,9 @@ async function takeDicom(
   const key = payloadKey('ecg', `source\n${sha256}`);
   const writing = redisCall('store the payload', () => options.payloads.putIfAbsent(key, bytes));
   writing.catch(() => {}); // read by addAndReadBack, or below on a refusal
-  // The store corks its socket until the next tick: let the write leave before the check takes the thread.
-  await new Promise<void>((resolve) => process.nextTick(resolve));
+  // The store's socket is corked to the end of this turn (its own corking, or the engine's coalesceWrites): let the
+  // write leave before the check takes the thread, so Redis reads it meanwhile.
+  await writesLeft();
   let checked: Pick<Ecg, 'id' | 'source'>;
   let decoded: Ecg | undefined;
   try {

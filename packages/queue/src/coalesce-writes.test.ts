@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { coalesceWrites } from './coalesce-writes.js';
+import { coalesceWrites, writesLeft } from './coalesce-writes.js';
 import { RedisPayloadStore } from './redis-payload-store.js';
 
 // Real Redis on 127.0.0.1:6379, keys of this run's own, removed afterwards.
@@ -38,6 +38,7 @@ function countSocketWrites(redis: Redis): { readonly count: number } {
 }
 
 const nextTick = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
+const nextTimer = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe('coalesceWrites (real Redis)', () => {
   it('sends the commands of one tick in one write, in order, with the replies each would have had', async () => {
@@ -56,15 +57,30 @@ describe('coalesceWrites (real Redis)', () => {
     expect(writes.count).toBe(1);
   });
 
-  it('holds nothing past its tick: commands sent a tick apart each leave in their own write', async () => {
+  it('sends the commands of one turn of the event loop in one write, ticks and callbacks apart', async () => {
     const redis = connect();
     await redis.ping();
     coalesceWrites(redis);
     const writes = countSocketWrites(redis);
-    const first = redis.incr('ticks');
+    const first = redis.incr('turn');
     await nextTick();
-    expect(writes.count).toBe(1); // written before its reply was awaited
-    const second = redis.incr('ticks');
+    const second = redis.incr('turn');
+    expect(writes.count).toBe(0); // held to the turn's check phase
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(writes.count).toBe(1);
+  });
+
+  it('holds nothing past its turn: writesLeft resolves with the command written, before its reply', async () => {
+    const redis = connect();
+    await redis.ping();
+    coalesceWrites(redis);
+    const writes = countSocketWrites(redis);
+    const first = redis.incr('turns');
+    await writesLeft();
+    expect(writes.count).toBe(1);
+    // A command sent from a timer (the next turn) leaves in a write of its own.
+    await nextTimer();
+    const second = redis.incr('turns');
     expect(await Promise.all([first, second])).toEqual([1, 2]);
     expect(writes.count).toBe(2);
   });
