@@ -346,6 +346,14 @@ describe('jsonCopy', () => {
       }),
     );
   });
+
+  it("leaves out inherited keys, as JSON does (and collectReferences reads only a value's own)", () => {
+    const inherited = Object.create({ reference: 'urn:uuid:inherited', extra: 1 }) as Record<string, unknown>;
+    inherited.own = { reference: 'urn:uuid:own' };
+    expect(jsonCopy(inherited)).toStrictEqual({ own: { reference: 'urn:uuid:own' } });
+    expect(JSON.stringify(jsonCopy(inherited))).toBe(JSON.stringify(inherited));
+    expect(collectReferences(inherited)).toEqual(['urn:uuid:own']);
+  });
 });
 
 describe('buildBundle: the waveform in the ECG Observation', () => {
