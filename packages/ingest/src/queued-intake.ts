@@ -21,7 +21,7 @@ import {
   type RetryPolicy,
   TransientError,
 } from '@ecgcad/ecg';
-import { type Queue, stageJobOptions } from '@ecgcad/queue';
+import { type Queue, stageJobOptions, writesLeft } from '@ecgcad/queue';
 import { decodeEcg } from './decode.js';
 import { sha256Hex } from './decode-common.js';
 import { checkDicom, decodeDicom } from './decode-dicom.js';
@@ -352,8 +352,8 @@ function isDicomObject(bytes: Uint8Array): boolean {
 }
 
 /**
- * Takes a DICOM object as received. Its payload's write is sent first, keyed by the bytes' hash (it leaves with the
- * add's commands, in the order sent); then the job is added as enqueueEcg does. A refused object's
+ * Takes a DICOM object as received. Its payload's write goes out first, keyed by the bytes' hash, so Redis reads
+ * the 120 KB or so while the object is checked; then the job is added as enqueueEcg does. A refused object's
  * payload is taken back (the refusal and its bytes go to the rejected store as always). With a handoff the object
  * is decoded instead of checked, and its ECG left there for the infer worker of this process.
  */
@@ -369,10 +369,9 @@ async function takeDicom(
   const key = payloadKey('ecg', `source\n${sha256}`);
   const writing = redisCall('store the payload', () => options.payloads.putIfAbsent(key, bytes));
   writing.catch(() => {}); // read by addAndReadBack, or below on a refusal
-  // Not awaited before the check: the store's socket stays corked to the end of the turn (its own corking, or the
-  // engine's coalesceWrites), so the write leaves with the add's commands in one system call. Letting it leave first,
-  // for Redis to read while the object is checked, cost a write and a round trip more per ECG (bench/e2e: 4.2 -> 4.9
-  // round trips) for some 0.2 ms of latency.
+  // The store's socket is corked to the end of this turn (its own corking, or the engine's coalesceWrites): let the
+  // write leave before the check takes the thread, so Redis reads it meanwhile.
+  await writesLeft();
   let checked: Pick<Ecg, 'id' | 'source'>;
   let decoded: Ecg | undefined;
   try {

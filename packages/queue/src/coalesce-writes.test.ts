@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { coalesceWrites } from './coalesce-writes.js';
+import { coalesceWrites, writesLeft } from './coalesce-writes.js';
 import { RedisPayloadStore } from './redis-payload-store.js';
 
 // Real Redis on 127.0.0.1:6379, keys of this run's own, removed afterwards.
@@ -39,8 +39,6 @@ function countSocketWrites(redis: Redis): { readonly count: number } {
 
 const nextTick = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
 const nextTimer = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
-/** Resolves after the current turn's check phase, where a coalesced connection uncorks (its immediate came first). */
-const turnEnd = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('coalesceWrites (real Redis)', () => {
   it('sends the commands of one tick in one write, in order, with the replies each would have had', async () => {
@@ -72,13 +70,13 @@ describe('coalesceWrites (real Redis)', () => {
     expect(writes.count).toBe(1);
   });
 
-  it("holds nothing past its turn: the command is written by the turn's check phase, before its reply", async () => {
+  it('holds nothing past its turn: writesLeft resolves with the command written, before its reply', async () => {
     const redis = connect();
     await redis.ping();
     coalesceWrites(redis);
     const writes = countSocketWrites(redis);
     const first = redis.incr('turns');
-    await turnEnd();
+    await writesLeft();
     expect(writes.count).toBe(1);
     // A command sent from a timer (the next turn) leaves in a write of its own.
     await nextTimer();

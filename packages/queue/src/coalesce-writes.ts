@@ -44,7 +44,7 @@ function coalesce(socket: CorkableSocket): void {
 
 /**
  * Makes `redis` write the commands of each event-loop turn to its socket in one system call, now and after every
- * reconnect.
+ * reconnect. A caller that wants a command on its way before a long synchronous step awaits {@link writesLeft}.
  * For connections that send commands, not for a blocking one (BullMQ's own, which waits in one command at a time).
  */
 export function coalesceWrites(redis: Redis): void {
@@ -54,4 +54,13 @@ export function coalesceWrites(redis: Redis): void {
   };
   attach();
   redis.on('connect', attach);
+}
+
+/**
+ * Resolves once the commands sent so far on a coalesced connection have left: after the turn's check phase, where
+ * the connection uncorks (its setImmediate was queued at the turn's first write, so before this one). For a caller
+ * about to take the thread for a while (a decode) whose command Redis can work on meanwhile.
+ */
+export function writesLeft(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
