@@ -4,12 +4,12 @@
  * send their commands from one continuation after another (the write stage's payload DEL, then BullMQ's completion
  * of the job; the completions of a batch's jobs), and from one I/O callback after another in the same turn (a Redis
  * reply, a C-STORE's last PDU, the EHR's answer), so at full blast a turn wrote several small commands one call each.
- * Each write is a system call whose kernel work includes, on loopback, the receiver's side and waking Redis, so
- * the socket is corked at a turn's first write and uncorked in the
- * turn's check phase (setImmediate), after the I/O callbacks the loop had ready: the commands of one turn leave as
- * one writev, in the order they were sent. Replies are unchanged; a command waits at most for the rest of its turn's
- * callbacks, which ran before Redis could answer it anyway (bench/e2e at full blast, against uncorking on the next
- * tick: Redis round trips 6.2 -> 4.8 per ECG, write system calls 9.1 -> 7.3; docs/PERFORMANCE.md, session 20).
+ * Each write is a system call whose kernel work includes, on loopback, the receiver's side and waking Redis, so the
+ * socket is corked at a turn's first write and uncorked in the turn's check phase (setImmediate), after the I/O
+ * callbacks the loop had ready: the commands of one turn leave as one writev, in the order they were sent. Replies
+ * are unchanged; a command waits at most for the rest of its turn's callbacks, which ran before Redis could answer it
+ * anyway (bench/e2e at full blast, against uncorking on the next tick: Redis round trips 6.2 -> 4.8 per ECG, write
+ * system calls 9.1 -> 7.3; docs/PERFORMANCE.md, session 20).
  */
 import type { Redis } from 'ioredis';
 
