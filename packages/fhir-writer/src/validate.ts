@@ -358,6 +358,8 @@ export function isAiProduced(resource: Resource): boolean {
   return false;
 }
 
+// hasOwnProperty.call, not Object.hasOwn (used elsewhere): V8 (Node 20) keeps a for-in with it on its fast path
+// (7.0 against 10.4-11.5 us per walk of a Bundle, each in a process of its own).
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /** Every `reference` string anywhere in a resource. */
