@@ -76,3 +76,37 @@ describe('raiseOldGenerationGrowing', () => {
     expect(factors).not.toContain(3);
   });
 });
+
+/**
+ * Runs a fresh node (tsx loads the module from source) with `flags` and --trace-pretenuring-statistics, optionally
+ * calls stopPretenuring, then allocates objects from one site that live through young collections (what makes V8
+ * consider pretenuring the site); returns how many pretenuring lines V8 printed (none once pretenuring is off).
+ */
+function pretenuringLines(stop: boolean, flags: string[] = []): number {
+  const script = `
+    if (${stop}) { const m = await import(${JSON.stringify(new URL('./heap.ts', import.meta.url).href)}); m.stopPretenuring(); }
+    const held = new Array(50000);
+    for (let i = 0; i < 200000; i++) held[i % held.length] = { i, pair: [i, i + 1] };
+    process.stdout.write(String(held.length));
+  `;
+  const out = execFileSync(
+    process.execPath,
+    [...flags, '--trace-pretenuring-statistics', '--import', 'tsx', '--input-type=module', '-e', script],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  return out.split('\n').filter((line) => line.includes('pretenuring:')).length;
+}
+
+describe('stopPretenuring', () => {
+  it('turns V8 allocation-site pretenuring off: no site is considered for the old generation any more', () => {
+    expect(pretenuringLines(true)).toBe(0);
+  });
+
+  it("leaves node's own --allocation-site-pretenuring standing", () => {
+    expect(pretenuringLines(true, ['--allocation-site-pretenuring'])).toBeGreaterThan(0);
+  });
+
+  it('is not what V8 does by itself (the test would prove nothing otherwise)', () => {
+    expect(pretenuringLines(false)).toBeGreaterThan(0);
+  });
+});

@@ -1,6 +1,7 @@
 /**
- * Heap settings the `ecgcad` command makes once per process: glibc's allocation thresholds (below) and V8's
- * old-generation growing factor ({@link raiseOldGenerationGrowing}).
+ * Heap settings the `ecgcad` command makes once per process: glibc's allocation thresholds (below), V8's
+ * old-generation growing factor ({@link raiseOldGenerationGrowing}) and V8's allocation-site pretenuring, off
+ * ({@link stopPretenuring}).
  *
  * glibc's allocation thresholds, raised once per process so that the C heap keeps freed lead buffers for reuse.
  *
@@ -70,12 +71,39 @@ export function raiseOldGenerationGrowing(percent = ENGINE_HEAP_GROWING_PERCENT)
   setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
+let pretenuringStopped = false;
+
+/**
+ * Turns V8's allocation-site pretenuring off for this process; idempotent. Does nothing when node was started with
+ * its own `--[no-]allocation-site-pretenuring`, which then stands. Call it at start-up, before the per-ECG code is
+ * optimised: optimised code keeps the decisions it was compiled with.
+ *
+ * Why: V8 watches where objects are allocated, and once most objects of one site have survived a young-generation
+ * collection it allocates that site's objects in the old generation from then on. Under a backlog most of the
+ * engine's per-ECG objects live that long, so their sites go old; an old object is only found dead by a full
+ * collection, and until then every young object it points to survives each young collection with it, its lead and
+ * body buffers included. Those buffers count as external memory, and V8 starts a full collection for every 64 MB
+ * of it: at full blast (bench/e2e) one every 150-200 ECGs, all of them started by external memory pressure
+ * (`--trace-incremental-marking`), each marking the whole heap on the helper threads that share the cores with the
+ * stages. With pretenuring off the engine's objects are copied once or twice more before they are promoted, and
+ * V8 started fewer full collections: 4-5 per 1,000 ECGs at full blast against 5-6 (bench/ab, 13 pairs)
+ * (docs/PERFORMANCE.md, session 21).
+ */
+export function stopPretenuring(): void {
+  if (pretenuringStopped) return;
+  pretenuringStopped = true;
+  if (process.execArgv.some((arg) => /^--(no-)?allocation[-_]site[-_]pretenuring/.test(arg))) return;
+  setFlagsFromString('--no-allocation-site-pretenuring');
+}
+
 /**
  * Every heap setting the `ecgcad` command makes at start-up, before any record is decoded: glibc's thresholds
- * ({@link raiseHeapThresholds}) and V8's growing factor ({@link raiseOldGenerationGrowing}). The command calls this,
+ * ({@link raiseHeapThresholds}), V8's growing factor ({@link raiseOldGenerationGrowing}) and no pretenuring
+ * ({@link stopPretenuring}). The command calls this,
  * and so do the benches that run the engine in their own process, so they measure it as deployed.
  */
 export function applyEngineHeapSettings(): void {
   raiseHeapThresholds();
   raiseOldGenerationGrowing();
+  stopPretenuring();
 }
