@@ -63,11 +63,11 @@ import { predictorFromConfig, writerFromConfig } from './stages.js';
 const decodeStoredSource: SourceDecoder = (bytes, meta) => decodeEcg(bytes, meta);
 
 /**
- * Bytes of lead samples the infer -> write hand-off holds (the intake -> infer one keeps EcgHandoff's 32 MiB). The
+ * Bytes of lead data the infer -> write hand-off holds (the intake -> infer one keeps EcgHandoff's 32 MiB). The
  * EHR is usually the slowest stage (the test EHR is), so under load the write queue's backlog is the longer one: at
  * 32 MiB (about 130 12-lead ECGs of Float32 leads) the writer read about half the payloads back from Redis and decoded
- * them again at full blast (bench/e2e, GETs per ECG). The leads held are those the infer stage already had, most of
- * them past the young generation by then, so holding them longer costs memory (32 MiB more at most), not collections.
+ * them again at full blast (bench/e2e, GETs per ECG). The infer stage hands the leads on as their Int16 integers
+ * (withIntegerLeads), so 64 MiB holds about 550 ten-second 12-lead ECGs at 500 Hz.
  */
 const WRITE_HANDOFF_BYTES = 64 * 1024 * 1024;
 

@@ -6,6 +6,7 @@ import {
   quantiseLead,
   STANDARD_LEADS,
   synthesizeEcg,
+  withIntegerLeads,
 } from '@ecgcad/ecg';
 import type { Observation, ObservationComponent, SampledData } from '@medplum/fhirtypes';
 import fc from 'fast-check';
@@ -219,6 +220,20 @@ describe('waveformComponents: leads given as their stored integers alone', () =>
     expect(fromIntegers).toEqual(waveformComponents({ ...full.ecg, quantised: full.quantised }));
     expect(fromIntegers).toEqual(waveformComponents(ecg));
     expect(fromIntegers).toHaveLength(12);
+  });
+
+  it('gives the same components for the ECG a hand-off holds with its leads as integers (withIntegerLeads)', () => {
+    const ecg = synthesizeEcg({ seed: 22 });
+    for (const lead of STANDARD_LEADS) {
+      const raw = (ecg.leads[lead] as Float32Array).map((v) => Math.round(v / 2.5));
+      ecg.leads[lead] = raw.map((r) => r * 2.5 + 0);
+      // As the DICOM decoder states it for its leads: the write stage's search then takes one pass.
+      hintLeadQuantum(ecg.leads[lead] as Float32Array, { origin: 0, factor: 2.5 });
+    }
+    ecg.leads.V6 = (ecg.leads.V6 as Float32Array).map((v, i) => v + 0.01 * Math.sin(i));
+    const lean = withIntegerLeads(ecg);
+    expect(Object.keys(lean.leads)).toEqual(['V6']);
+    expect(waveformComponents(lean)).toEqual(waveformComponents(ecg));
   });
 
   it('refuses a lead with neither samples nor integers', () => {

@@ -45,8 +45,8 @@ export interface WriteWorkerOptions extends StageWorkerOptions {
    */
   decodeSource?: SourceDecoder;
   /**
-   * Where an infer worker in this process leaves the ECG it decoded from a handed-over payload: taken instead of
-   * reading and decoding the payload again (see EcgHandoff).
+   * Where an infer worker in this process leaves the ECG it decoded from a handed-over payload, its leads as their
+   * integers: taken instead of reading and decoding the payload again (see EcgHandoff, withIntegerLeads).
    */
   handoff?: EcgHandoff;
   /** Called with each delivery (metrics: the PTP category mix); must not throw. */

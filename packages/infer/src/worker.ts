@@ -20,6 +20,7 @@ import {
   readEcgPayload,
   type SourceDecoder,
   type WriteJobData,
+  withIntegerLeads,
   writeJobId,
 } from '@ecgcad/ecg';
 import {
@@ -121,8 +122,10 @@ export function startInferWorker(options: InferWorkerOptions): Worker<InferJobDa
         const prediction = shadowed ? shadowed.prediction : await options.predictor.predict(ecg);
         const handOver = options.handOverPayloads === true;
         const data: WriteJobData = handOver ? { prediction, payloadKey } : { prediction };
-        // Left before the add: once the job is in Redis the writer may take it at once.
-        const handedOff = handOver && options.handoff && isSource && options.handoff.put(payloadKey, ecg);
+        // Left before the add: once the job is in Redis the writer may take it at once. With the leads as integers,
+        // which is all the writer needs of them: half the bytes held while the write waits (withIntegerLeads).
+        const handedOff =
+          handOver && options.handoff && isSource && options.handoff.put(payloadKey, withIntegerLeads(ecg));
         try {
           await writeJobs.add('write', data, { ...writeOptions, jobId: writeId });
         } catch (err) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Ecg } from '../ecg.js';
+import { type Ecg, STANDARD_LEADS } from '../ecg.js';
 import { synthesizeEcg } from '../synth/index.js';
-import { EcgHandoff } from './handoff.js';
+import { EcgHandoff, withIntegerLeads } from './handoff.js';
 
 const ecg = (seed: number): Ecg => ({ ...synthesizeEcg({ seed, fast: true }), id: `handoff-${seed}` });
 /** 12 leads x 5,000 Float32 samples. */
@@ -55,5 +55,55 @@ describe('EcgHandoff', () => {
     expect(handoff.size).toBe(1);
     expect(handoff.put('third', ecg(3))).toBe(true);
     expect(handoff.take('newer')).toBeDefined();
+  });
+});
+
+/** An ECG whose leads lie on a 2.5 uV grid, as a DICOM decode gives them (12 leads x 5,000 samples). */
+function gridded(seed: number): Ecg {
+  const e = ecg(seed);
+  const leads: Ecg['leads'] = {};
+  for (const lead of STANDARD_LEADS) {
+    leads[lead] = (e.leads[lead] as Float32Array).map((v) => Math.round(v / 2.5) * 2.5 + 0);
+  }
+  return { ...e, leads };
+}
+
+/** The bits of Float32 samples (toEqual would take -0 for 0 and pass NaN against NaN). */
+const bits = (samples: Float32Array | undefined) =>
+  samples ? Array.from(new Uint32Array(samples.buffer, samples.byteOffset, samples.length)) : undefined;
+
+describe('withIntegerLeads', () => {
+  it('holds every lead on a quantum as Int16 integers instead of Float32 samples: half the bytes held', () => {
+    const source = gridded(4);
+    const lean = withIntegerLeads(source);
+    expect(Object.keys(lean.leads)).toEqual([]);
+    for (const lead of STANDARD_LEADS) expect(lean.quantised?.[lead]?.data).toBeInstanceOf(Int16Array);
+    expect(lean.id).toBe(source.id);
+    const handoff = new EcgHandoff();
+    handoff.put('k', lean);
+    expect(handoff.bytes).toBe(BYTES / 2);
+    expect(source.leads.II).toBeInstanceOf(Float32Array); // the source ECG is left as it was
+  });
+
+  it('keeps a lead that does not quantise (a sample that is not finite) as its Float32 samples', () => {
+    const source = gridded(5);
+    (source.leads.V2 as Float32Array)[100] = Number.NaN;
+    const lean = withIntegerLeads(source);
+    expect(Object.keys(lean.leads)).toEqual(['V2']);
+    expect(lean.leads.V2).toBe(source.leads.V2);
+    expect(lean.quantised?.V2).toBeUndefined();
+    const handoff = new EcgHandoff();
+    handoff.put('k', lean);
+    expect(handoff.bytes).toBe(11 * 5000 * 2 + 5000 * 4);
+  });
+
+  it('holds integers that give back the samples bit for bit', () => {
+    const source = gridded(6);
+    const lean = withIntegerLeads(source);
+    for (const lead of STANDARD_LEADS) {
+      const q = lean.quantised?.[lead];
+      const back = Float32Array.from(q?.data ?? [], (d) => (q?.origin ?? 0) + (q?.factor ?? 0) * d);
+      expect(bits(back)).toEqual(bits(source.leads[lead]));
+    }
   });
 });

@@ -6,9 +6,40 @@
  * for room or age) reads and decodes the payload as before.
  *
  * Only payloads that hold a DICOM object as received go in: their key names the bytes (the data set's hash), and
- * both stages decode them with the same decoder and meta, so an entry is what the next stage's own decode would give.
+ * both stages decode them with the same decoder and meta, so an entry is what the next stage's own decode would give
+ * (for the writer, with the leads already as the integers it would find: withIntegerLeads).
  */
-import { type Ecg, STANDARD_LEADS } from '../ecg.js';
+import { type Ecg, type LeadName, STANDARD_LEADS } from '../ecg.js';
+import { type QuantisedLead, quantiseLead } from './codec.js';
+
+/**
+ * An ECG as a hand-off holds it: an Ecg, or, for the writer, one whose leads are held as their integers
+ * (withIntegerLeads).
+ */
+export type HandedOffEcg = Ecg & {
+  /** Leads held as their integers and quantum instead of Float32 samples (not also in `leads`). */
+  quantised?: Partial<Record<LeadName, QuantisedLead>>;
+};
+
+/**
+ * The ECG with every lead that quantises exactly (quantiseLead) held as its integers instead of its Float32
+ * samples, for the write stage, which writes those integers into SampledData and needs no samples: what it would
+ * find itself, in half the bytes (Int16 data). The infer -> write hand-off holds its ECGs for as long as the EHR
+ * keeps the writer waiting, so the same room holds twice the backlog, and the ECGs past it are read back from Redis
+ * and decoded again half as often. Leads that do not quantise (a non-finite sample, -0) stay Float32.
+ */
+export function withIntegerLeads(ecg: Ecg): HandedOffEcg {
+  const leads: Partial<Record<LeadName, Float32Array>> = {};
+  const quantised: Partial<Record<LeadName, QuantisedLead>> = {};
+  for (const lead of STANDARD_LEADS) {
+    const samples = ecg.leads[lead];
+    if (samples === undefined) continue;
+    const integers = quantiseLead(samples);
+    if (integers?.data instanceof Int16Array) quantised[lead] = integers;
+    else leads[lead] = samples;
+  }
+  return { ...ecg, leads, quantised };
+}
 
 /** Options of {@link EcgHandoff}. */
 export interface EcgHandoffOptions {
@@ -21,7 +52,7 @@ export interface EcgHandoffOptions {
 }
 
 interface Entry {
-  ecg: Ecg;
+  ecg: HandedOffEcg;
   bytes: number;
   at: number;
 }
@@ -55,7 +86,7 @@ export class EcgHandoff {
    * Leaves `ecg` for the next stage's job of `key`'s payload. When full it keeps what it holds (jobs are taken oldest
    * first, so those are the ones wanted next) and takes nothing; returns whether it took `ecg`.
    */
-  put(key: string, ecg: Ecg): boolean {
+  put(key: string, ecg: HandedOffEcg): boolean {
     this.sweep();
     const bytes = leadBytes(ecg);
     this.remove(key);
@@ -66,7 +97,7 @@ export class EcgHandoff {
   }
 
   /** The ECG left for `key`, removed from here (a retry of the job reads the payload store), or undefined. */
-  take(key: string): Ecg | undefined {
+  take(key: string): HandedOffEcg | undefined {
     this.sweep();
     const entry = this.entries.get(key);
     if (!entry) return undefined;
@@ -92,9 +123,11 @@ export class EcgHandoff {
   }
 }
 
-/** Bytes of the lead arrays of `ecg` (what holding it costs). */
-function leadBytes(ecg: Ecg): number {
+/** Bytes of the lead arrays of `ecg`, samples and integers (what holding it costs). */
+function leadBytes(ecg: HandedOffEcg): number {
   let bytes = 0;
-  for (const lead of STANDARD_LEADS) bytes += ecg.leads[lead]?.byteLength ?? 0;
+  for (const lead of STANDARD_LEADS) {
+    bytes += (ecg.leads[lead]?.byteLength ?? 0) + (ecg.quantised?.[lead]?.data.byteLength ?? 0);
+  }
   return bytes;
 }
