@@ -4,7 +4,7 @@
  * TCP_NODELAY=1) and half over HTTP (POST /ecg, DICOM body), to FHIR transaction Bundles in the test EHR.
  *
  *   npx turbo run build && npx tsx bench/e2e.ts [--count 200] [--model DIR|demo|full|both] [--threads N]
- *     [--paced-count N] [--warmup 2000] [--waveform on|off] [--attribution never|any-high|always]
+ *     [--paced-count N] [--warmup 6000] [--waveform on|off] [--attribution never|any-high|always]
  *     [--peers child|in-process] [--profile DIR] [--validation fast|full] [--perf-control FIFO]
  *
  *   both models (the issue's target 1):  npx tsx bench/e2e.ts --model demo --count 200
@@ -524,8 +524,12 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   // runs since its call sites last saw a new shape (--minimum-invocations-after-ic-update=500), so after 300 ECGs
   // it was still compiling much of the per-ECG code in the timed phases (`--trace-opt`: 224 optimisations in 300
   // ECGs, including enqueuePayload, decodeDicomUnguarded and the drift monitor's observe; about a third of the
-  // helper threads' CPU) and running the rest unoptimised. What the first ECGs cost is printed apart.
-  const WARMUP = warmupArg ? Number(warmupArg) : 2000;
+  // helper threads' CPU) and running the rest unoptimised. After 2,000 it still optimised some 110 functions in the
+  // 1,000 ECGs at full blast, 70 of them for the first time (`--trace-opt` set from the bench's start: some 0.6 s of
+  // TurboFan on the helper threads, and the main thread running those functions unoptimised meanwhile); after 6,000,
+  // 54, and after 14,000, 51: what stays is the engine's steady rate (code deoptimised as full collections drop
+  // maps, functions that tier up late). What the first ECGs cost is printed apart.
+  const WARMUP = warmupArg ? Number(warmupArg) : 6000;
   const threadsArg = arg('--threads');
   const THREADS = threadsArg ? Number(threadsArg) : undefined;
   const PEERS = arg('--peers') ?? 'child';
