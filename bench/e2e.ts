@@ -527,8 +527,8 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   // helper threads' CPU) and running the rest unoptimised. After 2,000 it still optimised some 110 functions in the
   // 1,000 ECGs at full blast, 70 of them for the first time (`--trace-opt` set from the bench's start: some 0.6 s of
   // TurboFan on the helper threads, and the main thread running those functions unoptimised meanwhile); after 6,000,
-  // 54, and after 14,000, 51: what stays is the engine's steady rate (code deoptimised as full collections drop
-  // maps, functions that tier up late). What the first ECGs cost is printed apart.
+  // 54, and after 14,000, 51, which looks like the steady rate (why those stay is not established: docs/PERFORMANCE.md,
+  // session 21). What the first ECGs cost is printed apart.
   const WARMUP = warmupArg ? Number(warmupArg) : 6000;
   const threadsArg = arg('--threads');
   const THREADS = threadsArg ? Number(threadsArg) : undefined;

@@ -86,8 +86,8 @@ let pretenuringStopped = false;
  * of it: at full blast (bench/e2e) one every 150-200 ECGs, all of them started by external memory pressure
  * (`--trace-incremental-marking`), each marking the whole heap on the helper threads that share the cores with the
  * stages. With pretenuring off the engine's objects are copied once or twice more before they are promoted, and
- * V8 started fewer full collections: 4-5 per 1,000 ECGs at full blast against 5-6 (bench/ab, 13 pairs)
- * (docs/PERFORMANCE.md, session 21).
+ * V8 started fewer full collections: 4-5 per 1,000 ECGs at full blast against 5-6 (bench/ab, 13 pairs;
+ * docs/PERFORMANCE.md, session 21).
  */
 export function stopPretenuring(): void {
   if (pretenuringStopped) return;

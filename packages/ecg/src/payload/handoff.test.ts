@@ -68,7 +68,7 @@ function gridded(seed: number): Ecg {
   return { ...e, leads };
 }
 
-/** The bits of Float32 samples (toEqual would take -0 for 0 and pass NaN against NaN). */
+/** The bits of Float32 samples, to compare them exactly. */
 const bits = (samples: Float32Array | undefined) =>
   samples ? Array.from(new Uint32Array(samples.buffer, samples.byteOffset, samples.length)) : undefined;
 
