@@ -97,9 +97,13 @@ describe('withIntegerLeads', () => {
     expect(handoff.bytes).toBe(11 * 5000 * 2 + 5000 * 4);
   });
 
-  it('holds integers that give back the samples bit for bit', () => {
+  it('holds integers that give back the samples bit for bit, as Int32 where a lead needs them', () => {
     const source = gridded(6);
+    // Up to 99,000 steps of 2.5 uV: past Int16, so the data are Int32 (the writer need not quantise the lead again).
+    source.leads.V1 = Float32Array.from({ length: 5000 }, (_, i) => ((i % 100) * 1000 + (i % 7)) * 2.5);
     const lean = withIntegerLeads(source);
+    expect(lean.quantised?.V1?.data).toBeInstanceOf(Int32Array);
+    expect(lean.leads.V1).toBeUndefined();
     for (const lead of STANDARD_LEADS) {
       const q = lean.quantised?.[lead];
       const back = Float32Array.from(q?.data ?? [], (d) => (q?.origin ?? 0) + (q?.factor ?? 0) * d);

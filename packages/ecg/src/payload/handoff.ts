@@ -24,7 +24,8 @@ export type HandedOffEcg = Ecg & {
 /**
  * The ECG with every lead that quantises exactly (quantiseLead) held as its integers instead of its Float32
  * samples, for the write stage, which writes those integers into SampledData and needs no samples: what it would
- * find itself, in half the bytes (Int16 data). The infer -> write hand-off holds its ECGs for as long as the EHR
+ * find itself, in half the bytes (Int16 data; a lead whose data need Int32 takes as many bytes as its samples, and
+ * the writer still need not quantise it again). The infer -> write hand-off holds its ECGs for as long as the EHR
  * keeps the writer waiting, so the same room holds twice the backlog, and the ECGs past it are read back from Redis
  * and decoded again half as often. Leads that do not quantise (a non-finite sample, -0) stay Float32.
  */
@@ -35,7 +36,7 @@ export function withIntegerLeads(ecg: Ecg): HandedOffEcg {
     const samples = ecg.leads[lead];
     if (samples === undefined) continue;
     const integers = quantiseLead(samples);
-    if (integers?.data instanceof Int16Array) quantised[lead] = integers;
+    if (integers) quantised[lead] = integers;
     else leads[lead] = samples;
   }
   return { ...ecg, leads, quantised };
