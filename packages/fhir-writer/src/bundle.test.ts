@@ -17,7 +17,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildBundle, buildBundleParts, fhirDateTime, jsonCopy, writtenDataOf } from './bundle.js';
 import { AIAST, MDC_LEADS, SYSTEMS } from './codes.js';
-import { EXAMPLE_MODEL, examplePrediction } from './example.js';
+import { EXAMPLE_MODEL, exampleAttribution, examplePrediction, examplePtpAssessment } from './example.js';
 import { bundleIssues, collectReferences } from './validate.js';
 import { decodeSampledData } from './waveform.js';
 
@@ -313,6 +313,66 @@ describe('buildBundle', () => {
     expect(fhirDateTime('2025-07-01T09:10:00.5', 'America/New_York')).toBe('2025-07-01T09:10:00.5-04:00');
     expect(fhirDateTime('2025-07-01T09:10:00', 'UTC')).toBe('2025-07-01T09:10:00+00:00');
     expect(fhirDateTime(undefined)).toBeUndefined();
+  });
+});
+
+/** Every object and array reachable from `value`, each once, and whether one was reached twice. */
+function objectsOf(value: unknown): { objects: Set<object>; repeated: object[] } {
+  const objects = new Set<object>();
+  const repeated: object[] = [];
+  const walk = (v: unknown): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (objects.has(v)) {
+      repeated.push(v);
+      return;
+    }
+    objects.add(v);
+    for (const item of Object.values(v)) walk(item);
+  };
+  walk(value);
+  return { objects, repeated };
+}
+
+describe('buildBundle: a Bundle of its own', () => {
+  const ptp = examplePtpAssessment(examplePrediction());
+  const variants = (prediction: Prediction): [string, () => Bundle][] => [
+    ['plain', () => buildBundle(prediction)],
+    ['with PTP', () => buildBundle(prediction, {}, ptp)],
+    ['logical patient reference', () => buildBundle(prediction, { patient: { reference: 'logical' } })],
+  ];
+
+  it('is plain JSON that shares no object within itself, with its inputs or with another Bundle', () => {
+    fc.assert(
+      fc.property(predictionArb, fc.boolean(), (drawn, attribution) => {
+        const prediction =
+          attribution && drawn.status === 'scored' ? { ...drawn, attribution: exampleAttribution() } : drawn;
+        for (const [name, build] of variants(prediction)) {
+          const bundle = build();
+          // What JSON gives back: no undefined, function, -0 or non-finite value, nothing inherited.
+          expect(bundle, name).toStrictEqual(JSON.parse(JSON.stringify(bundle)));
+          const { objects, repeated } = objectsOf(bundle);
+          // A caller that edits one resource cannot change another, the input or the next Bundle.
+          expect(repeated, name).toEqual([]);
+          for (const shared of objectsOf([prediction, ptp]).objects) expect(objects.has(shared), name).toBe(false);
+          for (const next of objectsOf(build()).objects) expect(objects.has(next), name).toBe(false);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('with the waveform too', () => {
+    const ecg = synthesizeEcg({ seed: 3 });
+    const prediction = examplePrediction({ ecgId: ecg.id, attribution: true });
+    const ptp = examplePtpAssessment(prediction);
+    const build = (): Bundle => buildBundle(prediction, {}, ptp, ecg);
+    const bundle = build();
+    expect(writtenDataOf(bundle).size).toBeGreaterThan(0);
+    expect(bundle).toStrictEqual(JSON.parse(JSON.stringify(bundle)));
+    const { objects, repeated } = objectsOf(bundle);
+    expect(repeated).toEqual([]);
+    for (const shared of objectsOf([prediction, ptp, ecg]).objects) expect(objects.has(shared)).toBe(false);
+    for (const next of objectsOf(build()).objects) expect(objects.has(next)).toBe(false);
   });
 });
 

@@ -169,7 +169,7 @@ export function buildBundleParts(
   const subject = patientReference(ecg, options.patient ?? {});
   const ecgIdentifier = ecgSourceIdentifier(ecg);
   const resultKey = `${ecg.id}\u0000${model.id}\u0000${model.version}`;
-  // Module-level helpers (add, aiMeta, resultIdOf, copyIn), not closures made per Bundle: V8 compiles those again
+  // Module-level helpers (add, aiMeta, resultIdOf, fresh), not closures made per Bundle: V8 compiles those again
   // after every full collection. Each result id is computed once (a SHA-1 each).
   const entries: BundleEntry[] = [];
 
@@ -184,7 +184,7 @@ export function buildBundleParts(
   const ecgObservation = buildEcgObservation(
     ecg,
     ecgIdentifier,
-    subject,
+    fresh(subject),
     fhirDateTime(ecg.acquiredAt, options.timeZone),
     options.waveform === false ? undefined : waveform,
     written,
@@ -204,23 +204,23 @@ export function buildBundleParts(
       identifier: [{ system: SYSTEMS.resultId, value: raId }],
       status: 'final',
       code: { coding: [concept(CONCEPTS.assessment)], text: CONCEPTS.assessment.display },
-      subject,
+      subject: fresh(subject),
       occurrenceDateTime: prediction.predictedAt,
-      performer: deviceReference,
-      basis: [ecgReference],
+      performer: fresh(deviceReference),
+      basis: [fresh(ecgReference)],
       prediction: orderedVessels(prediction.vessels).map((v) => ({
         outcome: { coding: [vesselOutcomeCoding(v.vessel)], text: VESSEL_OUTCOMES[v.vessel].definition },
         probabilityDecimal: v.probability,
         qualitativeRisk: { coding: [{ ...RISK_PROBABILITY[v.stratum] }], text: STRATA[v.stratum].display },
       })),
-      ...(notes.length > 0 ? { note: notes } : {}),
+      ...(notes.length > 0 ? { note: fresh(notes) } : {}),
     };
     parts.riskAssessment = ra;
     add(entries, ra, raId);
 
     if (ptp) {
       const built = buildPtpRiskAssessments(ptp, {
-        subject,
+        subject: fresh(subject),
         occurrence: effective ?? prediction.predictedAt,
         identifier: (role) => ({ system: SYSTEMS.resultId, value: resultIdOf(resultKey, role) }),
       });
@@ -239,12 +239,12 @@ export function buildBundleParts(
       const obs = buildVesselObservation(v, {
         identifier: { system: SYSTEMS.resultId, value: id },
         meta: aiMeta(),
-        subject,
+        subject: fresh(subject),
         effective,
         issued: prediction.predictedAt,
-        device: deviceReference,
-        ecg: ecgReference,
-        notes,
+        device: fresh(deviceReference),
+        ecg: fresh(ecgReference),
+        notes: fresh(notes),
         ...(ptp ? { combined: combinedComponent(ptp, v.vessel) } : {}),
       });
       parts.vessels.push(obs);
@@ -259,13 +259,13 @@ export function buildBundleParts(
       const id = resultIdOf(resultKey, `attribution-${v.vessel}`);
       const obs = buildAttributionObservation(attribution, v.vessel, {
         identifier: { system: SYSTEMS.resultId, value: id },
-        subject,
+        subject: fresh(subject),
         effective,
         issued: prediction.predictedAt,
-        device: deviceReference,
-        ecg: ecgReference,
+        device: fresh(deviceReference),
+        ecg: fresh(ecgReference),
         focus: { reference: focus, display: `${v.vessel} stenosis risk stratum` },
-        notes,
+        notes: fresh(notes),
       });
       parts.attribution = [...(parts.attribution ?? []), obs];
       add(entries, obs, id);
@@ -286,9 +286,9 @@ export function buildBundleParts(
           coding: [concept(CONCEPTS.flag)],
           text: `High ECG-AI coronary stenosis risk: ${high.join(', ')}`,
         },
-        subject,
+        subject: fresh(subject),
         period: { start: prediction.predictedAt },
-        author: deviceReference,
+        author: fresh(deviceReference),
       };
       parts.flag = flag;
       add(entries, flag, flagId);
@@ -303,7 +303,7 @@ export function buildBundleParts(
       status: 'final',
       category: [{ coding: [concept(CONCEPTS.category)] }],
       code: { coding: [concept(CONCEPTS.assessment)], text: CONCEPTS.assessment.display },
-      subject,
+      subject: fresh(subject),
       ...(effective ? { effectiveDateTime: effective } : {}),
       issued: prediction.predictedAt,
       dataAbsentReason: {
@@ -313,9 +313,9 @@ export function buildBundleParts(
         ],
         text: `${NOT_ANALYSABLE.display}: ${reasons.join('; ')}`,
       },
-      note: [...reasons.map((r) => ({ text: `Not analysable: ${r}` })), ...notes],
-      device: deviceReference,
-      derivedFrom: [ecgReference],
+      note: [...reasons.map((r) => ({ text: `Not analysable: ${r}` })), ...fresh(notes)],
+      device: fresh(deviceReference),
+      derivedFrom: [fresh(ecgReference)],
     };
     parts.notAnalysable = obs;
     add(entries, obs, id);
@@ -333,13 +333,13 @@ export function buildBundleParts(
     agent: [
       {
         type: { coding: [{ system: SYSTEMS.provenanceParticipantType, code: 'author', display: 'Author' }] },
-        who: deviceReference,
+        who: fresh(deviceReference),
       },
     ],
     entity: [
       {
         role: 'source',
-        what: { identifier: ecgIdentifier, display: `source ECG instance (${ecg.format}, feed ${ecg.feed})` },
+        what: { identifier: fresh(ecgIdentifier), display: `source ECG instance (${ecg.format}, feed ${ecg.feed})` },
       },
       // The EHR resources the pre-test probability was computed from.
       ...(prediction.status === 'scored' && ptp ? ptpSources(ptp) : []).map((reference) => ({
@@ -356,26 +356,11 @@ export function buildBundleParts(
     type: 'transaction',
     entry: entries,
   };
-  // The builders share reference objects between resources; hand out a copy in which no two resources share an
-  // object, so a caller that edits one resource cannot silently change another (structuredClone keeps aliasing).
-  // jsonCopy, not a JSON.stringify + JSON.parse round trip: the same copy without re-reading the waveform's text.
-  const copy = jsonCopy(bundle) as Bundle;
-  if (written.size > 0) Object.defineProperty(copy, WRITTEN_DATA, { value: written });
-  return {
-    bundle: copy,
-    parts: {
-      device: copyIn(copy, entries, parts.device),
-      ecg: copyIn(copy, entries, parts.ecg),
-      vessels: copiesIn(copy, entries, parts.vessels),
-      ...(parts.attribution ? { attribution: copiesIn(copy, entries, parts.attribution) } : {}),
-      ...(parts.riskAssessment ? { riskAssessment: copyIn(copy, entries, parts.riskAssessment) } : {}),
-      ...(parts.ptp ? { ptp: copyIn(copy, entries, parts.ptp) } : {}),
-      ...(parts.ptpCacsCl ? { ptpCacsCl: copyIn(copy, entries, parts.ptpCacsCl) } : {}),
-      ...(parts.flag ? { flag: copyIn(copy, entries, parts.flag) } : {}),
-      ...(parts.notAnalysable ? { notAnalysable: copyIn(copy, entries, parts.notAnalysable) } : {}),
-      provenance: copyIn(copy, entries, provenance),
-    },
-  };
+  // Handed out as built: every value that goes to several places went as a copy of its own (fresh), so no two
+  // resources share an object, without a copy of the whole Bundle's some 300 objects (about 3 % of the engine's
+  // main thread per ECG, docs/PERFORMANCE.md, session 22).
+  if (written.size > 0) Object.defineProperty(bundle, WRITTEN_DATA, { value: written });
+  return { bundle, parts: { ...parts, provenance } };
 }
 
 /** The deterministic id of one result of a Bundle (`resultKey`: ECG id, model id and version). */
@@ -399,21 +384,17 @@ function aiMeta(): Meta {
   return { security: [{ ...AIAST }] };
 }
 
-/** The copy, in `copy`, of the resource `r` that `entries` hold at the same index. */
-function copyIn<T extends Resource>(copy: Bundle, entries: readonly BundleEntry[], r: T): T {
-  for (let i = 0; i < entries.length; i++) if (entries[i]?.resource === r) return copy.entry?.[i]?.resource as T;
-  return undefined as unknown as T; // never: every part is one of the entries
-}
-
-/** copyIn for each of `resources`. */
-function copiesIn<T extends Resource>(copy: Bundle, entries: readonly BundleEntry[], resources: readonly T[]): T[] {
-  const out: T[] = [];
-  for (const r of resources) out.push(copyIn(copy, entries, r));
-  return out;
+/**
+ * A copy of a small value the builders put in several resources (a reference, an identifier, the model's notes),
+ * for each place it goes: no two resources of a Bundle share an object, so a caller that edits one cannot silently
+ * change another (bundle.test.ts walks every Bundle for that).
+ */
+function fresh<T>(value: T): T {
+  return jsonCopy(value) as T;
 }
 
 // hasOwnProperty.call, not Object.hasOwn (used elsewhere): V8 (Node 20) keeps a for-in with it on its fast path
-// (18 against 20-23 us per copy of a Bundle, each in a process of its own).
+// (18 against 20-23 us per copy of a whole Bundle, each in a process of its own).
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
