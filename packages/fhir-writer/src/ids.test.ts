@@ -1,6 +1,8 @@
+import fc from 'fast-check';
+import { v5 } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import { SYSTEMS } from './codes.js';
-import { ecgSourceIdentifier, identifierQuery, isOid, uuidV5 } from './ids.js';
+import { ECGCAD_UUID_NAMESPACE, ecgSourceIdentifier, identifierQuery, isOid, uuidV5 } from './ids.js';
 
 describe('uuidV5', () => {
   it('matches the RFC 9562 test vector (DNS namespace, www.example.com)', () => {
@@ -13,6 +15,21 @@ describe('uuidV5', () => {
     expect(uuidV5('subject\u0000\u00e9')).toBe('6ff2ace0-0a37-5fdc-9877-5f93cda8de57');
     // A lone surrogate (hostile input) is encoded as U+FFFD, as Buffer did, rather than thrown on.
     expect(uuidV5('x\ud800')).toBe(uuidV5('x\ufffd'));
+  });
+  it("gives the uuid package's v5 of the name's UTF-8 bytes, for any name and namespace", () => {
+    const utf8 = new TextEncoder();
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.option(fc.uuid(), { nil: undefined }), (name, namespace) => {
+        const ns = namespace ?? ECGCAD_UUID_NAMESPACE;
+        expect(uuidV5(name, namespace)).toBe(v5(utf8.encode(name), ns));
+        expect(uuidV5(name, ns.toUpperCase())).toBe(uuidV5(name, ns));
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('refuses a namespace that is not a uuid', () => {
+    expect(() => uuidV5('a', 'not-a-uuid')).toThrow(TypeError);
+    expect(() => uuidV5('a', '6f0b5c3e2a514d439c6e3f9d2e7a1b54')).toThrow(TypeError);
   });
   it('is stable and sensitive to the name', () => {
     expect(uuidV5('a')).toBe(uuidV5('a'));
