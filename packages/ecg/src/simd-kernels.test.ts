@@ -1,7 +1,16 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { designFilter, type FilterSpec, filterWorkspace, type ZeroPhaseFilter } from './filter.js';
 import { getResampler } from './resample.js';
-import { deinterleaveInt16, formatInt16, SIMD_MIN_VALUES, simdKernels, withoutSimd } from './simd-kernels.js';
+import {
+  deinterleaveInt16,
+  formatInt16,
+  type QuantisePass,
+  SIMD_MIN_VALUES,
+  scaledQuantum,
+  simdKernels,
+  withoutSimd,
+} from './simd-kernels.js';
 
 /** Deterministic ECG-like rows: a baseline drift, a few tones and noise, different per row. */
 function rowValues(row: number, n: number): Float64Array {
@@ -288,41 +297,80 @@ describe('SIMD kernels', () => {
     expect(withoutSimd(() => deinterleaveInt16(raw, 12, 4, ok, all, alloc))).toBeUndefined();
   });
 
+  /** codec.ts's storeData with hintedPass's gaps, one sample at a time. */
+  const reference = (lead: Float32Array, origin: number, factor: number) => {
+    const data: number[] = [];
+    let wide = false;
+    let between = Number.POSITIVE_INFINITY;
+    let fromZero = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < lead.length; i++) {
+      const v = lead[i] as number;
+      const d = Math.round((v - origin) / factor);
+      if (Math.abs(d) > 2 ** 31 - 1 || Math.fround(origin + factor * d) !== v || Object.is(v, -0)) return undefined;
+      if (Math.abs(d) > 32_767) wide = true;
+      data.push(d);
+      const gap = Math.abs(v - (lead[i === 0 ? 0 : i - 1] as number));
+      if (gap !== 0) between = Math.min(between, gap);
+      if (v !== 0) fromZero = Math.min(fromZero, Math.abs(v));
+    }
+    return { data, wide, between, fromZero };
+  };
+  /**
+   * The kernel's pass against the reference: the same verdict, wide flag and gaps, and where no datum is wide the
+   * same data. quantiseScaled may also answer wide for a lead with a miss among wide data: the codec's loop then
+   * decides (`wideDefers`); it must never miss where the reference does not.
+   */
+  const check = (
+    lead: Float32Array,
+    origin: number,
+    factor: number,
+    pass: (lead: Float32Array, origin: number, factor: number) => QuantisePass | undefined,
+    wideDefers = false,
+  ) => {
+    const want = reference(lead, origin, factor);
+    const got = pass(lead, origin, factor);
+    // (Never for a lead the reference takes with Int16 data.)
+    if (wideDefers && got?.wide && (want === undefined || want.wide)) return;
+    if (want === undefined) {
+      expect(got).toBeUndefined();
+      return;
+    }
+    expect(got).toBeDefined();
+    expect({ wide: got?.wide, between: got?.between, fromZero: got?.fromZero }).toEqual({
+      wide: want.wide,
+      between: want.between,
+      fromZero: want.fromZero,
+    });
+    if (!want.wide) expect(Array.from(got?.data ?? [])).toEqual(want.data);
+  };
+  /** A lead on the grid of (origin, factor), then with odd values and edge data put in, each checked. */
+  const checkAround = (
+    n: number,
+    origin: number,
+    factor: number,
+    pass: Parameters<typeof check>[3],
+    wideDefers = false,
+  ) => {
+    const grid = Float32Array.from({ length: n }, (_, i) => origin + factor * (((i * 37) % 2001) - 1000));
+    check(grid, origin, factor, pass, wideDefers);
+    for (const odd of [Number.NaN, Number.POSITIVE_INFINITY, -0, 0.3, 2 ** 40]) {
+      for (const at of [0, 1, n - 1]) {
+        const lead = new Float32Array(grid);
+        lead[at] = odd;
+        check(lead, origin, factor, pass, wideDefers);
+      }
+    }
+    // The edges of Int16 data (-32768 is wide: the codec keeps Int16 symmetric) and of the 32-bit range.
+    for (const datum of [32_767, -32_767, 32_768, -32_768, 2 ** 31 - 1, -(2 ** 31)]) {
+      const lead = new Float32Array(grid);
+      lead[n >> 1] = Math.fround(origin + factor * datum);
+      check(lead, origin, factor, pass, wideDefers);
+    }
+  };
+
   it("quantises a lead as the payload codec's loop does: data, misses, Int16 range and gaps", () => {
     const kernels = simdKernels() as NonNullable<ReturnType<typeof simdKernels>>;
-    /** codec.ts's storeData with hintedPass's gaps, one sample at a time. */
-    const reference = (lead: Float32Array, origin: number, factor: number) => {
-      const data: number[] = [];
-      let wide = false;
-      let between = Number.POSITIVE_INFINITY;
-      let fromZero = Number.POSITIVE_INFINITY;
-      for (let i = 0; i < lead.length; i++) {
-        const v = lead[i] as number;
-        const d = Math.round((v - origin) / factor);
-        if (Math.abs(d) > 2 ** 31 - 1 || Math.fround(origin + factor * d) !== v || Object.is(v, -0)) return undefined;
-        if (Math.abs(d) > 32_767) wide = true;
-        data.push(d);
-        const gap = Math.abs(v - (lead[i === 0 ? 0 : i - 1] as number));
-        if (gap !== 0) between = Math.min(between, gap);
-        if (v !== 0) fromZero = Math.min(fromZero, Math.abs(v));
-      }
-      return { data, wide, between, fromZero };
-    };
-    const check = (lead: Float32Array, origin: number, factor: number) => {
-      const want = reference(lead, origin, factor);
-      const got = kernels.quantise(lead, origin, factor);
-      if (want === undefined) {
-        expect(got).toBeUndefined();
-        return;
-      }
-      expect(got).toBeDefined();
-      expect({ wide: got?.wide, between: got?.between, fromZero: got?.fromZero }).toEqual({
-        wide: want.wide,
-        between: want.between,
-        fromZero: want.fromZero,
-      });
-      if (!want.wide) expect(Array.from(got?.data ?? [])).toEqual(want.data);
-    };
+    const pass = (lead: Float32Array, origin: number, factor: number) => kernels.quantise(lead, origin, factor);
     for (const n of [256, 257, 258, 259, 1000]) {
       for (const [origin, factor] of [
         [0, 2.5],
@@ -331,26 +379,66 @@ describe('SIMD kernels', () => {
         [-3.3, 1.22],
         [12.8, 1 / 3],
       ] as const) {
-        const grid = Float32Array.from({ length: n }, (_, i) => origin + factor * (((i * 37) % 2001) - 1000));
-        check(grid, origin, factor);
-        for (const odd of [Number.NaN, Number.POSITIVE_INFINITY, -0, 0.3, 2 ** 40]) {
-          for (const at of [0, 1, n - 1]) {
-            const lead = new Float32Array(grid);
-            lead[at] = odd;
-            check(lead, origin, factor);
-          }
-        }
-        // The edges of Int16 data (-32768 is wide: the codec keeps Int16 symmetric) and of the 32-bit range.
-        for (const datum of [32_767, -32_767, 32_768, -32_768, 2 ** 31 - 1, -(2 ** 31)]) {
-          const lead = new Float32Array(grid);
-          lead[n >> 1] = Math.fround(origin + factor * datum);
-          check(lead, origin, factor);
-        }
+        checkAround(n, origin, factor, pass);
       }
     }
     // A lead of zeros has no gaps; a constant lead none between samples.
-    check(new Float32Array(300), 0, 1);
-    check(new Float32Array(300).fill(7.5), 0, 2.5);
+    check(new Float32Array(300), 0, 1, pass);
+    check(new Float32Array(300).fill(7.5), 0, 2.5, pass);
+  });
+
+  it('takes factors of at most 9 significant bits, positive Float32s, in Float32 (quantiseScaled)', () => {
+    for (const factor of [2.5, 5, 1, 0.5, 0.0625, 4.875, 3.90625, 511, 2 ** -99, 2 ** 99]) {
+      expect(scaledQuantum(factor), String(factor)).toBe(true);
+    }
+    // 5000 / 1024 has 10 bits; 4.88 and 1 / 3 are not Float32s; and the rest.
+    for (const factor of [5000 / 1024, 4.88, 1 / 3, 513, 0, -2.5, Number.NaN, Infinity, 2 ** -101, 2 ** 101]) {
+      expect(scaledQuantum(factor), String(factor)).toBe(false);
+    }
+  });
+
+  it("quantiseScaled gives quantise's answer for every factor it takes", () => {
+    const kernels = simdKernels() as NonNullable<ReturnType<typeof simdKernels>>;
+    const pass = (lead: Float32Array, origin: number, factor: number) => {
+      expect(origin).toBe(0);
+      return kernels.quantiseScaled(lead, factor);
+    };
+    for (const n of [256, 257, 258, 259, 1000]) {
+      for (const factor of [2.5, 5, 1, 0.5, 0.0625, 4.875, 3.90625, 511, 2 ** -99]) {
+        checkAround(n, 0, factor, pass, true);
+      }
+    }
+    check(new Float32Array(300), 0, 1, pass, true);
+    check(new Float32Array(300).fill(7.5), 0, 2.5, pass, true);
+    // Any Int16 data under any such factor, with a sample off the grid, halfway, or a grid value of another factor.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 511 }).filter((m) => m % 2 === 1),
+        fc.integer({ min: -40, max: 20 }),
+        fc.array(fc.integer({ min: -32_767, max: 32_767 }), { minLength: 256, maxLength: 600 }),
+        fc.option(
+          fc.tuple(fc.nat(), fc.double({ noDefaultInfinity: true }), fc.constantFrom('value', 'half', 'other')),
+        ),
+        (odd, exponent, data, off) => {
+          const factor = odd * 2 ** exponent;
+          expect(scaledQuantum(factor)).toBe(true);
+          const lead = Float32Array.from(data, (d) => factor * d);
+          if (off) {
+            const [at, value, kind] = off;
+            const i = at % lead.length;
+            lead[i] =
+              kind === 'value'
+                ? value
+                : kind === 'half'
+                  ? Math.fround(factor * ((data[i] as number) + 0.5))
+                  : Math.fround(factor * 1.5 * (data[i] as number));
+          }
+          check(lead, 0, factor, pass, true);
+          check(lead, 0, factor, (l, o, f) => kernels.quantise(l, o, f));
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 });
 

@@ -143,6 +143,7 @@ interface KernelExports {
   extremeCounts(ptr: number, quads: number, max: number, min: number, out: number): void;
   nonFinite(ptr: number, quads: number): number;
   quantise(ptr: number, quads: number, out: number, origin: number, factor: number, res: number): void;
+  quantiseScaled(ptr: number, quads: number, out: number, factor: number, inverse: number, res: number): void;
   deint16(
     ptr: number,
     stride: number,
@@ -156,6 +157,35 @@ interface KernelExports {
     sc: number,
     sd: number,
   ): void;
+}
+
+/** quantiseScaled's "no such datum" (no non-zero gap, no non-zero sample). */
+const NO_DATUM = 0x7fffffff;
+
+/** Factors below 2^-100 or above 2^100 are left to quantise (their Float32 inverse could lose bits). */
+const SCALED_RANGE = 2 ** 100;
+
+let lastScaled = Number.NaN;
+let lastScaledAnswer = false;
+
+/**
+ * True for a factor that SimdKernels.quantiseScaled takes: a positive Float32 of at most 9 significant bits (2.5,
+ * 5, 1, 0.5, ...: the sensitivities of most ECG carts), so that factor * d is a Float32 exactly for every |d| <=
+ * 32767; within 2^-100 .. 2^100.
+ */
+export function scaledQuantum(factor: number): boolean {
+  if (factor === lastScaled) return lastScaledAnswer;
+  let answer = false;
+  if (factor > 1 / SCALED_RANGE && factor < SCALED_RANGE && Math.fround(factor) === factor) {
+    // The odd integer of the factor's significand: doubling and halving are exact.
+    let m = factor;
+    while (!Number.isInteger(m)) m *= 2;
+    while (m % 2 === 0) m /= 2;
+    answer = m < 512;
+  }
+  lastScaled = factor;
+  lastScaledAnswer = answer;
+  return answer;
 }
 
 /** What {@link SimdKernels.quantise} found in a lead that every sample of which came back exactly. */
@@ -501,6 +531,38 @@ export class SimdKernels {
       wide: ((int[r + 4] as number) | (int[r + 5] as number) | (int[r + 6] as number) | (int[r + 7] as number)) !== 0,
       between: Math.min(h[g] as number, h[g + 1] as number),
       fromZero: Math.min(h32[z] as number, h32[z + 1] as number, h32[z + 2] as number, h32[z + 3] as number),
+    };
+  }
+
+  /**
+   * quantise(lead, 0, factor) for a factor of which {@link scaledQuantum} holds, with the same answer, in Float32
+   * four samples a step (the quotient as a product with 1 / factor, the gaps as data; see the kernel's comment):
+   * about three times as fast. For leads of at least one sample.
+   */
+  quantiseScaled(lead: Float32Array, factor: number): QuantisePass | undefined {
+    const n = lead.length;
+    const quads = (n + 3) >> 2;
+    this.workspace(2 + 3 * quads);
+    const f32 = this.f32;
+    f32[3] = lead[0] as number;
+    f32.set(lead, 4);
+    f32.fill(lead[n - 1] as number, 4 + n, 4 + 4 * quads);
+    const outAt = 2 * (4 + 4 * quads);
+    this.fns.quantiseScaled(DATA_AT + 16, quads, DATA_AT + 2 * outAt, factor, Math.fround(1 / factor), QUANT_AT);
+    const int = this.headerInt;
+    const r = QUANT_AT >> 2;
+    if (((int[r] as number) | (int[r + 1] as number) | (int[r + 2] as number) | (int[r + 3] as number)) !== 0) {
+      return undefined;
+    }
+    const wide = ((int[r + 4] as number) | (int[r + 5] as number) | (int[r + 6] as number) | (int[r + 7] as number)) !== 0;
+    const between = Math.min(int[r + 8] as number, int[r + 9] as number, int[r + 10] as number, int[r + 11] as number);
+    const fromZero = Math.min(int[r + 12] as number, int[r + 13] as number, int[r + 14] as number, int[r + 15] as number);
+    return {
+      data: this.i16.subarray(outAt, outAt + n),
+      wide,
+      // factor * datum is the sample exactly (9 bits by 15 at most), and so is factor * a difference of data.
+      between: between === NO_DATUM ? Number.POSITIVE_INFINITY : factor * between,
+      fromZero: fromZero === NO_DATUM ? Number.POSITIVE_INFINITY : factor * fromZero,
     };
   }
 

@@ -819,6 +819,69 @@
     (v128.store offset=32 (local.get $res) (local.get $between))
     (v128.store offset=48 (local.get $res) (local.get $fromZero)))
 
+  ;; quantiseScaled(ptr, quads, out, factor, inverse, res): quantise's pass for origin 0 and a factor s > 0 of at
+  ;; most 9 significant bits (the caller checks), in Float32 four samples a step. For |d| <= 32767, s * d is then a
+  ;; Float32 exactly, so a sample that comes back is s * d, and its quotient v * f32(1 / s) lies within 2^-8 of d:
+  ;; d = nearest(v * inverse) is Math.round(v / s), and f32(s * d) == v is quantise's check, for the same verdict
+  ;; and data. Gaps between samples are s * (d - previous d) exactly, so the smallest ones come as data: at res the
+  ;; i32x4 any-miss mask, the i32x4 any-wide mask (|d| > 32767, where the caller's exact loop decides: such lanes
+  ;; never count as misses here), the i32x4 smallest non-zero |d - previous d| and the i32x4 smallest non-zero |d|
+  ;; (0x7fffffff where none), lane by lane. Same layout as quantise: the first sample again at ptr - 4, the last
+  ;; repeating to a whole quad; the pass stops after the step with the first miss.
+  (func (export "quantiseScaled")
+    (param $ptr i32) (param $quads i32) (param $out i32) (param $factor f32) (param $inverse f32) (param $res i32)
+    (local $v v128) (local $d v128) (local $i v128) (local $previous v128) (local $g v128)
+    (local $miss v128) (local $wide v128) (local $between v128) (local $fromZero v128)
+    (local $s v128) (local $r v128) (local $int16 v128) (local $none v128) (local $negZero v128)
+    (local.set $s (f32x4.splat (local.get $factor)))
+    (local.set $r (f32x4.splat (local.get $inverse)))
+    (local.set $int16 (f32x4.splat (f32.const 32767)))
+    (local.set $none (i32x4.splat (i32.const 0x7fffffff)))
+    (local.set $negZero (i32x4.splat (i32.const 0x80000000)))
+    (local.set $between (local.get $none))
+    (local.set $fromZero (local.get $none))
+    ;; the datum of the sample before the first (the first itself), in lane 3
+    (local.set $previous
+      (i32x4.splat
+        (i32.trunc_sat_f32_s
+          (f32.nearest (f32.mul (f32.load (i32.sub (local.get $ptr) (i32.const 4))) (local.get $inverse))))))
+    (block $done
+      (br_if $done (i32.eqz (local.get $quads)))
+      (loop $step
+        (local.set $v (v128.load align=4 (local.get $ptr)))
+        (local.set $d (f32x4.nearest (f32x4.mul (local.get $v) (local.get $r))))
+        (local.set $g (f32x4.gt (f32x4.abs (local.get $d)) (local.get $int16)))
+        (local.set $wide (v128.or (local.get $wide) (local.get $g)))
+        ;; not v (NaN never is) or -0, outside the wide lanes
+        (local.set $miss
+          (v128.or (local.get $miss)
+            (v128.or
+              (i32x4.eq (local.get $v) (local.get $negZero))
+              (v128.andnot (v128.not (f32x4.eq (f32x4.mul (local.get $s) (local.get $d)) (local.get $v))) (local.get $g)))))
+        (local.set $i (i32x4.trunc_sat_f32x4_s (local.get $d)))
+        ;; |d - previous d|, the previous of lane 0 being lane 3 of the step before
+        (local.set $g
+          (i32x4.abs
+            (i32x4.sub (local.get $i)
+              (i8x16.shuffle 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 (local.get $previous) (local.get $i)))))
+        (local.set $between
+          (i32x4.min_u (local.get $between)
+            (v128.bitselect (local.get $none) (local.get $g) (i32x4.eq (local.get $g) (v128.const i32x4 0 0 0 0)))))
+        (local.set $g (i32x4.abs (local.get $i)))
+        (local.set $fromZero
+          (i32x4.min_u (local.get $fromZero)
+            (v128.bitselect (local.get $none) (local.get $g) (i32x4.eq (local.get $g) (v128.const i32x4 0 0 0 0)))))
+        (local.set $previous (local.get $i))
+        (v128.store64_lane 0 (local.get $out) (i16x8.narrow_i32x4_s (local.get $i) (local.get $i)))
+        (local.set $ptr (i32.add (local.get $ptr) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 8)))
+        (br_if $done (v128.any_true (local.get $miss)))
+        (br_if $step (local.tee $quads (i32.sub (local.get $quads) (i32.const 1))))))
+    (v128.store offset=0 (local.get $res) (local.get $miss))
+    (v128.store offset=16 (local.get $res) (local.get $wide))
+    (v128.store offset=32 (local.get $res) (local.get $between))
+    (v128.store offset=48 (local.get $res) (local.get $fromZero)))
+
   ;; --- The DICOM decoder: 16-bit interleaved samples to Float32 leads. ---
 
   ;; deint16(ptr, stride, quads, oa, ob, oc, od, sa, sb, sc, sd): four neighbouring channels of little-endian signed

@@ -22,7 +22,7 @@
 import { z } from 'zod';
 import { type Ecg, type EcgDevice, type EcgPatient, type EcgSource, type LeadName, STANDARD_LEADS } from '../ecg.js';
 import { MalformedInputError } from '../errors.js';
-import { SIMD_MIN_VALUES, simdKernels } from '../simd-kernels.js';
+import { SIMD_MIN_VALUES, scaledQuantum, simdKernels } from '../simd-kernels.js';
 import {
   hintFactors,
   type LeadQuantum,
@@ -279,7 +279,10 @@ function kernelPass(
 ): { data: Int16Array; between: number; fromZero: number } | undefined | typeof LOOPS {
   const kernels = lead.length >= SIMD_MIN_VALUES ? simdKernels() : undefined;
   if (kernels === undefined) return LOOPS;
-  const pass = kernels.quantise(lead, origin, factor);
+  const pass =
+    origin === 0 && scaledQuantum(factor)
+      ? kernels.quantiseScaled(lead, factor)
+      : kernels.quantise(lead, origin, factor);
   if (pass === undefined) return undefined;
   if (pass.wide) return LOOPS;
   const data = arrays.int16(lead.length);
