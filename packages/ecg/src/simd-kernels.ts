@@ -554,9 +554,15 @@ export class SimdKernels {
     if (((int[r] as number) | (int[r + 1] as number) | (int[r + 2] as number) | (int[r + 3] as number)) !== 0) {
       return undefined;
     }
-    const wide = ((int[r + 4] as number) | (int[r + 5] as number) | (int[r + 6] as number) | (int[r + 7] as number)) !== 0;
+    const wide =
+      ((int[r + 4] as number) | (int[r + 5] as number) | (int[r + 6] as number) | (int[r + 7] as number)) !== 0;
     const between = Math.min(int[r + 8] as number, int[r + 9] as number, int[r + 10] as number, int[r + 11] as number);
-    const fromZero = Math.min(int[r + 12] as number, int[r + 13] as number, int[r + 14] as number, int[r + 15] as number);
+    const fromZero = Math.min(
+      int[r + 12] as number,
+      int[r + 13] as number,
+      int[r + 14] as number,
+      int[r + 15] as number,
+    );
     return {
       data: this.i16.subarray(outAt, outAt + n),
       wide,
