@@ -511,30 +511,43 @@ export class SimdKernels {
    */
   quantise(lead: Float32Array, origin: number, factor: number): QuantisePass | undefined {
     const n = lead.length;
-    const quads = (n + 3) >> 2;
-    // Float32 slots: 3 unused, the first sample again, the row (16-byte aligned); then the Int16 data.
-    this.workspace(2 + 3 * quads);
-    const f32 = this.f32;
-    f32[3] = lead[0] as number;
-    f32.set(lead, 4);
-    f32.fill(lead[n - 1] as number, 4 + n, 4 + 4 * quads);
+    const quads = this.stageQuantise(lead);
     const outAt = 2 * (4 + 4 * quads);
     this.fns.quantise(DATA_AT + 16, quads, DATA_AT + 2 * outAt, origin, factor, QUANT_AT);
-    const int = this.headerInt;
     const r = QUANT_AT >> 2;
-    if (((int[r] as number) | (int[r + 1] as number) | (int[r + 2] as number) | (int[r + 3] as number)) !== 0) {
-      return undefined;
-    }
+    if (this.anyLane(r)) return undefined;
     const h = this.header;
     const h32 = this.header32;
     const g = (QUANT_AT + 32) >> 3;
     const z = (QUANT_AT + 48) >> 2;
     return {
       data: this.i16.subarray(outAt, outAt + n),
-      wide: ((int[r + 4] as number) | (int[r + 5] as number) | (int[r + 6] as number) | (int[r + 7] as number)) !== 0,
+      wide: this.anyLane(r + 4),
       between: Math.min(h[g] as number, h[g + 1] as number),
       fromZero: Math.min(h32[z] as number, h32[z + 1] as number, h32[z + 2] as number, h32[z + 3] as number),
     };
+  }
+
+  /**
+   * Lays `lead` out for the quantise kernels and returns its number of quads. Float32 slots: 3 unused, the first
+   * sample again, the row (16-byte aligned) padded with its last sample; then the Int16 data, at Int16 index
+   * 2 * (4 + 4 * quads).
+   */
+  private stageQuantise(lead: Float32Array): number {
+    const n = lead.length;
+    const quads = (n + 3) >> 2;
+    this.workspace(2 + 3 * quads);
+    const f32 = this.f32;
+    f32[3] = lead[0] as number;
+    f32.set(lead, 4);
+    f32.fill(lead[n - 1] as number, 4 + n, 4 + 4 * quads);
+    return quads;
+  }
+
+  /** Whether any of the four i32 lanes from headerInt[r] is non-zero (a mask the kernels wrote). */
+  private anyLane(r: number): boolean {
+    const int = this.headerInt;
+    return ((int[r] as number) | (int[r + 1] as number) | (int[r + 2] as number) | (int[r + 3] as number)) !== 0;
   }
 
   /**
@@ -544,21 +557,13 @@ export class SimdKernels {
    */
   quantiseScaled(lead: Float32Array, factor: number): QuantisePass | undefined {
     const n = lead.length;
-    const quads = (n + 3) >> 2;
-    this.workspace(2 + 3 * quads);
-    const f32 = this.f32;
-    f32[3] = lead[0] as number;
-    f32.set(lead, 4);
-    f32.fill(lead[n - 1] as number, 4 + n, 4 + 4 * quads);
+    const quads = this.stageQuantise(lead);
     const outAt = 2 * (4 + 4 * quads);
     this.fns.quantiseScaled(DATA_AT + 16, quads, DATA_AT + 2 * outAt, factor, Math.fround(1 / factor), QUANT_AT);
-    const int = this.headerInt;
     const r = QUANT_AT >> 2;
-    if (((int[r] as number) | (int[r + 1] as number) | (int[r + 2] as number) | (int[r + 3] as number)) !== 0) {
-      return undefined;
-    }
-    const wide =
-      ((int[r + 4] as number) | (int[r + 5] as number) | (int[r + 6] as number) | (int[r + 7] as number)) !== 0;
+    if (this.anyLane(r)) return undefined;
+    const wide = this.anyLane(r + 4);
+    const int = this.headerInt;
     const between = Math.min(int[r + 8] as number, int[r + 9] as number, int[r + 10] as number, int[r + 11] as number);
     const fromZero = Math.min(
       int[r + 12] as number,
