@@ -64,11 +64,20 @@ let growingSet = false;
 export function raiseOldGenerationGrowing(percent = ENGINE_HEAP_GROWING_PERCENT): void {
   if (growingSet) return;
   growingSet = true;
-  if (
-    process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent') || arg.startsWith('--heap_growing_percent'))
-  )
-    return;
+  if (startedWithV8Flag('heap-growing-percent')) return;
   setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
+
+/**
+ * Whether node was started with V8's flag `name` (dashes; V8 also reads underscores), set or negated (`--no-name`,
+ * `--noname`), with or without a value: the operator's own choice, which the command's settings leave standing.
+ */
+function startedWithV8Flag(name: string): boolean {
+  return process.execArgv.some((arg) => {
+    if (!arg.startsWith('--')) return false;
+    const flag = (arg.slice(2).split('=')[0] as string).replaceAll('_', '-');
+    return flag === name || flag === `no-${name}` || flag === `no${name}`;
+  });
 }
 
 let pretenuringStopped = false;
@@ -92,15 +101,15 @@ let pretenuringStopped = false;
 export function stopPretenuring(): void {
   if (pretenuringStopped) return;
   pretenuringStopped = true;
-  if (process.execArgv.some((arg) => /^--(no-)?allocation[-_]site[-_]pretenuring/.test(arg))) return;
+  if (startedWithV8Flag('allocation-site-pretenuring')) return;
   setFlagsFromString('--no-allocation-site-pretenuring');
 }
 
 /**
  * Every heap setting the `ecgcad` command makes at start-up, before any record is decoded: glibc's thresholds
  * ({@link raiseHeapThresholds}), V8's growing factor ({@link raiseOldGenerationGrowing}) and no pretenuring
- * ({@link stopPretenuring}). The command calls this,
- * and so do the benches that run the engine in their own process, so they measure it as deployed.
+ * ({@link stopPretenuring}). The command calls this, and so do the benches that run the engine in their own
+ * process, so they measure it as deployed.
  */
 export function applyEngineHeapSettings(): void {
   raiseHeapThresholds();
