@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Ecg, STANDARD_LEADS, sampleCount } from './ecg.js';
 import { inputStats, kernelLayout, leadPassJs, QUALITY_REASON_CODES, qualityReasonCode } from './input-stats.js';
@@ -118,6 +119,34 @@ describe('inputStats against the plain definition', () => {
   ])('gives exactly the same numbers with the WebAssembly kernel as without: %s', (_, ecg) => {
     expect(simdKernels()).toBeDefined();
     expect(inputStats(ecg)).toEqual(withoutSimd(() => inputStats(ecg)));
+  });
+
+  it('gives exactly the same numbers with the WebAssembly kernel as without on fuzzed integer leads (ties, any length)', () => {
+    // Few distinct second differences (the median's bin then holds many of them), lengths that leave every
+    // remainder of the kernels' groups of four and eight.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 300, max: 5011 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.constantFrom(2.5, 4.88, 1),
+        fc.integer({ min: 0, max: 1000 }),
+        (n, range, factor, seed) => {
+          let x = seed;
+          const leads = Object.fromEntries(
+            STANDARD_LEADS.map((name) => [
+              name,
+              Float32Array.from({ length: n }, () => {
+                x = (x * 1103515245 + 12345) % 2147483648;
+                return ((x >> 8) % (2 * range + 1)) * factor - range * factor;
+              }),
+            ]),
+          );
+          const ecg = { ...synthesizeEcg({ seed: 3, fast: true }), sampleRateHz: 500, leads } as Ecg;
+          expect(inputStats(ecg)).toEqual(withoutSimd(() => inputStats(ecg)));
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it("runs the WebAssembly pass exactly as the JavaScript one: sums, differences, largest difference, windows' means", () => {

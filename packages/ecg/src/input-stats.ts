@@ -122,21 +122,33 @@ function selectNonNegative(a: Float64Array, from: number, to: number, k: number,
  * the WebAssembly kernel (SimdKernels.binnedRank: the same bins, the same values in the same order), the selection
  * here: the same result.
  */
-function selectBinned(kernel: SimdKernels, w: Float64Array, n: number, k: number, max: number): number {
+function selectBinned(
+  kernel: SimdKernels,
+  w: Float64Array,
+  n: number,
+  k: number,
+  max: number,
+  layout: { binsAt: number },
+): number {
   if (!(max > 0)) return 0;
-  const { m, rank } = kernel.binnedRank(2, n, k, max, n, 2 * n);
+  const { m, rank } = kernel.binnedRank(2, n, k, max, n, 2 * n, layout.binsAt);
   return select(w.subarray(n, n + m), m, rank);
 }
 
 /**
  * Where the WebAssembly pass keeps a lead in the kernels' workspace, beyond the differences ([0, n)), the median
  * bin's copy ([n, 2 n)) and the histograms (4,096 values): the samples (Float32, two to a value, behind two copies
- * of the first), then the whole windows' means. For records of up to `n` samples. Exported for the kernel's test.
+ * of the first), the whole windows' means, then the differences' bins (Int16, four to a value). For records of up
+ * to `n` samples. Exported for the kernel's test.
  */
-export function kernelLayout(n: number, second: number): { samplesAt: number; windowsAt: number; size: number } {
+export function kernelLayout(
+  n: number,
+  second: number,
+): { samplesAt: number; windowsAt: number; binsAt: number; size: number } {
   const samplesAt = 2 * n + 4096;
   const windowsAt = samplesAt + ((n + 3) >> 1);
-  return { samplesAt, windowsAt, size: windowsAt + Math.ceil(n / second) + 1 };
+  const binsAt = windowsAt + Math.ceil(n / second) + 1;
+  return { samplesAt, windowsAt, binsAt, size: binsAt + (n >> 2) + 2 };
 }
 
 /** The sums, largest second difference and window means of one lead's pass (see leadStats). */
@@ -210,7 +222,7 @@ function leadStats(
   second: number,
   diffs: Float64Array,
   kernel: SimdKernels | undefined,
-  layout: { samplesAt: number; windowsAt: number },
+  layout: { samplesAt: number; windowsAt: number; binsAt: number },
 ): { sd: number; noise: number; wander?: number } | undefined {
   let pass: LeadPass;
   if (kernel) {
@@ -232,7 +244,7 @@ function leadStats(
     count <= 0
       ? 0
       : kernel
-        ? selectBinned(kernel, diffs, n, count >> 1, maxDifference)
+        ? selectBinned(kernel, diffs, n, count >> 1, maxDifference, layout)
         : selectNonNegative(diffs, 2, n, count >> 1, maxDifference);
   const noise = median / (0.6745 * Math.sqrt(6));
   const sd = Math.sqrt(Math.max(0, squares / n - mean * mean - noise * noise));

@@ -136,7 +136,7 @@ interface KernelExports {
     w5: number,
   ): void;
   derivation(x: number, i: number, ii: number, quads: number, a: number, b: number, tolerance: number): number;
-  binnedRank(a: number, count: number, scale: number, k: number, hist: number, into: number): number;
+  binnedRank(a: number, count: number, scale: number, k: number, hist: number, into: number, bins: number): number;
   leadPass(src: number, n: number, second: number, diffs: number, windows: number, out: number): void;
   formatInt16(src: number, count: number, out: number, lut: number): number;
   stats(ptr: number, quads: number, out: number): void;
@@ -346,7 +346,8 @@ export class SimdKernels {
    * there; non-negative, at most `max`): counts them into 2048 bins of width max / 2047, finds the bin that holds
    * rank k (0-based, of the values from `from` on), and copies that bin's values in order to workspace index `into`
    * on (room for to - from values), with four histograms of 2048 i32 at workspace index `hist` on (4,096 values of
-   * room). Returns how many it copied (`m`) and k's rank among them.
+   * room) and each value's bin as an Int16 from workspace index `bins` on (room for (to - from) / 4 values). Returns
+   * how many it copied (`m`) and k's rank among them.
    */
   binnedRank(
     from: number,
@@ -355,6 +356,7 @@ export class SimdKernels {
     max: number,
     into: number,
     hist: number,
+    bins: number,
   ): { m: number; rank: number } {
     const packed = this.fns.binnedRank(
       DATA_AT + 8 * from,
@@ -363,6 +365,7 @@ export class SimdKernels {
       k,
       DATA_AT + 8 * hist,
       DATA_AT + 8 * into,
+      DATA_AT + 8 * bins,
     );
     const m = packed % 2097152;
     return { m, rank: (packed - m) / 2097152 };

@@ -435,18 +435,19 @@
 
   ;; --- The drift monitor's noise median (input-stats.ts), over Float64 values. ---
 
-  ;; binnedRank(a, count, scale, k, hist, into) -> rank * 2^21 + m: input-stats.ts's selectNonNegative up to its
-  ;; selection, over the count values at a (non-negative, each at most 2047 / scale). Counts them into four
-  ;; histograms of 2048 i32 bins at hist, 8 KB apart, by trunc(v * scale) (the values at i mod 4 into their own, so
-  ;; a run of equal values does not wait on one counter), finds the bin that holds rank k (the smallest bin whose
-  ;; counts with those below it pass k), and copies that bin's values, in order, to into (f64). The copy has no branch
-  ;; per value (every value is stored, the count moves on only for the bin's own), which a branch on a random
-  ;; eighth of the values did not allow in JavaScript. Returns m, how many were copied, and k's rank among them.
+;; binnedRank(a, count, scale, k, hist, into, bins) -> rank * 2^21 + m: input-stats.ts's selectNonNegative up to
+  ;; its selection, over the count values at a (non-negative, each at most 2047 / scale). Each value's bin,
+  ;; trunc(v * scale), is computed two at a time (f64x2), kept as an i16 at bins + 2 i, and counted into four
+  ;; histograms of 2048 i32 bins at hist, 8 KB apart (the values at i mod 4 into their own, so a run of equal values
+  ;; does not wait on one counter). Then it finds the bin that holds rank k (the smallest bin whose counts with those
+  ;; below it pass k) and copies that bin's values, in order, to into (f64): eight kept bins compared at once
+  ;; (i16x8), and the eight values looked at one by one only where one of them is in the bin (a minority: the
+  ;; median's bin is one of 2048). Returns m, how many were copied, and k's rank among them.
   (func (export "binnedRank")
     (param $a i32) (param $count i32) (param $scale f64) (param $k i32) (param $hist i32) (param $into i32)
-    (result f64)
+    (param $bins i32) (result f64)
     (local $end i32) (local $p i32) (local $q i32) (local $b i32) (local $bin i32) (local $below i32)
-    (local $c i32) (local $m i32) (local $v f64)
+    (local $c i32) (local $m i32) (local $i i32) (local $j i32) (local $s v128) (local $v v128) (local $want v128)
     ;; zero the four histograms, 16 bytes at a time
     (local.set $p (local.get $hist))
     (local.set $q (i32.const 2048))
@@ -454,34 +455,41 @@
       (v128.store (local.get $p) (v128.const i32x4 0 0 0 0))
       (local.set $p (i32.add (local.get $p) (i32.const 16)))
       (br_if $zero (local.tee $q (i32.sub (local.get $q) (i32.const 1)))))
+    (local.set $s (f64x2.splat (local.get $scale)))
     (local.set $end (i32.add (local.get $a) (i32.shl (local.get $count) (i32.const 3))))
+    ;; four values a step: their bins as i32 lanes, stored as four i16, each counted in its own histogram
     (local.set $p (local.get $a))
+    (local.set $b (local.get $bins))
     (local.set $q (i32.shr_u (local.get $count) (i32.const 2)))
     (block $done
       (br_if $done (i32.eqz (local.get $q)))
       (loop $step
-        (local.set $b (i32.add (local.get $hist)
-          (i32.shl (i32.trunc_sat_f64_s (f64.mul (f64.load (local.get $p)) (local.get $scale))) (i32.const 2))))
-        (i32.store (local.get $b) (i32.add (i32.load (local.get $b)) (i32.const 1)))
-        (local.set $b (i32.add (local.get $hist)
-          (i32.shl (i32.trunc_sat_f64_s (f64.mul (f64.load offset=8 (local.get $p)) (local.get $scale))) (i32.const 2))))
-        (i32.store offset=8192 (local.get $b) (i32.add (i32.load offset=8192 (local.get $b)) (i32.const 1)))
-        (local.set $b (i32.add (local.get $hist)
-          (i32.shl (i32.trunc_sat_f64_s (f64.mul (f64.load offset=16 (local.get $p)) (local.get $scale))) (i32.const 2))))
-        (i32.store offset=16384 (local.get $b) (i32.add (i32.load offset=16384 (local.get $b)) (i32.const 1)))
-        (local.set $b (i32.add (local.get $hist)
-          (i32.shl (i32.trunc_sat_f64_s (f64.mul (f64.load offset=24 (local.get $p)) (local.get $scale))) (i32.const 2))))
-        (i32.store offset=24576 (local.get $b) (i32.add (i32.load offset=24576 (local.get $b)) (i32.const 1)))
+        (local.set $v
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+            (i32x4.trunc_sat_f64x2_s_zero (f64x2.mul (v128.load (local.get $p)) (local.get $s)))
+            (i32x4.trunc_sat_f64x2_s_zero (f64x2.mul (v128.load offset=16 (local.get $p)) (local.get $s)))))
+        (v128.store64_lane 0 (local.get $b) (i16x8.narrow_i32x4_s (local.get $v) (local.get $v)))
+        (local.set $c (i32.add (local.get $hist) (i32.shl (i32x4.extract_lane 0 (local.get $v)) (i32.const 2))))
+        (i32.store (local.get $c) (i32.add (i32.load (local.get $c)) (i32.const 1)))
+        (local.set $c (i32.add (local.get $hist) (i32.shl (i32x4.extract_lane 1 (local.get $v)) (i32.const 2))))
+        (i32.store offset=8192 (local.get $c) (i32.add (i32.load offset=8192 (local.get $c)) (i32.const 1)))
+        (local.set $c (i32.add (local.get $hist) (i32.shl (i32x4.extract_lane 2 (local.get $v)) (i32.const 2))))
+        (i32.store offset=16384 (local.get $c) (i32.add (i32.load offset=16384 (local.get $c)) (i32.const 1)))
+        (local.set $c (i32.add (local.get $hist) (i32.shl (i32x4.extract_lane 3 (local.get $v)) (i32.const 2))))
+        (i32.store offset=24576 (local.get $c) (i32.add (i32.load offset=24576 (local.get $c)) (i32.const 1)))
         (local.set $p (i32.add (local.get $p) (i32.const 32)))
+        (local.set $b (i32.add (local.get $b) (i32.const 8)))
         (br_if $step (local.tee $q (i32.sub (local.get $q) (i32.const 1))))))
     ;; the last count mod 4 values, into the first histogram
     (block $rest
       (loop $step
         (br_if $rest (i32.ge_u (local.get $p) (local.get $end)))
-        (local.set $b (i32.add (local.get $hist)
-          (i32.shl (i32.trunc_sat_f64_s (f64.mul (f64.load (local.get $p)) (local.get $scale))) (i32.const 2))))
-        (i32.store (local.get $b) (i32.add (i32.load (local.get $b)) (i32.const 1)))
+        (local.set $c (i32.trunc_sat_f64_s (f64.mul (f64.load (local.get $p)) (local.get $scale))))
+        (i32.store16 (local.get $b) (local.get $c))
+        (local.set $c (i32.add (local.get $hist) (i32.shl (local.get $c) (i32.const 2))))
+        (i32.store (local.get $c) (i32.add (i32.load (local.get $c)) (i32.const 1)))
         (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (local.set $b (i32.add (local.get $b) (i32.const 2)))
         (br $step)))
     ;; the bin that holds rank k, and how many values lie below it
     (block $found
@@ -495,17 +503,37 @@
         (local.set $below (i32.add (local.get $below) (local.get $c)))
         (local.set $bin (i32.add (local.get $bin) (i32.const 1)))
         (br $scan)))
-    ;; that bin's values, in order
-    (local.set $p (local.get $a))
-    (block $gathered
-      (loop $step
-        (br_if $gathered (i32.ge_u (local.get $p) (local.get $end)))
-        (local.set $v (f64.load (local.get $p)))
-        (f64.store (i32.add (local.get $into) (i32.shl (local.get $m) (i32.const 3))) (local.get $v))
+    ;; that bin's values, in order: eight kept bins at a time, the values of a group with one of them in the bin
+    ;; copied without a branch per value (each stored, the count moving on only for the bin's own)
+    (local.set $want (i16x8.splat (local.get $bin)))
+    (local.set $q (i32.shr_u (local.get $count) (i32.const 3)))
+    (block $groupsDone
+      (br_if $groupsDone (i32.eqz (local.get $q)))
+      (loop $group
+        (if (v128.any_true
+              (i16x8.eq (v128.load (i32.add (local.get $bins) (i32.shl (local.get $i) (i32.const 1))))
+                (local.get $want)))
+          (then
+            (local.set $j (i32.add (local.get $i) (i32.const 8)))
+            (loop $value
+              (f64.store (i32.add (local.get $into) (i32.shl (local.get $m) (i32.const 3)))
+                (f64.load (i32.add (local.get $a) (i32.shl (local.get $i) (i32.const 3)))))
+              (local.set $m (i32.add (local.get $m)
+                (i32.eq (i32.load16_s (i32.add (local.get $bins) (i32.shl (local.get $i) (i32.const 1))))
+                  (local.get $bin))))
+              (br_if $value (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $j)))))
+          (else (local.set $i (i32.add (local.get $i) (i32.const 8)))))
+        (br_if $group (local.tee $q (i32.sub (local.get $q) (i32.const 1))))))
+    (block $tailDone
+      (loop $value
+        (br_if $tailDone (i32.ge_u (local.get $i) (local.get $count)))
+        (f64.store (i32.add (local.get $into) (i32.shl (local.get $m) (i32.const 3)))
+          (f64.load (i32.add (local.get $a) (i32.shl (local.get $i) (i32.const 3)))))
         (local.set $m (i32.add (local.get $m)
-          (i32.eq (i32.trunc_sat_f64_s (f64.mul (local.get $v) (local.get $scale))) (local.get $bin))))
-        (local.set $p (i32.add (local.get $p) (i32.const 8)))
-        (br $step)))
+          (i32.eq (i32.load16_s (i32.add (local.get $bins) (i32.shl (local.get $i) (i32.const 1))))
+            (local.get $bin))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $value)))
     (f64.add
       (f64.mul (f64.convert_i32_u (i32.sub (local.get $k) (local.get $below))) (f64.const 2097152))
       (f64.convert_i32_u (local.get $m))))
