@@ -435,14 +435,15 @@
 
   ;; --- The drift monitor's noise median (input-stats.ts), over Float64 values. ---
 
-;; binnedRank(a, count, scale, k, hist, into, bins) -> rank * 2^21 + m: input-stats.ts's selectNonNegative up to
+  ;; binnedRank(a, count, scale, k, hist, into, bins) -> rank * 2^21 + m: input-stats.ts's selectNonNegative up to
   ;; its selection, over the count values at a (non-negative, each at most 2047 / scale). Each value's bin,
   ;; trunc(v * scale), is computed two at a time (f64x2), kept as an i16 at bins + 2 i, and counted into four
   ;; histograms of 2048 i32 bins at hist, 8 KB apart (the values at i mod 4 into their own, so a run of equal values
   ;; does not wait on one counter). Then it finds the bin that holds rank k (the smallest bin whose counts with those
   ;; below it pass k) and copies that bin's values, in order, to into (f64): eight kept bins compared at once
-  ;; (i16x8), and the eight values looked at one by one only where one of them is in the bin (a minority: the
-  ;; median's bin is one of 2048). Returns m, how many were copied, and k's rank among them.
+  ;; (i16x8), and the eight values looked at one by one only where one of them is in the bin (most groups hold none:
+  ;; the median's bin is one of 2048, though ties can fill it). Returns m, how many were copied, and k's rank among
+  ;; them.
   (func (export "binnedRank")
     (param $a i32) (param $count i32) (param $scale f64) (param $k i32) (param $hist i32) (param $into i32)
     (param $bins i32) (result f64)
