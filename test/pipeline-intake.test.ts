@@ -21,6 +21,7 @@ import { RedisPayloadStore, stageJobOptions } from '@ecgcad/queue';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { dropPrefix } from './pipeline-support.js';
 
 const prefix = `{ecgcad-test-intake-${randomUUID().slice(0, 8)}}`;
 const connection = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
@@ -30,6 +31,8 @@ afterAll(async () => {
   await inferQueue.obliterate({ force: true });
   await inferQueue.close();
   connection.disconnect();
+  // The payloads too (obliterate leaves them to their TTL): the machine's Redis is shared.
+  await dropPrefix(prefix);
 });
 
 /** Payloads in Redis on the queue's connection, as the engine's producer has them: the write goes out with the add. */
