@@ -553,6 +553,12 @@ export class SimdKernels {
     return ((int[r] as number) | (int[r + 1] as number) | (int[r + 2] as number) | (int[r + 3] as number)) !== 0;
   }
 
+  /** The smallest of the four i32 lanes from headerInt[r] (a kernel's lane-by-lane minimum). */
+  private minLane(r: number): number {
+    const int = this.headerInt;
+    return Math.min(int[r] as number, int[r + 1] as number, int[r + 2] as number, int[r + 3] as number);
+  }
+
   /**
    * quantise(lead, 0, factor) for a factor of which {@link scaledQuantum} holds, with the same answer, in Float32
    * four samples a step (the quotient as a product with 1 / factor, the gaps as data; see the kernel's comment):
@@ -566,14 +572,8 @@ export class SimdKernels {
     const r = QUANT_AT >> 2;
     if (this.anyLane(r)) return undefined;
     const wide = this.anyLane(r + 4);
-    const int = this.headerInt;
-    const between = Math.min(int[r + 8] as number, int[r + 9] as number, int[r + 10] as number, int[r + 11] as number);
-    const fromZero = Math.min(
-      int[r + 12] as number,
-      int[r + 13] as number,
-      int[r + 14] as number,
-      int[r + 15] as number,
-    );
+    const between = this.minLane(r + 8);
+    const fromZero = this.minLane(r + 12);
     return {
       data: this.i16.subarray(outAt, outAt + n),
       wide,
