@@ -28,10 +28,9 @@ const connection = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: n
 const inferQueue = new Queue<InferJobData>(QUEUE_NAMES.infer, { connection, prefix });
 
 afterAll(async () => {
-  await inferQueue.obliterate({ force: true });
   await inferQueue.close();
   connection.disconnect();
-  // The payloads too (obliterate leaves them to their TTL): the machine's Redis is shared.
+  // Every key under the prefix, the queue's and the payloads' (the machine's Redis is shared).
   await dropPrefix(prefix);
 });
 
