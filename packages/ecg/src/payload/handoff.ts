@@ -11,6 +11,7 @@
  */
 import { type Ecg, type LeadName, STANDARD_LEADS } from '../ecg.js';
 import { type QuantisedLead, quantiseLead } from './codec.js';
+import { hintLeadQuantum, type LeadQuantum, leadQuantumHint } from './quantum.js';
 
 /**
  * An ECG as a hand-off holds it: an Ecg, or, for the writer, one whose leads are held as their integers
@@ -52,13 +53,49 @@ export interface EcgHandoffOptions {
   now?: () => number;
 }
 
+/** One array of a held ECG: where its bytes lie in the entry's blocks, and what to make of them again. */
+interface HeldArray {
+  lead: LeadName;
+  /** A lead's Float32 samples (with the decoder's quantum hint, if any), or its integers (with their quantum). */
+  kind: 'samples' | 'i16' | 'i32';
+  length: number;
+  /** Byte offset in the entry's stream of blocks (a multiple of 4, so each view in take's buffer is aligned). */
+  at: number;
+  quantum?: LeadQuantum;
+}
+
 interface Entry {
-  ecg: HandedOffEcg;
+  /** The ECG without its lead arrays (those are in the blocks). */
+  shell: Ecg;
+  arrays: HeldArray[];
+  /** Bytes of the arrays (the stream's length, alignment included). */
+  streamBytes: number;
+  /** Bytes of lead samples held (what maxBytes counts). */
   bytes: number;
+  blocks: Int32Array;
   at: number;
 }
 
-/** A bounded, in-process map from payload key to the ECG decoded from it. */
+/**
+ * Size of one block of a hand-off's store: a 10 s 12-lead ECG at 500 Hz takes four (Float32 samples) or two (Int16
+ * integers), most of each used, in a few long copies.
+ */
+const BLOCK_BYTES = 64 * 1024;
+
+/**
+ * A bounded, in-process map from payload key to the ECG decoded from it.
+ *
+ * It keeps the bytes of the lead arrays in blocks of one buffer, made on first use and kept, copied in by `put` and
+ * out by `take` into a new buffer; not the arrays it was given. Why: V8 starts a full collection whenever the
+ * ArrayBuffer memory allocated since the last one, and not yet freed, passes 64 MB (a constant of V8's, no flag), and
+ * a buffer held through two young-generation collections is freed by a full collection only. Entries wait here as
+ * long as the next stage is behind (the writer's backlog while the EHR is the slowest part: seconds), so each ECG
+ * that went through a hand-off counted 120-360 KB towards the next full collection: at full blast one every 200-250
+ * ECGs, each marking and sweeping the whole heap on V8's helper threads (bench/ab, session 25: helper threads 0.72 ->
+ * 0.28 ms of CPU per ECG, full collections 4 -> 0 per 1,000 ECGs; docs/PERFORMANCE.md). The copies cost the main
+ * thread about 0.15 ms per ECG (both hand-offs, 10 s at 500 Hz) and die young. The blocks are reused, last freed first, so only as many
+ * pages are touched as the most the hand-off has held; they stay with the process (at most maxBytes and 1/16 more).
+ */
 export class EcgHandoff {
   readonly maxBytes: number;
   readonly maxAgeMs: number;
@@ -66,11 +103,16 @@ export class EcgHandoff {
   /** In insertion order, which is age order: the oldest entries are swept from the front. */
   private readonly entries = new Map<string, Entry>();
   private heldBytes = 0;
+  private readonly store: BlockStore;
 
   constructor(options: EcgHandoffOptions = {}) {
     this.maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
     this.maxAgeMs = options.maxAgeMs ?? 60_000;
     this.now = options.now ?? Date.now;
+    // Room for maxBytes, plus the part of a block each entry may leave unused (1 in 16 more: ECGs of a few blocks
+    // leave less than that; many small ones find the blocks full first, which reads as a full hand-off).
+    const blocks = Math.ceil(this.maxBytes / BLOCK_BYTES);
+    this.store = new BlockStore(blocks + Math.ceil(blocks / 16));
   }
 
   /** Entries held now. */
@@ -84,26 +126,60 @@ export class EcgHandoff {
   }
 
   /**
-   * Leaves `ecg` for the next stage's job of `key`'s payload. When full it keeps what it holds (jobs are taken oldest
-   * first, so those are the ones wanted next) and takes nothing; returns whether it took `ecg`.
+   * Leaves a copy of `ecg` for the next stage's job of `key`'s payload. When full it keeps what it holds (jobs are
+   * taken oldest first, so those are the ones wanted next) and takes nothing; returns whether it took `ecg`.
    */
   put(key: string, ecg: HandedOffEcg): boolean {
     this.sweep();
-    const bytes = leadBytes(ecg);
     this.remove(key);
-    if (this.heldBytes + bytes > this.maxBytes) return false;
-    this.entries.set(key, { ecg, bytes, at: this.now() });
+    const arrays = heldArrays(ecg);
+    let bytes = 0;
+    for (const a of arrays) bytes += a.data.byteLength;
+    const last = arrays[arrays.length - 1];
+    const streamBytes = last ? last.at + pad4(last.data.byteLength) : 0;
+    const count = Math.ceil(streamBytes / BLOCK_BYTES);
+    if (this.heldBytes + bytes > this.maxBytes || count > this.store.freeBlocks) return false;
+    const blocks = this.store.take(count);
+    const held: HeldArray[] = [];
+    for (const { data, ...a } of arrays) {
+      this.store.write(blocks, a.at, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      held.push(a);
+    }
+    const { leads: _leads, quantised: _quantised, ...rest } = ecg;
+    this.entries.set(key, { shell: { ...rest, leads: {} }, arrays: held, streamBytes, bytes, blocks, at: this.now() });
     this.heldBytes += bytes;
     return true;
   }
 
-  /** The ECG left for `key`, removed from here (a retry of the job reads the payload store), or undefined. */
+  /**
+   * The ECG left for `key` (a copy, its arrays in one new buffer), removed from here (a retry of the job reads the
+   * payload store), or undefined.
+   */
   take(key: string): HandedOffEcg | undefined {
     this.sweep();
     const entry = this.entries.get(key);
     if (!entry) return undefined;
+    // Not zeroed first: every byte is copied over.
+    const buffer = Buffer.allocUnsafeSlow(entry.streamBytes).buffer;
+    const leads: Partial<Record<LeadName, Float32Array>> = {};
+    const quantised: Partial<Record<LeadName, QuantisedLead>> = {};
+    for (const a of entry.arrays) {
+      if (a.kind === 'samples') {
+        const samples = new Float32Array(buffer, a.at, a.length);
+        this.store.read(entry.blocks, a.at, new Uint8Array(buffer, a.at, samples.byteLength));
+        if (a.quantum) hintLeadQuantum(samples, a.quantum);
+        leads[a.lead] = samples;
+      } else {
+        const data = a.kind === 'i16' ? new Int16Array(buffer, a.at, a.length) : new Int32Array(buffer, a.at, a.length);
+        this.store.read(entry.blocks, a.at, new Uint8Array(buffer, a.at, data.byteLength));
+        const { origin, factor } = a.quantum as LeadQuantum;
+        quantised[a.lead] = { origin, factor, data };
+      }
+    }
     this.remove(key);
-    return entry.ecg;
+    const ecg: HandedOffEcg = { ...entry.shell, leads };
+    if (entry.arrays.some((a) => a.kind !== 'samples')) ecg.quantised = quantised;
+    return ecg;
   }
 
   /** Drops what is held for `key` (its payload was deleted or replaced). */
@@ -112,6 +188,7 @@ export class EcgHandoff {
     if (!entry) return;
     this.entries.delete(key);
     this.heldBytes -= entry.bytes;
+    this.store.release(entry.blocks);
   }
 
   /** Drops entries older than maxAgeMs. */
@@ -124,11 +201,98 @@ export class EcgHandoff {
   }
 }
 
-/** Bytes of the lead arrays of `ecg`, samples and integers (what holding it costs). */
-function leadBytes(ecg: HandedOffEcg): number {
-  let bytes = 0;
+const pad4 = (n: number): number => (n + 3) & ~3;
+
+/** The lead arrays of `ecg` in stream order, each with its place in the stream and what take makes of it. */
+function heldArrays(ecg: HandedOffEcg): (HeldArray & { data: Float32Array | Int16Array | Int32Array })[] {
+  const arrays: (HeldArray & { data: Float32Array | Int16Array | Int32Array })[] = [];
+  let at = 0;
   for (const lead of STANDARD_LEADS) {
-    bytes += (ecg.leads[lead]?.byteLength ?? 0) + (ecg.quantised?.[lead]?.data.byteLength ?? 0);
+    const samples = ecg.leads[lead];
+    if (samples !== undefined) {
+      const hint = leadQuantumHint(samples);
+      arrays.push({
+        lead,
+        kind: 'samples',
+        length: samples.length,
+        at,
+        data: samples,
+        ...(hint ? { quantum: hint } : {}),
+      });
+      at += pad4(samples.byteLength);
+    }
+    const q = ecg.quantised?.[lead];
+    if (q !== undefined) {
+      const kind = q.data instanceof Int16Array ? 'i16' : 'i32';
+      arrays.push({
+        lead,
+        kind,
+        length: q.data.length,
+        at,
+        data: q.data,
+        quantum: { origin: q.origin, factor: q.factor },
+      });
+      at += pad4(q.data.byteLength);
+    }
   }
-  return bytes;
+  return arrays;
+}
+
+/**
+ * Blocks of BLOCK_BYTES in one buffer, made on first use and kept; the free ones on a stack, so the blocks last freed
+ * (still in the CPU's caches, and the only pages touched when the hand-off holds little) are the first taken again.
+ * An entry's bytes are one stream over its blocks, in the order they were taken.
+ */
+class BlockStore {
+  #buffer: Uint8Array | undefined;
+  readonly #free: Int32Array;
+  #freeCount: number;
+
+  constructor(readonly blocks: number) {
+    this.#free = new Int32Array(blocks);
+    // Block 0 on top.
+    for (let i = 0; i < blocks; i++) this.#free[i] = blocks - 1 - i;
+    this.#freeCount = blocks;
+  }
+
+  get freeBlocks(): number {
+    return this.#freeCount;
+  }
+
+  /** `count` free blocks (the caller checked that there are). */
+  take(count: number): Int32Array {
+    this.#freeCount -= count;
+    return this.#free.slice(this.#freeCount, this.#freeCount + count);
+  }
+
+  release(blocks: Int32Array): void {
+    this.#free.set(blocks, this.#freeCount);
+    this.#freeCount += blocks.length;
+  }
+
+  /** Copies `src` into the stream of `blocks` from its byte `at`. */
+  write(blocks: Int32Array, at: number, src: Uint8Array): void {
+    this.#buffer ??= new Uint8Array(this.blocks * BLOCK_BYTES);
+    const buffer = this.#buffer;
+    for (let done = 0; done < src.length; ) {
+      const pos = at + done;
+      const within = pos % BLOCK_BYTES;
+      const n = Math.min(BLOCK_BYTES - within, src.length - done);
+      buffer.set(src.subarray(done, done + n), (blocks[(pos - within) / BLOCK_BYTES] as number) * BLOCK_BYTES + within);
+      done += n;
+    }
+  }
+
+  /** Copies the stream of `blocks` from its byte `at` into `dst`. */
+  read(blocks: Int32Array, at: number, dst: Uint8Array): void {
+    const buffer = this.#buffer as Uint8Array;
+    for (let done = 0; done < dst.length; ) {
+      const pos = at + done;
+      const within = pos % BLOCK_BYTES;
+      const n = Math.min(BLOCK_BYTES - within, dst.length - done);
+      const from = (blocks[(pos - within) / BLOCK_BYTES] as number) * BLOCK_BYTES + within;
+      dst.set(buffer.subarray(from, from + n), done);
+      done += n;
+    }
+  }
 }
