@@ -86,7 +86,7 @@ describe('EcgHandoff', () => {
       expect(handoff.put(`k${i}`, e)).toBe(true);
       if (i % 2 === 1) {
         const [first, second] = [handoff.take(`k${i - 1}`), handoff.take(`k${i}`)];
-        // Compared in full now and then (a deep compare of 120,000 samples is slow), by lead II's bits otherwise.
+        // Compared in full now and then (a deep compare of 120,000 samples is slow), by one lead's bytes otherwise.
         if (i % 100 === 1) {
           expect(sameEcg(first, ecgs[(i - 1) % 3] as Ecg)).toBe(true);
           expect(sameEcg(second, e)).toBe(true);
