@@ -92,7 +92,7 @@ const BLOCK_BYTES = 64 * 1024;
  * long as the next stage is behind (the writer's backlog while the EHR is the slowest part: seconds), so each ECG
  * that went through a hand-off counted 120-360 KB towards the next full collection: at full blast one every 200-250
  * ECGs, each marking and sweeping the whole heap on V8's helper threads (bench/ab, session 25: helper threads 0.72 ->
- * 0.28 ms of CPU per ECG, full collections 4 -> 0 per 1,000 ECGs; docs/PERFORMANCE.md). The copies cost the main
+ * 0.27 ms of CPU per ECG, full collections 4 -> 0-1 per 1,000 ECGs; docs/PERFORMANCE.md). The copies cost the main
  * thread 0.15-0.2 ms per ECG (both hand-offs, 10 s at 500 Hz) and die young. The blocks are reused, last freed
  * first, so only as many pages are touched as the most the hand-off has held; they stay with the process (at most
  * maxBytes and 1/16 more).
