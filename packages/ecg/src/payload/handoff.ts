@@ -133,21 +133,16 @@ export class EcgHandoff {
   put(key: string, ecg: HandedOffEcg): boolean {
     this.sweep();
     this.remove(key);
-    const arrays = heldArrays(ecg);
-    let bytes = 0;
-    for (const a of arrays) bytes += a.data.byteLength;
-    const last = arrays[arrays.length - 1];
-    const streamBytes = last ? last.at + pad4(last.data.byteLength) : 0;
+    const { arrays, data, streamBytes, bytes } = layOut(ecg);
     const count = Math.ceil(streamBytes / BLOCK_BYTES);
     if (this.heldBytes + bytes > this.maxBytes || count > this.store.freeBlocks) return false;
     const blocks = this.store.take(count);
-    const held: HeldArray[] = [];
-    for (const { data, ...a } of arrays) {
-      this.store.write(blocks, a.at, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-      held.push(a);
+    for (let i = 0; i < arrays.length; i++) {
+      const d = data[i] as HeldData;
+      this.store.write(blocks, (arrays[i] as HeldArray).at, new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
     }
     const { leads: _leads, quantised: _quantised, ...rest } = ecg;
-    this.entries.set(key, { shell: { ...rest, leads: {} }, arrays: held, streamBytes, bytes, blocks, at: this.now() });
+    this.entries.set(key, { shell: { ...rest, leads: {} }, arrays, streamBytes, bytes, blocks, at: this.now() });
     this.heldBytes += bytes;
     return true;
   }
@@ -164,6 +159,7 @@ export class EcgHandoff {
     const buffer = Buffer.allocUnsafeSlow(entry.streamBytes).buffer;
     const leads: Partial<Record<LeadName, Float32Array>> = {};
     const quantised: Partial<Record<LeadName, QuantisedLead>> = {};
+    let anyQuantised = false;
     for (const a of entry.arrays) {
       if (a.kind === 'samples') {
         const samples = new Float32Array(buffer, a.at, a.length);
@@ -175,11 +171,12 @@ export class EcgHandoff {
         this.store.read(entry.blocks, a.at, new Uint8Array(buffer, a.at, data.byteLength));
         const { origin, factor } = a.quantum as LeadQuantum;
         quantised[a.lead] = { origin, factor, data };
+        anyQuantised = true;
       }
     }
     this.remove(key);
     const ecg: HandedOffEcg = { ...entry.shell, leads };
-    if (entry.arrays.some((a) => a.kind !== 'samples')) ecg.quantised = quantised;
+    if (anyQuantised) ecg.quantised = quantised;
     return ecg;
   }
 
@@ -204,39 +201,48 @@ export class EcgHandoff {
 
 const pad4 = (n: number): number => (n + 3) & ~3;
 
-/** The lead arrays of `ecg` in stream order, each with its place in the stream and what take makes of it. */
-function heldArrays(ecg: HandedOffEcg): (HeldArray & { data: Float32Array | Int16Array | Int32Array })[] {
-  const arrays: (HeldArray & { data: Float32Array | Int16Array | Int32Array })[] = [];
-  let at = 0;
+type HeldData = Float32Array | Int16Array | Int32Array;
+
+/**
+ * Where `put` lays the lead arrays of `ecg` out in one stream: each array's record (its place, and what `take` makes
+ * of it), the arrays themselves in the same order, the stream's length and the arrays' bytes.
+ */
+interface Layout {
+  arrays: HeldArray[];
+  data: HeldData[];
+  streamBytes: number;
+  bytes: number;
+}
+
+function layOut(ecg: HandedOffEcg): Layout {
+  const layout: Layout = { arrays: [], data: [], streamBytes: 0, bytes: 0 };
   for (const lead of STANDARD_LEADS) {
     const samples = ecg.leads[lead];
     if (samples !== undefined) {
       const hint = leadQuantumHint(samples);
-      arrays.push({
-        lead,
-        kind: 'samples',
-        length: samples.length,
-        at,
-        data: samples,
-        ...(hint ? { quantum: hint } : {}),
-      });
-      at += pad4(samples.byteLength);
+      const at = layout.streamBytes;
+      append(
+        layout,
+        { lead, kind: 'samples', length: samples.length, at, ...(hint ? { quantum: hint } : {}) },
+        samples,
+      );
     }
     const q = ecg.quantised?.[lead];
     if (q !== undefined) {
       const kind = q.data instanceof Int16Array ? 'i16' : 'i32';
-      arrays.push({
-        lead,
-        kind,
-        length: q.data.length,
-        at,
-        data: q.data,
-        quantum: { origin: q.origin, factor: q.factor },
-      });
-      at += pad4(q.data.byteLength);
+      const quantum = { origin: q.origin, factor: q.factor };
+      append(layout, { lead, kind, length: q.data.length, at: layout.streamBytes, quantum }, q.data);
     }
   }
-  return arrays;
+  return layout;
+}
+
+/** Adds an array at the end of the layout's stream (each array starts on a multiple of 4). */
+function append(layout: Layout, record: HeldArray, array: HeldData): void {
+  layout.arrays.push(record);
+  layout.data.push(array);
+  layout.streamBytes += pad4(array.byteLength);
+  layout.bytes += array.byteLength;
 }
 
 /**
@@ -274,25 +280,24 @@ class BlockStore {
   /** Copies `src` into the stream of `blocks` from its byte `at`. */
   write(blocks: Int32Array, at: number, src: Uint8Array): void {
     this.#buffer ??= new Uint8Array(this.blocks * BLOCK_BYTES);
-    const buffer = this.#buffer;
-    for (let done = 0; done < src.length; ) {
-      const pos = at + done;
-      const within = pos % BLOCK_BYTES;
-      const n = Math.min(BLOCK_BYTES - within, src.length - done);
-      buffer.set(src.subarray(done, done + n), (blocks[(pos - within) / BLOCK_BYTES] as number) * BLOCK_BYTES + within);
-      done += n;
-    }
+    this.#copy(blocks, at, src, true);
   }
 
   /** Copies the stream of `blocks` from its byte `at` into `dst`. */
   read(blocks: Int32Array, at: number, dst: Uint8Array): void {
+    this.#copy(blocks, at, dst, false);
+  }
+
+  /** Copies between `bytes` and the stream of `blocks` from its byte `at`, a block's part at a time. */
+  #copy(blocks: Int32Array, at: number, bytes: Uint8Array, intoStore: boolean): void {
     const buffer = this.#buffer as Uint8Array;
-    for (let done = 0; done < dst.length; ) {
+    for (let done = 0; done < bytes.length; ) {
       const pos = at + done;
       const within = pos % BLOCK_BYTES;
-      const n = Math.min(BLOCK_BYTES - within, dst.length - done);
-      const from = (blocks[(pos - within) / BLOCK_BYTES] as number) * BLOCK_BYTES + within;
-      dst.set(buffer.subarray(from, from + n), done);
+      const n = Math.min(BLOCK_BYTES - within, bytes.length - done);
+      const place = (blocks[(pos - within) / BLOCK_BYTES] as number) * BLOCK_BYTES + within;
+      if (intoStore) buffer.set(bytes.subarray(done, done + n), place);
+      else bytes.set(buffer.subarray(place, place + n), done);
       done += n;
     }
   }
