@@ -61,7 +61,8 @@ interface HeldArray {
   length: number;
   /** Byte offset in the entry's stream of blocks (a multiple of 4, so each view in take's buffer is aligned). */
   at: number;
-  quantum?: LeadQuantum;
+  /** Undefined for samples the decoder gave no hint for. */
+  quantum: LeadQuantum | undefined;
 }
 
 interface Entry {
@@ -161,14 +162,17 @@ export class EcgHandoff {
     const quantised: Partial<Record<LeadName, QuantisedLead>> = {};
     let anyQuantised = false;
     for (const a of entry.arrays) {
-      if (a.kind === 'samples') {
-        const samples = new Float32Array(buffer, a.at, a.length);
-        this.store.read(entry.blocks, a.at, new Uint8Array(buffer, a.at, samples.byteLength));
-        if (a.quantum) hintLeadQuantum(samples, a.quantum);
-        leads[a.lead] = samples;
+      const data =
+        a.kind === 'samples'
+          ? new Float32Array(buffer, a.at, a.length)
+          : a.kind === 'i16'
+            ? new Int16Array(buffer, a.at, a.length)
+            : new Int32Array(buffer, a.at, a.length);
+      this.store.read(entry.blocks, a.at, new Uint8Array(buffer, a.at, data.byteLength));
+      if (data instanceof Float32Array) {
+        if (a.quantum) hintLeadQuantum(data, a.quantum);
+        leads[a.lead] = data;
       } else {
-        const data = a.kind === 'i16' ? new Int16Array(buffer, a.at, a.length) : new Int32Array(buffer, a.at, a.length);
-        this.store.read(entry.blocks, a.at, new Uint8Array(buffer, a.at, data.byteLength));
         const { origin, factor } = a.quantum as LeadQuantum;
         quantised[a.lead] = { origin, factor, data };
         anyQuantised = true;
@@ -219,27 +223,26 @@ function layOut(ecg: HandedOffEcg): Layout {
   for (const lead of STANDARD_LEADS) {
     const samples = ecg.leads[lead];
     if (samples !== undefined) {
-      const hint = leadQuantumHint(samples);
-      const at = layout.streamBytes;
-      append(
-        layout,
-        { lead, kind: 'samples', length: samples.length, at, ...(hint ? { quantum: hint } : {}) },
-        samples,
-      );
+      append(layout, lead, 'samples', leadQuantumHint(samples), samples);
     }
     const q = ecg.quantised?.[lead];
     if (q !== undefined) {
       const kind = q.data instanceof Int16Array ? 'i16' : 'i32';
-      const quantum = { origin: q.origin, factor: q.factor };
-      append(layout, { lead, kind, length: q.data.length, at: layout.streamBytes, quantum }, q.data);
+      append(layout, lead, kind, { origin: q.origin, factor: q.factor }, q.data);
     }
   }
   return layout;
 }
 
-/** Adds an array at the end of the layout's stream (each array starts on a multiple of 4). */
-function append(layout: Layout, record: HeldArray, array: HeldData): void {
-  layout.arrays.push(record);
+/** Adds an array at the end of the layout's stream (each array starts on a multiple of 4), with its record. */
+function append(
+  layout: Layout,
+  lead: LeadName,
+  kind: HeldArray['kind'],
+  quantum: LeadQuantum | undefined,
+  array: HeldData,
+): void {
+  layout.arrays.push({ lead, kind, length: array.length, at: layout.streamBytes, quantum });
   layout.data.push(array);
   layout.streamBytes += pad4(array.byteLength);
   layout.bytes += array.byteLength;
