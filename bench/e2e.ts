@@ -4,8 +4,9 @@
  * TCP_NODELAY=1) and half over HTTP (POST /ecg, DICOM body), to FHIR transaction Bundles in the test EHR.
  *
  *   npx turbo run build && npx tsx bench/e2e.ts [--count 200] [--model DIR|demo|full|both] [--threads N]
- *     [--paced-count N] [--warmup 6000] [--waveform on|off] [--attribution never|any-high|always]
- *     [--peers child|in-process] [--profile DIR] [--validation fast|full] [--perf-control FIFO]
+ *     [--paced-count N] [--paced-rate ECG/s] [--warmup 6000] [--waveform on|off]
+ *     [--attribution never|any-high|always] [--peers child|in-process] [--profile DIR] [--validation fast|full]
+ *     [--perf-control FIFO]
  *
  *   both models (the issue's target 1):  npx tsx bench/e2e.ts --model demo --count 200
  *                                       npx tsx bench/e2e.ts --model full --count 120 --attribution never
@@ -14,6 +15,9 @@
  *
  * Phases, per model: (0) the infer stage alone (Predictor, decoded ECGs); (1) end to end at full blast, which gives
  * the sustained rate R; (2) end to end paced at R/2 (`--paced-count` ECGs, default --count), for the latency target.
+ * `--paced-rate N` paces phase 2 at N ECG/s instead (no latency verdict then): the engine's CPU per ECG depends on the
+ * rate (each wake-up, round trip and write serves fewer ECGs at a lower one), and full blast runs at whatever rate
+ * the slowest part sustains, the test EHR's included; runs of two settings compare like for like at one given rate.
  * Pacing: the HTTP sender posts open loop, one ECG every 4/R s; storescu cannot pace one association, so it runs
  * in chunks of about R/4 files once a second (one chunk: one association, one burst). Each feed carries half.
  *
@@ -518,6 +522,9 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   const COUNT = countArg ? Number(countArg) : 200;
   const pacedArg = arg('--paced-count');
   const PACED = pacedArg ? Number(pacedArg) : COUNT;
+  const pacedRateArg = arg('--paced-rate');
+  const PACED_RATE = pacedRateArg ? Number(pacedRateArg) : undefined;
+  if (PACED_RATE !== undefined && !(PACED_RATE > 0)) throw new Error('--paced-rate: ECG/s, above 0');
   const warmupArg = arg('--warmup');
   // Long enough for V8 to have optimised the per-ECG code: a deployed engine has taken thousands of ECGs, so compile
   // time is a start-up cost, not a per-ECG one. V8 optimises a function run once per ECG only after some hundreds of
@@ -780,7 +787,9 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   const idleWakeUps = (threadTimeslices(process.pid) - idleSlicesStart) / idleSeconds;
   const blast = await phase('full blast', full, undefined, PROFILE_DIR !== undefined);
   const sustained = blast.count / blast.seconds;
-  const half = await phase('half rate', paced, sustained / 2, false);
+  const pacedRate = PACED_RATE ?? sustained / 2;
+  const pacedName = PACED_RATE === undefined ? 'half rate' : `paced at ${PACED_RATE} ECG/s`;
+  const pacedPhase = await phase(pacedName, paced, pacedRate, false);
   await engine.close();
   await httpSender.close();
   await dicomSender.close();
@@ -791,7 +800,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   const cpu = cpus();
   const perEcg = (ms: number, n: number): string => (ms / n).toFixed(2);
   console.log(
-    `machine: ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, node ${process.version}, load (1 min) ${blast.load.toFixed(2)} at full blast, ${half.load.toFixed(2)} paced`,
+    `machine: ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, node ${process.version}, load (1 min) ${blast.load.toFixed(2)} at full blast, ${pacedPhase.load.toFixed(2)} paced`,
   );
   console.log(
     `model: ${config.model.dir.split('/').pop()}, ORT threads ${config.model.threads ?? cpu.length}, maxBatch ${config.model.maxBatch}, infer concurrency ${config.workers.infer}, peers ${PEERS}`,
@@ -807,7 +816,7 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   );
   for (const [name, r] of [
     ['full blast', blast],
-    ['half rate', half],
+    [pacedName, pacedPhase],
   ] as const) {
     const rate = r.count / r.seconds;
     console.log(
@@ -857,10 +866,13 @@ async function benchModel(modelDir: string | undefined): Promise<void> {
   console.log(`ratio end-to-end / infer alone: ${(sustained / inferRate).toFixed(2)} (target >= 0.80)`);
   const engineMs = blast.cpu.engine / blast.count;
   console.log(
-    `engine CPU per ECG outside inference: ${engineMs.toFixed(2)} ms (target <= 4): ${engineMs <= 4 ? 'met' : 'not met'} [${config.model.dir.split('/').pop()}, full blast; ${perEcg(half.cpu.engine, half.count)} ms at half rate]`,
+    `engine CPU per ECG outside inference: ${engineMs.toFixed(2)} ms (target <= 4): ${engineMs <= 4 ? 'met' : 'not met'} [${config.model.dir.split('/').pop()}, full blast; ${perEcg(pacedPhase.cpu.engine, pacedPhase.count)} ms ${PACED_RATE === undefined ? 'at half rate' : pacedName}]`,
   );
-  const p95 = percentile(half.latencies, 95);
+  const p95 = percentile(pacedPhase.latencies, 95);
+  // Target 4 is set at half the sustained rate: at another rate the p95 is printed without a verdict.
   console.log(
-    `p95 at half rate: ${p95.toFixed(0)} ms (target <= 1000 ms): ${p95 <= 1000 ? 'met' : 'not met'} [${(sustained / 2).toFixed(1)} ECG/s offered, ${(half.count / half.seconds).toFixed(1)} ECG/s done]`,
+    PACED_RATE === undefined
+      ? `p95 at half rate: ${p95.toFixed(0)} ms (target <= 1000 ms): ${p95 <= 1000 ? 'met' : 'not met'} [${pacedRate.toFixed(1)} ECG/s offered, ${(pacedPhase.count / pacedPhase.seconds).toFixed(1)} ECG/s done]`
+      : `p95 ${pacedName}: ${p95.toFixed(0)} ms (no verdict: target 4 is set at half the sustained rate) [${(pacedPhase.count / pacedPhase.seconds).toFixed(1)} ECG/s done]`,
   );
 }

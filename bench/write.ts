@@ -4,7 +4,8 @@
  * client and server do not share an event loop), as new results and as resends; then the same with the waveform in
  * the ECG Observation (12 leads, 10 s at 500 Hz, a DICOM-like 2.5 uV step).
  * Last, the write stage's own CPU per ECG with the waveform (claim-check payload decode, Bundle build, validation,
- * JSON body and its UTF-8 bytes, as the worker and fetch do them; no network) and the payload codec's cost and bytes,
+ * JSON body and its UTF-8 bytes, as the worker and fetch do them; no network), the same without the waveform (their
+ * difference: the waveform's own cost in the write stage) and the payload codec's cost and bytes,
  * version 1 (Float32 leads) against version 2 (integer leads with their quantum).
  * Run after `npm run build`: `npx tsx bench/write.ts [--seconds 3] [--stage] [--before DIR]` (--seconds: per
  * build/validate phase; --stage: only the write-stage and payload figures; --before: a built worktree of an older
@@ -240,6 +241,15 @@ function stageLoop(pkgs: StagePackages, payload: Uint8Array): (i: number) => num
   };
 }
 
+/** {@link stageLoop} with the waveform off: no payload read, the Bundle without leads (`fhir.waveform: false`). */
+function stageLoopWithoutWaveform(pkgs: StagePackages): (i: number) => number {
+  return (i) => {
+    const bundle = pkgs.buildBundle(prediction(i));
+    pkgs.validateBundle(bundle);
+    return pkgs.serializeBundle ? pkgs.serializeBundle(bundle).length : Buffer.byteLength(JSON.stringify(bundle));
+  };
+}
+
 async function stageBench(): Promise<void> {
   const trees: Array<[string, StagePackages]> = [
     ['this tree', await stagePackages(fileURLToPath(new URL('..', import.meta.url)))],
@@ -253,15 +263,19 @@ async function stageBench(): Promise<void> {
     const loop = stageLoop(pkgs, payloadOf(pkgs));
     for (let i = 0; i < 300; i++) loop(i);
   }
-  // Interleaved rounds (before, this, before, this, ...): the better of each tree's rounds is kept.
+  const [, self] = trees[trees.length - 1] as [string, StagePackages];
+  const withoutWaveform = stageLoopWithoutWaveform(self);
+  for (let i = 0; i < 300; i++) withoutWaveform(i);
+  const withoutRounds: number[] = [];
+  // Interleaved rounds (before, this, this without the waveform, before, ...): the better of each one's rounds is kept.
   for (let round = 0; round < 6; round++) {
     for (const [name, pkgs] of trees) {
       const payload = payloadOf(pkgs);
       perTree.set(name, [...(perTree.get(name) ?? []), cpuMsPer(COUNT, stageLoop(pkgs, payload))]);
     }
+    withoutRounds.push(cpuMsPer(COUNT, withoutWaveform));
   }
   // The payload codec, this tree's, both versions (encode at ingest, decode at infer and write).
-  const [, self] = trees[trees.length - 1] as [string, StagePackages];
   const codec = (version: 1 | 2) => {
     const bytes = self.encodeEcgPayload(ecg, { version });
     for (let i = 0; i < 20; i++) self.decodeEcgPayload(self.encodeEcgPayload(ecg, { version }));
@@ -300,6 +314,13 @@ async function stageBench(): Promise<void> {
         `[${rounds.map((r) => r.toFixed(2)).join(', ')}] (payload decode + build + validate + body bytes, waveform on, no network)`,
     );
   }
+  const withWaveformMs = Math.min(...(perTree.get('this tree') ?? []));
+  const withoutWaveformMs = Math.min(...withoutRounds);
+  console.log(
+    `write stage CPU per ECG (this tree, waveform off): ${withoutWaveformMs.toFixed(2)} ms best of ${withoutRounds.length} rounds ` +
+      `[${withoutRounds.map((r) => r.toFixed(2)).join(', ')}] (build + validate + body bytes); ` +
+      `the waveform's own cost in the write stage: ${(withWaveformMs - withoutWaveformMs).toFixed(2)} ms per ECG`,
+  );
   if (values.before) {
     const before = Math.min(...(perTree.get('before') ?? []));
     const after = Math.min(...(perTree.get('this tree') ?? []));
