@@ -222,8 +222,8 @@ function cpuMsPer(count: number, fn: (i: number) => unknown): number {
 
 /**
  * The write stage on one ECG, as the worker runs it minus the network: decode the payload (the detailed decode,
- * leads as their integers only, where the tree has it), build the Bundle with the waveform, validate it, make the
- * body's bytes (serializeBundle, as the FHIR client does, where the tree has it; else JSON.stringify and UTF-8).
+ * leads as their integers only, where the tree has it), build the Bundle with the waveform, validate it and make the
+ * body's bytes ({@link validatedBodyBytes}).
  */
 function stageLoop(pkgs: StagePackages, payload: Uint8Array): (i: number) => number {
   return (i) => {
@@ -235,19 +235,22 @@ function stageLoop(pkgs: StagePackages, payload: Uint8Array): (i: number) => num
     } else {
       waveform = pkgs.decodeEcgPayload(payload);
     }
-    const bundle = pkgs.buildBundle(p, {}, undefined, { ...waveform, id: p.ecg.id });
-    pkgs.validateBundle(bundle);
-    return pkgs.serializeBundle ? pkgs.serializeBundle(bundle).length : Buffer.byteLength(JSON.stringify(bundle));
+    return validatedBodyBytes(pkgs, pkgs.buildBundle(p, {}, undefined, { ...waveform, id: p.ecg.id }));
   };
 }
 
 /** {@link stageLoop} with the waveform off: no payload read, the Bundle without leads (`fhir.waveform: false`). */
 function stageLoopWithoutWaveform(pkgs: StagePackages): (i: number) => number {
-  return (i) => {
-    const bundle = pkgs.buildBundle(prediction(i));
-    pkgs.validateBundle(bundle);
-    return pkgs.serializeBundle ? pkgs.serializeBundle(bundle).length : Buffer.byteLength(JSON.stringify(bundle));
-  };
+  return (i) => validatedBodyBytes(pkgs, pkgs.buildBundle(prediction(i)));
+}
+
+/**
+ * The write stage's tail on a built Bundle: validate it, make the body's bytes (serializeBundle, as the FHIR client
+ * does, where the tree has it; else JSON.stringify and UTF-8); their length.
+ */
+function validatedBodyBytes(pkgs: StagePackages, bundle: Bundle): number {
+  pkgs.validateBundle(bundle);
+  return pkgs.serializeBundle ? pkgs.serializeBundle(bundle).length : Buffer.byteLength(JSON.stringify(bundle));
 }
 
 async function stageBench(): Promise<void> {
