@@ -310,23 +310,24 @@ async function stageBench(): Promise<void> {
     `payload, 12 leads x 5000 at 2.5 uV: v1 ${(c1.bytes / 1024).toFixed(0)} KB, encode ${c1.encodeMs.toFixed(3)} ms, decode ${c1.decodeMs.toFixed(3)} ms; ` +
       `v2 ${(c2.bytes / 1024).toFixed(0)} KB (${(c2.bytes / c1.bytes).toFixed(2)}x), encode ${c2.encodeMs.toFixed(3)} ms, decode ${c2.decodeMs.toFixed(3)} ms (CPU per ECG)`,
   );
+  /** A loop's best round and every round, as the lines below print them. */
+  const bestOf = (rounds: number[]): string =>
+    `${Math.min(...rounds).toFixed(2)} ms best of ${rounds.length} rounds [${rounds.map((r) => r.toFixed(2)).join(', ')}]`;
   for (const [name] of trees) {
-    const rounds = perTree.get(name) ?? [];
     console.log(
-      `write stage CPU per ECG (${name}): ${Math.min(...rounds).toFixed(2)} ms best of ${rounds.length} rounds ` +
-        `[${rounds.map((r) => r.toFixed(2)).join(', ')}] (payload decode + build + validate + body bytes, waveform on, no network)`,
+      `write stage CPU per ECG (${name}): ${bestOf(perTree.get(name) ?? [])} ` +
+        '(payload decode + build + validate + body bytes, waveform on, no network)',
     );
   }
   const withWaveformMs = Math.min(...(perTree.get('this tree') ?? []));
-  const withoutWaveformMs = Math.min(...withoutRounds);
   console.log(
-    `write stage CPU per ECG (this tree, waveform off): ${withoutWaveformMs.toFixed(2)} ms best of ${withoutRounds.length} rounds ` +
-      `[${withoutRounds.map((r) => r.toFixed(2)).join(', ')}] (build + validate + body bytes); ` +
-      `the waveform's own cost in the write stage: ${(withWaveformMs - withoutWaveformMs).toFixed(2)} ms per ECG`,
+    `write stage CPU per ECG (this tree, waveform off): ${bestOf(withoutRounds)} (build + validate + body bytes); ` +
+      `the waveform's own cost in the write stage: ${(withWaveformMs - Math.min(...withoutRounds)).toFixed(2)} ms per ECG`,
   );
   if (values.before) {
     const before = Math.min(...(perTree.get('before') ?? []));
-    const after = Math.min(...(perTree.get('this tree') ?? []));
-    console.log(`write stage CPU, this tree / before: ${(after / before).toFixed(2)}x (same run, interleaved)`);
+    console.log(
+      `write stage CPU, this tree / before: ${(withWaveformMs / before).toFixed(2)}x (same run, interleaved)`,
+    );
   }
 }
