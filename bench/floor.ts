@@ -18,11 +18,13 @@
  * Prints each part's CPU per ECG, how many times the engine does it per ECG and their sum, then the same parts
  * composed into a skeleton engine run at full blast (see measureSkeleton), each against the target. Building,
  * validating, auditing, monitoring and metrics are not in the floor: compare with bench/e2e's figure for the engine.
+ * Beside the BullMQ hop, for comparison and not in the floor: the same hop through a Redis stream with only the
+ * commands per job a queue of ecgcad's own would need (streamHop), i.e. the most that replacing BullMQ could save.
  *
- *   npx turbo run build && npx tsx bench/floor.ts [--count 1000] [--warmup 300]
+ *   npx turbo run build && npx tsx bench/floor.ts [--count 1000] [--warmup 3000]
  *
- * Keep the defaults for figures: with a few hundred ECGs per part the JIT is still warming and every part reads up
- * to twice as high.
+ * Keep the defaults for figures: with a few hundred warm-up ECGs per part the JIT is still compiling, and every part
+ * read up to 2.5x as high (300: the BullMQ hop 0.29 ms, the HTTP intake 0.23; 3,000: 0.10 and 0.10).
  *
  * Redis on 127.0.0.1:6379 must be up; the run uses its own key prefix and deletes it afterwards.
  */
@@ -55,6 +57,15 @@ import { cpuMs } from './support.js';
 const ROLE_ENV = 'ECGCAD_BENCH_FLOOR_ROLE';
 /** Requests in flight, as bench/e2e's HTTP sender and the engine's write concurrency have them. */
 const IN_FLIGHT = 8;
+
+/** Per job on the stream hop: refuse a seen id (kept as long as the engine keeps completed jobs) and append. */
+const STREAM_ADD = `if redis.call('SET', KEYS[1], 'waiting', 'NX', 'EX', ARGV[3]) then
+  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', '100000', '*', 'id', ARGV[1], 'data', ARGV[2])
+end
+return false`;
+/** Per job on the stream hop: record its result under its id, then acknowledge its entry. */
+const STREAM_DONE = `redis.call('SET', KEYS[1], ARGV[2], 'XX', 'KEEPTTL')
+return redis.call('XACK', KEYS[2], 'workers', ARGV[1])`;
 
 if (process.env[ROLE_ENV] === 'sender') runSender();
 else if (process.env[ROLE_ENV] === 'receiver') runReceiver();
@@ -211,7 +222,7 @@ async function measure(
 
 async function runBench(): Promise<void> {
   const { values } = parseArgs({
-    options: { count: { type: 'string', default: '1000' }, warmup: { type: 'string', default: '300' } },
+    options: { count: { type: 'string', default: '1000' }, warmup: { type: 'string', default: '3000' } },
   });
   const count = Number(values.count);
   const warmup = Number(values.warmup);
@@ -220,6 +231,7 @@ async function runBench(): Promise<void> {
   const bodies = ecgs.map((ecg) => writeDicomEcg(ecg));
   const bodyAt = (i: number): Uint8Array => bodies[i % bodies.length] as Uint8Array;
   const rows: { part: string; ms: number; perEcg: number; note: string }[] = [];
+  let streamRow: { part: string; ms: number } | undefined;
 
   // Intake over HTTP: fastify in this process, the sender in a child.
   {
@@ -303,6 +315,12 @@ async function runBench(): Promise<void> {
         note: 'ecg.infer, ecg.write',
       });
     }
+
+    // The same hop on a Redis stream, for comparison (not in the floor; see streamHop).
+    streamRow = {
+      part: 'queue hop on a Redis stream (see the header; not a queue)',
+      ms: await streamHop(prefix, warmup, count),
+    };
   } finally {
     await dropPrefix(prefix);
     redis.disconnect();
@@ -380,6 +398,12 @@ async function runBench(): Promise<void> {
   console.log(
     `floor of the pipeline's shape: ${floor.toFixed(2)} ms per ECG, before building, validating, auditing, monitoring`,
   );
+  if (streamRow) {
+    const bullmq = rows.find((row) => row.part.startsWith('queue hop'))?.ms ?? Number.NaN;
+    console.log(
+      `  for comparison, ${streamRow.part.padEnd(59)} ${streamRow.ms.toFixed(2).padStart(6)} ms x 2 = ${(2 * streamRow.ms).toFixed(2).padStart(5)} ms  (${(streamRow.ms / bullmq).toFixed(2)}x BullMQ's hop; at most ${(2 * (bullmq - streamRow.ms)).toFixed(2)} ms per ECG to gain)`,
+    );
+  }
   console.log(
     `the same composed (skeleton engine: HTTP in, payload SET, hop, GET + decode, hop, Bundle out, DEL; all at once): ${composed.toFixed(2)} ms per ECG`,
   );
@@ -492,5 +516,98 @@ async function measureSkeleton(warmup: number, count: number, bodies: Uint8Array
     out.close();
     await dropPrefix(prefix);
     for (const connection of [producer, writeProducer, inferConnection, writeConnection]) connection.disconnect();
+  }
+}
+
+/**
+ * One hop through a Redis stream with the commands per job that a queue of ecgcad's own would need for what the
+ * engine takes from BullMQ on every job: the add refuses a job id already seen (SET NX of the id, kept as long as
+ * completed jobs are, and XADD, in one script); a consumer group reads up to 32 entries per call (XREADGROUP on a
+ * blocking connection of its own, as a BullMQ worker has); each job's completion records its result under its id and
+ * acknowledges its entry (one script). The job data and result are the same JSON as in the BullMQ hop, parsed and
+ * made as a worker would. Not a queue: no retries, backoff, stalled-job recovery (XAUTOCLAIM on a timer), dead-letter
+ * set, job states for the status endpoint or queue counts for backpressure, which a real one adds per failure, per
+ * interval or per look-up rather than per job. So the gap between this and the BullMQ hop is the most that replacing
+ * BullMQ's two hops per ECG could save (issue #16's "larger change"). Returns this process's CPU per job, ms.
+ */
+async function streamHop(prefix: string, warmup: number, count: number): Promise<number> {
+  const url = 'redis://127.0.0.1:6379';
+  const producer = new Redis(url, { maxRetriesPerRequest: null });
+  const reader = new Redis(url, { maxRetriesPerRequest: null });
+  const completer = new Redis(url, { maxRetriesPerRequest: null });
+  // Sent as EVALSHA, as BullMQ sends its scripts (ioredis loads a script Redis does not know yet).
+  producer.defineCommand('streamAdd', { numberOfKeys: 2, lua: STREAM_ADD });
+  completer.defineCommand('streamDone', { numberOfKeys: 2, lua: STREAM_DONE });
+  const scripts = { producer, completer } as unknown as {
+    producer: { streamAdd(...args: string[]): Promise<string | null> };
+    completer: { streamDone(...args: string[]): Promise<number> };
+  };
+  const stream = `${prefix}:stream:${QUEUE_NAMES.infer}`;
+  await producer.xgroup('CREATE', stream, 'workers', '$', 'MKSTREAM');
+  const retentionS = String(24 * 3600);
+  let completed = 0;
+  let onCompleted: (() => void) | undefined;
+  let stopped = false;
+  // A failed completion would leave the count short for ever: end the run with its reason instead.
+  let failure: Error | undefined;
+  const consuming = (async () => {
+    while (!stopped) {
+      const read = (await reader.xreadgroup(
+        'GROUP',
+        'workers',
+        'floor',
+        'COUNT',
+        32,
+        'BLOCK',
+        200,
+        'STREAMS',
+        stream,
+        '>',
+      )) as [string, [string, string[]][]][] | null;
+      for (const [, entries] of read ?? []) {
+        for (const [entryId, fields] of entries) {
+          const data = JSON.parse(fields[3] as string) as { ecgId: string };
+          const result = JSON.stringify({ status: 'scored', writeJobId: `${data.ecgId}~w` });
+          scripts.completer.streamDone(`${prefix}:job:${fields[1]}`, stream, entryId, result).then(
+            () => {
+              completed++;
+              onCompleted?.();
+            },
+            (err: Error) => {
+              failure ??= err;
+              onCompleted?.();
+            },
+          );
+        }
+      }
+    }
+  })();
+  try {
+    return await measure(warmup, count, async (n, offset) => {
+      const target = completed + n;
+      const all = new Promise<void>((resolveAll) => {
+        onCompleted = () => {
+          if (completed >= target || failure) resolveAll();
+        };
+      });
+      await inLanes(n, IN_FLIGHT, async (i) => {
+        const jobId = `ecg-${offset + i}`;
+        const data = JSON.stringify({
+          ecgId: `1.2.826.0.1.3680043.8.498.${offset + i}`,
+          sha256: 'ab'.repeat(32),
+          payloadKey: `ecg:source\n${'cd'.repeat(32)}`,
+          receivedAt: new Date().toISOString(),
+          feed: 'cstore',
+        });
+        const added = await scripts.producer.streamAdd(`${prefix}:job:${jobId}`, stream, jobId, data, retentionS);
+        if (added === null) throw new Error(`job ${jobId} refused as seen`);
+      });
+      await all;
+      if (failure) throw failure;
+    });
+  } finally {
+    stopped = true;
+    await consuming;
+    for (const connection of [producer, reader, completer]) connection.disconnect();
   }
 }
