@@ -581,7 +581,10 @@ async function streamHop(prefix: string, warmup: number, count: number): Promise
         }
       }
     }
-  })();
+  })().catch((err: Error) => {
+    failure ??= err;
+    onCompleted?.();
+  });
   try {
     return await measure(warmup, count, async (n, offset) => {
       const target = completed + n;
