@@ -51,7 +51,7 @@ import { stageJobOptions } from '@ecgcad/queue';
 import { Queue, Worker } from 'bullmq';
 import fastify from 'fastify';
 import { Redis } from 'ioredis';
-import { dropPrefix } from '../test/pipeline-support.js';
+import { dropPrefix, REDIS_URL } from '../test/pipeline-support.js';
 import { cpuMs } from './support.js';
 
 const ROLE_ENV = 'ECGCAD_BENCH_FLOOR_ROLE';
@@ -231,7 +231,8 @@ async function runBench(): Promise<void> {
   const bodies = ecgs.map((ecg) => writeDicomEcg(ecg));
   const bodyAt = (i: number): Uint8Array => bodies[i % bodies.length] as Uint8Array;
   const rows: { part: string; ms: number; perEcg: number; note: string }[] = [];
-  let streamRow: { part: string; ms: number } | undefined;
+  /** CPU per job of the BullMQ hop and of the stream hop beside it (streamHop), ms. */
+  let hops: { bullmq: number; stream: number } | undefined;
 
   // Intake over HTTP: fastify in this process, the sender in a child.
   {
@@ -251,7 +252,7 @@ async function runBench(): Promise<void> {
   }
 
   const prefix = `{ecgcad-bench-floor-${randomUUID().slice(0, 8)}}`;
-  const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   try {
     // Payload: SET with a TTL, GET, DEL.
     {
@@ -270,7 +271,7 @@ async function runBench(): Promise<void> {
     // One queue hop: add + a worker that does nothing.
     {
       const queue = new Queue(QUEUE_NAMES.infer, { connection: redis, prefix });
-      const workerConnection = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+      const workerConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
       let completed = 0;
       let onCompleted: (() => void) | undefined;
       const worker = new Worker(QUEUE_NAMES.infer, async () => ({ status: 'scored', writeJobId: randomUUID() }), {
@@ -314,13 +315,9 @@ async function runBench(): Promise<void> {
         perEcg: 2,
         note: 'ecg.infer, ecg.write',
       });
+      // The same hop on a Redis stream, for comparison (not in the floor; see streamHop).
+      hops = { bullmq: ms, stream: await streamHop(prefix, warmup, count) };
     }
-
-    // The same hop on a Redis stream, for comparison (not in the floor; see streamHop).
-    streamRow = {
-      part: 'queue hop on a Redis stream (see the header; not a queue)',
-      ms: await streamHop(prefix, warmup, count),
-    };
   } finally {
     await dropPrefix(prefix);
     redis.disconnect();
@@ -398,10 +395,10 @@ async function runBench(): Promise<void> {
   console.log(
     `floor of the pipeline's shape: ${floor.toFixed(2)} ms per ECG, before building, validating, auditing, monitoring`,
   );
-  if (streamRow) {
-    const bullmq = rows.find((row) => row.part.startsWith('queue hop'))?.ms ?? Number.NaN;
+  if (hops) {
+    const { bullmq, stream } = hops;
     console.log(
-      `  for comparison, ${streamRow.part.padEnd(59)} ${streamRow.ms.toFixed(2).padStart(6)} ms x 2 = ${(2 * streamRow.ms).toFixed(2).padStart(5)} ms  (${(streamRow.ms / bullmq).toFixed(2)}x BullMQ's hop; at most ${(2 * (bullmq - streamRow.ms)).toFixed(2)} ms per ECG to gain)`,
+      `  for comparison, ${'queue hop on a Redis stream (see the header; not a queue)'.padEnd(59)} ${stream.toFixed(2).padStart(6)} ms x 2 = ${(2 * stream).toFixed(2).padStart(5)} ms  (${(stream / bullmq).toFixed(2)}x BullMQ's hop; at most ${(2 * (bullmq - stream)).toFixed(2)} ms per ECG to gain)`,
     );
   }
   console.log(
@@ -427,14 +424,13 @@ async function runBench(): Promise<void> {
  */
 async function measureSkeleton(warmup: number, count: number, bodies: Uint8Array[]): Promise<number> {
   const prefix = `{ecgcad-bench-floor-${randomUUID().slice(0, 8)}}`;
-  const url = 'redis://127.0.0.1:6379';
-  const producer = new Redis(url, { maxRetriesPerRequest: null });
-  const inferConnection = new Redis(url, { maxRetriesPerRequest: null });
-  const writeConnection = new Redis(url, { maxRetriesPerRequest: null });
+  const producer = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const inferConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const writeConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const out = await startBundleOut(bodies[0] as Uint8Array);
   const options = stageJobOptions();
   const inferQueue = new Queue(QUEUE_NAMES.infer, { connection: producer, prefix });
-  const writeProducer = new Redis(url, { maxRetriesPerRequest: null });
+  const writeProducer = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const writeQueue = new Queue(QUEUE_NAMES.write, { connection: writeProducer, prefix });
   let written = 0;
   let onWritten: (() => void) | undefined;
@@ -531,10 +527,9 @@ async function measureSkeleton(warmup: number, count: number, bodies: Uint8Array
  * BullMQ's two hops per ECG could save (issue #16's "larger change"). Returns this process's CPU per job, ms.
  */
 async function streamHop(prefix: string, warmup: number, count: number): Promise<number> {
-  const url = 'redis://127.0.0.1:6379';
-  const producer = new Redis(url, { maxRetriesPerRequest: null });
-  const reader = new Redis(url, { maxRetriesPerRequest: null });
-  const completer = new Redis(url, { maxRetriesPerRequest: null });
+  const producer = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const reader = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const completer = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   // Sent as EVALSHA, as BullMQ sends its scripts (ioredis loads a script Redis does not know yet).
   producer.defineCommand('streamAdd', { numberOfKeys: 2, lua: STREAM_ADD });
   completer.defineCommand('streamDone', { numberOfKeys: 2, lua: STREAM_DONE });
