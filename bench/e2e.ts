@@ -44,6 +44,11 @@
  * that phase alone, not the synthesis, the warm-up or the Predictor's decoding of its own ECGs:
  *   mkfifo /tmp/perf.ctl; NODE_OPTIONS=--perf-basic-prof perf record -F 999 -g -D -1 --control fifo:/tmp/perf.ctl \
  *     -o /tmp/perf.data -- npx tsx bench/e2e.ts --perf-control /tmp/perf.ctl ...
+ * Read its JavaScript frame names as approximate: V8 reuses the addresses of code it moves or frees, and
+ * /tmp/perf-<pid>.map keeps every entry, so perf names some frames after an earlier tenant of the address. For exact
+ * names use V8's jitdump: NODE_OPTIONS='--perf-prof --interpreted-frames-native-stack' and `perf record -k 1` (the
+ * other options as above), then `perf inject --jit -i /tmp/perf.data -o /tmp/perf-jit.data`. It leaves jit-<pid>.dump
+ * and jitted-*.so files (about 90 MB a run) in the working directory and copies of them under ~/.debug: delete both.
  *
  * Per phase it also prints Redis's client reads (round trips), commands and GETs per ECG (INFO, whole server; the
  * GETs are BullMQ's scripts' own and the payloads a stage read back, which the in-process hand-offs save) and the
