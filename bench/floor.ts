@@ -39,6 +39,7 @@ import {
   assessQuality,
   DEFAULT_INPUT_SPEC,
   type Ecg,
+  type InferJobData,
   inputStats,
   prepare,
   preparedLength,
@@ -292,17 +293,7 @@ async function runBench(): Promise<void> {
           };
         });
         await inLanes(n, IN_FLIGHT, (i) =>
-          queue.add(
-            'infer',
-            {
-              ecgId: `1.2.826.0.1.3680043.8.498.${offset + i}`,
-              sha256: 'ab'.repeat(32),
-              payloadKey: `ecg:source\n${'cd'.repeat(32)}`,
-              receivedAt: new Date().toISOString(),
-              feed: 'cstore',
-            },
-            { ...options, jobId: `ecg-${offset + i}` },
-          ),
+          queue.add('infer', hopJobData(offset + i), { ...options, jobId: `ecg-${offset + i}` }),
         );
         await all;
       });
@@ -515,15 +506,26 @@ async function measureSkeleton(warmup: number, count: number, bodies: Uint8Array
   }
 }
 
+/** The data of the n-th job of both queue hops (BullMQ's and streamHop's). */
+function hopJobData(n: number): InferJobData {
+  return {
+    ecgId: `1.2.826.0.1.3680043.8.498.${n}`,
+    sha256: 'ab'.repeat(32),
+    payloadKey: `ecg:source\n${'cd'.repeat(32)}`,
+    receivedAt: new Date().toISOString(),
+    feed: 'cstore',
+  };
+}
+
 /**
  * One hop through a Redis stream with the commands per job that a queue of ecgcad's own would need for what the
  * engine takes from BullMQ on every job: the add refuses a job id already seen (SET NX of the id, kept as long as
  * completed jobs are, and XADD, in one script); a consumer group reads up to 32 entries per call (XREADGROUP on a
  * blocking connection of its own, as a BullMQ worker has); each job's completion records its result under its id and
- * acknowledges its entry (one script). The job data and result are the same JSON as in the BullMQ hop, parsed and
- * made as a worker would. Not a queue: no retries, backoff, stalled-job recovery (XAUTOCLAIM on a timer), dead-letter
- * set, job states for the status endpoint or queue counts for backpressure, which a real one adds per failure, per
- * interval or per look-up rather than per job. So the gap between this and the BullMQ hop is the most that replacing
+ * acknowledges its entry (one script). The job data are the BullMQ hop's (hopJobData), the result the same JSON; both
+ * parsed and made as a worker would. Not a queue: no retries, backoff, stalled-job recovery (XAUTOCLAIM on a timer),
+ * dead-letter set, job states for the status endpoint or queue counts for backpressure, which a real one adds per
+ * failure, per interval or per look-up rather than per job. So the gap between this and the BullMQ hop is the most that replacing
  * BullMQ's two hops per ECG could save (issue #16's "larger change"). Returns this process's CPU per job, ms.
  */
 async function streamHop(prefix: string, warmup: number, count: number): Promise<number> {
@@ -590,13 +592,7 @@ async function streamHop(prefix: string, warmup: number, count: number): Promise
       });
       await inLanes(n, IN_FLIGHT, async (i) => {
         const jobId = `ecg-${offset + i}`;
-        const data = JSON.stringify({
-          ecgId: `1.2.826.0.1.3680043.8.498.${offset + i}`,
-          sha256: 'ab'.repeat(32),
-          payloadKey: `ecg:source\n${'cd'.repeat(32)}`,
-          receivedAt: new Date().toISOString(),
-          feed: 'cstore',
-        });
+        const data = JSON.stringify(hopJobData(offset + i));
         const added = await scripts.producer.streamAdd(`${prefix}:job:${jobId}`, stream, jobId, data, retentionS);
         if (added === null) throw new Error(`job ${jobId} refused as seen`);
       });
